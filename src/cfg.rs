@@ -1,0 +1,240 @@
+//! Evaluating `#[cfg(...)]` against the configuration `cargo check` would build with,
+//! to tell which code the compiler sees and which only `cargo migrate` does.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::process::Command;
+
+use syn::punctuated::Punctuated;
+use syn::visit::Visit;
+
+use crate::model::CfgStatus;
+
+/// A set of active cfg options: bare names (`unix`, `test`) and `key = "value"` pairs.
+#[derive(Clone, Debug, Default)]
+pub struct CfgSet {
+    names: BTreeSet<String>,
+    pairs: BTreeSet<(String, String)>,
+}
+
+impl CfgSet {
+    /// The host's configuration, from `rustc --print cfg`, plus `test` and
+    /// `debug_assertions` (a `cargo check --all-targets` build has both).
+    pub fn host() -> CfgSet {
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+        let printed = Command::new(rustc)
+            .args(["--print", "cfg"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let mut set = CfgSet::parse_print_cfg(&printed);
+        set.names.insert("test".into());
+        set.names.insert("debug_assertions".into());
+        set
+    }
+
+    /// Parses the output of `rustc --print cfg`.
+    pub fn parse_print_cfg(text: &str) -> CfgSet {
+        let mut set = CfgSet::default();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            match line.split_once('=') {
+                Some((k, v)) => {
+                    set.pairs.insert((k.trim().to_string(), v.trim().trim_matches('"').to_string()));
+                }
+                None => {
+                    set.names.insert(line.to_string());
+                }
+            }
+        }
+        set
+    }
+
+    /// Adds an enabled feature.
+    pub fn with_feature(mut self, feature: &str) -> CfgSet {
+        self.pairs.insert(("feature".into(), feature.into()));
+        self
+    }
+
+    /// Evaluates a cfg predicate (the inside of `#[cfg(...)]`). `None` when it cannot be
+    /// read.
+    pub fn eval(&self, pred: &syn::Meta) -> Option<bool> {
+        match pred {
+            syn::Meta::Path(p) => Some(self.names.contains(&p.get_ident()?.to_string())),
+            syn::Meta::NameValue(nv) => {
+                let key = nv.path.get_ident()?.to_string();
+                let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value else {
+                    return None;
+                };
+                Some(self.pairs.contains(&(key, s.value())))
+            }
+            syn::Meta::List(list) => {
+                let args = list.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated).ok()?;
+                let mut values = args.iter().map(|m| self.eval(m));
+                match list.path.get_ident()?.to_string().as_str() {
+                    "all" => values.try_fold(true, |acc, v| Some(acc && v?)),
+                    "any" => values.try_fold(false, |acc, v| Some(acc || v?)),
+                    "not" if args.len() == 1 => Some(!self.eval(&args[0])?),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// Status of code carrying `attrs`: inactive if a `#[cfg]` among them is false,
+    /// unknown if one cannot be read.
+    pub fn status_of(&self, attrs: &[syn::Attribute]) -> CfgStatus {
+        let mut status = CfgStatus::Active;
+        for attr in attrs.iter().filter(|a| a.path().is_ident("cfg")) {
+            let value = attr.parse_args::<syn::Meta>().ok().and_then(|m| self.eval(&m));
+            status = status.and(match value {
+                Some(true) => CfgStatus::Active,
+                Some(false) => CfgStatus::Inactive,
+                None => CfgStatus::Unknown,
+            });
+        }
+        status
+    }
+}
+
+/// The byte ranges of a file whose code is behind a cfg that is off (or unreadable).
+#[derive(Clone, Debug, Default)]
+pub struct CfgRanges {
+    ranges: Vec<(Range<usize>, CfgStatus)>,
+}
+
+impl CfgRanges {
+    /// Finds the items, fields, variants, arms and statements of `file` whose `#[cfg]`
+    /// is off. `range` maps a span to a byte range of the original text.
+    pub fn of(file: &syn::File, cfg: &CfgSet, range: &dyn Fn(proc_macro2::Span) -> Range<usize>) -> CfgRanges {
+        struct Collect<'c> {
+            cfg: &'c CfgSet,
+            range: &'c dyn Fn(proc_macro2::Span) -> Range<usize>,
+            out: Vec<(Range<usize>, CfgStatus)>,
+        }
+        impl Collect<'_> {
+            fn note(&mut self, attrs: &[syn::Attribute], node: &dyn syn::spanned::Spanned) {
+                let status = self.cfg.status_of(attrs);
+                if status != CfgStatus::Active {
+                    let start = attrs.first().map(|a| (self.range)(a.pound_token.span).start);
+                    let r = (self.range)(node.span());
+                    self.out.push((start.unwrap_or(r.start).min(r.start)..r.end, status));
+                }
+            }
+        }
+        macro_rules! visits {
+            ($($method:ident($ty:ty) => $walk:ident;)*) => {
+                impl<'ast> Visit<'ast> for Collect<'_> {
+                    $(fn $method(&mut self, node: &'ast $ty) {
+                        self.note(attrs_of(node), node);
+                        syn::visit::$walk(self, node);
+                    })*
+                }
+            };
+        }
+        visits! {
+            visit_item(syn::Item) => visit_item;
+            visit_impl_item(syn::ImplItem) => visit_impl_item;
+            visit_trait_item(syn::TraitItem) => visit_trait_item;
+            visit_foreign_item(syn::ForeignItem) => visit_foreign_item;
+            visit_field(syn::Field) => visit_field;
+            visit_variant(syn::Variant) => visit_variant;
+            visit_arm(syn::Arm) => visit_arm;
+            visit_local(syn::Local) => visit_local;
+            visit_expr(syn::Expr) => visit_expr;
+            visit_field_value(syn::FieldValue) => visit_field_value;
+        }
+        let mut c = Collect { cfg, range, out: Vec::new() };
+        c.visit_file(file);
+        CfgRanges { ranges: c.out }
+    }
+
+    /// Status of the code at byte `offset`.
+    pub fn status_at(&self, offset: usize) -> CfgStatus {
+        self.ranges
+            .iter()
+            .filter(|(r, _)| r.contains(&offset))
+            .fold(CfgStatus::Active, |acc, (_, s)| acc.and(*s))
+    }
+}
+
+/// The outer attributes of the syntax nodes that can carry `#[cfg]`.
+trait HasAttrs {
+    fn attrs(&self) -> &[syn::Attribute];
+}
+
+fn attrs_of<T: HasAttrs>(node: &T) -> &[syn::Attribute] {
+    node.attrs()
+}
+
+macro_rules! has_attrs_enum {
+    ($ty:ident { $($variant:ident),* $(,)? }) => {
+        impl HasAttrs for syn::$ty {
+            fn attrs(&self) -> &[syn::Attribute] {
+                match self {
+                    $(syn::$ty::$variant(x) => &x.attrs,)*
+                    _ => &[],
+                }
+            }
+        }
+    };
+}
+
+has_attrs_enum!(Item { Const, Enum, ExternCrate, Fn, ForeignMod, Impl, Macro, Mod, Static, Struct, Trait, TraitAlias, Type, Union, Use });
+has_attrs_enum!(ImplItem { Const, Fn, Type, Macro });
+has_attrs_enum!(TraitItem { Const, Fn, Type, Macro });
+has_attrs_enum!(ForeignItem { Fn, Static, Type, Macro });
+has_attrs_enum!(Expr {
+    Array, Assign, Async, Await, Binary, Block, Break, Call, Cast, Closure, Const, Continue, Field,
+    ForLoop, Group, If, Index, Infer, Let, Lit, Loop, Macro, Match, MethodCall, Paren, Path, Range,
+    RawAddr, Reference, Repeat, Return, Struct, Try, TryBlock, Tuple, Unary, Unsafe, While, Yield
+});
+
+macro_rules! has_attrs_struct {
+    ($($ty:ty),*) => {$(
+        impl HasAttrs for $ty {
+            fn attrs(&self) -> &[syn::Attribute] {
+                &self.attrs
+            }
+        }
+    )*};
+}
+
+has_attrs_struct!(syn::Field, syn::Variant, syn::Arm, syn::Local, syn::FieldValue);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linux() -> CfgSet {
+        CfgSet::parse_print_cfg("unix\ntarget_os=\"linux\"\ntarget_pointer_width=\"64\"\n").with_feature("std")
+    }
+
+    fn eval(src: &str) -> Option<bool> {
+        linux().eval(&syn::parse_str::<syn::Meta>(src).unwrap())
+    }
+
+    #[test]
+    fn evaluates_predicates() {
+        assert_eq!(eval("unix"), Some(true));
+        assert_eq!(eval("windows"), Some(false));
+        assert_eq!(eval("target_os = \"linux\""), Some(true));
+        assert_eq!(eval("all(unix, feature = \"std\")"), Some(true));
+        assert_eq!(eval("any(windows, not(unix))"), Some(false));
+        assert_eq!(eval("not(feature = \"nightly\")"), Some(true));
+        assert_eq!(eval("foo(bar)"), None);
+    }
+
+    #[test]
+    fn finds_inactive_ranges() {
+        let src = "fn a() {}\n#[cfg(windows)]\nmod w { fn b() {} }\nstruct S { #[cfg(unix)] x: u8, #[cfg(windows)] y: u8 }\n";
+        let parsed = crate::source::Parsed::parse(src).unwrap();
+        let ranges = CfgRanges::of(&parsed.syntax, &linux(), &|s| parsed.range(s));
+        assert_eq!(ranges.status_at(src.find("fn a").unwrap()), CfgStatus::Active);
+        assert_eq!(ranges.status_at(src.find("fn b").unwrap()), CfgStatus::Inactive);
+        assert_eq!(ranges.status_at(src.find("#[cfg(windows)]").unwrap()), CfgStatus::Inactive);
+        assert_eq!(ranges.status_at(src.find("x:").unwrap()), CfgStatus::Active);
+        assert_eq!(ranges.status_at(src.find("y:").unwrap()), CfgStatus::Inactive);
+    }
+}

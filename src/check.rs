@@ -1,0 +1,274 @@
+//! Load and check: read every file of the module trees, parse it, run the rules on it,
+//! and follow its `mod` declarations, one level of the tree at a time, in parallel.
+//!
+//! Each task owns one file from read to findings: syntax trees never leave it (they are
+//! `!Send`), only plain data does. Results are sorted, so the output does not depend on
+//! the thread count.
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::cfg::{CfgRanges, CfgSet};
+use crate::discover::{module_refs, ModuleRef, Package, Workspace};
+use crate::model::{CfgStatus, Change, Diagnostic, Level};
+use crate::rules::{Findings, ManifestCx, Rule, SourceCx};
+use crate::source::{FileKind, LineIndex, Parsed, SourceFile};
+use crate::syntax::Imports;
+
+/// Files larger than this are reported and skipped (generated code, data).
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// The result of checking a workspace.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Every file read, by display path.
+    pub files: BTreeMap<String, SourceFile>,
+    /// Changes, sorted by file, position and rule.
+    pub changes: Vec<Change>,
+    /// Diagnostics, sorted.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Lines of Rust read.
+    pub lines: usize,
+}
+
+/// What to check with.
+pub struct CheckOptions<'r> {
+    /// The rules to run.
+    pub rules: Vec<&'r dyn Rule>,
+    /// The edition to move to (`"2024"`).
+    pub target_edition: String,
+}
+
+/// A file to visit: where it is, what reached it, how.
+struct Job {
+    path: PathBuf,
+    package: usize,
+    mod_rs: bool,
+}
+
+/// What one task returns.
+struct Outcome {
+    file: Option<SourceFile>,
+    findings: Findings,
+    modules: Vec<ModuleRef>,
+    lines: usize,
+}
+
+/// Checks the selected packages of `ws`: their manifests and every Rust file their
+/// targets reach, cfg-disabled modules included.
+pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn Fn(usize)) -> Checked {
+    let mut out = Checked::default();
+    // Statuses with which each file is reached; the most active wins.
+    let mut reach: BTreeMap<PathBuf, CfgStatus> = BTreeMap::new();
+    let mut frontier = Vec::new();
+    for (i, package) in ws.packages.iter().enumerate() {
+        for root in &package.roots {
+            if reach.insert(root.clone(), CfgStatus::Active).is_none() {
+                frontier.push(Job { path: root.clone(), package: i, mod_rs: true });
+            }
+        }
+    }
+    let mut pending: Vec<Outcome> = Vec::new();
+    while !frontier.is_empty() {
+        let outcomes: Vec<(Job, Outcome)> = frontier
+            .into_par_iter()
+            .map(|job| {
+                let outcome = check_rust_file(ws, &ws.packages[job.package], &job, opts);
+                (job, outcome)
+            })
+            .collect();
+        frontier = Vec::new();
+        for (job, outcome) in outcomes {
+            let parent_status = reach[&job.path];
+            for module in &outcome.modules {
+                let Some(found) = module.candidates.iter().find(|c| c.is_file()) else {
+                    if module.cfg == CfgStatus::Active && parent_status == CfgStatus::Active {
+                        out.diagnostics.push(Diagnostic::at(
+                            Level::Warning,
+                            &ws.display(&job.path),
+                            None,
+                            format!("module file not found: {}", ws.display(&module.candidates[0])),
+                        ));
+                    }
+                    continue;
+                };
+                let status = parent_status.and(module.cfg);
+                match reach.get_mut(found) {
+                    Some(seen) => *seen = (*seen).min(status),
+                    None => {
+                        reach.insert(found.clone(), status);
+                        frontier.push(Job { path: found.clone(), package: job.package, mod_rs: module.from_path_attr });
+                    }
+                }
+            }
+            pending.push(outcome);
+        }
+        progress(reach.len());
+    }
+    for mut outcome in pending {
+        out.lines += outcome.lines;
+        if let Some(mut file) = outcome.file {
+            // Rules saw the file as active; fold in how the module tree reaches it.
+            file.cfg = reach.get(&file.path).copied().unwrap_or(CfgStatus::Unknown);
+            for change in &mut outcome.findings.changes {
+                change.cfg = file.cfg.and(change.cfg);
+            }
+            out.files.insert(file.display.clone(), file);
+        }
+        out.changes.extend(outcome.findings.changes);
+        out.diagnostics.extend(outcome.findings.diagnostics);
+    }
+    check_manifests(ws, opts, &mut out);
+    sort_findings(&mut out.changes, &mut out.diagnostics, &opts.rules);
+    out
+}
+
+/// Sorts changes by file, position and rule order; diagnostics by file and line.
+pub fn sort_findings(changes: &mut [Change], diagnostics: &mut Vec<Diagnostic>, rules: &[&dyn Rule]) {
+    let order = |id: &str| rules.iter().position(|r| r.meta().id == id).unwrap_or(usize::MAX);
+    changes.sort_by(|a, b| {
+        (&a.file, a.span().start, order(a.rule), &a.edits).cmp(&(&b.file, b.span().start, order(b.rule), &b.edits))
+    });
+    diagnostics.sort();
+    diagnostics.dedup();
+}
+
+fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOptions<'_>) -> Outcome {
+    let display = ws.display(&job.path);
+    let mut outcome = Outcome { file: None, findings: Findings::default(), modules: Vec::new(), lines: 0 };
+    let text = match read_text(&job.path, &display) {
+        Ok(text) => text,
+        Err(d) => {
+            outcome.findings.diagnostics.push(d);
+            return outcome;
+        }
+    };
+    let file = SourceFile {
+        path: job.path.clone(),
+        display,
+        kind: FileKind::Rust,
+        package: package.name.clone(),
+        cfg: CfgStatus::Active,
+        text,
+    };
+    outcome.lines = file.text.lines().count();
+    match check_rust_text(&file, &package.cfg, opts, job.mod_rs) {
+        Ok((findings, modules)) => {
+            outcome.findings = findings;
+            outcome.modules = modules;
+        }
+        Err(d) => outcome.findings.diagnostics.push(d),
+    }
+    outcome.file = Some(file);
+    outcome
+}
+
+/// Parses `file.text` and runs the rules on it. A rule that panics is reported and the
+/// others still run. Also returns the file's `mod` declarations (`mod_rs`: see
+/// [`crate::discover::module_dir`]).
+pub fn check_rust_text(
+    file: &SourceFile,
+    cfg: &CfgSet,
+    opts: &CheckOptions<'_>,
+    mod_rs: bool,
+) -> Result<(Findings, Vec<ModuleRef>), Diagnostic> {
+    let parsed = Parsed::parse(&file.text).map_err(|e| {
+        Diagnostic::at(Level::Error, &file.display, Some(e.line), format!("cannot parse, file skipped: {}", e.message))
+    })?;
+    let lines = LineIndex::new(&file.text);
+    let imports = Imports::of(&parsed.syntax);
+    let cfg_ranges = CfgRanges::of(&parsed.syntax, cfg, &|s| parsed.range(s));
+    let cx = SourceCx { file, parsed: &parsed, lines: &lines, imports: &imports, cfg: &cfg_ranges };
+    let mut findings = Findings::default();
+    for rule in &opts.rules {
+        let mut one = Findings::default();
+        match catch_unwind(AssertUnwindSafe(|| rule.check_source(&cx, &mut one))) {
+            Ok(()) => {
+                findings.changes.append(&mut one.changes);
+                findings.diagnostics.append(&mut one.diagnostics);
+            }
+            Err(_) => findings.diagnostics.push(
+                Diagnostic::at(Level::Error, &file.display, None, "the rule panicked on this file; its changes here are dropped (please report this)")
+                    .with_rule(rule.meta().id),
+            ),
+        }
+    }
+    let modules = module_refs(&parsed.syntax, &file.path, mod_rs, cfg);
+    Ok((findings, modules))
+}
+
+/// Reads a file as UTF-8 text; anything else is a diagnostic and the file is untouched.
+pub fn read_text(path: &std::path::Path, display: &str) -> Result<String, Diagnostic> {
+    let meta = std::fs::metadata(path).map_err(|e| Diagnostic::at(Level::Error, display, None, format!("cannot read: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::at(
+            Level::Warning,
+            display,
+            None,
+            format!("skipped: {} MiB is larger than the {} MiB limit", meta.len() >> 20, MAX_FILE_BYTES >> 20),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Diagnostic::at(Level::Error, display, None, format!("cannot read: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Diagnostic::at(Level::Error, display, None, format!("not valid UTF-8 (byte {}), file left untouched", e.utf8_error().valid_up_to()))
+    })
+}
+
+/// Runs the manifest rules on each selected package's `Cargo.toml` and on the workspace
+/// root manifest.
+fn check_manifests(ws: &Workspace, opts: &CheckOptions<'_>, out: &mut Checked) {
+    let mut manifests: Vec<(PathBuf, Option<&Package>)> = ws.packages.iter().map(|p| (p.manifest_path.clone(), Some(p))).collect();
+    if !manifests.iter().any(|(m, _)| *m == ws.root_manifest) && ws.root_manifest.is_file() {
+        manifests.push((ws.root_manifest.clone(), None));
+    }
+    for (path, package) in manifests {
+        let display = ws.display(&path);
+        let text = match read_text(&path, &display) {
+            Ok(t) => t,
+            Err(d) => {
+                out.diagnostics.push(d);
+                continue;
+            }
+        };
+        let file = SourceFile {
+            path: path.clone(),
+            display: display.clone(),
+            kind: FileKind::Manifest,
+            package: package.map_or_else(String::new, |p| p.name.clone()),
+            cfg: CfgStatus::Active,
+            text,
+        };
+        let findings = check_manifest_text(&file, package, path == ws.root_manifest, opts);
+        match findings {
+            Ok(f) => {
+                out.changes.extend(f.changes);
+                out.diagnostics.extend(f.diagnostics);
+            }
+            Err(d) => out.diagnostics.push(d),
+        }
+        out.files.insert(display, file);
+    }
+}
+
+/// Parses a manifest and runs the manifest rules on it.
+pub fn check_manifest_text(
+    file: &SourceFile,
+    package: Option<&Package>,
+    is_workspace_root: bool,
+    opts: &CheckOptions<'_>,
+) -> Result<Findings, Diagnostic> {
+    let doc = toml_edit::ImDocument::parse(file.text.as_str()).map_err(|e| {
+        let line = e.span().map(|s| LineIndex::new(&file.text).line(s.start));
+        Diagnostic::at(Level::Error, &file.display, line, format!("cannot parse manifest: {}", e.message()))
+    })?;
+    let lines = LineIndex::new(&file.text);
+    let cx = ManifestCx { file, lines: &lines, doc: &doc, package, is_workspace_root, target_edition: &opts.target_edition };
+    let mut findings = Findings::default();
+    for rule in &opts.rules {
+        rule.check_manifest(&cx, &mut findings);
+    }
+    Ok(findings)
+}

@@ -1,0 +1,412 @@
+//! The command line: parsing (clap), then resolving flags into the pipeline's options,
+//! running it, and turning the outcome into output and an exit status.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::apply::{apply, vcs_state, VcsState};
+use crate::check::CheckOptions;
+use crate::discover::{Selection, Workspace};
+use crate::emit::{write_diff, write_json, DiffStyle, Summary};
+use crate::model::{Diagnostic, Level};
+use crate::pipeline::migrate;
+use crate::rules::{self, Rule};
+use crate::verify::{verify, CheckCommand};
+
+/// Exit status: success, and nothing left to migrate when `--check` is given.
+const OK: u8 = 0;
+/// Exit status: `--check` found changes to make.
+const CHANGES_REMAIN: u8 = 1;
+/// Exit status: an error (bad arguments, a file that could not be processed, ...).
+const ERROR: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap_cargo_styles())]
+enum Cargo {
+    /// Migrate Rust code to a new edition, as reviewable diffs.
+    Migrate(MigrateCli),
+}
+
+/// Migrate Rust code to a new edition, as reviewable diffs.
+///
+/// Every run is a dry run unless `--apply` is given: the changes are printed as a unified
+/// diff, each hunk headed by the rule that made it, why, and how safe it is.
+#[derive(Args, Debug)]
+#[command(version, long_about = None, after_help = "Start with `cargo migrate edition`, read the diff, then `cargo migrate edition --apply`.")]
+struct MigrateCli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Migrate the workspace from Rust 2021 to Rust 2024 (dry run: prints a diff).
+    #[command(after_long_help = EDITION_HELP)]
+    Edition(EditionArgs),
+    /// Print the documentation of a rule: what it does, why, an example, its fix safety.
+    Explain {
+        /// The rule id, as `cargo migrate rules` lists it.
+        rule: String,
+    },
+    /// List the rules with their id, summary and fix safety.
+    Rules,
+}
+
+const EDITION_HELP: &str = "\
+Examples:
+  cargo migrate edition                     # dry run: annotated diff on stdout
+  cargo migrate edition --format json       # the same changes as JSON, for tools
+  cargo migrate edition --apply             # write the changes (needs a clean git tree)
+  cargo migrate edition --apply --verify    # then `cargo check`; revert what breaks
+  cargo migrate edition --check             # CI: exit 1 if anything is left to migrate
+
+Unlike `cargo fix --edition`, this reads every module, including those behind a #[cfg]
+that is off on this machine, and macro arguments; each change says whether the current
+configuration compiles it.
+
+Exit status: 0 done, 1 changes remain (with --check), 2 error.";
+
+#[derive(Args, Debug)]
+struct EditionArgs {
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// Package to migrate (repeatable); default: the workspace's default members.
+    #[arg(short, long = "package", value_name = "SPEC")]
+    package: Vec<String>,
+    /// Migrate every workspace member.
+    #[arg(long)]
+    workspace: bool,
+    /// Run only these rules (comma-separated or repeated).
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    only: Vec<String>,
+    /// Skip these rules (comma-separated or repeated).
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    skip: Vec<String>,
+    /// The edition to migrate to.
+    #[arg(long, value_name = "EDITION", default_value = "2024", value_parser = ["2024"])]
+    to: String,
+    /// Write the changes to disk (atomically, file by file).
+    #[arg(long)]
+    apply: bool,
+    /// After --apply, run `cargo check --all-targets` and revert the files whose changes
+    /// break the build (errors that were already there are not blamed on the migration).
+    #[arg(long, requires = "apply")]
+    verify: bool,
+    /// With --verify, keep changes even if the build breaks.
+    #[arg(long, requires = "verify")]
+    broken_code: bool,
+    /// Exit with status 1 if there is anything to migrate; write nothing.
+    #[arg(long, conflicts_with = "apply")]
+    check: bool,
+    /// Apply even if the git work tree has uncommitted changes.
+    #[arg(long)]
+    allow_dirty: bool,
+    /// Apply even if the workspace is not under version control.
+    #[arg(long)]
+    allow_no_vcs: bool,
+    /// Output format of the changes.
+    #[arg(long, value_enum, default_value_t = Format::Diff)]
+    format: Format,
+    /// When to use colors.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Print only errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print more (repeat for debug logs).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Number of threads (default: one per core). The output does not depend on it.
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Format {
+    /// Unified diff, each hunk headed by its changes' rule, safety and reason.
+    Diff,
+    /// Plain unified diff that `git apply` accepts (changes listed per file).
+    Patch,
+    /// One JSON document: changes with byte-range edits, diagnostics, summary.
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum ColorChoice {
+    /// Colors when writing to a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+fn clap_cargo_styles() -> clap::builder::Styles {
+    use anstyle::{AnsiColor, Effects};
+    clap::builder::Styles::styled()
+        .header(AnsiColor::Green.on_default().effects(Effects::BOLD))
+        .usage(AnsiColor::Green.on_default().effects(Effects::BOLD))
+        .literal(AnsiColor::Cyan.on_default().effects(Effects::BOLD))
+        .placeholder(AnsiColor::Cyan.on_default())
+}
+
+/// Entry point of the binary: parses `std::env::args` and runs.
+pub fn main() -> ExitCode {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `cargo migrate x` runs `cargo-migrate migrate x`; `cargo-migrate x` works too.
+    if args.get(1).is_none_or(|a| a != "migrate") {
+        args.insert(1, "migrate".into());
+    }
+    let Cargo::Migrate(cli) = Cargo::parse_from(args);
+    ExitCode::from(run(cli))
+}
+
+fn run(cli: MigrateCli) -> u8 {
+    match cli.command {
+        Command::Rules => {
+            let mut out = anstream::stdout();
+            for rule in rules::edition_2024() {
+                let m = rule.meta();
+                let _ = writeln!(out, "{:<22} {:<13} {}", m.id, m.safety.label(), m.summary);
+            }
+            OK
+        }
+        Command::Explain { rule } => match rules::find(&rule) {
+            Some(r) => {
+                print!("{}", r.meta().doc);
+                OK
+            }
+            None => {
+                eprintln!("error: no rule `{rule}`; `cargo migrate rules` lists them");
+                ERROR
+            }
+        },
+        Command::Edition(args) => {
+            let color = args.color;
+            match edition(args) {
+                Ok(code) => code,
+                Err(e) => {
+                    let mut err = stderr(color);
+                    let _ = writeln!(err, "{}error:{} {e:#}", ERR.render(), ERR.render_reset());
+                    ERROR
+                }
+            }
+        }
+    }
+}
+
+const ERR: anstyle::Style = anstyle::AnsiColor::Red.on_default().effects(anstyle::Effects::BOLD);
+const WARN: anstyle::Style = anstyle::AnsiColor::Yellow.on_default().effects(anstyle::Effects::BOLD);
+const NOTE: anstyle::Style = anstyle::AnsiColor::Cyan.on_default().effects(anstyle::Effects::BOLD);
+
+fn stream_choice(c: ColorChoice) -> anstream::ColorChoice {
+    match c {
+        ColorChoice::Auto => anstream::ColorChoice::Auto,
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+    }
+}
+
+fn stderr(c: ColorChoice) -> anstream::AutoStream<std::io::Stderr> {
+    anstream::AutoStream::new(std::io::stderr(), stream_choice(c))
+}
+
+/// Resolves `--only` / `--skip` into the rules to run.
+fn select_rules(only: &[String], skip: &[String]) -> Result<Vec<&'static dyn Rule>> {
+    for id in only.iter().chain(skip) {
+        if rules::find(id).is_none() {
+            bail!("no rule `{id}`; `cargo migrate rules` lists them");
+        }
+    }
+    Ok(rules::edition_2024()
+        .iter()
+        .copied()
+        .filter(|r| only.is_empty() || only.iter().any(|o| o == r.meta().id))
+        .filter(|r| !skip.iter().any(|s| s == r.meta().id))
+        .collect())
+}
+
+fn init_logging(args: &EditionArgs) {
+    let level = match (args.quiet, args.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CARGO_MIGRATE_LOG").unwrap_or_else(|_| level.into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+}
+
+fn edition(args: EditionArgs) -> Result<u8> {
+    init_logging(&args);
+    if let Some(jobs) = args.jobs {
+        rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build_global().context("cannot set the thread count")?;
+    }
+    let started = Instant::now();
+    let mut err = stderr(args.color);
+    let rules = select_rules(&args.only, &args.skip)?;
+    let sel = Selection { manifest_path: args.manifest_path.clone(), packages: args.package.clone(), workspace: args.workspace };
+    let mut ws = Workspace::discover(&sel)?;
+    let mut notes = Vec::new();
+    ws.packages.retain(|p| match p.edition.as_str() {
+        "2021" => true,
+        e if e >= args.to.as_str() => {
+            notes.push(Diagnostic::general(Level::Note, format!("package `{}` is already on edition {e}", p.name)));
+            false
+        }
+        e => {
+            notes.push(Diagnostic::general(
+                Level::Warning,
+                format!("package `{}` is on edition {e}: cargo migrate moves 2021 to 2024; run `cargo fix --edition` to reach 2021 first", p.name),
+            ));
+            false
+        }
+    });
+    if args.apply {
+        match vcs_state(&ws.root) {
+            VcsState::NoVcs if !args.allow_no_vcs => bail!(
+                "no VCS found for {}: --apply could not be undone. Commit it to git first, or pass --allow-no-vcs",
+                ws.root.display()
+            ),
+            VcsState::Dirty(files) if !args.allow_dirty => bail!(
+                "the working tree has uncommitted changes; commit or stash them, or pass --allow-dirty:\n  {}",
+                files.join("\n  ")
+            ),
+            _ => {}
+        }
+    }
+    // The baseline build, for --verify: errors that exist before the migration.
+    let check_cmd = CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.name.clone()).collect() };
+    let baseline = if args.verify && !ws.packages.is_empty() {
+        if !args.quiet {
+            let _ = writeln!(err, "{}Checking{} the build before migrating (for --verify)", NOTE.render(), NOTE.render_reset());
+        }
+        Some(check_cmd.errors()?)
+    } else {
+        None
+    };
+
+    let progress = progress_bar(args.quiet);
+    let opts = CheckOptions { rules, target_edition: args.to.clone() };
+    let mut migration = if ws.packages.is_empty() {
+        crate::pipeline::Migration::default()
+    } else {
+        migrate(&ws, &opts, &|n| progress.set_message(format!("{n} files")))
+    };
+    progress.finish_and_clear();
+    migration.diagnostics.extend(notes);
+    migration.diagnostics.sort();
+
+    let mut stdout = anstream::AutoStream::new(std::io::stdout(), stream_choice(args.color));
+    if !args.apply && !args.check || args.format == Format::Json {
+        match args.format {
+            Format::Diff => write_diff(&migration, DiffStyle::Annotated, &mut stdout)?,
+            Format::Patch => write_diff(&migration, DiffStyle::Patch, &mut stdout)?,
+            Format::Json => write_json(&migration, &mut stdout)?,
+        }
+    }
+    stdout.flush()?;
+    for d in &migration.diagnostics {
+        if !args.quiet || d.level == Level::Error {
+            print_diagnostic(&mut err, d);
+        }
+    }
+    let summary = Summary::of(&migration);
+    if !args.quiet {
+        let _ = writeln!(err, "{}Summary{}: {} in {:.2}s", NOTE.render(), NOTE.render_reset(), summary.line(), started.elapsed().as_secs_f64());
+    }
+    let mut status = if migration.has_errors() { ERROR } else { OK };
+    if args.check {
+        return Ok(if summary.changes > 0 { CHANGES_REMAIN } else { status });
+    }
+    if args.apply {
+        let applied = apply(&migration);
+        for e in &applied.failed {
+            let _ = writeln!(err, "{}error:{} {e}", ERR.render(), ERR.render_reset());
+            status = ERROR;
+        }
+        if !args.quiet {
+            let _ = writeln!(err, "{}Applied{} {} changes to {} files", NOTE.render(), NOTE.render_reset(), summary.changes, applied.written.len());
+        }
+        if let Some(baseline) = baseline {
+            status = status.max(report_verify(&mut err, &migration, &check_cmd, &baseline, &ws, args.broken_code)?);
+        }
+    }
+    Ok(status)
+}
+
+fn report_verify(
+    err: &mut dyn Write,
+    migration: &crate::pipeline::Migration,
+    cmd: &CheckCommand,
+    baseline: &[crate::verify::CompileError],
+    ws: &Workspace,
+    broken_code: bool,
+) -> Result<u8> {
+    let _ = writeln!(err, "{}Verifying{} with `cargo check --all-targets` on the new edition", NOTE.render(), NOTE.render_reset());
+    let v = verify(migration, cmd, baseline, &ws.root, broken_code)?;
+    if !v.preexisting.is_empty() {
+        let _ = writeln!(err, "{}note:{} {} error(s) existed before the migration and are not its doing:", NOTE.render(), NOTE.render_reset(), v.preexisting.len());
+        for e in &v.preexisting {
+            let _ = writeln!(err, "  {}", e.message);
+        }
+    }
+    if v.introduced.is_empty() {
+        let _ = writeln!(err, "{}Verified{}: the migrated code builds", NOTE.render(), NOTE.render_reset());
+        return Ok(OK);
+    }
+    let _ = writeln!(err, "{}error:{} the migration introduced {} compile error(s):", ERR.render(), ERR.render_reset(), v.introduced.len());
+    for e in &v.introduced {
+        let _ = writeln!(err, "{}", e.rendered.trim_end());
+    }
+    for (file, rules) in &v.reverted {
+        let rules: Vec<_> = rules.iter().copied().collect();
+        let _ = writeln!(err, "{}reverted{} {file} (changes of {})", WARN.render(), WARN.render_reset(), rules.join(", "));
+    }
+    if v.remaining.is_empty() {
+        let _ = writeln!(err, "{}Verified{}: after reverting, the code builds as before", NOTE.render(), NOTE.render_reset());
+        Ok(ERROR)
+    } else {
+        let _ = writeln!(
+            err,
+            "{}error:{} THE BUILD IS BROKEN: {} new error(s) remain{}",
+            ERR.render(),
+            ERR.render_reset(),
+            v.remaining.len(),
+            if broken_code { " (kept because of --broken-code)" } else { " after reverting every change" }
+        );
+        Ok(ERROR)
+    }
+}
+
+fn print_diagnostic(err: &mut dyn Write, d: &Diagnostic) {
+    let (style, label) = match d.level {
+        Level::Error => (ERR, "error"),
+        Level::Warning => (WARN, "warning"),
+        Level::Note => (NOTE, "note"),
+    };
+    let place = match (&d.file, d.line) {
+        (Some(f), Some(l)) => format!("{f}:{l}: "),
+        (Some(f), None) => format!("{f}: "),
+        _ => String::new(),
+    };
+    let rule = d.rule.map(|r| format!(" [{r}]")).unwrap_or_default();
+    let _ = writeln!(err, "{}{label}:{} {place}{}{rule}", style.render(), style.render_reset(), d.message);
+}
+
+fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    // indicatif hides itself when stderr is not a terminal.
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} Checking {msg}").expect("valid template"));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}

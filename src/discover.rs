@@ -1,0 +1,319 @@
+//! Discovery: which packages and targets to migrate, from `cargo metadata`, and how a
+//! `mod` declaration leads to a file (following `#[path]` and `cfg`-disabled modules,
+//! which `cargo fix` never sees).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use cargo_metadata::{Edition, MetadataCommand};
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::punctuated::Punctuated;
+
+use crate::cfg::CfgSet;
+use crate::model::CfgStatus;
+use crate::syntax::{for_each_sequence, is_group, is_ident, is_punct};
+
+/// The workspace to migrate.
+#[derive(Debug)]
+pub struct Workspace {
+    /// The workspace root directory.
+    pub root: PathBuf,
+    /// The root `Cargo.toml` (holds `[workspace]`), which may belong to no package.
+    pub root_manifest: PathBuf,
+    /// The selected packages.
+    pub packages: Vec<Package>,
+}
+
+/// A package selected for migration.
+#[derive(Debug)]
+pub struct Package {
+    /// Package name.
+    pub name: String,
+    /// Path of its `Cargo.toml`.
+    pub manifest_path: PathBuf,
+    /// Its current edition.
+    pub edition: Edition,
+    /// The cfg set `cargo check` would build it with (host, default features, test).
+    pub cfg: CfgSet,
+    /// Root source files of its targets (lib, bins, tests, examples, benches, build.rs).
+    pub roots: Vec<PathBuf>,
+}
+
+/// Which packages to select.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// `--manifest-path`.
+    pub manifest_path: Option<PathBuf>,
+    /// `-p NAME`, repeatable.
+    pub packages: Vec<String>,
+    /// `--workspace`: every member.
+    pub workspace: bool,
+}
+
+impl Workspace {
+    /// Runs `cargo metadata` (no dependencies: nothing is downloaded) and selects packages.
+    pub fn discover(sel: &Selection) -> Result<Workspace> {
+        let mut cmd = MetadataCommand::new();
+        cmd.no_deps();
+        if let Some(path) = &sel.manifest_path {
+            cmd.manifest_path(path);
+        }
+        let meta = cmd.exec().context("`cargo metadata` failed: is this a Cargo project?")?;
+        let members = if sel.workspace || !sel.packages.is_empty() {
+            meta.workspace_packages()
+        } else {
+            meta.workspace_default_packages()
+        };
+        let mut selected: Vec<_> = if sel.packages.is_empty() {
+            members
+        } else {
+            let mut out = Vec::new();
+            for name in &sel.packages {
+                match members.iter().find(|p| p.name.as_str() == name.as_str()) {
+                    Some(p) => out.push(*p),
+                    None => bail!(
+                        "package `{name}` is not a member of this workspace (members: {})",
+                        members.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                }
+            }
+            out
+        };
+        selected.sort_by(|a, b| a.name.cmp(&b.name));
+        let host = CfgSet::host();
+        let packages = selected
+            .into_iter()
+            .map(|p| {
+                let mut cfg = host.clone();
+                for feature in default_features(&p.features) {
+                    cfg = cfg.with_feature(&feature);
+                }
+                let mut roots: Vec<PathBuf> = p.targets.iter().map(|t| t.src_path.clone().into_std_path_buf()).collect();
+                roots.sort();
+                roots.dedup();
+                Package {
+                    name: p.name.to_string(),
+                    manifest_path: p.manifest_path.clone().into_std_path_buf(),
+                    edition: p.edition,
+                    cfg,
+                    roots,
+                }
+            })
+            .collect();
+        let root = meta.workspace_root.clone().into_std_path_buf();
+        Ok(Workspace { root_manifest: root.join("Cargo.toml"), root, packages })
+    }
+
+    /// A path as shown to the user: relative to the workspace root, `/`-separated.
+    pub fn display(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    }
+}
+
+/// The features enabled by `default`, followed transitively.
+fn default_features(features: &std::collections::BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut on: Vec<String> = Vec::new();
+    let mut todo = vec!["default".to_string()];
+    while let Some(f) = todo.pop() {
+        if on.contains(&f) {
+            continue;
+        }
+        if let Some(implied) = features.get(&f) {
+            todo.extend(implied.iter().filter(|i| !i.contains('/') && !i.starts_with("dep:")).cloned());
+        }
+        on.push(f);
+    }
+    on
+}
+
+/// A file a `mod name;` declaration may load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleRef {
+    /// Candidate files (`name.rs`, `name/mod.rs`); the first that exists is the module.
+    pub candidates: Vec<PathBuf>,
+    /// Whether the declaration is under an active cfg.
+    pub cfg: CfgStatus,
+    /// Whether the file was named by `#[path]`: its child modules then live beside it.
+    pub from_path_attr: bool,
+}
+
+/// Whether `path` is a "mod-rs" file: a crate root, a `mod.rs`, or a file loaded through
+/// `#[path]`, whose child modules live beside it rather than in a folder named after it.
+pub fn module_dir(path: &Path, mod_rs: bool) -> PathBuf {
+    let parent = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    if mod_rs || path.file_name().is_some_and(|n| n == "mod.rs") {
+        parent
+    } else {
+        parent.join(path.file_stem().unwrap_or_default())
+    }
+}
+
+/// Finds the out-of-line `mod` declarations of a parsed file, including those inside
+/// inline modules, behind `#[cfg]` that is off, with `#[path]` (plain or in `cfg_attr`),
+/// and inside macro invocations such as `cfg_if!`.
+pub fn module_refs(file: &syn::File, path: &Path, mod_rs: bool, cfg: &CfgSet) -> Vec<ModuleRef> {
+    let mut out = Vec::new();
+    let ctx = ModCtx { file_dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(), dir: module_dir(path, mod_rs), inline: false };
+    walk_items(&file.items, &ctx, cfg, CfgStatus::Active, &mut out);
+    out
+}
+
+struct ModCtx {
+    /// The folder of the file that holds the declaration.
+    file_dir: PathBuf,
+    /// The folder where child modules are looked for.
+    dir: PathBuf,
+    /// Whether we are inside an inline `mod x { ... }`.
+    inline: bool,
+}
+
+fn walk_items(items: &[syn::Item], ctx: &ModCtx, cfg: &CfgSet, status: CfgStatus, out: &mut Vec<ModuleRef>) {
+    for item in items {
+        match item {
+            syn::Item::Mod(m) => {
+                let st = status.and(cfg.status_of(&m.attrs));
+                let paths = path_attrs(&m.attrs, cfg);
+                match &m.content {
+                    None => resolve(ctx, &m.ident.to_string(), &paths, st, out),
+                    Some((_, inner)) => {
+                        let dir = match paths.first() {
+                            Some((p, _)) => ctx.dir.join(p),
+                            None => ctx.dir.join(m.ident.to_string()),
+                        };
+                        let inner_ctx = ModCtx { file_dir: ctx.file_dir.clone(), dir, inline: true };
+                        walk_items(inner, &inner_ctx, cfg, st, out);
+                    }
+                }
+            }
+            syn::Item::Macro(m) if m.ident.is_none() => macro_mods(&m.mac.tokens, ctx, cfg, status, out),
+            _ => {}
+        }
+    }
+}
+
+/// `mod name;` written inside a macro invocation (`cfg_if! { if #[cfg(unix)] { mod unix; } }`).
+/// Whether such code is compiled depends on the macro, so its status is unknown.
+fn macro_mods(tokens: &TokenStream, ctx: &ModCtx, cfg: &CfgSet, status: CfgStatus, out: &mut Vec<ModuleRef>) {
+    for_each_sequence(tokens, &mut |seq| {
+        for i in 0..seq.len().saturating_sub(2) {
+            if is_ident(&seq[i], "mod") && matches!(seq[i + 1], TokenTree::Ident(_)) && is_punct(&seq[i + 2], ';') {
+                let attrs = preceding_attrs(&seq[..i]);
+                let paths = path_attrs(&attrs, cfg);
+                resolve(ctx, &seq[i + 1].to_string(), &paths, status.and(CfgStatus::Unknown), out);
+            }
+        }
+    });
+}
+
+/// Attributes written right before position `end` of a token sequence (skipping `pub`).
+fn preceding_attrs(seq: &[TokenTree]) -> Vec<syn::Attribute> {
+    let mut end = seq.len();
+    while end > 0 && (is_ident(&seq[end - 1], "pub") || is_group(&seq[end - 1], Delimiter::Parenthesis)) {
+        end -= 1;
+    }
+    let mut start = end;
+    while start >= 2 && is_group(&seq[start - 1], Delimiter::Bracket) && is_punct(&seq[start - 2], '#') {
+        start -= 2;
+    }
+    let tokens: TokenStream = seq[start..end].iter().cloned().collect();
+    syn::parse::Parser::parse2(syn::Attribute::parse_outer, tokens).unwrap_or_default()
+}
+
+/// The values of `#[path = ".."]` and of `path = ".."` inside `#[cfg_attr(pred, ..)]`,
+/// each with the status of its condition: every one is a file the module comes from on
+/// some configuration.
+fn path_attrs(attrs: &[syn::Attribute], cfg: &CfgSet) -> Vec<(String, CfgStatus)> {
+    let mut out = Vec::new();
+    for attr in attrs {
+        if attr.path().is_ident("path") {
+            if let syn::Meta::NameValue(nv) = &attr.meta {
+                if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value {
+                    out.push((s.value(), CfgStatus::Active));
+                }
+            }
+        } else if attr.path().is_ident("cfg_attr") {
+            let Ok(list) = attr.meta.require_list() else { continue };
+            let Ok(args) = list.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated) else {
+                continue;
+            };
+            let Some(pred) = args.first() else { continue };
+            let status = match cfg.eval(pred) {
+                Some(true) => CfgStatus::Active,
+                Some(false) => CfgStatus::Inactive,
+                None => CfgStatus::Unknown,
+            };
+            for meta in args.iter().skip(1) {
+                if let syn::Meta::NameValue(nv) = meta {
+                    if nv.path.is_ident("path") {
+                        if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value {
+                            out.push((s.value(), status));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn resolve(ctx: &ModCtx, name: &str, paths: &[(String, CfgStatus)], cfg: CfgStatus, out: &mut Vec<ModuleRef>) {
+    if paths.is_empty() {
+        let candidates = vec![ctx.dir.join(format!("{name}.rs")), ctx.dir.join(name).join("mod.rs")];
+        out.push(ModuleRef { candidates, cfg, from_path_attr: false });
+        return;
+    }
+    // Outside inline modules a path is relative to the declaring file's folder; inside
+    // them, to the folder the inline modules stand for.
+    let base = if ctx.inline { &ctx.dir } else { &ctx.file_dir };
+    for (path, status) in paths {
+        out.push(ModuleRef { candidates: vec![base.join(path)], cfg: cfg.and(*status), from_path_attr: true });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(src: &str, path: &str, mod_rs: bool) -> Vec<ModuleRef> {
+        let file = syn::parse_file(src).unwrap();
+        let cfg = CfgSet::parse_print_cfg("unix\n");
+        module_refs(&file, Path::new(path), mod_rs, &cfg)
+    }
+
+    #[test]
+    fn resolves_plain_nested_and_path_modules() {
+        let r = refs("mod a; #[cfg(windows)] mod w; mod inl { mod b; #[path = \"x.rs\"] mod c; } #[path = \"p/q.rs\"] mod d;", "/c/src/lib.rs", true);
+        assert_eq!(r[0].candidates, [PathBuf::from("/c/src/a.rs"), PathBuf::from("/c/src/a/mod.rs")]);
+        assert_eq!(r[0].cfg, CfgStatus::Active);
+        assert_eq!(r[1].cfg, CfgStatus::Inactive);
+        assert_eq!(r[2].candidates[0], PathBuf::from("/c/src/inl/b.rs"));
+        assert_eq!(r[3].candidates, [PathBuf::from("/c/src/inl/x.rs")]);
+        assert_eq!(r[4].candidates, [PathBuf::from("/c/src/p/q.rs")]);
+    }
+
+    #[test]
+    fn non_mod_rs_files_own_a_folder() {
+        let r = refs("mod a;", "/c/src/net.rs", false);
+        assert_eq!(r[0].candidates[0], PathBuf::from("/c/src/net/a.rs"));
+        let r = refs("#[path = \"z.rs\"] mod a;", "/c/src/net.rs", false);
+        assert_eq!(r[0].candidates[0], PathBuf::from("/c/src/z.rs"));
+    }
+
+    #[test]
+    fn finds_cfg_attr_paths_and_modules_inside_macros() {
+        let r = refs(
+            "#[cfg_attr(unix, path = \"unix.rs\")] #[cfg_attr(windows, path = \"windows.rs\")] mod sys;\n\
+             cfg_if::cfg_if! { if #[cfg(unix)] { mod u; } else { #[path = \"o.rs\"] mod other; } }",
+            "/c/src/lib.rs",
+            true,
+        );
+        assert_eq!(r[0].candidates, [PathBuf::from("/c/src/unix.rs")]);
+        assert_eq!(r[0].cfg, CfgStatus::Active);
+        assert_eq!(r[1].candidates, [PathBuf::from("/c/src/windows.rs")]);
+        assert_eq!(r[1].cfg, CfgStatus::Inactive);
+        assert_eq!(r[2].candidates[0], PathBuf::from("/c/src/u.rs"));
+        assert_eq!(r[2].cfg, CfgStatus::Unknown);
+        assert_eq!(r[3].candidates, [PathBuf::from("/c/src/o.rs")]);
+    }
+}

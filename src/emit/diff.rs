@@ -1,0 +1,95 @@
+//! Unified diffs: annotated for review (each hunk headed by the changes it holds: rule,
+//! safety, who decided, reason) or plain for `git apply`.
+
+use std::io::Write;
+
+use anstyle::{AnsiColor, Style};
+use similar::TextDiff;
+
+use crate::model::{CfgStatus, Change};
+use crate::pipeline::{FileResult, Migration};
+
+/// How the diff is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiffStyle {
+    /// With a comment line per change above each hunk (the default view).
+    Annotated,
+    /// A plain patch that `git apply` takes; changes are listed before each file.
+    Patch,
+}
+
+const FILE: Style = AnsiColor::White.on_default().bold();
+const HUNK: Style = AnsiColor::Cyan.on_default();
+const DEL: Style = AnsiColor::Red.on_default();
+const ADD: Style = AnsiColor::Green.on_default();
+const NOTE: Style = AnsiColor::Yellow.on_default();
+
+/// Writes the diff of every changed file. Colors are written as ANSI codes; the caller's
+/// stream decides whether to keep them (`anstream`).
+pub fn write_diff(m: &Migration, style: DiffStyle, out: &mut dyn Write) -> std::io::Result<()> {
+    for result in m.files.values() {
+        write_file(result, style, out)?;
+    }
+    Ok(())
+}
+
+fn write_file(result: &FileResult, style: DiffStyle, out: &mut dyn Write) -> std::io::Result<()> {
+    let path = &result.file.display;
+    let diff = TextDiff::from_lines(result.file.text.as_str(), result.new_text.as_str());
+    if style == DiffStyle::Patch {
+        for change in &result.changes {
+            writeln!(out, "{}", annotation(change))?;
+        }
+        writeln!(out, "diff --git a/{path} b/{path}")?;
+    }
+    writeln!(out, "{FILE}--- a/{path}{FILE:#}")?;
+    writeln!(out, "{FILE}+++ b/{path}{FILE:#}")?;
+    let mut unified = diff.unified_diff();
+    unified.context_radius(3).missing_newline_hint(true);
+    let mut shown = vec![false; result.changes.len()];
+    let hunks: Vec<_> = unified.iter_hunks().collect();
+    for (h, hunk) in hunks.iter().enumerate() {
+        if style == DiffStyle::Annotated {
+            // Each change heads the first hunk that reaches its line; the last hunk takes
+            // whatever is left.
+            let last_line = old_last_line(hunk);
+            let is_last = h + 1 == hunks.len();
+            for (i, change) in result.changes.iter().enumerate() {
+                if !shown[i] && (change.line <= last_line || is_last) {
+                    shown[i] = true;
+                    writeln!(out, "{NOTE}{}{NOTE:#}", annotation(change))?;
+                }
+            }
+        }
+        writeln!(out, "{HUNK}{}{HUNK:#}", hunk.header())?;
+        for change in hunk.iter_changes() {
+            let (sign, s) = match change.tag() {
+                similar::ChangeTag::Delete => ('-', DEL),
+                similar::ChangeTag::Insert => ('+', ADD),
+                similar::ChangeTag::Equal => (' ', Style::new()),
+            };
+            let value = change.to_string_lossy();
+            let line = value.strip_suffix('\n').unwrap_or(&value);
+            writeln!(out, "{s}{sign}{line}{s:#}")?;
+            if change.missing_newline() {
+                writeln!(out, "\\ No newline at end of file")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The last (1-based) old line a hunk covers.
+fn old_last_line(hunk: &similar::udiff::UnifiedDiffHunk<'_, '_, '_, '_, str>) -> usize {
+    hunk.ops().last().map_or(0, |o| o.old_range().end)
+}
+
+/// The comment line that heads a change: `# rule [safety, by decider] reason (where)`.
+pub fn annotation(change: &Change) -> String {
+    let cfg = match change.cfg {
+        CfgStatus::Active => "",
+        CfgStatus::Inactive => " (cfg-inactive here: cargo fix would not see this)",
+        CfgStatus::Unknown => " (cfg unknown: inside a macro's condition)",
+    };
+    format!("# {} [{}, by {}] line {}: {}{cfg}", change.rule, change.safety.label(), change.decided_by, change.line, change.reason)
+}

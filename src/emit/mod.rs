@@ -1,0 +1,79 @@
+//! Emit: how a migration is shown. An annotated unified diff for people (the default),
+//! a plain patch for `git apply`, JSON for tools, and the summary line.
+
+mod diff;
+mod json;
+
+pub use diff::{write_diff, DiffStyle};
+pub use json::write_json;
+
+use std::collections::BTreeMap;
+
+use crate::model::Safety;
+use crate::pipeline::Migration;
+
+/// Counts for the summary line.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Summary {
+    /// Number of changes.
+    pub changes: usize,
+    /// Number of files that change.
+    pub files: usize,
+    /// Changes by rule id.
+    pub by_rule: BTreeMap<&'static str, usize>,
+    /// Changes by safety class.
+    pub by_safety: BTreeMap<&'static str, usize>,
+    /// Changes in code the current configuration does not compile.
+    pub cfg_inactive: usize,
+    /// Rust files read.
+    pub files_read: usize,
+    /// Lines of Rust read.
+    pub lines_read: usize,
+}
+
+impl Summary {
+    /// Counts the changes of a migration.
+    pub fn of(m: &Migration) -> Summary {
+        let mut s = Summary { files: m.files.len(), files_read: m.files_read, lines_read: m.lines_read, ..Summary::default() };
+        for c in m.changes() {
+            s.changes += 1;
+            *s.by_rule.entry(c.rule).or_default() += 1;
+            *s.by_safety.entry(c.safety.label()).or_default() += 1;
+            if c.cfg != crate::model::CfgStatus::Active {
+                s.cfg_inactive += 1;
+            }
+        }
+        s
+    }
+
+    /// One line for stderr, e.g. `12 changes in 4 files (keyword-gen 8, ...; safe 10, needs-review 2)`.
+    pub fn line(&self) -> String {
+        if self.changes == 0 {
+            return format!("no changes needed ({} files, {} lines checked)", self.files_read, self.lines_read);
+        }
+        let rules: Vec<String> = self.by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let order = [Safety::Safe, Safety::Judged, Safety::NeedsReview];
+        let safety: Vec<String> =
+            order.iter().filter_map(|s| self.by_safety.get(s.label()).map(|n| format!("{} {n}", s.label()))).collect();
+        let inactive = if self.cfg_inactive > 0 { format!("; {} in cfg-inactive code", self.cfg_inactive) } else { String::new() };
+        format!(
+            "{} change{} in {} file{} ({}; {}{inactive}); {} files, {} lines checked",
+            self.changes,
+            plural(self.changes),
+            self.files,
+            plural(self.files),
+            rules.join(", "),
+            safety.join(", "),
+            self.files_read,
+            self.lines_read
+        )
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

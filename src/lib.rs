@@ -1,0 +1,20 @@
+//! `cargo migrate`: migrate Rust code across editions, as reviewable diffs.
+//!
+//! The pipeline, one module per stage (see ARCHITECTURE.md):
+//! [`discover`] → [`check`] (load, parse, run [`rules`]) → [`plan`] → [`emit`] or
+//! [`apply`] → [`verify`]. [`pipeline`] strings the stages together; [`model`] is the
+//! plain data that flows between them.
+
+pub mod apply;
+pub mod cfg;
+pub mod check;
+pub mod cli;
+pub mod discover;
+pub mod emit;
+pub mod model;
+pub mod pipeline;
+pub mod plan;
+pub mod rules;
+pub mod source;
+pub mod syntax;
+pub mod verify;

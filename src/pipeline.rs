@@ -1,0 +1,133 @@
+//! The whole migration, stage by stage: discover → check → plan. Emitting, applying and
+//! verifying take its result.
+
+use std::collections::BTreeMap;
+
+use crate::check::{check_manifest_text, check_rust_text, check_workspace, sort_findings, CheckOptions, Checked};
+use crate::discover::Workspace;
+use crate::model::{Change, Diagnostic, Level};
+use crate::plan::{apply_edits, select};
+use crate::source::{FileKind, SourceFile};
+
+/// How many times a file is re-checked to apply changes that conflicted with others.
+pub const MAX_PASSES: usize = 4;
+
+/// The migrated state of one file.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    /// The file as read.
+    pub file: SourceFile,
+    /// Its text after every applied change.
+    pub new_text: String,
+    /// The applied changes, in order. Changes of later passes have edits relative to the
+    /// text of the pass before.
+    pub changes: Vec<Change>,
+}
+
+/// The result of a migration run, before anything is written.
+#[derive(Debug, Default)]
+pub struct Migration {
+    /// Files that change, by display path.
+    pub files: BTreeMap<String, FileResult>,
+    /// Diagnostics of every stage, sorted.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Rust files read.
+    pub files_read: usize,
+    /// Lines of Rust read.
+    pub lines_read: usize,
+}
+
+impl Migration {
+    /// All applied changes, in file order.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.files.values().flat_map(|f| f.changes.iter())
+    }
+
+    /// Whether any diagnostic is an error (a file not processed).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.level == Level::Error)
+    }
+}
+
+/// Checks the workspace and plans the changes of every file.
+pub fn migrate(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn Fn(usize)) -> Migration {
+    let checked = check_workspace(ws, opts, progress);
+    plan(ws, opts, checked)
+}
+
+/// Applies the checked changes per file, re-checking a file whose changes conflicted
+/// until nothing is left or [`MAX_PASSES`] is reached.
+pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migration {
+    let Checked { files, changes, mut diagnostics, lines } = checked;
+    let mut by_file: BTreeMap<String, Vec<Change>> = BTreeMap::new();
+    for change in changes {
+        by_file.entry(change.file.clone()).or_default().push(change);
+    }
+    let mut out = Migration {
+        files_read: files.values().filter(|f| f.kind == FileKind::Rust).count(),
+        lines_read: lines,
+        ..Migration::default()
+    };
+    for (display, pending) in by_file {
+        let Some(file) = files.get(&display) else { continue };
+        let mut text = file.text.clone();
+        let mut applied = Vec::new();
+        let mut pending = pending;
+        for pass in 1..=MAX_PASSES {
+            let (accepted, deferred) = select(pending);
+            let edits: Vec<_> = accepted.iter().flat_map(|c| c.edits.iter().cloned()).collect();
+            match apply_edits(&text, &edits) {
+                Ok(new) => text = new,
+                Err(e) => {
+                    diagnostics.push(Diagnostic::at(Level::Error, &display, None, format!("internal error, file left unchanged: {e}")));
+                    text = file.text.clone();
+                    applied.clear();
+                    break;
+                }
+            }
+            applied.extend(accepted);
+            if deferred.is_empty() {
+                break;
+            }
+            if pass == MAX_PASSES {
+                for change in deferred {
+                    diagnostics.push(
+                        Diagnostic::at(Level::Warning, &display, Some(change.line), format!("change not applied: it conflicts with another change ({})", change.reason))
+                            .with_rule(change.rule),
+                    );
+                }
+                break;
+            }
+            pending = recheck(ws, opts, file, &text, &mut diagnostics);
+        }
+        if text != file.text {
+            out.files.insert(display, FileResult { file: file.clone(), new_text: text, changes: applied });
+        }
+    }
+    sort_findings(&mut [], &mut diagnostics, &opts.rules);
+    out.diagnostics = diagnostics;
+    out
+}
+
+/// Runs the rules again on the new text of a file.
+fn recheck(ws: &Workspace, opts: &CheckOptions<'_>, file: &SourceFile, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Change> {
+    let next = SourceFile { text: text.to_string(), ..file.clone() };
+    let package = ws.packages.iter().find(|p| p.name == file.package);
+    let result = match (file.kind, package) {
+        (FileKind::Rust, Some(p)) => check_rust_text(&next, &p.cfg, opts, false).map(|(f, _)| f),
+        (FileKind::Manifest, _) => check_manifest_text(&next, package, file.path == ws.root_manifest, opts),
+        (FileKind::Rust, None) => return Vec::new(),
+    };
+    match result {
+        Ok(mut findings) => {
+            for change in &mut findings.changes {
+                change.cfg = file.cfg.and(change.cfg);
+            }
+            findings.changes
+        }
+        Err(d) => {
+            diagnostics.push(Diagnostic { message: format!("after applying changes: {}", d.message), ..d });
+            Vec::new()
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Plan: choose a consistent set of changes per file and apply it to the text.
+//!
+//! Edits are byte-range replacements on the original text. Two edits conflict when their
+//! ranges overlap, or when an insertion falls strictly inside a replaced range; identical
+//! edits are applied once; insertions at the same offset keep their order. A change whose
+//! edits conflict with an already accepted change is deferred, never dropped in silence:
+//! the caller re-checks the new text (a fixed point, capped) and reports what is left.
+
+use std::ops::Range;
+
+use crate::model::{Change, Edit};
+
+/// Why a set of edits could not be applied.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EditError {
+    /// Two edits overlap.
+    #[error("edits at {a:?} and {b:?} overlap")]
+    Overlap {
+        /// The first range.
+        a: Range<usize>,
+        /// The second range.
+        b: Range<usize>,
+    },
+    /// An edit lies outside the text or not on a character boundary.
+    #[error("edit at {0:?} is outside the text or splits a character")]
+    OutOfBounds(Range<usize>),
+}
+
+/// Whether two edits conflict (see the module docs). Identical edits do not.
+pub fn conflicts(a: &Edit, b: &Edit) -> bool {
+    if a == b {
+        return false;
+    }
+    let (x, y) = (&a.range, &b.range);
+    if x.is_empty() && y.is_empty() {
+        return false; // two insertions, even at one offset
+    }
+    if x.is_empty() {
+        return y.start < x.start && x.start < y.end;
+    }
+    if y.is_empty() {
+        return x.start < y.start && y.start < x.end;
+    }
+    x.start < y.end && y.start < x.end
+}
+
+/// Applies edits to `text`. Edits are taken in the given order for insertions at the
+/// same offset; identical edits count once.
+pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<String, EditError> {
+    let mut sorted: Vec<(usize, &Edit)> = edits.iter().enumerate().collect();
+    // Stable by start, then replacements after insertions at the same offset.
+    sorted.sort_by_key(|(i, e)| (e.range.start, !e.range.is_empty(), *i));
+    let mut seen = std::collections::HashSet::new();
+    sorted.retain(|(_, e)| seen.insert(*e));
+    let mut out = String::with_capacity(text.len() + edits.iter().map(|e| e.replacement.len()).sum::<usize>());
+    let mut pos = 0;
+    let mut last: Option<&Edit> = None;
+    for (_, edit) in sorted {
+        let r = &edit.range;
+        if r.end > text.len() || r.start > r.end || !text.is_char_boundary(r.start) || !text.is_char_boundary(r.end) {
+            return Err(EditError::OutOfBounds(r.clone()));
+        }
+        if r.start < pos || last.is_some_and(|l| conflicts(l, edit)) {
+            let a = last.map_or(r.clone(), |l| l.range.clone());
+            return Err(EditError::Overlap { a, b: r.clone() });
+        }
+        out.push_str(&text[pos..r.start]);
+        out.push_str(&edit.replacement);
+        pos = r.end;
+        last = Some(edit);
+    }
+    out.push_str(&text[pos..]);
+    Ok(out)
+}
+
+/// Splits the changes of one file into those that can be applied together (in order of
+/// preference: the given order) and those that conflict with an accepted one.
+pub fn select(changes: Vec<Change>) -> (Vec<Change>, Vec<Change>) {
+    let mut accepted: Vec<Change> = Vec::new();
+    let mut deferred = Vec::new();
+    for change in changes {
+        let clash = accepted.iter().any(|a| a.edits.iter().any(|x| change.edits.iter().any(|y| conflicts(x, y))));
+        let inner_clash = change.edits.iter().enumerate().any(|(i, x)| change.edits[i + 1..].iter().any(|y| conflicts(x, y)));
+        if clash || inner_clash {
+            deferred.push(change);
+        } else {
+            accepted.push(change);
+        }
+    }
+    (accepted, deferred)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn insertions_at_one_offset_keep_their_order_and_duplicates_count_once() {
+        let edits = [Edit::insert(1, "a"), Edit::insert(1, "b"), Edit::insert(1, "a"), Edit::replace(1..2, "X")];
+        assert_eq!(apply_edits("012", &edits).unwrap(), "0abX2");
+    }
+
+    #[test]
+    fn overlaps_are_errors() {
+        let err = apply_edits("0123", &[Edit::replace(0..2, "x"), Edit::replace(1..3, "y")]).unwrap_err();
+        assert!(matches!(err, EditError::Overlap { .. }));
+        assert!(apply_edits("0123", &[Edit::replace(0..2, "x"), Edit::insert(1, "y")]).is_err());
+        assert!(apply_edits("0123", &[Edit::replace(0..2, "x"), Edit::insert(2, "y")]).is_ok());
+        assert!(apply_edits("é", &[Edit::insert(1, "y")]).is_err());
+    }
+
+    proptest! {
+        /// Non-overlapping edits applied together give the same text as applying them
+        /// one at a time from the end, and bytes outside them are kept.
+        #[test]
+        fn applying_matches_sequential_application(text in "[a-z\\r\\n ]{0,40}", raw in proptest::collection::vec((0usize..40, 0usize..4, "[A-Z]{0,3}"), 0..6)) {
+            let mut edits: Vec<Edit> = Vec::new();
+            for (start, len, rep) in raw {
+                let start = start.min(text.len());
+                let end = (start + len).min(text.len());
+                let e = Edit::replace(start..end, rep);
+                if edits.iter().all(|x| !conflicts(x, &e) && x.range.start != e.range.start) {
+                    edits.push(e);
+                }
+            }
+            let together = apply_edits(&text, &edits).unwrap();
+            let mut sequential = text.clone();
+            let mut by_start = edits.clone();
+            by_start.sort_by_key(|e| std::cmp::Reverse(e.range.start));
+            for e in &by_start {
+                sequential.replace_range(e.range.clone(), &e.replacement);
+            }
+            prop_assert_eq!(together, sequential);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The `expr-fragment` rule.
+
+use proc_macro2::{Delimiter, TokenTree};
+
+use super::{Findings, Rule, RuleMeta, SourceCx};
+use crate::model::{Edit, Safety};
+use crate::syntax::{for_each_sequence, is_group, is_ident, is_punct};
+
+#[doc = include_str!("../../rules/expr-fragment/README.md")]
+pub struct ExprFragment;
+
+static META: RuleMeta = RuleMeta {
+    id: "expr-fragment",
+    summary: "change `$x:expr` to `$x:expr_2021` only where a later macro arm would be shadowed",
+    safety: Safety::Safe,
+    doc: include_str!("../../rules/expr-fragment/README.md"),
+};
+
+impl Rule for ExprFragment {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
+        for_each_sequence(&cx.parsed.tokens, &mut |seq| {
+            for i in 0..seq.len().saturating_sub(3) {
+                if is_ident(&seq[i], "macro_rules") && is_punct(&seq[i + 1], '!') {
+                    if let (TokenTree::Ident(name), TokenTree::Group(body)) = (&seq[i + 2], &seq[i + 3]) {
+                        let body: Vec<TokenTree> = body.stream().into_iter().collect();
+                        check_macro(cx, &name.to_string(), &arms(&body), out);
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The matchers of a `macro_rules!` body (`(matcher) => {transcriber};` ...).
+fn arms(body: &[TokenTree]) -> Vec<Vec<TokenTree>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < body.len() {
+        if let TokenTree::Group(m) = &body[i] {
+            if body.get(i + 1).is_some_and(|t| is_punct(t, '=')) && body.get(i + 2).is_some_and(|t| is_punct(t, '>')) {
+                out.push(m.stream().into_iter().collect());
+                i += 4; // matcher, `=`, `>`, transcriber
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The `expr` ident of each `$name:expr` in a matcher, at any depth.
+fn expr_fragments(matcher: &[TokenTree], out: &mut Vec<(String, proc_macro2::Ident)>) {
+    for (i, tt) in matcher.iter().enumerate() {
+        if let TokenTree::Group(g) = tt {
+            expr_fragments(&g.stream().into_iter().collect::<Vec<_>>(), out);
+        }
+        if is_punct(tt, '$') && matcher.get(i + 2).is_some_and(|t| is_punct(t, ':')) {
+            if let (Some(TokenTree::Ident(name)), Some(TokenTree::Ident(kind))) = (matcher.get(i + 1), matcher.get(i + 3)) {
+                if kind == "expr" {
+                    out.push((name.to_string(), kind.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Whether a matcher has a literal `const` or `_` token (not a `$name`): input that the
+/// arm was written to catch, and that `expr` now matches too.
+fn catches_new_expr_syntax(matcher: &[TokenTree]) -> Option<&'static str> {
+    for (i, tt) in matcher.iter().enumerate() {
+        let after_dollar = i > 0 && is_punct(&matcher[i - 1], '$');
+        if is_ident(tt, "const") && !after_dollar {
+            return Some("const");
+        }
+        if is_ident(tt, "_") && !after_dollar {
+            return Some("_");
+        }
+        if let TokenTree::Group(g) = tt {
+            if is_group(tt, Delimiter::None) || !g.stream().is_empty() {
+                if let Some(found) = catches_new_expr_syntax(&g.stream().into_iter().collect::<Vec<_>>()) {
+                    return Some(found);
+                }
+            }
+        }
+    }
+    None
+}
+
+fn check_macro(cx: &SourceCx<'_>, name: &str, arms: &[Vec<TokenTree>], out: &mut Findings) {
+    for (i, matcher) in arms.iter().enumerate() {
+        let mut fragments = Vec::new();
+        expr_fragments(matcher, &mut fragments);
+        if fragments.is_empty() {
+            continue;
+        }
+        let later = arms.iter().enumerate().skip(i + 1).find_map(|(j, m)| catches_new_expr_syntax(m).map(|t| (j, t)));
+        let Some((j, token)) = later else { continue };
+        for (var, kind) in fragments {
+            let range = cx.range(kind.span());
+            if &cx.text()[range.clone()] != "expr" {
+                continue;
+            }
+            let what = if token == "const" { "`const { .. }` blocks" } else { "`_`" };
+            let reason = format!(
+                "in Rust 2024 `expr` also matches {what}: `${var}:expr` in arm {} of `{name}!` would take input that arm {} (which matches `{token}`) handles today",
+                i + 1,
+                j + 1
+            );
+            out.changes.push(cx.change(&META, META.safety, reason, vec![Edit::insert(range.end, "_2021")]));
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The `guarded-strings` rule.
+
+use proc_macro2::TokenTree;
+
+use super::{Findings, Rule, RuleMeta, SourceCx};
+use crate::model::{Edit, Safety};
+use crate::syntax::{for_each_sequence, is_punct};
+
+#[doc = include_str!("../../rules/guarded-strings/README.md")]
+pub struct GuardedStrings;
+
+static META: RuleMeta = RuleMeta {
+    id: "guarded-strings",
+    summary: "separate `#` from a following `#` or string literal, as 2024 reserves `#\"..\"` and `##`",
+    safety: Safety::Safe,
+    doc: include_str!("../../rules/guarded-strings/README.md"),
+};
+
+impl Rule for GuardedStrings {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
+        for_each_sequence(&cx.parsed.tokens, &mut |seq| {
+            for pair in seq.windows(2) {
+                let [hash, next] = pair else { continue };
+                if !is_punct(hash, '#') {
+                    continue;
+                }
+                let reserved = match next {
+                    TokenTree::Punct(p) => p.as_char() == '#',
+                    TokenTree::Literal(lit) => lit.to_string().starts_with('"'),
+                    _ => false,
+                };
+                let end = cx.range(hash.span()).end;
+                let next_start = cx.range(next.span()).start;
+                if !reserved || end != next_start || &cx.text()[end - 1..end] != "#" {
+                    continue;
+                }
+                let reason = if is_punct(next, '#') {
+                    "`##` is a reserved token in Rust 2024: a space keeps the two `#` tokens of Rust 2021"
+                } else {
+                    "`#\"..\"` is reserved for guarded strings in Rust 2024: a space keeps the `#` and the string apart"
+                };
+                out.changes.push(cx.change(&META, META.safety, reason, vec![Edit::insert(end, " ")]));
+            }
+        });
+    }
+}

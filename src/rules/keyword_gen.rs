@@ -1,0 +1,46 @@
+//! The `keyword-gen` rule.
+
+use proc_macro2::TokenTree;
+
+use super::{Findings, Rule, RuleMeta, SourceCx};
+use crate::model::{Edit, Safety};
+use crate::syntax::for_each_sequence;
+
+#[doc = include_str!("../../rules/keyword-gen/README.md")]
+pub struct KeywordGen;
+
+static META: RuleMeta = RuleMeta {
+    id: "keyword-gen",
+    summary: "rename the identifier `gen` (now a keyword) to `r#gen`",
+    safety: Safety::Safe,
+    doc: include_str!("../../rules/keyword-gen/README.md"),
+};
+
+impl Rule for KeywordGen {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
+        for_each_sequence(&cx.parsed.tokens, &mut |seq| {
+            for (i, tt) in seq.iter().enumerate() {
+                let TokenTree::Ident(ident) = tt else { continue };
+                // A raw identifier prints as `r#gen`, so this skips those.
+                if ident != "gen" {
+                    continue;
+                }
+                let range = cx.range(ident.span());
+                if &cx.text()[range.clone()] != "gen" {
+                    continue; // inside a doc comment: not code
+                }
+                let lifetime = i > 0 && matches!(&seq[i - 1], TokenTree::Punct(p) if p.as_char() == '\'');
+                let reason = if lifetime {
+                    "`gen` is a reserved keyword in Rust 2024: the lifetime `'gen` is written `'r#gen`"
+                } else {
+                    "`gen` is a reserved keyword in Rust 2024: the identifier is written `r#gen`"
+                };
+                out.changes.push(cx.change(&META, META.safety, reason, vec![Edit::insert(range.start, "r#")]));
+            }
+        });
+    }
+}

@@ -1,0 +1,140 @@
+//! The `edition-manifest` rule.
+
+use toml_edit::{Item, Table, TableLike, Value};
+
+use super::{Findings, ManifestCx, Rule, RuleMeta};
+use crate::model::{Diagnostic, Edit, Level, Safety};
+
+#[doc = include_str!("../../rules/edition-manifest/README.md")]
+pub struct EditionManifest;
+
+static META: RuleMeta = RuleMeta {
+    id: "edition-manifest",
+    summary: "Cargo.toml: set `edition = \"2024\"`, rename the underscore keys 2024 rejects, `resolver = \"3\"`, raise `rust-version` to 1.85",
+    safety: Safety::Safe,
+    doc: include_str!("../../rules/edition-manifest/README.md"),
+};
+
+/// Keys spelled with `_` that edition 2024 rejects, and their `-` spelling.
+const UNDERSCORE_KEYS: [(&str, &str); 5] = [
+    ("dev_dependencies", "dev-dependencies"),
+    ("build_dependencies", "build-dependencies"),
+    ("default_features", "default-features"),
+    ("crate_type", "crate-type"),
+    ("proc_macro", "proc-macro"),
+];
+
+/// The first Rust version that knows edition 2024.
+const MIN_RUST_2024: (u64, u64) = (1, 85);
+
+impl Rule for EditionManifest {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_manifest(&self, cx: &ManifestCx<'_>, out: &mut Findings) {
+        let root = cx.doc.as_table();
+        let target = cx.target_edition;
+        if cx.package.is_some() {
+            if let Some(package) = root.get("package").and_then(Item::as_table_like) {
+                set_edition(cx, package, "[package]", out);
+                raise_rust_version(cx, package, "[package]", out);
+            }
+        }
+        if cx.is_workspace_root {
+            if let Some(ws_package) = root.get("workspace").and_then(|w| w.get("package")).and_then(Item::as_table_like) {
+                set_edition(cx, ws_package, "[workspace.package]", out);
+                raise_rust_version(cx, ws_package, "[workspace.package]", out);
+            }
+            let is_virtual = root.get("package").is_none();
+            if let (true, Some(ws)) = (is_virtual, root.get("workspace").and_then(Item::as_table)) {
+                if ws.get("resolver").is_none() {
+                    if let Some(span) = ws.span() {
+                        let newline = crate::source::line_ending(cx.file.text.as_str());
+                        // After the `[workspace]` header line.
+                        let at = cx.file.text[span.end..].find('\n').map_or(cx.file.text.len(), |i| span.end + i + 1);
+                        let prefix = if at == cx.file.text.len() && !cx.file.text.ends_with('\n') { newline } else { "" };
+                        out.changes.push(cx.change(
+                            &META,
+                            format!("a virtual workspace picks its resolver itself: `resolver = \"3\"` is the edition {target} default (MSRV-aware dependency resolution)"),
+                            vec![Edit::insert(at, format!("{prefix}resolver = \"3\"{newline}"))],
+                        ));
+                    }
+                }
+            }
+        }
+        rename_underscore_keys(cx, root, &mut Vec::new(), out);
+    }
+}
+
+fn set_edition(cx: &ManifestCx<'_>, table: &dyn TableLike, where_: &str, out: &mut Findings) {
+    let Some(Item::Value(Value::String(edition))) = table.get("edition") else { return };
+    let (Some(span), current) = (edition.span(), edition.value()) else { return };
+    if current.as_str() >= cx.target_edition {
+        return;
+    }
+    out.changes.push(cx.change(
+        &META,
+        format!("{where_} edition {current} → {}", cx.target_edition),
+        vec![Edit::replace(span, format!("\"{}\"", cx.target_edition))],
+    ));
+}
+
+fn raise_rust_version(cx: &ManifestCx<'_>, table: &dyn TableLike, where_: &str, out: &mut Findings) {
+    let Some(Item::Value(Value::String(rv))) = table.get("rust-version") else { return };
+    let Some(span) = rv.span() else { return };
+    let current = rv.value();
+    let mut parts = current.split('.').map(|p| p.parse::<u64>().ok());
+    let (Some(Some(major)), Some(Some(minor))) = (parts.next(), parts.next()) else {
+        out.diagnostics.push(
+            Diagnostic::at(Level::Warning, &cx.file.display, Some(cx.lines.line(span.start)), format!("cannot read rust-version `{current}`: edition 2024 needs 1.85 or newer"))
+                .with_rule(META.id),
+        );
+        return;
+    };
+    if (major, minor) >= MIN_RUST_2024 {
+        return;
+    }
+    let (ma, mi) = MIN_RUST_2024;
+    out.changes.push(cx.change(
+        &META,
+        format!("{where_} the minimum supported Rust version rises from {current} to {ma}.{mi}: cargo rejects edition 2024 with an older `rust-version`"),
+        vec![Edit::replace(span, format!("\"{ma}.{mi}\""))],
+    ));
+}
+
+/// Renames `dev_dependencies`, `default_features`, ... at any depth, except in the
+/// free-form `metadata` tables.
+fn rename_underscore_keys(cx: &ManifestCx<'_>, table: &dyn TableLike, path: &mut Vec<String>, out: &mut Findings) {
+    for (key, item) in table.iter() {
+        if key == "metadata" && matches!(path.last().map(String::as_str), Some("package" | "workspace")) {
+            continue;
+        }
+        if let Some((old, new)) = UNDERSCORE_KEYS.iter().find(|(old, _)| *old == key) {
+            let (k, _) = table.get_key_value(key).expect("iterated key exists");
+            let shown = if path.is_empty() { key.to_string() } else { format!("{}.{key}", path.join(".")) };
+            if table.contains_key(new) {
+                out.diagnostics.push(
+                    Diagnostic::at(Level::Warning, &cx.file.display, k.span().map(|s| cx.lines.line(s.start)), format!(
+                        "`{shown}` and `{new}` are both present: Rust 2021 ignores `{old}`, edition 2024 rejects it; merge them by hand"
+                    ))
+                    .with_rule(META.id),
+                );
+            } else if let Some(span) = k.span().filter(|s| &cx.file.text[s.clone()] == *old) {
+                out.changes.push(cx.change(
+                    &META,
+                    format!("edition 2024 rejects the spelling `{old}` (`{shown}`); cargo has always read `{new}` the same way"),
+                    vec![Edit::replace(span, *new)],
+                ));
+            }
+        }
+        path.push(key.to_string());
+        match item {
+            Item::Table(t) => rename_underscore_keys(cx, t, path, out),
+            Item::Value(Value::InlineTable(t)) => rename_underscore_keys(cx, t, path, out),
+            Item::ArrayOfTables(a) => a.iter().for_each(|t: &Table| rename_underscore_keys(cx, t, path, out)),
+            _ => {}
+        }
+        path.pop();
+    }
+}

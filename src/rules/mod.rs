@@ -1,0 +1,178 @@
+//! The built-in rules. One file per rule; each rule's documentation lives in
+//! `rules/<id>/README.md` at the repository root, is the rule's doc comment, and is what
+//! `cargo migrate explain <id>` prints. Fixtures sit beside it.
+
+use crate::cfg::CfgRanges;
+use crate::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety};
+use crate::source::{LineIndex, Parsed, SourceFile};
+use crate::syntax::Imports;
+
+mod expr_fragment;
+mod guarded_strings;
+mod keyword_gen;
+mod manifest;
+mod unsafe_attributes;
+mod unsafe_extern;
+mod unsafe_std_functions;
+
+/// What a rule is, for listings, `explain` and provenance.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable id, kebab-case: what `--only`, `--skip` and `explain` take.
+    pub id: &'static str,
+    /// One line: what the rule changes.
+    pub summary: &'static str,
+    /// The safety of its changes (a rule may lower it per change).
+    pub safety: Safety,
+    /// The full documentation (Markdown): what, why, example, fix safety.
+    pub doc: &'static str,
+}
+
+/// A migration rule. Rules are pure: they read one file and return plain data.
+pub trait Rule: Sync {
+    /// The rule's identity and documentation.
+    fn meta(&self) -> &'static RuleMeta;
+
+    /// Checks a Rust source file.
+    fn check_source(&self, _cx: &SourceCx<'_>, _out: &mut Findings) {}
+
+    /// Checks a `Cargo.toml`.
+    fn check_manifest(&self, _cx: &ManifestCx<'_>, _out: &mut Findings) {}
+}
+
+/// Every rule of the Rust 2021 → 2024 migration, in the order they are listed.
+pub fn edition_2024() -> &'static [&'static dyn Rule] {
+    &[
+        &manifest::EditionManifest,
+        &unsafe_extern::UnsafeExternBlocks,
+        &unsafe_attributes::UnsafeAttributes,
+        &keyword_gen::KeywordGen,
+        &unsafe_std_functions::UnsafeStdFunctions,
+        &guarded_strings::GuardedStrings,
+        &expr_fragment::ExprFragment,
+    ]
+}
+
+/// Looks a rule up by id.
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    edition_2024().iter().copied().find(|r| r.meta().id == id)
+}
+
+/// What rules report: changes and diagnostics (sites they cannot rewrite).
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Proposed changes.
+    pub changes: Vec<Change>,
+    /// Messages that change nothing.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Everything a rule may read about one Rust file.
+pub struct SourceCx<'a> {
+    /// The file as read.
+    pub file: &'a SourceFile,
+    /// Its tokens and syntax tree.
+    pub parsed: &'a Parsed,
+    /// Line starts, for line numbers and indentation.
+    pub lines: &'a LineIndex,
+    /// The file's `use` map.
+    pub imports: &'a Imports,
+    /// Code behind `cfg` that is off.
+    pub cfg: &'a CfgRanges,
+}
+
+impl SourceCx<'_> {
+    /// The original text.
+    pub fn text(&self) -> &str {
+        &self.file.text
+    }
+
+    /// Byte range of a span in the original text.
+    pub fn range(&self, span: proc_macro2::Span) -> std::ops::Range<usize> {
+        self.parsed.range(span)
+    }
+
+    /// Builds a change of `rule` from its edits, with line and cfg status filled in.
+    pub fn change(&self, rule: &RuleMeta, safety: Safety, reason: impl Into<String>, mut edits: Vec<Edit>) -> Change {
+        edits.sort();
+        let start = edits.first().map_or(0, |e| e.range.start);
+        Change {
+            rule: rule.id,
+            reason: reason.into(),
+            safety,
+            decided_by: Decider::Rule,
+            file: self.file.display.clone(),
+            line: self.lines.line(start),
+            cfg: self.file.cfg.and(self.cfg.status_at(start)),
+            edits,
+        }
+    }
+
+    /// A warning about a site at byte `offset`.
+    pub fn warning(&self, rule: &RuleMeta, offset: usize, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::at(Level::Warning, &self.file.display, Some(self.lines.line(offset)), message).with_rule(rule.id)
+    }
+}
+
+/// Everything a rule may read about one `Cargo.toml`.
+pub struct ManifestCx<'a> {
+    /// The file as read.
+    pub file: &'a SourceFile,
+    /// Line starts.
+    pub lines: &'a LineIndex,
+    /// The manifest, parsed with spans.
+    pub doc: &'a toml_edit::ImDocument<&'a str>,
+    /// The package it belongs to, if it has a `[package]`.
+    pub package: Option<&'a crate::discover::Package>,
+    /// Whether it is the workspace root manifest.
+    pub is_workspace_root: bool,
+    /// Edition to move to.
+    pub target_edition: &'a str,
+}
+
+impl ManifestCx<'_> {
+    /// Builds a change of `rule` from its edits.
+    pub fn change(&self, rule: &RuleMeta, reason: impl Into<String>, mut edits: Vec<Edit>) -> Change {
+        edits.sort();
+        let start = edits.first().map_or(0, |e| e.range.start);
+        Change {
+            rule: rule.id,
+            reason: reason.into(),
+            safety: rule.safety,
+            decided_by: Decider::Rule,
+            file: self.file.display.clone(),
+            line: self.lines.line(start),
+            cfg: CfgStatus::Active,
+            edits,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_kebab_case_and_documented() {
+        let mut ids: Vec<_> = edition_2024().iter().map(|r| r.meta().id).collect();
+        for rule in edition_2024() {
+            let m = rule.meta();
+            assert!(m.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{}", m.id);
+            for section in ["## What it does", "## Why", "## Example", "## Fix safety"] {
+                assert!(m.doc.contains(section), "rule {} lacks `{section}`", m.id);
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), edition_2024().len());
+    }
+
+    #[test]
+    fn every_rule_folder_is_registered() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(find(&name).is_some(), "rules/{name} has no registered rule");
+        }
+    }
+}

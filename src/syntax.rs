@@ -1,0 +1,281 @@
+//! Helpers over tokens and syntax trees shared by the rules: token sequences (which
+//! reach into macro bodies and invocations), macro arguments parsed as Rust where they
+//! are Rust, and the file's `use` map.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+
+/// Calls `f` on the top-level token sequence of `tokens` and on the contents of every
+/// group inside it, depth first. Token-level rules use this to see code everywhere,
+/// including `macro_rules!` bodies, macro invocations and cfg-disabled items.
+pub fn for_each_sequence(tokens: &TokenStream, f: &mut dyn FnMut(&[TokenTree])) {
+    let seq: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    f(&seq);
+    for tt in &seq {
+        if let TokenTree::Group(g) = tt {
+            for_each_sequence(&g.stream(), f);
+        }
+    }
+}
+
+/// Whether `tt` is the identifier `name` (not raw).
+pub fn is_ident(tt: &TokenTree, name: &str) -> bool {
+    matches!(tt, TokenTree::Ident(i) if i == name)
+}
+
+/// Whether `tt` is the punctuation character `ch`.
+pub fn is_punct(tt: &TokenTree, ch: char) -> bool {
+    matches!(tt, TokenTree::Punct(p) if p.as_char() == ch)
+}
+
+/// Whether `tt` is a group with delimiter `d`.
+pub fn is_group(tt: &TokenTree, d: Delimiter) -> bool {
+    matches!(tt, TokenTree::Group(g) if g.delimiter() == d)
+}
+
+/// Splits a token sequence at top-level commas.
+pub fn split_commas(tokens: &[TokenTree]) -> Vec<&[TokenTree]> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for (i, tt) in tokens.iter().enumerate() {
+        if is_punct(tt, ',') {
+            parts.push(&tokens[start..i]);
+            start = i + 1;
+        }
+    }
+    if start < tokens.len() {
+        parts.push(&tokens[start..]);
+    }
+    parts
+}
+
+/// The Rust code inside a macro invocation, when its arguments parse as Rust.
+pub enum MacroBody {
+    /// Comma-separated expressions: `println!`, `assert_eq!`, `vec!`, `format!`, ...
+    Exprs(Vec<syn::Expr>),
+    /// Statements, as in a block.
+    Stmts(Vec<syn::Stmt>),
+    /// Items, as in a module.
+    Items(Vec<syn::Item>),
+}
+
+/// Parses the arguments of a macro invocation as expressions, statements or items, in
+/// that order of preference. When none fits (a custom syntax such as `cfg_if!`), each
+/// brace-delimited group inside is tried the same way, so Rust code nested in a DSL is
+/// still seen. Spans point into the original file.
+pub fn macro_bodies(tokens: &TokenStream) -> Vec<MacroBody> {
+    let mut out = Vec::new();
+    collect_macro_bodies(tokens, &mut out, 0);
+    out
+}
+
+fn collect_macro_bodies(tokens: &TokenStream, out: &mut Vec<MacroBody>, depth: usize) {
+    if tokens.is_empty() || depth > 8 {
+        return;
+    }
+    if let Ok(exprs) = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated.parse2(tokens.clone()) {
+        out.push(MacroBody::Exprs(exprs.into_iter().collect()));
+        return;
+    }
+    if let Ok(stmts) = syn::Block::parse_within.parse2(tokens.clone()) {
+        out.push(MacroBody::Stmts(stmts));
+        return;
+    }
+    if let Ok(file) = syn::parse2::<syn::File>(tokens.clone()) {
+        out.push(MacroBody::Items(file.items));
+        return;
+    }
+    for tt in tokens.clone() {
+        if let TokenTree::Group(g) = tt {
+            if g.delimiter() == Delimiter::Brace {
+                collect_macro_bodies(&g.stream(), out, depth + 1);
+            }
+        }
+    }
+}
+
+/// Visits the Rust code inside a macro invocation with `v` (see [`macro_bodies`]).
+pub fn visit_macro_body<V>(v: &mut V, mac: &syn::Macro)
+where
+    V: for<'a> syn::visit::Visit<'a>,
+{
+    for body in macro_bodies(&mac.tokens) {
+        match body {
+            MacroBody::Exprs(exprs) => exprs.iter().for_each(|e| v.visit_expr(e)),
+            MacroBody::Stmts(stmts) => stmts.iter().for_each(|s| v.visit_stmt(s)),
+            MacroBody::Items(items) => items.iter().for_each(|i| v.visit_item(i)),
+        }
+    }
+}
+
+/// What the names brought in by `use` items of a file stand for.
+///
+/// The map is file-wide (a `use` inside a function counts for the whole file): rules use
+/// it to recognise a path however it is imported or renamed, and a false match needs a
+/// name that means two different things in one file.
+#[derive(Debug, Default)]
+pub struct Imports {
+    /// Local name → full path (`env` → `std::env`, `sv` → `std::env::set_var`).
+    names: BTreeMap<String, Vec<String>>,
+    /// Paths imported with a glob (`use std::env::*` → `std::env`).
+    globs: Vec<Vec<String>>,
+}
+
+impl Imports {
+    /// Collects the `use` items of a file, at any depth.
+    pub fn of(file: &syn::File) -> Imports {
+        struct Collect<'i>(&'i mut Imports);
+        impl<'ast> syn::visit::Visit<'ast> for Collect<'_> {
+            fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+                let prefix = if u.leading_colon.is_some() { vec![String::new()] } else { Vec::new() };
+                self.0.add_tree(prefix, &u.tree);
+            }
+        }
+        let mut imports = Imports::default();
+        syn::visit::Visit::visit_file(&mut Collect(&mut imports), file);
+        imports
+    }
+
+    fn add_tree(&mut self, prefix: Vec<String>, tree: &syn::UseTree) {
+        let with = |segment: String| {
+            let mut p = prefix.clone();
+            p.push(segment);
+            p
+        };
+        match tree {
+            syn::UseTree::Path(p) => self.add_tree(with(p.ident.to_string()), &p.tree),
+            syn::UseTree::Name(n) if n.ident == "self" => {
+                if let Some(last) = prefix.last() {
+                    self.names.insert(last.clone(), prefix.clone());
+                }
+            }
+            syn::UseTree::Name(n) => {
+                self.names.insert(n.ident.to_string(), with(n.ident.to_string()));
+            }
+            syn::UseTree::Rename(r) => {
+                let target = if r.ident == "self" { prefix.clone() } else { with(r.ident.to_string()) };
+                self.names.insert(r.rename.to_string(), target);
+            }
+            syn::UseTree::Glob(_) => self.globs.push(prefix),
+            syn::UseTree::Group(g) => g.items.iter().for_each(|t| self.add_tree(prefix.clone(), t)),
+        }
+    }
+
+    /// Whether the path `segments` (as written) can name `target` (a full path such as
+    /// `["std", "env", "set_var"]`), through the file's imports or written out in full.
+    pub fn resolves_to(&self, segments: &[String], target: &[&str]) -> bool {
+        let Some((first, rest)) = segments.split_first() else { return false };
+        // Written out in full, with or without a leading `::`.
+        let full: Vec<&str> = segments.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+        if full == target {
+            return true;
+        }
+        // The first segment is an imported name.
+        if let Some(path) = self.names.get(first) {
+            let mut resolved: Vec<&str> = path.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+            resolved.extend(rest.iter().map(String::as_str));
+            if resolved == target {
+                return true;
+            }
+        }
+        // The first segment comes from a glob import.
+        self.globs.iter().any(|glob| {
+            let mut resolved: Vec<&str> = glob.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+            resolved.extend(segments.iter().map(String::as_str));
+            resolved == target
+        })
+    }
+
+    /// Whether a trait is in scope by name or by a glob of the module that holds it.
+    pub fn brings_in(&self, target: &[&str]) -> bool {
+        let Some((_, module)) = target.split_last() else { return false };
+        let is = |p: &Vec<String>, t: &[&str]| {
+            p.iter().map(String::as_str).filter(|s| !s.is_empty()).eq(t.iter().copied())
+        };
+        self.names.values().any(|p| is(p, target))
+            || self.names.iter().any(|(name, p)| name == "_" && is(p, target))
+            || self.globs.iter().any(|g| is(g, module))
+    }
+
+    /// Records an import made with `as _` (kept under the name `_`).
+    #[cfg(test)]
+    fn names(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.names
+    }
+}
+
+/// The segments of a path as strings (`::std::env` → `["", "std", "env"]`).
+pub fn path_segments(path: &syn::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if path.leading_colon.is_some() {
+        out.push(String::new());
+    }
+    out.extend(path.segments.iter().map(|s| s.ident.to_string()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn imports(src: &str) -> Imports {
+        Imports::of(&syn::parse_file(src).unwrap())
+    }
+
+    fn segs(p: &str) -> Vec<String> {
+        p.split("::").map(String::from).collect()
+    }
+
+    #[test]
+    fn resolves_aliases_groups_and_globs() {
+        let target = ["std", "env", "set_var"];
+        let i = imports("use std::env;");
+        assert!(i.resolves_to(&segs("env::set_var"), &target));
+        let i = imports("use std::{env::{self as e, set_var as sv}};");
+        assert!(i.resolves_to(&segs("e::set_var"), &target));
+        assert!(i.resolves_to(&segs("sv"), &target));
+        let i = imports("fn f() { use std::env::*; }");
+        assert!(i.resolves_to(&segs("set_var"), &target));
+        let i = imports("");
+        assert!(i.resolves_to(&segs("std::env::set_var"), &target));
+        assert!(i.resolves_to(&segs("::std::env::set_var"), &target));
+        assert!(!i.resolves_to(&segs("set_var"), &target));
+        assert!(!imports("use crate::env;").resolves_to(&segs("env::set_var"), &target));
+    }
+
+    #[test]
+    fn trait_in_scope() {
+        let t = ["std", "os", "unix", "process", "CommandExt"];
+        assert!(imports("use std::os::unix::process::CommandExt;").brings_in(&t));
+        assert!(imports("use std::os::unix::process::CommandExt as _;").brings_in(&t));
+        assert!(imports("use std::os::unix::process::*;").brings_in(&t));
+        assert!(!imports("use std::process::Command;").brings_in(&t));
+        assert!(imports("use std::os::unix::process::CommandExt as _;").names().contains_key("_"));
+    }
+
+    #[test]
+    fn macro_arguments_parse_as_expressions_statements_or_items() {
+        let file = syn::parse_file(
+            "fn f() { println!(\"{}\", a(1)); m! { let x = 1; b(x); } cfg_if! { if #[cfg(unix)] { fn c() {} } } }",
+        )
+        .unwrap();
+        let mut kinds = Vec::new();
+        struct V<'k>(&'k mut Vec<&'static str>);
+        impl<'ast> syn::visit::Visit<'ast> for V<'_> {
+            fn visit_macro(&mut self, m: &'ast syn::Macro) {
+                for b in macro_bodies(&m.tokens) {
+                    self.0.push(match b {
+                        MacroBody::Exprs(_) => "exprs",
+                        MacroBody::Stmts(_) => "stmts",
+                        MacroBody::Items(_) => "items",
+                    });
+                }
+            }
+        }
+        syn::visit::Visit::visit_file(&mut V(&mut kinds), &file);
+        assert_eq!(kinds, ["exprs", "stmts", "stmts"]);
+    }
+}
