@@ -70,43 +70,85 @@ pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migrat
     };
     for (display, pending) in by_file {
         let Some(file) = files.get(&display) else { continue };
-        let mut text = file.text.clone();
-        let mut applied = Vec::new();
-        let mut pending = pending;
-        for pass in 1..=MAX_PASSES {
-            let (accepted, deferred) = select(pending);
-            let edits: Vec<_> = accepted.iter().flat_map(|c| c.edits.iter().cloned()).collect();
-            match apply_edits(&text, &edits) {
-                Ok(new) => text = new,
-                Err(e) => {
-                    diagnostics.push(Diagnostic::at(Level::Error, &display, None, format!("internal error, file left unchanged: {e}")));
-                    text = file.text.clone();
-                    applied.clear();
-                    break;
-                }
-            }
-            applied.extend(accepted);
-            if deferred.is_empty() {
-                break;
-            }
-            if pass == MAX_PASSES {
-                for change in deferred {
-                    diagnostics.push(
-                        Diagnostic::at(Level::Warning, &display, Some(change.line), format!("change not applied: it conflicts with another change ({})", change.reason))
-                            .with_rule(change.rule),
-                    );
-                }
-                break;
-            }
-            pending = recheck(ws, opts, file, &text, &mut diagnostics);
-        }
-        if text != file.text {
-            out.files.insert(display, FileResult { file: file.clone(), new_text: text, changes: applied });
+        let result = plan_file(file, pending, &mut diagnostics, &mut |text, diags| recheck(ws, opts, file, text, diags));
+        if let Some(result) = result {
+            out.files.insert(display, result);
         }
     }
     sort_findings(&mut [], &mut diagnostics, &opts.rules);
     out.diagnostics = diagnostics;
     out
+}
+
+/// Applies the changes of one file, deferring those that conflict and re-checking the new
+/// text (`recheck`) for them, up to [`MAX_PASSES`]. Returns `None` if the text does not change.
+pub fn plan_file(
+    file: &SourceFile,
+    mut pending: Vec<Change>,
+    diagnostics: &mut Vec<Diagnostic>,
+    recheck: &mut dyn FnMut(&str, &mut Vec<Diagnostic>) -> Vec<Change>,
+) -> Option<FileResult> {
+    let display = &file.display;
+    let mut text = file.text.clone();
+    let mut applied = Vec::new();
+    for pass in 1..=MAX_PASSES {
+        let (accepted, deferred) = select(pending);
+        let edits: Vec<_> = accepted.iter().flat_map(|c| c.edits.iter().cloned()).collect();
+        match apply_edits(&text, &edits) {
+            Ok(new) => text = new,
+            Err(e) => {
+                diagnostics.push(Diagnostic::at(Level::Error, display, None, format!("internal error, file left unchanged: {e}")));
+                return None;
+            }
+        }
+        applied.extend(accepted);
+        if deferred.is_empty() {
+            break;
+        }
+        if pass == MAX_PASSES {
+            for change in deferred {
+                diagnostics.push(
+                    Diagnostic::at(Level::Warning, display, Some(change.line), format!("change not applied: it conflicts with another change ({})", change.reason))
+                        .with_rule(change.rule),
+                );
+            }
+            break;
+        }
+        pending = recheck(&text, diagnostics);
+    }
+    (text != file.text).then(|| FileResult { file: file.clone(), new_text: text, changes: applied })
+}
+
+/// Migrates one Rust source text with `opts`, outside any workspace (every cfg taken as
+/// the host's): the changes made and the new text. For tests, fixtures and tools.
+pub fn migrate_source(display: &str, text: &str, opts: &CheckOptions<'_>) -> Result<(Vec<Change>, String), Diagnostic> {
+    let cfg = crate::cfg::CfgSet::host();
+    let file = SourceFile {
+        path: display.into(),
+        display: display.to_string(),
+        kind: FileKind::Rust,
+        package: String::new(),
+        cfg: crate::model::CfgStatus::Active,
+        text: text.to_string(),
+    };
+    let (mut findings, _) = check_rust_text(&file, &cfg, opts, true)?;
+    sort_findings(&mut findings.changes, &mut findings.diagnostics, &opts.rules);
+    let mut diagnostics = findings.diagnostics;
+    let mut recheck = |t: &str, d: &mut Vec<Diagnostic>| {
+        let next = SourceFile { text: t.to_string(), ..file.clone() };
+        match check_rust_text(&next, &cfg, opts, true) {
+            Ok((f, _)) => f.changes,
+            Err(e) => {
+                d.push(e);
+                Vec::new()
+            }
+        }
+    };
+    let result = plan_file(&file, findings.changes, &mut diagnostics, &mut recheck);
+    if let Some(error) = diagnostics.into_iter().find(|d| d.level == Level::Error) {
+        return Err(error);
+    }
+    Ok(result.map_or_else(|| (Vec::new(), text.to_string()), |r| (r.changes, r.new_text)))
 }
 
 /// Runs the rules again on the new text of a file.

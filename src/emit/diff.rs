@@ -28,12 +28,13 @@ const NOTE: Style = AnsiColor::Yellow.on_default();
 /// stream decides whether to keep them (`anstream`).
 pub fn write_diff(m: &Migration, style: DiffStyle, out: &mut dyn Write) -> std::io::Result<()> {
     for result in m.files.values() {
-        write_file(result, style, out)?;
+        write_file_diff(result, style, out)?;
     }
     Ok(())
 }
 
-fn write_file(result: &FileResult, style: DiffStyle, out: &mut dyn Write) -> std::io::Result<()> {
+/// Writes the diff of one file.
+pub fn write_file_diff(result: &FileResult, style: DiffStyle, out: &mut dyn Write) -> std::io::Result<()> {
     let path = &result.file.display;
     let diff = TextDiff::from_lines(result.file.text.as_str(), result.new_text.as_str());
     if style == DiffStyle::Patch {

@@ -4,7 +4,7 @@
 mod diff;
 mod json;
 
-pub use diff::{write_diff, DiffStyle};
+pub use diff::{annotation, write_diff, write_file_diff, DiffStyle};
 pub use json::write_json;
 
 use std::collections::BTreeMap;
