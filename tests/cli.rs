@@ -1,0 +1,584 @@
+//! End-to-end tests of the `cargo-migrate` binary, each on a fresh copy of
+//! `examples/edition-demo` (or a small crate written here) in a temporary folder.
+//!
+//! Every command runs with an isolated git configuration (no global or system config,
+//! fixed author) and with `CARGO_TARGET_DIR` inside the temporary folder, so the tests
+//! neither depend on nor touch the machine's setup.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
+
+/// Every rule of the 2021 → 2024 migration; the example exercises each.
+const RULES: [&str; 7] = [
+    "edition-manifest",
+    "unsafe-extern-blocks",
+    "unsafe-attributes",
+    "keyword-gen",
+    "unsafe-std-functions",
+    "guarded-strings",
+    "expr-fragment",
+];
+
+/// A temporary folder holding a crate (`<tmp>/crate`) and its target dir (`<tmp>/target`).
+struct Sandbox {
+    tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+/// What a run of the binary did.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Sandbox {
+    /// A copy of `examples/edition-demo` (without its `target` or lock file).
+    fn demo() -> Sandbox {
+        let sandbox = Sandbox::empty();
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/edition-demo");
+        copy_dir(&example, &sandbox.dir);
+        sandbox
+    }
+
+    /// A crate made of the given files.
+    fn with_files(files: &[(&str, &str)]) -> Sandbox {
+        let sandbox = Sandbox::empty();
+        for (path, text) in files {
+            sandbox.write(path, text.as_bytes());
+        }
+        sandbox
+    }
+
+    fn empty() -> Sandbox {
+        let tmp = tempfile::Builder::new().prefix("cargo-migrate-cli").tempdir().unwrap();
+        let dir = tmp.path().join("crate");
+        std::fs::create_dir(&dir).unwrap();
+        Sandbox { tmp, dir }
+    }
+
+    /// A command with an isolated environment, run in the crate.
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(&self.dir)
+            .env("CARGO_TARGET_DIR", self.tmp.path().join("target"))
+            .env("CARGO_TERM_COLOR", "never")
+            .env("GIT_CEILING_DIRECTORIES", self.tmp.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", self.tmp.path().join("gitconfig"))
+            .env("GIT_AUTHOR_NAME", "cli test")
+            .env("GIT_AUTHOR_EMAIL", "cli@example.com")
+            .env("GIT_COMMITTER_NAME", "cli test")
+            .env("GIT_COMMITTER_EMAIL", "cli@example.com")
+            .env_remove("CARGO_MIGRATE_LOG");
+        cmd
+    }
+
+    /// Runs `cargo-migrate` with `args`.
+    fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(BIN).args(args).output().unwrap();
+        Run {
+            code: out.status.code().expect("killed by a signal"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    /// Runs `git` with `args`; panics if it fails.
+    fn git(&self, args: &[&str]) -> String {
+        let out = self.command("git").args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// `git init` and commit everything: a clean tree.
+    fn commit_all(&self) {
+        self.git(&["init", "-q"]);
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", "before the migration"]);
+    }
+
+    /// Runs `cargo check --all-targets` on the crate; returns whether it passed, and stderr.
+    fn cargo_check(&self) -> (bool, String) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = self.command(&cargo).args(["check", "--all-targets", "--quiet"]).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    fn read(&self, rel: &str) -> Vec<u8> {
+        std::fs::read(self.path(rel)).unwrap()
+    }
+
+    fn read_string(&self, rel: &str) -> String {
+        String::from_utf8(self.read(rel)).unwrap()
+    }
+
+    fn write(&self, rel: &str, bytes: &[u8]) {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    /// Every file of the crate (but `.git`, `target`, `Cargo.lock`), by relative path.
+    fn files(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        collect(&self.dir, &self.dir, &mut out);
+        out
+    }
+}
+
+fn skipped(name: &std::ffi::OsStr) -> bool {
+    name == ".git" || name == "target" || name == "Cargo.lock"
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if skipped(&entry.file_name()) {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if skipped(&entry.file_name()) {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            collect(root, &entry.path(), out);
+        } else {
+            let rel = entry.path().strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            out.insert(rel, std::fs::read(entry.path()).unwrap());
+        }
+    }
+}
+
+/// The files that differ between two trees, with the side that has them.
+fn differing(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
+    keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
+}
+
+/// The JSON edits of each file, in the order the document lists them.
+fn json_edits(doc: &serde_json::Value) -> BTreeMap<String, Vec<(usize, usize, String)>> {
+    let mut out: BTreeMap<String, Vec<_>> = BTreeMap::new();
+    for change in doc["changes"].as_array().unwrap() {
+        let file = change["file"].as_str().unwrap().to_string();
+        for edit in change["edits"].as_array().unwrap() {
+            let start = edit["range"]["start"].as_u64().unwrap() as usize;
+            let end = edit["range"]["end"].as_u64().unwrap() as usize;
+            out.entry(file.clone()).or_default().push((start, end, edit["replacement"].as_str().unwrap().to_string()));
+        }
+    }
+    out
+}
+
+/// Applies byte-range edits to the original text as a JSON consumer would: by start
+/// offset, insertions before a replacement at the same offset, insertions at one offset
+/// in the listed order, identical edits once. Panics on overlapping edits.
+fn apply_edits(text: &[u8], edits: &[(usize, usize, String)]) -> Vec<u8> {
+    let mut sorted: Vec<(usize, &(usize, usize, String))> = edits.iter().enumerate().collect();
+    sorted.sort_by_key(|(i, (start, end, _))| (*start, start != end, *i));
+    let mut seen = std::collections::HashSet::new();
+    sorted.retain(|(_, e)| seen.insert(*e));
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for (_, (start, end, replacement)) in sorted {
+        assert!(*start >= pos, "overlapping edits at {start}");
+        out.extend_from_slice(&text[pos..*start]);
+        out.extend_from_slice(replacement.as_bytes());
+        pos = *end;
+    }
+    out.extend_from_slice(&text[pos..]);
+    out
+}
+
+/// The section of an annotated diff about one file.
+fn diff_section<'a>(diff: &'a str, file: &str) -> &'a str {
+    let header = format!("--- a/{file}\n");
+    let start = diff.find(&header).unwrap_or_else(|| panic!("{file} is not in the diff:\n{diff}"));
+    let rest = &diff[start + header.len()..];
+    let end = rest.find("\n--- a/").map_or(rest.len(), |i| i + 1);
+    // Annotations of a file's first hunk come after its `+++` line, so they are included.
+    &rest[..end]
+}
+
+#[test]
+fn dry_run_prints_an_annotated_diff_and_writes_nothing() {
+    let sandbox = Sandbox::demo();
+    let before = sandbox.files();
+    let run = sandbox.run(&["edition", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(differing(&before, &sandbox.files()), Vec::<String>::new(), "a dry run wrote files");
+    assert!(run.stderr.contains("Summary: "), "{}", run.stderr);
+    assert!(run.stderr.contains("changes in 7 files ("), "{}", run.stderr);
+    for rule in RULES {
+        assert!(run.stdout.contains(&format!("# {rule} [")), "no change of {rule} in the diff:\n{}", run.stdout);
+    }
+    // The same output whatever the thread count.
+    let one_thread = sandbox.run(&["edition", "--color", "never", "--jobs", "1"]);
+    assert_eq!(one_thread.stdout, run.stdout);
+    let stdout = run.stdout.replace(&sandbox.dir.display().to_string(), "[CRATE]");
+    insta::assert_snapshot!("dry_run_diff", stdout);
+}
+
+#[test]
+fn cfg_inactive_module_is_migrated_and_marked() {
+    let sandbox = Sandbox::demo();
+    let run = sandbox.run(&["edition", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let windows = diff_section(&run.stdout, "src/windows.rs");
+    assert!(windows.contains("+unsafe extern \"system\" {"), "{windows}");
+    assert!(windows.contains("+pub fn r#gen() -> u32 {"), "{windows}");
+    let notes: Vec<&str> = windows.lines().filter(|l| l.starts_with("# ")).collect();
+    assert_eq!(notes.len(), 2, "{windows}");
+    for note in notes {
+        assert!(note.ends_with("(cfg-inactive here: cargo fix would not see this)"), "{note}");
+    }
+    // Modules declared inside a macro invocation: found, but their cfg is unknown.
+    let other = diff_section(&run.stdout, "src/sys_other.rs");
+    assert!(other.contains("(cfg unknown: inside a macro's condition)"), "{other}");
+    // Active code is not marked.
+    let lib = diff_section(&run.stdout, "src/lib.rs");
+    assert!(!lib.contains("cfg-inactive") && !lib.contains("cfg unknown"), "{lib}");
+}
+
+#[test]
+fn json_edits_reproduce_apply() {
+    let sandbox = Sandbox::demo();
+    let run = sandbox.run(&["edition", "--format", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["version"], 1);
+    let changes = doc["changes"].as_array().unwrap();
+    assert!(!changes.is_empty());
+    for change in changes {
+        for key in ["rule", "reason", "safety", "decided_by", "file", "line", "cfg", "edits"] {
+            assert!(!change[key].is_null(), "change without `{key}`: {change}");
+        }
+        assert!(RULES.contains(&change["rule"].as_str().unwrap()), "{change}");
+        assert!(["safe", "judged", "needs-review"].contains(&change["safety"].as_str().unwrap()), "{change}");
+        assert_eq!(change["decided_by"]["kind"], "rule");
+        assert!(change["line"].as_u64().unwrap() >= 1);
+        assert!(["active", "inactive", "unknown"].contains(&change["cfg"].as_str().unwrap()), "{change}");
+        for edit in change["edits"].as_array().unwrap() {
+            assert!(edit["range"]["start"].as_u64().unwrap() <= edit["range"]["end"].as_u64().unwrap(), "{edit}");
+            assert!(edit["replacement"].is_string(), "{edit}");
+        }
+    }
+    let windows: Vec<_> = changes.iter().filter(|c| c["file"] == "src/windows.rs").collect();
+    assert!(!windows.is_empty() && windows.iter().all(|c| c["cfg"] == "inactive"));
+    let summary = &doc["summary"];
+    assert_eq!(summary["changes"].as_u64().unwrap() as usize, changes.len());
+    assert_eq!(summary["files"], 7);
+    assert!(doc["diagnostics"].as_array().unwrap().is_empty(), "{}", doc["diagnostics"]);
+
+    // The edits, applied to the original files, give what --apply writes.
+    let original = sandbox.files();
+    let mut expected = original.clone();
+    for (file, edits) in json_edits(&doc) {
+        expected.insert(file.clone(), apply_edits(&original[&file], &edits));
+    }
+    let applied = sandbox.run(&["edition", "--apply", "--allow-no-vcs"]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    let now = sandbox.files();
+    assert_eq!(differing(&expected, &now), Vec::<String>::new());
+    assert_eq!(differing(&original, &now).len(), 7);
+}
+
+#[test]
+fn patch_applies_with_git_and_matches_apply() {
+    let patched = Sandbox::demo();
+    patched.commit_all();
+    let run = patched.run(&["edition", "--format", "patch", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let patch_file = patched.tmp.path().join("migration.patch");
+    std::fs::write(&patch_file, &run.stdout).unwrap();
+    let patch_file = patch_file.to_str().unwrap();
+    patched.git(&["apply", "--check", patch_file]);
+    patched.git(&["apply", patch_file]);
+
+    let applied = Sandbox::demo();
+    let run = applied.run(&["edition", "--apply", "--allow-no-vcs"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(differing(&patched.files(), &applied.files()), Vec::<String>::new());
+    assert_ne!(patched.files(), Sandbox::demo().files());
+}
+
+#[test]
+fn check_exits_1_while_changes_remain() {
+    let sandbox = Sandbox::demo();
+    sandbox.commit_all();
+    let before = sandbox.files();
+    let check = sandbox.run(&["edition", "--check"]);
+    assert_eq!(check.code, 1, "{check:?}");
+    assert_eq!(check.stdout, "", "--check prints no diff");
+    assert!(check.stderr.contains("Summary: "), "{}", check.stderr);
+    assert_eq!(before, sandbox.files());
+
+    let apply = sandbox.run(&["edition", "--apply"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let check = sandbox.run(&["edition", "--check"]);
+    assert_eq!(check.code, 0, "{check:?}");
+}
+
+#[test]
+fn apply_refuses_a_dirty_tree_unless_allowed() {
+    let sandbox = Sandbox::demo();
+    sandbox.commit_all();
+    let mut lib = sandbox.read("src/lib.rs");
+    lib.extend_from_slice(b"// work in progress\n");
+    sandbox.write("src/lib.rs", &lib);
+    let before = sandbox.files();
+
+    let run = sandbox.run(&["edition", "--apply"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("uncommitted changes"), "{}", run.stderr);
+    assert!(run.stderr.contains("--allow-dirty"), "{}", run.stderr);
+    assert!(run.stderr.contains("src/lib.rs"), "the message names the dirty file: {}", run.stderr);
+    assert_eq!(differing(&before, &sandbox.files()), Vec::<String>::new(), "files written on a dirty tree");
+
+    let run = sandbox.run(&["edition", "--apply", "--allow-dirty"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("Applied "), "{}", run.stderr);
+    let lib = sandbox.read_string("src/lib.rs");
+    assert!(lib.contains("unsafe extern \"C\"") && lib.ends_with("// work in progress\n"), "{lib}");
+}
+
+#[test]
+fn apply_outside_git_needs_allow_no_vcs() {
+    let sandbox = Sandbox::demo();
+    let before = sandbox.files();
+    let run = sandbox.run(&["edition", "--apply"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("no VCS") && run.stderr.contains("--allow-no-vcs"), "{}", run.stderr);
+    assert_eq!(differing(&before, &sandbox.files()), Vec::<String>::new());
+
+    let run = sandbox.run(&["edition", "--apply", "--allow-no-vcs"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(differing(&before, &sandbox.files()).len(), 7);
+}
+
+/// The only test that builds the example (twice, by --verify; the last check is cached).
+#[test]
+fn migrated_example_verifies_builds_on_2024_and_is_idempotent() {
+    let sandbox = Sandbox::demo();
+    sandbox.commit_all();
+    let run = sandbox.run(&["edition", "--apply", "--verify", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("Verified: the migrated code builds"), "{}", run.stderr);
+    assert!(!run.stderr.contains("reverted"), "{}", run.stderr);
+
+    let manifest = sandbox.read_string("Cargo.toml");
+    assert!(manifest.contains("edition = \"2024\"") && manifest.contains("crate-type"), "{manifest}");
+    let (ok, stderr) = sandbox.cargo_check();
+    assert!(ok, "the migrated example does not build:\n{stderr}");
+
+    // A second run has nothing to do: the package is on 2024 now.
+    let again = sandbox.run(&["edition", "--color", "never"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(again.stdout, "");
+    assert!(again.stderr.contains("already on edition 2024"), "{}", again.stderr);
+    assert!(again.stderr.contains("no changes needed"), "{}", again.stderr);
+
+    // And the rules find nothing in their own output: declared 2021 again, the only
+    // change left is the edition itself.
+    sandbox.write("Cargo.toml", manifest.replace("edition = \"2024\"", "edition = \"2021\"").as_bytes());
+    let again = sandbox.run(&["edition", "--format", "json"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    let doc: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    let changes = doc["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(changes[0]["rule"], "edition-manifest");
+    assert_eq!(changes[0]["file"], "Cargo.toml");
+}
+
+#[test]
+fn verify_reports_preexisting_errors_and_reverts_nothing() {
+    let sandbox = Sandbox::with_files(&[
+        ("Cargo.toml", "[package]\nname = \"preexisting\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n"),
+        (".gitignore", "/Cargo.lock\n"),
+        ("src/lib.rs", "mod broken;\n\npub fn gen() -> u32 {\n    4\n}\n"),
+        ("src/broken.rs", "pub fn answer() -> u32 {\n    \"forty-two\"\n}\n"),
+    ]);
+    sandbox.commit_all();
+    let run = sandbox.run(&["edition", "--apply", "--verify", "--color", "never"]);
+    assert_eq!(run.code, 0, "the migration broke nothing: {run:?}");
+    assert!(run.stderr.contains("1 error(s) existed before the migration"), "{}", run.stderr);
+    assert!(run.stderr.contains("mismatched types"), "{}", run.stderr);
+    assert!(!run.stderr.contains("reverted"), "{}", run.stderr);
+    assert!(sandbox.read_string("src/lib.rs").contains("pub fn r#gen()"));
+    assert!(sandbox.read_string("Cargo.toml").contains("edition = \"2024\""));
+}
+
+/// Rust 2024 denies references to a `static mut` (`static_mut_refs`) and no rule
+/// rewrites them, so declaring the new edition breaks this crate: --verify must put
+/// every file back.
+#[test]
+fn verify_reverts_a_migration_that_breaks_the_build() {
+    let lib = "static mut COUNTER: u32 = 0;\n\npub fn gen() -> &'static u32 {\n    unsafe {\n        COUNTER += 1;\n        &COUNTER\n    }\n}\n";
+    let sandbox = Sandbox::with_files(&[
+        ("Cargo.toml", "[package]\nname = \"static-mut\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n"),
+        (".gitignore", "/Cargo.lock\n"),
+        ("src/lib.rs", lib),
+    ]);
+    sandbox.commit_all();
+    let before = sandbox.files();
+    // Pinned to the rules this crate needs, so that a future rule for `static mut` does
+    // not make the breakage go away.
+    let run = sandbox.run(&["edition", "--apply", "--verify", "--only", "edition-manifest,keyword-gen", "--color", "never"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("the migration introduced 1 compile error(s)"), "{}", run.stderr);
+    assert!(run.stderr.contains("shared reference to mutable static"), "{}", run.stderr);
+    assert!(run.stderr.contains("reverted Cargo.toml (changes of edition-manifest)"), "{}", run.stderr);
+    assert!(run.stderr.contains("reverted src/lib.rs (changes of keyword-gen)"), "{}", run.stderr);
+    assert!(run.stderr.contains("after reverting, the code builds as before"), "{}", run.stderr);
+    assert_eq!(differing(&before, &sandbox.files()), Vec::<String>::new(), "not every file was put back");
+}
+
+#[test]
+fn bad_files_are_reported_and_the_rest_is_migrated() {
+    let sandbox = Sandbox::demo();
+    let mut lib = sandbox.read("src/lib.rs");
+    lib.extend_from_slice(b"pub mod broken;\npub mod latin1;\npub mod crlf;\npub mod bom;\n");
+    sandbox.write("src/lib.rs", &lib);
+    sandbox.write("src/broken.rs", b"fn gen() {}\n\nfn broken() {\n    let = 1;\n}\n");
+    sandbox.write("src/latin1.rs", b"// caf\xe9\nfn gen() {}\n");
+    let crlf = "// CRLF\r\nextern \"C\" {\r\n    fn labs(x: i64) -> i64;\r\n}\r\n\r\npub fn gen() -> u8 {\r\n    1\r\n}\r\n\r\n#[test]\r\nfn env() {\r\n    std::env::set_var(\"A\", \"b\");\r\n}\r\n";
+    sandbox.write("src/crlf.rs", crlf.as_bytes());
+    sandbox.write("src/bom.rs", "\u{feff}// BOM\npub fn gen() -> u8 {\n    2\n}\n".as_bytes());
+    let before = sandbox.files();
+
+    let dry = sandbox.run(&["edition", "--format", "json"]);
+    assert_eq!(dry.code, 2, "{dry:?}");
+
+    let run = sandbox.run(&["edition", "--apply", "--allow-no-vcs", "--color", "never"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("error: src/broken.rs:4: cannot parse, file skipped"), "{}", run.stderr);
+    assert!(run.stderr.contains("error: src/latin1.rs: not valid UTF-8"), "{}", run.stderr);
+    let after = sandbox.files();
+    assert_eq!(after["src/broken.rs"], before["src/broken.rs"]);
+    assert_eq!(after["src/latin1.rs"], before["src/latin1.rs"]);
+    assert!(sandbox.read_string("src/lib.rs").contains("pub fn r#gen()"), "the other files are migrated");
+    assert!(sandbox.read_string("src/windows.rs").contains("pub fn r#gen()"));
+
+    // Bytes outside the edits are untouched: the JSON edits on the original text give
+    // exactly what was written.
+    let doc: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+    let edits = json_edits(&doc);
+    for file in ["src/crlf.rs", "src/bom.rs"] {
+        assert_eq!(apply_edits(&before[file], &edits[file]), after[file], "{file}");
+    }
+    let crlf = sandbox.read_string("src/crlf.rs");
+    assert!(crlf.contains("unsafe extern \"C\" {\r\n") && crlf.contains("pub fn r#gen() -> u8 {\r\n"), "{crlf:?}");
+    assert!(crlf.contains("// SAFETY:") && crlf.contains("unsafe { std::env::set_var(\"A\", \"b\") };\r\n"), "{crlf:?}");
+    assert_eq!(crlf.matches('\n').count(), crlf.matches("\r\n").count(), "a bare LF in a CRLF file: {crlf:?}");
+    let bom = sandbox.read_string("src/bom.rs");
+    assert!(bom.starts_with("\u{feff}// BOM\npub fn r#gen()"), "{bom:?}");
+}
+
+#[test]
+fn unknown_package_lists_the_members() {
+    let sandbox = Sandbox::demo();
+    let run = sandbox.run(&["edition", "-p", "nope"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("package `nope` is not a member of this workspace (members: edition-demo)"), "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn unknown_rule_is_an_error() {
+    let sandbox = Sandbox::demo();
+    for flag in ["--only", "--skip"] {
+        let run = sandbox.run(&["edition", flag, "keyword-gen,no-such-rule"]);
+        assert_eq!(run.code, 2, "{flag}: {run:?}");
+        assert!(run.stderr.contains("no rule `no-such-rule`"), "{flag}: {}", run.stderr);
+        assert_eq!(run.stdout, "");
+    }
+}
+
+#[test]
+fn only_and_skip_select_rules() {
+    let sandbox = Sandbox::demo();
+    let only = sandbox.run(&["edition", "--only", "keyword-gen", "--color", "never"]);
+    assert_eq!(only.code, 0, "{only:?}");
+    let notes: Vec<&str> = only.stdout.lines().filter(|l| l.starts_with("# ")).collect();
+    assert!(!notes.is_empty() && notes.iter().all(|l| l.starts_with("# keyword-gen [")), "{}", only.stdout);
+    let skip = sandbox.run(&["edition", "--skip", "keyword-gen", "--color", "never"]);
+    assert_eq!(skip.code, 0, "{skip:?}");
+    assert!(!skip.stdout.contains("# keyword-gen ["), "{}", skip.stdout);
+    assert!(skip.stdout.contains("# unsafe-extern-blocks ["), "{}", skip.stdout);
+}
+
+#[test]
+fn explain_prints_the_rule_doc() {
+    let sandbox = Sandbox::empty();
+    let run = sandbox.run(&["explain", "keyword-gen"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("# keyword-gen\n"), "{}", run.stdout);
+    for section in ["## What it does", "## Why is this needed?", "## Example", "## Fix safety"] {
+        assert!(run.stdout.contains(section), "no `{section}`: {}", run.stdout);
+    }
+    let run = sandbox.run(&["explain", "no-such-rule"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("no rule `no-such-rule`"), "{}", run.stderr);
+}
+
+#[test]
+fn rules_lists_every_rule() {
+    let run = Sandbox::empty().run(&["rules"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let ids: Vec<&str> = run.stdout.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(ids, RULES);
+}
+
+#[test]
+fn edition_help_shows_examples() {
+    let run = Sandbox::empty().run(&["edition", "--help"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for text in ["Examples:", "cargo migrate edition --apply", "--allow-dirty", "Exit status: 0 done, 1 changes remain"] {
+        assert!(run.stdout.contains(text), "no `{text}` in --help:\n{}", run.stdout);
+    }
+}
+
+#[test]
+fn runs_as_a_cargo_subcommand() {
+    let sandbox = Sandbox::demo();
+    let direct = sandbox.run(&["edition", "--color", "never"]);
+    let as_cargo_runs_it = sandbox.run(&["migrate", "edition", "--color", "never"]);
+    assert_eq!(direct.code, 0, "{direct:?}");
+    assert_eq!(as_cargo_runs_it.code, 0, "{as_cargo_runs_it:?}");
+    assert_eq!(direct.stdout, as_cargo_runs_it.stdout);
+    assert!(!direct.stdout.is_empty());
+
+    // Through cargo itself, finding the binary on PATH.
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let mut paths = vec![bin_dir.to_path_buf()];
+    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = sandbox
+        .command(&cargo)
+        .args(["migrate", "edition", "--color", "never"])
+        .env("PATH", std::env::join_paths(paths).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), direct.stdout);
+}
