@@ -323,7 +323,8 @@ fn edition(args: EditionArgs) -> Result<u8> {
     }
     let mut status = if migration.has_errors() { ERROR } else { OK };
     if args.check {
-        return Ok(if summary.changes > 0 { CHANGES_REMAIN } else { status });
+        // An error wins: a file that could not be read says nothing about what it needs.
+        return Ok(if status == OK && summary.changes > 0 { CHANGES_REMAIN } else { status });
     }
     if args.apply {
         let applied = apply(&migration);

@@ -468,6 +468,8 @@ fn bad_files_are_reported_and_the_rest_is_migrated() {
 
     let dry = sandbox.run(&["edition", "--format", "json"]);
     assert_eq!(dry.code, 2, "{dry:?}");
+    let check = sandbox.run(&["edition", "--check"]);
+    assert_eq!(check.code, 2, "an error is not hidden behind `changes remain`: {check:?}");
 
     let run = sandbox.run(&["edition", "--apply", "--allow-no-vcs", "--color", "never"]);
     assert_eq!(run.code, 2, "{run:?}");
