@@ -355,11 +355,21 @@ fn report_verify(
     if !v.preexisting.is_empty() {
         let _ = writeln!(err, "{}note:{} {} error(s) existed before the migration and are not its doing:", NOTE.render(), NOTE.render_reset(), v.preexisting.len());
         for e in &v.preexisting {
-            let _ = writeln!(err, "  {}", e.message);
+            let place = e.file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default();
+            let _ = writeln!(err, "  {place}{}", e.message);
         }
     }
     if v.introduced.is_empty() {
-        let _ = writeln!(err, "{}Verified{}: the migrated code builds", NOTE.render(), NOTE.render_reset());
+        if v.preexisting.is_empty() {
+            let _ = writeln!(err, "{}Verified{}: the migrated code builds", NOTE.render(), NOTE.render_reset());
+        } else {
+            let _ = writeln!(
+                err,
+                "{}Verified{}: the migration introduced no new errors (the build still fails with the errors above)",
+                NOTE.render(),
+                NOTE.render_reset()
+            );
+        }
         return Ok(OK);
     }
     let _ = writeln!(err, "{}error:{} the migration introduced {} compile error(s):", ERR.render(), ERR.render_reset(), v.introduced.len());

@@ -422,7 +422,10 @@ fn verify_reports_preexisting_errors_and_reverts_nothing() {
     let run = sandbox.run(&["edition", "--apply", "--verify", "--color", "never"]);
     assert_eq!(run.code, 0, "the migration broke nothing: {run:?}");
     assert!(run.stderr.contains("1 error(s) existed before the migration"), "{}", run.stderr);
+    assert!(run.stderr.contains("src/broken.rs"), "the pre-existing error names its file: {}", run.stderr);
     assert!(run.stderr.contains("mismatched types"), "{}", run.stderr);
+    assert!(!run.stderr.contains("the migrated code builds"), "it does not build: {}", run.stderr);
+    assert!(run.stderr.contains("introduced no new errors"), "{}", run.stderr);
     assert!(!run.stderr.contains("reverted"), "{}", run.stderr);
     assert!(sandbox.read_string("src/lib.rs").contains("pub fn r#gen()"));
     assert!(sandbox.read_string("Cargo.toml").contains("edition = \"2024\""));
