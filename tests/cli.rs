@@ -471,6 +471,11 @@ fn bad_files_are_reported_and_the_rest_is_migrated() {
 
     let dry = sandbox.run(&["edition", "--format", "json"]);
     assert_eq!(dry.code, 2, "{dry:?}");
+    let doc: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+    let errors: Vec<_> = doc["diagnostics"].as_array().unwrap().iter().filter(|d| d["level"] == "error").collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_eq!((&errors[0]["file"], &errors[0]["line"]), (&"src/broken.rs".into(), &4.into()));
+    assert_eq!(errors[1]["file"], "src/latin1.rs");
     let check = sandbox.run(&["edition", "--check"]);
     assert_eq!(check.code, 2, "an error is not hidden behind `changes remain`: {check:?}");
 
@@ -486,7 +491,6 @@ fn bad_files_are_reported_and_the_rest_is_migrated() {
 
     // Bytes outside the edits are untouched: the JSON edits on the original text give
     // exactly what was written.
-    let doc: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
     let edits = json_edits(&doc);
     for file in ["src/crlf.rs", "src/bom.rs"] {
         assert_eq!(apply_edits(&before[file], &edits[file]), after[file], "{file}");
@@ -517,6 +521,17 @@ fn unknown_rule_is_an_error() {
         assert!(run.stderr.contains("no rule `no-such-rule`"), "{flag}: {}", run.stderr);
         assert_eq!(run.stdout, "");
     }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let sandbox = Sandbox::demo();
+    for args in [&["edition", "--verify"][..], &["edition", "--check", "--apply"], &["edition", "--no-such-flag"], &[]] {
+        let run = sandbox.run(args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("Usage: cargo migrate"), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(differing(&Sandbox::demo().files(), &sandbox.files()), Vec::<String>::new());
 }
 
 #[test]
