@@ -127,11 +127,17 @@ pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn F
 }
 
 /// Sorts changes by file, position and rule order; diagnostics by file and line.
+///
+/// Of two changes that start at one offset, the one reaching further comes first: its
+/// insertions there are applied first, so they enclose the other's, as brackets nest
+/// (a `// SAFETY:` line above a statement goes before the `r#` of the `gen` it starts with).
 pub fn sort_findings(changes: &mut [Change], diagnostics: &mut Vec<Diagnostic>, rules: &[&dyn Rule]) {
     let order = |id: &str| rules.iter().position(|r| r.meta().id == id).unwrap_or(usize::MAX);
-    changes.sort_by(|a, b| {
-        (&a.file, a.span().start, order(a.rule), &a.edits).cmp(&(&b.file, b.span().start, order(b.rule), &b.edits))
-    });
+    let key = |c: &Change| {
+        let span = c.span();
+        (span.start, std::cmp::Reverse(span.end), order(c.rule))
+    };
+    changes.sort_by(|a, b| (&a.file, key(a), &a.edits).cmp(&(&b.file, key(b), &b.edits)));
     diagnostics.sort();
     diagnostics.dedup();
 }

@@ -602,3 +602,20 @@ fn runs_as_a_cargo_subcommand() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), direct.stdout);
 }
+
+/// Two rules inserting at one offset: the `// SAFETY:` line above a statement and the
+/// `r#` of the `gen` that starts it. The wider change's insertion must come first, or
+/// the output reads `r#// SAFETY: ..` and does not compile.
+#[test]
+fn insertions_at_one_offset_nest() {
+    let sandbox = Sandbox::with_files(&[
+        ("Cargo.toml", "[package]\nname = \"nest\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n"),
+        ("src/lib.rs", "fn gen(_: ()) {}\n\npub fn f() {\n    gen(std::env::set_var(\"A\", \"b\"));\n}\n"),
+    ]);
+    let run = sandbox.run(&["edition", "--apply", "--allow-no-vcs"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lib = sandbox.read_string("src/lib.rs");
+    let body: Vec<&str> = lib.lines().skip(3).take(2).collect();
+    assert!(body[0].starts_with("    // SAFETY: "), "{lib}");
+    assert_eq!(body[1], "    r#gen(unsafe { std::env::set_var(\"A\", \"b\") });", "{lib}");
+}
