@@ -154,6 +154,7 @@ fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOpt
         cfg: CfgStatus::Active,
         text,
     };
+    tracing::debug!("checking {} (package {})", file.display, package.name);
     outcome.lines = file.text.lines().count();
     match check_rust_text(&file, &package.cfg, opts, job.mod_rs) {
         Ok((findings, modules)) => {
