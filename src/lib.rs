@@ -10,6 +10,7 @@ pub mod cfg;
 pub mod check;
 pub mod cli;
 pub mod discover;
+pub mod doctest;
 pub mod emit;
 pub mod model;
 pub mod pipeline;
