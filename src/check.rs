@@ -40,6 +40,22 @@ pub struct CheckOptions<'r> {
     pub rules: Vec<&'r dyn Rule>,
     /// The edition to move to (`"2024"`).
     pub target_edition: String,
+    /// `--only`: rule ids and compiler lint names to keep (empty: all).
+    pub only: Vec<String>,
+    /// `--skip`: rule ids and compiler lint names to drop.
+    pub skip: Vec<String>,
+}
+
+impl CheckOptions<'_> {
+    /// Options running `rules` towards `target_edition`, with no filter.
+    pub fn new<'r>(rules: Vec<&'r dyn Rule>, target_edition: &str) -> CheckOptions<'r> {
+        CheckOptions { rules, target_edition: target_edition.to_string(), only: Vec::new(), skip: Vec::new() }
+    }
+
+    /// Whether a finding of this rule or lint is wanted.
+    pub fn wants(&self, id: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|o| o == id)) && !self.skip.iter().any(|s| s == id)
+    }
 }
 
 /// A file to visit: where it is, what reached it, how.

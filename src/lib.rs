@@ -9,6 +9,7 @@ pub mod apply;
 pub mod cfg;
 pub mod check;
 pub mod cli;
+pub mod compiler;
 pub mod discover;
 pub mod doctest;
 pub mod emit;
