@@ -271,6 +271,14 @@ fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, 
             continue;
         }
         match best_suggestion(d) {
+            Some((edits, _, _)) if lint == "if_let_rescope" => out.changes.push(change(
+                Safety::NeedsReview,
+                "`if let` drops its scrutinee's temporaries before `else` in Rust 2024: rewritten to `match`, which keeps the 2021 drop order; \
+                 if the `else` branch does not rely on the temporary (a lock guard, a borrow) still being alive, plain `if let` is fine, \
+                 and better when `else` takes the same lock again (that deadlocks in 2021)"
+                    .to_string(),
+                edits,
+            )),
             Some((edits, applicability, help)) => {
                 let safety = match applicability {
                     Applicability::MachineApplicable => Safety::Safe,
