@@ -40,6 +40,22 @@ pub struct CheckOptions<'r> {
     pub rules: Vec<&'r dyn Rule>,
     /// The edition to move to (`"2024"`).
     pub target_edition: String,
+    /// `--only`: rule ids and compiler lint names to keep (empty: all).
+    pub only: Vec<String>,
+    /// `--skip`: rule ids and compiler lint names to drop.
+    pub skip: Vec<String>,
+}
+
+impl CheckOptions<'_> {
+    /// Options running `rules` towards `target_edition`, with no filter.
+    pub fn new<'r>(rules: Vec<&'r dyn Rule>, target_edition: &str) -> CheckOptions<'r> {
+        CheckOptions { rules, target_edition: target_edition.to_string(), only: Vec::new(), skip: Vec::new() }
+    }
+
+    /// Whether a finding of this rule or lint is wanted.
+    pub fn wants(&self, id: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|o| o == id)) && !self.skip.iter().any(|s| s == id)
+    }
 }
 
 /// A file to visit: where it is, what reached it, how.
@@ -160,6 +176,7 @@ fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOpt
         cfg: CfgStatus::Active,
         text,
     };
+    tracing::debug!("checking {} (package {})", file.display, package.name);
     outcome.lines = file.text.lines().count();
     match check_rust_text(&file, &package.cfg, opts, job.mod_rs) {
         Ok((findings, modules)) => {
@@ -172,8 +189,8 @@ fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOpt
     outcome
 }
 
-/// Parses `file.text` and runs the rules on it. A rule that panics is reported and the
-/// others still run. Also returns the file's `mod` declarations (`mod_rs`: see
+/// Parses `file.text` and runs the rules on it and on its doc tests (see
+/// [`crate::doctest`]). Also returns the file's `mod` declarations (`mod_rs`: see
 /// [`crate::discover::module_dir`]).
 pub fn check_rust_text(
     file: &SourceFile,
@@ -185,9 +202,26 @@ pub fn check_rust_text(
         Diagnostic::at(Level::Error, &file.display, Some(e.line), format!("cannot parse, file skipped: {}", e.message))
     })?;
     let lines = LineIndex::new(&file.text);
+    let mut findings = run_rules(file, &parsed, &lines, cfg, opts);
+    let modules = module_refs(&parsed.syntax, &file.path, mod_rs, cfg);
+    let snippets = crate::doctest::snippets(&parsed.tokens, &file.text, &|s| parsed.range(s));
+    drop(parsed);
+    for snippet in snippets {
+        // Doc tests are compiled with the crate's edition. A block that does not parse
+        // (pseudo-code, an excerpt) is left alone.
+        let doc = SourceFile { text: snippet.code.clone(), ..file.clone() };
+        let Ok(parsed) = Parsed::parse(&doc.text) else { continue };
+        let sub = run_rules(&doc, &parsed, &LineIndex::new(&doc.text), cfg, opts);
+        findings.changes.extend(sub.changes.into_iter().filter_map(|c| snippet.map_back(c, &file.text, &lines)));
+    }
+    Ok((findings, modules))
+}
+
+/// Runs every rule on a parsed file; a rule that panics is reported, the others still run.
+fn run_rules(file: &SourceFile, parsed: &Parsed, lines: &LineIndex, cfg: &CfgSet, opts: &CheckOptions<'_>) -> Findings {
     let imports = Imports::of(&parsed.syntax);
     let cfg_ranges = CfgRanges::of(&parsed.syntax, cfg, &|s| parsed.range(s));
-    let cx = SourceCx { file, parsed: &parsed, lines: &lines, imports: &imports, cfg: &cfg_ranges };
+    let cx = SourceCx { file, parsed, lines, imports: &imports, cfg: &cfg_ranges };
     let mut findings = Findings::default();
     for rule in &opts.rules {
         let mut one = Findings::default();
@@ -202,8 +236,7 @@ pub fn check_rust_text(
             ),
         }
     }
-    let modules = module_refs(&parsed.syntax, &file.path, mod_rs, cfg);
-    Ok((findings, modules))
+    findings
 }
 
 /// Reads a file as UTF-8 text; anything else is a diagnostic and the file is untouched.

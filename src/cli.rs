@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::apply::{apply, vcs_state, VcsState};
 use crate::check::CheckOptions;
+use crate::compiler::BuildConfig;
 use crate::discover::{Selection, Workspace};
 use crate::emit::{write_diff, write_json, DiffStyle, Summary};
 use crate::model::{Diagnostic, Level};
@@ -122,6 +123,21 @@ struct EditionArgs {
     /// Print more (repeat for debug logs).
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Syntax only: skip the compiler phase (`cargo check` with the migration lints).
+    #[arg(long)]
+    no_compiler: bool,
+    /// Features to enable in the compiler phase (comma-separated or repeated).
+    #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
+    features: Vec<String>,
+    /// Enable all features in the compiler phase (tried by default when no feature flag is given).
+    #[arg(long)]
+    all_features: bool,
+    /// Do not enable the default features in the compiler phase.
+    #[arg(long)]
+    no_default_features: bool,
+    /// Target triple for the compiler phase.
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
     /// Number of threads (default: one per core). The output does not depend on it.
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
@@ -171,18 +187,27 @@ fn run(cli: MigrateCli) -> u8 {
     match cli.command {
         Command::Rules => {
             let mut out = anstream::stdout();
+            let _ = writeln!(out, "Rules (syntactic, every file and cfg):");
             for rule in rules::edition_2024() {
                 let m = rule.meta();
-                let _ = writeln!(out, "{:<22} {:<13} {}", m.id, m.safety.label(), m.summary);
+                let _ = writeln!(out, "  {:<22} {:<13} {}", m.id, m.safety.label(), m.summary);
+            }
+            let _ = writeln!(out, "\nCompiler lints (cargo check, the configuration it builds):");
+            for lint in crate::compiler::LINTS {
+                let _ = writeln!(out, "  {:<46} {}", lint.name, lint.treatment);
             }
             OK
         }
-        Command::Explain { rule } => match rules::find(&rule) {
-            Some(r) => {
+        Command::Explain { rule } => match (rules::find(&rule), crate::compiler::lint_doc(&rule)) {
+            (Some(r), _) => {
                 print!("{}", r.meta().doc);
                 OK
             }
-            None => {
+            (None, Some(l)) => {
+                println!("# {}\n\nA rustc lint of the `rust-2024-compatibility` group: {}.\n\nWhat cargo migrate does: {}.\n\nEdition guide: {}", l.name, l.summary, l.treatment, l.guide);
+                OK
+            }
+            (None, None) => {
                 eprintln!("error: no rule `{rule}`; `cargo migrate rules` lists them");
                 ERROR
             }
@@ -217,10 +242,11 @@ fn stderr(c: ColorChoice) -> anstream::AutoStream<std::io::Stderr> {
     anstream::AutoStream::new(std::io::stderr(), stream_choice(c))
 }
 
-/// Resolves `--only` / `--skip` into the rules to run.
+/// Resolves `--only` / `--skip` into the rules to run (compiler lints are filtered by the
+/// same lists, later).
 fn select_rules(only: &[String], skip: &[String]) -> Result<Vec<&'static dyn Rule>> {
     for id in only.iter().chain(skip) {
-        if rules::find(id).is_none() {
+        if rules::find(id).is_none() && crate::compiler::lint_doc(id).is_none() {
             bail!("no rule `{id}`; `cargo migrate rules` lists them");
         }
     }
@@ -293,11 +319,18 @@ fn edition(args: EditionArgs) -> Result<u8> {
     };
 
     let progress = progress_bar(args.quiet);
-    let opts = CheckOptions { rules, target_edition: args.to.clone() };
+    let opts = CheckOptions { rules, target_edition: args.to.clone(), only: args.only.clone(), skip: args.skip.clone() };
+    let build = BuildConfig {
+        features: args.features.clone(),
+        all_features: args.all_features,
+        no_default_features: args.no_default_features,
+        target: args.target.clone(),
+    };
+    let compiler = (!args.no_compiler).then_some(&build);
     let mut migration = if ws.packages.is_empty() {
         crate::pipeline::Migration::default()
     } else {
-        migrate(&ws, &opts, &|n| progress.set_message(format!("{n} files")))
+        migrate(&ws, &opts, compiler, &|what| progress.set_message(what.to_string()))
     };
     progress.finish_and_clear();
     migration.diagnostics.extend(notes);

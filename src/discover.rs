@@ -257,6 +257,23 @@ fn path_attrs(attrs: &[syn::Attribute], cfg: &CfgSet) -> Vec<(String, CfgStatus)
     out
 }
 
+/// Removes `.` and `..` components without touching the file system, so that one file
+/// reached as `tests/../src/a.rs` and `src/a.rs` is read once.
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 fn resolve(ctx: &ModCtx, name: &str, paths: &[(String, CfgStatus)], cfg: CfgStatus, out: &mut Vec<ModuleRef>) {
     if paths.is_empty() {
         let candidates = vec![ctx.dir.join(format!("{name}.rs")), ctx.dir.join(name).join("mod.rs")];
@@ -267,7 +284,7 @@ fn resolve(ctx: &ModCtx, name: &str, paths: &[(String, CfgStatus)], cfg: CfgStat
     // them, to the folder the inline modules stand for.
     let base = if ctx.inline { &ctx.dir } else { &ctx.file_dir };
     for (path, status) in paths {
-        out.push(ModuleRef { candidates: vec![base.join(path)], cfg: cfg.and(*status), from_path_attr: true });
+        out.push(ModuleRef { candidates: vec![normalize(&base.join(path))], cfg: cfg.and(*status), from_path_attr: true });
     }
 }
 
@@ -290,6 +307,14 @@ mod tests {
         assert_eq!(r[2].candidates[0], PathBuf::from("/c/src/inl/b.rs"));
         assert_eq!(r[3].candidates, [PathBuf::from("/c/src/inl/x.rs")]);
         assert_eq!(r[4].candidates, [PathBuf::from("/c/src/p/q.rs")]);
+    }
+
+    #[test]
+    fn paths_are_normalized() {
+        let r = refs("#[path = \"../src/a.rs\"] mod a;", "/c/tests/t.rs", true);
+        assert_eq!(r[0].candidates, [PathBuf::from("/c/src/a.rs")]);
+        assert_eq!(normalize(Path::new("a/./b/../../c")), PathBuf::from("c"));
+        assert_eq!(normalize(Path::new("../x")), PathBuf::from("../x"));
     }
 
     #[test]

@@ -77,6 +77,8 @@ pub enum Decider {
     Llm(String),
     /// The user, through a recorded answer.
     User,
+    /// The compiler's own suggestion, under the named build configuration.
+    Compiler(String),
 }
 
 impl std::fmt::Display for Decider {
@@ -86,6 +88,7 @@ impl std::fmt::Display for Decider {
             Decider::Heuristic => f.write_str("heuristic"),
             Decider::Llm(model) => write!(f, "llm:{model}"),
             Decider::User => f.write_str("user"),
+            Decider::Compiler(config) => write!(f, "compiler ({config})"),
         }
     }
 }

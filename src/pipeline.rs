@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::compiler::{BuildConfig, COVERED_BY_RULES};
 use crate::check::{check_manifest_text, check_rust_text, check_workspace, sort_findings, CheckOptions, Checked};
 use crate::discover::Workspace;
 use crate::model::{Change, Diagnostic, Level};
@@ -49,10 +50,47 @@ impl Migration {
     }
 }
 
-/// Checks the workspace and plans the changes of every file.
-pub fn migrate(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn Fn(usize)) -> Migration {
-    let checked = check_workspace(ws, opts, progress);
+/// Checks the workspace (syntactic rules, then the compiler phase if `compiler` is given)
+/// and plans the changes of every file.
+pub fn migrate(ws: &Workspace, opts: &CheckOptions<'_>, compiler: Option<&BuildConfig>, progress: &dyn Fn(&str)) -> Migration {
+    let mut checked = check_workspace(ws, opts, &|n| progress(&format!("{n} files")));
+    if let Some(config) = compiler {
+        progress("with the compiler (cargo check)");
+        add_compiler_findings(ws, opts, config, &mut checked);
+    }
     plan(ws, opts, checked)
+}
+
+/// Runs the compiler phase and merges its findings: a lint site that a syntactic rule
+/// already changes is dropped (the rule's change stands), the rest are added.
+fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, config: &BuildConfig, checked: &mut Checked) {
+    let by_path: BTreeMap<_, _> = checked.files.values().map(|f| (f.path.clone(), f)).collect();
+    let packages: Vec<String> = ws.packages.iter().map(|p| p.name.clone()).collect();
+    let found = crate::compiler::run(&ws.root_manifest, &packages, config, &ws.root, &by_path);
+    let mut kept_expr = 0;
+    for change in found.changes.into_iter().filter(|c| opts.wants(c.rule)) {
+        let covering = COVERED_BY_RULES.iter().find(|(lint, _)| *lint == change.rule).map(|(_, rule)| *rule);
+        if let Some(rule) = covering {
+            let span = change.span();
+            let covered = checked.changes.iter().any(|c| {
+                c.rule == rule && c.file == change.file && c.span().start <= span.end && span.start <= c.span().end
+            });
+            // `expr` fragments are changed only where the rule sees a shadowed arm.
+            if covered || rule == "expr-fragment" || !opts.rules.iter().any(|r| r.meta().id == rule) {
+                kept_expr += usize::from(rule == "expr-fragment" && !covered);
+                continue;
+            }
+        }
+        checked.changes.push(change);
+    }
+    if kept_expr > 0 {
+        checked.diagnostics.push(Diagnostic::general(
+            Level::Note,
+            format!("{kept_expr} `$x:expr` fragment(s) kept as `expr`: no later macro arm can be shadowed (`cargo fix` would rewrite them to `expr_2021`)"),
+        ));
+    }
+    checked.diagnostics.extend(found.diagnostics.into_iter().filter(|d| d.rule.is_none_or(|r| opts.wants(r))));
+    sort_findings(&mut checked.changes, &mut checked.diagnostics, &opts.rules);
 }
 
 /// Applies the checked changes per file, re-checking a file whose changes conflicted
@@ -102,6 +140,15 @@ pub fn plan_file(
             }
         }
         applied.extend(accepted);
+        // Only the rules' changes can be found again on the new text; the compiler's
+        // cannot, so a conflicting one is reported now.
+        let (deferred, lost): (Vec<Change>, Vec<Change>) = deferred.into_iter().partition(|c| c.decided_by == crate::model::Decider::Rule);
+        for change in lost {
+            diagnostics.push(
+                Diagnostic::at(Level::Warning, display, Some(change.line), format!("change not applied: it overlaps another change ({})", change.reason))
+                    .with_rule(change.rule),
+            );
+        }
         if deferred.is_empty() {
             break;
         }

@@ -25,10 +25,16 @@ static META: RuleMeta = RuleMeta {
 const UNSAFE_FNS: [[&str; 3]; 2] = [["std", "env", "set_var"], ["std", "env", "remove_var"]];
 const COMMAND_EXT: [&str; 5] = ["std", "os", "unix", "process", "CommandExt"];
 
-const ENV_NOTE: &str = "check that no other thread can read or write the environment while this runs \
-(e.g. it runs before any thread is spawned); `set_var`/`remove_var` became unsafe in Rust 2024";
-const EXEC_NOTE: &str = "check that the closure only calls async-signal-safe functions: it runs in the \
-forked child before `exec`; `before_exec` became unsafe in Rust 2024 (its replacement is `pre_exec`)";
+/// What the SAFETY comment asks the reader to check, per function.
+fn safety_note(names: &[&str]) -> String {
+    let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    if names.iter().all(|n| *n == "before_exec") {
+        format!("check that the closure only calls async-signal-safe functions ({list} is unsafe since Rust 2024; `pre_exec` replaces it)")
+    } else {
+        let verb = if names.len() == 1 { "is" } else { "are" };
+        format!("check that no other thread reads or writes the environment meanwhile ({list} {verb} unsafe since Rust 2024)")
+    }
+}
 
 impl Rule for UnsafeStdFunctions {
     fn meta(&self) -> &'static RuleMeta {
@@ -36,7 +42,7 @@ impl Rule for UnsafeStdFunctions {
     }
 
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
-        let mut finder = Finder { cx, in_unsafe: false, stmt: None, calls: Vec::new() };
+        let mut finder = Finder { cx, in_unsafe: false, stmt: None, calls: Vec::new(), refs: Vec::new() };
         finder.visit_file(&cx.parsed.syntax);
         // One change per statement: the calls it holds and one SAFETY comment above it.
         let mut by_stmt: BTreeMap<usize, Vec<Call>> = BTreeMap::new();
@@ -46,9 +52,9 @@ impl Rule for UnsafeStdFunctions {
         for (stmt_start, mut calls) in by_stmt {
             calls.sort_by_key(|c| c.range.start);
             calls.dedup_by_key(|c| c.range.start);
-            let names: Vec<&str> = calls.iter().map(|c| c.name).collect();
-            let note = if names.iter().all(|n| *n == "before_exec") { EXEC_NOTE } else { ENV_NOTE };
-            let mut edits = vec![comment_edit(cx, stmt_start, note)];
+            let mut names: Vec<&str> = calls.iter().map(|c| c.name).collect();
+            names.dedup();
+            let mut edits = vec![comment_edit(cx, stmt_start, &safety_note(&names))];
             for call in &calls {
                 edits.push(Edit::insert(call.range.start, "unsafe { "));
                 edits.push(Edit::insert(call.range.end, " }"));
@@ -60,7 +66,13 @@ impl Rule for UnsafeStdFunctions {
             );
             out.changes.push(cx.change(&META, META.safety, reason, edits));
         }
-        out.diagnostics.extend(finder_refs(cx));
+        for (name, at) in finder.refs {
+            out.diagnostics.push(cx.warning(
+                &META,
+                at,
+                format!("`{name}` is an `unsafe fn` in Rust 2024: wherever this function value is called needs an `unsafe` block"),
+            ));
+        }
     }
 }
 
@@ -75,37 +87,6 @@ fn comment_edit(cx: &SourceCx<'_>, stmt_start: usize, note: &str) -> Edit {
     } else {
         Edit::insert(stmt_start, format!("/* SAFETY: {note} */ "))
     }
-}
-
-/// Mentions of the functions that are not calls (`let f = env::set_var;`): their callers
-/// need `unsafe` too, which the rule cannot add.
-fn finder_refs(cx: &SourceCx<'_>) -> Vec<crate::model::Diagnostic> {
-    struct Refs<'c, 'a> {
-        cx: &'c SourceCx<'a>,
-        out: Vec<crate::model::Diagnostic>,
-    }
-    impl<'ast> Visit<'ast> for Refs<'_, '_> {
-        fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-            // The callee position is handled by the rule; only look at the arguments.
-            call.args.iter().for_each(|a| self.visit_expr(a));
-        }
-        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-            if let Some(name) = unsafe_fn_name(self.cx, &p.path) {
-                let at = self.cx.range(p.span()).start;
-                self.out.push(self.cx.warning(
-                    &META,
-                    at,
-                    format!("`{name}` is an `unsafe fn` in Rust 2024: wherever this function value is called needs an `unsafe` block"),
-                ));
-            }
-        }
-        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-            visit_macro_body(self, mac);
-        }
-    }
-    let mut refs = Refs { cx, out: Vec::new() };
-    refs.visit_file(&cx.parsed.syntax);
-    refs.out
 }
 
 fn unsafe_fn_name(cx: &SourceCx<'_>, path: &syn::Path) -> Option<&'static str> {
@@ -126,6 +107,9 @@ struct Finder<'c, 'a> {
     /// Start of the innermost statement being visited.
     stmt: Option<usize>,
     calls: Vec<Call>,
+    /// Mentions that are not calls (`let f = env::set_var;`): their callers need
+    /// `unsafe` too, which the rule cannot add.
+    refs: Vec<(&'static str, usize)>,
 }
 
 impl Finder<'_, '_> {
@@ -171,12 +155,21 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
     }
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-        if let syn::Expr::Path(p) = &*call.func {
-            if let Some(name) = unsafe_fn_name(self.cx, &p.path) {
-                self.found(name, call);
+        match &*call.func {
+            syn::Expr::Path(p) => {
+                if let Some(name) = unsafe_fn_name(self.cx, &p.path) {
+                    self.found(name, call);
+                }
             }
+            func => self.visit_expr(func),
         }
-        visit::visit_expr_call(self, call);
+        call.args.iter().for_each(|a| self.visit_expr(a));
+    }
+
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if let Some(name) = unsafe_fn_name(self.cx, &p.path) {
+            self.refs.push((name, self.cx.range(p.span()).start));
+        }
     }
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {

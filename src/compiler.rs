@@ -1,0 +1,372 @@
+//! The compiler phase: `cargo check` with the `rust-2024-compatibility` lints forced to
+//! warn on workspace members, each diagnostic turned into a finding of the same model as
+//! the syntactic rules. Type-aware lints (`unsafe_op_in_unsafe_fn`, `impl_trait_overcaptures`,
+//! `static_mut_refs`, ...) can only come from here.
+//!
+//! Lints are forced through `RUSTC_WORKSPACE_WRAPPER` pointing at this binary, which cargo
+//! uses for workspace members only: dependencies keep their build cache and are not linted.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use cargo_metadata::diagnostic::{Applicability, Diagnostic as RustcDiagnostic, DiagnosticSpan};
+use cargo_metadata::Message;
+
+use crate::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety};
+use crate::source::{LineIndex, SourceFile};
+
+/// Environment variable that makes the binary act as a rustc wrapper.
+pub const WRAPPER_ENV: &str = "__CARGO_MIGRATE_RUSTC_WRAPPER";
+
+/// The lint group rustc uses for the 2024 migration.
+const LINT_GROUP: &str = "rust-2024-compatibility";
+
+/// If this process was started as a rustc wrapper by the compiler phase, runs rustc with
+/// the migration lints forced to warn and returns its exit status.
+pub fn run_as_wrapper_if_asked() -> Option<i32> {
+    std::env::var_os(WRAPPER_ENV)?;
+    let mut args = std::env::args_os().skip(1);
+    let rustc = args.next()?;
+    let rest: Vec<_> = args.collect();
+    let mut cmd = Command::new(rustc);
+    cmd.args(&rest);
+    // Only real compilations, not `rustc -vV` probes.
+    if rest.iter().any(|a| a == "--crate-name") {
+        cmd.arg(format!("--force-warn={LINT_GROUP}"));
+    }
+    Some(cmd.status().map(|s| s.code().unwrap_or(101)).unwrap_or(101))
+}
+
+/// The feature and target flags passed to `cargo check`.
+#[derive(Clone, Debug, Default)]
+pub struct BuildConfig {
+    /// `--features`.
+    pub features: Vec<String>,
+    /// `--all-features`.
+    pub all_features: bool,
+    /// `--no-default-features`.
+    pub no_default_features: bool,
+    /// `--target`.
+    pub target: Option<String>,
+}
+
+impl BuildConfig {
+    fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if !self.features.is_empty() {
+            args.push(format!("--features={}", self.features.join(",")));
+        }
+        if self.all_features {
+            args.push("--all-features".into());
+        }
+        if self.no_default_features {
+            args.push("--no-default-features".into());
+        }
+        if let Some(t) = &self.target {
+            args.push(format!("--target={t}"));
+        }
+        args
+    }
+
+    /// How the configuration is shown next to a change it verified.
+    pub fn describe(&self) -> String {
+        let args = self.args();
+        if args.is_empty() {
+            "default features".into()
+        } else {
+            args.join(" ")
+        }
+    }
+}
+
+/// What the compiler phase found.
+#[derive(Debug, Default)]
+pub struct CompilerFindings {
+    /// Changes from lint suggestions.
+    pub changes: Vec<Change>,
+    /// Lints without a usable suggestion, and notes about the phase itself.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The configuration that was checked, if the build succeeded.
+    pub config: Option<String>,
+}
+
+/// Runs `cargo check --all-targets` with the migration lints and converts what it says.
+/// `files` are the files the syntactic pass read, by absolute path; diagnostics for
+/// other files are reported, not applied. Tries `--all-features` first when no feature
+/// flag was given, then the default features.
+pub fn run(manifest: &Path, packages: &[String], config: &BuildConfig, root: &Path, files: &BTreeMap<PathBuf, &SourceFile>) -> CompilerFindings {
+    let mut attempts = Vec::new();
+    if config.features.is_empty() && !config.all_features && !config.no_default_features {
+        attempts.push(BuildConfig { all_features: true, ..config.clone() });
+    }
+    attempts.push(config.clone());
+    let mut out = CompilerFindings::default();
+    let mut failure = String::new();
+    for attempt in &attempts {
+        match cargo_check(manifest, packages, attempt) {
+            Ok(messages) => {
+                out.config = Some(attempt.describe());
+                convert(&messages, root, files, &attempt.describe(), &mut out);
+                return out;
+            }
+            Err(e) => failure = e,
+        }
+    }
+    out.diagnostics.push(Diagnostic::general(
+        Level::Warning,
+        format!("compiler phase skipped: the crate does not build as it is, so only the syntactic rules ran ({failure})"),
+    ));
+    out
+}
+
+/// Runs `cargo check` and returns the compiler's diagnostics for workspace members, or
+/// the first error if the build fails.
+fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig) -> Result<Vec<RustcDiagnostic>, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let mut cmd = Command::new(cargo);
+    cmd.args(["check", "--all-targets", "--message-format=json"]).arg("--manifest-path").arg(manifest);
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    cmd.args(config.args());
+    cmd.env("RUSTC_WORKSPACE_WRAPPER", exe).env(WRAPPER_ENV, "1");
+    tracing::info!("running {cmd:?}");
+    let output = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut diagnostics = Vec::new();
+    let mut first_error = None;
+    for message in Message::parse_stream(output.stdout.as_slice()) {
+        let Ok(Message::CompilerMessage(msg)) = message else { continue };
+        if msg.message.level == cargo_metadata::diagnostic::DiagnosticLevel::Error && first_error.is_none() {
+            first_error = Some(msg.message.message.clone());
+        }
+        diagnostics.push(msg.message);
+    }
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let reason = first_error.unwrap_or_else(|| stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("cargo check failed").trim().to_string());
+        return Err(format!("{}: {reason}", config.describe()));
+    }
+    Ok(diagnostics)
+}
+
+/// A lint of the `rust-2024-compatibility` group, as `cargo migrate rules` lists it.
+#[derive(Debug)]
+pub struct LintDoc {
+    /// The lint's name (what `--only` / `--skip` take).
+    pub name: &'static str,
+    /// What it reports.
+    pub summary: &'static str,
+    /// What cargo migrate does with it.
+    pub treatment: &'static str,
+    /// The edition guide page.
+    pub guide: &'static str,
+}
+
+macro_rules! lints {
+    ($($name:literal, $summary:literal, $treatment:literal, $page:literal;)*) => {
+        /// Every lint of the group, with how the compiler phase treats it.
+        pub const LINTS: &[LintDoc] = &[$(LintDoc {
+            name: $name,
+            summary: $summary,
+            treatment: $treatment,
+            guide: concat!("https://doc.rust-lang.org/edition-guide/rust-2024/", $page, ".html"),
+        }),*];
+    };
+}
+
+lints! {
+    "unsafe_op_in_unsafe_fn", "unsafe operations in an `unsafe fn` body need an `unsafe` block", "the compiler's block is applied (safe)", "unsafe-op-in-unsafe-fn";
+    "impl_trait_overcaptures", "`impl Trait` in return position captures every lifetime in scope", "`+ use<..>` keeps today's captures (safe)", "rpit-lifetime-capture";
+    "rust_2024_incompatible_pat", "binding modes and reference patterns change meaning", "the compiler's explicit pattern is applied", "match-ergonomics";
+    "boxed_slice_into_iter", "`Box<[T]>::into_iter` yields values instead of references", "`.iter()` keeps today's behaviour (safe)", "intoiterator-box-slice";
+    "rust_2024_prelude_collisions", "a method name collides with `Future`/`IntoFuture` now in the prelude", "the fully qualified call is applied (safe)", "prelude";
+    "never_type_fallback_flowing_into_unsafe", "the never type falls back to `!` instead of `()` in unsafe code", "the compiler's type annotation, needs review", "never-type-fallback";
+    "dependency_on_unit_never_type_fallback", "code depends on the never type falling back to `()`", "the compiler's type annotation, needs review", "never-type-fallback";
+    "deprecated_safe_2024", "functions that became `unsafe`", "handled by `unsafe-std-functions`; other functions: the compiler's fix", "newly-unsafe-functions";
+    "static_mut_refs", "references to `static mut` are denied", "rewritten to the explicit raw-pointer form that keeps today's behaviour, needs review", "static-mut-references";
+    "missing_unsafe_on_extern", "extern blocks need `unsafe`", "handled by `unsafe-extern-blocks`", "unsafe-extern";
+    "unsafe_attr_outside_unsafe", "`no_mangle` and co. need `unsafe(..)`", "handled by `unsafe-attributes`", "unsafe-attributes";
+    "keyword_idents_2024", "`gen` is a keyword", "handled by `keyword-gen`", "gen-keyword";
+    "edition_2024_expr_fragment_specifier", "`expr` also matches `const { }` and `_`", "handled by `expr-fragment`: changed only where an arm would be shadowed", "macro-fragment-specifiers";
+    "rust_2024_guarded_string_incompatible_syntax", "`#\"..\"` and `##` are reserved", "handled by `guarded-strings`", "reserved-syntax";
+    "if_let_rescope", "temporaries of an `if let` scrutinee are dropped before `else`", "reported, needs review (the judge decides in a later release)", "temporary-if-let-scope";
+    "tail_expr_drop_order", "temporaries of a block's tail expression are dropped before its locals", "reported, needs review: usually harmless", "temporary-tail-expr-scope";
+}
+
+/// The documentation of a lint of the group.
+pub fn lint_doc(name: &str) -> Option<&'static LintDoc> {
+    LINTS.iter().find(|l| l.name == name)
+}
+
+/// Lints whose sites the syntactic rules handle, with the rule that does.
+pub const COVERED_BY_RULES: [(&str, &str); 6] = [
+    ("keyword_idents_2024", "keyword-gen"),
+    ("missing_unsafe_on_extern", "unsafe-extern-blocks"),
+    ("unsafe_attr_outside_unsafe", "unsafe-attributes"),
+    ("deprecated_safe_2024", "unsafe-std-functions"),
+    ("rust_2024_guarded_string_incompatible_syntax", "guarded-strings"),
+    ("edition_2024_expr_fragment_specifier", "expr-fragment"),
+];
+
+/// The lint a diagnostic reports, if it is a migration lint.
+fn lint_name(d: &RustcDiagnostic) -> Option<String> {
+    let code = d.code.as_ref()?.code.as_str();
+    if code == "E0133" {
+        // An unsafe operation in an `unsafe fn`, reported as a warning by the lint.
+        return (d.level == cargo_metadata::diagnostic::DiagnosticLevel::Warning).then(|| "unsafe_op_in_unsafe_fn".to_string());
+    }
+    lint_doc(code).map(|l| l.name.to_string())
+}
+
+/// Interns a lint name as a rule id (`&'static str`, as the change model wants).
+fn rule_id(lint: &str) -> &'static str {
+    use std::sync::{Mutex, OnceLock};
+    static IDS: OnceLock<Mutex<Vec<&'static str>>> = OnceLock::new();
+    let mut ids = IDS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(id) = ids.iter().find(|i| **i == lint) {
+        return id;
+    }
+    let id: &'static str = Box::leak(lint.to_string().into_boxed_str());
+    ids.push(id);
+    id
+}
+
+fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, &SourceFile>, config: &str, out: &mut CompilerFindings) {
+    // A file compiled for several targets (lib and its tests) is reported once per target.
+    let mut seen = std::collections::HashSet::new();
+    for d in messages.iter().filter(|d| seen.insert(d.rendered.clone().unwrap_or_else(|| d.message.clone()))) {
+        let Some(lint) = lint_name(d) else { continue };
+        let Some(primary) = d.spans.iter().find(|s| s.is_primary) else { continue };
+        let path = root.join(&primary.file_name);
+        let Some(file) = files.get(&crate::discover::normalize(&path)) else {
+            out.diagnostics.push(Diagnostic::general(Level::Warning, format!("{lint} in {}:{} (not a file of the migrated packages): {}", primary.file_name, primary.line_start, d.message)).with_rule(rule_id(&lint)));
+            continue;
+        };
+        let lines = LineIndex::new(&file.text);
+        if !span_matches(file, primary) {
+            out.diagnostics.push(Diagnostic::at(Level::Warning, &file.display, Some(primary.line_start), format!("{lint}: the compiler's position does not match the file; not applied: {}", d.message)).with_rule(rule_id(&lint)));
+            continue;
+        }
+        let change = |safety, reason: String, edits: Vec<Edit>| Change {
+            rule: rule_id(&lint),
+            reason,
+            safety,
+            decided_by: Decider::Compiler(config.to_string()),
+            file: file.display.clone(),
+            line: lines.line(edits.first().map_or(primary.byte_start as usize, |e| e.range.start)),
+            cfg: CfgStatus::Active,
+            edits,
+        };
+        if lint == "static_mut_refs" {
+            match static_mut_ref_edits(file, primary, &d.message) {
+                Some((edits, how)) => out.changes.push(change(
+                    Safety::NeedsReview,
+                    format!("{}: rewritten to {how}, which keeps today's behaviour and compiles in 2024; consider an atomic, a `Mutex`/`OnceLock`, or keeping the raw pointer", d.message),
+                    edits,
+                )),
+                None => out.diagnostics.push(needs_review(file, primary, &lint, d)),
+            }
+            continue;
+        }
+        match best_suggestion(d) {
+            Some((edits, _, _)) if lint == "if_let_rescope" => out.changes.push(change(
+                Safety::NeedsReview,
+                "`if let` drops its scrutinee's temporaries before `else` in Rust 2024: rewritten to `match`, which keeps the 2021 drop order; \
+                 if the `else` branch does not rely on the temporary (a lock guard, a borrow) still being alive, plain `if let` is fine, \
+                 and better when `else` takes the same lock again (that deadlocks in 2021)"
+                    .to_string(),
+                edits,
+            )),
+            Some((edits, applicability, help)) => {
+                let safety = match applicability {
+                    Applicability::MachineApplicable => Safety::Safe,
+                    _ => Safety::NeedsReview,
+                };
+                let mut edits = edits;
+                edits.sort();
+                out.changes.push(change(safety, format!("{} ({help})", d.message), edits));
+            }
+            None => out.diagnostics.push(needs_review(file, primary, &lint, d)),
+        }
+    }
+}
+
+fn needs_review(file: &SourceFile, primary: &DiagnosticSpan, lint: &str, d: &RustcDiagnostic) -> Diagnostic {
+    let guide = d
+        .children
+        .iter()
+        .find_map(|c| c.message.strip_prefix("for more information, see "))
+        .map(|l| format!(" — see {l}"))
+        .unwrap_or_default();
+    let label = primary.label.as_deref().map(|l| format!(": {l}")).unwrap_or_default();
+    Diagnostic::at(Level::Warning, &file.display, Some(primary.line_start), format!("needs review, no automatic fix: {}{label}{guide}", d.message)).with_rule(rule_id(lint))
+}
+
+/// Whether the compiler's span points at the same text in our copy of the file.
+fn span_matches(file: &SourceFile, span: &DiagnosticSpan) -> bool {
+    let (start, end) = (span.byte_start as usize, span.byte_end as usize);
+    let Some(text) = file.text.get(start..end) else { return false };
+    match span.text.first() {
+        Some(line) if span.line_start == span.line_end => {
+            let (a, b) = (line.highlight_start.saturating_sub(1), line.highlight_end.saturating_sub(1));
+            let expected: String = line.text.chars().skip(a).take(b.saturating_sub(a)).collect();
+            expected == text
+        }
+        _ => true,
+    }
+}
+
+/// The first alternative among the diagnostic's children that is machine-applicable, else
+/// the first at all: its edits, applicability and help message.
+fn best_suggestion(d: &RustcDiagnostic) -> Option<(Vec<Edit>, Applicability, String)> {
+    let mut alternatives = Vec::new();
+    for child in std::iter::once(d).chain(d.children.iter()) {
+        let spans: Vec<&DiagnosticSpan> = child.spans.iter().filter(|s| s.suggested_replacement.is_some()).collect();
+        if spans.is_empty() {
+            continue;
+        }
+        let edits: Vec<Edit> = spans
+            .iter()
+            .map(|s| Edit::replace(s.byte_start as usize..s.byte_end as usize, s.suggested_replacement.clone().unwrap_or_default()))
+            .collect();
+        let applicability = spans
+            .iter()
+            .filter_map(|s| s.suggestion_applicability.clone())
+            .max_by_key(|a| match a {
+                Applicability::MachineApplicable => 0,
+                Applicability::MaybeIncorrect => 1,
+                Applicability::HasPlaceholders => 2,
+                _ => 3,
+            })
+            .unwrap_or(Applicability::Unspecified);
+        alternatives.push((edits, applicability, child.message.clone()));
+    }
+    let pick = alternatives.iter().position(|(_, a, _)| *a == Applicability::MachineApplicable).unwrap_or(0);
+    (!alternatives.is_empty()).then(|| alternatives.swap_remove(pick))
+}
+
+/// `static_mut_refs`: rewrites the reference to the explicit raw-pointer form that keeps
+/// today's behaviour (`&X` → `&*&raw const X`, `&mut X` → `&mut *&raw mut X`,
+/// `X.m()` → `(*&raw const X).m()`).
+fn static_mut_ref_edits(file: &SourceFile, span: &DiagnosticSpan, message: &str) -> Option<(Vec<Edit>, &'static str)> {
+    let (start, end) = (span.byte_start as usize, span.byte_end as usize);
+    let text = file.text.get(start..end)?;
+    let mutable = message.contains("mutable reference");
+    if let Some(rest) = text.strip_prefix("&mut") {
+        let skip = text.len() - rest.trim_start().len();
+        return Some((vec![Edit::insert(start + skip, "*&raw mut ")], "`&mut *&raw mut STATIC`"));
+    }
+    if text.starts_with('&') {
+        let skip = text.len() - text[1..].trim_start().len();
+        return Some((vec![Edit::insert(start + skip, "*&raw const ")], "`&*&raw const STATIC`"));
+    }
+    // An implicit reference: a method call or an index on the static.
+    let path_len = text.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(text.len());
+    if path_len == 0 || path_len == text.len() {
+        return None;
+    }
+    let (open, how) = if mutable { ("(*&raw mut ", "`(*&raw mut STATIC)`") } else { ("(*&raw const ", "`(*&raw const STATIC)`") };
+    Some((vec![Edit::insert(start, open), Edit::insert(start + path_len, ")")], how))
+}

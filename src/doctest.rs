@@ -1,0 +1,190 @@
+//! Doc tests: the Rust code blocks of `///` and `//!` comments are compiled by
+//! `cargo test --doc` with the crate's edition, but `cargo fix --edition` never migrates
+//! them. This module extracts each block as a snippet, runs the rules on it, and maps the
+//! edits back onto the comment lines.
+
+use std::ops::Range;
+
+use proc_macro2::{Delimiter, TokenTree};
+
+use crate::model::{Change, Edit};
+use crate::source::LineIndex;
+use crate::syntax::{for_each_sequence, is_group, is_punct};
+
+/// One line of a doc comment: where its text starts and what precedes it on the line.
+#[derive(Debug, Clone)]
+struct DocLine {
+    /// Byte range of the text after `///` / `//!`, without the line ending.
+    content: Range<usize>,
+    /// The line's text before the content (`    ///`), repeated on inserted lines.
+    prefix: Range<usize>,
+}
+
+/// A Rust code block of a doc comment, as the doc test compiler sees it.
+#[derive(Debug)]
+pub struct Snippet {
+    /// The code, with hidden-line markers (`# `) removed, wrapped in `fn main() { }`
+    /// when it has no `fn main` (as rustdoc does).
+    pub code: String,
+    /// Per code line: its start in `code`, its length, its start in the original text,
+    /// and the original line's prefix range.
+    lines: Vec<(usize, usize, usize, Range<usize>)>,
+}
+
+const WRAP_START: &str = "fn main() {\n";
+const WRAP_END: &str = "\n}\n";
+
+/// Finds the doc-test code blocks of a file from its tokens (`///` lines become
+/// `#[doc = ".."]` attributes whose spans cover the comment).
+pub fn snippets(tokens: &proc_macro2::TokenStream, text: &str, range: &dyn Fn(proc_macro2::Span) -> Range<usize>) -> Vec<Snippet> {
+    let mut doc_lines: Vec<DocLine> = Vec::new();
+    for_each_sequence(tokens, &mut |seq| {
+        for (i, tt) in seq.iter().enumerate() {
+            if !is_punct(tt, '#') {
+                continue;
+            }
+            let group = if seq.get(i + 1).is_some_and(|t| is_punct(t, '!')) { seq.get(i + 2) } else { seq.get(i + 1) };
+            if !group.is_some_and(|g| is_group(g, Delimiter::Bracket)) {
+                continue;
+            }
+            let r = range(tt.span());
+            let comment = &text[r.clone()];
+            let is_line_doc = (comment.starts_with("///") && !comment.starts_with("////")) || comment.starts_with("//!");
+            if !is_line_doc || !matches!(group, Some(TokenTree::Group(_))) {
+                continue;
+            }
+            let end = if comment.ends_with('\r') { r.end - 1 } else { r.end };
+            let line_start = text[..r.start].rfind('\n').map_or(0, |i| i + 1);
+            doc_lines.push(DocLine { content: r.start + 3..end, prefix: line_start..r.start + 3 });
+        }
+    });
+    doc_lines.sort_by_key(|l| l.content.start);
+    doc_lines.dedup_by_key(|l| l.content.start);
+    let lines = LineIndex::new(text);
+    let mut out = Vec::new();
+    // Split into runs of consecutive lines, then find fenced blocks in each run.
+    let mut run: Vec<DocLine> = Vec::new();
+    for line in doc_lines {
+        if let Some(last) = run.last() {
+            if lines.line(line.content.start) != lines.line(last.content.start) + 1 {
+                out.extend(blocks(&run, text));
+                run.clear();
+            }
+        }
+        run.push(line);
+    }
+    out.extend(blocks(&run, text));
+    out
+}
+
+/// Whether a fence's info string (` ```rust,no_run `) marks a doc test the rules should
+/// see: Rust (no other language), not `compile_fail`, not pinned to an edition.
+fn is_migratable_rust(info: &str) -> bool {
+    info.split(|c: char| c == ',' || c.is_whitespace()).filter(|t| !t.is_empty()).all(|t| {
+        matches!(t, "rust" | "ignore" | "should_panic" | "no_run" | "test_harness" | "standalone_crate")
+            || t.starts_with("ignore-")
+            || (t.starts_with('E') && t[1..].chars().all(|c| c.is_ascii_digit()))
+    })
+}
+
+fn blocks(run: &[DocLine], text: &str) -> Vec<Snippet> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < run.len() {
+        let content = text[run[i].content.clone()].trim_start();
+        let fence = if content.starts_with("```") { "```" } else if content.starts_with("~~~") { "~~~" } else { "" };
+        if fence.is_empty() {
+            i += 1;
+            continue;
+        }
+        let info = content.trim_start_matches(fence.chars().next().unwrap()).trim();
+        let Some(close) = run[i + 1..].iter().position(|l| text[l.content.clone()].trim_start().starts_with(fence)) else {
+            break;
+        };
+        let body = &run[i + 1..i + 1 + close];
+        if is_migratable_rust(info) {
+            out.push(snippet(body, text));
+        }
+        i += close + 2;
+    }
+    out
+}
+
+fn snippet(body: &[DocLine], text: &str) -> Snippet {
+    let mut code = String::new();
+    let mut lines = Vec::new();
+    let has_main = body.iter().any(|l| text[l.content.clone()].contains("fn main"));
+    if !has_main {
+        code.push_str(WRAP_START);
+    }
+    for l in body {
+        let raw = &text[l.content.clone()];
+        // A hidden line (`# code`) is compiled without its marker.
+        let trimmed = raw.trim_start();
+        let lead = raw.len() - trimmed.len();
+        let skip = if trimmed.starts_with("# ") {
+            lead + 2
+        } else if trimmed == "#" {
+            lead + 1
+        } else {
+            0
+        };
+        let shown = &raw[skip..];
+        lines.push((code.len(), shown.len(), l.content.start + skip, l.prefix.clone()));
+        code.push_str(shown);
+        code.push('\n');
+    }
+    if !has_main {
+        code.push_str(WRAP_END);
+    }
+    Snippet { code, lines }
+}
+
+impl Snippet {
+    /// Maps a change made on the snippet back onto the original text. `None` when an
+    /// edit crosses a line of the comment or touches the wrapper: such a change is not
+    /// made.
+    pub fn map_back(&self, change: Change, text: &str, lines: &LineIndex) -> Option<Change> {
+        let mut edits = Vec::new();
+        for edit in &change.edits {
+            let &(start, len, orig, ref prefix) =
+                self.lines.iter().rev().find(|(start, len, ..)| *start <= edit.range.start && edit.range.start <= start + len)?;
+            if edit.range.end > start + len {
+                return None;
+            }
+            let at = orig + (edit.range.start - start);
+            // A new line in a comment needs the comment's prefix.
+            let replacement = edit.replacement.replace('\n', &format!("\n{}", &text[prefix.clone()]));
+            edits.push(Edit::replace(at..at + edit.range.len(), replacement));
+        }
+        let first = edits.iter().map(|e| e.range.start).min()?;
+        Some(Change {
+            reason: format!("{} (in a doc test, which `cargo fix` does not migrate)", change.reason),
+            line: lines.line(first),
+            edits,
+            ..change
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(text: &str) -> Vec<String> {
+        let parsed = crate::source::Parsed::parse(text).unwrap();
+        snippets(&parsed.tokens, text, &|s| parsed.range(s)).into_iter().map(|s| s.code).collect()
+    }
+
+    #[test]
+    fn extracts_rust_blocks_and_skips_others() {
+        let text = "/// Intro\n/// ```\n/// let g = 1;\n/// # let hidden = 2;\n/// ```\n/// ```text\n/// not rust\n/// ```\n/// ```compile_fail\n/// bad\n/// ```\nfn a() {}\n";
+        assert_eq!(find(text), ["fn main() {\n let g = 1;\nlet hidden = 2;\n\n}\n"]);
+    }
+
+    #[test]
+    fn keeps_fn_main_and_reads_inner_docs_and_crlf() {
+        let text = "//! ```no_run\r\n//! fn main() {}\r\n//! ```\r\nfn a() {}\r\n";
+        assert_eq!(find(text), [" fn main() {}\n"]);
+    }
+}

@@ -1,0 +1,127 @@
+//! The compiler phase end to end: a crate with one site per type-aware Rust 2024 lint
+//! (`tests/fixtures/compiler-lints`), migrated by the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("compiler-lints");
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compiler-lints"), &dest);
+    (tmp, dest)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn migrate(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+        .args(["edition", "--color", "never", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .args(args)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .output()
+        .unwrap()
+}
+
+fn json(dir: &Path, args: &[&str]) -> Value {
+    let out = migrate(dir, &[&["--format", "json"], args].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn by_rule(doc: &Value) -> Vec<(String, u64)> {
+    doc["summary"]["by_rule"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect()
+}
+
+#[test]
+fn every_type_aware_lint_becomes_a_change_and_the_result_builds() {
+    let (_tmp, dir) = fixture_copy();
+    let doc = json(&dir, &[]);
+    let expected: Vec<(String, u64)> = [
+        ("boxed_slice_into_iter", 1),
+        ("dependency_on_unit_never_type_fallback", 1),
+        ("edition-manifest", 1),
+        ("if_let_rescope", 1),
+        ("impl_trait_overcaptures", 1),
+        ("keyword-gen", 1),
+        ("rust_2024_incompatible_pat", 1),
+        ("rust_2024_prelude_collisions", 1),
+        ("static_mut_refs", 3),
+        ("unsafe_op_in_unsafe_fn", 1),
+    ]
+    .iter()
+    .map(|(r, n)| (r.to_string(), *n))
+    .collect();
+    assert_eq!(by_rule(&doc), expected);
+
+    let changes = doc["changes"].as_array().unwrap();
+    let decided = |rule: &str| changes.iter().find(|c| c["rule"] == rule).unwrap()["decided_by"]["kind"].as_str().unwrap().to_string();
+    assert_eq!(decided("keyword-gen"), "rule", "a site the syntactic rule covers appears once, as the rule's");
+    assert_eq!(decided("impl_trait_overcaptures"), "compiler");
+    let safety = |rule: &str| changes.iter().find(|c| c["rule"] == rule).unwrap()["safety"].as_str().unwrap().to_string();
+    assert_eq!(safety("static_mut_refs"), "needs-review");
+    assert_eq!(safety("if_let_rescope"), "needs-review");
+    assert_eq!(safety("boxed_slice_into_iter"), "safe");
+
+    let messages: Vec<&str> = doc["diagnostics"].as_array().unwrap().iter().map(|d| d["message"].as_str().unwrap()).collect();
+    assert!(messages.iter().any(|m| m.contains("relative drop order changing")), "tail_expr_drop_order is reported: {messages:?}");
+    assert!(messages.iter().any(|m| m.contains("kept as `expr`")), "{messages:?}");
+
+    // Apply, then the crate builds on edition 2024 and a second run finds nothing.
+    let out = migrate(&dir, &["--apply", "--allow-no-vcs"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    assert!(lib.contains("let r = &*&raw const COUNTER;"), "{lib}");
+    assert!(lib.contains("(*&raw mut LIST).push(1);"), "{lib}");
+    assert!(lib.contains("(*&raw const LIST).len()"), "{lib}");
+    assert!(lib.contains("impl Iterator<Item = u8> + use<>"), "{lib}");
+    let check = Command::new(env!("CARGO"))
+        .args(["check", "--all-targets", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "migrated crate does not build:\n{}", String::from_utf8_lossy(&check.stderr));
+    assert!(std::fs::read_to_string(dir.join("Cargo.toml")).unwrap().contains("edition = \"2024\""));
+    let again = json(&dir, &[]);
+    assert_eq!(again["changes"].as_array().unwrap().len(), 0, "second run: {again:#}");
+}
+
+#[test]
+fn no_compiler_runs_syntax_only_and_only_filters_lints() {
+    let (_tmp, dir) = fixture_copy();
+    let syntax_only = json(&dir, &["--no-compiler"]);
+    assert_eq!(by_rule(&syntax_only), [("edition-manifest".to_string(), 1), ("keyword-gen".to_string(), 1)]);
+    assert!(!dir.join("target").exists(), "--no-compiler must not build");
+    let only = json(&dir, &["--only", "static_mut_refs"]);
+    assert_eq!(by_rule(&only), [("static_mut_refs".to_string(), 3)]);
+}
+
+#[test]
+fn a_crate_that_does_not_build_still_gets_the_syntactic_rules() {
+    let (_tmp, dir) = fixture_copy();
+    let lib = dir.join("src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{text}\npub fn broken() -> u8 {{ \"not a number\" }}\n")).unwrap();
+    let doc = json(&dir, &[]);
+    let rules: Vec<String> = by_rule(&doc).into_iter().map(|(r, _)| r).collect();
+    assert_eq!(rules, ["edition-manifest", "keyword-gen"]);
+    let skipped = doc["diagnostics"].as_array().unwrap().iter().any(|d| d["message"].as_str().unwrap().contains("compiler phase skipped"));
+    assert!(skipped, "{doc:#}");
+}
