@@ -409,9 +409,14 @@ fn report_verify(
     for e in &v.introduced {
         let _ = writeln!(err, "{}", e.rendered.trim_end());
     }
-    for (file, rules) in &v.reverted {
-        let rules: Vec<_> = rules.iter().copied().collect();
-        let _ = writeln!(err, "{}reverted{} {file} (changes of {})", WARN.render(), WARN.render_reset(), rules.join(", "));
+    for r in &v.reverted {
+        let why = match r.step {
+            crate::verify::RevertStep::NearError => "on the lines of a new error",
+            crate::verify::RevertStep::File => "its file still had a new error",
+            crate::verify::RevertStep::Everything => "the build was still worse than before",
+        };
+        let c = &r.change;
+        let _ = writeln!(err, "{}reverted{} {}:{} [{}] {} ({why})", WARN.render(), WARN.render_reset(), c.file, c.line, c.rule, c.reason);
     }
     if v.remaining.is_empty() {
         let _ = writeln!(err, "{}Verified{}: after reverting, the code builds as before", NOTE.render(), NOTE.render_reset());

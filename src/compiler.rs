@@ -358,8 +358,8 @@ fn static_mut_ref_edits(file: &SourceFile, span: &DiagnosticSpan, message: &str)
         let skip = text.len() - rest.trim_start().len();
         return Some((vec![Edit::insert(start + skip, "*&raw mut ")], "`&mut *&raw mut STATIC`"));
     }
-    if text.starts_with('&') {
-        let skip = text.len() - text[1..].trim_start().len();
+    if let Some(rest) = text.strip_prefix('&') {
+        let skip = text.len() - rest.trim_start().len();
         return Some((vec![Edit::insert(start + skip, "*&raw const ")], "`&*&raw const STATIC`"));
     }
     // An implicit reference: a method call or an index on the static.

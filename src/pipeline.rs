@@ -23,6 +23,8 @@ pub struct FileResult {
     /// The applied changes, in order. Changes of later passes have edits relative to the
     /// text of the pass before.
     pub changes: Vec<Change>,
+    /// How many passes it took (1 when no change conflicted with another).
+    pub passes: usize,
 }
 
 /// The result of a migration run, before anything is written.
@@ -129,7 +131,9 @@ pub fn plan_file(
     let display = &file.display;
     let mut text = file.text.clone();
     let mut applied = Vec::new();
+    let mut passes = 0;
     for pass in 1..=MAX_PASSES {
+        passes = pass;
         let (accepted, deferred) = select(pending);
         let edits: Vec<_> = accepted.iter().flat_map(|c| c.edits.iter().cloned()).collect();
         match apply_edits(&text, &edits) {
@@ -163,7 +167,7 @@ pub fn plan_file(
         }
         pending = recheck(&text, diagnostics);
     }
-    (text != file.text).then(|| FileResult { file: file.clone(), new_text: text, changes: applied })
+    (text != file.text).then(|| FileResult { file: file.clone(), new_text: text, changes: applied, passes })
 }
 
 /// Migrates one Rust source text with `opts`, outside any workspace (every cfg taken as

@@ -1,8 +1,10 @@
 //! Verify: the compiler as the final check. After applying, `cargo check --all-targets`
-//! runs on the new edition; files whose changes bring new errors are reverted, and what
-//! was already broken before the migration is reported as such, not blamed on it.
+//! runs on the new edition. Errors that were there before the migration are reported as
+//! such; for new ones, the changes near each error are reverted first, then whole files
+//! with errors, then everything, re-checking after each step, so that as much of the
+//! migration as possible is kept and the crate builds as well as before.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -11,13 +13,18 @@ use cargo_metadata::diagnostic::DiagnosticLevel;
 use cargo_metadata::Message;
 
 use crate::apply::write_if_unchanged;
-use crate::pipeline::Migration;
+use crate::model::Change;
+use crate::pipeline::{FileResult, Migration};
+use crate::plan::apply_edits;
+use crate::source::LineIndex;
 
 /// One compiler error, keyed so that it can be compared across builds.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CompileError {
-    /// File of the primary span, as the compiler printed it (relative to the package).
+    /// File of the primary span, as the compiler printed it (relative to the workspace).
     pub file: Option<PathBuf>,
+    /// First and last line of the primary span.
+    pub lines: Option<(usize, usize)>,
     /// The message's first line.
     pub message: String,
     /// The rendered diagnostic, for the report.
@@ -25,6 +32,7 @@ pub struct CompileError {
 }
 
 impl CompileError {
+    /// What makes two errors "the same" across builds: lines shift, files and messages do not.
     fn key(&self) -> (Option<&Path>, &str) {
         (self.file.as_deref(), &self.message)
     }
@@ -56,18 +64,48 @@ impl CheckCommand {
             if d.level != DiagnosticLevel::Error || d.message.starts_with("aborting due to") {
                 continue;
             }
-            let file = d.spans.iter().find(|s| s.is_primary).map(|s| PathBuf::from(&s.file_name));
-            errors.push(CompileError { file, message: d.message.clone(), rendered: d.rendered.clone().unwrap_or(d.message) });
+            let primary = d.spans.iter().find(|s| s.is_primary);
+            errors.push(CompileError {
+                file: primary.map(|s| PathBuf::from(&s.file_name)),
+                lines: primary.map(|s| (s.line_start, s.line_end)),
+                message: d.message.clone(),
+                rendered: d.rendered.clone().unwrap_or(d.message),
+            });
         }
         if errors.is_empty() && !output.status.success() {
             // Cargo itself failed (a manifest error, a missing dependency): not per file.
             let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
-            errors.push(CompileError { file: None, message: stderr.lines().next().unwrap_or("cargo check failed").to_string(), rendered: stderr });
+            errors.push(CompileError {
+                file: None,
+                lines: None,
+                message: stderr.lines().next().unwrap_or("cargo check failed").to_string(),
+                rendered: stderr,
+            });
         }
         errors.sort();
         errors.dedup();
         Ok(errors)
     }
+}
+
+/// A change taken back, and why.
+#[derive(Debug, Clone)]
+pub struct Reverted {
+    /// The change.
+    pub change: Change,
+    /// Which step reverted it.
+    pub step: RevertStep,
+}
+
+/// The steps of reverting, from the narrowest to the widest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevertStep {
+    /// The change is on the lines of a new error.
+    NearError,
+    /// Its file still had a new error after the narrow step.
+    File,
+    /// The build was still worse than before: everything was taken back.
+    Everything,
 }
 
 /// What verification found and did.
@@ -77,52 +115,160 @@ pub struct Verified {
     pub preexisting: Vec<CompileError>,
     /// Errors the migration introduced (before reverting).
     pub introduced: Vec<CompileError>,
-    /// Files whose changes were reverted, with the rules of those changes.
-    pub reverted: BTreeMap<String, BTreeSet<&'static str>>,
-    /// Errors left after reverting (new ones only): the build is worse than before.
+    /// Changes taken back.
+    pub reverted: Vec<Reverted>,
+    /// New errors left after reverting (or kept with `keep_broken`).
     pub remaining: Vec<CompileError>,
 }
 
 /// Checks the applied migration against the `baseline` errors (from before it). Unless
-/// `keep_broken`, reverts the files whose changes introduced errors, then everything if
-/// that was not enough. `root` resolves the compiler's relative paths.
+/// `keep_broken`, reverts changes as the module docs describe. `root` resolves the
+/// compiler's relative paths.
 pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root: &Path, keep_broken: bool) -> Result<Verified> {
     let known: BTreeSet<_> = baseline.iter().map(CompileError::key).collect();
-    let after = cmd.errors()?;
-    let (preexisting, introduced): (Vec<_>, Vec<_>) = after.into_iter().partition(|e| known.contains(&e.key()));
+    let is_new = |e: &CompileError| !known.contains(&e.key());
+    let (introduced, preexisting): (Vec<_>, Vec<_>) = cmd.errors()?.into_iter().partition(|e| is_new(e));
     let mut report = Verified { preexisting, introduced: introduced.clone(), ..Verified::default() };
     if introduced.is_empty() || keep_broken {
         report.remaining = if keep_broken { introduced } else { Vec::new() };
         return Ok(report);
     }
-    // First the files the errors point at; if errors remain, every changed file.
-    let blamed: BTreeSet<String> = introduced
-        .iter()
-        .filter_map(|e| e.file.as_ref())
-        .filter_map(|f| m.files.values().find(|r| same_file(&r.file.path, f, root)).map(|r| r.file.display.clone()))
-        .collect();
-    let rounds: [Box<dyn Fn(&str) -> bool>; 2] = [Box::new(|d: &str| blamed.contains(d)), Box::new(|_: &str| true)];
-    for should_revert in rounds {
-        for (display, result) in &m.files {
-            if report.reverted.contains_key(display) || !should_revert(display) {
+    // Which changes of each file are still applied.
+    let mut kept: Vec<Vec<bool>> = m.files.values().map(|f| vec![true; f.changes.len()]).collect();
+    let mut errors = introduced;
+    for step in [RevertStep::NearError, RevertStep::File, RevertStep::Everything] {
+        let mut touched = false;
+        for (i, result) in m.files.values().enumerate() {
+            let hits: Vec<usize> = (0..result.changes.len())
+                .filter(|&c| kept[i][c])
+                .filter(|&c| match step {
+                    RevertStep::NearError => result.passes == 1 && errors.iter().any(|e| near(result, c, e, root)),
+                    RevertStep::File => errors.iter().any(|e| e.file.as_ref().is_some_and(|f| same_file(&result.file.path, f, root))),
+                    RevertStep::Everything => true,
+                })
+                .collect();
+            if hits.is_empty() {
                 continue;
             }
-            write_if_unchanged(&result.file.path, display, &result.new_text, &result.file.text)?;
-            report.reverted.insert(display.clone(), result.changes.iter().map(|c| c.rule).collect());
+            let current = text_with(result, &kept[i])?;
+            hits.iter().for_each(|&c| kept[i][c] = false);
+            // A file of later passes cannot be rebuilt change by change: all or nothing.
+            if result.passes > 1 {
+                kept[i].iter_mut().for_each(|k| *k = false);
+            }
+            let reverted = text_with(result, &kept[i])?;
+            write_if_unchanged(&result.file.path, &result.file.display, &current, &reverted)?;
+            report.reverted.extend((0..result.changes.len()).filter(|&c| !kept[i][c] && (hits.contains(&c) || result.passes > 1)).map(|c| Reverted { change: result.changes[c].clone(), step }));
+            touched = true;
         }
-        let now = cmd.errors()?;
-        report.remaining = now.into_iter().filter(|e| !known.contains(&e.key())).collect();
-        if report.remaining.is_empty() {
+        if !touched {
+            continue;
+        }
+        errors = cmd.errors()?.into_iter().filter(|e| is_new(e)).collect();
+        if errors.is_empty() {
             break;
         }
     }
+    report.reverted.dedup_by(|a, b| a.change == b.change);
+    report.remaining = errors;
     Ok(report)
+}
+
+/// The text of a file with only the `kept` changes applied (all changes of a one-pass file
+/// are relative to the original text).
+fn text_with(result: &FileResult, kept: &[bool]) -> Result<String> {
+    if kept.iter().all(|k| *k) {
+        return Ok(result.new_text.clone());
+    }
+    if kept.iter().all(|k| !*k) {
+        return Ok(result.file.text.clone());
+    }
+    let edits: Vec<_> = result.changes.iter().zip(kept).filter(|(_, k)| **k).flat_map(|(c, _)| c.edits.iter().cloned()).collect();
+    apply_edits(&result.file.text, &edits).with_context(|| format!("cannot rebuild {}", result.file.display))
+}
+
+/// Whether change `c` of a file lies on or next to the lines of error `e` (lines of the
+/// migrated text).
+fn near(result: &FileResult, c: usize, e: &CompileError, root: &Path) -> bool {
+    let (Some(file), Some((first, last))) = (&e.file, e.lines) else { return false };
+    if !same_file(&result.file.path, file, root) {
+        return false;
+    }
+    let lines = LineIndex::new(&result.new_text);
+    // Where the change's edits ended up in the new text: shift by the edits before them.
+    let mut all: Vec<(usize, &crate::model::Edit)> =
+        result.changes.iter().enumerate().flat_map(|(i, ch)| ch.edits.iter().map(move |e| (i, e))).collect();
+    all.sort_by_key(|(_, e)| (e.range.start, e.range.end));
+    let mut shift: isize = 0;
+    for (i, edit) in all {
+        let start = (edit.range.start as isize + shift) as usize;
+        let end = start + edit.replacement.len();
+        shift += edit.replacement.len() as isize - edit.range.len() as isize;
+        if i != c {
+            continue;
+        }
+        let (a, b) = (lines.line(start), lines.line(end.min(result.new_text.len())));
+        if a <= last + 1 && first <= b + 1 {
+            return true;
+        }
+    }
+    false
 }
 
 fn same_file(path: &Path, reported: &Path, root: &Path) -> bool {
     if reported.is_absolute() {
         return path == reported;
     }
-    // The compiler reports paths relative to the package or the workspace.
-    path.ends_with(reported) || path == root.join(reported)
+    // The compiler reports paths relative to the workspace.
+    path == root.join(reported) || path.ends_with(reported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CfgStatus, Decider, Edit, Safety};
+    use crate::source::{FileKind, SourceFile};
+
+    fn change(line: usize, edits: Vec<Edit>) -> Change {
+        Change {
+            rule: "r",
+            reason: String::new(),
+            safety: Safety::Safe,
+            decided_by: Decider::Rule,
+            file: "src/lib.rs".into(),
+            line,
+            cfg: CfgStatus::Active,
+            edits,
+        }
+    }
+
+    #[test]
+    fn blames_the_change_on_the_error_lines_in_the_migrated_text() {
+        let text = "a\nb\nc\nd\n".to_string();
+        // The first change inserts two lines above `c`, so the second one (on `d`) sits
+        // on line 6 of the migrated text.
+        let changes = vec![change(3, vec![Edit::insert(4, "x\ny\n")]), change(4, vec![Edit::insert(6, "z")])];
+        let new_text = apply_edits(&text, &changes.iter().flat_map(|c| c.edits.clone()).collect::<Vec<_>>()).unwrap();
+        assert_eq!(new_text, "a\nb\nx\ny\nc\nzd\n");
+        let result = FileResult {
+            file: SourceFile {
+                path: "/w/src/lib.rs".into(),
+                display: "src/lib.rs".into(),
+                kind: FileKind::Rust,
+                package: "p".into(),
+                cfg: CfgStatus::Active,
+                text,
+            },
+            new_text,
+            changes,
+            passes: 1,
+        };
+        let error = |line| CompileError { file: Some("src/lib.rs".into()), lines: Some((line, line)), message: String::new(), rendered: String::new() };
+        let root = Path::new("/w");
+        assert!(near(&result, 1, &error(6), root));
+        assert!(!near(&result, 0, &error(1), root));
+        assert!(!near(&result, 1, &error(2), root));
+        assert!(near(&result, 0, &error(3), root));
+        assert_eq!(text_with(&result, &[false, true]).unwrap(), "a\nb\nc\nzd\n");
+    }
 }

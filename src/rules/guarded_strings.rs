@@ -6,7 +6,7 @@ use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
 use crate::syntax::{for_each_sequence, is_punct};
 
-#[doc = include_str!("../../rules/guarded-strings/README.md")]
+#[cfg_attr(not(doctest), doc = include_str!("../../rules/guarded-strings/README.md"))]
 pub struct GuardedStrings;
 
 static META: RuleMeta = RuleMeta {

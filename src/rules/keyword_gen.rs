@@ -6,7 +6,7 @@ use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
 use crate::syntax::for_each_sequence;
 
-#[doc = include_str!("../../rules/keyword-gen/README.md")]
+#[cfg_attr(not(doctest), doc = include_str!("../../rules/keyword-gen/README.md"))]
 pub struct KeywordGen;
 
 static META: RuleMeta = RuleMeta {

@@ -5,7 +5,7 @@ use toml_edit::{Item, Table, TableLike, Value};
 use super::{Findings, ManifestCx, Rule, RuleMeta};
 use crate::model::{Diagnostic, Edit, Level, Safety};
 
-#[doc = include_str!("../../rules/edition-manifest/README.md")]
+#[cfg_attr(not(doctest), doc = include_str!("../../rules/edition-manifest/README.md"))]
 pub struct EditionManifest;
 
 static META: RuleMeta = RuleMeta {

@@ -6,7 +6,7 @@ use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
 use crate::syntax::{for_each_sequence, is_group, is_ident, is_punct, split_commas};
 
-#[doc = include_str!("../../rules/unsafe-attributes/README.md")]
+#[cfg_attr(not(doctest), doc = include_str!("../../rules/unsafe-attributes/README.md"))]
 pub struct UnsafeAttributes;
 
 static META: RuleMeta = RuleMeta {

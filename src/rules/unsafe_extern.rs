@@ -6,7 +6,7 @@ use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
 use crate::syntax::{for_each_sequence, is_group, is_ident};
 
-#[doc = include_str!("../../rules/unsafe-extern-blocks/README.md")]
+#[cfg_attr(not(doctest), doc = include_str!("../../rules/unsafe-extern-blocks/README.md"))]
 pub struct UnsafeExternBlocks;
 
 static META: RuleMeta = RuleMeta {

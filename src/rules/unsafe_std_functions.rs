@@ -11,7 +11,7 @@ use crate::model::{Edit, Safety};
 use crate::source::{indentation_at, line_ending};
 use crate::syntax::{path_segments, visit_macro_body};
 
-#[doc = include_str!("../../rules/unsafe-std-functions/README.md")]
+#[cfg_attr(not(doctest), doc = include_str!("../../rules/unsafe-std-functions/README.md"))]
 pub struct UnsafeStdFunctions;
 
 static META: RuleMeta = RuleMeta {

