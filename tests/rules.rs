@@ -360,24 +360,26 @@ fn check_fixture(rule: &'static dyn Rule, fixture: &Fixture, tmp: &Path) -> Vec<
         Err(_) => errors.push(format!("{fixed_name} is missing: run `BLESS=1 cargo test --test rules`, then review it")),
     }
 
-    // Whether it should have changed anything, and the snapshot of what it did.
+    // Whether it should have changed anything.
+    if run.changes.is_empty() && !fixture.leaves_alone() {
+        errors.push("no change: a fixture that must change nothing is named `leaves_alone_*`".into());
+    }
+    if !run.changes.is_empty() && fixture.leaves_alone() {
+        let made: Vec<String> = run.changes.iter().map(cargo_migrate::emit::annotation).collect();
+        errors.push(format!("a `leaves_alone` fixture was changed:\n{}", made.join("\n")));
+    }
+
+    // The snapshot of what it did and said; none when it did and said nothing.
     let snap = fixture.sibling(".snap");
-    if run.changes.is_empty() {
-        if !fixture.leaves_alone() {
-            errors.push("no change: a fixture that must change nothing is named `leaves_alone_*`".into());
-        }
+    if run.changes.is_empty() && run.diagnostics.is_empty() {
         if snap.exists() {
             if bless() {
                 let _ = std::fs::remove_file(&snap);
             } else {
-                errors.push(format!("{}.snap is stale: the fixture changes nothing (BLESS=1 removes it)", fixture.name));
+                errors.push(format!("{}.snap is stale: the rule changes and reports nothing here (BLESS=1 removes it)", fixture.name));
             }
         }
     } else {
-        if fixture.leaves_alone() {
-            let made: Vec<String> = run.changes.iter().map(cargo_migrate::emit::annotation).collect();
-            errors.push(format!("a `leaves_alone` fixture was changed:\n{}", made.join("\n")));
-        }
         let text = snapshot_text(fixture, &input, &run);
         let dir = fixture.input.parent().expect("fixtures are in a folder").to_path_buf();
         let matched = catch_unwind(AssertUnwindSafe(|| {
