@@ -36,7 +36,7 @@ impl Rule for UnsafeStdFunctions {
     }
 
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
-        let mut finder = Finder { cx, in_unsafe: false, stmt: None, calls: Vec::new() };
+        let mut finder = Finder { cx, in_unsafe: false, stmt: None, chain: None, calls: Vec::new() };
         finder.visit_file(&cx.parsed.syntax);
         // One change per statement: the calls it holds and one SAFETY comment above it.
         let mut by_stmt: BTreeMap<usize, Vec<Call>> = BTreeMap::new();
@@ -125,15 +125,17 @@ struct Finder<'c, 'a> {
     in_unsafe: bool,
     /// Start of the innermost statement being visited.
     stmt: Option<usize>,
+    /// While the receiver of a method call is visited: the range of the outermost method
+    /// call of its chain (`Command::new(..).before_exec(..).spawn()`).
+    chain: Option<Range<usize>>,
     calls: Vec<Call>,
 }
 
 impl Finder<'_, '_> {
-    fn found(&mut self, name: &'static str, expr: &dyn Spanned) {
+    fn found(&mut self, name: &'static str, range: Range<usize>) {
         if self.in_unsafe {
             return;
         }
-        let range = self.cx.range(expr.span());
         let stmt_start = self.stmt.unwrap_or(range.start);
         self.calls.push(Call { name, range, stmt_start });
     }
@@ -173,17 +175,37 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
         if let syn::Expr::Path(p) = &*call.func {
             if let Some(name) = unsafe_fn_name(self.cx, &p.path) {
-                self.found(name, call);
+                self.found(name, self.cx.range(call.span()));
             }
         }
         visit::visit_expr_call(self, call);
     }
 
-    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
-        if call.method == "before_exec" && self.cx.imports.brings_in(&COMMAND_EXT) {
-            self.found("before_exec", call);
+    fn visit_expr(&mut self, e: &'ast syn::Expr) {
+        if matches!(e, syn::Expr::MethodCall(_)) {
+            visit::visit_expr(self, e);
+        } else {
+            // Not a link of a method chain: the chain above ends here.
+            let outer = self.chain.take();
+            visit::visit_expr(self, e);
+            self.chain = outer;
         }
-        visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        // `before_exec` returns `&mut Command`, often borrowed from a temporary receiver:
+        // `unsafe { Command::new(..).before_exec(..) }.spawn()` does not compile in Rust
+        // 2024 (the temporary dies at the end of the block), so the whole chain is wrapped.
+        let outer = self.chain.take();
+        let top = outer.clone().unwrap_or_else(|| self.cx.range(call.span()));
+        if call.method == "before_exec" && self.cx.imports.brings_in(&COMMAND_EXT) {
+            self.found("before_exec", top.clone());
+        }
+        self.chain = Some(top);
+        self.visit_expr(&call.receiver);
+        self.chain = None;
+        call.args.iter().for_each(|a| self.visit_expr(a));
+        self.chain = outer;
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
