@@ -140,6 +140,13 @@ impl Finder<'_, '_> {
         self.calls.push(Call { name, range, stmt_start });
     }
 
+    /// The range of `expr` from its first token `first` on: syn's span of an expression
+    /// starts at its outer attributes (`#[cfg(..)] f()`), which must stay outside the
+    /// `unsafe { }` that wraps it.
+    fn without_attrs(&self, first: &syn::Expr, expr: &dyn Spanned) -> Range<usize> {
+        self.cx.range(first.span()).start..self.cx.range(expr.span()).end
+    }
+
     fn with_unsafe(&mut self, value: bool, f: impl FnOnce(&mut Self)) {
         let saved = std::mem::replace(&mut self.in_unsafe, value);
         f(self);
@@ -175,7 +182,7 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
         if let syn::Expr::Path(p) = &*call.func {
             if let Some(name) = unsafe_fn_name(self.cx, &p.path) {
-                self.found(name, self.cx.range(call.span()));
+                self.found(name, self.without_attrs(&call.func, call));
             }
         }
         visit::visit_expr_call(self, call);
@@ -197,7 +204,7 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
         // `unsafe { Command::new(..).before_exec(..) }.spawn()` does not compile in Rust
         // 2024 (the temporary dies at the end of the block), so the whole chain is wrapped.
         let outer = self.chain.take();
-        let top = outer.clone().unwrap_or_else(|| self.cx.range(call.span()));
+        let top = outer.clone().unwrap_or_else(|| self.without_attrs(&call.receiver, call));
         if call.method == "before_exec" && self.cx.imports.brings_in(&COMMAND_EXT) {
             self.found("before_exec", top.clone());
         }
