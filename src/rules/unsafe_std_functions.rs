@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use proc_macro2::{Delimiter, TokenTree};
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
 use crate::source::{indentation_at, line_ending};
-use crate::syntax::{path_segments, visit_macro_body};
+use crate::syntax::{for_each_sequence, is_group, is_ident, is_punct, path_segments, visit_macro_body};
 
 #[doc = include_str!("../../rules/unsafe-std-functions/README.md")]
 pub struct UnsafeStdFunctions;
@@ -40,6 +41,7 @@ impl Rule for UnsafeStdFunctions {
         finder.visit_file(&cx.parsed.syntax);
         // One change per statement: the calls it holds and one SAFETY comment above it.
         let mut by_stmt: BTreeMap<usize, Vec<Call>> = BTreeMap::new();
+        let wrapped: Vec<Range<usize>> = finder.calls.iter().map(|c| c.range.clone()).collect();
         for call in finder.calls {
             by_stmt.entry(call.stmt_start).or_default().push(call);
         }
@@ -61,7 +63,82 @@ impl Rule for UnsafeStdFunctions {
             out.changes.push(cx.change(&META, META.safety, reason, edits));
         }
         out.diagnostics.extend(finder_refs(cx));
+        out.diagnostics.extend(macro_rules_calls(cx, &wrapped));
     }
+}
+
+/// Calls in `macro_rules!` transcribers that the syntax tree does not reach (a body with
+/// `$metavariables` does not parse as Rust): reported, not rewritten, since an `unsafe`
+/// block there would also cover the expressions the macro's callers pass in. `wrapped`
+/// are the calls the rule rewrites already.
+fn macro_rules_calls(cx: &SourceCx<'_>, wrapped: &[Range<usize>]) -> Vec<crate::model::Diagnostic> {
+    let mut out = Vec::new();
+    for_each_sequence(&cx.parsed.tokens, &mut |seq| {
+        for i in 0..seq.len().saturating_sub(3) {
+            if !(is_ident(&seq[i], "macro_rules") && is_punct(&seq[i + 1], '!')) {
+                continue;
+            }
+            let (TokenTree::Ident(name), TokenTree::Group(body)) = (&seq[i + 2], &seq[i + 3]) else { continue };
+            let body: Vec<TokenTree> = body.stream().into_iter().collect();
+            // `(matcher) => { transcriber }`: only transcribers are code.
+            for j in 0..body.len().saturating_sub(2) {
+                if let (true, true, TokenTree::Group(t)) = (is_punct(&body[j], '='), is_punct(&body[j + 1], '>'), &body[j + 2]) {
+                    let tokens: Vec<TokenTree> = t.stream().into_iter().collect();
+                    token_calls(cx, &name.to_string(), &tokens, wrapped, &mut out);
+                }
+            }
+        }
+    });
+    out
+}
+
+fn token_calls(cx: &SourceCx<'_>, mac: &str, tokens: &[TokenTree], wrapped: &[Range<usize>], out: &mut Vec<crate::model::Diagnostic>) {
+    for (i, tt) in tokens.iter().enumerate() {
+        let after = |ch: char| i > 0 && is_punct(&tokens[i - 1], ch);
+        match tt {
+            // An `unsafe { }` block in the body covers its calls already.
+            TokenTree::Group(g) if !(g.delimiter() == Delimiter::Brace && i > 0 && is_ident(&tokens[i - 1], "unsafe")) => {
+                token_calls(cx, mac, &g.stream().into_iter().collect::<Vec<_>>(), wrapped, out);
+            }
+            TokenTree::Ident(ident) if !after('$') && tokens.get(i + 1).is_some_and(|t| is_group(t, Delimiter::Parenthesis)) => {
+                let name = if after('.') {
+                    (ident == "before_exec" && cx.imports.brings_in(&COMMAND_EXT)).then_some("before_exec")
+                } else {
+                    let segments = token_path(tokens, i);
+                    UNSAFE_FNS.iter().find(|t| cx.imports.resolves_to(&segments, &t[..])).map(|t| t[2])
+                };
+                let at = cx.range(ident.span()).start;
+                if let (Some(name), false) = (name, wrapped.iter().any(|r| r.contains(&at))) {
+                    out.push(cx.warning(
+                        &META,
+                        at,
+                        format!("`{name}` is called in the body of `macro_rules! {mac}`: its expansion needs an `unsafe` block in Rust 2024, which the rule does not add inside a macro body; wrap the call by hand"),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The path ending with the identifier at `end` (`::std::env::set_var` → `["", "std", "env", "set_var"]`).
+fn token_path(tokens: &[TokenTree], end: usize) -> Vec<String> {
+    let mut segments = vec![tokens[end].to_string()];
+    let mut i = end;
+    while i >= 2 && is_punct(&tokens[i - 1], ':') && is_punct(&tokens[i - 2], ':') {
+        match i.checked_sub(3).map(|k| &tokens[k]) {
+            Some(TokenTree::Ident(id)) => {
+                segments.push(id.to_string());
+                i -= 3;
+            }
+            _ => {
+                segments.push(String::new()); // a leading `::`
+                break;
+            }
+        }
+    }
+    segments.reverse();
+    segments
 }
 
 /// `// SAFETY: ...` on its own line above the statement when the statement starts its
