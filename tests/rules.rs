@@ -34,7 +34,7 @@ use std::process::Command;
 use std::sync::Once;
 
 use cargo_migrate::cfg::CfgSet;
-use cargo_migrate::check::{check_manifest_text, check_rust_text, CheckOptions};
+use cargo_migrate::check::{check_manifest_text, check_rust_text, sort_findings, CheckOptions};
 use cargo_migrate::discover::Package;
 use cargo_migrate::emit::{write_file_diff, DiffStyle};
 use cargo_migrate::model::{Change, Diagnostic, Level};
@@ -262,7 +262,9 @@ fn run_manifest(display: &str, text: &str, rules: Vec<&'static dyn Rule>) -> Res
         roots: Vec::new(),
     });
     let is_root = doc.contains_key("workspace");
-    let findings = check_manifest_text(&file, package.as_ref(), is_root, &opts).map_err(|d| show_diagnostic(&d))?;
+    let mut findings = check_manifest_text(&file, package.as_ref(), is_root, &opts).map_err(|d| show_diagnostic(&d))?;
+    // In the order `cargo migrate` applies and shows them.
+    sort_findings(&mut findings.changes, &mut findings.diagnostics, &opts.rules);
     let mut diagnostics = findings.diagnostics;
     let mut recheck = |t: &str, d: &mut Vec<Diagnostic>| {
         let next = SourceFile { text: t.to_string(), ..file.clone() };
