@@ -75,7 +75,7 @@ fn every_rule_has_a_test_and_fixtures() {
             missing.push(format!("{id}: no test in tests/rules.rs (add it to `rule_tests!`)"));
         }
         match fixtures(id) {
-            Ok(list) if list.is_empty() => missing.push(format!("{id}: rules/{id}/fixtures/ has no input")),
+            Ok((list, _)) if list.is_empty() => missing.push(format!("{id}: rules/{id}/fixtures/ has no input")),
             Ok(_) => {}
             Err(e) => missing.push(format!("{id}: {e}")),
         }
@@ -141,9 +141,9 @@ impl Fixture {
     }
 }
 
-/// The inputs in `rules/<id>/fixtures/`, sorted. Also reports expected files and
-/// snapshots that no input explains.
-fn fixtures(id: &str) -> Result<Vec<Fixture>, String> {
+/// The inputs in `rules/<id>/fixtures/`, sorted, and the expected files and snapshots
+/// that no input explains.
+fn fixtures(id: &str) -> Result<(Vec<Fixture>, Vec<String>), String> {
     let dir = root().join("rules").join(id).join("fixtures");
     let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     let mut names: Vec<String> = entries.map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned())).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
@@ -175,11 +175,7 @@ fn fixtures(id: &str) -> Result<Vec<Fixture>, String> {
             display: format!("rules/{id}/fixtures/{file}"),
         });
     }
-    if orphans.is_empty() {
-        Ok(out)
-    } else {
-        Err(format!("rules/{id}/fixtures/: no input for {}", orphans.join(", ")))
-    }
+    Ok((out, orphans))
 }
 
 /// What a fixture asks the harness to skip, from its leading `// fixture: ...` lines.
@@ -319,17 +315,18 @@ fn snapshot_text(fixture: &Fixture, input: &str, run: &Run) -> String {
 fn check_rule(id: &str) {
     setup();
     let rule = rules::find(id).unwrap_or_else(|| panic!("no rule `{id}`"));
-    let fixtures = fixtures(id).unwrap_or_else(|e| panic!("{e}"));
+    let (fixtures, orphans) = fixtures(id).unwrap_or_else(|e| panic!("{e}"));
     assert!(!fixtures.is_empty(), "rules/{id}/fixtures/ has no input");
     let tmp = tempfile::tempdir().expect("a temporary directory");
-    let mut failures = Vec::new();
+    let mut failures: Vec<String> = orphans.iter().map(|o| format!("rules/{id}/fixtures/{o}: no input for it (remove it?)")).collect();
     for fixture in &fixtures {
         let errors = check_fixture(rule, fixture, tmp.path());
         if !errors.is_empty() {
-            failures.push(format!("{}:\n  {}", fixture.display, errors.join("\n  ").replace('\n', "\n  ")));
+            let errors: Vec<String> = errors.iter().map(|e| format!("  {}", e.replace('\n', "\n  "))).collect();
+            failures.push(format!("{}:\n{}", fixture.display, errors.join("\n")));
         }
     }
-    assert!(failures.is_empty(), "{} of {} fixtures failed:\n\n{}\n", failures.len(), fixtures.len(), failures.join("\n\n"));
+    assert!(failures.is_empty(), "rules/{id}: {} failures ({} fixtures):\n\n{}\n", failures.len(), fixtures.len(), failures.join("\n\n"));
 }
 
 /// Checks one fixture; returns what is wrong with it.
