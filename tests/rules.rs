@@ -3,7 +3,7 @@
 //! ```text
 //! rules/<id>/fixtures/NAME.rs          input (Rust 2021)
 //! rules/<id>/fixtures/NAME.fixed.rs    expected output of that rule alone
-//! rules/<id>/fixtures/NAME.snap        the annotated diff (an insta snapshot)
+//! rules/<id>/fixtures/NAME.snap        the annotated diff and diagnostics (insta)
 //! rules/<id>/fixtures/NAME.toml        input manifest (`edition-manifest`)
 //! rules/<id>/fixtures/NAME.fixed.toml  expected manifest
 //! ```
@@ -12,6 +12,7 @@
 //! byte. Then:
 //! - the annotated diff (plus the rule's diagnostics) must match the snapshot; carriage
 //!   returns are shown as `␍` and a byte order mark as `<BOM>`, since insta would drop them;
+//!   a fixture where the rule changes and reports nothing has no snapshot;
 //! - running the rule again, and separately every edition rule, on the output changes
 //!   nothing (idempotence, and no rule fires on code that is already migrated);
 //! - a Rust input type-checks with `rustc --edition 2021`, its output with
@@ -91,8 +92,9 @@ fn bless() -> bool {
     std::env::var_os("BLESS").is_some_and(|v| v == "1")
 }
 
-/// `BLESS=1` also accepts snapshots, unless `INSTA_UPDATE` is set. Runs before any test
-/// takes a snapshot: insta reads its configuration once.
+/// `BLESS=1` also accepts snapshots, unless `INSTA_UPDATE` is set. Every test calls this
+/// first and `call_once` holds the others until it is done, so no thread reads the
+/// environment while it is written; insta reads its configuration once, later.
 fn setup() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
