@@ -33,7 +33,11 @@ impl Rule for KeywordGen {
                 if &cx.text()[range.clone()] != "gen" {
                     continue; // inside a doc comment: not code
                 }
-                let lifetime = i > 0 && matches!(&seq[i - 1], TokenTree::Punct(p) if p.as_char() == '\'');
+                let after = |ch: char| i > 0 && matches!(&seq[i - 1], TokenTree::Punct(p) if p.as_char() == ch);
+                if after('$') {
+                    continue; // a `macro_rules!` metavariable: `$gen` is still valid in Rust 2024
+                }
+                let lifetime = after('\'');
                 let reason = if lifetime {
                     "`gen` is a reserved keyword in Rust 2024: the lifetime `'gen` is written `'r#gen`"
                 } else {

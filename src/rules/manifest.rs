@@ -120,11 +120,13 @@ fn rename_underscore_keys(cx: &ManifestCx<'_>, table: &dyn TableLike, path: &mut
                     ))
                     .with_rule(META.id),
                 );
-            } else if let Some(span) = k.span().filter(|s| &cx.file.text[s.clone()] == *old) {
+            } else if let Some(span) = k.span().filter(|s| spells(&cx.file.text[s.clone()], old)) {
+                // Bare, "quoted" or 'literal': the quotes stay as they are.
+                let replacement = cx.file.text[span.clone()].replacen(old, new, 1);
                 out.changes.push(cx.change(
                     &META,
                     format!("edition 2024 rejects the spelling `{old}` (`{shown}`); cargo has always read `{new}` the same way"),
-                    vec![Edit::replace(span, *new)],
+                    vec![Edit::replace(span, replacement)],
                 ));
             }
         }
@@ -137,4 +139,10 @@ fn rename_underscore_keys(cx: &ManifestCx<'_>, table: &dyn TableLike, path: &mut
         }
         path.pop();
     }
+}
+
+/// Whether a key as written (`key`, `"key"` or `'key'`) is `name`.
+fn spells(written: &str, name: &str) -> bool {
+    let unquoted = ["\"", "'"].iter().find_map(|q| written.strip_prefix(q)?.strip_suffix(q));
+    unquoted.unwrap_or(written) == name
 }

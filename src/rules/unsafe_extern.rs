@@ -4,7 +4,7 @@ use proc_macro2::{Delimiter, TokenTree};
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
-use crate::syntax::{for_each_sequence, is_group, is_ident};
+use crate::syntax::{for_each_sequence, is_group, is_ident, is_punct};
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/unsafe-extern-blocks/README.md"))]
 pub struct UnsafeExternBlocks;
@@ -27,10 +27,12 @@ impl Rule for UnsafeExternBlocks {
                 if !is_ident(tt, "extern") || (i > 0 && is_ident(&seq[i - 1], "unsafe")) {
                     continue;
                 }
-                // `extern { .. }` or `extern "ABI" { .. }`: nothing else has a brace group there.
-                let next = match seq.get(i + 1) {
-                    Some(TokenTree::Literal(_)) => seq.get(i + 2),
-                    other => other,
+                // `extern { .. }`, `extern "ABI" { .. }`, or `extern $abi { .. }` in a
+                // `macro_rules!` transcriber: nothing else has a brace group there.
+                let next = match (seq.get(i + 1), seq.get(i + 2)) {
+                    (Some(TokenTree::Literal(_)), _) => seq.get(i + 2),
+                    (Some(dollar), Some(TokenTree::Ident(_))) if is_punct(dollar, '$') => seq.get(i + 3),
+                    (other, _) => other,
                 };
                 if !next.is_some_and(|n| is_group(n, Delimiter::Brace)) {
                     continue;
