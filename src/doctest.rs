@@ -78,11 +78,11 @@ pub fn snippets(tokens: &proc_macro2::TokenStream, text: &str, range: &dyn Fn(pr
 }
 
 /// Whether a fence's info string (` ```rust,no_run `) marks a doc test the rules should
-/// see: Rust (no other language), not `compile_fail`, not pinned to an edition.
+/// see: Rust (no other language) that `cargo test --doc` compiles: not `ignore`, not
+/// `compile_fail`, not pinned to an edition.
 fn is_migratable_rust(info: &str) -> bool {
     info.split(|c: char| c == ',' || c.is_whitespace()).filter(|t| !t.is_empty()).all(|t| {
-        matches!(t, "rust" | "ignore" | "should_panic" | "no_run" | "test_harness" | "standalone_crate")
-            || t.starts_with("ignore-")
+        matches!(t, "rust" | "should_panic" | "no_run" | "test_harness" | "standalone_crate")
             || (t.starts_with('E') && t[1..].chars().all(|c| c.is_ascii_digit()))
     })
 }
@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn extracts_rust_blocks_and_skips_others() {
-        let text = "/// Intro\n/// ```\n/// let g = 1;\n/// # let hidden = 2;\n/// ```\n/// ```text\n/// not rust\n/// ```\n/// ```compile_fail\n/// bad\n/// ```\nfn a() {}\n";
+        let text = "/// Intro\n/// ```\n/// let g = 1;\n/// # let hidden = 2;\n/// ```\n/// ```text\n/// not rust\n/// ```\n/// ```compile_fail\n/// bad\n/// ```\n/// ```ignore\n/// not compiled\n/// ```\nfn a() {}\n";
         assert_eq!(find(text), ["fn main() {\n let g = 1;\nlet hidden = 2;\n\n}\n"]);
     }
 

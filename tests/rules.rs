@@ -212,7 +212,7 @@ struct Run {
 }
 
 fn options(rules: Vec<&'static dyn Rule>) -> CheckOptions<'static> {
-    CheckOptions { rules, target_edition: "2024".into() }
+    CheckOptions::new(rules, "2024")
 }
 
 fn source_file(kind: Kind, display: &str, text: &str) -> SourceFile {
@@ -299,6 +299,7 @@ fn snapshot_text(fixture: &Fixture, input: &str, run: &Run) -> String {
         file: source_file(fixture.kind, &fixture.display, input),
         new_text: run.new_text.clone(),
         changes: run.changes.clone(),
+        passes: 1,
     };
     let mut out = anstream::StripStream::new(Vec::new());
     write_file_diff(&result, DiffStyle::Annotated, &mut out).expect("writing to memory");

@@ -26,10 +26,16 @@ static META: RuleMeta = RuleMeta {
 const UNSAFE_FNS: [[&str; 3]; 2] = [["std", "env", "set_var"], ["std", "env", "remove_var"]];
 const COMMAND_EXT: [&str; 5] = ["std", "os", "unix", "process", "CommandExt"];
 
-const ENV_NOTE: &str = "check that no other thread can read or write the environment while this runs \
-(e.g. it runs before any thread is spawned); `set_var`/`remove_var` became unsafe in Rust 2024";
-const EXEC_NOTE: &str = "check that the closure only calls async-signal-safe functions: it runs in the \
-forked child before `exec`; `before_exec` became unsafe in Rust 2024 (its replacement is `pre_exec`)";
+/// What the SAFETY comment asks the reader to check, per function.
+fn safety_note(names: &[&str]) -> String {
+    let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    if names.iter().all(|n| *n == "before_exec") {
+        format!("check that the closure only calls async-signal-safe functions ({list} is unsafe since Rust 2024; `pre_exec` replaces it)")
+    } else {
+        let verb = if names.len() == 1 { "is" } else { "are" };
+        format!("check that no other thread reads or writes the environment meanwhile ({list} {verb} unsafe since Rust 2024)")
+    }
+}
 
 impl Rule for UnsafeStdFunctions {
     fn meta(&self) -> &'static RuleMeta {
@@ -48,9 +54,10 @@ impl Rule for UnsafeStdFunctions {
         for (stmt_start, mut calls) in by_stmt {
             calls.sort_by_key(|c| c.range.start);
             calls.dedup_by_key(|c| c.range.start);
-            let names: Vec<&str> = calls.iter().map(|c| c.name).collect();
-            let note = if names.iter().all(|n| *n == "before_exec") { EXEC_NOTE } else { ENV_NOTE };
-            let mut edits = vec![comment_edit(cx, stmt_start, note)];
+            let mut names: Vec<&str> = calls.iter().map(|c| c.name).collect();
+            names.dedup();
+            let note = safety_note(&names);
+            let mut edits = vec![comment_edit(cx, stmt_start, &note)];
             for call in &calls {
                 edits.push(Edit::insert(call.range.start, "unsafe { "));
                 edits.push(Edit::insert(call.range.end, " }"));
