@@ -30,6 +30,8 @@ pub struct Checked {
     pub changes: Vec<Change>,
     /// Diagnostics, sorted.
     pub diagnostics: Vec<Diagnostic>,
+    /// Sites for the judge.
+    pub sites: Vec<crate::model::Site>,
     /// Lines of Rust read.
     pub lines: usize,
 }

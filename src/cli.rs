@@ -330,7 +330,7 @@ fn edition(args: EditionArgs) -> Result<u8> {
     let mut migration = if ws.packages.is_empty() {
         crate::pipeline::Migration::default()
     } else {
-        migrate(&ws, &opts, compiler, &|what| progress.set_message(what.to_string()))
+        migrate(&ws, &opts, compiler, None, &|what| progress.set_message(what.to_string()))
     };
     progress.finish_and_clear();
     migration.diagnostics.extend(notes);
@@ -348,6 +348,11 @@ fn edition(args: EditionArgs) -> Result<u8> {
     for d in &migration.diagnostics {
         if !args.quiet || d.level == Level::Error {
             print_diagnostic(&mut err, d);
+        }
+    }
+    if !args.quiet {
+        for v in &migration.verdicts {
+            let _ = writeln!(err, "{}judged:{} {}:{} [{}] {} (by {}): {}", NOTE.render(), NOTE.render_reset(), v.file, v.line, v.rule, v.option, v.decided_by, v.reason);
         }
     }
     let summary = Summary::of(&migration);

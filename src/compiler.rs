@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use cargo_metadata::diagnostic::{Applicability, Diagnostic as RustcDiagnostic, DiagnosticSpan};
 use cargo_metadata::Message;
 
-use crate::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety};
+use crate::model::{CfgStatus, Change, Decider, Destructor, Diagnostic, DropOrigin, Edit, Evidence, Level, Safety, Site, SiteOption};
 use crate::source::{LineIndex, SourceFile};
 
 /// Environment variable that makes the binary act as a rustc wrapper.
@@ -87,6 +87,8 @@ pub struct CompilerFindings {
     pub changes: Vec<Change>,
     /// Lints without a usable suggestion, and notes about the phase itself.
     pub diagnostics: Vec<Diagnostic>,
+    /// Sites for the judge (`if_let_rescope`, `tail_expr_drop_order`).
+    pub sites: Vec<Site>,
     /// The configuration that was checked, if the build succeeded.
     pub config: Option<String>,
 }
@@ -259,6 +261,13 @@ fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, 
             cfg: CfgStatus::Active,
             edits,
         };
+        if lint == "if_let_rescope" || lint == "tail_expr_drop_order" {
+            match judgement_site(&lint, d, file, &lines, root) {
+                Some(site) => out.sites.push(site),
+                None => out.diagnostics.push(needs_review(file, primary, &lint, d)),
+            }
+            continue;
+        }
         if lint == "static_mut_refs" {
             match static_mut_ref_edits(file, primary, &d.message) {
                 Some((edits, how)) => out.changes.push(change(
@@ -271,14 +280,6 @@ fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, 
             continue;
         }
         match best_suggestion(d) {
-            Some((edits, _, _)) if lint == "if_let_rescope" => out.changes.push(change(
-                Safety::NeedsReview,
-                "`if let` drops its scrutinee's temporaries before `else` in Rust 2024: rewritten to `match`, which keeps the 2021 drop order; \
-                 if the `else` branch does not rely on the temporary (a lock guard, a borrow) still being alive, plain `if let` is fine, \
-                 and better when `else` takes the same lock again (that deadlocks in 2021)"
-                    .to_string(),
-                edits,
-            )),
             Some((edits, applicability, help)) => {
                 let safety = match applicability {
                     Applicability::MachineApplicable => Safety::Safe,
@@ -345,6 +346,100 @@ fn best_suggestion(d: &RustcDiagnostic) -> Option<(Vec<Edit>, Applicability, Str
     }
     let pick = alternatives.iter().position(|(_, a, _)| *a == Applicability::MachineApplicable).unwrap_or(0);
     (!alternatives.is_empty()).then(|| alternatives.swap_remove(pick))
+}
+
+/// Builds the judge's site for an `if_let_rescope` or `tail_expr_drop_order` lint.
+fn judgement_site(lint: &str, d: &RustcDiagnostic, file: &SourceFile, lines: &LineIndex, root: &Path) -> Option<Site> {
+    let in_file: Vec<&DiagnosticSpan> = d.spans.iter().filter(|s| root.join(&s.file_name) == file.path || file.path.ends_with(&s.file_name)).collect();
+    let destructors: Vec<Destructor> = d
+        .children
+        .iter()
+        .filter(|c| c.message.contains("invokes this custom destructor"))
+        .flat_map(|c| c.spans.iter())
+        .map(|s| Destructor { origin: drop_origin(&s.file_name, root), location: s.file_name.clone(), line: s.line_start })
+        .collect();
+    let primary = in_file.iter().find(|s| s.is_primary)?;
+    let line = primary.line_start;
+    if lint == "if_let_rescope" {
+        let (edits, _, _) = best_suggestion(d)?;
+        let start = edits.iter().map(|e| e.range.start).min()?;
+        let end = edits.iter().map(|e| e.range.end).max()?;
+        let code = file.text.get(start..end)?.to_string();
+        let temporary = in_file.iter().find(|s| s.label.as_deref().is_some_and(|l| l.contains("significant drop")))?;
+        return Some(Site {
+            rule: rule_id(lint),
+            file: file.display.clone(),
+            line,
+            cfg: CfgStatus::Active,
+            question: "In Rust 2024 the temporaries of this `if let` scrutinee are dropped before the `else` branch runs (in 2021: after the whole `if let`). Keep `if let` with the new drop order, or rewrite to `match` to keep the 2021 order?".into(),
+            code,
+            context: Vec::new(),
+            options: vec![
+                SiteOption {
+                    id: "keep-if-let".into(),
+                    when: "the else branch does not need the temporary (a lock guard, a borrow) alive; this also fixes a deadlock or a borrow panic when else takes the same lock or borrow again".into(),
+                    edits: Vec::new(),
+                },
+                SiteOption {
+                    id: "rewrite-to-match".into(),
+                    when: "the else branch relies on the temporary's destructor not having run yet (its Drop has effects that else observes)".into(),
+                    edits,
+                },
+            ],
+            conservative: 1,
+            evidence: Evidence::IfLetRescope { temporary: temporary.byte_start as usize..temporary.byte_end as usize, destructors },
+        });
+    }
+    // tail_expr_drop_order: the lines from the first local to the end of the block.
+    let first = in_file.iter().map(|s| s.line_start).min()?;
+    let last = in_file.iter().map(|s| s.line_end).max()?;
+    let (from, to) = (line_offset(lines, &file.text, first), line_offset(lines, &file.text, last + 1));
+    Some(Site {
+        rule: rule_id(lint),
+        file: file.display.clone(),
+        line,
+        cfg: CfgStatus::Active,
+        question: "In Rust 2024 the temporaries of this block's tail expression are dropped before its local variables (in 2021: after them). Does the new order matter here?".into(),
+        code: file.text[from..to].to_string(),
+        context: Vec::new(),
+        options: vec![
+            SiteOption { id: "accept".into(), when: "the two destructors share no state (memory only, independent resources): the order does not matter".into(), edits: Vec::new() },
+            SiteOption {
+                id: "review".into(),
+                when: "both destructors touch shared state (a lock, a log, a file, a counter): a person should restructure the block, e.g. bind the tail to a local before returning it".into(),
+                edits: Vec::new(),
+            },
+        ],
+        conservative: 1,
+        evidence: Evidence::TailExprDropOrder { destructors },
+    })
+}
+
+/// Byte offset where 1-based `line` starts (the end of the text past the last line).
+fn line_offset(_lines: &LineIndex, text: &str, line: usize) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    text.match_indices('\n').nth(line - 2).map_or(text.len(), |(i, _)| i + 1)
+}
+
+/// Classifies a destructor by the file the compiler points at for its `Drop` impl.
+pub fn drop_origin(file: &str, root: &Path) -> DropOrigin {
+    let f = file.replace('\\', "/");
+    let in_std = f.starts_with("/rustc/") || f.contains("/library/");
+    if f.contains("rwlock") {
+        DropOrigin::RwLockGuard
+    } else if f.contains("mutex") || f.contains("/lock_api") || f.contains("/parking_lot") || f.contains("/spin-") {
+        DropOrigin::MutexGuard
+    } else if in_std && f.ends_with("/cell.rs") {
+        DropOrigin::RefCellBorrow
+    } else if in_std && ["/vec/", "/string.rs", "/boxed.rs", "/rc.rs", "/sync.rs", "/collections/", "/vec.rs"].iter().any(|p| f.contains(p)) {
+        DropOrigin::Memory
+    } else if !in_std && !f.contains("/.cargo/registry/") && (Path::new(&f).is_relative() || Path::new(&f).starts_with(root)) {
+        DropOrigin::Workspace
+    } else {
+        DropOrigin::Other
+    }
 }
 
 /// `static_mut_refs`: rewrites the reference to the explicit raw-pointer form that keeps

@@ -188,3 +188,111 @@ impl Diagnostic {
         self
     }
 }
+
+/// A place where the right rewrite depends on intent: a question, the code, and options
+/// (each a set of edits). One option keeps today's behaviour exactly: the conservative one.
+/// The judge turns a site into a [`Verdict`] and, if the chosen option edits, a [`Change`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Site {
+    /// Rule or lint that raised it.
+    pub rule: &'static str,
+    /// File, relative to the workspace root.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// Whether the current configuration compiles it.
+    pub cfg: CfgStatus,
+    /// The question, in one or two sentences.
+    pub question: String,
+    /// The code of the site (e.g. the whole `if let`), as written.
+    pub code: String,
+    /// Code the judge may read around it: the enclosing function, `Drop` impls involved.
+    pub context: Vec<String>,
+    /// The options.
+    pub options: Vec<SiteOption>,
+    /// Index of the option that keeps today's behaviour exactly.
+    pub conservative: usize,
+    /// What the rule knows about the site, for heuristics.
+    pub evidence: Evidence,
+}
+
+/// One answer to a site's question.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SiteOption {
+    /// Short stable id (`keep-if-let`, `rewrite-to-match`): what a model answers.
+    pub id: String,
+    /// When to pick it.
+    pub when: String,
+    /// The edits it makes (none: the code stays as it is).
+    pub edits: Vec<Edit>,
+}
+
+/// Facts about a site that heuristics read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Evidence {
+    /// Nothing beyond the code.
+    None,
+    /// An `if let` whose scrutinee's temporaries are dropped before `else` in Rust 2024.
+    IfLetRescope {
+        /// Byte range (in the file) of the temporary with a destructor.
+        temporary: std::ops::Range<usize>,
+        /// Where each destructor involved is defined.
+        destructors: Vec<Destructor>,
+    },
+    /// A tail expression whose temporaries are dropped before the block's locals in 2024.
+    TailExprDropOrder {
+        /// Where each destructor involved is defined.
+        destructors: Vec<Destructor>,
+    },
+}
+
+/// Where a destructor comes from, as the compiler points at it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Destructor {
+    /// What kind of type it is.
+    pub origin: DropOrigin,
+    /// The file the compiler points at (std source path, registry path, or workspace file).
+    pub location: String,
+    /// 1-based line there.
+    pub line: usize,
+}
+
+/// Kinds of destructors, from the compiler's pointer to the `Drop` impl.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DropOrigin {
+    /// `std::sync::MutexGuard` (or a `Mutex` guard of parking_lot, spin, tokio...).
+    MutexGuard,
+    /// A read or write guard of an `RwLock`.
+    RwLockGuard,
+    /// `Ref` / `RefMut` of a `RefCell`.
+    RefCellBorrow,
+    /// Memory only: `Vec`, `String`, `Box`, `Rc`, `Arc`, collections.
+    Memory,
+    /// A type of this workspace with its own `Drop` impl.
+    Workspace,
+    /// Anything else (a dependency's or std's type of another kind).
+    Other,
+}
+
+/// How a site was decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Rule or lint of the site.
+    pub rule: &'static str,
+    /// File of the site.
+    pub file: String,
+    /// Line of the site.
+    pub line: usize,
+    /// The chosen option's id.
+    pub option: String,
+    /// Whether it is the conservative option.
+    pub conservative: bool,
+    /// Who decided.
+    pub decided_by: Decider,
+    /// Why, in one line.
+    pub reason: String,
+    /// Safety of the resulting change (judged, or needs-review for a fallback).
+    pub safety: Safety,
+}

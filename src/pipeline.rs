@@ -34,6 +34,8 @@ pub struct Migration {
     pub files: BTreeMap<String, FileResult>,
     /// Diagnostics of every stage, sorted.
     pub diagnostics: Vec<Diagnostic>,
+    /// How the judge decided each site.
+    pub verdicts: Vec<crate::model::Verdict>,
     /// Rust files read.
     pub files_read: usize,
     /// Lines of Rust read.
@@ -54,13 +56,31 @@ impl Migration {
 
 /// Checks the workspace (syntactic rules, then the compiler phase if `compiler` is given)
 /// and plans the changes of every file.
-pub fn migrate(ws: &Workspace, opts: &CheckOptions<'_>, compiler: Option<&BuildConfig>, progress: &dyn Fn(&str)) -> Migration {
+pub fn migrate(
+    ws: &Workspace,
+    opts: &CheckOptions<'_>,
+    compiler: Option<&BuildConfig>,
+    model: Option<&dyn crate::judge::llm::Model>,
+    progress: &dyn Fn(&str),
+) -> Migration {
     let mut checked = check_workspace(ws, opts, &|n| progress(&format!("{n} files")));
     if let Some(config) = compiler {
         progress("with the compiler (cargo check)");
         add_compiler_findings(ws, opts, config, &mut checked);
     }
-    plan(ws, opts, checked)
+    let sites = std::mem::take(&mut checked.sites);
+    let mut verdicts = Vec::new();
+    if !sites.is_empty() {
+        progress(&format!("judging {} sites", sites.len()));
+        let judged = crate::judge::judge(sites, &checked.files, model);
+        checked.changes.extend(judged.changes);
+        checked.diagnostics.extend(judged.diagnostics);
+        verdicts = judged.verdicts;
+        sort_findings(&mut checked.changes, &mut checked.diagnostics, &opts.rules);
+    }
+    let mut migration = plan(ws, opts, checked);
+    migration.verdicts = verdicts;
+    migration
 }
 
 /// Runs the compiler phase and merges its findings: a lint site that a syntactic rule
@@ -92,13 +112,14 @@ fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, config: &Build
         ));
     }
     checked.diagnostics.extend(found.diagnostics.into_iter().filter(|d| d.rule.is_none_or(|r| opts.wants(r))));
+    checked.sites.extend(found.sites.into_iter().filter(|s| opts.wants(s.rule)));
     sort_findings(&mut checked.changes, &mut checked.diagnostics, &opts.rules);
 }
 
 /// Applies the checked changes per file, re-checking a file whose changes conflicted
 /// until nothing is left or [`MAX_PASSES`] is reached.
 pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migration {
-    let Checked { files, changes, mut diagnostics, lines } = checked;
+    let Checked { files, changes, mut diagnostics, lines, .. } = checked;
     let mut by_file: BTreeMap<String, Vec<Change>> = BTreeMap::new();
     for change in changes {
         by_file.entry(change.file.clone()).or_default().push(change);

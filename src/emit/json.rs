@@ -15,13 +15,14 @@ pub const JSON_VERSION: u32 = 1;
 struct Document<'m> {
     version: u32,
     changes: Vec<&'m Change>,
+    verdicts: &'m [crate::model::Verdict],
     diagnostics: &'m [Diagnostic],
     summary: Summary,
 }
 
 /// Writes the migration as JSON (one document, pretty-printed, newline-terminated).
 pub fn write_json(m: &Migration, out: &mut dyn Write) -> std::io::Result<()> {
-    let doc = Document { version: JSON_VERSION, changes: m.changes().collect(), diagnostics: &m.diagnostics, summary: Summary::of(m) };
+    let doc = Document { version: JSON_VERSION, changes: m.changes().collect(), verdicts: &m.verdicts, diagnostics: &m.diagnostics, summary: Summary::of(m) };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
