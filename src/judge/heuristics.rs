@@ -151,7 +151,8 @@ fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], f
     }
     let locks = with_effects.iter().filter(|d| matches!(d.origin, DropOrigin::MutexGuard | DropOrigin::RwLockGuard | DropOrigin::RefCellBorrow)).count();
     if locks == with_effects.len() {
-        return None; // guards of the same lock or of two: only the code tells
+        // Releasing guards never blocks: another order cannot deadlock or change a result.
+        return Some(Decision { option: accept, reason: "the destructors are lock guards or borrows: releasing them in another order cannot block or change a result".into() });
     }
     Some(Decision {
         option: site.conservative,
