@@ -206,7 +206,7 @@ pub fn check_rust_text(
     let lines = LineIndex::new(&file.text);
     let mut findings = run_rules(file, &parsed, &lines, cfg, opts);
     let modules = module_refs(&parsed.syntax, &file.path, mod_rs, cfg);
-    let snippets = crate::doctest::snippets(&parsed.tokens, &file.text, &|s| parsed.range(s));
+    let snippets = crate::doctest::snippets(&parsed.sequences, &file.text, &|s| parsed.range(s));
     drop(parsed);
     for snippet in snippets {
         // Doc tests are compiled with the crate's edition. A block that does not parse

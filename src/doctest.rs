@@ -9,7 +9,7 @@ use proc_macro2::{Delimiter, TokenTree};
 
 use crate::model::{Change, Edit};
 use crate::source::LineIndex;
-use crate::syntax::{for_each_sequence, is_group, is_punct};
+use crate::syntax::{is_group, is_punct};
 
 /// One line of a doc comment: where its text starts and what precedes it on the line.
 #[derive(Debug, Clone)]
@@ -36,9 +36,9 @@ const WRAP_END: &str = "\n}\n";
 
 /// Finds the doc-test code blocks of a file from its tokens (`///` lines become
 /// `#[doc = ".."]` attributes whose spans cover the comment).
-pub fn snippets(tokens: &proc_macro2::TokenStream, text: &str, range: &dyn Fn(proc_macro2::Span) -> Range<usize>) -> Vec<Snippet> {
+pub fn snippets(sequences: &[Vec<TokenTree>], text: &str, range: &dyn Fn(proc_macro2::Span) -> Range<usize>) -> Vec<Snippet> {
     let mut doc_lines: Vec<DocLine> = Vec::new();
-    for_each_sequence(tokens, &mut |seq| {
+    for seq in sequences {
         for (i, tt) in seq.iter().enumerate() {
             if !is_punct(tt, '#') {
                 continue;
@@ -57,7 +57,7 @@ pub fn snippets(tokens: &proc_macro2::TokenStream, text: &str, range: &dyn Fn(pr
             let line_start = text[..r.start].rfind('\n').map_or(0, |i| i + 1);
             doc_lines.push(DocLine { content: r.start + 3..end, prefix: line_start..r.start + 3 });
         }
-    });
+    }
     doc_lines.sort_by_key(|l| l.content.start);
     doc_lines.dedup_by_key(|l| l.content.start);
     let lines = LineIndex::new(text);
@@ -173,7 +173,7 @@ mod tests {
 
     fn find(text: &str) -> Vec<String> {
         let parsed = crate::source::Parsed::parse(text).unwrap();
-        snippets(&parsed.tokens, text, &|s| parsed.range(s)).into_iter().map(|s| s.code).collect()
+        snippets(&parsed.sequences, text, &|s| parsed.range(s)).into_iter().map(|s| s.code).collect()
     }
 
     #[test]

@@ -98,6 +98,8 @@ pub struct Parsed {
     pub tokens: TokenStream,
     /// The syntax tree.
     pub syntax: syn::File,
+    /// Every token sequence (see [`crate::syntax::sequences_of`]).
+    pub sequences: Vec<Vec<proc_macro2::TokenTree>>,
     /// Byte offset of the parsed text in the original (the length of a BOM, if any).
     base: usize,
 }
@@ -124,7 +126,8 @@ impl Parsed {
             line: e.span().start().line,
             message: e.to_string(),
         })?;
-        Ok(Parsed { tokens, syntax, base })
+        let sequences = crate::syntax::sequences_of(&tokens);
+        Ok(Parsed { tokens, syntax, sequences, base })
     }
 
     /// Byte range of a span in the original text.

@@ -21,6 +21,23 @@ pub fn for_each_sequence(tokens: &TokenStream, f: &mut dyn FnMut(&[TokenTree])) 
     }
 }
 
+/// Every token sequence of `tokens`: the top level and the contents of each group, at any
+/// depth, each once. Computed once per file ([`crate::source::Parsed::sequences`]) and
+/// shared by the token-level rules.
+pub fn sequences_of(tokens: &TokenStream) -> Vec<Vec<TokenTree>> {
+    let mut out = Vec::new();
+    let mut todo = vec![tokens.clone()];
+    while let Some(stream) = todo.pop() {
+        let seq: Vec<TokenTree> = stream.into_iter().collect();
+        todo.extend(seq.iter().rev().filter_map(|tt| match tt {
+            TokenTree::Group(g) => Some(g.stream()),
+            _ => None,
+        }));
+        out.push(seq);
+    }
+    out
+}
+
 /// Whether `tt` is the identifier `name` (not raw).
 pub fn is_ident(tt: &TokenTree, name: &str) -> bool {
     matches!(tt, TokenTree::Ident(i) if i == name)

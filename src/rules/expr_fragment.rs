@@ -4,7 +4,7 @@ use proc_macro2::{Delimiter, TokenTree};
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
-use crate::syntax::{for_each_sequence, is_group, is_ident, is_punct};
+use crate::syntax::{is_group, is_ident, is_punct};
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/expr-fragment/README.md"))]
 pub struct ExprFragment;
@@ -22,7 +22,10 @@ impl Rule for ExprFragment {
     }
 
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
-        for_each_sequence(&cx.parsed.tokens, &mut |seq| {
+        if !cx.mentions(&["macro_rules"]) {
+            return;
+        }
+        cx.for_each_sequence(&mut |seq| {
             for i in 0..seq.len().saturating_sub(3) {
                 if is_ident(&seq[i], "macro_rules") && is_punct(&seq[i + 1], '!') {
                     if let (TokenTree::Ident(name), TokenTree::Group(body)) = (&seq[i + 2], &seq[i + 3]) {

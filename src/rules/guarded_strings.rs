@@ -4,7 +4,7 @@ use proc_macro2::TokenTree;
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
-use crate::syntax::{for_each_sequence, is_punct};
+use crate::syntax::{is_punct};
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/guarded-strings/README.md"))]
 pub struct GuardedStrings;
@@ -22,7 +22,7 @@ impl Rule for GuardedStrings {
     }
 
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
-        for_each_sequence(&cx.parsed.tokens, &mut |seq| {
+        cx.for_each_sequence(&mut |seq| {
             for pair in seq.windows(2) {
                 let [hash, next] = pair else { continue };
                 if !is_punct(hash, '#') {

@@ -4,7 +4,7 @@ use proc_macro2::TokenTree;
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
-use crate::syntax::for_each_sequence;
+
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/keyword-gen/README.md"))]
 pub struct KeywordGen;
@@ -22,7 +22,10 @@ impl Rule for KeywordGen {
     }
 
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
-        for_each_sequence(&cx.parsed.tokens, &mut |seq| {
+        if !cx.mentions(&["gen"]) {
+            return;
+        }
+        cx.for_each_sequence(&mut |seq| {
             for (i, tt) in seq.iter().enumerate() {
                 let TokenTree::Ident(ident) = tt else { continue };
                 // A raw identifier prints as `r#gen`, so this skips those.

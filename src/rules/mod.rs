@@ -92,6 +92,18 @@ impl SourceCx<'_> {
         self.parsed.range(span)
     }
 
+    /// Whether the text contains any of `words`: a rule whose sites must spell one of
+    /// them skips files without any, before walking a tree.
+    pub fn mentions(&self, words: &[&str]) -> bool {
+        words.iter().any(|w| self.text().contains(w))
+    }
+
+    /// Calls `f` on every token sequence of the file (the top level and every group:
+    /// macro bodies and invocations included).
+    pub fn for_each_sequence(&self, f: &mut dyn FnMut(&[proc_macro2::TokenTree])) {
+        self.parsed.sequences.iter().for_each(|seq| f(seq));
+    }
+
     /// Builds a change of `rule` from its edits, with line and cfg status filled in.
     pub fn change(&self, rule: &RuleMeta, safety: Safety, reason: impl Into<String>, mut edits: Vec<Edit>) -> Change {
         edits.sort();

@@ -4,7 +4,7 @@ use proc_macro2::{Delimiter, TokenTree};
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
-use crate::syntax::{for_each_sequence, is_group, is_ident, is_punct, split_commas};
+use crate::syntax::{is_group, is_ident, is_punct, split_commas};
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/unsafe-attributes/README.md"))]
 pub struct UnsafeAttributes;
@@ -25,7 +25,10 @@ impl Rule for UnsafeAttributes {
     }
 
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
-        for_each_sequence(&cx.parsed.tokens, &mut |seq| {
+        if !cx.mentions(&["no_mangle", "export_name", "link_section"]) {
+            return;
+        }
+        cx.for_each_sequence(&mut |seq| {
             for (i, tt) in seq.iter().enumerate() {
                 // `#[..]` or `#![..]`
                 if !is_punct(tt, '#') {

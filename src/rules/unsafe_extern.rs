@@ -4,7 +4,7 @@ use proc_macro2::{Delimiter, TokenTree};
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
-use crate::syntax::{for_each_sequence, is_group, is_ident, is_punct};
+use crate::syntax::{is_group, is_ident, is_punct};
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/unsafe-extern-blocks/README.md"))]
 pub struct UnsafeExternBlocks;
@@ -22,7 +22,10 @@ impl Rule for UnsafeExternBlocks {
     }
 
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
-        for_each_sequence(&cx.parsed.tokens, &mut |seq| {
+        if !cx.mentions(&["extern"]) {
+            return;
+        }
+        cx.for_each_sequence(&mut |seq| {
             for (i, tt) in seq.iter().enumerate() {
                 if !is_ident(tt, "extern") || (i > 0 && is_ident(&seq[i - 1], "unsafe")) {
                     continue;

@@ -10,7 +10,7 @@ use syn::visit::{self, Visit};
 use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
 use crate::source::{indentation_at, line_ending};
-use crate::syntax::{for_each_sequence, is_group, is_ident, is_punct, path_segments, visit_macro_body};
+use crate::syntax::{is_group, is_ident, is_punct, path_segments, visit_macro_body};
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/unsafe-std-functions/README.md"))]
 pub struct UnsafeStdFunctions;
@@ -43,6 +43,9 @@ impl Rule for UnsafeStdFunctions {
     }
 
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
+        if !cx.mentions(&["set_var", "remove_var", "before_exec"]) {
+            return;
+        }
         let mut finder = Finder { cx, in_unsafe: false, stmt: None, chain: None, calls: Vec::new() };
         finder.visit_file(&cx.parsed.syntax);
         // One change per statement: the calls it holds and one SAFETY comment above it.
@@ -80,7 +83,7 @@ impl Rule for UnsafeStdFunctions {
 /// are the calls the rule rewrites already.
 fn macro_rules_calls(cx: &SourceCx<'_>, wrapped: &[Range<usize>]) -> Vec<crate::model::Diagnostic> {
     let mut out = Vec::new();
-    for_each_sequence(&cx.parsed.tokens, &mut |seq| {
+    cx.for_each_sequence(&mut |seq| {
         for i in 0..seq.len().saturating_sub(3) {
             if !(is_ident(&seq[i], "macro_rules") && is_punct(&seq[i + 1], '!')) {
                 continue;
