@@ -14,6 +14,7 @@ pub mod discover;
 pub mod doctest;
 pub mod emit;
 pub mod model;
+pub mod pack;
 pub mod pipeline;
 pub mod plan;
 pub mod rules;
