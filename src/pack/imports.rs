@@ -147,8 +147,11 @@ pub fn use_edits(facts: &Facts, plans: &[LeafPlan], adds: &[ImportAdd], mover: &
             continue;
         }
         // Shared segments take the name their own prefix moves to, if it moves in place.
+        // Everything here is in written form: the crate as the file names it.
         let shared_count = leaf.shared.saturating_sub(off);
-        let mut new_prefix: Vec<String> = vec![facts.krate.clone()];
+        let mut new_written = vec![written[0].0.clone()];
+        new_written.extend(new[1..].iter().cloned());
+        let mut new_prefix: Vec<String> = written.iter().take(shared_count.min(1)).map(|(s, _)| s.clone()).collect();
         let mut fits = true;
         for (j, (name, range)) in written.iter().enumerate().take(shared_count).skip(1) {
             let mut prefix = vec![facts.krate.clone()];
@@ -178,10 +181,10 @@ pub fn use_edits(facts: &Facts, plans: &[LeafPlan], adds: &[ImportAdd], mover: &
             (None, LocalPlan::Aliased) => leaf.local.clone(),
             _ => None,
         };
-        let in_place = fits && new.starts_with(&new_prefix) && (leaf.kind != LeafKind::SelfName || new.len() == new_prefix.len());
+        let in_place = fits && new_written.starts_with(&new_prefix) && (leaf.kind != LeafKind::SelfName || new_written.len() == new_prefix.len());
         if in_place {
             let old_own: Vec<(String, Range<usize>, bool)> = written[shared_count..].iter().map(|(s, r)| (s.clone(), r.clone(), false)).collect();
-            let new_own = &new[new_prefix.len()..];
+            let new_own = &new_written[new_prefix.len()..];
             if old_own.is_empty() && !new_own.is_empty() {
                 // `{self}` cannot grow a path: move it out instead.
             } else {
@@ -285,8 +288,16 @@ fn removal(node: &UseNode, gone: &BTreeSet<usize>) -> Removal {
             if results.iter().all(|r| matches!(r, Removal::All)) {
                 return Removal::All;
             }
+            let kept: Vec<usize> = (0..items.len()).filter(|i| !matches!(results[*i], Removal::All)).collect();
+            if let ([k], UseNode::Group(braces, _)) = (kept.as_slice(), node) {
+                if matches!(results[*k], Removal::None) && !matches!(items[*k], UseNode::Group(..)) {
+                    // One item left: `rand::{Rng}` becomes `rand::Rng`.
+                    let item = items[*k].range();
+                    return Removal::Some(vec![Edit::replace(braces.start..item.start, ""), Edit::replace(item.end..braces.end, "")]);
+                }
+            }
             let mut edits = Vec::new();
-            let last_kept = results.iter().rposition(|r| !matches!(r, Removal::All)).expect("one is kept");
+            let last_kept = *kept.last().expect("one is kept");
             for (i, r) in results.into_iter().enumerate() {
                 match r {
                     Removal::All if i < last_kept => edits.push(Edit::replace(items[i].range().start..items[i + 1].range().start, "")),

@@ -540,9 +540,22 @@ impl Matcher<'_, '_> {
                     }
                 }
             }
+            if self.claimed(&at) {
+                return;
+            }
             self.found.hits.push(Hit { rule: index, range: at, bindings, trait_leaf });
             return;
         }
+    }
+
+    /// Whether `range` lies inside an earlier match, outside that match's metavariables:
+    /// it is part of that match's pattern, which its template already rewrites.
+    fn claimed(&self, range: &Range<usize>) -> bool {
+        self.found.hits.iter().any(|h| {
+            h.range.start <= range.start
+                && range.end <= h.range.end
+                && !h.bindings.iter().any(|(name, b)| !name.starts_with('@') && b.range.start <= range.start && range.end <= b.range.end)
+        })
     }
 
     fn constraints_hold(&self, rule: &CompiledRule, pat: &Pat, expr: &syn::Expr) -> bool {

@@ -402,7 +402,7 @@ pub fn run_pack(
     let krate = facts.crate_local_name().to_string();
 
     // Expression and type rules: rendered templates, minimal edits.
-    let mut site_edits: BTreeMap<usize, Vec<(Edit, bool)>> = BTreeMap::new(); // rule -> (edit, groups with imports)
+    let mut site_edits: BTreeMap<usize, Vec<Vec<Edit>>> = BTreeMap::new(); // rule -> the edits of each site
     let mut reasons: BTreeMap<usize, String> = BTreeMap::new();
     let mut adds: Vec<ImportAdd> = Vec::new();
     for hit in &found.hits {
@@ -429,12 +429,12 @@ pub fn run_pack(
         };
         let new = template::render(template, &hit.bindings, text, &krate);
         let old = &text[hit.range.clone()];
-        let edit = template::minimal_edit(hit.range.clone(), old, &new);
+        let edits = template::minimal_edits(hit.range.clone(), old, &new);
         for path in imports {
             adds.push(ImportAdd { path: path.clone(), anchor: hit.trait_leaf, rule: hit.rule });
         }
-        if let Some(edit) = edit {
-            site_edits.entry(hit.rule).or_default().push((edit, false));
+        if !edits.is_empty() {
+            site_edits.entry(hit.rule).or_default().push(edits);
         }
         reasons.insert(hit.rule, reason);
     }
@@ -539,10 +539,10 @@ pub fn run_pack(
     // is all or nothing. Other sites are a change each.
     for (rule, edits) in site_edits {
         if let Some(group) = grouped.get_mut(&rule) {
-            group.extend(edits.into_iter().map(|(e, _)| e));
+            group.extend(edits.into_iter().flatten());
         } else {
-            for (edit, _) in edits {
-                run.changes.push((rule, pack.rules[rule].safety, reasons[&rule].clone(), vec![edit]));
+            for site in edits {
+                run.changes.push((rule, pack.rules[rule].safety, reasons[&rule].clone(), site));
             }
         }
     }

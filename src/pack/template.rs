@@ -110,6 +110,65 @@ pub fn minimal_edit(range: Range<usize>, old: &str, new: &str) -> Option<Edit> {
     Some(Edit::replace(range.start + prefix..range.end - suffix, &new[prefix..new.len() - suffix]))
 }
 
+/// Splits text into identifier runs, whitespace runs and single other characters.
+fn tokens(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let class = |c: char| if is_ident_char(c) { 0 } else if c.is_whitespace() { 1 } else { 2 };
+    let mut prev: Option<u8> = None;
+    for (i, c) in s.char_indices() {
+        let k = class(c);
+        if i > start && (k == 2 || Some(k) != prev) {
+            out.push(&s[start..i]);
+            start = i;
+        }
+        prev = Some(k);
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+/// The edits turning `old` (the text at `range`) into `new`: a token-level diff, so text
+/// kept from `old` (the bound metavariables) is never part of an edit, and edits by other
+/// rules inside it do not conflict.
+pub fn minimal_edits(range: Range<usize>, old: &str, new: &str) -> Vec<Edit> {
+    let Some(trimmed) = minimal_edit(range.clone(), old, new) else { return Vec::new() };
+    let from = trimmed.range.start - range.start;
+    let old_mid = &old[from..trimmed.range.end - range.start];
+    let new_mid = trimmed.replacement.as_str();
+    let (a, b) = (tokens(old_mid), tokens(new_mid));
+    let offsets = |t: &[&str]| {
+        let mut at = 0;
+        let mut v = vec![0];
+        for x in t {
+            at += x.len();
+            v.push(at);
+        }
+        v
+    };
+    let (oa, ob) = (offsets(&a), offsets(&b));
+    let mut edits: Vec<Edit> = Vec::new();
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, &a, &b) {
+        let (o, n) = (op.old_range(), op.new_range());
+        if matches!(op.tag(), similar::DiffTag::Equal) {
+            continue;
+        }
+        let start = trimmed.range.start + oa[o.start];
+        let end = trimmed.range.start + oa[o.end];
+        let text = &new_mid[ob[n.start]..ob[n.end]];
+        match edits.last_mut() {
+            Some(last) if last.range.end == start => {
+                last.range.end = end;
+                last.replacement.push_str(text);
+            }
+            _ => edits.push(Edit::replace(start..end, text)),
+        }
+    }
+    edits
+}
+
 /// Edits that turn a path written as `old` (segments with the ranges of their
 /// identifiers, and whether generic arguments follow them) into `new`, touching only the
 /// segments that differ. Fails when a segment to remove carries generic arguments.
@@ -184,6 +243,16 @@ mod tests {
         assert_eq!(minimal_edit(0..3, "abc", "abc"), None);
         let e = minimal_edit(0..3, "a_b", "a_c").unwrap();
         assert_eq!(e, Edit::replace(0..3, "a_c"));
+    }
+
+    #[test]
+    fn token_diffs_leave_kept_text_out_of_edits() {
+        let old = "T::from_rng(thread_rng()).unwrap()";
+        let new = "T::from_rng(&mut thread_rng())";
+        let edits = minimal_edits(10..10 + old.len(), old, new);
+        assert_eq!(edits[0], Edit::insert(22, "&mut "));
+        assert!(edits.iter().all(|e| e.range.end <= 22 || e.range.start >= 32), "`thread_rng()` is kept: {edits:?}");
+        assert_eq!(crate::plan::apply_edits(&format!("{}{old}", " ".repeat(10)), &edits).unwrap().trim(), new);
     }
 
     #[test]
