@@ -74,7 +74,7 @@ pub fn plan_leaves(facts: &Facts, sites: &[PathSite], adds: &[ImportAdd], mover:
         let leaf = &facts.leaves[anchor];
         let (Some(target), LeafKind::Name) = (&leaf.target, leaf.kind) else { continue };
         let Some(methods) = mover.trait_methods(target) else { continue };
-        let still_used = methods.iter().any(|m| facts.ident_count.contains_key(m))
+        let still_used = methods.iter().any(|m| facts.all_idents.contains(m))
             || leaf.local.as_ref().is_some_and(|l| l != "_" && facts.ident_count.contains_key(l));
         if !still_used && plans[anchor].moved.is_none() && !facts.in_scope_after(&add.path) {
             plans[anchor].moved = Some((add.path.clone(), add.rule));

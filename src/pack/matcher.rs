@@ -26,9 +26,11 @@ use super::CompiledRule;
 pub struct Binding {
     /// Byte range in the original text (empty for an empty `$..rest`).
     pub range: Range<usize>,
-    /// Whether the bound text is an expression that needs parentheses in a tight spot
-    /// (a binary, range, cast, closure, ... expression).
-    pub loose: bool,
+    /// How loosely the bound expression binds: 0 for atoms (paths, calls, literals, ...),
+    /// 1 for prefix expressions (`*x`, `&x`, `-x`), which need parentheses before a
+    /// postfix (`.f()`, `?`), 2 for binary, range, cast, closure, ... expressions, which
+    /// need them anywhere but between delimiters.
+    pub loose: u8,
 }
 
 /// A match of an expression or type rule.
@@ -125,12 +127,13 @@ struct Matcher<'a, 'r> {
 
 type Bindings = BTreeMap<String, Binding>;
 
-fn is_loose(expr: &syn::Expr) -> bool {
+fn is_loose(expr: &syn::Expr) -> u8 {
     use syn::Expr as E;
-    !matches!(
-        expr,
-        E::Path(_) | E::Lit(_) | E::Call(_) | E::MethodCall(_) | E::Field(_) | E::Index(_) | E::Paren(_) | E::Macro(_) | E::Array(_) | E::Tuple(_) | E::Struct(_) | E::Block(_) | E::Try(_) | E::Group(_)
-    )
+    match expr {
+        E::Path(_) | E::Lit(_) | E::Call(_) | E::MethodCall(_) | E::Field(_) | E::Index(_) | E::Paren(_) | E::Macro(_) | E::Array(_) | E::Tuple(_) | E::Struct(_) | E::Block(_) | E::Try(_) | E::Group(_) => 0,
+        E::Unary(_) | E::Reference(_) => 1,
+        _ => 2,
+    }
 }
 
 impl Matcher<'_, '_> {
@@ -138,7 +141,7 @@ impl Matcher<'_, '_> {
         (self.range)(node.span())
     }
 
-    fn bind(&self, b: &mut Bindings, name: &str, range: Range<usize>, loose: bool) -> bool {
+    fn bind(&self, b: &mut Bindings, name: &str, range: Range<usize>, loose: u8) -> bool {
         match b.get(name) {
             // A metavariable used twice must bind the same text twice.
             Some(prev) => self.text.get(prev.range.clone()) == self.text.get(range.clone()),
@@ -220,7 +223,7 @@ impl Matcher<'_, '_> {
                     at..at
                 }
             };
-            return self.bind(b, rest, range, false);
+            return self.bind(b, rest, range, 0);
         }
         true
     }
@@ -237,7 +240,7 @@ impl Matcher<'_, '_> {
                 (Some(f), Some(l)) => self.r(*f).start..self.r(*l).end,
                 _ => 0..0,
             };
-            return fixed.iter().zip(&code).all(|(p, c)| self.match_generic_arg(p, c, b)) && self.bind(b, name, range, false);
+            return fixed.iter().zip(&code).all(|(p, c)| self.match_generic_arg(p, c, b)) && self.bind(b, name, range, 0);
         }
         pat.len() == code.len() && pat.iter().zip(&code).all(|(p, c)| self.match_generic_arg(p, c, b))
     }
@@ -253,7 +256,7 @@ impl Matcher<'_, '_> {
     fn match_type(&self, pat: &TyPat, code: &syn::Type, b: &mut Bindings) -> bool {
         use syn::Type as T;
         match (pat, code) {
-            (TyPat::Meta(name), c) => self.bind(b, name, self.r(c), false),
+            (TyPat::Meta(name), c) => self.bind(b, name, self.r(c), 0),
             (p, T::Paren(c)) => self.match_type(p, &c.elem, b),
             (p, T::Group(c)) => self.match_type(p, &c.elem, b),
             (TyPat::Path(p), T::Path(c)) if c.qself.is_none() => self.match_path(p, &c.path, b),
@@ -282,7 +285,7 @@ impl Matcher<'_, '_> {
             let first = code.segments.first().expect("n > k");
             let last_prefix = &code.segments[n - k - 1];
             let start = if code.leading_colon.is_some() { self.r(&code.leading_colon).start } else { self.r(&first.ident).start };
-            return self.bind(b, head, start..self.r(last_prefix).end, false);
+            return self.bind(b, head, start..self.r(last_prefix).end, 0);
         }
         let written = segments(code);
         let Some(resolved) = self.facts.resolve(&written, code.leading_colon.is_some()) else { return false };
@@ -301,8 +304,8 @@ impl Matcher<'_, '_> {
             let whole = self.r(code);
             let last = self.r(&code.segments[n - 1].ident).start;
             let key = full.join("::");
-            b.entry(format!("@path:{key}")).or_insert(Binding { range: whole.clone(), loose: false });
-            b.entry(format!("@pathhead:{key}")).or_insert(Binding { range: whole.start..last, loose: false });
+            b.entry(format!("@path:{key}")).or_insert(Binding { range: whole.clone(), loose: 0 });
+            b.entry(format!("@pathhead:{key}")).or_insert(Binding { range: whole.start..last, loose: 0 });
         }
         ok
     }

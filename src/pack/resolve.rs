@@ -159,8 +159,11 @@ pub struct Facts {
     pub own_methods: BTreeSet<String>,
     /// Struct fields: name → the field's type tokens, one per struct declaring it.
     pub fields: BTreeMap<String, Vec<syn::Type>>,
-    /// Identifier occurrences outside `use` items, by name (macro bodies included).
+    /// Occurrences of identifiers that can be local names (not after `.` or `::`),
+    /// outside `use` items, by name (macro bodies included).
     pub ident_count: BTreeMap<String, usize>,
+    /// Every identifier of the file (method names included).
+    pub all_idents: BTreeSet<String>,
     /// Byte offset after the last top-level `use` item, or after inner attributes.
     pub insert_at: usize,
     /// The pack's crate name.
@@ -199,7 +202,7 @@ impl Facts {
         }
         let top_level_end = facts.uses.iter().filter(|u| u.top_level).map(|u| u.range.end).max();
         facts.insert_at = top_level_end.unwrap_or_else(|| inner_attrs_end(file, range));
-        count_idents(tokens, &facts.uses, range, &mut facts.ident_count);
+        count_idents(tokens, &facts.uses, range, &mut facts.ident_count, &mut facts.all_idents);
         facts
     }
 
@@ -345,19 +348,33 @@ fn inner_attrs_end(file: &syn::File, range: &dyn Fn(Span) -> Range<usize>) -> us
     file.attrs.iter().filter(|a| matches!(a.style, syn::AttrStyle::Inner(_))).map(|a| range(a.span()).end).max().unwrap_or(0)
 }
 
-/// Counts identifier tokens outside `use` items, everywhere (macro bodies included).
-fn count_idents(tokens: &proc_macro2::TokenStream, uses: &[UseItem], range: &dyn Fn(Span) -> Range<usize>, out: &mut BTreeMap<String, usize>) {
-    for tt in tokens.clone() {
+/// Counts identifier tokens outside `use` items, everywhere (macro bodies included), that
+/// can be a local name: not after `.` or `::`. Every identifier goes in `all`.
+fn count_idents(
+    tokens: &proc_macro2::TokenStream,
+    uses: &[UseItem],
+    range: &dyn Fn(Span) -> Range<usize>,
+    out: &mut BTreeMap<String, usize>,
+    all: &mut BTreeSet<String>,
+) {
+    let seq: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+    for (i, tt) in seq.iter().enumerate() {
         match tt {
-            proc_macro2::TokenTree::Ident(i) => {
-                let at = range(i.span()).start;
-                if !uses.iter().any(|u| u.range.contains(&at)) {
-                    let s = i.to_string();
-                    let s = s.strip_prefix("r#").map(str::to_string).unwrap_or(s);
-                    *out.entry(s).or_default() += 1;
+            proc_macro2::TokenTree::Ident(ident) => {
+                let s = ident.to_string();
+                let s = s.strip_prefix("r#").map(str::to_string).unwrap_or(s);
+                let punct = |k: usize| match i.checked_sub(k).map(|j| &seq[j]) {
+                    Some(proc_macro2::TokenTree::Punct(p)) => Some(p.as_char()),
+                    _ => None,
+                };
+                let continues = punct(1) == Some('.') || (punct(1) == Some(':') && punct(2) == Some(':'));
+                let at = range(ident.span()).start;
+                if !continues && !uses.iter().any(|u| u.range.contains(&at)) {
+                    *out.entry(s.clone()).or_default() += 1;
                 }
+                all.insert(s);
             }
-            proc_macro2::TokenTree::Group(g) => count_idents(&g.stream(), uses, range, out),
+            proc_macro2::TokenTree::Group(g) => count_idents(&g.stream(), uses, range, out, all),
             _ => {}
         }
     }

@@ -35,7 +35,11 @@ pub fn render(template: &Template, bindings: &BTreeMap<String, Binding>, text: &
             Piece::Var(name) => {
                 let b = &bindings[name];
                 let bound = &text[b.range.clone()];
-                let tight = b.loose && !(fits_loose(before(&out)) && next_fits_loose(pieces.get(i + 1)));
+                let tight = match b.loose {
+                    0 => false,
+                    1 => next_is_postfix(pieces.get(i + 1)),
+                    _ => !(fits_loose(before(&out)) && next_fits_loose(pieces.get(i + 1))),
+                };
                 if tight {
                     out.push('(');
                     out.push_str(bound);
@@ -70,6 +74,10 @@ fn before(out: &str) -> Option<char> {
 /// Whether a loose expression can follow this character without parentheses.
 fn fits_loose(c: Option<char>) -> bool {
     matches!(c, None | Some('(' | ',' | '[' | '{' | '=' | ';'))
+}
+
+fn next_is_postfix(next: Option<&Piece>) -> bool {
+    matches!(next, Some(Piece::Text(t)) if matches!(t.chars().next(), Some('.' | '?' | '[' | '(')))
 }
 
 fn next_fits_loose(next: Option<&Piece>) -> bool {
@@ -209,7 +217,7 @@ mod tests {
     fn render_with(pattern: &str, template: &str, text: &str, ranges: &[(&str, Range<usize>, bool)]) -> String {
         let (_, kind, metas) = parse_pattern(pattern, None).unwrap();
         let t = parse_template(template, kind, &metas, "rand", &|_| None).unwrap();
-        let bindings = ranges.iter().map(|(n, r, loose)| (n.to_string(), Binding { range: r.clone(), loose: *loose })).collect();
+        let bindings = ranges.iter().map(|(n, r, loose)| (n.to_string(), Binding { range: r.clone(), loose: u8::from(*loose) * 2 })).collect();
         render(&t, &bindings, text, "r")
     }
 
