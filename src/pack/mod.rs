@@ -622,3 +622,144 @@ pub fn test_compiled(pack: Arc<CompiledPack>) -> PackReport {
     }
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Diagnostic;
+
+    /// Runs `pack` (TOML text) on `code`: the new text, the changes, the diagnostics.
+    fn run(pack: &str, code: &str) -> (String, Vec<Change>, Vec<Diagnostic>) {
+        let pack = Arc::new(CompiledPack::from_text(pack, "test.toml").unwrap_or_else(|e| panic!("{e}")));
+        let rule = PackRule::new(pack);
+        let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let file = crate::source::SourceFile {
+            path: "lib.rs".into(),
+            display: "lib.rs".into(),
+            kind: crate::source::FileKind::Rust,
+            package: String::new(),
+            cfg: crate::model::CfgStatus::Active,
+            text: code.to_string(),
+        };
+        let (findings, _) = crate::check::check_rust_text(&file, &crate::cfg::CfgSet::host(), &opts, true).unwrap();
+        let (changes, new) = crate::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
+        (new, changes, findings.diagnostics)
+    }
+
+    const RAND: &str = include_str!("../../migrations/rand/0.8-0.9.toml");
+
+    fn check(code: &str, expected: &str) {
+        let (new, _, _) = run(RAND, code);
+        assert_eq!(new, expected);
+        let (again, changes, _) = run(RAND, &new);
+        assert!(changes.is_empty() && again == new, "not idempotent: {again}");
+    }
+
+    #[test]
+    fn a_crates_own_methods_and_functions_are_never_rewritten() {
+        // Its own `gen_range` / `gen_bool` on its own type, with `Rng` in scope.
+        let code = "use rand::Rng;\nstruct Die;\nimpl Die {\n    fn gen_range(&self, n: u8) -> u8 { n }\n    fn gen_bool(&self) -> bool { true }\n}\nfn f(d: &Die) -> u8 { if d.gen_bool() { d.gen_range(6) } else { 0 } }\nfn g() -> u8 { let d = Die; d.gen_range(6) }\nimpl Die { fn h(&self) -> u8 { self.gen_range(2) } }\n";
+        check(code, code);
+        // Its own `thread_rng` function, next to rand's prelude.
+        let code = "use rand::prelude::*;\nfn thread_rng() -> u8 { 4 }\nfn f() -> u8 { thread_rng() }\n";
+        check(code, code);
+        // Its own trait with a `gen_bool`, the receiver's type unknown: left alone, and said.
+        let code = "use rand::Rng;\ntrait Coin { fn gen_bool(&self, p: f64) -> bool; }\nfn f(c: &dyn Coin) -> bool { c.gen_bool(0.5) }\nfn g(x: &Thing) -> bool { x.gen_bool(0.5) }\n";
+        let (new, _, diags) = run(RAND, code);
+        assert_eq!(new, code);
+        assert!(diags.iter().any(|d| d.message.contains("compiler phase") && d.rule == Some("rand/gen-bool")), "{diags:?}");
+        // Without the trait in scope, a method of that name is not rand's.
+        let code = "fn f(r: &mut R) -> u8 { r.gen_range(0..3) }\n";
+        check(code, code);
+    }
+
+    #[test]
+    fn the_trait_evidence_and_rand_receivers_are_rewritten() {
+        check(
+            "use rand::Rng;\ntrait Coin { fn gen_bool(&self, p: f64) -> bool; }\nfn f<R: Rng>(r: &mut R) -> bool { r.gen_bool(0.5) }\n",
+            "use rand::Rng;\ntrait Coin { fn gen_bool(&self, p: f64) -> bool; }\nfn f<R: Rng>(r: &mut R) -> bool { r.random_bool(0.5) }\n",
+        );
+    }
+
+    #[test]
+    fn imports_follow_renames_without_leaving_unused_ones() {
+        // Renamed in a group, with the new name free.
+        check("use rand::{thread_rng, Rng};\nfn f() -> u8 { thread_rng().gen() }\n", "use rand::{rng, Rng};\nfn f() -> u8 { rng().random() }\n");
+        // The new name is a local: sites written in full, the leaf removed.
+        check("use rand::thread_rng;\nfn f() { let rng = thread_rng(); drop(rng); }\n", "fn f() { let rng = rand::rng(); drop(rng); }\n");
+        // Nested groups, `self`, aliases.
+        check(
+            "use rand::{distributions::{self, Distribution, Standard as S}, Rng};\nfn f(r: &mut impl Rng) -> (u8, u8) { (S.sample(r), r.sample(distributions::Standard)) }\n",
+            "use rand::{distr::{self, Distribution, StandardUniform as S}, Rng};\nfn f(r: &mut impl Rng) -> (u8, u8) { (S.sample(r), r.sample(distr::StandardUniform)) }\n",
+        );
+        // `extern crate .. as`.
+        check("extern crate rand as r;\nfn f() -> u8 { r::thread_rng().gen() }\n", "extern crate rand as r;\nfn f() -> u8 { r::rng().gen() }\n");
+        // A name the rules cannot see everywhere keeps its old name as an alias.
+        check(
+            "use rand::thread_rng;\nfn f() { let _ = thread_rng(); let _ = dsl!(thread_rng => 1); }\n",
+            "use rand::rng as thread_rng;\nfn f() { let _ = thread_rng(); let _ = dsl!(thread_rng => 1); }\n",
+        );
+    }
+
+    #[test]
+    fn macro_arguments_are_matched() {
+        check(
+            "use rand::Rng;\nfn f(r: &mut impl Rng) { println!(\"{}\", r.gen_range(0..3)); assert!(r.gen_bool(1.0)); }\n",
+            "use rand::Rng;\nfn f(r: &mut impl Rng) { println!(\"{}\", r.random_range(0..3)); assert!(r.random_bool(1.0)); }\n",
+        );
+    }
+
+    #[test]
+    fn choice_rules_apply_the_conservative_option_for_review() {
+        let (new, changes, _) = run(RAND, "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { r.gen_range(0.0..1.0) }\n");
+        assert_eq!(new, "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { loop { let x = r.random_range(0.0..1.0); if x < 1.0 { break x; } } }\n");
+        let c = &changes[0];
+        assert_eq!((c.rule, c.safety), ("rand/gen-range-float", Safety::NeedsReview));
+        assert!(c.reason.contains("Can this code accept the upper bound") && c.reason.contains("`exclude-high`") && c.reason.contains("`allow-high`"), "{}", c.reason);
+    }
+
+    const INDEXMAP: &str = r#"
+crate = "indexmap"
+from = "1"
+to = "2"
+summary = "indexmap 1 → 2"
+
+[[rule]]
+id = "remove"
+message = "`IndexMap::remove` is deprecated: it is `swap_remove`, which moves the last entry into the hole"
+receiver_type = "indexmap::IndexMap"
+match = "$m.remove($k)"
+question = "Does the order of the remaining entries matter?"
+
+[[rule.options]]
+id = "swap"
+replace = "$m.swap_remove($k)"
+when = "order does not matter (what `remove` did in 1.x)"
+conservative = true
+
+[[rule.options]]
+id = "shift"
+replace = "$m.shift_remove($k)"
+when = "the remaining entries must keep their order (O(n))"
+"#;
+
+    #[test]
+    fn inherent_method_rules_need_type_evidence() {
+        let code = "use indexmap::IndexMap;\nstruct S { m: IndexMap<u8, u8> }\nfn f(a: &mut IndexMap<u8, u8>, h: &mut std::collections::HashMap<u8, u8>, s: &mut S) {\n    let mut b = IndexMap::new();\n    b.insert(1, 1);\n    a.remove(&1);\n    b.remove(&1);\n    s.m.remove(&1);\n    h.remove(&1);\n    let mut x = make();\n    x.remove(&1);\n}\n";
+        let (new, changes, diags) = run(INDEXMAP, code);
+        assert_eq!(new.matches("swap_remove").count(), 3, "{new}");
+        assert!(new.contains("h.remove(&1)") && new.contains("x.remove(&1)"));
+        assert!(changes.iter().all(|c| c.safety == Safety::NeedsReview));
+        assert_eq!(diags.iter().filter(|d| d.message.contains("compiler phase must decide")).count(), 1, "{diags:?}");
+    }
+
+    #[test]
+    fn pack_errors_name_the_rule() {
+        let bad = "crate = \"x\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"a\"\nmessage = \"m\"\nmatch = \"x::f($a)\"\nreplace = \"x::g($b)\"\n";
+        let err = CompiledPack::from_text(bad, "x.toml").unwrap_err();
+        assert_eq!(err.line, Some(7));
+        assert!(err.to_string().contains("rule `a`") && err.to_string().contains("`$b`"), "{err}");
+        let two_conservative = INDEXMAP.replace("when = \"the remaining", "conservative = true\nwhen = \"the remaining");
+        assert!(CompiledPack::from_text(&two_conservative, "x.toml").unwrap_err().to_string().contains("exactly one"));
+    }
+}
