@@ -32,6 +32,8 @@ pub enum LocalPlan {
     Qualify,
     /// The leaf keeps the old name as an alias.
     Aliased,
+    /// Every site of the name was rewritten away by expression rules: the leaf goes.
+    Remove,
 }
 
 /// The plan for one leaf.
@@ -64,9 +66,23 @@ pub trait Mover {
     fn trait_methods(&self, path: &[String]) -> Option<&[String]>;
 }
 
-/// Decides what happens to every leaf, given the code's path sites.
-pub fn plan_leaves(facts: &Facts, sites: &[PathSite], adds: &[ImportAdd], mover: &dyn Mover) -> Vec<LeafPlan> {
+/// Decides what happens to every leaf, given the code's path sites and the ranges of
+/// paths that expression rules rewrite away (with the rule).
+pub fn plan_leaves(facts: &Facts, sites: &[PathSite], adds: &[ImportAdd], consumed: &[(Range<usize>, usize)], mover: &dyn Mover) -> Vec<LeafPlan> {
     let mut plans: Vec<LeafPlan> = facts.leaves.iter().map(|leaf| LeafPlan { moved: leaf.target.as_ref().and_then(|t| mover.moved(t, true)), local: LocalPlan::Same }).collect();
+    // A name whose every use an expression rule rewrote away is imported for nothing.
+    for (i, leaf) in facts.leaves.iter().enumerate() {
+        let (Some(name), Some(target), None) = (&leaf.local, &leaf.target, &plans[i].moved) else { continue };
+        let mine: Vec<&PathSite> = sites.iter().filter(|s| matches!(s.resolved.via, Via::Import(l) if facts.leaves[l].local.as_deref() == Some(name.as_str()))).collect();
+        let total = facts.ident_count.get(name).copied().unwrap_or(0);
+        let rules: Vec<usize> = mine
+            .iter()
+            .filter_map(|s| consumed.iter().find(|(r, _)| r.contains(&s.written[0].1.start)).map(|(_, rule)| *rule))
+            .collect();
+        if !mine.is_empty() && rules.len() == mine.len() && total == mine.len() {
+            plans[i] = LeafPlan { moved: Some((target.clone(), rules[0])), local: LocalPlan::Remove };
+        }
+    }
     // A trait whose methods moved elsewhere is replaced by the new trait, when nothing in
     // the file uses it any more.
     for add in adds {
@@ -82,7 +98,7 @@ pub fn plan_leaves(facts: &Facts, sites: &[PathSite], adds: &[ImportAdd], mover:
     }
     for (i, leaf) in facts.leaves.iter().enumerate() {
         let Some((new, rule)) = &plans[i].moved else { continue };
-        if leaf.kind == LeafKind::Glob || leaf.alias.is_some() {
+        if leaf.kind == LeafKind::Glob || leaf.alias.is_some() || plans[i].local == LocalPlan::Remove {
             continue;
         }
         let Some(old_name) = &leaf.local else { continue };
@@ -136,7 +152,7 @@ pub fn use_edits(facts: &Facts, plans: &[LeafPlan], adds: &[ImportAdd], mover: &
         let plan = &plans[i];
         let Some((new, rule)) = &plan.moved else { continue };
         let rule = *rule;
-        if matches!(plan.local, LocalPlan::Qualify | LocalPlan::Merge(_)) {
+        if matches!(plan.local, LocalPlan::Qualify | LocalPlan::Merge(_) | LocalPlan::Remove) {
             removed.entry(leaf.item).or_default().push((i, rule));
             continue;
         }
@@ -220,8 +236,12 @@ pub fn use_edits(facts: &Facts, plans: &[LeafPlan], adds: &[ImportAdd], mover: &
         match add.anchor {
             Some(leaf) => inserts.entry(facts.leaves[leaf].item).or_default().push((add.rule, text)),
             None => {
-                let at = facts.insert_at;
-                let edit = if at == 0 { Edit::insert(0, format!("{text}{newline}")) } else { Edit::insert(at, format!("{newline}{text}")) };
+                let edit = match facts.first_use {
+                    // Before the first `use`, on a line of its own.
+                    Some(start) => Edit::insert(lines.line_start(start), format!("{text}{newline}")),
+                    None if facts.insert_at == 0 => Edit::insert(0, format!("{text}{newline}")),
+                    None => Edit::insert(facts.insert_at, format!("{newline}{text}")),
+                };
                 out.edits.push((add.rule, edit));
             }
         }

@@ -40,6 +40,7 @@ use crate::rules::{Findings, Rule, RuleMeta, SourceCx};
 pub fn builtin_sources() -> &'static [(&'static str, &'static str)] {
     &[
         ("rand/0.8-0.9.toml", include_str!("../../migrations/rand/0.8-0.9.toml")),
+        ("base64/0.13-0.22.toml", include_str!("../../migrations/base64/0.13-0.22.toml")),
     ]
 }
 
@@ -405,6 +406,7 @@ pub fn run_pack(
     let mut site_edits: BTreeMap<usize, Vec<Vec<Edit>>> = BTreeMap::new(); // rule -> the edits of each site
     let mut reasons: BTreeMap<usize, String> = BTreeMap::new();
     let mut adds: Vec<ImportAdd> = Vec::new();
+    let mut consumed: Vec<(Range<usize>, usize)> = Vec::new();
     for hit in &found.hits {
         if !wanted(hit.rule) {
             continue;
@@ -427,6 +429,15 @@ pub fn run_pack(
                 (&chosen.template, &chosen.imports, reason)
             }
         };
+        // Paths of the pattern that the template does not name again are gone.
+        for (name, binding) in &hit.bindings {
+            if let Some(key) = name.strip_prefix("@path:") {
+                let kept = template.pieces.iter().any(|p| matches!(p, pattern::Piece::Var(v) if v.ends_with(&format!(":{key}")) && v.starts_with('@')));
+                if !kept {
+                    consumed.push((binding.range.clone(), hit.rule));
+                }
+            }
+        }
         let new = template::render(template, &hit.bindings, text, &krate);
         let old = &text[hit.range.clone()];
         let edits = template::minimal_edits(hit.range.clone(), old, &new);
@@ -441,7 +452,7 @@ pub fn run_pack(
 
     // Path rules: the code's paths, then the `use` items.
     let mover: &dyn Mover = pack;
-    let plans = imports::plan_leaves(&facts, &found.paths, &adds, mover);
+    let plans = imports::plan_leaves(&facts, &found.paths, &adds, &consumed, mover);
     let mut grouped: BTreeMap<usize, Vec<Edit>> = BTreeMap::new(); // rule -> edits made together
     for site in &found.paths {
         let written: Vec<String> = site.written.iter().map(|s| s.0.clone()).collect();
@@ -474,10 +485,13 @@ pub fn run_pack(
                     }
                     None => continue,
                 };
+                if plan.local == LocalPlan::Remove {
+                    continue;
+                }
                 let first = match &plan.local {
                     LocalPlan::Renamed(n) | LocalPlan::Merge(n) => Some(n.clone()),
                     LocalPlan::Same | LocalPlan::Aliased => Some(written[0].clone()),
-                    LocalPlan::Qualify => None,
+                    LocalPlan::Qualify | LocalPlan::Remove => None,
                 };
                 match first {
                     Some(first) if new_full.starts_with(&new_base) => {

@@ -164,7 +164,9 @@ pub struct Facts {
     pub ident_count: BTreeMap<String, usize>,
     /// Every identifier of the file (method names included).
     pub all_idents: BTreeSet<String>,
-    /// Byte offset after the last top-level `use` item, or after inner attributes.
+    /// Start of the first top-level `use` item, if any: where new imports go.
+    pub first_use: Option<usize>,
+    /// Byte offset after the inner attributes: where new imports go without `use` items.
     pub insert_at: usize,
     /// The pack's crate name.
     pub krate: String,
@@ -200,8 +202,8 @@ impl Facts {
                 facts.names.entry(local.clone()).or_default().push(i);
             }
         }
-        let top_level_end = facts.uses.iter().filter(|u| u.top_level).map(|u| u.range.end).max();
-        facts.insert_at = top_level_end.unwrap_or_else(|| inner_attrs_end(file, range));
+        facts.first_use = facts.uses.iter().filter(|u| u.top_level).map(|u| u.range.start).min();
+        facts.insert_at = inner_attrs_end(file, range);
         count_idents(tokens, &facts.uses, range, &mut facts.ident_count, &mut facts.all_idents);
         facts
     }
