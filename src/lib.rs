@@ -15,6 +15,7 @@ pub mod doctest;
 pub mod emit;
 pub mod judge;
 pub mod model;
+pub mod pack;
 pub mod pipeline;
 pub mod plan;
 pub mod rules;

@@ -1,0 +1,826 @@
+//! Matching: walk one file's syntax tree (macro arguments included) and find where the
+//! pack's patterns match, binding metavariables to byte ranges of the original text.
+//!
+//! Paths are compared after resolving the code's paths through the file's imports
+//! ([`Facts`]). Method rules also need their trait in scope, and the receiver must not
+//! be evidently a type of the crate's own with a method of that name; inherent-method
+//! rules need evidence of the receiver's type. The walk keeps a scope of local bindings
+//! and their type evidence (annotations, constructors, parameters, fields) for this.
+//!
+//! What comes out is plain data: [`Hit`]s, [`PathSite`]s and [`Note`]s.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+
+use super::format::Constraint;
+use super::pattern::{satisfies, strip_parens, token_text, unraw, ArgsPat, Body, Pat, PathPat, TyPat};
+use super::resolve::{segments, type_name, Facts, Resolved};
+use super::CompiledRule;
+
+/// What a metavariable is bound to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// Byte range in the original text (empty for an empty `$..rest`).
+    pub range: Range<usize>,
+    /// How loosely the bound expression binds: 0 for atoms (paths, calls, literals, ...),
+    /// 1 for prefix expressions (`*x`, `&x`, `-x`), which need parentheses before a
+    /// postfix (`.f()`, `?`), 2 for binary, range, cast, closure, ... expressions, which
+    /// need them anywhere but between delimiters.
+    pub loose: u8,
+}
+
+/// A match of an expression or type rule.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    /// Index of the rule in the pack.
+    pub rule: usize,
+    /// Range of the matched node.
+    pub range: Range<usize>,
+    /// The metavariables' bindings.
+    pub bindings: BTreeMap<String, Binding>,
+    /// Leaf of the `use` that brings the rule's trait in scope, if any.
+    pub trait_leaf: Option<usize>,
+}
+
+/// A path written in code that names the crate.
+#[derive(Clone, Debug)]
+pub struct PathSite {
+    /// Its segments as written, with identifier ranges and whether generic arguments
+    /// follow the identifier.
+    pub written: Vec<(String, Range<usize>, bool)>,
+    /// Its resolution.
+    pub resolved: Resolved,
+}
+
+/// Something the matcher found but will not change.
+#[derive(Clone, Debug)]
+pub struct Note {
+    /// Index of the rule.
+    pub rule: usize,
+    /// Where.
+    pub offset: usize,
+    /// Why not.
+    pub message: String,
+}
+
+/// What the matcher found in one file.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Expression and type matches, in source order.
+    pub hits: Vec<Hit>,
+    /// Paths of the code that name the crate.
+    pub paths: Vec<PathSite>,
+    /// Sites left alone, with the reason.
+    pub notes: Vec<Note>,
+}
+
+/// Type evidence about a value or a type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Evidence {
+    /// Nothing is known.
+    Unknown,
+    /// A path of the pack's crate (a type, or the function that made the value).
+    Crate(Vec<String>),
+    /// A generic or `impl`/`dyn` type with these bounds (full paths where known).
+    Bounds(Vec<Vec<String>>),
+    /// A type the file declares.
+    Local(String),
+    /// Some other type, by its path as written.
+    Other(Vec<String>),
+}
+
+/// Finds every match of `rules` in `file`.
+pub fn find(file: &syn::File, text: &str, facts: &Facts, rules: &[CompiledRule], extra_methods: &BTreeSet<String>, range: &dyn Fn(Span) -> Range<usize>) -> Found {
+    let mut m = Matcher {
+        facts,
+        rules,
+        text,
+        extra_methods,
+        range,
+        found: Found::default(),
+        scopes: vec![BTreeMap::new()],
+        generics: Vec::new(),
+        self_ty: Vec::new(),
+    };
+    m.visit_file(file);
+    m.found
+}
+
+struct Matcher<'a, 'r> {
+    facts: &'a Facts,
+    rules: &'a [CompiledRule],
+    text: &'a str,
+    extra_methods: &'a BTreeSet<String>,
+    range: &'r dyn Fn(Span) -> Range<usize>,
+    found: Found,
+    /// Local bindings and their evidence, innermost last.
+    scopes: Vec<BTreeMap<String, Evidence>>,
+    /// Generic parameters in scope and their bounds.
+    generics: Vec<BTreeMap<String, Vec<Vec<String>>>>,
+    /// `Self` of the enclosing impls.
+    self_ty: Vec<Evidence>,
+}
+
+type Bindings = BTreeMap<String, Binding>;
+
+fn is_loose(expr: &syn::Expr) -> u8 {
+    use syn::Expr as E;
+    match expr {
+        E::Path(_) | E::Lit(_) | E::Call(_) | E::MethodCall(_) | E::Field(_) | E::Index(_) | E::Paren(_) | E::Macro(_) | E::Array(_) | E::Tuple(_) | E::Struct(_) | E::Block(_) | E::Try(_) | E::Group(_) => 0,
+        E::Unary(_) | E::Reference(_) => 1,
+        _ => 2,
+    }
+}
+
+impl Matcher<'_, '_> {
+    fn r(&self, node: &impl Spanned) -> Range<usize> {
+        (self.range)(node.span())
+    }
+
+    fn bind(&self, b: &mut Bindings, name: &str, range: Range<usize>, loose: u8) -> bool {
+        match b.get(name) {
+            // A metavariable used twice must bind the same text twice.
+            Some(prev) => self.text.get(prev.range.clone()) == self.text.get(range.clone()),
+            None => {
+                b.insert(name.to_string(), Binding { range, loose });
+                true
+            }
+        }
+    }
+
+    // ---- matching --------------------------------------------------------------------
+
+    fn match_expr(&self, pat: &Pat, code: &syn::Expr, b: &mut Bindings) -> bool {
+        use syn::Expr as E;
+        if let Pat::Meta(name) = pat {
+            return self.bind(b, name, self.r(code), is_loose(code));
+        }
+        let code = strip_parens(code);
+        match (pat, code) {
+            (Pat::Path(p), E::Path(c)) if c.qself.is_none() => self.match_path(p, &c.path, b),
+            (Pat::Call(pf, pa), E::Call(c)) => self.match_expr(pf, &c.func, b) && self.match_args(pa, c.args.iter(), c.paren_token.span.close(), b),
+            (Pat::Method { receiver, method, turbofish, args }, E::MethodCall(c)) => {
+                unraw(&c.method) == *method
+                    && match (turbofish, &c.turbofish) {
+                        (None, None) => true,
+                        (Some(pt), Some(ct)) => self.match_generic_args(pt, ct.args.iter(), b),
+                        _ => false,
+                    }
+                    && self.match_expr(receiver, &c.receiver, b)
+                    && self.match_args(args, c.args.iter(), c.paren_token.span.close(), b)
+            }
+            (Pat::Field(pb, member), E::Field(c)) => token_text(&c.member) == *member && self.match_expr(pb, &c.base, b),
+            (Pat::Ref { mutable, expr }, E::Reference(c)) => c.mutability.is_some() == *mutable && self.match_expr(expr, &c.expr, b),
+            (Pat::Unary(op, e), E::Unary(c)) => token_text(&c.op) == *op && self.match_expr(e, &c.expr, b),
+            (Pat::Binary(l, op, r), E::Binary(c)) => token_text(&c.op) == *op && self.match_expr(l, &c.left, b) && self.match_expr(r, &c.right, b),
+            (Pat::Range { from, to, inclusive }, E::Range(c)) => {
+                matches!(c.limits, syn::RangeLimits::Closed(_)) == *inclusive
+                    && self.match_opt(from.as_deref(), c.start.as_deref(), b)
+                    && self.match_opt(to.as_deref(), c.end.as_deref(), b)
+            }
+            (Pat::Lit(l), E::Lit(c)) => token_text(&c.lit) == *l,
+            (Pat::Tuple(a), E::Tuple(c)) => self.match_args(a, c.elems.iter(), c.paren_token.span.close(), b),
+            (Pat::Array(a), E::Array(c)) => self.match_args(a, c.elems.iter(), c.bracket_token.span.close(), b),
+            (Pat::Index(e, i), E::Index(c)) => self.match_expr(e, &c.expr, b) && self.match_expr(i, &c.index, b),
+            (Pat::Cast(e, t), E::Cast(c)) => self.match_expr(e, &c.expr, b) && self.match_type(t, &c.ty, b),
+            (Pat::Try(e), E::Try(c)) => self.match_expr(e, &c.expr, b),
+            (Pat::Tokens(t), c) => token_text(c) == *t,
+            _ => false,
+        }
+    }
+
+    fn match_opt(&self, pat: Option<&Pat>, code: Option<&syn::Expr>, b: &mut Bindings) -> bool {
+        match (pat, code) {
+            (None, None) => true,
+            (Some(p), Some(c)) => self.match_expr(p, c, b),
+            _ => false,
+        }
+    }
+
+    fn match_args<'c>(&self, pat: &ArgsPat, code: impl Iterator<Item = &'c syn::Expr>, close: Span, b: &mut Bindings) -> bool {
+        let code: Vec<&syn::Expr> = code.collect();
+        let (nb, na) = (pat.before.len(), pat.after.len());
+        let fits = if pat.rest.is_some() { code.len() >= nb + na } else { code.len() == nb };
+        if !fits {
+            return false;
+        }
+        if !pat.before.iter().zip(&code).all(|(p, c)| self.match_expr(p, c, b)) {
+            return false;
+        }
+        if !pat.after.iter().zip(&code[code.len() - na..]).all(|(p, c)| self.match_expr(p, c, b)) {
+            return false;
+        }
+        if let Some(rest) = &pat.rest {
+            let middle = &code[nb..code.len() - na];
+            let range = match (middle.first(), middle.last()) {
+                (Some(first), Some(last)) => self.r(*first).start..self.r(*last).end,
+                _ => {
+                    let at = (self.range)(close).start;
+                    at..at
+                }
+            };
+            return self.bind(b, rest, range, 0);
+        }
+        true
+    }
+
+    fn match_generic_args<'c>(&self, pat: &[TyPat], code: impl Iterator<Item = &'c syn::GenericArgument>, b: &mut Bindings) -> bool {
+        let code: Vec<&syn::GenericArgument> = code.collect();
+        if let Some(TyPat::Rest(name)) = pat.last() {
+            let fixed = &pat[..pat.len() - 1];
+            if code.len() < fixed.len() {
+                return false;
+            }
+            let tail = &code[fixed.len()..];
+            let range = match (tail.first(), tail.last()) {
+                (Some(f), Some(l)) => self.r(*f).start..self.r(*l).end,
+                _ => 0..0,
+            };
+            return fixed.iter().zip(&code).all(|(p, c)| self.match_generic_arg(p, c, b)) && self.bind(b, name, range, 0);
+        }
+        pat.len() == code.len() && pat.iter().zip(&code).all(|(p, c)| self.match_generic_arg(p, c, b))
+    }
+
+    fn match_generic_arg(&self, pat: &TyPat, code: &syn::GenericArgument, b: &mut Bindings) -> bool {
+        match (pat, code) {
+            (p, syn::GenericArgument::Type(t)) => self.match_type(p, t, b),
+            (TyPat::Tokens(t), c) => token_text(c) == *t,
+            _ => false,
+        }
+    }
+
+    fn match_type(&self, pat: &TyPat, code: &syn::Type, b: &mut Bindings) -> bool {
+        use syn::Type as T;
+        match (pat, code) {
+            (TyPat::Meta(name), c) => self.bind(b, name, self.r(c), 0),
+            (p, T::Paren(c)) => self.match_type(p, &c.elem, b),
+            (p, T::Group(c)) => self.match_type(p, &c.elem, b),
+            (TyPat::Path(p), T::Path(c)) if c.qself.is_none() => self.match_path(p, &c.path, b),
+            (TyPat::Ref { mutable, elem }, T::Reference(c)) => c.mutability.is_some() == *mutable && self.match_type(elem, &c.elem, b),
+            (TyPat::Tuple(ps), T::Tuple(c)) => ps.len() == c.elems.len() && ps.iter().zip(&c.elems).all(|(p, c)| self.match_type(p, c, b)),
+            (TyPat::Slice(p), T::Slice(c)) => self.match_type(p, &c.elem, b),
+            (TyPat::Infer, T::Infer(_)) => true,
+            (TyPat::Tokens(t), c) => token_text(c) == *t,
+            _ => false,
+        }
+    }
+
+    /// Matches a code path against a pattern path: by resolution for a full path, by
+    /// the trailing segments for `$T::f`.
+    fn match_path(&self, pat: &PathPat, code: &syn::Path, b: &mut Bindings) -> bool {
+        let n = code.segments.len();
+        if let Some(head) = &pat.head {
+            let k = pat.segments.len();
+            if n <= k {
+                return false;
+            }
+            let tail: Vec<&syn::PathSegment> = code.segments.iter().skip(n - k).collect();
+            if !pat.segments.iter().zip(&tail).all(|(p, c)| self.match_segment(p, c, b)) {
+                return false;
+            }
+            let first = code.segments.first().expect("n > k");
+            let last_prefix = &code.segments[n - k - 1];
+            let start = if code.leading_colon.is_some() { self.r(&code.leading_colon).start } else { self.r(&first.ident).start };
+            return self.bind(b, head, start..self.r(last_prefix).end, 0);
+        }
+        let written = segments(code);
+        let Some(resolved) = self.facts.resolve(&written, code.leading_colon.is_some()) else { return false };
+        let full: Vec<String> = pat.segments.iter().map(|s| s.ident.clone()).collect();
+        if resolved.full != full {
+            return false;
+        }
+        // Written segments are the tail of the full path.
+        let offset = full.len() - n;
+        let ok = pat.segments.iter().enumerate().all(|(i, p)| match i.checked_sub(offset) {
+            Some(w) => self.match_segment(p, &code.segments[w], b),
+            None => p.args.is_none(),
+        });
+        if ok {
+            // The path as written, for templates that name it again.
+            let whole = self.r(code);
+            let last = self.r(&code.segments[n - 1].ident).start;
+            let key = full.join("::");
+            b.entry(format!("@path:{key}")).or_insert(Binding { range: whole.clone(), loose: 0 });
+            b.entry(format!("@pathhead:{key}")).or_insert(Binding { range: whole.start..last, loose: 0 });
+        }
+        ok
+    }
+
+    fn match_segment(&self, pat: &super::pattern::SegPat, code: &syn::PathSegment, b: &mut Bindings) -> bool {
+        if unraw(&code.ident) != pat.ident {
+            return false;
+        }
+        match (&pat.args, &code.arguments) {
+            (None, syn::PathArguments::None) => true,
+            (Some(p), syn::PathArguments::AngleBracketed(c)) => self.match_generic_args(p, c.args.iter(), b),
+            (Some(p), syn::PathArguments::Parenthesized(c)) => matches!(p.as_slice(), [TyPat::Tokens(t)] if *t == token_text(c)),
+            _ => false,
+        }
+    }
+
+    // ---- evidence --------------------------------------------------------------------
+
+    fn lookup(&self, name: &str) -> Option<&Evidence> {
+        self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+
+    fn bounds_of(&self, name: &str) -> Option<&Vec<Vec<String>>> {
+        self.generics.iter().rev().find_map(|g| g.get(name))
+    }
+
+    fn path_evidence(&self, path: &syn::Path) -> Evidence {
+        let written = segments(path);
+        if written.len() == 1 && path.leading_colon.is_none() {
+            let name = &written[0];
+            if name == "Self" {
+                return self.self_ty.last().cloned().unwrap_or(Evidence::Unknown);
+            }
+            if let Some(bounds) = self.bounds_of(name) {
+                return Evidence::Bounds(bounds.clone());
+            }
+            if self.facts.types.contains(name) {
+                return Evidence::Local(name.clone());
+            }
+        }
+        if matches!(written.first().map(String::as_str), Some("crate" | "self" | "super")) {
+            return written.last().map_or(Evidence::Unknown, |l| if self.facts.types.contains(l) { Evidence::Local(l.clone()) } else { Evidence::Other(written.clone()) });
+        }
+        match self.facts.resolve(&written, path.leading_colon.is_some()) {
+            Some(r) => Evidence::Crate(r.full),
+            None => Evidence::Other(written),
+        }
+    }
+
+    fn type_evidence(&self, ty: &syn::Type) -> Evidence {
+        use syn::Type as T;
+        match ty {
+            T::Path(p) if p.qself.is_none() => self.path_evidence(&p.path),
+            T::Reference(r) => self.type_evidence(&r.elem),
+            T::Paren(p) => self.type_evidence(&p.elem),
+            T::Group(g) => self.type_evidence(&g.elem),
+            T::ImplTrait(i) => Evidence::Bounds(self.bound_paths(i.bounds.iter())),
+            T::TraitObject(o) => Evidence::Bounds(self.bound_paths(o.bounds.iter())),
+            _ => Evidence::Unknown,
+        }
+    }
+
+    fn bound_paths<'b>(&self, bounds: impl Iterator<Item = &'b syn::TypeParamBound>) -> Vec<Vec<String>> {
+        bounds
+            .filter_map(|b| match b {
+                syn::TypeParamBound::Trait(t) => {
+                    let written = segments(&t.path);
+                    Some(self.facts.resolve(&written, t.path.leading_colon.is_some()).map_or(written, |r| r.full))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn expr_evidence(&self, expr: &syn::Expr) -> Evidence {
+        use syn::Expr as E;
+        match strip_parens(expr) {
+            E::Reference(r) => self.expr_evidence(&r.expr),
+            E::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.expr_evidence(&u.expr),
+            E::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 && p.path.leading_colon.is_none() => {
+                let name = unraw(&p.path.segments[0].ident);
+                if name == "self" {
+                    return self.self_ty.last().cloned().unwrap_or(Evidence::Unknown);
+                }
+                if let Some(e) = self.lookup(&name) {
+                    return e.clone();
+                }
+                if self.facts.types.contains(&name) {
+                    return Evidence::Local(name); // a unit struct
+                }
+                Evidence::Unknown
+            }
+            E::Field(f) => match &f.member {
+                syn::Member::Named(name) => {
+                    let types = self.facts.fields.get(&unraw(name)).map(Vec::as_slice).unwrap_or_default();
+                    let evidence: Vec<Evidence> = types.iter().map(|t| self.type_evidence(t)).collect();
+                    match evidence.split_first() {
+                        Some((first, rest)) if rest.iter().all(|e| e == first) => first.clone(),
+                        _ => Evidence::Unknown,
+                    }
+                }
+                syn::Member::Unnamed(_) => Evidence::Unknown,
+            },
+            E::Call(c) => match strip_parens(&c.func) {
+                E::Path(p) if p.qself.is_none() => {
+                    let path = &p.path;
+                    if path.segments.len() >= 2 {
+                        // `T::new(..)`, `T::seed_from_u64(..)`: a value of `T`, by convention.
+                        let mut ty = path.clone();
+                        ty.segments.pop();
+                        let ty_path = syn::Path { leading_colon: ty.leading_colon, segments: ty.segments.iter().cloned().collect() };
+                        return self.path_evidence(&ty_path);
+                    }
+                    match self.facts.resolve(&segments(path), path.leading_colon.is_some()) {
+                        Some(r) => Evidence::Crate(r.full),
+                        None => Evidence::Unknown,
+                    }
+                }
+                _ => Evidence::Unknown,
+            },
+            E::Struct(s) => self.path_evidence(&s.path),
+            E::MethodCall(m) if m.method == "clone" => self.expr_evidence(&m.receiver),
+            _ => Evidence::Unknown,
+        }
+    }
+
+    /// Binds the identifiers of a pattern in the innermost scope.
+    fn bind_pat(&mut self, pat: &syn::Pat, evidence: Evidence) {
+        match pat {
+            syn::Pat::Ident(p) if p.subpat.is_none() => {
+                self.scopes.last_mut().expect("a scope").insert(unraw(&p.ident), evidence);
+            }
+            syn::Pat::Type(t) => {
+                let e = self.type_evidence(&t.ty);
+                self.bind_pat(&t.pat, e);
+            }
+            other => {
+                struct Idents(Vec<String>);
+                impl<'ast> Visit<'ast> for Idents {
+                    fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+                        self.0.push(unraw(&p.ident));
+                        visit::visit_pat_ident(self, p);
+                    }
+                }
+                let mut idents = Idents(Vec::new());
+                idents.visit_pat(other);
+                for name in idents.0 {
+                    self.scopes.last_mut().expect("a scope").insert(name, Evidence::Unknown);
+                }
+            }
+        }
+    }
+
+    fn push_generics(&mut self, generics: &syn::Generics) {
+        let mut map: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+        for param in generics.type_params() {
+            map.entry(unraw(&param.ident)).or_default().extend(self.bound_paths(param.bounds.iter()));
+        }
+        if let Some(w) = &generics.where_clause {
+            for pred in &w.predicates {
+                if let syn::WherePredicate::Type(t) = pred {
+                    if let syn::Type::Path(p) = &t.bounded_ty {
+                        if let Some(id) = p.path.get_ident() {
+                            let bounds = self.bound_paths(t.bounds.iter());
+                            map.entry(unraw(id)).or_default().extend(bounds);
+                        }
+                    }
+                }
+            }
+        }
+        self.generics.push(map);
+    }
+
+    fn own_method(&self, name: &str) -> bool {
+        self.facts.own_methods.contains(name) || self.extra_methods.contains(name)
+    }
+
+    // ---- rules -----------------------------------------------------------------------
+
+    /// Where the rule's subject is: the receiver of its method (or the type of its
+    /// associated call) and the method's name.
+    fn subject<'c>(&self, pat: &Pat, code: &'c syn::Expr) -> Option<(Subject<'c>, String)> {
+        let code = strip_parens(code);
+        match (pat, code) {
+            (Pat::Method { receiver, method, .. }, syn::Expr::MethodCall(c)) => {
+                if matches!(**receiver, Pat::Meta(_)) {
+                    Some((Subject::Value(&c.receiver), method.clone()))
+                } else {
+                    self.subject(receiver, &c.receiver)
+                }
+            }
+            (Pat::Call(func, _), syn::Expr::Call(c)) => match (&**func, strip_parens(&c.func)) {
+                (Pat::Path(p), syn::Expr::Path(cp)) if p.head.is_some() => {
+                    let n = cp.path.segments.len() - p.segments.len();
+                    let ty = syn::Path { leading_colon: cp.path.leading_colon, segments: cp.path.segments.iter().take(n).cloned().collect() };
+                    Some((Subject::Type(ty), p.segments[0].ident.clone()))
+                }
+                (f, _) => self.subject(f, &c.func),
+            },
+            (Pat::Field(b, _), syn::Expr::Field(c)) => self.subject(b, &c.base),
+            (Pat::Ref { expr, .. }, syn::Expr::Reference(c)) => self.subject(expr, &c.expr),
+            (Pat::Try(e), syn::Expr::Try(c)) => self.subject(e, &c.expr),
+            _ => None,
+        }
+    }
+
+    fn try_rules(&mut self, expr: &syn::Expr) {
+        for (index, rule) in self.rules.iter().enumerate() {
+            let Body::Expr(pat) = &rule.body else { continue };
+            let mut bindings = Bindings::new();
+            if !self.match_expr(pat, expr, &mut bindings) {
+                continue;
+            }
+            if !self.constraints_hold(rule, pat, expr) {
+                continue;
+            }
+            let at = self.r(expr);
+            let mut trait_leaf = None;
+            if let Some(trait_path) = &rule.trait_path {
+                let Some(leaf) = self.facts.brings_in(trait_path) else { continue };
+                trait_leaf = Some(leaf);
+            }
+            if rule.trait_path.is_some() || rule.receiver_type.is_some() {
+                let Some((subject, method)) = self.subject(pat, expr) else { continue };
+                let evidence = match &subject {
+                    Subject::Value(e) => self.expr_evidence(e),
+                    Subject::Type(p) => self.path_evidence(p),
+                };
+                match self.decide(rule, &evidence, &method) {
+                    Decision::Yes => {}
+                    Decision::No => continue,
+                    Decision::Unsure(why) => {
+                        self.found.notes.push(Note { rule: index, offset: at.start, message: why });
+                        continue;
+                    }
+                }
+            }
+            if self.claimed(&at) {
+                return;
+            }
+            self.found.hits.push(Hit { rule: index, range: at, bindings, trait_leaf });
+            return;
+        }
+    }
+
+    /// Whether `range` lies inside an earlier match, outside that match's metavariables:
+    /// it is part of that match's pattern, which its template already rewrites.
+    fn claimed(&self, range: &Range<usize>) -> bool {
+        self.found.hits.iter().any(|h| {
+            h.range.start <= range.start
+                && range.end <= h.range.end
+                && !h.bindings.iter().any(|(name, b)| !name.starts_with('@') && b.range.start <= range.start && range.end <= b.range.end)
+        })
+    }
+
+    fn constraints_hold(&self, rule: &CompiledRule, pat: &Pat, expr: &syn::Expr) -> bool {
+        if rule.constraints.is_empty() {
+            return true;
+        }
+        // Find the bound expressions again to check them as syntax.
+        let mut bound: BTreeMap<String, &syn::Expr> = BTreeMap::new();
+        collect_bound(pat, expr, &mut bound);
+        rule.constraints.iter().all(|(name, c): (&String, &Constraint)| match bound.get(name) {
+            Some(e) => satisfies(e, *c),
+            None => false,
+        })
+    }
+
+    fn decide(&self, rule: &CompiledRule, evidence: &Evidence, method: &str) -> Decision {
+        let crate_name = &self.facts.krate;
+        let is_ours = |p: &Vec<String>| p.first() == Some(crate_name) || rule.companions.iter().any(|c| p.first() == Some(c));
+        if let Some(ty) = &rule.receiver_type {
+            return match evidence {
+                Evidence::Crate(p) if p == ty => Decision::Yes,
+                Evidence::Unknown => Decision::Unsure(format!(
+                    "`.{method}(..)` is changed only on a `{}`; the receiver's type is not evident from the code here, so the compiler phase must decide",
+                    ty.join("::")
+                )),
+                _ => Decision::No,
+            };
+        }
+        match evidence {
+            Evidence::Local(ty) if self.facts.inherent.get(ty).is_some_and(|m| m.contains(method)) => Decision::No,
+            Evidence::Crate(p) if is_ours(p) => Decision::Yes,
+            Evidence::Bounds(bounds) if bounds.iter().any(is_ours) => Decision::Yes,
+            _ if self.own_method(method) => Decision::Unsure(format!(
+                "this crate defines its own `{method}` and the receiver's type is not evident here: left unchanged, the compiler phase must decide"
+            )),
+            _ => Decision::Yes,
+        }
+    }
+
+    fn try_type_rules(&mut self, ty: &syn::Type) {
+        for (index, rule) in self.rules.iter().enumerate() {
+            let Body::Type(pat) = &rule.body else { continue };
+            let mut bindings = Bindings::new();
+            if self.match_type(pat, ty, &mut bindings) {
+                let range = self.r(ty);
+                self.found.hits.push(Hit { rule: index, range, bindings, trait_leaf: None });
+                return;
+            }
+        }
+    }
+
+    fn record_path(&mut self, path: &syn::Path) {
+        let written: Vec<String> = segments(path);
+        let Some(resolved) = self.facts.resolve(&written, path.leading_colon.is_some()) else { return };
+        let sites = path.segments.iter().map(|s| (unraw(&s.ident), self.r(&s.ident), !s.arguments.is_none())).collect();
+        self.found.paths.push(PathSite { written: sites, resolved });
+    }
+}
+
+enum Subject<'c> {
+    Value(&'c syn::Expr),
+    Type(syn::Path),
+}
+
+enum Decision {
+    Yes,
+    No,
+    Unsure(String),
+}
+
+/// The expressions bound to single metavariables (for constraints).
+fn collect_bound<'c>(pat: &Pat, code: &'c syn::Expr, out: &mut BTreeMap<String, &'c syn::Expr>) {
+    if let Pat::Meta(name) = pat {
+        out.insert(name.clone(), code);
+        return;
+    }
+    let code = strip_parens(code);
+    let args = |a: &ArgsPat, items: Vec<&'c syn::Expr>, out: &mut BTreeMap<String, &'c syn::Expr>| {
+        for (p, c) in a.before.iter().zip(&items) {
+            collect_bound(p, c, out);
+        }
+        for (p, c) in a.after.iter().rev().zip(items.iter().rev()) {
+            collect_bound(p, c, out);
+        }
+    };
+    use syn::Expr as E;
+    match (pat, code) {
+        (Pat::Call(f, a), E::Call(c)) => {
+            collect_bound(f, &c.func, out);
+            args(a, c.args.iter().collect(), out);
+        }
+        (Pat::Method { receiver, args: a, .. }, E::MethodCall(c)) => {
+            collect_bound(receiver, &c.receiver, out);
+            args(a, c.args.iter().collect(), out);
+        }
+        (Pat::Field(b, _), E::Field(c)) => collect_bound(b, &c.base, out),
+        (Pat::Ref { expr, .. }, E::Reference(c)) => collect_bound(expr, &c.expr, out),
+        (Pat::Unary(_, e), E::Unary(c)) => collect_bound(e, &c.expr, out),
+        (Pat::Binary(l, _, r), E::Binary(c)) => {
+            collect_bound(l, &c.left, out);
+            collect_bound(r, &c.right, out);
+        }
+        (Pat::Range { from, to, .. }, E::Range(c)) => {
+            if let (Some(p), Some(c)) = (from, &c.start) {
+                collect_bound(p, c, out);
+            }
+            if let (Some(p), Some(c)) = (to, &c.end) {
+                collect_bound(p, c, out);
+            }
+        }
+        (Pat::Tuple(a), E::Tuple(c)) => args(a, c.elems.iter().collect(), out),
+        (Pat::Array(a), E::Array(c)) => args(a, c.elems.iter().collect(), out),
+        (Pat::Index(e, i), E::Index(c)) => {
+            collect_bound(e, &c.expr, out);
+            collect_bound(i, &c.index, out);
+        }
+        (Pat::Cast(e, _), E::Cast(c)) => collect_bound(e, &c.expr, out),
+        (Pat::Try(e), E::Try(c)) => collect_bound(e, &c.expr, out),
+        _ => {}
+    }
+}
+
+impl<'ast> Visit<'ast> for Matcher<'_, '_> {
+    fn visit_expr(&mut self, e: &'ast syn::Expr) {
+        self.try_rules(e);
+        visit::visit_expr(self, e);
+    }
+
+    fn visit_type(&mut self, t: &'ast syn::Type) {
+        self.try_type_rules(t);
+        visit::visit_type(self, t);
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        self.record_path(p);
+        visit::visit_path(self, p);
+    }
+
+    fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {
+        // `use` items are planned from the facts, not matched as paths.
+    }
+
+    fn visit_block(&mut self, b: &'ast syn::Block) {
+        self.scopes.push(BTreeMap::new());
+        visit::visit_block(self, b);
+        self.scopes.pop();
+    }
+
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        for attr in &local.attrs {
+            self.visit_attribute(attr);
+        }
+        let mut evidence = Evidence::Unknown;
+        if let Some(init) = &local.init {
+            self.visit_expr(&init.expr);
+            if let Some((_, diverge)) = &init.diverge {
+                self.visit_expr(diverge);
+            }
+            evidence = self.expr_evidence(&init.expr);
+        }
+        // Types written in the pattern are visited too (paths, type rules).
+        struct Types<'m, 'a, 'r>(&'m mut Matcher<'a, 'r>);
+        impl<'ast> Visit<'ast> for Types<'_, '_, '_> {
+            fn visit_type(&mut self, t: &'ast syn::Type) {
+                self.0.visit_type(t);
+            }
+            fn visit_path(&mut self, p: &'ast syn::Path) {
+                self.0.visit_path(p);
+            }
+        }
+        Types(self).visit_pat(&local.pat);
+        self.bind_pat(&local.pat, evidence);
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.push_generics(&f.sig.generics);
+        self.scopes.push(BTreeMap::new());
+        for input in &f.sig.inputs {
+            if let syn::FnArg::Typed(t) = input {
+                let e = self.type_evidence(&t.ty);
+                self.bind_pat(&t.pat, e);
+            }
+        }
+        visit::visit_item_fn(self, f);
+        self.scopes.pop();
+        self.generics.pop();
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.push_generics(&f.sig.generics);
+        self.scopes.push(BTreeMap::new());
+        for input in &f.sig.inputs {
+            if let syn::FnArg::Typed(t) = input {
+                let e = self.type_evidence(&t.ty);
+                self.bind_pat(&t.pat, e);
+            }
+        }
+        visit::visit_impl_item_fn(self, f);
+        self.scopes.pop();
+        self.generics.pop();
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        self.push_generics(&f.sig.generics);
+        self.scopes.push(BTreeMap::new());
+        for input in &f.sig.inputs {
+            if let syn::FnArg::Typed(t) = input {
+                let e = self.type_evidence(&t.ty);
+                self.bind_pat(&t.pat, e);
+            }
+        }
+        visit::visit_trait_item_fn(self, f);
+        self.scopes.pop();
+        self.generics.pop();
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        self.push_generics(&i.generics);
+        let self_ty = match type_name(&i.self_ty) {
+            Some(name) if self.facts.types.contains(&name) => Evidence::Local(name),
+            _ => self.type_evidence(&i.self_ty),
+        };
+        self.self_ty.push(self_ty);
+        visit::visit_item_impl(self, i);
+        self.self_ty.pop();
+        self.generics.pop();
+    }
+
+    fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
+        self.push_generics(&t.generics);
+        self.self_ty.push(Evidence::Local(unraw(&t.ident)));
+        visit::visit_item_trait(self, t);
+        self.self_ty.pop();
+        self.generics.pop();
+    }
+
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        self.scopes.push(BTreeMap::new());
+        for input in &c.inputs {
+            self.bind_pat(input, Evidence::Unknown);
+        }
+        visit::visit_expr_closure(self, c);
+        self.scopes.pop();
+    }
+
+    fn visit_arm(&mut self, arm: &'ast syn::Arm) {
+        self.scopes.push(BTreeMap::new());
+        self.bind_pat(&arm.pat, Evidence::Unknown);
+        visit::visit_arm(self, arm);
+        self.scopes.pop();
+    }
+
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        self.visit_expr(&f.expr);
+        self.scopes.push(BTreeMap::new());
+        self.bind_pat(&f.pat, Evidence::Unknown);
+        self.visit_block(&f.body);
+        self.scopes.pop();
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        self.visit_path(&mac.path);
+        crate::syntax::visit_macro_body(self, mac);
+    }
+}

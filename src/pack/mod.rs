@@ -1,0 +1,779 @@
+//! Migration packs: declarative rules that move code across a breaking release of a
+//! library (`migrations/<crate>/<from>-<to>.toml`).
+//!
+//! One stage per module, as in rust-analyzer's structural search and replace:
+//!
+//! - [`format`]: the TOML file and its JSON Schema (serde types, no logic);
+//! - [`pattern`]: `match`/`replace` texts compiled to plain trees and templates;
+//! - [`resolve`]: what a file's names stand for (imports, local items, bindings);
+//! - [`matcher`]: where patterns match, with metavariables bound to byte ranges;
+//! - [`template`] and [`imports`]: the replacement text and the smallest edits, for code
+//!   and for `use` items.
+//!
+//! A compiled pack is plain data (`Send + Sync`). [`PackRule`] runs it as a
+//! [`crate::rules::Rule`], so the pipeline runs packs exactly like built-in rules.
+//!
+//! **Architecture invariant:** a pack is data. Nothing in it is executed: patterns are
+//! parsed, never expanded; templates are spliced text.
+
+pub mod format;
+pub mod imports;
+pub mod matcher;
+pub mod pattern;
+pub mod resolve;
+pub mod template;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use format::{FormatError, Kind, PackFile, RuleSafety};
+use imports::{ImportAdd, LocalPlan, Mover};
+use pattern::{Body, Template};
+use resolve::{Env, Facts, PreludeFacts, Via};
+
+use crate::model::{Change, Edit, Safety};
+use crate::rules::{Findings, Rule, RuleMeta, SourceCx};
+
+/// The packs built into the binary: (path under `migrations/`, text).
+pub fn builtin_sources() -> &'static [(&'static str, &'static str)] {
+    &[
+        ("rand/0.8-0.9.toml", include_str!("../../migrations/rand/0.8-0.9.toml")),
+        ("base64/0.13-0.22.toml", include_str!("../../migrations/base64/0.13-0.22.toml")),
+    ]
+}
+
+/// The built-in packs, compiled.
+pub fn builtin() -> Result<Vec<Arc<CompiledPack>>, FormatError> {
+    builtin_sources().iter().map(|(path, text)| CompiledPack::from_text(text, &format!("migrations/{path}")).map(Arc::new)).collect()
+}
+
+/// What a rule does with a match.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Rewrites with one template.
+    Replace {
+        /// The template (`None` for path rules, which move paths).
+        template: Option<Template>,
+        /// Imports the result needs.
+        imports: Vec<Vec<String>>,
+    },
+    /// Offers several templates; until a judge decides, the conservative one is applied
+    /// and marked needs review.
+    Choice {
+        /// The question.
+        question: String,
+        /// The options: id, template, when to pick it, imports.
+        options: Vec<ChoiceOption>,
+        /// Index of the conservative option.
+        conservative: usize,
+    },
+}
+
+/// One option of a choice rule, compiled.
+#[derive(Clone, Debug)]
+pub struct ChoiceOption {
+    /// Its id.
+    pub id: String,
+    /// Its template.
+    pub template: Template,
+    /// When to pick it.
+    pub when: String,
+    /// Imports it needs.
+    pub imports: Vec<Vec<String>>,
+}
+
+/// One rule of a pack, compiled.
+#[derive(Clone, Debug)]
+pub struct CompiledRule {
+    /// `<crate>/<id>`: what changes carry as their rule.
+    pub full_id: &'static str,
+    /// The id within the pack.
+    pub id: String,
+    /// Why: shown above the hunk.
+    pub message: String,
+    /// What it matches.
+    pub kind: Kind,
+    /// The compiled pattern.
+    pub body: Body,
+    /// The trait that must be in scope.
+    pub trait_path: Option<Vec<String>>,
+    /// The receiver type that must be evident.
+    pub receiver_type: Option<Vec<String>>,
+    /// Constraints on metavariables.
+    pub constraints: BTreeMap<String, format::Constraint>,
+    /// What it does.
+    pub action: Action,
+    /// Safety of its changes.
+    pub safety: Safety,
+    /// Companion crates: their types count as the crate's own for evidence.
+    pub companions: Vec<String>,
+}
+
+/// A pack, compiled: plain data, shared by every thread.
+#[derive(Debug)]
+pub struct CompiledPack {
+    /// The file as loaded.
+    pub file: PackFile,
+    /// Where it came from (for messages).
+    pub source: String,
+    /// The crate, as paths write it.
+    pub krate: String,
+    /// The rules, in order.
+    pub rules: Vec<CompiledRule>,
+    /// The prelude.
+    pub prelude: PreludeFacts,
+    /// Trait method sets of the new release.
+    pub traits: BTreeMap<Vec<String>, Vec<String>>,
+    /// What [`PackRule::meta`] returns.
+    pub meta: &'static RuleMeta,
+}
+
+fn split_path(p: &str) -> Vec<String> {
+    p.trim().trim_start_matches("::").split("::").map(|s| s.trim().to_string()).collect()
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn is_kebab(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+impl CompiledPack {
+    /// Loads and compiles a pack file.
+    pub fn load(path: &Path) -> Result<CompiledPack, FormatError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| FormatError { file: shown.clone(), line: None, message: format!("cannot read: {e}") })?;
+        CompiledPack::from_text(&text, &shown)
+    }
+
+    /// Compiles pack text; `source` names it in errors.
+    pub fn from_text(text: &str, source: &str) -> Result<CompiledPack, FormatError> {
+        let file = format::parse(text, source)?;
+        CompiledPack::compile(file, text, source)
+    }
+
+    fn compile(file: PackFile, text: &str, source: &str) -> Result<CompiledPack, FormatError> {
+        let lines = crate::source::LineIndex::new(text);
+        let krate = file.krate.replace('-', "_");
+        let companions: Vec<String> = file.companions.iter().map(|c| c.krate.replace('-', "_")).collect();
+        // Path moves first: templates may name a pattern's path by its new name.
+        let moves: Vec<(Vec<String>, Vec<String>)> = file
+            .rules
+            .iter()
+            .filter_map(|d| {
+                let (body, _, _) = pattern::parse_pattern(&d.pattern, d.kind).ok()?;
+                let Body::Path { from, .. } = body else { return None };
+                let to = pattern::plain_path(d.replace.as_deref()?.trim().strip_prefix("use ").unwrap_or(d.replace.as_deref()?).trim_end_matches(';')).ok()?;
+                Some((from, to))
+            })
+            .collect();
+        let moved = |p: &[String]| -> Vec<String> {
+            let best = moves.iter().filter(|(from, _)| p.starts_with(from)).max_by_key(|(from, _)| from.len());
+            best.map_or_else(|| p.to_vec(), |(from, to)| to.iter().chain(&p[from.len()..]).cloned().collect())
+        };
+        let mut rules = Vec::new();
+        let mut ids = BTreeSet::new();
+        for def in &file.rules {
+            // Point errors at the rule's `id` line.
+            let needle = format!("id = \"{}\"", def.id);
+            let line = text.find(&needle).map(|at| lines.line(at));
+            let err = |message: String| FormatError { file: source.to_string(), line, message: format!("rule `{}`: {message}", def.id) };
+            if !is_kebab(&def.id) {
+                return Err(err("ids are kebab-case".into()));
+            }
+            if !ids.insert(def.id.clone()) {
+                return Err(err("duplicate id".into()));
+            }
+            let (mut body, kind, metas) = pattern::parse_pattern(&def.pattern, def.kind).map_err(|e| err(format!("`match`: {e}")))?;
+            for name in def.constraints.keys() {
+                if metas.get(name) != Some(&pattern::MetaKind::One) {
+                    return Err(err(format!("`where` names `{name}`, which the pattern does not bind as `${name}`")));
+                }
+            }
+            let mut named = Vec::new();
+            if let Body::Expr(p) = &body {
+                pattern::pattern_paths(p, &mut named);
+            }
+            let paths = |t: &[String]| -> Option<Vec<pattern::Piece>> {
+                for p in &named {
+                    let m = moved(p);
+                    let key = p.join("::");
+                    if t == p.as_slice() || t == m.as_slice() {
+                        return Some(vec![pattern::Piece::Var(format!("@path:{key}"))]);
+                    }
+                    let n = t.len();
+                    if n == p.len() && n >= 2 && (t[..n - 1] == p[..n - 1] || t[..n - 1] == m[..n - 1]) {
+                        return Some(vec![pattern::Piece::Var(format!("@pathhead:{key}")), pattern::Piece::Text(t[n - 1].clone())]);
+                    }
+                }
+                None
+            };
+            let path_imports = |i: &Option<format::ImportsDef>| i.as_ref().map(|i| i.add.iter().map(|p| split_path(p)).collect()).unwrap_or_default();
+            let action = match (&def.replace, &def.question, def.options.is_empty()) {
+                (Some(replace), None, true) => {
+                    let template = match &mut body {
+                        Body::Path { to, .. } => {
+                            *to = pattern::plain_path(replace.trim().strip_prefix("use ").unwrap_or(replace).trim_end_matches(';')).map_err(|e| err(format!("`replace`: {e}")))?;
+                            if to[0] != krate {
+                                return Err(err(format!("`replace`: a path rule moves items within `{krate}`")));
+                            }
+                            None
+                        }
+                        _ => Some(pattern::parse_template(replace, kind, &metas, &krate, &paths).map_err(|e| err(format!("`replace`: {e}")))?),
+                    };
+                    Action::Replace { template, imports: path_imports(&def.imports) }
+                }
+                (None, Some(question), false) => {
+                    if matches!(body, Body::Path { .. }) {
+                        return Err(err("a path rule cannot be a choice".into()));
+                    }
+                    let mut options = Vec::new();
+                    for o in &def.options {
+                        if !is_kebab(&o.id) {
+                            return Err(err(format!("option `{}`: ids are kebab-case", o.id)));
+                        }
+                        let template = pattern::parse_template(&o.replace, kind, &metas, &krate, &paths).map_err(|e| err(format!("option `{}`: {e}", o.id)))?;
+                        let mut imports = path_imports(&def.imports);
+                        imports.extend(path_imports(&o.imports));
+                        options.push(ChoiceOption { id: o.id.clone(), template, when: o.when.clone(), imports });
+                    }
+                    let conservative: Vec<usize> = def.options.iter().enumerate().filter(|(_, o)| o.conservative).map(|(i, _)| i).collect();
+                    let [conservative] = conservative.as_slice() else {
+                        return Err(err("exactly one option must be `conservative = true` (the one that keeps today's behaviour)".into()));
+                    };
+                    if options.len() < 2 {
+                        return Err(err("a choice needs at least two options".into()));
+                    }
+                    Action::Choice { question: question.clone(), options, conservative: *conservative }
+                }
+                _ => return Err(err("give either `replace`, or `question` with `options`".into())),
+            };
+            if (def.trait_path.is_some() || def.receiver_type.is_some()) && !matches!(body, Body::Expr(_)) {
+                return Err(err("`trait` and `receiver_type` are for method and expression rules".into()));
+            }
+            if def.trait_path.is_some() && def.receiver_type.is_some() {
+                return Err(err("give `trait` or `receiver_type`, not both".into()));
+            }
+            let safety = match (&action, def.safety) {
+                (Action::Choice { .. }, _) | (_, Some(RuleSafety::NeedsReview)) => Safety::NeedsReview,
+                _ => Safety::Safe,
+            };
+            rules.push(CompiledRule {
+                full_id: leak(format!("{}/{}", file.krate, def.id)),
+                id: def.id.clone(),
+                message: def.message.clone(),
+                kind,
+                body,
+                trait_path: def.trait_path.as_deref().map(split_path),
+                receiver_type: def.receiver_type.as_deref().map(split_path),
+                constraints: def.constraints.clone(),
+                action,
+                safety,
+                companions: companions.clone(),
+            });
+        }
+        let prelude = file.prelude.as_ref().map_or_else(PreludeFacts::default, |p| PreludeFacts {
+            path: split_path(&p.path),
+            from: p.from.iter().map(|i| split_path(i)).map(|i| (i.last().cloned().unwrap_or_default(), i)).collect(),
+            to: p.to.iter().map(|i| split_path(i)).collect(),
+        });
+        let traits = file.traits.iter().map(|t| (split_path(&t.path), t.methods.clone())).collect();
+        let mut doc = format!("# {} {} → {}\n\n{}\n", file.krate, file.from, file.to, file.summary);
+        if let Some(guide) = &file.guide {
+            doc.push_str(&format!("\nUpstream guide: {guide}\n"));
+        }
+        doc.push_str("\n## Rules\n\n");
+        for r in &rules {
+            doc.push_str(&format!("- `{}`: {}\n", r.full_id, r.message));
+        }
+        let meta = Box::leak(Box::new(RuleMeta {
+            id: leak(format!("{}@{}-{}", file.krate, file.from, file.to)),
+            summary: leak(file.summary.clone()),
+            safety: if rules.iter().any(|r| r.safety == Safety::NeedsReview) { Safety::NeedsReview } else { Safety::Safe },
+            doc: leak(doc),
+        }));
+        Ok(CompiledPack { file, source: source.to_string(), krate, rules, prelude, traits, meta })
+    }
+
+    fn moved_by(&self, full: &[String], in_use: bool) -> Option<(Vec<String>, usize)> {
+        let mut best: Option<(usize, usize)> = None; // (prefix length, rule)
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Body::Path { from, use_only, .. } = &rule.body else { continue };
+            if (*use_only && !in_use) || !full.starts_with(from) {
+                continue;
+            }
+            if best.is_none_or(|(len, _)| from.len() > len) {
+                best = Some((from.len(), i));
+            }
+        }
+        let (len, i) = best?;
+        let Body::Path { to, .. } = &self.rules[i].body else { unreachable!() };
+        let mut new = to.clone();
+        new.extend(full[len..].iter().cloned());
+        Some((new, i))
+    }
+}
+
+impl Mover for CompiledPack {
+    fn moved(&self, full: &[String], in_use: bool) -> Option<(Vec<String>, usize)> {
+        self.moved_by(full, in_use)
+    }
+
+    fn trait_methods(&self, path: &[String]) -> Option<&[String]> {
+        self.traits.get(path).map(Vec::as_slice)
+    }
+}
+
+/// A pack run as a rule of the pipeline.
+pub struct PackRule {
+    /// The pack.
+    pub pack: Arc<CompiledPack>,
+    /// Per package name: how it names the crate (renamed dependencies) and what
+    /// methods it defines itself. Packages not listed use the crate's own name.
+    pub envs: BTreeMap<String, Env>,
+    /// Run only this rule (by index), for `pack test`.
+    pub only: Option<usize>,
+}
+
+impl PackRule {
+    /// Runs every rule of `pack`, for packages that depend on the crate under its own name.
+    pub fn new(pack: Arc<CompiledPack>) -> PackRule {
+        PackRule { pack, envs: BTreeMap::new(), only: None }
+    }
+
+    fn env(&self, package: &str) -> Env {
+        self.envs.get(package).cloned().unwrap_or_else(|| Env::plain(&self.pack.krate))
+    }
+}
+
+impl Rule for PackRule {
+    fn meta(&self) -> &'static RuleMeta {
+        self.pack.meta
+    }
+
+    fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
+        let env = self.env(&cx.file.package);
+        let range = |s: proc_macro2::Span| cx.range(s);
+        let run = run_pack(&self.pack, self.only, &env, &cx.parsed.syntax, &cx.parsed.tokens, cx.text(), &range);
+        for (rule, safety, reason, edits) in run.changes {
+            let mut change: Change = cx.change(self.pack.meta, safety, reason, edits);
+            change.rule = self.pack.rules[rule].full_id;
+            out.changes.push(change);
+        }
+        for (rule, offset, message) in run.notes {
+            let mut d = cx.warning(self.pack.meta, offset, message);
+            d.rule = Some(rule.map_or(self.pack.meta.id, |r| self.pack.rules[r].full_id));
+            out.diagnostics.push(d);
+        }
+    }
+}
+
+/// What running a pack on one file gives: changes (rule, safety, reason, edits) and
+/// notes (rule, offset, message).
+#[derive(Debug, Default)]
+pub struct PackRun {
+    /// The changes.
+    pub changes: Vec<(usize, Safety, String, Vec<Edit>)>,
+    /// Sites left alone.
+    pub notes: Vec<(Option<usize>, usize, String)>,
+}
+
+/// Runs `pack` (or only its rule `only`) on one parsed file.
+pub fn run_pack(
+    pack: &CompiledPack,
+    only: Option<usize>,
+    env: &Env,
+    file: &syn::File,
+    tokens: &proc_macro2::TokenStream,
+    text: &str,
+    range: &dyn Fn(proc_macro2::Span) -> Range<usize>,
+) -> PackRun {
+    let mut run = PackRun::default();
+    let facts = Facts::of(file, tokens, env, &pack.prelude, range);
+    // A file that never names the crate has nothing to migrate.
+    if facts.leaves.iter().all(|l| l.target.is_none()) && !facts.crate_names.iter().any(|n| facts.ident_count.contains_key(n)) {
+        return run;
+    }
+    let found = matcher::find(file, text, &facts, &pack.rules, &env.own_methods, range);
+    let wanted = |rule: usize| only.is_none_or(|o| o == rule);
+    let krate = facts.crate_local_name().to_string();
+
+    // Expression and type rules: rendered templates, minimal edits.
+    let mut site_edits: BTreeMap<usize, Vec<Vec<Edit>>> = BTreeMap::new(); // rule -> the edits of each site
+    let mut reasons: BTreeMap<usize, String> = BTreeMap::new();
+    let mut adds: Vec<ImportAdd> = Vec::new();
+    let mut consumed: Vec<(Range<usize>, usize)> = Vec::new();
+    for hit in &found.hits {
+        if !wanted(hit.rule) {
+            continue;
+        }
+        let rule = &pack.rules[hit.rule];
+        let (template, imports, reason) = match &rule.action {
+            Action::Replace { template: Some(t), imports } => (t, imports, rule.message.clone()),
+            Action::Replace { template: None, .. } => continue,
+            Action::Choice { question, options, conservative } => {
+                let chosen = &options[*conservative];
+                let others: Vec<String> = options.iter().enumerate().filter(|(i, _)| i != conservative).map(|(_, o)| format!("`{}` ({})", o.id, o.when)).collect();
+                let reason = format!(
+                    "{} — {} Applied the conservative option `{}` ({}); other options: {}",
+                    rule.message,
+                    question,
+                    chosen.id,
+                    chosen.when,
+                    others.join("; ")
+                );
+                (&chosen.template, &chosen.imports, reason)
+            }
+        };
+        // Paths of the pattern that the template does not name again are gone.
+        for (name, binding) in &hit.bindings {
+            if let Some(key) = name.strip_prefix("@path:") {
+                let kept = template.pieces.iter().any(|p| matches!(p, pattern::Piece::Var(v) if v.ends_with(&format!(":{key}")) && v.starts_with('@')));
+                if !kept {
+                    consumed.push((binding.range.clone(), hit.rule));
+                }
+            }
+        }
+        let new = template::render(template, &hit.bindings, text, &krate);
+        let old = &text[hit.range.clone()];
+        let edits = template::minimal_edits(hit.range.clone(), old, &new);
+        for path in imports {
+            adds.push(ImportAdd { path: path.clone(), anchor: hit.trait_leaf, rule: hit.rule });
+        }
+        if !edits.is_empty() {
+            site_edits.entry(hit.rule).or_default().push(edits);
+        }
+        reasons.insert(hit.rule, reason);
+    }
+
+    // Path rules: the code's paths, then the `use` items.
+    let mover: &dyn Mover = pack;
+    let plans = imports::plan_leaves(&facts, &found.paths, &adds, &consumed, mover);
+    let mut grouped: BTreeMap<usize, Vec<Edit>> = BTreeMap::new(); // rule -> edits made together
+    for site in &found.paths {
+        let written: Vec<String> = site.written.iter().map(|s| s.0.clone()).collect();
+        let full = &site.resolved.full;
+        let moved = pack.moved_by(full, false);
+        let qualify = |new: &[String]| {
+            let mut q = vec![krate.clone()];
+            q.extend(new[1..].iter().cloned());
+            q
+        };
+        let (new_written, rule) = match &site.resolved.via {
+            Via::Crate => {
+                let Some((new, rule)) = moved else { continue };
+                let mut w = vec![written[0].clone()];
+                w.extend(new[1..].iter().cloned());
+                (w, rule)
+            }
+            Via::Import(leaf) => {
+                let plan = &plans[*leaf];
+                let base = facts.leaves[*leaf].target.clone().unwrap_or_default();
+                let (new_base, leaf_rule) = plan.moved.clone().unwrap_or((base.clone(), usize::MAX));
+                let (new_full, rule) = match moved {
+                    Some((n, r)) => (n, r),
+                    None if plan.local != LocalPlan::Same && plan.local != LocalPlan::Aliased => (new_base.clone(), leaf_rule),
+                    None if new_base != base => {
+                        // The import moves; what is written after it stays.
+                        let mut n = new_base.clone();
+                        n.extend(full[base.len()..].iter().cloned());
+                        (n, leaf_rule)
+                    }
+                    None => continue,
+                };
+                if plan.local == LocalPlan::Remove {
+                    continue;
+                }
+                let first = match &plan.local {
+                    LocalPlan::Renamed(n) | LocalPlan::Merge(n) => Some(n.clone()),
+                    LocalPlan::Same | LocalPlan::Aliased => Some(written[0].clone()),
+                    LocalPlan::Qualify | LocalPlan::Remove => None,
+                };
+                match first {
+                    Some(first) if new_full.starts_with(&new_base) => {
+                        let mut w = vec![first];
+                        w.extend(new_full[new_base.len()..].iter().cloned());
+                        (w, rule)
+                    }
+                    _ => (qualify(&new_full), rule),
+                }
+            }
+            Via::Glob(leaf) => {
+                let Some((new, rule)) = moved else { continue };
+                let glob = facts.leaves[*leaf].target.clone().unwrap_or_default();
+                let new_glob = pack.moved_by(&glob, true).map_or(glob, |(g, _)| g);
+                if new.starts_with(&new_glob) && new.len() > new_glob.len() {
+                    (new[new_glob.len()..].to_vec(), rule)
+                } else {
+                    (qualify(&new), rule)
+                }
+            }
+            Via::Prelude(_) => {
+                let Some((new, rule)) = moved else { continue };
+                let item = &pack.prelude.from[&written[0]];
+                let new_item = pack.moved_by(item, false).map_or_else(|| item.clone(), |(n, _)| n);
+                if pack.prelude.to.contains(&new_item) && new.starts_with(&new_item) {
+                    let mut w = vec![new_item.last().expect("a path").clone()];
+                    w.extend(new[new_item.len()..].iter().cloned());
+                    (w, rule)
+                } else {
+                    (qualify(&new), rule)
+                }
+            }
+        };
+        if rule == usize::MAX || !wanted(rule) {
+            continue;
+        }
+        match template::segment_edits(&site.written, &new_written) {
+            Ok(edits) => {
+                if !edits.is_empty() {
+                    grouped.entry(rule).or_default().extend(edits);
+                    reasons.entry(rule).or_insert_with(|| pack.rules[rule].message.clone());
+                }
+            }
+            Err(e) => run.notes.push((Some(rule), site.written[0].1.start, format!("not changed: {e}"))),
+        }
+    }
+    let uses = imports::use_edits(&facts, &plans, &adds, mover, text);
+    for (rule, edit) in uses.edits {
+        if rule == usize::MAX || !wanted(rule) {
+            continue;
+        }
+        grouped.entry(rule).or_default().push(edit);
+        reasons.entry(rule).or_insert_with(|| pack.rules[rule].message.clone());
+    }
+    for (rule, offset, message) in uses.notes {
+        run.notes.push(((rule != usize::MAX).then_some(rule), offset, message));
+    }
+    // Sites of a rule that also edits `use` items go in one change with them: a rename
+    // is all or nothing. Other sites are a change each.
+    for (rule, edits) in site_edits {
+        if let Some(group) = grouped.get_mut(&rule) {
+            group.extend(edits.into_iter().flatten());
+        } else {
+            for site in edits {
+                run.changes.push((rule, pack.rules[rule].safety, reasons[&rule].clone(), site));
+            }
+        }
+    }
+    for (rule, mut edits) in grouped {
+        edits.sort();
+        edits.dedup();
+        run.changes.push((rule, pack.rules[rule].safety, reasons[&rule].clone(), edits));
+    }
+    for note in found.notes {
+        if wanted(note.rule) {
+            run.notes.push((Some(note.rule), note.offset, note.message));
+        }
+    }
+    run
+}
+
+/// The result of running a pack's own examples.
+#[derive(Debug, Default)]
+pub struct PackReport {
+    /// Where the pack came from.
+    pub source: String,
+    /// Examples run.
+    pub examples: usize,
+    /// Failures: rule id and what went wrong.
+    pub failures: Vec<(String, String)>,
+}
+
+impl PackReport {
+    /// Whether every example passed.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// `cargo migrate pack test`: loads the pack at `path` and runs every rule's examples.
+pub fn test_pack(path: &Path) -> Result<PackReport, FormatError> {
+    let pack = CompiledPack::load(path)?;
+    Ok(test_compiled(Arc::new(pack)))
+}
+
+/// Runs every rule's examples of a compiled pack, with the whole pack (rules compose: a
+/// rule's template speaks the new release's paths, which path rules move): the rule must
+/// change nothing in its `valid` examples; its `invalid` ones must become their `fixed`
+/// text, with a change of the rule, and that text must parse and not change again.
+pub fn test_compiled(pack: Arc<CompiledPack>) -> PackReport {
+    let mut report = PackReport { source: pack.source.clone(), ..PackReport::default() };
+    let rule = PackRule::new(pack.clone());
+    let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+    let migrate = |code: &str| crate::pipeline::migrate_source("example.rs", code, &opts).map_err(|d| d.message);
+    for (index, def) in pack.file.rules.iter().enumerate() {
+        let Some(examples) = &def.examples else { continue };
+        let id = pack.rules[index].full_id;
+        let mut failures = Vec::new();
+        let mut fail = |what: String| failures.push((def.id.clone(), what));
+        for (i, code) in examples.valid.iter().enumerate() {
+            report.examples += 1;
+            match migrate(code) {
+                Ok((changes, _)) if !changes.iter().any(|c| c.rule == id) => {}
+                Ok((_, new)) => fail(format!("valid example {} was changed:\n{new}", i + 1)),
+                Err(e) => fail(format!("valid example {}: {e}", i + 1)),
+            }
+        }
+        for (i, ex) in examples.invalid.iter().enumerate() {
+            report.examples += 1;
+            match migrate(&ex.code) {
+                Ok((changes, _)) if !changes.iter().any(|c| c.rule == id) => fail(format!("invalid example {}: the rule changed nothing", i + 1)),
+                Ok((_, new)) if new == ex.fixed => match migrate(&new) {
+                    Ok((again, _)) if again.is_empty() => {}
+                    Ok((_, newer)) => fail(format!("invalid example {}: a second run changes it again:\n{newer}", i + 1)),
+                    Err(e) => fail(format!("invalid example {}: the result does not parse: {e}", i + 1)),
+                },
+                Ok((_, new)) => fail(format!("invalid example {}: expected\n{}\ngot\n{new}", i + 1, ex.fixed)),
+                Err(e) => fail(format!("invalid example {}: {e}", i + 1)),
+            }
+        }
+        report.failures.extend(failures);
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Diagnostic;
+
+    /// Runs `pack` (TOML text) on `code`: the new text, the changes, the diagnostics.
+    fn run(pack: &str, code: &str) -> (String, Vec<Change>, Vec<Diagnostic>) {
+        let pack = Arc::new(CompiledPack::from_text(pack, "test.toml").unwrap_or_else(|e| panic!("{e}")));
+        let rule = PackRule::new(pack);
+        let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let file = crate::source::SourceFile {
+            path: "lib.rs".into(),
+            display: "lib.rs".into(),
+            kind: crate::source::FileKind::Rust,
+            package: String::new(),
+            cfg: crate::model::CfgStatus::Active,
+            text: code.to_string(),
+        };
+        let (findings, _) = crate::check::check_rust_text(&file, &crate::cfg::CfgSet::host(), &opts, true).unwrap();
+        let (changes, new) = crate::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
+        (new, changes, findings.diagnostics)
+    }
+
+    const RAND: &str = include_str!("../../migrations/rand/0.8-0.9.toml");
+
+    fn check(code: &str, expected: &str) {
+        let (new, _, _) = run(RAND, code);
+        assert_eq!(new, expected);
+        let (again, changes, _) = run(RAND, &new);
+        assert!(changes.is_empty() && again == new, "not idempotent: {again}");
+    }
+
+    #[test]
+    fn a_crates_own_methods_and_functions_are_never_rewritten() {
+        // Its own `gen_range` / `gen_bool` on its own type, with `Rng` in scope.
+        let code = "use rand::Rng;\nstruct Die;\nimpl Die {\n    fn gen_range(&self, n: u8) -> u8 { n }\n    fn gen_bool(&self) -> bool { true }\n}\nfn f(d: &Die) -> u8 { if d.gen_bool() { d.gen_range(6) } else { 0 } }\nfn g() -> u8 { let d = Die; d.gen_range(6) }\nimpl Die { fn h(&self) -> u8 { self.gen_range(2) } }\n";
+        check(code, code);
+        // Its own `thread_rng` function, next to rand's prelude.
+        let code = "use rand::prelude::*;\nfn thread_rng() -> u8 { 4 }\nfn f() -> u8 { thread_rng() }\n";
+        check(code, code);
+        // Its own trait with a `gen_bool`, the receiver's type unknown: left alone, and said.
+        let code = "use rand::Rng;\ntrait Coin { fn gen_bool(&self, p: f64) -> bool; }\nfn f(c: &dyn Coin) -> bool { c.gen_bool(0.5) }\nfn g(x: &Thing) -> bool { x.gen_bool(0.5) }\n";
+        let (new, _, diags) = run(RAND, code);
+        assert_eq!(new, code);
+        assert!(diags.iter().any(|d| d.message.contains("compiler phase") && d.rule == Some("rand/gen-bool")), "{diags:?}");
+        // Without the trait in scope, a method of that name is not rand's.
+        let code = "fn f(r: &mut R) -> u8 { r.gen_range(0..3) }\n";
+        check(code, code);
+    }
+
+    #[test]
+    fn the_trait_evidence_and_rand_receivers_are_rewritten() {
+        check(
+            "use rand::Rng;\ntrait Coin { fn gen_bool(&self, p: f64) -> bool; }\nfn f<R: Rng>(r: &mut R) -> bool { r.gen_bool(0.5) }\n",
+            "use rand::Rng;\ntrait Coin { fn gen_bool(&self, p: f64) -> bool; }\nfn f<R: Rng>(r: &mut R) -> bool { r.random_bool(0.5) }\n",
+        );
+    }
+
+    #[test]
+    fn imports_follow_renames_without_leaving_unused_ones() {
+        // Renamed in a group, with the new name free.
+        check("use rand::{thread_rng, Rng};\nfn f() -> u8 { thread_rng().gen() }\n", "use rand::{rng, Rng};\nfn f() -> u8 { rng().random() }\n");
+        // The new name is a local: sites written in full, the leaf removed.
+        check("use rand::thread_rng;\nfn f() { let rng = thread_rng(); drop(rng); }\n", "fn f() { let rng = rand::rng(); drop(rng); }\n");
+        // Nested groups, `self`, aliases.
+        check(
+            "use rand::{distributions::{self, Distribution, Standard as S}, Rng};\nfn f(r: &mut impl Rng) -> (u8, u8) { (S.sample(r), r.sample(distributions::Standard)) }\n",
+            "use rand::{distr::{self, Distribution, StandardUniform as S}, Rng};\nfn f(r: &mut impl Rng) -> (u8, u8) { (S.sample(r), r.sample(distr::StandardUniform)) }\n",
+        );
+        // `extern crate .. as`.
+        check("extern crate rand as r;\nfn f() -> u8 { r::thread_rng().gen() }\n", "extern crate rand as r;\nfn f() -> u8 { r::rng().gen() }\n");
+        // A name the rules cannot see everywhere keeps its old name as an alias.
+        check(
+            "use rand::thread_rng;\nfn f() { let _ = thread_rng(); let _ = dsl!(thread_rng => 1); }\n",
+            "use rand::rng as thread_rng;\nfn f() { let _ = thread_rng(); let _ = dsl!(thread_rng => 1); }\n",
+        );
+    }
+
+    #[test]
+    fn macro_arguments_are_matched() {
+        check(
+            "use rand::Rng;\nfn f(r: &mut impl Rng) { println!(\"{}\", r.gen_range(0..3)); assert!(r.gen_bool(1.0)); }\n",
+            "use rand::Rng;\nfn f(r: &mut impl Rng) { println!(\"{}\", r.random_range(0..3)); assert!(r.random_bool(1.0)); }\n",
+        );
+    }
+
+    #[test]
+    fn choice_rules_apply_the_conservative_option_for_review() {
+        let (new, changes, _) = run(RAND, "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { r.gen_range(0.0..1.0) }\n");
+        assert_eq!(new, "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { loop { let x = r.random_range(0.0..1.0); if x < 1.0 { break x; } } }\n");
+        let c = &changes[0];
+        assert_eq!((c.rule, c.safety), ("rand/gen-range-float", Safety::NeedsReview));
+        assert!(c.reason.contains("Can this code accept the upper bound") && c.reason.contains("`exclude-high`") && c.reason.contains("`allow-high`"), "{}", c.reason);
+    }
+
+    const INDEXMAP: &str = r#"
+crate = "indexmap"
+from = "1"
+to = "2"
+summary = "indexmap 1 → 2"
+
+[[rule]]
+id = "remove"
+message = "`IndexMap::remove` is deprecated: it is `swap_remove`, which moves the last entry into the hole"
+receiver_type = "indexmap::IndexMap"
+match = "$m.remove($k)"
+question = "Does the order of the remaining entries matter?"
+
+[[rule.options]]
+id = "swap"
+replace = "$m.swap_remove($k)"
+when = "order does not matter (what `remove` did in 1.x)"
+conservative = true
+
+[[rule.options]]
+id = "shift"
+replace = "$m.shift_remove($k)"
+when = "the remaining entries must keep their order (O(n))"
+"#;
+
+    #[test]
+    fn inherent_method_rules_need_type_evidence() {
+        let code = "use indexmap::IndexMap;\nstruct S { m: IndexMap<u8, u8> }\nfn f(a: &mut IndexMap<u8, u8>, h: &mut std::collections::HashMap<u8, u8>, s: &mut S) {\n    let mut b = IndexMap::new();\n    b.insert(1, 1);\n    a.remove(&1);\n    b.remove(&1);\n    s.m.remove(&1);\n    h.remove(&1);\n    let mut x = make();\n    x.remove(&1);\n}\n";
+        let (new, changes, diags) = run(INDEXMAP, code);
+        assert_eq!(new.matches("swap_remove").count(), 3, "{new}");
+        assert!(new.contains("h.remove(&1)") && new.contains("x.remove(&1)"));
+        assert!(changes.iter().all(|c| c.safety == Safety::NeedsReview));
+        assert_eq!(diags.iter().filter(|d| d.message.contains("compiler phase must decide")).count(), 1, "{diags:?}");
+    }
+
+    #[test]
+    fn pack_errors_name_the_rule() {
+        let bad = "crate = \"x\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"a\"\nmessage = \"m\"\nmatch = \"x::f($a)\"\nreplace = \"x::g($b)\"\n";
+        let err = CompiledPack::from_text(bad, "x.toml").unwrap_err();
+        assert_eq!(err.line, Some(7));
+        assert!(err.to_string().contains("rule `a`") && err.to_string().contains("`$b`"), "{err}");
+        let two_conservative = INDEXMAP.replace("when = \"the remaining", "conservative = true\nwhen = \"the remaining");
+        assert!(CompiledPack::from_text(&two_conservative, "x.toml").unwrap_err().to_string().contains("exactly one"));
+    }
+}
