@@ -104,31 +104,61 @@ pub fn run(manifest: &Path, packages: &[String], config: &BuildConfig, root: &Pa
     }
     attempts.push(config.clone());
     let mut out = CompilerFindings::default();
-    let mut failure = String::new();
-    for attempt in &attempts {
-        match cargo_check(manifest, packages, attempt) {
-            Ok(messages) => {
-                out.config = Some(attempt.describe());
-                convert(&messages, root, files, &attempt.describe(), &mut out);
+    // The first configuration that builds completely wins; else the one whose targets
+    // failed least (a bench that needs nightly should not hide the rest of the crate).
+    let mut best: Option<(BuildConfig, Build)> = None;
+    for attempt in attempts {
+        let build = match cargo_check(manifest, packages, &attempt) {
+            Ok(build) => build,
+            Err(e) => {
+                out.diagnostics.push(Diagnostic::general(Level::Warning, format!("compiler phase skipped: {e}")));
                 return out;
             }
-            Err(e) => failure = e,
+        };
+        let done = build.failures.is_empty();
+        if best.as_ref().is_none_or(|(_, b)| build.failures.len() < b.failures.len()) {
+            best = Some((attempt, build));
+        }
+        if done {
+            break;
         }
     }
-    out.diagnostics.push(Diagnostic::general(
-        Level::Warning,
-        format!("compiler phase skipped: the crate does not build as it is, so only the syntactic rules ran ({failure})"),
-    ));
+    let Some((config, build)) = best else { return out };
+    if build.units == 0 {
+        let why = build.failures.first().cloned().unwrap_or_else(|| "nothing was compiled".into());
+        out.diagnostics.push(Diagnostic::general(
+            Level::Warning,
+            format!("compiler phase skipped: the crate does not build as it is, so only the syntactic rules ran ({}: {why})", config.describe()),
+        ));
+        return out;
+    }
+    for failure in &build.failures {
+        out.diagnostics.push(Diagnostic::general(
+            Level::Warning,
+            format!("compiler phase: a target did not build with {} and its type-aware lints are missing ({failure}); the syntactic rules still cover it", config.describe()),
+        ));
+    }
+    out.config = Some(config.describe());
+    convert(&build.diagnostics, root, files, &config.describe(), &mut out);
     out
 }
 
-/// Runs `cargo check` and returns the compiler's diagnostics for workspace members, or
-/// the first error if the build fails.
-fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig) -> Result<Vec<RustcDiagnostic>, String> {
+/// What one `cargo check` run produced.
+struct Build {
+    /// Compiler messages of workspace members.
+    diagnostics: Vec<RustcDiagnostic>,
+    /// Targets that compiled (artifacts of workspace members).
+    units: usize,
+    /// One line per failed target: its first error.
+    failures: Vec<String>,
+}
+
+/// Runs `cargo check --keep-going` with the lints forced on workspace members.
+fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig) -> Result<Build, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
     let mut cmd = Command::new(cargo);
-    cmd.args(["check", "--all-targets", "--message-format=json"]).arg("--manifest-path").arg(manifest);
+    cmd.args(["check", "--all-targets", "--keep-going", "--message-format=json"]).arg("--manifest-path").arg(manifest);
     for p in packages {
         cmd.args(["-p", p]);
     }
@@ -136,21 +166,30 @@ fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig) -> Re
     cmd.env("RUSTC_WORKSPACE_WRAPPER", exe).env(WRAPPER_ENV, "1");
     tracing::info!("running {cmd:?}");
     let output = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().map_err(|e| format!("cannot run cargo: {e}"))?;
-    let mut diagnostics = Vec::new();
-    let mut first_error = None;
+    let mut build = Build { diagnostics: Vec::new(), units: 0, failures: Vec::new() };
+    let mut failed_targets = std::collections::BTreeSet::new();
     for message in Message::parse_stream(output.stdout.as_slice()) {
-        let Ok(Message::CompilerMessage(msg)) = message else { continue };
-        if msg.message.level == cargo_metadata::diagnostic::DiagnosticLevel::Error && first_error.is_none() {
-            first_error = Some(msg.message.message.clone());
+        match message {
+            Ok(Message::CompilerMessage(msg)) => {
+                if msg.message.level == cargo_metadata::diagnostic::DiagnosticLevel::Error
+                    && !msg.message.message.starts_with("aborting due to")
+                    && failed_targets.insert(format!("{}", msg.target.name))
+                {
+                    build.failures.push(format!("`{}` ({}): {}", msg.target.name, msg.target.kind.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", "), msg.message.message));
+                }
+                build.diagnostics.push(msg.message);
+            }
+            Ok(Message::CompilerArtifact(a)) if packages.iter().any(|p| *p == a.target.name || a.package_id.repr.contains(p.as_str())) => build.units += 1,
+            _ => {}
         }
-        diagnostics.push(msg.message);
     }
-    if !output.status.success() {
+    if !output.status.success() && build.failures.is_empty() {
+        // Cargo itself failed (a manifest error, a missing dependency): not per target.
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let reason = first_error.unwrap_or_else(|| stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("cargo check failed").trim().to_string());
-        return Err(format!("{}: {reason}", config.describe()));
+        let reason = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("cargo check failed").trim().to_string();
+        build.failures.push(reason);
     }
-    Ok(diagnostics)
+    Ok(build)
 }
 
 /// A lint of the `rust-2024-compatibility` group, as `cargo migrate rules` lists it.
