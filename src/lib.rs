@@ -13,6 +13,7 @@ pub mod compiler;
 pub mod discover;
 pub mod doctest;
 pub mod emit;
+pub mod judge;
 pub mod model;
 pub mod pipeline;
 pub mod plan;

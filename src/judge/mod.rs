@@ -1,0 +1,4 @@
+//! The judge: decides the sites where the right rewrite depends on intent
+//! (heuristics → verdict cache → LLM → fallback).
+
+pub mod llm;
