@@ -56,11 +56,17 @@ struct Reply {
     status: u16,
     body: String,
     delay: Duration,
+    /// Says `Connection: keep-alive` instead of `close`, and keeps the connection open
+    /// (idle, unread) until the server stops, as a real server does.
+    keep_alive: bool,
 }
 
 impl Reply {
     fn ok(body: String) -> Reply {
-        Reply { status: 200, body, delay: Duration::ZERO }
+        Reply { status: 200, body, delay: Duration::ZERO, keep_alive: false }
+    }
+    fn status(status: u16, body: String) -> Reply {
+        Reply { status, ..Reply::ok(body) }
     }
 }
 
@@ -92,11 +98,13 @@ impl FakeServer {
             std::thread::spawn(move || {
                 let started = Instant::now();
                 let mut served = 0;
+                let mut kept_alive = Vec::new();
                 while served < MAX_REQUESTS && !stop.load(Ordering::SeqCst) && started.elapsed() < LIFETIME {
                     match listener.accept() {
                         Ok((stream, _)) => {
-                            if let Some(request) = serve(stream, served, &*handler) {
+                            if let Some((request, open)) = serve(stream, served, &*handler) {
                                 requests.lock().unwrap().push(request);
+                                kept_alive.extend(open);
                             }
                             served += 1;
                         }
@@ -132,7 +140,9 @@ impl Drop for FakeServer {
     }
 }
 
-fn serve(mut stream: TcpStream, index: usize, handler: &Handler) -> Option<Recorded> {
+/// Reads one request, answers it; returns the request and, for a kept-alive reply, the
+/// still open connection.
+fn serve(mut stream: TcpStream, index: usize, handler: &Handler) -> Option<(Recorded, Option<TcpStream>)> {
     stream.set_nonblocking(false).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut raw = Vec::new();
@@ -177,15 +187,16 @@ fn serve(mut stream: TcpStream, index: usize, handler: &Handler) -> Option<Recor
         _ => "Internal Server Error",
     };
     let response = format!(
-        "HTTP/1.1 {} {reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        "HTTP/1.1 {} {reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n{}",
         reply.status,
         reply.body.len(),
+        if reply.keep_alive { "keep-alive" } else { "close" },
         reply.body
     );
     // The client may have given up (the slow case): a failed write is expected then.
     let _ = stream.write_all(response.as_bytes());
     let _ = stream.flush();
-    Some(request)
+    Some((request, reply.keep_alive.then_some(stream)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -256,7 +267,7 @@ impl Wire {
             Wire::Ollama => json!({ "error": format!("model \"{MODEL}\" not found, try pulling it first") }),
             Wire::OpenAi => json!({ "error": { "message": format!("The model `{MODEL}` does not exist."), "type": "NotFoundError", "code": 404 } }),
         };
-        Reply { status: 404, body: body.to_string(), delay: Duration::ZERO }
+        Reply::status(404, body.to_string())
     }
 }
 
@@ -457,6 +468,20 @@ fn a_closed_port_is_unreachable_and_not_retried() {
 }
 
 #[test]
+fn a_server_that_went_away_after_a_keep_alive_answer_is_unreachable() {
+    // A kept-alive connection must not turn "the server stopped" into an obscure
+    // "connection closed" error on the next question.
+    for wire in WIRES {
+        let server = FakeServer::start(move |_, _| Reply { keep_alive: true, ..wire.answer(GOOD) });
+        let client = wire.client(&server.url, PATIENT);
+        client.ask(&question()).unwrap_or_else(|e| panic!("{wire:?}: {e}"));
+        assert_eq!(server.finish().len(), 1);
+        let error = client.ask(&question()).unwrap_err();
+        assert!(matches!(error, LlmError::Unreachable { .. }), "{wire:?}: {error:?}");
+    }
+}
+
+#[test]
 fn an_invalid_answer_is_retried_once_with_a_correction() {
     for wire in WIRES {
         // Invalid, then good: the retry succeeds.
@@ -484,11 +509,7 @@ fn an_invalid_answer_is_retried_once_with_a_correction() {
 #[test]
 fn other_server_errors_are_reported_and_not_fatal() {
     for wire in WIRES {
-        let server = FakeServer::start(move |_, _| Reply {
-            status: 500,
-            body: json!({ "error": "CUDA out of memory" }).to_string(),
-            delay: Duration::ZERO,
-        });
+        let server = FakeServer::start(move |_, _| Reply::status(500, json!({ "error": "CUDA out of memory" }).to_string()));
         let error = ask_with_retry(&*wire.client(&server.url, PATIENT), &question()).unwrap_err();
         match &error {
             LlmError::Server(message) => assert!(message.contains("CUDA out of memory"), "{wire:?}: {message}"),
@@ -502,10 +523,8 @@ fn other_server_errors_are_reported_and_not_fatal() {
 #[test]
 fn the_ollama_client_against_a_server_that_is_not_ollama_is_a_server_error() {
     // llama-server answers 404 on /api/chat: not a missing model.
-    let server = FakeServer::start(|_, _| Reply {
-        status: 404,
-        body: json!({ "error": { "code": 404, "message": "File Not Found", "type": "not_found_error" } }).to_string(),
-        delay: Duration::ZERO,
+    let server = FakeServer::start(|_, _| {
+        Reply::status(404, json!({ "error": { "code": 404, "message": "File Not Found", "type": "not_found_error" } }).to_string())
     });
     let error = Wire::Ollama.client(&server.url, PATIENT).ask(&question()).unwrap_err();
     assert!(matches!(&error, LlmError::Server(m) if m.contains("File Not Found")), "{error:?}");

@@ -26,8 +26,15 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, LlmError> {
 /// A `reqwest` client for `endpoint`: connection attempts give up after `timeout`, and
 /// a loopback endpoint (the usual local model server) never goes through an HTTP proxy
 /// named in the environment.
+///
+/// No connection is kept between calls: the runtime only runs during a call, so an idle
+/// pooled connection would not notice that the server went away, and the next question
+/// would fail with "connection closed before message completed" instead of a clear
+/// [`LlmError::Unreachable`]. A new connection per question costs well under a
+/// millisecond on loopback (a TLS handshake on a remote endpoint), against seconds for
+/// the model's answer.
 pub(crate) fn client(endpoint: &reqwest::Url, timeout: Duration) -> Result<reqwest::Client, LlmError> {
-    let mut builder = reqwest::Client::builder().connect_timeout(timeout);
+    let mut builder = reqwest::Client::builder().connect_timeout(timeout).pool_max_idle_per_host(0);
     if is_loopback(endpoint) {
         builder = builder.no_proxy();
     }

@@ -109,8 +109,9 @@ impl OpenAiModel {
             404 if message.to_ascii_lowercase().contains("model") => LlmError::ModelMissing {
                 model: self.model.clone(),
                 hint: format!(
-                    " (the server does not serve that name: start llama-server with --alias {}, or pick a name listed at {}/v1/models)",
-                    self.model, self.base
+                    " (the names the server serves are listed at {base}/v1/models; llama-server serves its model under the name given with --alias {model})",
+                    base = self.base,
+                    model = self.model
                 ),
             },
             404 => LlmError::Server(format!(
