@@ -138,6 +138,24 @@ struct EditionArgs {
     /// Target triple for the compiler phase.
     #[arg(long, value_name = "TRIPLE")]
     target: Option<String>,
+    /// Model for the sites heuristics cannot decide: an Ollama server, any
+    /// OpenAI-compatible server (llama.cpp's llama-server, vLLM, LM Studio), only the
+    /// verdicts cached by earlier runs (`replay`, offline and reproducible), or none.
+    #[arg(long, value_enum, default_value_t = LlmKind::Ollama, value_name = "KIND")]
+    llm: LlmKind,
+    /// Model name (default: `qwen2.5-coder:7b` for Ollama; required for `openai`).
+    #[arg(long, value_name = "NAME")]
+    model: Option<String>,
+    /// Server URL (default: `$OLLAMA_HOST` or http://127.0.0.1:11434 for Ollama,
+    /// http://127.0.0.1:8080 for `openai`).
+    #[arg(long, value_name = "URL")]
+    llm_url: Option<String>,
+    /// Seconds to wait for one answer.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    llm_timeout: u64,
+    /// Environment variable holding an API key for `openai` servers that need one.
+    #[arg(long, value_name = "VAR")]
+    llm_api_key_env: Option<String>,
     /// Number of threads (default: one per core). The output does not depend on it.
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
@@ -151,6 +169,51 @@ enum Format {
     Patch,
     /// One JSON document: changes with byte-range edits, diagnostics, summary.
     Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum LlmKind {
+    /// An Ollama server (`ollama serve`; `ollama pull MODEL` first).
+    Ollama,
+    /// An OpenAI-compatible `/v1/chat/completions` endpoint.
+    Openai,
+    /// Only verdicts cached by earlier runs: no server, reproducible.
+    Replay,
+    /// No model: undecided sites keep today's behaviour, marked needs-review.
+    None,
+}
+
+/// The default model for Ollama: a small code model.
+const DEFAULT_OLLAMA_MODEL: &str = "qwen2.5-coder:7b";
+
+/// Builds the judge's model from the flags. Errors in the flags (an invalid URL) are
+/// reported; a server that is down is found out only if a site needs it.
+fn judge_model(args: &EditionArgs, cache_dir: &std::path::Path) -> Result<Option<Box<dyn crate::judge::llm::Model>>> {
+    use crate::judge::{cache, ollama::OllamaModel, openai::OpenAiModel};
+    let timeout = std::time::Duration::from_secs(args.llm_timeout.max(1));
+    Ok(match args.llm {
+        LlmKind::None => None,
+        LlmKind::Ollama => {
+            let name = args.model.clone().unwrap_or_else(|| DEFAULT_OLLAMA_MODEL.to_string());
+            Some(Box::new(match &args.llm_url {
+                Some(url) => OllamaModel::with_endpoint(url, &name, timeout)?,
+                None => OllamaModel::new(&name, timeout)?,
+            }))
+        }
+        LlmKind::Openai => {
+            let name = args.model.clone().context("--llm openai needs --model NAME (the name the server serves, e.g. llama-server's --alias)")?;
+            let url = args.llm_url.clone().unwrap_or_else(|| "http://127.0.0.1:8080".to_string());
+            let mut model = OpenAiModel::new(&url, &name, timeout)?;
+            if let Some(var) = &args.llm_api_key_env {
+                model = model.with_api_key_env(var)?;
+            }
+            Some(Box::new(model))
+        }
+        LlmKind::Replay => {
+            let name = args.model.clone().unwrap_or_else(|| DEFAULT_OLLAMA_MODEL.to_string());
+            Some(Box::new(cache::ReplayModel::new(cache::VerdictCache::new(cache_dir), &name)))
+        }
+    })
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -330,7 +393,10 @@ fn edition(args: EditionArgs) -> Result<u8> {
     let mut migration = if ws.packages.is_empty() {
         crate::pipeline::Migration::default()
     } else {
-        migrate(&ws, &opts, compiler, None, &|what| progress.set_message(what.to_string()))
+        let cache_dir = ws.target_dir.join("cargo-migrate").join("verdicts");
+        let model = judge_model(&args, &cache_dir)?;
+        let cache = crate::judge::cache::VerdictCache::new(&cache_dir);
+        migrate(&ws, &opts, compiler, model.as_deref(), Some(&cache), &|what| progress.set_message(what.to_string()))
     };
     progress.finish_and_clear();
     migration.diagnostics.extend(notes);

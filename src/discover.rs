@@ -22,6 +22,8 @@ pub struct Workspace {
     pub root_manifest: PathBuf,
     /// The selected packages.
     pub packages: Vec<Package>,
+    /// Cargo's target directory (where the judge's verdict cache lives).
+    pub target_dir: PathBuf,
 }
 
 /// A package selected for migration.
@@ -101,7 +103,8 @@ impl Workspace {
             })
             .collect();
         let root = meta.workspace_root.clone().into_std_path_buf();
-        Ok(Workspace { root_manifest: root.join("Cargo.toml"), root, packages })
+        let target_dir = meta.target_directory.clone().into_std_path_buf();
+        Ok(Workspace { root_manifest: root.join("Cargo.toml"), root, packages, target_dir })
     }
 
     /// A path as shown to the user: relative to the workspace root, `/`-separated.

@@ -61,6 +61,7 @@ pub fn migrate(
     opts: &CheckOptions<'_>,
     compiler: Option<&BuildConfig>,
     model: Option<&dyn crate::judge::llm::Model>,
+    cache: Option<&crate::judge::cache::VerdictCache>,
     progress: &dyn Fn(&str),
 ) -> Migration {
     let mut checked = check_workspace(ws, opts, &|n| progress(&format!("{n} files")));
@@ -72,7 +73,7 @@ pub fn migrate(
     let mut verdicts = Vec::new();
     if !sites.is_empty() {
         progress(&format!("judging {} sites", sites.len()));
-        let judged = crate::judge::judge(sites, &checked.files, model);
+        let judged = crate::judge::judge(sites, &checked.files, model, cache);
         checked.changes.extend(judged.changes);
         checked.diagnostics.extend(judged.diagnostics);
         verdicts = judged.verdicts;

@@ -33,7 +33,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn cargo_migrate(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
-        .args(["edition", "--color", "never", "--manifest-path"])
+        .args(["edition", "--color", "never", "--llm", "none", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .args(args)
         .env("CARGO_TARGET_DIR", dir.join("target"))

@@ -53,7 +53,44 @@ pub enum LlmError {
     /// Anything else the server reported.
     #[error("model server error: {0}")]
     Server(String),
+    /// `--llm replay`: the verdict cache has no answer for this question.
+    #[error("no cached verdict of model `{model}` for this site (key {key}); replay answers only from the verdict cache: run once with a model to record one")]
+    NotCached {
+        /// The model whose verdicts are replayed.
+        model: String,
+        /// The cache key that was looked up.
+        key: String,
+    },
+    /// The client cannot be set up as asked (a bad URL, an API key variable that is
+    /// not set).
+    #[error("model client configuration: {0}")]
+    Config(String),
 }
+
+impl LlmError {
+    /// True when asking again during this run is pointless: the server is down, the model
+    /// is not there, or the client is misconfigured. The caller should then stop asking
+    /// for the rest of the run (one warning, the conservative option everywhere).
+    /// A timeout, an invalid answer, a server-side failure or a cache miss concern one
+    /// question only.
+    pub fn is_fatal_for_run(&self) -> bool {
+        match self {
+            LlmError::Unreachable { .. } | LlmError::ModelMissing { .. } | LlmError::Config(_) => true,
+            LlmError::Timeout(_) | LlmError::Invalid(_) | LlmError::Server(_) | LlmError::NotCached { .. } => false,
+        }
+    }
+}
+
+/// Version of the way questions are put to a model and answers read back. It is part of
+/// every verdict cache key: bump it when the prompt format, the schema or the validation
+/// changes, so that verdicts recorded under the old protocol are not replayed.
+pub const PROMPT_VERSION: &str = "1";
+
+/// The most tokens a client lets the model generate for one answer. The answer is
+/// `{"option": ID, "reason": TEXT}` with the reason at most 300 characters (the schema's
+/// `maxLength`): about 100 tokens of prose plus the JSON around it. A model that rambles
+/// past it is cut off, its JSON is incomplete and the answer is rejected.
+pub const MAX_ANSWER_TOKENS: u32 = 150;
 
 /// A model the judge can ask.
 pub trait Model: Send + Sync {
@@ -66,18 +103,60 @@ pub trait Model: Send + Sync {
     fn ask(&self, question: &Question) -> Result<Answer, LlmError>;
 }
 
-impl LlmError {
-    /// Whether asking again in this run is pointless (no server, no model).
-    pub fn is_fatal_for_run(&self) -> bool {
-        matches!(self, LlmError::Unreachable { .. } | LlmError::ModelMissing { .. })
+impl<M: Model + ?Sized> Model for Box<M> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn ask(&self, question: &Question) -> Result<Answer, LlmError> {
+        (**self).ask(question)
     }
 }
 
-/// Asks once, and once more if the answer was invalid.
+impl<M: Model + ?Sized> Model for std::sync::Arc<M> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn ask(&self, question: &Question) -> Result<Answer, LlmError> {
+        (**self).ask(question)
+    }
+}
+
+impl<M: Model + ?Sized> Model for &M {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn ask(&self, question: &Question) -> Result<Answer, LlmError> {
+        (**self).ask(question)
+    }
+}
+
+/// Asks `model` once, and once more if the answer was [`LlmError::Invalid`]; never again
+/// on any other error (unreachable, missing model, timeout, server error: a second try
+/// would only double the wait). The second question is the first one with a note saying
+/// why the previous answer was rejected (at temperature 0 the very same question would
+/// most likely get the very same answer). The second outcome is returned as it is.
 pub fn ask_with_retry(model: &dyn Model, question: &Question) -> Result<Answer, LlmError> {
     match model.ask(question) {
-        Err(LlmError::Invalid(_)) => model.ask(question),
+        Err(LlmError::Invalid(why)) => {
+            tracing::debug!(model = %model.name(), %why, "invalid answer, asking once more");
+            model.ask(&question.with_correction(&why))
+        }
         other => other,
+    }
+}
+
+impl Question {
+    /// This question with a note after the prompt saying why a previous answer was
+    /// rejected and what a valid answer looks like. Used by [`ask_with_retry`].
+    pub fn with_correction(&self, why: &str) -> Question {
+        let mut prompt = self.prompt.clone();
+        prompt.push_str(&format!(
+            "\n\nYour previous answer was rejected: {}\nAnswer with exactly one JSON object \
+             {{\"option\": ID, \"reason\": ONE_LINE}} where ID is one of {:?}, and nothing else.",
+            clip(why),
+            self.option_ids
+        ));
+        Question { system: self.system.clone(), prompt, option_ids: self.option_ids.clone() }
     }
 }
 

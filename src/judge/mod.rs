@@ -1,12 +1,17 @@
 //! The judge: decides the sites where the right rewrite depends on intent.
 //!
-//! Decision chain, per site: heuristics ([`heuristics`]) → a local model ([`llm`]),
-//! whose answer must be one of the site's option ids → the conservative option, marked
-//! needs-review. Every verdict says who decided and why; a verdict whose option edits the
+//! Decision chain, per site: heuristics ([`heuristics`]) → the verdict cache
+//! ([`cache`]) → a local model ([`llm`]: [`ollama`] or any OpenAI-compatible server,
+//! [`openai`]), whose answer must be one of the site's option ids → the conservative
+//! option, marked needs-review. Every verdict says who decided and why; a verdict whose option edits the
 //! code becomes a [`Change`].
 
+pub mod cache;
 pub mod heuristics;
+mod http;
 pub mod llm;
+pub mod ollama;
+pub mod openai;
 pub mod prompt;
 
 use std::collections::BTreeMap;
@@ -26,12 +31,10 @@ pub struct Judged {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Asks a model, with one retry on an invalid answer.
-pub type Ask<'a> = &'a dyn Fn(&llm::Question) -> Result<Answer, LlmError>;
-
-/// Decides every site. `model` is asked only when no heuristic settles a site; after an
-/// error that will not go away (no server, no model), it is not asked again in this run.
-pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Option<&dyn Model>) -> Judged {
+/// Decides every site. `model` is asked only when no heuristic settles a site and the
+/// cache has no verdict for it; after an error that will not go away (no server, no
+/// model), it is not asked again in this run. Valid answers are cached.
+pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Option<&dyn Model>, cache: Option<&cache::VerdictCache>) -> Judged {
     let mut out = Judged::default();
     let mut model_down: Option<String> = None;
     for mut site in sites {
@@ -40,7 +43,7 @@ pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Opti
             (d.option, Decider::Heuristic, d.reason, Safety::Judged)
         } else {
             match model.filter(|_| model_down.is_none()) {
-                Some(m) => match ask(m, &site) {
+                Some(m) => match ask(m, &site, cache) {
                     Ok((index, answer)) => (index, Decider::Llm(m.name()), answer.reason, Safety::Judged),
                     Err(e) => {
                         if e.is_fatal_for_run() {
@@ -99,10 +102,23 @@ fn fallback(site: &Site, why: &str) -> (usize, Decider, String, Safety) {
     (site.conservative, Decider::Rule, format!("{why}: kept today's behaviour"), Safety::NeedsReview)
 }
 
-/// Asks the model about a site: the index of the chosen option and the answer.
-fn ask(model: &dyn Model, site: &Site) -> Result<(usize, Answer), LlmError> {
+/// Asks the model about a site (or finds its verdict in the cache): the index of the
+/// chosen option and the answer.
+fn ask(model: &dyn Model, site: &Site, cache: Option<&cache::VerdictCache>) -> Result<(usize, Answer), LlmError> {
     let question = prompt::question(site);
-    let answer = llm::ask_with_retry(model, &question)?;
+    let key = cache::VerdictKey::for_question(&model.name(), &question);
+    let answer = match cache.and_then(|c| c.get(&key)) {
+        Some(answer) => answer,
+        None => {
+            let answer = llm::ask_with_retry(model, &question)?;
+            if let Some(c) = cache {
+                if let Err(e) = c.put(&key, &model.name(), &answer) {
+                    tracing::warn!("verdict not cached: {e}");
+                }
+            }
+            answer
+        }
+    };
     let index = site.options.iter().position(|o| o.id == answer.option).ok_or_else(|| LlmError::Invalid(answer.option.clone()))?;
     Ok((index, answer))
 }

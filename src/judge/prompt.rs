@@ -12,9 +12,6 @@ use super::llm::Question;
 use crate::model::{DropOrigin, Evidence, Site};
 use crate::source::SourceFile;
 
-/// Bumped whenever the prompt changes, so cached verdicts of an older prompt are not reused.
-pub const PROMPT_VERSION: u32 = 1;
-
 /// Longest enclosing function included, in lines.
 const MAX_FN_LINES: usize = 80;
 
