@@ -47,7 +47,14 @@ pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Opti
                     Ok((index, answer)) => (index, Decider::Llm(m.name()), answer.reason, Safety::Judged),
                     Err(e) => {
                         if e.is_fatal_for_run() {
-                            model_down = Some(e.to_string());
+                            let hint = match e {
+                                LlmError::Unreachable { .. } => format!(
+                                    " (is the server running? For Ollama: `ollama serve`, then `ollama pull {}`; or pick another with --llm/--llm-url, or --llm none)",
+                                    m.name()
+                                ),
+                                _ => String::new(),
+                            };
+                            model_down = Some(format!("{e}{hint}"));
                         } else {
                             out.diagnostics.push(Diagnostic::at(Level::Warning, &site.file, Some(site.line), format!("the model gave no usable answer ({e}); kept today's behaviour")).with_rule(site.rule));
                         }

@@ -1,0 +1,187 @@
+//! A fake model server on loopback for the tests: one thread, canned replies, bounded
+//! in requests and lifetime; nothing leaves 127.0.0.1.
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+
+/// One request as the server read it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("request body is not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The text of the last message (the user prompt), in either wire format.
+    pub fn user_prompt(&self) -> String {
+        let body = self.json();
+        let messages = body["messages"].as_array().expect("messages");
+        messages.last().expect("a message")["content"].as_str().expect("text content").to_string()
+    }
+}
+
+/// What the server answers.
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub delay: Duration,
+    /// Says `Connection: keep-alive` instead of `close`, and keeps the connection open
+    /// (idle, unread) until the server stops, as a real server does.
+    pub keep_alive: bool,
+}
+
+impl Reply {
+    pub fn ok(body: String) -> Reply {
+        Reply { status: 200, body, delay: Duration::ZERO, keep_alive: false }
+    }
+    pub fn status(status: u16, body: String) -> Reply {
+        Reply { status, ..Reply::ok(body) }
+    }
+}
+
+pub type Handler = dyn Fn(usize, &Recorded) -> Reply + Send + 'static;
+
+/// A one-thread HTTP/1.1 server on 127.0.0.1: each connection carries one request, gets
+/// the handler's reply and is closed. It serves at most `MAX_REQUESTS` requests and stops
+/// after `LIFETIME` at the latest, or when dropped.
+pub struct FakeServer {
+    pub url: String,
+    stop: Arc<AtomicBool>,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub const MAX_REQUESTS: usize = 8;
+pub const LIFETIME: Duration = Duration::from_secs(30);
+
+impl FakeServer {
+    pub fn start(handler: impl Fn(usize, &Recorded) -> Reply + Send + 'static) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let thread = {
+            let (stop, requests) = (stop.clone(), requests.clone());
+            let handler: Box<Handler> = Box::new(handler);
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let mut served = 0;
+                let mut kept_alive = Vec::new();
+                while served < MAX_REQUESTS && !stop.load(Ordering::SeqCst) && started.elapsed() < LIFETIME {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            if let Some((request, open)) = serve(stream, served, &*handler) {
+                                requests.lock().unwrap().push(request);
+                                kept_alive.extend(open);
+                            }
+                            served += 1;
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(5)),
+                        Err(e) => panic!("accept: {e}"),
+                    }
+                }
+            })
+        };
+        FakeServer { url, stop, requests, thread: Some(thread) }
+    }
+
+    /// Stops the server and returns what it was asked.
+    pub fn finish(mut self) -> Vec<Recorded> {
+        self.shutdown();
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the fake server thread panicked");
+        }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Reads one request, answers it; returns the request and, for a kept-alive reply, the
+/// still open connection.
+pub fn serve(mut stream: TcpStream, index: usize, handler: &Handler) -> Option<(Recorded, Option<TcpStream>)> {
+    stream.set_nonblocking(false).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    let header_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+        assert!(raw.len() < 1 << 20, "request headers too large");
+    };
+    let head = String::from_utf8_lossy(&raw[..header_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next().unwrap_or("").split(' ');
+    let (method, path) = (request_line.next().unwrap_or("").to_string(), request_line.next().unwrap_or("").to_string());
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .map(|(_, v)| v.parse().unwrap())
+        .unwrap_or(0);
+    while raw.len() < header_end + length {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    }
+    let body = String::from_utf8_lossy(&raw[header_end..header_end + length]).to_string();
+    let request = Recorded { method, path, headers, body };
+    let reply = handler(index, &request);
+    std::thread::sleep(reply.delay);
+    let reason = match reply.status {
+        200 => "OK",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        _ => "Internal Server Error",
+    };
+    let response = format!(
+        "HTTP/1.1 {} {reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n{}",
+        reply.status,
+        reply.body.len(),
+        if reply.keep_alive { "keep-alive" } else { "close" },
+        reply.body
+    );
+    // The client may have given up (the slow case): a failed write is expected then.
+    let _ = stream.write_all(response.as_bytes());
+    let _ = stream.flush();
+    Some((request, reply.keep_alive.then_some(stream)))
+}
