@@ -179,6 +179,16 @@ fn a_real_model_judges_a_site_and_the_verdict_replays_offline() {
         assert!(question.option_ids.contains(&again.option));
     }
 
+    // The whole tool: `cargo migrate edition` asks the real model about a site that its
+    // heuristics leave open, and caches the verdict.
+    let krate = stdout_lock_crate(scratch.path());
+    let started = Instant::now();
+    let live = cli_verdict(&krate, &url);
+    eprintln!("cargo migrate edition with the real model: {:.2?} -> {live}", started.elapsed());
+    assert_eq!(live["decided_by"], serde_json::json!({"kind": "llm", "name": ALIAS}), "{live}");
+    assert!(["keep-if-let", "rewrite-to-match"].contains(&live["option"].as_str().unwrap()), "{live}");
+    assert!(!live["reason"].as_str().unwrap().trim().is_empty(), "{live}");
+
     let cache = VerdictCache::new(scratch.path().join("verdicts"));
     let key = VerdictKey::for_question(&model.name(), &question);
     cache.put(&key, &model.name(), &answer).unwrap();
@@ -192,4 +202,37 @@ fn a_real_model_judges_a_site_and_the_verdict_replays_offline() {
     assert_eq!(replay.ask(&question).unwrap(), answer);
     eprintln!("replay from the cache: {:.2?}", started.elapsed());
     assert!(matches!(replay.ask(&Question { prompt: "another site".into(), ..question.clone() }), Err(LlmError::NotCached { .. })));
+
+    // A second run of the tool makes no call: the server is gone, the verdict comes from
+    // its cache, identical.
+    let started = Instant::now();
+    assert_eq!(cli_verdict(&krate, &url), live);
+    eprintln!("cargo migrate edition again, server stopped: {:.2?}", started.elapsed());
+}
+
+/// A crate with one `if let` that the heuristics leave to the model.
+fn stdout_lock_crate(root: &Path) -> PathBuf {
+    let dir = root.join("stdout-lock");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"stdout-lock\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n").unwrap();
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        "use std::io::Write;\n\npub fn greet(name: &str) -> bool {\n    if let Ok(()) = std::io::stdout().lock().write_all(name.as_bytes()) {\n        true\n    } else {\n        eprintln!(\"could not write\");\n        false\n    }\n}\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// Runs `cargo migrate edition --llm openai` against `url` and returns the site's verdict.
+fn cli_verdict(krate: &Path, url: &str) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+        .args(["edition", "--color", "never", "--format", "json", "--llm", "openai", "--model", ALIAS, "--llm-timeout", "120", "--llm-url", url])
+        .arg("--manifest-path")
+        .arg(krate.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", krate.join("target"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["verdicts"].as_array().unwrap().iter().find(|v| v["rule"] == "if_let_rescope").expect("a verdict").clone()
 }
