@@ -48,7 +48,7 @@ struct MigrateCli {
 enum Command {
     /// Migrate the workspace from Rust 2021 to Rust 2024 (dry run: prints a diff).
     #[command(after_long_help = EDITION_HELP)]
-    Edition(EditionArgs),
+    Edition(Box<EditionArgs>),
     /// Print the documentation of a rule: what it does, why, an example, its fix safety.
     Explain {
         /// The rule id, as `cargo migrate rules` lists it.
@@ -277,7 +277,7 @@ fn run(cli: MigrateCli) -> u8 {
         },
         Command::Edition(args) => {
             let color = args.color;
-            match edition(args) {
+            match edition(*args) {
                 Ok(code) => code,
                 Err(e) => {
                     let mut err = stderr(color);

@@ -173,7 +173,7 @@ fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig) -> Re
             Ok(Message::CompilerMessage(msg)) => {
                 if msg.message.level == cargo_metadata::diagnostic::DiagnosticLevel::Error
                     && !msg.message.message.starts_with("aborting due to")
-                    && failed_targets.insert(format!("{}", msg.target.name))
+                    && failed_targets.insert(msg.target.name.to_string())
                 {
                     build.failures.push(format!("`{}` ({}): {}", msg.target.name, msg.target.kind.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", "), msg.message.message));
                 }
