@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+use common::{copy_dir, skipped};
+
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
 
 /// Every rule of the 2021 → 2024 migration; the example exercises each.
@@ -147,25 +150,6 @@ impl Sandbox {
     }
 }
 
-fn skipped(name: &std::ffi::OsStr) -> bool {
-    name == ".git" || name == "target" || name == "Cargo.lock"
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if skipped(&entry.file_name()) {
-            continue;
-        }
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
     for entry in std::fs::read_dir(dir).unwrap() {

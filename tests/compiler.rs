@@ -6,27 +6,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dest = tmp.path().join("compiler-lints");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compiler-lints"), &dest);
-    (tmp, dest)
-}
+mod common;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() == "target" {
-            continue;
-        }
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
+fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
+    common::fixture_copy("compiler-lints")
 }
 
 fn migrate(dir: &Path, args: &[&str]) -> Output {

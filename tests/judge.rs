@@ -8,27 +8,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dest = tmp.path().join("judge-cases");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/judge-cases"), &dest);
-    (tmp, dest)
-}
+mod common;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() == "target" || entry.file_name() == "Cargo.lock" {
-            continue;
-        }
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
+fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
+    common::fixture_copy("judge-cases")
 }
 
 fn cargo_migrate(dir: &Path, args: &[&str]) -> std::process::Output {
@@ -81,7 +64,6 @@ fn each_case_is_decided_right_and_the_behaviour_tests_pass_on_2024() {
     assert!(test.status.success(), "behaviour tests fail on 2024:\n{}\n{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));
 }
 
-mod common;
 use common::{FakeServer, Reply};
 
 /// A crate with one site the heuristics leave to a model: the temporary is stdout's lock

@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -184,4 +185,34 @@ pub fn serve(mut stream: TcpStream, index: usize, handler: &Handler) -> Option<(
     let _ = stream.write_all(response.as_bytes());
     let _ = stream.flush();
     Some((request, reply.keep_alive.then_some(stream)))
+}
+
+/// Whether a copy of a crate leaves this entry out: build output and VCS data.
+pub fn skipped(name: &std::ffi::OsStr) -> bool {
+    name == ".git" || name == "target" || name == "Cargo.lock"
+}
+
+/// Copies a crate's folder, without build output or VCS data.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if skipped(&entry.file_name()) {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A fresh copy of `tests/fixtures/NAME` in a temporary folder (kept while the guard lives).
+pub fn fixture_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join(name);
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name), &dest);
+    (tmp, dest)
 }
