@@ -143,3 +143,31 @@ fn a_dead_endpoint_is_one_warning_and_the_run_goes_on() {
     assert_eq!(stderr.matches("could not be used").count(), 1, "{stderr}");
     assert!(stderr.contains("127.0.0.1"), "{stderr}");
 }
+
+#[test]
+fn the_model_may_ask_for_more_code_a_bounded_number_of_times() {
+    let (_tmp, dir) = stdout_lock_crate();
+    // First asks for definitions, then answers.
+    let server = FakeServer::start(|i, _| match i {
+        0 => openai_answer(r#"{"option":"query:definitions","reason":"what is greet"}"#),
+        _ => openai_answer(r#"{"option":"keep-if-let","reason":"else does not use stdout"}"#),
+    });
+    let url = server.url.clone();
+    let (v, _) = verdict(&dir, &["--llm", "openai", "--model", "fake-coder", "--llm-url", &url]);
+    assert_eq!((v["option"].as_str(), v["safety"].as_str()), (Some("keep-if-let"), Some("judged")));
+    let requests = server.finish();
+    assert_eq!(requests.len(), 2);
+    let second = requests[1].json().to_string();
+    assert!(second.contains("You asked to show the definitions"), "{second}");
+    assert!(second.contains("pub fn greet(name: &str) -> bool"), "the answer to the query is in the prompt: {second}");
+    assert!(!second.contains("\"query:definitions\""), "a query is offered once: {second}");
+
+    // A model that only ever asks: two rounds, then the ids are no longer offered, its
+    // answer is invalid, retried once, and the conservative option is taken.
+    let (_tmp2, dir2) = stdout_lock_crate();
+    let server = FakeServer::start(|i, _| openai_answer(&format!(r#"{{"option":"{}","reason":"more"}}"#, ["query:drop-impls", "query:acquisitions", "query:definitions", "query:definitions"][i.min(3)])));
+    let url = server.url.clone();
+    let (v, _) = verdict(&dir2, &["--llm", "openai", "--model", "fake-coder", "--llm-url", &url]);
+    assert_eq!((v["option"].as_str(), v["safety"].as_str()), (Some("rewrite-to-match"), Some("needs-review")));
+    assert_eq!(server.finish().len(), 4, "two query rounds, then an invalid answer and its retry");
+}

@@ -43,7 +43,7 @@ pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Opti
             (d.option, Decider::Heuristic, d.reason, Safety::Judged)
         } else {
             match model.filter(|_| model_down.is_none()) {
-                Some(m) => match ask(m, &site, cache) {
+                Some(m) => match ask(m, &site, files, cache) {
                     Ok((index, answer)) => (index, Decider::Llm(m.name()), answer.reason, Safety::Judged),
                     Err(e) => {
                         if e.is_fatal_for_run() {
@@ -109,15 +109,32 @@ fn fallback(site: &Site, why: &str) -> (usize, Decider, String, Safety) {
     (site.conservative, Decider::Rule, format!("{why}: kept today's behaviour"), Safety::NeedsReview)
 }
 
+/// How many times a model may ask for more context before it must answer.
+pub const MAX_QUERY_ROUNDS: usize = 2;
+
 /// Asks the model about a site (or finds its verdict in the cache): the index of the
-/// chosen option and the answer.
-fn ask(model: &dyn Model, site: &Site, cache: Option<&cache::VerdictCache>) -> Result<(usize, Answer), LlmError> {
-    let question = prompt::question(site);
-    let key = cache::VerdictKey::for_question(&model.name(), &question);
+/// chosen option and the answer. Besides the options, the model may pick a read-only
+/// query ([`prompt::Query`]); the judge answers it from the workspace and asks again, at
+/// most [`MAX_QUERY_ROUNDS`] times. The verdict is cached under the first question.
+fn ask(model: &dyn Model, site: &Site, files: &BTreeMap<String, SourceFile>, cache: Option<&cache::VerdictCache>) -> Result<(usize, Answer), LlmError> {
+    let mut queries = prompt::queries_for(site);
+    let first = prompt::question(site, &[], &queries);
+    let key = cache::VerdictKey::for_question(&model.name(), &first);
     let answer = match cache.and_then(|c| c.get(&key)) {
         Some(answer) => answer,
         None => {
-            let answer = llm::ask_with_retry(model, &question)?;
+            let mut question = first;
+            let mut found: Vec<(prompt::Query, String)> = Vec::new();
+            let answer = loop {
+                let answer = llm::ask_with_retry(model, &question)?;
+                let Some(query) = prompt::Query::from_id(&answer.option) else { break answer };
+                queries.retain(|q| *q != query);
+                let result = prompt::answer_query(site, query, files);
+                tracing::info!("the model asked `{}` about {}:{}", query.id(), site.file, site.line);
+                found.push((query, result));
+                let rounds_left = if found.len() >= MAX_QUERY_ROUNDS { Vec::new() } else { queries.clone() };
+                question = prompt::question(site, &found, &rounds_left);
+            };
             if let Some(c) = cache {
                 if let Err(e) = c.put(&key, &model.name(), &answer) {
                     tracing::warn!("verdict not cached: {e}");
