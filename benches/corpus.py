@@ -17,8 +17,8 @@ temporary directory. Per crate:
   * a baseline `cargo check` of a pristine copy, with rustc's
     `--force-warn rust-2024-compatibility` added for the crate's own code only (through
     RUSTC_WORKSPACE_WRAPPER), whose JSON diagnostics attribute cargo fix's edits to lints.
-    If the baseline fails with --all-targets it falls back to `--lib --bins --tests
-    --examples`, then `--lib --tests`, then `--lib`, and that target selection is used for every later cargo command.
+    If the baseline fails with --all-targets it tries more features, then fewer targets
+    (see target_selections), and that target selection is used for every later cargo command.
 
 Prints a Markdown table and writes everything to target/bench-corpus.json (or --out).
 Python 3.11, standard library only.
@@ -44,11 +44,25 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 FETCH = Path("/work/shared/corpus/fetch.sh")
-# Fallbacks when a crate does not build with --all-targets before migration (nightly-only
-# benches are the usual reason): everything but benches, then the library and its tests.
-TARGET_SELECTIONS = [["--all-targets"], ["--lib", "--bins", "--tests", "--examples"], ["--lib", "--tests"], ["--lib"]]
+# Target/feature selections, tried in order until the pristine crate builds. The usual
+# reasons for failing are nightly-only benches, tests that need features (nix's need most
+# of its features, tokio's `full`), and test data the published package leaves out. At each
+# level: default features, then `full` (when the crate has that feature), then all
+# features; at the last level (the library only) the widest features come first, because
+# a library with default features can compile very little of its code (tokio, nix).
+TARGET_LEVELS = [["--all-targets"], ["--lib", "--bins", "--tests", "--examples"], ["--lib", "--tests"]]
+
+
+def target_selections(manifest: Path) -> list[list[str]]:
+    has_full = re.search(r"(?m)^full\s*=", manifest.read_text()) is not None
+    feats = [[], ["--features", "full"]] if has_full else [[]]
+    feats.append(["--all-features"])
+    sels = [level + f for level in TARGET_LEVELS for f in feats]
+    sels += [["--lib"] + f for f in reversed(feats)]
+    return sels
 EDITION_LINT_GROUP = "rust-2024-compatibility"
-NO_RUST_FILES = {"Cargo.toml", "Cargo.lock"}
+# Written by cargo itself (resolution), not by either migration.
+NOT_COMPARED = {"Cargo.lock"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -91,9 +105,19 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def copy_crate(src: Path, dest: Path) -> Path:
+def copy_crate(src: Path, dest: Path, lock: Path | None = None) -> Path:
+    """A fresh copy of a crate; with lock, the Cargo.lock that `cargo fetch` resolved when
+    the crate ships none, so every copy builds the same dependency versions (after the
+    switch to 2024, rust-version 1.85 and resolver 3 would otherwise resolve anew)."""
     shutil.copytree(src, dest, symlinks=True, ignore=shutil.ignore_patterns("target"))
+    if lock is not None and lock.is_file() and not (dest / "Cargo.lock").exists():
+        shutil.copy2(lock, dest / "Cargo.lock")
     return dest
+
+
+def cpu_children() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 # ---------------------------------------------------------------------------------------
@@ -107,7 +131,7 @@ def read_tree(root: Path) -> dict[str, list[str]]:
         if not p.is_file() or p.is_symlink():
             continue
         rel = p.relative_to(root).as_posix()
-        if rel.startswith("target/"):
+        if rel.startswith("target/") or rel in NOT_COMPARED:
             continue
         try:
             files[rel] = p.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -323,13 +347,15 @@ def own_hwm_kb(cmd, cwd) -> int | None:
     return hwm
 
 
-def bench_ours(exe: Path, crate: Path, work: Path, runs: int, quick: bool, sel: list[str] | None):
-    a = copy_crate(crate, work / "A" / crate.name)
+def bench_ours(exe: Path, crate: Path, work: Path, runs: int, quick: bool, lock: Path | None):
+    a = copy_crate(crate, work / "A" / crate.name, lock)
     manifest = a / "Cargo.toml"
     cmd = [str(exe), "edition", "--format", "json", "--manifest-path", str(manifest)]
-    times, doc, res = [], None, {}
+    times, cpus, doc, res = [], [], None, {}
     for _ in range(runs):
+        cpu0 = cpu_children()
         rc, out, err, secs = run(cmd, cwd=a)
+        cpus.append(cpu_children() - cpu0)
         times.append(secs)
         if rc != 0 and not out.strip().startswith("{"):
             res["error"] = f"exit {rc}: {err.strip()[-600:]}"
@@ -339,6 +365,7 @@ def bench_ours(exe: Path, crate: Path, work: Path, runs: int, quick: bool, sel: 
         doc = json.loads(out)
     res["time_s"] = min(times)
     res["times_s"] = times
+    res["cpu_s"] = min(cpus)  # user + sys, its `cargo metadata` child included
     if doc is None:
         return res, a
     s = doc["summary"]
@@ -384,25 +411,27 @@ def bench_crate(exe: Path, crate: Path, args) -> dict:
     r: dict = {"crate": name, "notes": []}
     work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-", dir=args.work_dir))
     try:
+        lock = None
+        if not args.quick:
+            # Dependencies, untimed.
+            fetch_dir = copy_crate(crate, work / "fetch" / name)
+            rc, _, err, secs = run(["cargo", "fetch", "--manifest-path", str(fetch_dir / "Cargo.toml")], cwd=fetch_dir, timeout=args.timeout)
+            r["fetch"] = {"ok": rc == 0, "secs": secs, "error": "" if rc == 0 else first_error(err)}
+            lock = fetch_dir / "Cargo.lock"
         log(f"{name}: cargo-migrate (dry run x{args.runs})")
-        ours, a = bench_ours(exe, crate, work, args.runs, args.quick, None)
+        ours, a = bench_ours(exe, crate, work, args.runs, args.quick, lock)
         r["ours"] = ours
         if args.quick:
             return r
         pristine = read_tree(crate)
-
-        # Dependencies, untimed.
-        fetch_dir = copy_crate(crate, work / "fetch" / name)
-        rc, _, err, secs = run(["cargo", "fetch", "--manifest-path", str(fetch_dir / "Cargo.toml")], cwd=fetch_dir, timeout=args.timeout)
-        r["fetch"] = {"ok": rc == 0, "secs": secs, "error": "" if rc == 0 else first_error(err)}
 
         # Baseline: which target selection compiles before any migration; edition lints.
         log(f"{name}: baseline cargo check")
         base_target = work / "target-base"
         wrapper = write_wrapper(work)
         base = None
-        for sel in TARGET_SELECTIONS:
-            p = copy_crate(crate, work / f"P{len(r.get('baseline_tries', []))}" / name)
+        for sel in target_selections(crate / "Cargo.toml"):
+            p = copy_crate(crate, work / f"P{len(r.get('baseline_tries', []))}" / name, lock)
             chk, lints = cargo_check(p, sel, base_target, args.timeout, wrapper)
             r.setdefault("baseline_tries", []).append({"targets": " ".join(sel), **{k: chk[k] for k in ("ok", "secs", "first_error")}})
             if chk["ok"]:
@@ -415,7 +444,7 @@ def bench_crate(exe: Path, crate: Path, args) -> dict:
             return r
         sel, lints = base
         r["targets"] = " ".join(sel)
-        if sel != TARGET_SELECTIONS[0]:
+        if sel != ["--all-targets"]:
             r["notes"].append(f"baseline fails with --all-targets ({r['baseline_tries'][0]['first_error']}); used {r['targets']}")
         r["edition_lints"] = lints
 
@@ -437,7 +466,7 @@ def bench_crate(exe: Path, crate: Path, args) -> dict:
             r["notes"].append("cargo fix skipped (--skip-fix)")
             return r
         fix_target = work / "target-fix"
-        b = copy_crate(crate, work / "B" / name)
+        b = copy_crate(crate, work / "B" / name, lock)
         fix_cmd = ["cargo", "fix", "--edition", "--allow-no-vcs", *sel, "--manifest-path"]
         log(f"{name}: cargo fix --edition (cold)")
         try:
@@ -451,7 +480,7 @@ def bench_crate(exe: Path, crate: Path, args) -> dict:
         fix["stderr_tail"] = err.strip()[-3000:]
         if rc != 0:
             r["notes"].append(f"cargo fix failed: {fix['error']}")
-        b2 = copy_crate(crate, work / "B2" / name)
+        b2 = copy_crate(crate, work / "B2" / name, lock)
         log(f"{name}: cargo fix --edition (warm)")
         try:
             rc2, _, err2, secs2 = run([*fix_cmd, str(b2 / "Cargo.toml")], cwd=b2, env={"CARGO_TARGET_DIR": str(fix_target)}, timeout=args.fix_timeout)
@@ -626,12 +655,12 @@ def fmt_s(v, digits=1):
 
 
 def table(results, quick: bool) -> str:
-    head = ["crate", "files", "lines", "our changes (by rule)", "ours cfg-inactive", "our time (ms)", "lines/s (ours)", "peak RSS MiB (with cargo metadata child / own process)"]
+    head = ["crate", "files", "lines", "our changes (by rule)", "ours cfg-inactive", "our time (ms)", "our CPU (ms)", "lines/s (ours)", "peak RSS MiB (with cargo metadata child / own process)"]
     if not quick:
-        head[6:6] = ["cargo fix cold (s)", "cargo fix warm (s)", "ratio cold/ours", "ratio warm/ours"]
+        head[7:7] = ["cargo fix cold (s)", "cargo fix warm (s)", "ratio cold/ours", "ratio warm/ours"]
         head += ["targets checked", "ours compiles", "cargo-fix result compiles", "cargo fix edits (changed line regions)", "of which we make the same"]
     rows = [head, ["---"] * len(head)]
-    tot = {"files": 0, "lines": 0, "changes": 0, "inactive": 0, "time": 0.0, "cold": 0.0, "warm": 0.0, "rss": 0,
+    tot = {"files": 0, "lines": 0, "changes": 0, "inactive": 0, "time": 0.0, "cpu": 0.0, "cold": 0.0, "warm": 0.0, "rss": 0,
            "by_rule": {}, "fix_hunks": 0, "same": 0, "ours_ok": 0, "fix_ok": 0, "n": 0, "nfix": 0}
     for r in results:
         o = r.get("ours", {})
@@ -640,15 +669,15 @@ def table(results, quick: bool) -> str:
             continue
         t = o["time_s"]
         row = [r["crate"], str(o["files_read"]), str(o["lines_read"]), compact_rules(o["by_rule"]), str(o["cfg_inactive"]),
-               f"{t * 1000:.0f}", f"{o['lines_read'] / t:,.0f}", f"{o['peak_rss_kb'] / 1024:.0f} / {(o.get('own_rss_kb') or 0) / 1024:.0f}"]
+               f"{t * 1000:.0f}", f"{o['cpu_s'] * 1000:.0f}", f"{o['lines_read'] / t:,.0f}", f"{o['peak_rss_kb'] / 1024:.0f} / {(o.get('own_rss_kb') or 0) / 1024:.0f}"]
         tot["files"] += o["files_read"]; tot["lines"] += o["lines_read"]; tot["changes"] += o["changes"]
-        tot["inactive"] += o["cfg_inactive"]; tot["time"] += t; tot["rss"] = max(tot["rss"], o["peak_rss_kb"]); tot["own"] = max(tot.get("own", 0), o.get("own_rss_kb") or 0); tot["n"] += 1
+        tot["inactive"] += o["cfg_inactive"]; tot["time"] += t; tot["cpu"] += o["cpu_s"]; tot["rss"] = max(tot["rss"], o["peak_rss_kb"]); tot["own"] = max(tot.get("own", 0), o.get("own_rss_kb") or 0); tot["n"] += 1
         for k, v in o["by_rule"].items():
             tot["by_rule"][k] = tot["by_rule"].get(k, 0) + v
         if not quick:
             f = r.get("cargo_fix", {})
             cold, warm = f.get("cold_s"), f.get("warm_s")
-            row[6:6] = [fmt_s(cold), fmt_s(warm), f"{cold / t:,.0f}×" if cold else "–", f"{warm / t:,.0f}×" if warm else "–"]
+            row[7:7] = [fmt_s(cold), fmt_s(warm), f"{cold / t:,.0f}×" if cold else "–", f"{warm / t:,.0f}×" if warm else "–"]
             if cold and warm:
                 tot["cold"] += cold; tot["warm"] += warm; tot["nfix"] += 1
             edits = f.get("edits", [])
@@ -660,11 +689,11 @@ def table(results, quick: bool) -> str:
         rows.append(row)
     t = tot["time"] or 1e-9
     total = ["**total**", str(tot["files"]), str(tot["lines"]), compact_rules(tot["by_rule"]), str(tot["inactive"]),
-             f"{tot['time'] * 1000:.0f}", f"{tot['lines'] / t:,.0f}", f"{tot['rss'] / 1024:.0f} / {tot.get('own', 0) / 1024:.0f} (max)"]
+             f"{tot['time'] * 1000:.0f}", f"{tot['cpu'] * 1000:.0f}", f"{tot['lines'] / t:,.0f}", f"{tot['rss'] / 1024:.0f} / {tot.get('own', 0) / 1024:.0f} (max)"]
     if not quick:
         # Ratios over the crates where both cargo fix runs finished.
         ours_t = sum(r["ours"]["time_s"] for r in results if r.get("cargo_fix", {}).get("warm_s") and r.get("ours", {}).get("time_s"))
-        total[6:6] = [fmt_s(tot["cold"]), fmt_s(tot["warm"]),
+        total[7:7] = [fmt_s(tot["cold"]), fmt_s(tot["warm"]),
                       f"{tot['cold'] / ours_t:,.0f}×" if ours_t else "–", f"{tot['warm'] / ours_t:,.0f}×" if ours_t else "–"]
         total += ["", f"{tot['ours_ok']}/{tot['n']}", f"{tot['fix_ok']}/{tot['nfix']}", f"{tot.get('fix_edits', 0)} ({tot['fix_hunks']})", str(tot["same"])]
     rows.append(total)
