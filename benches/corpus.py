@@ -50,16 +50,26 @@ FETCH = Path("/work/shared/corpus/fetch.sh")
 # level: default features, then `full` (when the crate has that feature), then all
 # features; at the last level (the library only) the widest features come first, because
 # a library with default features can compile very little of its code (tokio, nix).
+# Last at each level, all features with the crate's lint levels capped at warn (rustc's
+# `--cap-lints warn` for the crate's own units, through RUSTC_WORKSPACE_WRAPPER, in every
+# later cargo command too, cargo fix included): nix denies `unused` and more, which a newer
+# rustc trips over with every feature on; with its default features it compiles almost
+# nothing.
 TARGET_LEVELS = [["--all-targets"], ["--lib", "--bins", "--tests", "--examples"], ["--lib", "--tests"]]
+CAP_LINTS = "--cap-lints=warn"  # a marker in a selection, not a cargo argument
 
 
 def target_selections(manifest: Path) -> list[list[str]]:
     has_full = re.search(r"(?m)^full\s*=", manifest.read_text()) is not None
     feats = [[], ["--features", "full"]] if has_full else [[]]
-    feats.append(["--all-features"])
+    feats += [["--all-features"], ["--all-features", CAP_LINTS]]
     sels = [level + f for level in TARGET_LEVELS for f in feats]
     sels += [["--lib"] + f for f in reversed(feats)]
     return sels
+
+
+def cargo_args(sel: list[str]) -> list[str]:
+    return [a for a in sel if a != CAP_LINTS]
 EDITION_LINT_GROUP = "rust-2024-compatibility"
 # Written by cargo itself (resolution), not by either migration.
 NOT_COMPARED = {"Cargo.lock"}
@@ -284,11 +294,11 @@ def edition_lints() -> set[str]:
     return EDITION_LINTS_CACHE
 
 
-def write_wrapper(dest: Path) -> Path:
-    """A RUSTC_WORKSPACE_WRAPPER that adds --force-warn rust-2024-compatibility to the
-    crate's own compilations (dependencies are untouched, so their builds are shared)."""
-    w = dest / "rustc-edition-lints.sh"
-    w.write_text(f'#!/bin/sh\nrustc="$1"; shift\nexec "$rustc" "$@" --force-warn={EDITION_LINT_GROUP}\n')
+def write_wrapper(dest: Path, name: str, flags: list[str]) -> Path:
+    """A RUSTC_WORKSPACE_WRAPPER that adds flags to the crate's own compilations
+    (dependencies are untouched, so their builds are shared)."""
+    w = dest / name
+    w.write_text('#!/bin/sh\nrustc="$1"; shift\nexec "$rustc" "$@" ' + " ".join(flags) + "\n")
     w.chmod(0o755)
     return w
 
@@ -399,7 +409,7 @@ def cargo_check(copy: Path, sel: list[str], target_dir: Path, timeout: int, wrap
     env = {"CARGO_TARGET_DIR": str(target_dir)}
     if wrapper:
         env["RUSTC_WORKSPACE_WRAPPER"] = str(wrapper)
-    rc, out, err, secs = run(["cargo", "check", *sel, "--message-format", "json", "--manifest-path", str(copy / "Cargo.toml")],
+    rc, out, err, secs = run(["cargo", "check", *cargo_args(sel), "--message-format", "json", "--manifest-path", str(copy / "Cargo.toml")],
                              cwd=copy, env=env, timeout=timeout)
     errors, lints = parse_check_json(out, copy)
     return {"ok": rc == 0, "rc": rc, "secs": secs, "errors": errors, "first_error": "" if rc == 0 else (errors[0] if errors else first_error(err)),
@@ -428,11 +438,12 @@ def bench_crate(exe: Path, crate: Path, args) -> dict:
         # Baseline: which target selection compiles before any migration; edition lints.
         log(f"{name}: baseline cargo check")
         base_target = work / "target-base"
-        wrapper = write_wrapper(work)
+        lint_wrapper = write_wrapper(work, "rustc-edition-lints.sh", [f"--force-warn={EDITION_LINT_GROUP}"])
+        capped_lint_wrapper = write_wrapper(work, "rustc-edition-lints-capped.sh", [f"--force-warn={EDITION_LINT_GROUP}", CAP_LINTS])
         base = None
         for sel in target_selections(crate / "Cargo.toml"):
             p = copy_crate(crate, work / f"P{len(r.get('baseline_tries', []))}" / name, lock)
-            chk, lints = cargo_check(p, sel, base_target, args.timeout, wrapper)
+            chk, lints = cargo_check(p, sel, base_target, args.timeout, capped_lint_wrapper if CAP_LINTS in sel else lint_wrapper)
             r.setdefault("baseline_tries", []).append({"targets": " ".join(sel), **{k: chk[k] for k in ("ok", "secs", "first_error")}})
             if chk["ok"]:
                 base = (sel, lints)
@@ -444,6 +455,8 @@ def bench_crate(exe: Path, crate: Path, args) -> dict:
             return r
         sel, lints = base
         r["targets"] = " ".join(sel)
+        # Later checks and cargo fix: the crate's lints capped too, if the baseline needed it.
+        cap = write_wrapper(work, "rustc-capped.sh", [CAP_LINTS]) if CAP_LINTS in sel else None
         if sel != ["--all-targets"]:
             r["notes"].append(f"baseline fails with --all-targets ({r['baseline_tries'][0]['first_error']}); used {r['targets']}")
         r["edition_lints"] = lints
@@ -451,7 +464,7 @@ def bench_crate(exe: Path, crate: Path, args) -> dict:
         # Ours: does the applied copy compile (reuses the baseline's dependency builds).
         if ours.get("apply_rc") == 0:
             log(f"{name}: cargo check of our migrated copy")
-            chk, _ = cargo_check(a, sel, base_target, args.timeout)
+            chk, _ = cargo_check(a, sel, base_target, args.timeout, cap)
             ours["compiles"] = chk["ok"]
             ours["check"] = {k: chk[k] for k in ("secs", "first_error", "stderr_tail")} | {"n_errors": len(chk["errors"])}
         else:
@@ -467,10 +480,11 @@ def bench_crate(exe: Path, crate: Path, args) -> dict:
             return r
         fix_target = work / "target-fix"
         b = copy_crate(crate, work / "B" / name, lock)
-        fix_cmd = ["cargo", "fix", "--edition", "--allow-no-vcs", *sel, "--manifest-path"]
+        fix_cmd = ["cargo", "fix", "--edition", "--allow-no-vcs", *cargo_args(sel), "--manifest-path"]
+        fix_env = {"CARGO_TARGET_DIR": str(fix_target)} | ({"RUSTC_WORKSPACE_WRAPPER": str(cap)} if cap else {})
         log(f"{name}: cargo fix --edition (cold)")
         try:
-            rc, _, err, secs = run([*fix_cmd, str(b / "Cargo.toml")], cwd=b, env={"CARGO_TARGET_DIR": str(fix_target)}, timeout=args.fix_timeout)
+            rc, _, err, secs = run([*fix_cmd, str(b / "Cargo.toml")], cwd=b, env=fix_env, timeout=args.fix_timeout)
         except Timeout as e:
             fix["error"] = str(e)
             r["notes"].append(f"cargo fix skipped: took more than {args.fix_timeout}s")
@@ -483,7 +497,7 @@ def bench_crate(exe: Path, crate: Path, args) -> dict:
         b2 = copy_crate(crate, work / "B2" / name, lock)
         log(f"{name}: cargo fix --edition (warm)")
         try:
-            rc2, _, err2, secs2 = run([*fix_cmd, str(b2 / "Cargo.toml")], cwd=b2, env={"CARGO_TARGET_DIR": str(fix_target)}, timeout=args.fix_timeout)
+            rc2, _, err2, secs2 = run([*fix_cmd, str(b2 / "Cargo.toml")], cwd=b2, env=fix_env, timeout=args.fix_timeout)
             fix["warm_s"] = secs2
             fix["warm_ok"] = rc2 == 0
         except Timeout as e:
@@ -503,7 +517,7 @@ def bench_crate(exe: Path, crate: Path, args) -> dict:
         # cargo fix's result on edition 2024.
         r["fix_manifest_edit"] = set_edition_2024(b / "Cargo.toml")
         log(f"{name}: cargo check of cargo fix's copy on edition 2024")
-        chk, _ = cargo_check(b, sel, fix_target, args.timeout)
+        chk, _ = cargo_check(b, sel, fix_target, args.timeout, cap)
         fix["compiles"] = chk["ok"]
         fix["check"] = {k: chk[k] for k in ("secs", "first_error", "stderr_tail")} | {"n_errors": len(chk["errors"])}
         return r
@@ -720,6 +734,24 @@ def missing_report(results) -> str:
     return "\n".join(out) + "\n"
 
 
+def missing_summary(results) -> str:
+    """Lint × crate: how many cargo-fix edits we do not make (or make differently)."""
+    crates = [r for r in results if r.get("cargo_fix", {}).get("edits")]
+    by = {}
+    for r in crates:
+        for e in r["cargo_fix"]["edits"]:
+            if e["ours"] != "same":
+                by.setdefault(e["lint"], {}).setdefault(r["crate"], 0)
+                by[e["lint"]][r["crate"]] += 1
+    if not by:
+        return "none\n"
+    names = [r["crate"] for r in crates if any(r["crate"] in v for v in by.values())]
+    rows = [["lint", "total"] + names, ["---"] * (len(names) + 2)]
+    for lint, per in sorted(by.items(), key=lambda kv: -sum(kv[1].values())):
+        rows.append([f"`{lint}`", str(sum(per.values()))] + [str(per.get(n, "")) for n in names])
+    return "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n"
+
+
 def unfixed_report(results) -> str:
     """Edition lints that fired in the baseline build but cargo fix did not fix."""
     out = []
@@ -756,7 +788,12 @@ def main():
     ap.add_argument("--work-dir", type=Path, default=None, help="where temporary copies go (default: system temp)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies")
     ap.add_argument("--out", type=Path, default=REPO / "target" / "bench-corpus.json")
+    ap.add_argument("--report", type=Path, help="print the report of an earlier run's JSON, run nothing")
     args = ap.parse_args()
+    if args.report:
+        doc = json.loads(args.report.read_text())
+        print_report(doc["crates"], doc["quick"])
+        return
 
     corpus = args.corpus
     if corpus is None:
@@ -780,13 +817,19 @@ def main():
         # Written after each crate, so a long run can be read before it ends.
         write_json(args, corpus, exe, results, started, partial=True)
     write_json(args, corpus, exe, results, started, partial=False)
-    print(table(results, args.quick))
+    print_report(results, args.quick)
+
+
+def print_report(results, quick):
+    print(table(results, quick))
     for r in results:
         for n in r.get("notes", []):
             print(f"- {r['crate']}: {n}")
         if r.get("ours", {}).get("error"):
             print(f"- {r['crate']}: cargo-migrate error: {r['ours']['error']}")
-    if not args.quick:
+    if not quick:
+        print("\n### cargo fix edits we do not make (or make differently), by lint and crate\n")
+        print(missing_summary(results))
         print("\n### cargo fix edits we do not make (or make differently)\n")
         print(missing_report(results))
         print("\n### Edition lints that fired but cargo fix did not fix\n")
