@@ -62,9 +62,9 @@ CAP_LINTS = "--cap-lints=warn"  # a marker in a selection, not a cargo argument
 def target_selections(manifest: Path) -> list[list[str]]:
     has_full = re.search(r"(?m)^full\s*=", manifest.read_text()) is not None
     feats = [[], ["--features", "full"]] if has_full else [[]]
-    feats += [["--all-features"], ["--all-features", CAP_LINTS]]
-    sels = [level + f for level in TARGET_LEVELS for f in feats]
-    sels += [["--lib"] + f for f in reversed(feats)]
+    widest = [["--all-features"], ["--all-features", CAP_LINTS]]
+    sels = [level + f for level in TARGET_LEVELS for f in feats + widest]
+    sels += [["--lib"] + f for f in widest + feats[::-1]]
     return sels
 
 
@@ -672,7 +672,7 @@ def table(results, quick: bool) -> str:
     head = ["crate", "files", "lines", "our changes (by rule)", "ours cfg-inactive", "our time (ms)", "our CPU (ms)", "lines/s (ours)", "peak RSS MiB (with cargo metadata child / own process)"]
     if not quick:
         head[7:7] = ["cargo fix cold (s)", "cargo fix warm (s)", "ratio cold/ours", "ratio warm/ours"]
-        head += ["targets checked", "ours compiles", "cargo-fix result compiles", "cargo fix edits (changed line regions)", "of which we make the same"]
+        head += ["targets checked", "ours compiles", "cargo-fix result compiles", "cargo fix edits (changed line regions)", "cargo fix's own count (\"Fixed … (N fixes)\" on stderr)", "of which we make the same"]
     rows = [head, ["---"] * len(head)]
     tot = {"files": 0, "lines": 0, "changes": 0, "inactive": 0, "time": 0.0, "cpu": 0.0, "cold": 0.0, "warm": 0.0, "rss": 0,
            "by_rule": {}, "fix_hunks": 0, "same": 0, "ours_ok": 0, "fix_ok": 0, "n": 0, "nfix": 0}
@@ -697,7 +697,9 @@ def table(results, quick: bool) -> str:
             edits = f.get("edits", [])
             same = sum(1 for e in edits if e["ours"] == "same")
             row += [r.get("targets") or "none compile", yn(o.get("compiles")), yn(f.get("compiles")),
-                    f"{len(edits)} ({f['hunks']})" if "hunks" in f else "–", str(same) if "hunks" in f else "–"]
+                    f"{len(edits)} ({f['hunks']})" if "hunks" in f else "–",
+                    str(f["stderr_fixed"]["total"]) if "stderr_fixed" in f else "–", str(same) if "hunks" in f else "–"]
+            tot["stderr_fixes"] = tot.get("stderr_fixes", 0) + f.get("stderr_fixed", {}).get("total", 0)
             tot["fix_hunks"] += f.get("hunks", 0); tot["same"] += same; tot["fix_edits"] = tot.get("fix_edits", 0) + len(edits)
             tot["ours_ok"] += bool(o.get("compiles")); tot["fix_ok"] += bool(f.get("compiles"))
         rows.append(row)
@@ -709,7 +711,7 @@ def table(results, quick: bool) -> str:
         ours_t = sum(r["ours"]["time_s"] for r in results if r.get("cargo_fix", {}).get("warm_s") and r.get("ours", {}).get("time_s"))
         total[7:7] = [fmt_s(tot["cold"]), fmt_s(tot["warm"]),
                       f"{tot['cold'] / ours_t:,.0f}×" if ours_t else "–", f"{tot['warm'] / ours_t:,.0f}×" if ours_t else "–"]
-        total += ["", f"{tot['ours_ok']}/{tot['n']}", f"{tot['fix_ok']}/{tot['nfix']}", f"{tot.get('fix_edits', 0)} ({tot['fix_hunks']})", str(tot["same"])]
+        total += ["", f"{tot['ours_ok']}/{tot['n']}", f"{tot['fix_ok']}/{tot['nfix']}", f"{tot.get('fix_edits', 0)} ({tot['fix_hunks']})", str(tot.get("stderr_fixes", 0)), str(tot["same"])]
     rows.append(total)
     return "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n"
 
@@ -788,6 +790,8 @@ def main():
     ap.add_argument("--work-dir", type=Path, default=None, help="where temporary copies go (default: system temp)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies")
     ap.add_argument("--out", type=Path, default=REPO / "target" / "bench-corpus.json")
+    ap.add_argument("--merge", action="store_true",
+                    help="replace the selected crates' results in an existing --out JSON, keep the others")
     ap.add_argument("--report", type=Path, help="print the report of an earlier run's JSON, run nothing")
     args = ap.parse_args()
     if args.report:
@@ -810,9 +814,19 @@ def main():
     exe = build_tool()
     started = time.time()
     results = []
+    kept = []
+    if args.merge and args.out.is_file():
+        old = json.loads(args.out.read_text())
+        names = {c.name for c in crates}
+        kept = [r for r in old["crates"] if r["crate"] not in names]
+        args.earlier_commands = old.get("commands", [old.get("command")])
+        for r in old["crates"]:
+            r.setdefault("run", old.get("date"))
+        results = kept
     for c in crates:
         t0 = time.time()
-        results.append(bench_crate(exe, c, args))
+        results.append(bench_crate(exe, c, args) | {"run": datetime.datetime.now().isoformat(timespec="seconds")})
+        results.sort(key=lambda r: r["crate"])
         log(f"{c.name}: done in {time.time() - t0:.0f}s")
         # Written after each crate, so a long run can be read before it ends.
         write_json(args, corpus, exe, results, started, partial=True)
@@ -843,7 +857,8 @@ def write_json(args, corpus, exe, results, started, partial):
     _, rustc, _, _ = run(["rustc", "-V"])
     doc = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"), "partial": partial,
-        "elapsed_s": time.time() - started, "command": " ".join(sys.argv), "corpus": str(corpus), "binary": str(exe),
+        "elapsed_s": time.time() - started, "command": " ".join(sys.argv),
+        "commands": getattr(args, "earlier_commands", []) + [" ".join(sys.argv)], "corpus": str(corpus), "binary": str(exe),
         "machine": {"nproc": os.cpu_count(), "rustc": rustc.strip(), "platform": platform.platform(),
                     "loadavg_at_end": os.getloadavg()},
         "quick": args.quick, "runs": args.runs, "edition_lints": sorted(edition_lints()), "crates": results,
