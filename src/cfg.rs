@@ -123,13 +123,29 @@ impl CfgRanges {
                 }
             }
         }
+        impl<'ast> Visit<'ast> for Collect<'_> {
+            fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+                if mac.path.segments.last().is_some_and(|s| s.ident == "cfg_if") {
+                    let cfg_if = cfg_if_branches(&mac.tokens, self.cfg);
+                    for (group, status) in cfg_if {
+                        if status != CfgStatus::Active {
+                            self.out.push(((self.range)(group.span()), status));
+                        }
+                    }
+                }
+            }
+        }
         macro_rules! visits {
             ($($method:ident($ty:ty) => $walk:ident;)*) => {
-                impl<'ast> Visit<'ast> for Collect<'_> {
+                struct Walk<'w, 'c>(&'w mut Collect<'c>);
+                impl<'ast> Visit<'ast> for Walk<'_, '_> {
                     $(fn $method(&mut self, node: &'ast $ty) {
-                        self.note(attrs_of(node), node);
+                        self.0.note(attrs_of(node), node);
                         syn::visit::$walk(self, node);
                     })*
+                    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+                        self.0.visit_macro(mac);
+                    }
                 }
             };
         }
@@ -146,7 +162,7 @@ impl CfgRanges {
             visit_field_value(syn::FieldValue) => visit_field_value;
         }
         let mut c = Collect { cfg, range, out: Vec::new() };
-        c.visit_file(file);
+        Walk(&mut c).visit_file(file);
         CfgRanges { ranges: c.out }
     }
 
@@ -157,6 +173,52 @@ impl CfgRanges {
             .filter(|(r, _)| r.contains(&offset))
             .fold(CfgStatus::Active, |acc, (_, s)| acc.and(*s))
     }
+}
+
+/// The branches of a `cfg_if! { if #[cfg(a)] { .. } else if #[cfg(b)] { .. } else { .. } }`:
+/// each branch's braces and whether it is the one compiled here. After a condition that
+/// cannot be read, the rest are unknown.
+pub fn cfg_if_branches(tokens: &proc_macro2::TokenStream, cfg: &CfgSet) -> Vec<(proc_macro2::Group, CfgStatus)> {
+    use proc_macro2::{Delimiter, TokenTree};
+    let seq: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    let mut out = Vec::new();
+    let mut taken = false;
+    let mut unknown = false;
+    let mut i = 0;
+    while i < seq.len() {
+        // `if #[cfg(pred)] { .. }`
+        if crate::syntax::is_ident(&seq[i], "if") {
+            let (Some(TokenTree::Group(attr)), Some(TokenTree::Group(body))) = (seq.get(i + 2), seq.get(i + 3)) else { break };
+            let pred = syn::parse2::<syn::Meta>(attr.stream()).ok().and_then(|m| match m {
+                syn::Meta::List(l) if l.path.is_ident("cfg") => l.parse_args::<syn::Meta>().ok(),
+                _ => None,
+            });
+            let value = pred.and_then(|p| cfg.eval(&p));
+            let status = match (taken, unknown, value) {
+                (true, _, _) => CfgStatus::Inactive,
+                (_, true, _) | (_, _, None) => CfgStatus::Unknown,
+                (_, _, Some(true)) => CfgStatus::Active,
+                (_, _, Some(false)) => CfgStatus::Inactive,
+            };
+            unknown |= value.is_none();
+            taken |= status == CfgStatus::Active;
+            out.push((body.clone(), status));
+            i += 4;
+        } else if crate::syntax::is_ident(&seq[i], "else") {
+            // `else if ..` continues; a final `else { .. }` is taken if nothing was.
+            match seq.get(i + 1) {
+                Some(TokenTree::Group(body)) if body.delimiter() == Delimiter::Brace => {
+                    let status = if taken { CfgStatus::Inactive } else if unknown { CfgStatus::Unknown } else { CfgStatus::Active };
+                    out.push((body.clone(), status));
+                    i += 2;
+                }
+                _ => i += 1,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
 }
 
 /// The outer attributes of the syntax nodes that can carry `#[cfg]`.
@@ -236,5 +298,17 @@ mod tests {
         assert_eq!(ranges.status_at(src.find("#[cfg(windows)]").unwrap()), CfgStatus::Inactive);
         assert_eq!(ranges.status_at(src.find("x:").unwrap()), CfgStatus::Active);
         assert_eq!(ranges.status_at(src.find("y:").unwrap()), CfgStatus::Inactive);
+    }
+
+    #[test]
+    fn cfg_if_branches_are_evaluated() {
+        let src = "cfg_if::cfg_if! {\n if #[cfg(windows)] { fn w() {} }\n else if #[cfg(unix)] { fn u() {} }\n else { fn other() {} }\n}\nfn f() { cfg_if! { if #[cfg(feature = \"nope\")] { let a = 1; } else { let b = 2; } } }\n";
+        let parsed = crate::source::Parsed::parse(src).unwrap();
+        let ranges = CfgRanges::of(&parsed.syntax, &linux(), &|s| parsed.range(s));
+        assert_eq!(ranges.status_at(src.find("fn w").unwrap()), CfgStatus::Inactive);
+        assert_eq!(ranges.status_at(src.find("fn u").unwrap()), CfgStatus::Active);
+        assert_eq!(ranges.status_at(src.find("fn other").unwrap()), CfgStatus::Inactive);
+        assert_eq!(ranges.status_at(src.find("let a").unwrap()), CfgStatus::Inactive);
+        assert_eq!(ranges.status_at(src.find("let b").unwrap()), CfgStatus::Active);
     }
 }

@@ -189,21 +189,27 @@ fn walk_items(items: &[syn::Item], ctx: &ModCtx, cfg: &CfgSet, status: CfgStatus
                     }
                 }
             }
-            syn::Item::Macro(m) if m.ident.is_none() => macro_mods(&m.mac.tokens, ctx, cfg, status, out),
+            syn::Item::Macro(m) if m.ident.is_none() && m.mac.path.segments.last().is_some_and(|s| s.ident == "cfg_if") => {
+                for (branch, taken) in crate::cfg::cfg_if_branches(&m.mac.tokens, cfg) {
+                    macro_mods(&branch.stream(), ctx, cfg, status.and(taken), out);
+                }
+            }
+            syn::Item::Macro(m) if m.ident.is_none() => macro_mods(&m.mac.tokens, ctx, cfg, status.and(CfgStatus::Unknown), out),
             _ => {}
         }
     }
 }
 
-/// `mod name;` written inside a macro invocation (`cfg_if! { if #[cfg(unix)] { mod unix; } }`).
-/// Whether such code is compiled depends on the macro, so its status is unknown.
+/// `mod name;` written inside a macro invocation, with the status the caller knows for it
+/// (a `cfg_if!` branch's, or unknown for other macros).
 fn macro_mods(tokens: &TokenStream, ctx: &ModCtx, cfg: &CfgSet, status: CfgStatus, out: &mut Vec<ModuleRef>) {
     for_each_sequence(tokens, &mut |seq| {
         for i in 0..seq.len().saturating_sub(2) {
             if is_ident(&seq[i], "mod") && matches!(seq[i + 1], TokenTree::Ident(_)) && is_punct(&seq[i + 2], ';') {
                 let attrs = preceding_attrs(&seq[..i]);
                 let paths = path_attrs(&attrs, cfg);
-                resolve(ctx, &seq[i + 1].to_string(), &paths, status.and(CfgStatus::Unknown), out);
+                let own = cfg.status_of(&attrs);
+                resolve(ctx, &seq[i + 1].to_string(), &paths, status.and(own), out);
             }
         }
     });
@@ -341,7 +347,8 @@ mod tests {
         assert_eq!(r[1].candidates, [PathBuf::from("/c/src/windows.rs")]);
         assert_eq!(r[1].cfg, CfgStatus::Inactive);
         assert_eq!(r[2].candidates[0], PathBuf::from("/c/src/u.rs"));
-        assert_eq!(r[2].cfg, CfgStatus::Unknown);
+        assert_eq!(r[2].cfg, CfgStatus::Active, "the taken branch of cfg_if");
+        assert_eq!(r[3].cfg, CfgStatus::Inactive, "the other branch");
         assert_eq!(r[3].candidates, [PathBuf::from("/c/src/o.rs")]);
     }
 }
