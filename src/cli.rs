@@ -169,6 +169,8 @@ enum Format {
     Patch,
     /// One JSON document: changes with byte-range edits, diagnostics, summary.
     Json,
+    /// SARIF 2.1.0, for code-scanning dashboards: one result per change, with its fix.
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -403,11 +405,12 @@ fn edition(args: EditionArgs) -> Result<u8> {
     migration.diagnostics.sort();
 
     let mut stdout = anstream::AutoStream::new(std::io::stdout(), stream_choice(args.color));
-    if !args.apply && !args.check || args.format == Format::Json {
+    if !args.apply && !args.check || matches!(args.format, Format::Json | Format::Sarif) {
         match args.format {
             Format::Diff => write_diff(&migration, DiffStyle::Annotated, &mut stdout)?,
             Format::Patch => write_diff(&migration, DiffStyle::Patch, &mut stdout)?,
             Format::Json => write_json(&migration, &mut stdout)?,
+            Format::Sarif => crate::emit::write_sarif(&migration, &mut stdout)?,
         }
     }
     stdout.flush()?;

@@ -632,3 +632,31 @@ fn insertions_at_one_offset_nest() {
     assert!(body[0].starts_with("    // SAFETY: "), "{lib}");
     assert_eq!(body[1], "    r#gen(unsafe { std::env::set_var(\"A\", \"b\") });", "{lib}");
 }
+
+#[test]
+fn sarif_output_carries_every_change_with_its_fix() {
+    let sandbox = Sandbox::demo();
+    let json = sandbox.edition(&["--format", "json", "--color", "never"]);
+    let sarif = sandbox.edition(&["--format", "sarif", "--color", "never"]);
+    assert_eq!(sarif.code, 0, "{sarif:?}");
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let sarif: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "cargo-migrate");
+    let fixed: Vec<&serde_json::Value> = run["results"].as_array().unwrap().iter().filter(|r| r.get("fixes").is_some()).collect();
+    let changes = json["changes"].as_array().unwrap();
+    assert_eq!(fixed.len(), changes.len());
+    for (result, change) in fixed.iter().zip(changes) {
+        assert_eq!(result["ruleId"], change["rule"]);
+        let replacements = result["fixes"][0]["artifactChanges"][0]["replacements"].as_array().unwrap();
+        let edits = change["edits"].as_array().unwrap();
+        assert_eq!(replacements.len(), edits.len());
+        for (r, e) in replacements.iter().zip(edits) {
+            assert_eq!(r["deletedRegion"]["byteOffset"], e["range"]["start"]);
+            assert_eq!(r["insertedContent"]["text"], e["replacement"]);
+        }
+    }
+    let rule_ids: Vec<&str> = run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(rule_ids.contains(&"keyword-gen"), "{rule_ids:?}");
+}

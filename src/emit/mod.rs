@@ -1,11 +1,14 @@
 //! Emit: how a migration is shown. An annotated unified diff for people (the default),
-//! a plain patch for `git apply`, JSON for tools, and the summary line.
+//! a plain patch for `git apply`, JSON for tools, SARIF for code-scanning dashboards, and
+//! the summary line.
 
 mod diff;
 mod json;
+mod sarif;
 
 pub use diff::{annotation, write_diff, write_file_diff, DiffStyle};
 pub use json::write_json;
+pub use sarif::write_sarif;
 
 use std::collections::BTreeMap;
 
