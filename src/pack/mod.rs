@@ -456,10 +456,36 @@ pub fn run_pack(
         // Paths of the pattern that the template does not name again are gone.
         for (name, binding) in &hit.bindings {
             if let Some(key) = name.strip_prefix("@path:") {
-                let kept = template.pieces.iter().any(|p| matches!(p, pattern::Piece::Var(v) if v.ends_with(&format!(":{key}")) && v.starts_with('@')));
+                // Named again as a whole, or as its head followed by its own last segment
+                // (a sibling named through the head does not keep it).
+                let last = key.rsplit("::").next().unwrap_or(key);
+                let kept = template.pieces.iter().enumerate().any(|(i, p)| match p {
+                    pattern::Piece::Var(v) if *v == format!("@path:{key}") => true,
+                    pattern::Piece::Var(v) if *v == format!("@pathhead:{key}") => {
+                        matches!(template.pieces.get(i + 1), Some(pattern::Piece::Text(t)) if t.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>() == last)
+                    }
+                    _ => false,
+                });
                 if !kept {
                     consumed.push((binding.range.clone(), hit.rule));
                 }
+            }
+        }
+        // A sibling of the pattern's path (`mylib::split_words` → `mylib::split_words_and_commas`)
+        // is written with the head the code wrote; written as a bare imported name, the
+        // sibling has no head and needs its own import.
+        for (i, piece) in template.pieces.iter().enumerate() {
+            let pattern::Piece::Var(var) = piece else { continue };
+            let Some(key) = var.strip_prefix("@pathhead:") else { continue };
+            if !hit.bindings.get(var).is_some_and(|b| b.range.is_empty()) {
+                continue;
+            }
+            if let Some(pattern::Piece::Text(t)) = template.pieces.get(i + 1) {
+                let name: String = t.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let mut path = split_path(key);
+                path.pop();
+                path.push(name);
+                adds.push(ImportAdd { path, anchor: None, rule: hit.rule });
             }
         }
         let new = template::render(template, &hit.bindings, text, &krate);
