@@ -295,7 +295,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         let step_ws = staged_workspace(&staging, &req.selection, Some(&moving))?;
         let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
         let m = migrate(&step_ws, &opts, None, None, &|_| {});
-        combined.add(m, &ws, None)?;
+        combined.add(m, &ws, &staging, None)?;
         for p in &moving {
             current.insert(p.clone(), to.clone());
         }
@@ -348,7 +348,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
                 }
                 let messages: BTreeMap<(String, usize), String> =
                     outcome.attributed.iter().filter_map(|a| Some(((a.file.clone()?, a.line?), a.message.clone()))).collect();
-                combined.add(m, &ws, Some(&messages))?;
+                combined.add(m, &ws, &staging, Some(&messages))?;
                 progressed = true;
                 break;
             }
@@ -509,7 +509,7 @@ struct Combined {
 impl Combined {
     /// Adds a run on the staging copy (and writes its results there). `compiler`: the
     /// compiler's messages by (file, line) for a compiler-phase run.
-    fn add(&mut self, m: Migration, ws: &Workspace, compiler: Option<&BTreeMap<(String, usize), String>>) -> Result<(), UpgradeError> {
+    fn add(&mut self, m: Migration, ws: &Workspace, staging: &staging::Staging, compiler: Option<&BTreeMap<(String, usize), String>>) -> Result<(), UpgradeError> {
         if !self.first {
             self.first = true;
             self.files_read = m.files_read;
@@ -522,6 +522,15 @@ impl Combined {
         }
         for (display, mut result) in m.files {
             std::fs::write(&result.file.path, &result.new_text)?;
+            if let Some(rewrites) = staging.rewrites.get(&display) {
+                // A manifest whose path dependencies the staging copy made absolute: back
+                // to the user's text, edits shifted.
+                for c in &mut result.changes {
+                    staging::unstage(&result.file.text, rewrites, &mut c.edits);
+                }
+                result.file.text = staging::unstage(&result.file.text, rewrites, &mut []);
+                result.new_text = staging::unstage(&result.new_text, rewrites, &mut []);
+            }
             if let Some(messages) = compiler {
                 for c in &mut result.changes {
                     if let Some(msg) = messages.get(&(display.clone(), c.line)) {
