@@ -123,7 +123,7 @@ pub fn deprecated_item(message: &str) -> Vec<String> {
 pub fn check(manifest: &Path, root: &Path, packages: &[String], config: &BuildConfig, target_dir: &Path, names: &CrateNames) -> CheckOutcome {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut cmd = Command::new(cargo);
-    cmd.args(["check", "--all-targets", "--message-format=json"]).arg("--manifest-path").arg(manifest);
+    cmd.args(["check", "--all-targets", "--keep-going", "--message-format=json"]).arg("--manifest-path").arg(manifest);
     for p in packages {
         cmd.args(["-p", p]);
     }
