@@ -91,7 +91,7 @@ def requirement(manifest, dep):
 def check(crate_dir, target_dir, dep):
     """`cargo check --all-targets`: (built, errors, deprecations from `dep`, first error)."""
     r = subprocess.run(
-        ["cargo", "check", "--all-targets", "--message-format=json", "-q"],
+        ["cargo", "check", "--all-targets", "--keep-going", "--message-format=json", "-q"],
         cwd=crate_dir, env={**os.environ, "CARGO_TARGET_DIR": str(target_dir)},
         capture_output=True, text=True)
     errors, deprecated, first = 0, 0, ""
@@ -169,8 +169,15 @@ def main():
             row["exit"] = str(r.returncode)
             built, errors, deprecated, first = check(work, target_dir, dep)
             row["errors"], row["deprecated"] = str(errors), str(deprecated)
-            row["status"] = "clean" if built and deprecated == 0 else (
-                "builds, deprecations left" if built else f"broken: {first[:70]}")
+            if row["reverted"] != "0" and row["reverted"] == row["changes"]:
+                row["status"] = "not upgraded: --verify reverted every change"
+            elif not before[0]:
+                row["status"] = f"did not build before ({before[3][:50]})"
+            elif row["reverted"] != "0":
+                row["status"] = "partly upgraded: --verify reverted some changes"
+            else:
+                row["status"] = "clean" if built and deprecated == 0 else (
+                    "builds, deprecations left" if built else f"broken: {first[:70]}")
             print(f"{row['crate']:<26} {row['status']}", file=sys.stderr)
     cols = [("pack", "pack"), ("crate", "crate"), ("req", "requirement"), ("before", "before"),
             ("changes", "changes"), ("reverted", "reverted"), ("left", "reported"), ("exit", "exit"),
@@ -183,9 +190,11 @@ def main():
     print(table)
     measured = [r for r in rows if "errors" in r]
     clean = sum(1 for r in measured if r["status"] == "clean")
-    summary = (f"{len(measured)} crates measured ({len(rows) - len(measured)} skipped or not fetched); "
-               f"{clean} build with no deprecation warning from the upgraded crate after "
-               f"`cargo migrate upgrade --apply --verify`.")
+    built_before = sum(1 for r in measured if r.get("before") == "builds")
+    summary = (f"{len(measured)} crates measured ({len(rows) - len(measured)} skipped or not fetched), "
+               f"{built_before} of them building before; {clean} upgraded cleanly (the new release, "
+               f"no compile error, no deprecation warning from the upgraded crate) by "
+               f"`cargo migrate upgrade --apply --verify` alone.")
     doc = ROOT / "docs" / "upgrade-results.md"
     notes = ""
     if doc.is_file() and "<!-- notes -->" in doc.read_text():

@@ -303,3 +303,26 @@ fn pack_list_and_schema() {
     let checked_in = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/pack.schema.json")).unwrap();
     assert_eq!(run.stdout, checked_in);
 }
+
+/// What the compiler still says about the crate after the upgrade is listed with its
+/// place, the compiler's message and the pack's guide: the input of a repair loop.
+#[test]
+fn compiler_phase_reports_what_is_left() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write("mini/src/lib.rs", "pub fn new() {}\n#[deprecated(note = \"use `new`\")]\npub fn legacy() {}\n");
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n");
+    s.write("user/src/lib.rs", "pub fn f() {\n    mini::old();\n    mini::legacy();\n    mini::gone();\n}\n");
+    let with_guide = pack("0.8", "0.9", "old", "new").replacen("summary = \"mini 0.8 → 0.9\"", "summary = \"mini 0.8 → 0.9\"\nguide = \"https://example.org/mini/guide\"", 1);
+    s.write("p.toml", &with_guide);
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("+    mini::new();"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("warning: src/lib.rs:3: still deprecated after the upgrade: use of deprecated function `mini::legacy`: use `new` — no pack rule covers it; see https://example.org/mini/guide [mini@0.8-0.9]"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("warning: src/lib.rs:4: error after the upgrade: cannot find function `gone` in crate `mini`"), "{}", run.stderr);
+    assert!(run.stderr.contains("2 message(s) about mini left"), "{}", run.stderr);
+}
