@@ -171,6 +171,8 @@ def main():
             row["errors"], row["deprecated"] = str(errors), str(deprecated)
             if row["reverted"] != "0" and row["reverted"] == row["changes"]:
                 row["status"] = "not upgraded: --verify reverted every change"
+            elif not before[0] and row["exit"] == "0" and errors <= before[1] and deprecated == 0:
+                row["status"] = f"upgraded; the {errors} error(s) left were there before ({before[3][:40]})"
             elif not before[0]:
                 row["status"] = f"did not build before ({before[3][:50]})"
             elif row["reverted"] != "0":
