@@ -53,7 +53,8 @@ impl FoundPack {
         format!("{} {} ({}, {origin})", self.pack.file.krate, self.step(), self.pack.source)
     }
 
-    fn from_req(&self) -> Option<VersionReq> {
+    /// The requirement on the version the pack moves code from.
+    fn accepts(&self) -> Option<VersionReq> {
         requirement(&self.pack.file.from)
     }
 
@@ -143,7 +144,7 @@ pub fn chain(packs: &[FoundPack], current: &Version, target: &Version) -> Option
     let mut seen = BTreeSet::from([class(current)]);
     while let Some((at, path)) = queue.pop_front() {
         for (i, p) in packs.iter().enumerate() {
-            let (Some(from), Some(to)) = (p.from_req(), p.to_version()) else { continue };
+            let (Some(from), Some(to)) = (p.accepts(), p.to_version()) else { continue };
             if !from.matches(&at) || to <= at || !seen.insert(class(&to)) {
                 continue;
             }
