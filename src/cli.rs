@@ -56,6 +56,14 @@ enum Command {
     },
     /// List the rules with their id, summary and fix safety.
     Rules,
+    /// Upgrade a dependency across breaking releases with migration packs (dry run: prints a diff).
+    #[command(after_long_help = UPGRADE_HELP)]
+    Upgrade(UpgradeArgs),
+    /// Work with migration packs: test, scaffold, list, schema.
+    Pack {
+        #[command(subcommand)]
+        command: PackCommand,
+    },
 }
 
 const EDITION_HELP: &str = "\
@@ -277,6 +285,8 @@ fn run(cli: MigrateCli) -> u8 {
                 ERROR
             }
         },
+        Command::Upgrade(args) => upgrade_command(args),
+        Command::Pack { command } => pack_command(command),
         Command::Edition(args) => {
             let color = args.color;
             match edition(*args) {
@@ -532,4 +542,340 @@ fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
     bar.set_style(indicatif::ProgressStyle::with_template("{spinner} Checking {msg}").expect("valid template"));
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
+}
+
+// ---- `cargo migrate upgrade` and `cargo migrate pack` ------------------------------------
+
+const UPGRADE_HELP: &str = "\
+Examples:
+  cargo migrate upgrade rand                      # dry run: the diff to rand's newest release a pack reaches
+  cargo migrate upgrade rand@0.9 --apply --verify # write it, then `cargo check`; revert what breaks
+  cargo migrate upgrade --pack path/to/pack.toml  # with your own pack (preferred over all others)
+
+Packs are found in this order: --pack files; a `migrations/` folder shipped inside the
+crate's own package (a path dependency's folder, or the target release in cargo's
+registry, fetched if needed); the packs built into cargo-migrate. Steps are chained
+(0.7 -> 0.8 -> 0.9). After the rewrite and the bump of Cargo.toml, `cargo check` runs
+against the new release (in a temporary copy: a dry run writes nothing); what it says
+about the crate is matched against the packs again, and what is left is listed.
+
+Exit status: 0 done, 1 changes remain (with --check), 2 error.";
+
+#[derive(Args, Debug)]
+struct UpgradeArgs {
+    /// The dependency to upgrade, optionally with the release to reach: `rand`, `rand@0.9`.
+    /// Taken from the --pack files when absent.
+    #[arg(value_name = "CRATE[@VERSION]")]
+    spec: Option<String>,
+    /// A migration pack to use (repeatable); preferred over shipped and built-in packs.
+    #[arg(long = "pack", value_name = "FILE")]
+    packs: Vec<PathBuf>,
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// Package to upgrade (repeatable); default: the workspace's default members.
+    #[arg(short, long = "package", value_name = "SPEC")]
+    package: Vec<String>,
+    /// Upgrade every workspace member.
+    #[arg(long)]
+    workspace: bool,
+    /// Write the changes to disk (atomically, file by file).
+    #[arg(long)]
+    apply: bool,
+    /// After --apply, run `cargo check --all-targets` and revert the files whose changes
+    /// break the build (errors that were already there are not blamed on the upgrade).
+    #[arg(long, requires = "apply")]
+    verify: bool,
+    /// With --verify, keep changes even if the build breaks.
+    #[arg(long, requires = "verify")]
+    broken_code: bool,
+    /// Exit with status 1 if there is anything to change; write nothing.
+    #[arg(long, conflicts_with = "apply")]
+    check: bool,
+    /// Apply even if the git work tree has uncommitted changes.
+    #[arg(long)]
+    allow_dirty: bool,
+    /// Apply even if the workspace is not under version control.
+    #[arg(long)]
+    allow_no_vcs: bool,
+    /// Output format of the changes.
+    #[arg(long, value_enum, default_value_t = Format::Diff)]
+    format: Format,
+    /// When to use colors.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Print only errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print more (repeat for debug logs).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Syntax only: skip the compiler phase (`cargo check` against the new release).
+    #[arg(long)]
+    no_compiler: bool,
+    /// Features to enable in the compiler phase (comma-separated or repeated).
+    #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
+    features: Vec<String>,
+    /// Enable all features in the compiler phase (tried by default when no feature flag is given).
+    #[arg(long)]
+    all_features: bool,
+    /// Do not enable the default features in the compiler phase.
+    #[arg(long)]
+    no_default_features: bool,
+    /// Target triple for the compiler phase.
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum PackCommand {
+    /// Run a pack's own examples (`valid` / `invalid` of each rule); exit 1 if one fails.
+    Test {
+        /// Pack files or folders of packs (`.toml` may be left out).
+        #[arg(required = true, value_name = "PACK")]
+        paths: Vec<PathBuf>,
+    },
+    /// Write a new pack, `<DIR>/<CRATE>/<FROM>-<TO>.toml`, with a commented example rule.
+    New {
+        /// The crate the pack migrates.
+        #[arg(value_name = "CRATE")]
+        krate: String,
+        /// The release the code is written for (`1`, `0.8`).
+        from: String,
+        /// The release the pack moves it to (`2`, `0.9`).
+        to: String,
+        /// The folder of packs.
+        #[arg(long, value_name = "DIR", default_value = "migrations")]
+        dir: PathBuf,
+    },
+    /// List the packs built into cargo-migrate.
+    List,
+    /// Print the JSON Schema of the pack format.
+    Schema,
+}
+
+fn print_error(color: ColorChoice, e: &dyn std::fmt::Display) {
+    let mut err = stderr(color);
+    let _ = writeln!(err, "{}error:{} {e}", ERR.render(), ERR.render_reset());
+}
+
+fn upgrade_command(args: UpgradeArgs) -> u8 {
+    let color = args.color;
+    match upgrade(args) {
+        Ok(code) => code,
+        Err(e) => {
+            print_error(color, &format!("{e:#}"));
+            ERROR
+        }
+    }
+}
+
+fn upgrade(args: UpgradeArgs) -> Result<u8> {
+    let level = match (args.quiet, args.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CARGO_MIGRATE_LOG").unwrap_or_else(|_| level.into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+    let started = Instant::now();
+    let mut err = stderr(args.color);
+    let (krate, target) = match &args.spec {
+        Some(spec) => {
+            let (k, t) = crate::upgrade::parse_spec(spec)?;
+            (Some(k), t)
+        }
+        None => (None, None),
+    };
+    let request = crate::upgrade::Request {
+        krate,
+        target,
+        packs: args.packs.clone(),
+        selection: Selection { manifest_path: args.manifest_path.clone(), packages: args.package.clone(), workspace: args.workspace },
+        build: BuildConfig {
+            features: args.features.clone(),
+            all_features: args.all_features,
+            no_default_features: args.no_default_features,
+            target: args.target.clone(),
+        },
+        compiler: !args.no_compiler,
+    };
+    if args.apply {
+        // Refuse early, before any work, as `edition` does.
+        let ws = Workspace::discover(&request.selection)?;
+        match vcs_state(&ws.root) {
+            VcsState::NoVcs if !args.allow_no_vcs => {
+                bail!("no VCS found for {}: --apply could not be undone. Commit it to git first, or pass --allow-no-vcs", ws.root.display())
+            }
+            VcsState::Dirty(files) if !args.allow_dirty => {
+                bail!("the working tree has uncommitted changes; commit or stash them, or pass --allow-dirty:\n  {}", files.join("\n  "))
+            }
+            _ => {}
+        }
+    }
+    let progress = progress_bar(args.quiet);
+    let planned = crate::upgrade::plan(&request, &|what| progress.set_message(what.to_string()));
+    progress.finish_and_clear();
+    let up = planned?;
+    if !args.quiet {
+        for u in &up.usages {
+            let _ = writeln!(err, "{}Found{} {} {}", NOTE.render(), NOTE.render_reset(), up.krate, u.describe(&up.krate));
+        }
+        for s in &up.steps {
+            let _ = writeln!(err, "{}Pack{} {}", NOTE.render(), NOTE.render_reset(), s.describe());
+        }
+    }
+    let migration = &up.migration;
+    let mut stdout = anstream::AutoStream::new(std::io::stdout(), stream_choice(args.color));
+    if !args.apply && !args.check || args.format == Format::Json {
+        match args.format {
+            Format::Diff => write_diff(migration, DiffStyle::Annotated, &mut stdout)?,
+            Format::Patch => write_diff(migration, DiffStyle::Patch, &mut stdout)?,
+            Format::Json => write_json(migration, &mut stdout)?,
+        }
+    }
+    stdout.flush()?;
+    for d in &migration.diagnostics {
+        if !args.quiet || d.level == Level::Error {
+            print_diagnostic(&mut err, d);
+        }
+    }
+    let summary = Summary::of(migration);
+    if !args.quiet {
+        let rounds = up.compiler_rounds.map(|r| format!("; compiler phase: {r} cargo check round(s), {} message(s) about {} left", up.remaining.len(), up.krate)).unwrap_or_default();
+        let _ = writeln!(
+            err,
+            "{}Summary{}: {} → {}: {}{rounds} in {:.2}s",
+            NOTE.render(),
+            NOTE.render_reset(),
+            up.krate,
+            up.target,
+            summary.line(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let mut status = if migration.has_errors() { ERROR } else { OK };
+    if args.check {
+        return Ok(if status == OK && summary.changes > 0 { CHANGES_REMAIN } else { status });
+    }
+    if args.apply {
+        let check_cmd = CheckCommand { manifest_path: up.workspace.root_manifest.clone(), packages: up.moved.clone() };
+        // The build before, for --verify: errors that are not the upgrade's doing.
+        let baseline = if args.verify && !up.moved.is_empty() {
+            if !args.quiet {
+                let _ = writeln!(err, "{}Checking{} the build before upgrading (for --verify)", NOTE.render(), NOTE.render_reset());
+            }
+            Some(check_cmd.errors()?)
+        } else {
+            None
+        };
+        let applied = apply(migration);
+        for e in &applied.failed {
+            let _ = writeln!(err, "{}error:{} {e}", ERR.render(), ERR.render_reset());
+            status = ERROR;
+        }
+        if !args.quiet {
+            let _ = writeln!(err, "{}Applied{} {} changes to {} files", NOTE.render(), NOTE.render_reset(), summary.changes, applied.written.len());
+        }
+        if let Some(baseline) = baseline {
+            status = status.max(report_verify(&mut err, migration, &check_cmd, &baseline, &up.workspace, args.broken_code)?);
+        }
+    }
+    Ok(status)
+}
+
+fn pack_command(command: PackCommand) -> u8 {
+    let mut out = anstream::stdout();
+    match command {
+        PackCommand::Schema => {
+            let _ = write!(out, "{}", crate::pack::format::schema_json());
+            OK
+        }
+        PackCommand::List => match crate::pack::builtin() {
+            Ok(packs) => {
+                for p in packs {
+                    let f = &p.file;
+                    let _ = writeln!(out, "{:<12} {:>6} → {:<6} {:>3} rules  {}", f.krate, f.from, f.to, f.rules.len(), f.summary);
+                    if let Some(guide) = &f.guide {
+                        let _ = writeln!(out, "{:<12} guide: {guide}", "");
+                    }
+                }
+                OK
+            }
+            Err(e) => {
+                print_error(ColorChoice::Auto, &e);
+                ERROR
+            }
+        },
+        PackCommand::Test { paths } => pack_test(&paths),
+        PackCommand::New { krate, from, to, dir } => {
+            let path = dir.join(&krate).join(format!("{from}-{to}.toml"));
+            if path.exists() {
+                print_error(ColorChoice::Auto, &format!("{} exists already", path.display()));
+                return ERROR;
+            }
+            let text = crate::pack::scaffold(&krate, &from, &to);
+            let written = std::fs::create_dir_all(path.parent().expect("a folder")).and_then(|()| std::fs::write(&path, text));
+            match written {
+                Ok(()) => {
+                    let _ = writeln!(out, "Created {}\nEdit its rules, then run `cargo migrate pack test {}`.", path.display(), path.display());
+                    OK
+                }
+                Err(e) => {
+                    print_error(ColorChoice::Auto, &format!("cannot write {}: {e}", path.display()));
+                    ERROR
+                }
+            }
+        }
+    }
+}
+
+/// `cargo migrate pack test`: every pack under the paths; failures printed; 1 if any.
+fn pack_test(paths: &[PathBuf]) -> u8 {
+    let mut files = Vec::new();
+    for p in paths {
+        let with_ext = p.with_extension("toml");
+        if p.is_dir() {
+            collect_packs(p, &mut files);
+        } else if !p.exists() && with_ext.is_file() {
+            files.push(with_ext);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut out = anstream::stdout();
+    let mut status = OK;
+    for file in files {
+        match crate::pack::test_pack(&file) {
+            Ok(report) => {
+                for (rule, what) in &report.failures {
+                    let _ = writeln!(out, "{}FAIL{} {} rule `{rule}`: {what}\n", ERR.render(), ERR.render_reset(), report.source);
+                }
+                let verdict = if report.passed() { format!("{}ok{}", NOTE.render(), NOTE.render_reset()) } else { format!("{}FAILED{}", ERR.render(), ERR.render_reset()) };
+                let _ = writeln!(out, "{} {}: {} examples, {} failed", verdict, report.source, report.examples, report.failures.len());
+                if !report.passed() {
+                    status = status.max(CHANGES_REMAIN);
+                }
+            }
+            Err(e) => {
+                print_error(ColorChoice::Auto, &e);
+                status = ERROR;
+            }
+        }
+    }
+    status
+}
+
+fn collect_packs(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect_packs(&path, out);
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
 }

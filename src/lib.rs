@@ -21,4 +21,5 @@ pub mod plan;
 pub mod rules;
 pub mod source;
 pub mod syntax;
+pub mod upgrade;
 pub mod verify;

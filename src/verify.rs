@@ -52,7 +52,9 @@ impl CheckCommand {
     pub fn errors(&self) -> Result<Vec<CompileError>> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let mut cmd = Command::new(cargo);
-        cmd.args(["check", "--all-targets", "--message-format=json", "--quiet"]).arg("--manifest-path").arg(&self.manifest_path);
+        // `--keep-going`: every target's errors, not those of whichever failed first (which
+        // varies between runs and would make an old error look new).
+        cmd.args(["check", "--all-targets", "--keep-going", "--message-format=json", "--quiet"]).arg("--manifest-path").arg(&self.manifest_path);
         for p in &self.packages {
             cmd.args(["-p", p]);
         }

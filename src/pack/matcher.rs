@@ -93,13 +93,23 @@ enum Evidence {
     Other(Vec<String>),
 }
 
-/// Finds every match of `rules` in `file`.
-pub fn find(file: &syn::File, text: &str, facts: &Facts, rules: &[CompiledRule], extra_methods: &BTreeSet<String>, range: &dyn Fn(Span) -> Range<usize>) -> Found {
+/// Finds every match of `rules` in `file`. At the compiler's `sites` (see
+/// [`super::CompilerSite`]) method rules trust the compiler's resolution.
+pub fn find(
+    file: &syn::File,
+    text: &str,
+    facts: &Facts,
+    rules: &[CompiledRule],
+    extra_methods: &BTreeSet<String>,
+    sites: &[super::CompilerSite],
+    range: &dyn Fn(Span) -> Range<usize>,
+) -> Found {
     let mut m = Matcher {
         facts,
         rules,
         text,
         extra_methods,
+        sites,
         range,
         found: Found::default(),
         scopes: vec![BTreeMap::new()],
@@ -115,6 +125,7 @@ struct Matcher<'a, 'r> {
     rules: &'a [CompiledRule],
     text: &'a str,
     extra_methods: &'a BTreeSet<String>,
+    sites: &'a [super::CompilerSite],
     range: &'r dyn Fn(Span) -> Range<usize>,
     found: Found,
     /// Local bindings and their evidence, innermost last.
@@ -523,12 +534,16 @@ impl Matcher<'_, '_> {
                 continue;
             }
             let at = self.r(expr);
+            let trusted = self.compiler_resolved(rule, pat, expr, &at);
             let mut trait_leaf = None;
             if let Some(trait_path) = &rule.trait_path {
-                let Some(leaf) = self.facts.brings_in(trait_path) else { continue };
-                trait_leaf = Some(leaf);
+                match self.facts.brings_in(trait_path) {
+                    Some(leaf) => trait_leaf = Some(leaf),
+                    None if trusted => {}
+                    None => continue,
+                }
             }
-            if rule.trait_path.is_some() || rule.receiver_type.is_some() {
+            if (rule.trait_path.is_some() || rule.receiver_type.is_some()) && !trusted {
                 let Some((subject, method)) = self.subject(pat, expr) else { continue };
                 let evidence = match &subject {
                     Subject::Value(e) => self.expr_evidence(e),
@@ -549,6 +564,31 @@ impl Matcher<'_, '_> {
             self.found.hits.push(Hit { rule: index, range: at, bindings, trait_leaf });
             return;
         }
+    }
+
+    /// Whether the compiler resolved this call of a method rule to the rule's item: one of
+    /// its sites lies inside the call, spells the method's name, and names (if it names
+    /// anything) an item of the crate whose owner is the rule's trait or type.
+    fn compiler_resolved(&self, rule: &CompiledRule, pat: &Pat, expr: &syn::Expr, at: &Range<usize>) -> bool {
+        if self.sites.is_empty() {
+            return false;
+        }
+        let Some(owner) = rule.trait_path.as_ref().or(rule.receiver_type.as_ref()) else { return false };
+        let Some((_, method)) = self.subject(pat, expr) else { return false };
+        self.sites.iter().any(|site| {
+            let spelled = self.text.get(site.range.clone()).and_then(|t| t.rsplit("::").next()).map(str::trim);
+            let inside = at.start <= site.range.start && site.range.end <= at.end;
+            let names = match site.item.as_slice() {
+                [] => true,
+                [first, .., owner_name, item] => {
+                    let krate = if self.facts.crate_names.contains(first) { &self.facts.krate } else { first };
+                    let ours = *krate == self.facts.krate || rule.companions.contains(krate);
+                    ours && owner.last() == Some(owner_name) && *item == method
+                }
+                _ => false,
+            };
+            inside && spelled == Some(method.as_str()) && names
+        })
     }
 
     /// Whether `range` lies inside an earlier match, outside that match's metavariables:

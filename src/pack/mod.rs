@@ -337,12 +337,31 @@ pub struct PackRule {
     pub envs: BTreeMap<String, Env>,
     /// Run only this rule (by index), for `pack test`.
     pub only: Option<usize>,
+    /// Per file (display path): where the compiler resolved a call to the crate's item.
+    /// Empty for the syntactic pass; the compiler phase of an upgrade fills it.
+    pub compiler_sites: BTreeMap<String, Vec<CompilerSite>>,
+}
+
+/// A place where the compiler resolved a call to an item of the pack's crate (the
+/// compiler phase of `cargo migrate upgrade`, after the bump): the byte range of the
+/// compiler's primary span (a method's name), and the item's path as the compiler named
+/// it (`rand::Rng::gen_range`, `indexmap::IndexMap::remove`; empty when it named none).
+///
+/// At such a site a method rule needs neither its trait in scope nor evidence of the
+/// receiver's type: the compiler has resolved the call, which is the type information
+/// the syntactic pass lacks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompilerSite {
+    /// The primary span, as a byte range of the file.
+    pub range: Range<usize>,
+    /// The item's path, generic arguments removed; empty if unknown.
+    pub item: Vec<String>,
 }
 
 impl PackRule {
     /// Runs every rule of `pack`, for packages that depend on the crate under its own name.
     pub fn new(pack: Arc<CompiledPack>) -> PackRule {
-        PackRule { pack, envs: BTreeMap::new(), only: None }
+        PackRule { pack, envs: BTreeMap::new(), only: None, compiler_sites: BTreeMap::new() }
     }
 
     fn env(&self, package: &str) -> Env {
@@ -358,7 +377,8 @@ impl Rule for PackRule {
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         let env = self.env(&cx.file.package);
         let range = |s: proc_macro2::Span| cx.range(s);
-        let run = run_pack(&self.pack, self.only, &env, &cx.parsed.syntax, &cx.parsed.tokens, cx.text(), &range);
+        let sites = self.compiler_sites.get(&cx.file.display).map_or(&[][..], Vec::as_slice);
+        let run = run_pack(&self.pack, self.only, &env, sites, &cx.parsed.syntax, &cx.parsed.tokens, cx.text(), &range);
         for (rule, safety, reason, edits) in run.changes {
             let mut change: Change = cx.change(self.pack.meta, safety, reason, edits);
             change.rule = self.pack.rules[rule].full_id;
@@ -382,11 +402,14 @@ pub struct PackRun {
     pub notes: Vec<(Option<usize>, usize, String)>,
 }
 
-/// Runs `pack` (or only its rule `only`) on one parsed file.
+/// Runs `pack` (or only its rule `only`) on one parsed file; `sites` are the compiler's
+/// (see [`CompilerSite`]), empty for a syntactic pass.
+#[allow(clippy::too_many_arguments)]
 pub fn run_pack(
     pack: &CompiledPack,
     only: Option<usize>,
     env: &Env,
+    sites: &[CompilerSite],
     file: &syn::File,
     tokens: &proc_macro2::TokenStream,
     text: &str,
@@ -394,11 +417,12 @@ pub fn run_pack(
 ) -> PackRun {
     let mut run = PackRun::default();
     let facts = Facts::of(file, tokens, env, &pack.prelude, range);
-    // A file that never names the crate has nothing to migrate.
-    if facts.leaves.iter().all(|l| l.target.is_none()) && !facts.crate_names.iter().any(|n| facts.ident_count.contains_key(n)) {
+    // A file that never names the crate has nothing to migrate (unless the compiler says
+    // a call in it resolves to the crate).
+    if sites.is_empty() && facts.leaves.iter().all(|l| l.target.is_none()) && !facts.crate_names.iter().any(|n| facts.ident_count.contains_key(n)) {
         return run;
     }
-    let found = matcher::find(file, text, &facts, &pack.rules, &env.own_methods, range);
+    let found = matcher::find(file, text, &facts, &pack.rules, &env.own_methods, sites, range);
     let wanted = |rule: usize| only.is_none_or(|o| o == rule);
     let krate = facts.crate_local_name().to_string();
 
@@ -432,10 +456,36 @@ pub fn run_pack(
         // Paths of the pattern that the template does not name again are gone.
         for (name, binding) in &hit.bindings {
             if let Some(key) = name.strip_prefix("@path:") {
-                let kept = template.pieces.iter().any(|p| matches!(p, pattern::Piece::Var(v) if v.ends_with(&format!(":{key}")) && v.starts_with('@')));
+                // Named again as a whole, or as its head followed by its own last segment
+                // (a sibling named through the head does not keep it).
+                let last = key.rsplit("::").next().unwrap_or(key);
+                let kept = template.pieces.iter().enumerate().any(|(i, p)| match p {
+                    pattern::Piece::Var(v) if *v == format!("@path:{key}") => true,
+                    pattern::Piece::Var(v) if *v == format!("@pathhead:{key}") => {
+                        matches!(template.pieces.get(i + 1), Some(pattern::Piece::Text(t)) if t.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>() == last)
+                    }
+                    _ => false,
+                });
                 if !kept {
                     consumed.push((binding.range.clone(), hit.rule));
                 }
+            }
+        }
+        // A sibling of the pattern's path (`mylib::split_words` → `mylib::split_words_and_commas`)
+        // is written with the head the code wrote; written as a bare imported name, the
+        // sibling has no head and needs its own import.
+        for (i, piece) in template.pieces.iter().enumerate() {
+            let pattern::Piece::Var(var) = piece else { continue };
+            let Some(key) = var.strip_prefix("@pathhead:") else { continue };
+            if !hit.bindings.get(var).is_some_and(|b| b.range.is_empty()) {
+                continue;
+            }
+            if let Some(pattern::Piece::Text(t)) = template.pieces.get(i + 1) {
+                let name: String = t.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let mut path = split_path(key);
+                path.pop();
+                path.push(name);
+                adds.push(ImportAdd { path, anchor: None, rule: hit.rule });
             }
         }
         let new = template::render(template, &hit.bindings, text, &krate);
@@ -571,6 +621,97 @@ pub fn run_pack(
         }
     }
     run
+}
+
+/// The text of a new pack for `krate` from `from` to `to` (`cargo migrate pack new`): the
+/// metadata, one path rule with its examples, and the other kinds of rules in comments.
+/// It loads and passes its own examples as written.
+pub fn scaffold(krate: &str, from: &str, to: &str) -> String {
+    let k = krate.replace('-', "_");
+    format!(
+        r#"# Migration pack: {krate} {from} → {to}.
+# The format: `cargo migrate pack schema` prints its JSON Schema.
+# Test the rules on their examples: `cargo migrate pack test <this file>`.
+# Ship it in your crate's package as `migrations/{krate}/{from}-{to}.toml`: users get it
+# with `cargo migrate upgrade {krate}`.
+crate = "{krate}"
+from = "{from}"
+to = "{to}"
+summary = "{krate} {from} → {to}: what changed, in one line"
+# guide = "https://..."   # the upstream upgrade guide, shown with what is left to do
+
+# Cargo features the release renamed (old = "new"):
+# [renamed_features]
+# old-feature = "new-feature"
+
+# Crates that must move together with this one:
+# [[companions]]
+# crate = "{krate}-derive"
+# from = "{from}"
+# to = "{to}"
+
+# A path rule: an item moved or renamed. Paths in `match` are written in full; imports
+# and every way the code names the item follow.
+[[rule]]
+id = "old-function"
+message = "`{k}::old_function` is `{k}::new_function` in {to}"
+match = "{k}::old_function"
+replace = "{k}::new_function"
+
+[rule.examples]
+# Code the rule must leave alone: the crate's own function of that name.
+valid = [
+    """
+fn old_function() {{}}
+fn f() {{ old_function() }}
+""",
+]
+
+# Code the rule changes, and what it must become.
+[[rule.examples.invalid]]
+code = """
+use {k}::old_function;
+fn f() {{ old_function() }}
+"""
+fixed = """
+use {k}::new_function;
+fn f() {{ new_function() }}
+"""
+
+# A method rule names the trait that must be in scope for the call to be the crate's
+# (a method of the user's own type with that name is never rewritten):
+#
+# [[rule]]
+# id = "old-method"
+# message = "`Trait::old_method` is `new_method` in {to}"
+# trait = "{k}::Trait"
+# match = "$x.old_method($..args)"
+# replace = "$x.new_method($..args)"
+#
+# An inherent method names its type instead: `receiver_type = "{k}::Type"`.
+#
+# A choice rule, for a change whose right rewrite depends on intent: a question and
+# options, exactly one `conservative` (it keeps today's behaviour; it is applied, marked
+# needs-review, until someone decides):
+#
+# [[rule]]
+# id = "strict-parse"
+# message = "`{k}::parse` is strict in {to}"
+# match = "{k}::parse($s)"
+# question = "Can the input be malformed?"
+#
+# [[rule.options]]
+# id = "keep-lenient"
+# replace = "{k}::parse_lenient($s)"
+# when = "the input may be malformed (what {from} accepted)"
+# conservative = true
+#
+# [[rule.options]]
+# id = "strict"
+# replace = "{k}::parse($s)"
+# when = "the input is always well-formed"
+"#
+    )
 }
 
 /// The result of running a pack's own examples.
@@ -765,6 +906,58 @@ when = "the remaining entries must keep their order (O(n))"
         assert!(new.contains("h.remove(&1)") && new.contains("x.remove(&1)"));
         assert!(changes.iter().all(|c| c.safety == Safety::NeedsReview));
         assert_eq!(diags.iter().filter(|d| d.message.contains("compiler phase must decide")).count(), 1, "{diags:?}");
+    }
+
+    /// Runs `pack` on `code` with compiler sites at each occurrence of `at` (the primary
+    /// span of a method's name), naming `item`.
+    fn run_at(pack: &str, code: &str, at: &str, item: &str) -> (String, Vec<Diagnostic>) {
+        let pack = Arc::new(CompiledPack::from_text(pack, "test.toml").unwrap_or_else(|e| panic!("{e}")));
+        let mut rule = PackRule::new(pack);
+        let item: Vec<String> = if item.is_empty() { Vec::new() } else { split_path(item) };
+        let sites = code.match_indices(at).map(|(i, _)| CompilerSite { range: i..i + at.len(), item: item.clone() }).collect();
+        rule.compiler_sites.insert("lib.rs".into(), sites);
+        let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let file = crate::source::SourceFile {
+            path: "lib.rs".into(),
+            display: "lib.rs".into(),
+            kind: crate::source::FileKind::Rust,
+            package: String::new(),
+            cfg: crate::model::CfgStatus::Active,
+            text: code.to_string(),
+        };
+        let (findings, _) = crate::check::check_rust_text(&file, &crate::cfg::CfgSet::host(), &opts, true).unwrap();
+        let (_, new) = crate::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
+        (new, findings.diagnostics)
+    }
+
+    #[test]
+    fn compiler_sites_settle_what_syntax_cannot() {
+        // The receiver's type is not evident (the file does not even name the crate): left
+        // to the compiler, which names IndexMap.
+        let code = "fn f() {\n    let mut x = make();\n    x.remove(&1);\n}\n";
+        let (new, _, _) = run(INDEXMAP, code);
+        assert_eq!(new, code);
+        let (new, diags) = run_at(INDEXMAP, code, "remove", "indexmap::IndexMap::remove");
+        assert_eq!(new, "fn f() {\n    let mut x = make();\n    x.swap_remove(&1);\n}\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        // A site naming another crate's item, or another method, is not trusted.
+        let (new, _) = run_at(INDEXMAP, code, "remove", "std::collections::HashMap::remove");
+        assert_eq!(new, code);
+        let (new, _) = run_at(INDEXMAP, code, "x", "indexmap::IndexMap::remove");
+        assert_eq!(new, code);
+        // A trait method whose trait the file does not import (it came through a
+        // re-export the resolver cannot follow): the compiler says it is rand's.
+        let code = "use crate::prelude::*;\nfn f(r: &mut Thing) -> u8 { r.gen_range(0..3) }\n";
+        let (new, _, _) = run(RAND, code);
+        assert_eq!(new, code);
+        let (new, _) = run_at(RAND, code, "gen_range", "rand::Rng::gen_range");
+        assert_eq!(new, "use crate::prelude::*;\nfn f(r: &mut Thing) -> u8 { r.random_range(0..3) }\n");
+        // The crate's own method of that name: the compiler names the crate's own type.
+        let code = "use rand::Rng;\nstruct Die;\nimpl Die { fn gen_range(&self, n: u8) -> u8 { n } }\nfn f(d: &Die) -> u8 { d.gen_range(6) }\n";
+        let (new, _) = run_at(RAND, code, "gen_range(6)", "");
+        assert_eq!(new, code);
+        let (new, _) = run_at(RAND, code, "gen_range", "mycrate::Die::gen_range");
+        assert_eq!(new, code);
     }
 
     #[test]

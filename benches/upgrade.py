@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Measure `cargo migrate upgrade` on real crates from crates.io (Python stdlib only).
+
+For each built-in pack, a few small published crates that depend on the pack's old
+release are fetched the way /work/shared/corpus/fetch.sh does it (a throwaway manifest,
+`cargo fetch`, the `.crate` unpacked from cargo's registry cache) into
+target/upgrade-bench/, copied, and upgraded with
+
+    cargo migrate upgrade CRATE --apply --verify --allow-no-vcs
+
+then `cargo check --all-targets` counts what is left: errors, and deprecation warnings
+from the upgraded crate. Prints a table and writes docs/upgrade-results.md (the text
+after the `<!-- notes -->` line of that file is kept: it is written by hand).
+
+Usage: python3 benches/upgrade.py [--bin PATH] [--only CRATE]
+Needs the network (through cargo only) the first time; later runs use cargo's cache.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "target" / "upgrade-bench"
+
+# pack crate -> (old requirement, crates that depend on it: name, version)
+CORPUS = {
+    "rand": ("0.8", [
+        ("nanoid", "0.4.0"),
+        ("petname", "1.1.3"),
+        ("names", "0.14.0"),
+        ("lipsum", "0.9.1"),
+        ("random-string", "1.1.0"),
+    ]),
+    "base64": ("0.13", [
+        ("pem", "1.1.1"),
+        ("http-auth-basic", "0.3.3"),
+        ("base64-url", "1.4.13"),
+        ("bcrypt", "0.13.0"),
+    ]),
+}
+
+
+def cargo_home():
+    return Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+
+
+def fetch(name, version):
+    """The unpacked source of name-version under BENCH/src (fetch.sh's technique)."""
+    out = BENCH / "src" / f"{name}-{version}"
+    if (out / "Cargo.toml").is_file():
+        return out
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp)
+        (p / "src").mkdir()
+        (p / "src/lib.rs").write_text("")
+        (p / "Cargo.toml").write_text(
+            f'[package]\nname = "fetch-probe"\nversion = "0.0.0"\nedition = "2021"\n\n[workspace]\n\n'
+            f'[dependencies]\n{name} = "={version}"\n')
+        subprocess.run(["cargo", "fetch", "-q"], cwd=p, check=True)
+    crate = next((cargo_home() / "registry" / "cache").glob(f"*/{name}-{version}.crate"))
+    (BENCH / "src").mkdir(parents=True, exist_ok=True)
+    with tarfile.open(crate) as t:
+        t.extractall(BENCH / "src", filter="data")
+    return out
+
+
+def requirement(manifest, dep):
+    """The crate's requirement on `dep` ([dependencies] or a renamed entry), or None."""
+    doc = tomllib.loads(manifest.read_text())
+    tables = [doc.get("dependencies", {}), doc.get("dev-dependencies", {})]
+    for t in doc.get("target", {}).values():
+        tables.append(t.get("dependencies", {}))
+    for table in tables:
+        for key, value in table.items():
+            package = value.get("package", key) if isinstance(value, dict) else key
+            if package == dep:
+                return value if isinstance(value, str) else value.get("version")
+    return None
+
+
+def check(crate_dir, target_dir, dep):
+    """`cargo check --all-targets`: (built, errors, deprecations from `dep`, first error)."""
+    r = subprocess.run(
+        ["cargo", "check", "--all-targets", "--keep-going", "--message-format=json", "-q"],
+        cwd=crate_dir, env={**os.environ, "CARGO_TARGET_DIR": str(target_dir)},
+        capture_output=True, text=True)
+    errors, deprecated, first = 0, 0, ""
+    seen = set()
+    names = {dep, dep.replace("-", "_")}
+    for line in r.stdout.splitlines():
+        try:
+            m = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if m.get("reason") != "compiler-message":
+            continue
+        d = m["message"]
+        key = d.get("rendered") or d["message"]
+        if key in seen:
+            continue
+        seen.add(key)
+        if d["level"] == "error" and not d["message"].startswith("aborting"):
+            errors += 1
+            first = first or d["message"]
+        code = (d.get("code") or {}).get("code")
+        if d["level"] == "warning" and code == "deprecated" and any(f"`{n}::" in d["message"] for n in names):
+            deprecated += 1
+    if r.returncode != 0 and errors == 0:
+        errors, first = 1, (r.stderr.strip().splitlines() or ["cargo check failed"])[-1]
+    return r.returncode == 0, errors, deprecated, first
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=str(ROOT / "target" / "release" / "cargo-migrate"))
+    ap.add_argument("--only")
+    args = ap.parse_args()
+    binary = Path(args.bin)
+    if not binary.is_file():
+        sys.exit(f"{binary} not found: build it first (cargo build --release)")
+    target_dir = BENCH / "target"
+    rows = []
+    for dep, (old, crates) in CORPUS.items():
+        for name, version in crates:
+            if args.only and args.only != name:
+                continue
+            row = {"pack": dep, "crate": f"{name} {version}"}
+            rows.append(row)
+            try:
+                src = fetch(name, version)
+            except (subprocess.CalledProcessError, StopIteration) as e:
+                row["status"] = f"fetch failed: {e}"
+                continue
+            req = requirement(src / "Cargo.toml", dep)
+            row["req"] = req or "-"
+            if not req or not re.match(rf"^[\^=~]?{re.escape(old)}(\.|$)", req.strip()):
+                row["status"] = f"not on {dep} {old}: skipped"
+                continue
+            work = BENCH / "work" / f"{name}-{version}"
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.copytree(src, work)
+            manifest = work / "Cargo.toml"
+            if "[workspace]" not in manifest.read_text():
+                with manifest.open("a") as f:
+                    f.write("\n[workspace]\n")
+            before = check(work, target_dir, dep)
+            row["before"] = "builds" if before[0] else f"{before[1]} errors"
+            started = time.time()
+            r = subprocess.run(
+                [str(binary), "migrate", "upgrade", dep, "--apply", "--verify", "--allow-no-vcs", "--color", "never"],
+                cwd=work, env={**os.environ, "CARGO_TARGET_DIR": str(target_dir)},
+                capture_output=True, text=True)
+            row["seconds"] = f"{time.time() - started:.1f}"
+            (BENCH / f"{name}-{version}.log").write_text(r.stdout + r.stderr)
+            applied = re.search(r"Applied (\d+) changes", r.stderr)
+            row["changes"] = applied.group(1) if applied else "0"
+            row["reverted"] = str(r.stderr.count("reverted"))
+            row["left"] = str(r.stderr.count("after the upgrade:"))
+            row["exit"] = str(r.returncode)
+            built, errors, deprecated, first = check(work, target_dir, dep)
+            row["errors"], row["deprecated"] = str(errors), str(deprecated)
+            if row["reverted"] != "0" and row["reverted"] == row["changes"]:
+                row["status"] = "not upgraded: --verify reverted every change"
+            elif not before[0] and row["exit"] == "0" and errors <= before[1] and deprecated == 0:
+                row["status"] = f"upgraded; the {errors} error(s) left were there before ({before[3][:40]})"
+            elif not before[0]:
+                row["status"] = f"did not build before ({before[3][:50]})"
+            elif row["reverted"] != "0":
+                row["status"] = "partly upgraded: --verify reverted some changes"
+            else:
+                row["status"] = "clean" if built and deprecated == 0 else (
+                    "builds, deprecations left" if built else f"broken: {first[:70]}")
+            print(f"{row['crate']:<26} {row['status']}", file=sys.stderr)
+    cols = [("pack", "pack"), ("crate", "crate"), ("req", "requirement"), ("before", "before"),
+            ("changes", "changes"), ("reverted", "reverted"), ("left", "reported"), ("exit", "exit"),
+            ("errors", "errors after"), ("deprecated", "deprecations after"), ("seconds", "s"),
+            ("status", "result")]
+    lines = ["| " + " | ".join(h for _, h in cols) + " |", "|" + "---|" * len(cols)]
+    for row in rows:
+        lines.append("| " + " | ".join(row.get(k, "") for k, _ in cols) + " |")
+    table = "\n".join(lines)
+    print(table)
+    measured = [r for r in rows if "errors" in r]
+    clean = sum(1 for r in measured if r["status"] == "clean")
+    built_before = sum(1 for r in measured if r.get("before") == "builds")
+    summary = (f"{len(measured)} crates measured ({len(rows) - len(measured)} skipped or not fetched), "
+               f"{built_before} of them building before; {clean} upgraded cleanly (the new release, "
+               f"no compile error, no deprecation warning from the upgraded crate) by "
+               f"`cargo migrate upgrade --apply --verify` alone.")
+    doc = ROOT / "docs" / "upgrade-results.md"
+    notes = ""
+    if doc.is_file() and "<!-- notes -->" in doc.read_text():
+        notes = doc.read_text().split("<!-- notes -->", 1)[1]
+    doc.parent.mkdir(exist_ok=True)
+    doc.write_text(
+        "# `cargo migrate upgrade` on real crates\n\n"
+        "Written by `benches/upgrade.py` (last run: "
+        f"{time.strftime('%Y-%m-%d')}). Each crate is a published release that depends on the "
+        "pack's old version; it is upgraded with `cargo migrate upgrade CRATE --apply --verify "
+        "--allow-no-vcs`, then `cargo check --all-targets` counts the errors and the deprecation "
+        "warnings from the upgraded crate. *before*: `cargo check --all-targets` before the "
+        "upgrade; *changes*: applied changes (source and `Cargo.toml`); *reverted*: changes "
+        "`--verify` took back; *reported*: compiler messages about the crate the upgrade left "
+        "and listed.\n\n"
+        f"{table}\n\n{summary}\n\n<!-- notes -->{notes or chr(10)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+//! The bump: `Cargo.toml` edits that move the dependency to the pack's `to`, as byte-range
+//! edits on the manifest (toml_edit's spans; formatting, comments and quotes kept).
+//!
+//! In every dependency table of the moving members (`[dependencies]`, `[dev-dependencies]`,
+//! `[build-dependencies]`, `[target.*.…]`) and in the root's `[workspace.dependencies]`:
+//! the crate's version requirement (renamed dependencies found by `package = ".."`), the
+//! features the pack renames (in the dependency's `features` and in the member's
+//! `[features]` table, `dep/feature` and `dep?/feature`), and the companion crates the pack
+//! names. A requirement is bumped only if it admits the pack's `from` (or belongs to a
+//! member that is moving), so running the bump again changes nothing.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use toml_edit::{Item, TableLike, Value};
+
+use super::packs::{floor, requirement, same_crate};
+use crate::model::{Diagnostic, Edit, Level, Safety};
+use crate::pack::CompiledPack;
+use crate::rules::{Findings, ManifestCx, Rule, RuleMeta};
+
+/// The manifest half of one upgrade step.
+pub struct BumpRule {
+    /// The step's pack.
+    pub pack: Arc<CompiledPack>,
+    /// The requirement to write (`0.9`, or the user's `rand@0.9.2`).
+    pub requirement: String,
+    /// Members whose code this step moves.
+    pub moving: BTreeSet<String>,
+    meta: &'static RuleMeta,
+}
+
+impl BumpRule {
+    /// The bump of `pack`'s step, writing `requirement`, for the `moving` members.
+    pub fn new(pack: Arc<CompiledPack>, requirement: String, moving: BTreeSet<String>) -> BumpRule {
+        let f = &pack.file;
+        let meta = Box::leak(Box::new(RuleMeta {
+            id: Box::leak(format!("{}/bump", f.krate).into_boxed_str()),
+            summary: Box::leak(format!("Cargo.toml: {} {} → {}, renamed features, companion crates", f.krate, f.from, f.to).into_boxed_str()),
+            safety: Safety::Safe,
+            doc: Box::leak(
+                format!(
+                    "# {}/bump\n\nMoves the `{}` requirement from {} to {} in `Cargo.toml` (members and `[workspace.dependencies]`), renames the features the release renamed and moves the companion crates with it.\n",
+                    f.krate, f.krate, f.from, f.to
+                )
+                .into_boxed_str(),
+            ),
+        }));
+        BumpRule { pack, requirement, moving, meta }
+    }
+
+    /// Whether the entry's requirement should move: it admits the pack's `from`, or it is
+    /// older than the pack's `to` and its member is moving.
+    fn wants(&self, req: &str, from: &str, to: &str, member_moving: bool) -> bool {
+        let (Some(floor_req), Some(from), Some(to)) = (floor(req), requirement(from), floor(to)) else { return false };
+        from.matches(&floor_req) || (member_moving && floor_req < to)
+    }
+}
+
+/// One dependency entry: its key, value and the table it sits in (for reasons).
+struct Entry<'a> {
+    key: &'a str,
+    item: &'a Item,
+    table: String,
+}
+
+fn dependency_tables<'a>(root: &'a dyn TableLike, prefix: &str, out: &mut Vec<(String, &'a dyn TableLike)>) {
+    for kind in ["dependencies", "dev-dependencies", "dev_dependencies", "build-dependencies", "build_dependencies"] {
+        if let Some(t) = root.get(kind).and_then(Item::as_table_like) {
+            out.push((format!("[{prefix}{kind}]"), t));
+        }
+    }
+}
+
+fn string_value(item: &Item) -> Option<&toml_edit::Formatted<String>> {
+    match item {
+        Item::Value(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+impl Rule for BumpRule {
+    fn meta(&self) -> &'static RuleMeta {
+        self.meta
+    }
+
+    fn check_manifest(&self, cx: &ManifestCx<'_>, out: &mut Findings) {
+        let root = cx.doc.as_table();
+        let member = cx.package.map(|p| p.name.clone());
+        let moving = member.as_ref().is_some_and(|m| self.moving.contains(m));
+        let mut tables: Vec<(String, &dyn TableLike)> = Vec::new();
+        if moving {
+            dependency_tables(root, "", &mut tables);
+            if let Some(targets) = root.get("target").and_then(Item::as_table_like) {
+                for (platform, t) in targets.iter() {
+                    if let Some(t) = t.as_table_like() {
+                        dependency_tables(t, &format!("target.{platform}."), &mut tables);
+                    }
+                }
+            }
+        }
+        if cx.is_workspace_root {
+            if let Some(t) = root.get("workspace").and_then(|w| w.get("dependencies")).and_then(Item::as_table_like) {
+                tables.push(("[workspace.dependencies]".into(), t));
+            }
+        }
+        let f = &self.pack.file;
+        let mut local_keys = Vec::new();
+        for (table_name, table) in &tables {
+            for (key, item) in table.iter() {
+                let entry = Entry { key, item, table: table_name.clone() };
+                let package = item.get("package").and_then(Item::as_str).unwrap_or(key);
+                // The workspace table moves if any member moves (it is shared).
+                let member_moving = moving || (table_name == "[workspace.dependencies]" && !self.moving.is_empty());
+                if same_crate(package, &f.krate) {
+                    local_keys.push(key.to_string());
+                    self.bump(cx, &entry, &f.krate, &f.from, &f.to, &self.requirement, member_moving, None, out);
+                    self.rename_dep_features(cx, &entry, out);
+                } else if let Some(c) = f.companions.iter().find(|c| same_crate(package, &c.krate)) {
+                    let from = c.from.clone().unwrap_or_else(|| format!("<{}", c.to));
+                    let why = format!("{} moves together with {} {}", c.krate, f.krate, f.to);
+                    self.bump(cx, &entry, &c.krate, &from, &c.to, &c.to, member_moving, Some(why), out);
+                }
+            }
+        }
+        if moving && !f.renamed_features.is_empty() {
+            self.rename_feature_table(cx, root, &local_keys, out);
+        }
+    }
+}
+
+impl BumpRule {
+    #[allow(clippy::too_many_arguments)]
+    fn bump(&self, cx: &ManifestCx<'_>, entry: &Entry<'_>, krate: &str, from: &str, to: &str, new: &str, member_moving: bool, why: Option<String>, out: &mut Findings) {
+        let version = match entry.item {
+            Item::Value(Value::String(_)) => Some(entry.item),
+            _ => entry.item.get("version"),
+        };
+        let line = |offset: usize| Some(cx.lines.line(offset));
+        let at = entry.item.span().or_else(|| entry.item.as_table().and_then(|t| t.span())).map_or(0, |s| s.start);
+        let Some(version) = version.and_then(string_value) else {
+            if entry.item.get("workspace").and_then(Item::as_bool) == Some(true) {
+                return; // The root's [workspace.dependencies] holds the requirement.
+            }
+            let what = if entry.item.get("git").is_some() {
+                "a git dependency: change its `rev`/`tag`/`branch` to the new release by hand"
+            } else if entry.item.get("path").is_some() {
+                "a path dependency without a version requirement: nothing to bump (the folder decides the version)"
+            } else {
+                "no version requirement found: nothing bumped"
+            };
+            if entry.item.get("path").is_none() || entry.item.get("git").is_some() {
+                out.diagnostics.push(Diagnostic::at(Level::Warning, &cx.file.display, line(at), format!("`{}` in {}: {what}", entry.key, entry.table)).with_rule(self.meta.id));
+            }
+            return;
+        };
+        let (Some(span), current) = (version.span(), version.value()) else { return };
+        if !self.wants(current, from, to, member_moving) {
+            return;
+        }
+        if requirement(current).zip(floor(to)).is_some_and(|(r, t)| r.matches(&t)) {
+            return;
+        }
+        let written = &cx.file.text[span.clone()];
+        let quote = if written.starts_with('\'') { '\'' } else { '"' };
+        let reason = match why {
+            Some(why) => format!("{krate} `{current}` → `{new}` in {}: {why}", entry.table),
+            None => format!("{krate} `{current}` → `{new}` in {}: the version the pack `{}` migrates the code to", entry.table, self.pack.meta.id),
+        };
+        out.changes.push(cx.change(self.meta, reason, vec![Edit::replace(span, format!("{quote}{new}{quote}"))]));
+    }
+
+    /// Renames features in the dependency's own `features = [..]`.
+    fn rename_dep_features(&self, cx: &ManifestCx<'_>, entry: &Entry<'_>, out: &mut Findings) {
+        let Some(features) = entry.item.get("features").and_then(Item::as_array) else { return };
+        for value in features.iter() {
+            let Value::String(s) = value else { continue };
+            if let (Some(new), Some(span)) = (self.pack.file.renamed_features.get(s.value()), s.span()) {
+                self.rename(cx, span, s.value(), new, &format!("feature `{}` of {} in {}", s.value(), self.pack.file.krate, entry.table), out);
+            }
+        }
+    }
+
+    /// Renames `dep/feature` and `dep?/feature` in the member's `[features]` table.
+    fn rename_feature_table(&self, cx: &ManifestCx<'_>, root: &toml_edit::Table, keys: &[String], out: &mut Findings) {
+        let Some(table) = root.get("features").and_then(Item::as_table_like) else { return };
+        for (name, item) in table.iter() {
+            let Some(values) = item.as_array() else { continue };
+            for value in values.iter() {
+                let Value::String(s) = value else { continue };
+                let Some((dep, feature)) = s.value().split_once('/') else { continue };
+                let bare = dep.trim_end_matches('?');
+                let Some(new) = self.pack.file.renamed_features.get(feature) else { continue };
+                if !keys.iter().any(|k| k == bare) {
+                    continue;
+                }
+                if let Some(span) = s.span() {
+                    let new_value = format!("{dep}/{new}");
+                    self.rename(cx, span, s.value(), &new_value, &format!("feature `{feature}` of {} (in feature `{name}`)", self.pack.file.krate), out);
+                }
+            }
+        }
+    }
+
+    fn rename(&self, cx: &ManifestCx<'_>, span: std::ops::Range<usize>, old: &str, new: &str, what: &str, out: &mut Findings) {
+        let written = &cx.file.text[span.clone()];
+        // Keep the quotes; a plain literal spells the value as is.
+        let Some(at) = written.find(old) else { return };
+        let start = span.start + at;
+        out.changes.push(cx.change(
+            self.meta,
+            format!("{what} is named `{}` in {} {}", new.rsplit('/').next().unwrap_or(new), self.pack.file.krate, self.pack.file.to),
+            vec![Edit::replace(start..start + old.len(), new.to_string())],
+        ));
+    }
+}

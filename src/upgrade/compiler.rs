@@ -1,0 +1,227 @@
+//! The compiler phase of an upgrade: after the syntactic pass and the bump, `cargo check
+//! --all-targets --message-format=json` in the staging copy. Errors and deprecation
+//! warnings that mention the upgraded crate (by name, by its local names, through its
+//! companions, or with a span in its source) are the ones the upgrade is answerable for;
+//! their primary spans become [`CompilerSite`]s that the pack's rules are matched against
+//! again, now trusting the compiler's resolution.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use cargo_metadata::diagnostic::{Diagnostic as RustcDiagnostic, DiagnosticLevel, DiagnosticSpan};
+use cargo_metadata::Message;
+
+use crate::compiler::BuildConfig;
+use crate::pack::CompilerSite;
+
+/// A compiler message the upgrade is answerable for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attributed {
+    /// An error (else a deprecation warning).
+    pub error: bool,
+    /// The file of the primary span, relative to the workspace root (`/`-separated).
+    pub file: Option<String>,
+    /// 1-based line of the primary span.
+    pub line: Option<usize>,
+    /// The primary span's byte range in the file as it was compiled.
+    pub range: Option<std::ops::Range<usize>>,
+    /// The text the compiler highlights there.
+    pub highlighted: Option<String>,
+    /// The compiler's message.
+    pub message: String,
+    /// The item a deprecation names (`rand::Rng::gen_range`), generic arguments removed.
+    pub item: Vec<String>,
+    /// The rendered diagnostic.
+    pub rendered: String,
+}
+
+impl Attributed {
+    /// The site to match the pack against, if the primary span is in the workspace.
+    pub fn site(&self) -> Option<(String, CompilerSite)> {
+        Some((self.file.clone()?, CompilerSite { range: self.range.clone()?, item: self.item.clone() }))
+    }
+}
+
+/// What one `cargo check` said.
+#[derive(Debug, Default)]
+pub struct CheckOutcome {
+    /// Messages that mention the crate.
+    pub attributed: Vec<Attributed>,
+    /// Errors that do not.
+    pub other_errors: usize,
+    /// Whether cargo got as far as compiling (else `failure` says why not).
+    pub compiled: bool,
+    /// Why cargo stopped before compiling, if it did.
+    pub failure: Option<String>,
+}
+
+/// The crate's names and where its source lives, to attribute messages to it.
+#[derive(Clone, Debug)]
+pub struct CrateNames {
+    /// The crate, its local names, its companions (`_` spelling).
+    pub names: Vec<String>,
+    /// Folders holding its source (path dependencies); registry sources are recognised by
+    /// their `name-version` folder.
+    pub dirs: Vec<PathBuf>,
+}
+
+impl CrateNames {
+    fn mentions(&self, text: &str) -> bool {
+        self.names.iter().any(|n| {
+            text.match_indices(n.as_str()).any(|(i, _)| {
+                let before = text[..i].chars().next_back();
+                let after = &text[i + n.len()..];
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_') && (after.starts_with("::") || after.starts_with('`'))
+            })
+        })
+    }
+
+    fn in_source(&self, file: &str) -> bool {
+        let f = file.replace('\\', "/");
+        self.dirs.iter().any(|d| Path::new(file).starts_with(d))
+            || (f.contains("/registry/src/") && self.names.iter().any(|n| f.contains(&format!("/{n}-")) || f.contains(&format!("/{}-", n.replace('_', "-")))))
+    }
+
+    fn attributes(&self, d: &RustcDiagnostic) -> bool {
+        fn spans(d: &RustcDiagnostic) -> Vec<&DiagnosticSpan> {
+            let mut out: Vec<&DiagnosticSpan> = d.spans.iter().collect();
+            for c in &d.children {
+                out.extend(spans(c));
+            }
+            out
+        }
+        let texts = std::iter::once(d.message.as_str())
+            .chain(d.children.iter().map(|c| c.message.as_str()))
+            .chain(d.spans.iter().filter_map(|s| s.label.as_deref()));
+        texts.into_iter().any(|t| self.mentions(t)) || spans(d).iter().any(|s| self.in_source(&s.file_name))
+    }
+}
+
+/// The item a deprecation message names: ``use of deprecated method `a::B::<T>::c`: ..``.
+pub fn deprecated_item(message: &str) -> Vec<String> {
+    let Some(rest) = message.strip_prefix("use of deprecated ") else { return Vec::new() };
+    let Some(start) = rest.find('`') else { return Vec::new() };
+    let Some(len) = rest[start + 1..].find('`') else { return Vec::new() };
+    let path = &rest[start + 1..start + 1 + len];
+    // Remove generic arguments, `<..>` at any depth.
+    let mut plain = String::new();
+    let mut depth = 0usize;
+    for c in path.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    plain.split("::").map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+/// Runs `cargo check --all-targets --message-format=json` on `manifest` (the staging
+/// copy's) with `target_dir`, and sorts out what mentions the crate. `root` is the
+/// staging root, for the compiler's relative paths.
+pub fn check(manifest: &Path, root: &Path, packages: &[String], config: &BuildConfig, target_dir: &Path, names: &CrateNames) -> CheckOutcome {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["check", "--all-targets", "--keep-going", "--message-format=json"]).arg("--manifest-path").arg(manifest);
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    cmd.args(config_args(config)).env("CARGO_TARGET_DIR", target_dir);
+    tracing::info!("running {cmd:?}");
+    let output = match cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output() {
+        Ok(o) => o,
+        Err(e) => return CheckOutcome { failure: Some(format!("cannot run cargo: {e}")), ..CheckOutcome::default() },
+    };
+    let mut out = CheckOutcome::default();
+    let mut seen = std::collections::HashSet::new();
+    for message in Message::parse_stream(output.stdout.as_slice()) {
+        let Ok(message) = message else { continue };
+        let Message::CompilerMessage(msg) = message else {
+            if matches!(message, Message::CompilerArtifact(_)) {
+                out.compiled = true;
+            }
+            continue;
+        };
+        out.compiled = true;
+        let d = msg.message;
+        let error = d.level == DiagnosticLevel::Error || d.level == DiagnosticLevel::Ice;
+        let deprecated = d.level == DiagnosticLevel::Warning && d.code.as_ref().is_some_and(|c| c.code == "deprecated");
+        if (!error && !deprecated) || d.message.starts_with("aborting due to") || d.message.starts_with("could not compile") {
+            continue;
+        }
+        // A file compiled for several targets is reported once per target.
+        if !seen.insert(d.rendered.clone().unwrap_or_else(|| d.message.clone())) {
+            continue;
+        }
+        if !names.attributes(&d) {
+            out.other_errors += usize::from(error);
+            continue;
+        }
+        let primary = d.spans.iter().find(|s| s.is_primary);
+        let file = primary.map(|s| {
+            let p = Path::new(&s.file_name);
+            p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
+        });
+        let in_workspace = primary.is_some_and(|s| !Path::new(&s.file_name).is_absolute() || Path::new(&s.file_name).starts_with(root));
+        out.attributed.push(Attributed {
+            error,
+            file: file.filter(|_| in_workspace),
+            line: primary.map(|s| s.line_start),
+            range: primary.filter(|_| in_workspace).map(|s| s.byte_start as usize..s.byte_end as usize),
+            highlighted: primary.and_then(|s| {
+                let line = s.text.first()?;
+                (s.line_start == s.line_end).then(|| line.text.chars().skip(line.highlight_start.saturating_sub(1)).take(line.highlight_end.saturating_sub(line.highlight_start)).collect())
+            }),
+            item: if deprecated { deprecated_item(&d.message) } else { Vec::new() },
+            message: d.message.clone(),
+            rendered: d.rendered.clone().unwrap_or(d.message),
+        });
+    }
+    if !out.compiled && !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let reason = stderr.lines().find(|l| l.trim_start().starts_with("error")).or_else(|| stderr.lines().rev().find(|l| !l.trim().is_empty()));
+        out.failure = Some(reason.unwrap_or("cargo check failed").trim().to_string());
+    }
+    out
+}
+
+fn config_args(config: &BuildConfig) -> Vec<String> {
+    let mut args = Vec::new();
+    if !config.features.is_empty() {
+        args.push(format!("--features={}", config.features.join(",")));
+    }
+    if config.all_features {
+        args.push("--all-features".into());
+    }
+    if config.no_default_features {
+        args.push("--no-default-features".into());
+    }
+    if let Some(t) = &config.target {
+        args.push(format!("--target={t}"));
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deprecation_messages_name_their_item() {
+        assert_eq!(deprecated_item("use of deprecated method `rand::Rng::gen_range`: Renamed to `random_range`"), ["rand", "Rng", "gen_range"]);
+        assert_eq!(deprecated_item("use of deprecated method `indexmap::IndexMap::<K, V, S>::remove`: use swap_remove"), ["indexmap", "IndexMap", "remove"]);
+        assert!(deprecated_item("mismatched types").is_empty());
+    }
+
+    #[test]
+    fn mentions_need_a_path_or_a_quoted_name() {
+        let names = CrateNames { names: vec!["rand".into(), "r".into()], dirs: vec![] };
+        assert!(names.mentions("use of deprecated function `rand::thread_rng`"));
+        assert!(names.mentions("expected `r::Foo`"));
+        assert!(!names.mentions("operand of the random brand"));
+        assert!(!names.mentions("cannot find `operand`"));
+        assert!(names.in_source("/home/u/.cargo/registry/src/index.crates.io-1/rand-0.9.0/src/rng.rs"));
+        assert!(!names.in_source("/home/u/.cargo/registry/src/index.crates.io-1/rand_core-0.9.0/src/lib.rs"));
+    }
+}

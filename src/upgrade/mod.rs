@@ -1,0 +1,565 @@
+//! `cargo migrate upgrade`: move a workspace across breaking releases of one of its
+//! dependencies with migration packs.
+//!
+//! The stages, each in its module:
+//!
+//! 1. [`detect`]: the version each member uses, and the name its code gives the crate
+//!    (renamed dependencies, `[workspace.dependencies]`).
+//! 2. [`packs`]: the packs, in order of preference (`--pack` files; a `migrations/` folder
+//!    shipped in the crate's own package — a path dependency's folder or the target
+//!    release's registry source; the built-in packs), and the chain of steps to the target.
+//! 3. For each step, in a [`staging`] copy of the workspace: the pipeline runs the pack as a
+//!    rule, with the [`bump`] of `Cargo.toml` (requirement, renamed features, companions)
+//!    as the manifest half; its output is the next step's input.
+//! 4. The [`compiler`] phase: `cargo check` of the staging copy against the new release;
+//!    messages that mention the crate are matched against the packs again at their spans
+//!    (trusting the compiler's resolution), until nothing more changes (bounded). What is
+//!    left is reported precisely: the input of a later repair loop.
+//!
+//! The result is one [`Migration`] relative to the user's files, which the CLI prints,
+//! applies and verifies as for `edition`. Steps run one after the other rather than as one
+//! run of every pack's rules: a pack's rules match the code of its `from` release, so the
+//! next step must see the previous step's output; each step is idempotent, so is the chain.
+//!
+//! **Architecture invariant:** a dry run never writes the user's tree: everything that
+//! needs files on disk (cargo's resolution, `cargo check`) happens in the staging copy.
+
+pub mod bump;
+pub mod compiler;
+pub mod detect;
+pub mod packs;
+pub mod staging;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cargo_metadata::semver::Version;
+use cargo_metadata::MetadataCommand;
+
+use crate::check::{check_workspace, CheckOptions};
+use crate::compiler::BuildConfig;
+use crate::discover::{Selection, Workspace};
+use crate::model::{Diagnostic, Level};
+use crate::pack::format::FormatError;
+use crate::pack::resolve::{Env, Facts, PreludeFacts};
+use crate::pack::{CompiledPack, CompilerSite, PackRule};
+use crate::pipeline::{migrate, FileResult, Migration};
+use crate::rules::Rule;
+use detect::Usage;
+use packs::{class, floor, FoundPack, Origin};
+
+/// How many rounds of `cargo check` and matching the compiler phase runs at most.
+pub const MAX_COMPILER_ROUNDS: usize = 4;
+
+/// What to upgrade, and how.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// The crate (`rand`); taken from the `--pack` files when absent.
+    pub krate: Option<String>,
+    /// The release to reach (`0.9`); by default the newest a pack reaches.
+    pub target: Option<String>,
+    /// `--pack` files, preferred over every other pack.
+    pub packs: Vec<PathBuf>,
+    /// Which members.
+    pub selection: Selection,
+    /// What the compiler phase builds.
+    pub build: BuildConfig,
+    /// Whether to run the compiler phase.
+    pub compiler: bool,
+}
+
+/// Why an upgrade cannot be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum UpgradeError {
+    /// No selected member depends on the crate.
+    #[error("`{0}` is not a dependency of this workspace")]
+    NotADependency(String),
+    /// No chain of packs leads from the version in use to the target.
+    #[error("no pack moves {krate} from {from} to {to}; available: {available}")]
+    NoPath {
+        /// The crate.
+        krate: String,
+        /// The version in use (its compatibility class).
+        from: String,
+        /// The target.
+        to: String,
+        /// The steps the packs offer.
+        available: String,
+    },
+    /// No pack at all for the crate, and no target to aim at.
+    #[error("no migration pack for `{0}`: none built in, none shipped with it, none given with --pack")]
+    NoPack(String),
+    /// A pack file could not be loaded.
+    #[error(transparent)]
+    Pack(#[from] FormatError),
+    /// A `--pack` file is for another crate.
+    #[error("{file} is a pack for `{pack}`, not `{krate}`")]
+    OtherCrate {
+        /// The file.
+        file: String,
+        /// The crate it migrates.
+        pack: String,
+        /// The crate being upgraded.
+        krate: String,
+    },
+    /// Neither a crate nor a pack was given.
+    #[error("say which crate to upgrade (`cargo migrate upgrade rand`) or give a pack (`--pack FILE`)")]
+    NoCrate,
+    /// `CRATE@VERSION` with something else than a version.
+    #[error("`{0}` is not a version (expected CRATE@VERSION, e.g. rand@0.9)")]
+    BadVersion(String),
+    /// Cargo could not read the workspace.
+    #[error("{0}")]
+    Metadata(String),
+    /// The staging copy could not be made or written.
+    #[error("staging copy: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The planned upgrade: nothing written yet.
+#[derive(Debug)]
+pub struct Upgrade {
+    /// The crate, as published.
+    pub krate: String,
+    /// The members' dependencies on it.
+    pub usages: Vec<Usage>,
+    /// The packs applied, in order.
+    pub steps: Vec<FoundPack>,
+    /// The target's compatibility class (`0.9`).
+    pub target: String,
+    /// Every change, relative to the user's files, and every diagnostic.
+    pub migration: Migration,
+    /// What the compiler still says about the crate after the upgrade.
+    pub remaining: Vec<compiler::Attributed>,
+    /// The compiler phase's configuration and rounds, if it ran.
+    pub compiler_rounds: Option<usize>,
+    /// The workspace (the user's).
+    pub workspace: Workspace,
+    /// Members the upgrade moves.
+    pub moved: Vec<String>,
+}
+
+/// Splits `rand@0.9` into the crate and the version.
+pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), UpgradeError> {
+    match spec.split_once('@') {
+        Some((krate, version)) => {
+            if floor(version).is_none() {
+                return Err(UpgradeError::BadVersion(version.to_string()));
+            }
+            Ok((krate.to_string(), Some(version.to_string())))
+        }
+        None => Ok((spec.to_string(), None)),
+    }
+}
+
+/// Plans the upgrade (in a staging copy): detection, packs, steps, bump, compiler phase.
+pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeError> {
+    let flagged: Vec<FoundPack> = req
+        .packs
+        .iter()
+        .map(|p| CompiledPack::load(p).map(|pack| FoundPack { pack: Arc::new(pack), origin: Origin::Flag }))
+        .collect::<Result<_, _>>()?;
+    let krate = match (&req.krate, flagged.first()) {
+        (Some(k), _) => k.clone(),
+        (None, Some(p)) => p.pack.file.krate.clone(),
+        (None, None) => return Err(UpgradeError::NoCrate),
+    };
+    for p in &flagged {
+        if !packs::same_crate(&p.pack.file.krate, &krate) {
+            return Err(UpgradeError::OtherCrate { file: p.pack.source.clone(), pack: p.pack.file.krate.clone(), krate });
+        }
+    }
+
+    progress("reading the workspace");
+    let ws = Workspace::discover(&req.selection).map_err(|e| UpgradeError::Metadata(format!("{e:#}")))?;
+    let mut cmd = MetadataCommand::new();
+    cmd.no_deps().manifest_path(&ws.root_manifest);
+    let meta = cmd.exec().map_err(|e| UpgradeError::Metadata(format!("`cargo metadata` failed: {e}")))?;
+    let target_dir = meta.target_directory.clone().into_std_path_buf();
+    let members: Vec<String> = ws.packages.iter().map(|p| p.name.clone()).collect();
+    if detect::usages(&meta, &members, &krate, None).is_empty() {
+        return Err(UpgradeError::NotADependency(krate));
+    }
+    let staging = staging::Staging::copy(&ws.root, &target_dir)?;
+    let staged_manifest = staging.staged(&ws.root_manifest);
+    progress("resolving versions (cargo metadata)");
+    let resolved = detect::resolve(&staged_manifest, &target_dir);
+    let usages = detect::usages(&meta, &members, &krate, resolved.as_ref());
+    let mut diagnostics = Vec::new();
+    if resolved.is_none() {
+        diagnostics.push(Diagnostic::general(
+            Level::Note,
+            "cargo could not resolve the workspace as it is (a dependency no longer matches its requirement, or no network): versions are read from the requirements".to_string(),
+        ));
+    }
+
+    // Packs, in order of preference.
+    let mut found = flagged;
+    let mut seen_dirs = BTreeSet::new();
+    for u in &usages {
+        if let Some(dir) = &u.path {
+            if seen_dirs.insert(dir.clone()) {
+                found.extend(packs::shipped_in(dir, &krate)?);
+            }
+        }
+    }
+    let builtin = packs::builtin(&krate)?;
+    let from_registry = usages.iter().any(|u| u.path.is_none());
+    let mut target = req.target.clone().or_else(|| newest(found.iter().chain(&builtin)));
+    let mut _unpacked = None;
+    if from_registry {
+        let wanted = target.as_ref().map_or_else(|| "*".to_string(), |t| format!("^{}", class(&floor(t).expect("checked"))));
+        progress(&format!("looking for packs shipped with {krate} {wanted}"));
+        match packs::registry_source(&krate, &wanted) {
+            Ok((version, dir, guard)) => {
+                let shipped = packs::shipped_in(&dir, &krate)?;
+                if !shipped.is_empty() {
+                    diagnostics.push(Diagnostic::general(Level::Note, format!("{} pack(s) shipped with {krate} {version} found in its package", shipped.len())));
+                }
+                found.extend(shipped);
+                _unpacked = guard;
+            }
+            Err(e) => diagnostics.push(Diagnostic::general(
+                Level::Note,
+                format!("could not look for packs shipped with {krate} {wanted}: {e}; using the packs at hand"),
+            )),
+        }
+        if target.is_none() {
+            target = newest(found.iter());
+        }
+    }
+    found.extend(builtin);
+    let Some(target) = target else { return Err(UpgradeError::NoPack(krate)) };
+    let target_version = floor(&target).ok_or_else(|| UpgradeError::BadVersion(target.clone()))?;
+
+    // Each member's version, and the chain of steps.
+    let mut current: BTreeMap<String, Version> = BTreeMap::new();
+    for u in &usages {
+        match u.version() {
+            Some(v) => {
+                let e = current.entry(u.package.clone()).or_insert_with(|| v.clone());
+                if v < *e {
+                    *e = v;
+                }
+            }
+            None => diagnostics.push(Diagnostic::general(Level::Warning, format!("{}: cannot tell which {krate} `{}` is; left alone", u.package, u.requirement))),
+        }
+    }
+    let mut steps: Vec<FoundPack> = Vec::new();
+    for v in current.values().collect::<BTreeSet<_>>() {
+        if *v > target_version && class(v) != class(&target_version) {
+            continue;
+        }
+        let chain = packs::chain(&found, v, &target_version).ok_or_else(|| UpgradeError::NoPath {
+            krate: krate.clone(),
+            from: class(v),
+            to: class(&target_version),
+            available: packs::available(&found),
+        })?;
+        for step in chain {
+            if !steps.iter().any(|s| Arc::ptr_eq(&s.pack, &step.pack)) {
+                steps.push(step);
+            }
+        }
+    }
+    steps.sort_by_key(|s| s.to_version());
+    for (package, v) in &current {
+        if class(v) == class(&target_version) {
+            diagnostics.push(Diagnostic::general(Level::Note, format!("`{package}` already uses {krate} {v}: nothing to upgrade")));
+        } else if *v > target_version {
+            diagnostics.push(Diagnostic::general(Level::Note, format!("`{package}` uses {krate} {v}, newer than {target}: left alone")));
+        }
+    }
+
+    // The steps, in the staging copy.
+    let own = own_methods(&staging, &req.selection, &krate);
+    let mut combined = Combined::default();
+    let mut moved: BTreeSet<String> = BTreeSet::new();
+    let last = steps.len().saturating_sub(1);
+    for (i, step) in steps.iter().enumerate() {
+        let from = packs::requirement(&step.pack.file.from).expect("chained packs have a valid `from`");
+        let to = step.to_version().expect("chained packs have a valid `to`");
+        let moving: BTreeSet<String> = current.iter().filter(|(_, v)| from.matches(v) && **v < to).map(|(p, _)| p.clone()).collect();
+        if moving.is_empty() {
+            continue;
+        }
+        progress(&format!("{} {}", krate, step.step()));
+        let requirement = match &req.target {
+            Some(t) if i == last && class(&floor(t).expect("checked")) == class(&to) => t.clone(),
+            _ => step.pack.file.to.clone(),
+        };
+        let mut rule = PackRule::new(step.pack.clone());
+        rule.envs = envs(&usages, &moving, &step.pack, &own);
+        let bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
+        let step_ws = staged_workspace(&staging, &req.selection, Some(&moving))?;
+        let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
+        let m = migrate(&step_ws, &opts, None, None, &|_| {});
+        combined.add(m, &ws, &staging, None)?;
+        for p in &moving {
+            current.insert(p.clone(), to.clone());
+        }
+        moved.extend(moving);
+    }
+
+    // The compiler phase.
+    let mut remaining = Vec::new();
+    let mut compiler_rounds = None;
+    if req.compiler && !moved.is_empty() {
+        let names = crate_names(&krate, &usages, &steps);
+        let packages: Vec<String> = moved.iter().cloned().collect();
+        let attempts = if req.build.features.is_empty() && !req.build.all_features && !req.build.no_default_features {
+            vec![BuildConfig { all_features: true, ..req.build.clone() }, req.build.clone()]
+        } else {
+            vec![req.build.clone()]
+        };
+        let check = |round: usize| {
+            progress(&format!("cargo check against {krate} {target} (round {round})"));
+            let mut last = compiler::CheckOutcome::default();
+            for config in &attempts {
+                last = compiler::check(&staged_manifest, &staging.root, &packages, config, &target_dir, &names);
+                if last.compiled {
+                    break;
+                }
+            }
+            last
+        };
+        let mut round = 1;
+        let mut outcome = check(round);
+        loop {
+            if let Some(f) = &outcome.failure {
+                diagnostics.push(Diagnostic::general(Level::Warning, format!("compiler phase: cargo could not build the upgraded workspace: {f}")));
+                break;
+            }
+            let sites = sites(&outcome.attributed, &staging);
+            if sites.is_empty() || round >= MAX_COMPILER_ROUNDS {
+                break;
+            }
+            let mut progressed = false;
+            for step in steps.iter().rev() {
+                let mut rule = PackRule::new(step.pack.clone());
+                rule.envs = envs(&usages, &moved, &step.pack, &own);
+                rule.compiler_sites = sites.clone();
+                let step_ws = staged_workspace(&staging, &req.selection, Some(&moved))?;
+                let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+                let m = migrate(&step_ws, &opts, None, None, &|_| {});
+                if m.files.is_empty() {
+                    continue;
+                }
+                let messages: BTreeMap<(String, usize), String> =
+                    outcome.attributed.iter().filter_map(|a| Some(((a.file.clone()?, a.line?), a.message.clone()))).collect();
+                combined.add(m, &ws, &staging, Some(&messages))?;
+                progressed = true;
+                break;
+            }
+            if !progressed {
+                break;
+            }
+            round += 1;
+            outcome = check(round);
+        }
+        compiler_rounds = Some(round);
+        if outcome.other_errors > 0 {
+            diagnostics.push(Diagnostic::general(
+                Level::Note,
+                format!("after the upgrade, {} other compile error(s) do not mention {krate} (run `cargo check` to see them)", outcome.other_errors),
+            ));
+        }
+        for a in &outcome.attributed {
+            diagnostics.push(remaining_diagnostic(a, &steps));
+        }
+        remaining = outcome.attributed;
+    }
+
+    let mut migration = combined.finish();
+    migration.diagnostics.extend(diagnostics);
+    migration.diagnostics.sort();
+    migration.diagnostics.dedup();
+    Ok(Upgrade {
+        krate,
+        usages,
+        target: class(&target_version),
+        steps,
+        migration,
+        remaining,
+        compiler_rounds,
+        workspace: ws,
+        moved: moved.into_iter().collect(),
+    })
+}
+
+/// The newest `to` among packs.
+fn newest<'a>(packs: impl Iterator<Item = &'a FoundPack>) -> Option<String> {
+    packs.filter_map(|p| Some((p.to_version()?, p.pack.file.to.clone()))).max().map(|(_, to)| to)
+}
+
+/// The staging workspace with only `packages` selected (`None`: the user's selection).
+fn staged_workspace(staging: &staging::Staging, selection: &Selection, packages: Option<&BTreeSet<String>>) -> Result<Workspace, UpgradeError> {
+    let manifest = selection.manifest_path.as_ref().map(|m| staging.staged(&m.canonicalize().or_else(|_| std::path::absolute(m)).unwrap_or_else(|_| m.clone())));
+    let manifest_path = Some(manifest.unwrap_or_else(|| staging.root.join("Cargo.toml")));
+    let sel = match packages {
+        Some(p) => Selection { manifest_path, packages: p.iter().cloned().collect(), workspace: false },
+        None => Selection { manifest_path, ..selection.clone() },
+    };
+    Workspace::discover(&sel).map_err(|e| UpgradeError::Metadata(format!("{e:#}")))
+}
+
+/// Per member package: the names of methods it defines itself (inherent impls and trait
+/// definitions, in every file), so that a method rule leaves a call it cannot attribute
+/// to the crate for the compiler phase.
+fn own_methods(staging: &staging::Staging, selection: &Selection, krate: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let Ok(ws) = staged_workspace(staging, selection, None) else { return out };
+    let opts = CheckOptions::new(Vec::new(), "2021");
+    let checked = check_workspace(&ws, &opts, &|_| {});
+    let env = Env::plain(krate);
+    for file in checked.files.values().filter(|f| f.kind == crate::source::FileKind::Rust) {
+        let Ok(parsed) = crate::source::Parsed::parse(&file.text) else { continue };
+        let facts = Facts::of(&parsed.syntax, &parsed.tokens, &env, &PreludeFacts::default(), &|s| parsed.range(s));
+        out.entry(file.package.clone()).or_default().extend(facts.own_methods);
+    }
+    out
+}
+
+/// The pack's environment in each moving member: the crate's local names and the
+/// member's own methods.
+fn envs(usages: &[Usage], moving: &BTreeSet<String>, pack: &CompiledPack, own: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, Env> {
+    let mut out = BTreeMap::new();
+    for package in moving {
+        let mut env = Env::plain(&pack.krate);
+        let names: BTreeSet<String> = usages.iter().filter(|u| u.package == *package).map(|u| u.local_name.clone()).collect();
+        if !names.is_empty() {
+            env.local_names = names.into_iter().collect();
+        }
+        env.own_methods = own.get(package).cloned().unwrap_or_default();
+        out.insert(package.clone(), env);
+    }
+    out
+}
+
+fn crate_names(krate: &str, usages: &[Usage], steps: &[FoundPack]) -> compiler::CrateNames {
+    let mut names: Vec<String> = vec![krate.replace('-', "_")];
+    names.extend(usages.iter().map(|u| u.local_name.clone()));
+    for s in steps {
+        names.extend(s.pack.file.companions.iter().map(|c| c.krate.replace('-', "_")));
+    }
+    names.sort();
+    names.dedup();
+    let dirs = usages.iter().filter_map(|u| u.path.clone()).collect();
+    compiler::CrateNames { names, dirs }
+}
+
+/// The compiler's sites, by file, whose text in the staging copy is what the compiler saw.
+fn sites(attributed: &[compiler::Attributed], staging: &staging::Staging) -> BTreeMap<String, Vec<CompilerSite>> {
+    let mut out: BTreeMap<String, Vec<CompilerSite>> = BTreeMap::new();
+    for a in attributed {
+        let Some((file, site)) = a.site() else { continue };
+        let Ok(text) = std::fs::read_to_string(staging.root.join(&file)) else { continue };
+        if a.highlighted.as_deref().is_some_and(|h| text.get(site.range.clone()) != Some(h)) {
+            continue;
+        }
+        out.entry(file).or_default().push(site);
+    }
+    out
+}
+
+/// A message the upgrade leaves, with the pack's note or guide.
+fn remaining_diagnostic(a: &compiler::Attributed, steps: &[FoundPack]) -> Diagnostic {
+    let leaf = a.item.last().cloned().or_else(|| {
+        let m = &a.message;
+        let start = m.find('`')?;
+        let len = m[start + 1..].find('`')?;
+        m[start + 1..start + 1 + len].rsplit("::").next().map(String::from)
+    });
+    let mut note = None;
+    for step in steps.iter().rev() {
+        let rule = leaf.as_ref().and_then(|leaf| {
+            step.pack.file.rules.iter().position(|r| r.pattern.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w == leaf))
+        });
+        if let Some(i) = rule {
+            note = Some((step.pack.rules[i].full_id, format!("pack note: {}", step.pack.rules[i].message)));
+            break;
+        }
+    }
+    let last = steps.last();
+    let (rule, note) = note.unwrap_or_else(|| {
+        let id = last.map_or("upgrade", |s| s.pack.meta.id);
+        let guide = last.and_then(|s| s.pack.file.guide.clone()).map_or_else(|| "no pack rule covers it".to_string(), |g| format!("no pack rule covers it; see {g}"));
+        (id, guide)
+    });
+    let what = if a.error { "error after the upgrade" } else { "still deprecated after the upgrade" };
+    let message = format!("{what}: {} — {note}", a.message);
+    let d = match (&a.file, a.line) {
+        (Some(f), line) => Diagnostic::at(Level::Warning, f, line, message),
+        (None, _) => Diagnostic::general(Level::Warning, message),
+    };
+    d.with_rule(rule)
+}
+
+/// The steps' migrations, chained into one relative to the user's files.
+#[derive(Default)]
+struct Combined {
+    files: BTreeMap<String, FileResult>,
+    diagnostics: Vec<Diagnostic>,
+    files_read: usize,
+    lines_read: usize,
+    first: bool,
+}
+
+impl Combined {
+    /// Adds a run on the staging copy (and writes its results there). `compiler`: the
+    /// compiler's messages by (file, line) for a compiler-phase run.
+    fn add(&mut self, m: Migration, ws: &Workspace, staging: &staging::Staging, compiler: Option<&BTreeMap<(String, usize), String>>) -> Result<(), UpgradeError> {
+        if !self.first {
+            self.first = true;
+            self.files_read = m.files_read;
+            self.lines_read = m.lines_read;
+        }
+        let mut diagnostics = m.diagnostics;
+        if compiler.is_some() {
+            // Sites still left to the compiler were reported by the syntactic pass already.
+            diagnostics.retain(|d| !d.message.contains("compiler phase"));
+        }
+        for (display, mut result) in m.files {
+            std::fs::write(&result.file.path, &result.new_text)?;
+            if let Some(rewrites) = staging.rewrites.get(&display) {
+                // A manifest whose path dependencies the staging copy made absolute: back
+                // to the user's text, edits shifted.
+                for c in &mut result.changes {
+                    staging::unstage(&result.file.text, rewrites, &mut c.edits);
+                }
+                result.file.text = staging::unstage(&result.file.text, rewrites, &mut []);
+                result.new_text = staging::unstage(&result.new_text, rewrites, &mut []);
+            }
+            if let Some(messages) = compiler {
+                for c in &mut result.changes {
+                    if let Some(msg) = messages.get(&(display.clone(), c.line)) {
+                        c.reason = format!("{} (the compiler resolved this call: {msg})", c.reason);
+                    }
+                    // The syntactic pass left this site to the compiler: it is decided now.
+                    self.diagnostics.retain(|d| !(d.file.as_deref() == Some(display.as_str()) && d.rule == Some(c.rule) && d.message.contains("compiler phase")));
+                }
+            }
+            match self.files.get_mut(&display) {
+                Some(existing) => {
+                    existing.new_text = result.new_text;
+                    existing.passes += result.passes;
+                    existing.changes.extend(result.changes);
+                }
+                None => {
+                    result.file.path = ws.root.join(&display);
+                    self.files.insert(display, result);
+                }
+            }
+        }
+        self.diagnostics.extend(diagnostics);
+        Ok(())
+    }
+
+    fn finish(self) -> Migration {
+        let mut diagnostics = self.diagnostics;
+        diagnostics.sort();
+        diagnostics.dedup();
+        Migration { files: self.files, diagnostics, verdicts: Vec::new(), files_read: self.files_read, lines_read: self.lines_read }
+    }
+}

@@ -1,0 +1,328 @@
+//! End-to-end tests of `cargo migrate upgrade` and `cargo migrate pack`, each in a
+//! temporary folder, with no network: the crates depend on each other by path, and the
+//! packs are the example's (shipped in `examples/mylib-author`) or written here.
+//!
+//! Every command runs with an isolated git configuration and with `CARGO_TARGET_DIR`
+//! inside the temporary folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
+
+/// A temporary folder holding crates (`<tmp>/<name>`) and a target dir (`<tmp>/target`).
+struct Sandbox {
+    tmp: tempfile::TempDir,
+}
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        Sandbox { tmp: tempfile::Builder::new().prefix("cargo-migrate-upgrade").tempdir().unwrap() }
+    }
+
+    /// `examples/mylib-author` and `examples/mylib-user`, side by side as in the repository.
+    fn mylib() -> Sandbox {
+        let s = Sandbox::new();
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        for name in ["mylib-author", "mylib-user"] {
+            copy_dir(&examples.join(name), &s.path(name));
+        }
+        s
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    fn command(&self, program: &str, dir: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(self.path(dir))
+            .env("CARGO_TARGET_DIR", self.path("target"))
+            .env("CARGO_TERM_COLOR", "never")
+            .env("CARGO_NET_OFFLINE", "true")
+            .env("GIT_CEILING_DIRECTORIES", self.tmp.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", self.path("gitconfig"))
+            .env("GIT_AUTHOR_NAME", "upgrade test")
+            .env("GIT_AUTHOR_EMAIL", "upgrade@example.com")
+            .env("GIT_COMMITTER_NAME", "upgrade test")
+            .env("GIT_COMMITTER_EMAIL", "upgrade@example.com")
+            .env_remove("CARGO_MIGRATE_LOG");
+        cmd
+    }
+
+    /// Runs `cargo-migrate` in `dir` with `args`.
+    fn run(&self, dir: &str, args: &[&str]) -> Run {
+        let out = self.command(BIN, dir).args(args).output().unwrap();
+        Run {
+            code: out.status.code().expect("killed by a signal"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    fn git(&self, dir: &str, args: &[&str]) {
+        let out = self.command("git", dir).args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn cargo(&self, dir: &str, args: &[&str]) -> (bool, String) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = self.command(&cargo, dir).args(args).output().unwrap();
+        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
+
+    /// Every file under `dir` (but `.git`, `target`), by relative path.
+    fn files(&self, dir: &str) -> BTreeMap<String, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        collect(&self.path(dir), &self.path(dir), &mut out);
+        out
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" || name == "Cargo.lock" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(name));
+        } else {
+            std::fs::copy(entry.path(), to.join(name)).unwrap();
+        }
+    }
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == ".git" || entry.file_name() == "target" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            collect(root, &entry.path(), out);
+        } else {
+            let rel = entry.path().strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            out.insert(rel, std::fs::read(entry.path()).unwrap());
+        }
+    }
+}
+
+/// The author ships mylib 2.0 with its pack; the user's crate, written for 1.x, is moved:
+/// a dry run prints the diff and writes nothing (not even a `Cargo.lock`); `--apply
+/// --verify` writes it and the crate builds against 2.0; a second run has nothing to do.
+#[test]
+fn mylib_round_trip() {
+    let s = Sandbox::mylib();
+    let before = s.files("mylib-user");
+    let run = s.run("mylib-user", &["upgrade", "mylib", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(s.files("mylib-user"), before, "a dry run wrote files");
+    assert!(run.stderr.contains("Found mylib mylib-user: 1.0.0 (requirement `^1`; not resolved)"), "{}", run.stderr);
+    assert!(run.stderr.contains("Pack mylib 1→2 (") && run.stderr.contains("shipped with the crate"), "{}", run.stderr);
+    // The compiler phase found the call whose receiver only the compiler knows.
+    assert!(run.stdout.contains("counter.total(), tally.count()"), "{}", run.stdout);
+    assert!(run.stdout.contains("(the compiler resolved this call: use of deprecated method `mylib::Counter::count`"), "{}", run.stdout);
+    assert!(run.stderr.contains("0 message(s) about mylib left"), "{}", run.stderr);
+    insta::assert_snapshot!("mylib_dry_run", run.stdout);
+
+    s.git("mylib-user", &["init", "-q"]);
+    s.git("mylib-user", &["add", "-A"]);
+    s.git("mylib-user", &["commit", "-q", "-m", "on mylib 1"]);
+    let run = s.run("mylib-user", &["upgrade", "mylib", "--apply", "--verify", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("Verified"), "{}", run.stderr);
+    let main = s.read("mylib-user/src/main.rs");
+    assert!(main.contains("greeting(\"world\")") && main.contains("\"quiet\".shout()") && main.contains("split_words_and_commas("), "{main}");
+    assert!(s.read("mylib-user/Cargo.toml").contains("mylib = { path = \"../mylib-author\", version = \"2\" }"));
+    let (ok, out) = s.cargo("mylib-user", &["check", "--all-targets"]);
+    assert!(ok, "{out}");
+    // The conservative option kept 1.x's behaviour: commas still split words.
+    let (ok, out) = s.cargo("mylib-user", &["run", "-q"]);
+    assert!(ok && out.contains("3 words (3 by our tally, 3 reported)"), "{out}");
+
+    let again = s.run("mylib-user", &["upgrade", "mylib", "--check", "--color", "never"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(again.stdout, "");
+    assert!(again.stderr.contains("`mylib-user` already uses mylib 2.0.0: nothing to upgrade"), "{}", again.stderr);
+}
+
+const MINI_LIB: &str = "pub fn a() {}\npub fn b() {}\npub fn c() {}\npub fn old() {}\npub fn new() {}\n";
+
+fn mini(version: &str) -> String {
+    format!("[package]\nname = \"mini\"\nversion = \"{version}\"\nedition = \"2021\"\n")
+}
+
+fn pack(from: &str, to: &str, old: &str, new: &str) -> String {
+    format!(
+        "crate = \"mini\"\nfrom = \"{from}\"\nto = \"{to}\"\nsummary = \"mini {from} → {to}\"\n\n[[rule]]\nid = \"{old}-to-{new}\"\nmessage = \"`mini::{old}` is `mini::{new}`\"\nmatch = \"mini::{old}\"\nreplace = \"mini::{new}\"\n"
+    )
+}
+
+/// A workspace that uses `mini` renamed in one member and through
+/// `[workspace.dependencies]` in another.
+#[test]
+fn detects_renamed_and_workspace_dependencies() {
+    let s = Sandbox::new();
+    s.write("ws/Cargo.toml", "[workspace]\nmembers = [\"app\", \"b\"]\nresolver = \"2\"\n\n[workspace.dependencies]\nmini = { path = \"mini\", version = \"0.8\" }   # shared\n");
+    s.write("ws/mini/Cargo.toml", &mini("0.8.3"));
+    s.write("ws/mini/src/lib.rs", MINI_LIB);
+    s.write("ws/app/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nr = { package = \"mini\", path = \"../mini\", version = \"0.8\" }\n");
+    s.write("ws/app/src/lib.rs", "use r::old;\npub fn f() { old(); r::old() }\npub fn g() { mini::old() }\n");
+    s.write("ws/b/Cargo.toml", "[package]\nname = \"b\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { workspace = true }\n");
+    s.write("ws/b/src/lib.rs", "pub fn f() { mini::old() }\n");
+    s.write("p.toml", &pack("0.8", "0.9", "old", "new"));
+    let run = s.run("ws", &["upgrade", "--pack", "../p.toml", "--workspace", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("Found mini app: 0.8.3 as `r`"), "{}", run.stderr);
+    assert!(run.stderr.contains("Found mini b: 0.8.3, from [workspace.dependencies]"), "{}", run.stderr);
+    // Under its local name `r` in app; `mini::` there is not the dependency.
+    assert!(run.stdout.contains("+use r::new;\n+pub fn f() { new(); r::new() }\n pub fn g() { mini::old() }"), "{}", run.stdout);
+    assert!(run.stdout.contains("+pub fn f() { mini::new() }"), "{}", run.stdout);
+    // The root's [workspace.dependencies] moves (comment kept); b's `workspace = true` stays.
+    assert!(run.stdout.contains("+mini = { path = \"mini\", version = \"0.9\" }   # shared"), "{}", run.stdout);
+    assert!(run.stdout.contains("+r = { package = \"mini\", path = \"../mini\", version = \"0.9\" }"), "{}", run.stdout);
+    assert!(!run.stdout.contains("--- a/b/Cargo.toml"), "{}", run.stdout);
+}
+
+fn chain_sandbox() -> Sandbox {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.7.0"));
+    s.write("mini/src/lib.rs", MINI_LIB);
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.7\" }\n\n[workspace]\n");
+    s.write("user/src/lib.rs", "pub fn f() { mini::a() }\n");
+    s.write("a.toml", &pack("0.7", "0.8", "a", "b"));
+    s.write("b.toml", &pack("0.8", "0.9", "b", "c"));
+    s
+}
+
+/// Two packs chained: 0.7 → 0.8 → 0.9, each step on the previous one's output.
+#[test]
+fn chains_packs() {
+    let s = chain_sandbox();
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../b.toml", "--pack", "../a.toml", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let first = run.stderr.find("Pack mini 0.7→0.8").expect("the first step");
+    let second = run.stderr.find("Pack mini 0.8→0.9").expect("the second step");
+    assert!(first < second, "{}", run.stderr);
+    assert!(run.stdout.contains("-pub fn f() { mini::a() }\n+pub fn f() { mini::c() }"), "{}", run.stdout);
+    assert!(run.stdout.contains("+mini = { path = \"../mini\", version = \"0.9\" }"), "{}", run.stdout);
+    // A nearer target stops after the first step.
+    let run = s.run("user", &["upgrade", "mini@0.8", "--pack", "../b.toml", "--pack", "../a.toml", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("+pub fn f() { mini::b() }") && run.stdout.contains("version = \"0.8\" }"), "{}", run.stdout);
+    // The JSON output carries both steps' changes.
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../a.toml", "--pack", "../b.toml", "--no-compiler", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let rules: Vec<&str> = doc["changes"].as_array().unwrap().iter().map(|c| c["rule"].as_str().unwrap()).collect();
+    assert!(rules.contains(&"mini/a-to-b") && rules.contains(&"mini/b-to-c") && rules.contains(&"mini/bump"), "{rules:?}");
+}
+
+#[test]
+fn errors_are_clear() {
+    let s = chain_sandbox();
+    let run = s.run("user", &["upgrade", "nothere", "--no-compiler"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("`nothere` is not a dependency of this workspace"), "{}", run.stderr);
+
+    let run = s.run("user", &["upgrade", "mini@0.9", "--pack", "../b.toml", "--no-compiler"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("no pack moves mini from 0.7 to 0.9; available: 0.8→0.9"), "{}", run.stderr);
+
+    s.write("bad.toml", &format!("{}reaplce = \"mini::d\"\n", pack("0.7", "0.8", "a", "b")));
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../bad.toml", "--no-compiler"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("../bad.toml:11: ") && run.stderr.contains("reaplce"), "{}", run.stderr);
+}
+
+#[test]
+fn pack_test_exit_codes() {
+    let s = Sandbox::new();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mylib-author/migrations/mylib/1-2.toml");
+    std::fs::create_dir_all(s.path("p")).unwrap();
+    let run = s.run("p", &["pack", "test", shipped.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("ok ") && run.stdout.contains(", 0 failed"), "{}", run.stdout);
+
+    let broken = std::fs::read_to_string(&shipped).unwrap().replacen("fn f() -> String { greeting(\"you\") }", "fn f() -> String { hello(\"you\") }", 1);
+    s.write("p/broken.toml", &broken);
+    let run = s.run("p", &["pack", "test", "broken.toml"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("FAIL broken.toml rule `make-greeting`: invalid example 1: expected"), "{}", run.stdout);
+    assert!(run.stdout.contains("FAILED broken.toml: 10 examples, 1 failed"), "{}", run.stdout);
+
+    let run = s.run("p", &["pack", "test", "missing.toml"]);
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[test]
+fn pack_new_scaffolds_a_pack_that_passes_its_tests() {
+    let s = Sandbox::new();
+    std::fs::create_dir_all(s.path("lib")).unwrap();
+    let run = s.run("lib", &["pack", "new", "my-lib", "1", "2"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Created migrations/my-lib/1-2.toml"), "{}", run.stdout);
+    // `.toml` may be left out, as in `cargo migrate pack test migrations/rand/0.8-0.9`.
+    let run = s.run("lib", &["pack", "test", "migrations/my-lib/1-2"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("2 examples, 0 failed"), "{}", run.stdout);
+    // Never overwritten.
+    let run = s.run("lib", &["pack", "new", "my-lib", "1", "2"]);
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[test]
+fn pack_list_and_schema() {
+    let s = Sandbox::new();
+    std::fs::create_dir_all(s.path("x")).unwrap();
+    let run = s.run("x", &["pack", "list"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("rand") && run.stdout.contains("0.8 → 0.9") && run.stdout.contains("base64"), "{}", run.stdout);
+    let run = s.run("x", &["pack", "schema"]);
+    let checked_in = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/pack.schema.json")).unwrap();
+    assert_eq!(run.stdout, checked_in);
+}
+
+/// What the compiler still says about the crate after the upgrade is listed with its
+/// place, the compiler's message and the pack's guide: the input of a repair loop.
+#[test]
+fn compiler_phase_reports_what_is_left() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write("mini/src/lib.rs", "pub fn new() {}\n#[deprecated(note = \"use `new`\")]\npub fn legacy() {}\n");
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n");
+    s.write("user/src/lib.rs", "pub fn f() {\n    mini::old();\n    mini::legacy();\n    mini::gone();\n}\n");
+    let with_guide = pack("0.8", "0.9", "old", "new").replacen("summary = \"mini 0.8 → 0.9\"", "summary = \"mini 0.8 → 0.9\"\nguide = \"https://example.org/mini/guide\"", 1);
+    s.write("p.toml", &with_guide);
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("+    mini::new();"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("warning: src/lib.rs:3: still deprecated after the upgrade: use of deprecated function `mini::legacy`: use `new` — no pack rule covers it; see https://example.org/mini/guide [mini@0.8-0.9]"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("warning: src/lib.rs:4: error after the upgrade: cannot find function `gone` in crate `mini`"), "{}", run.stderr);
+    assert!(run.stderr.contains("2 message(s) about mini left"), "{}", run.stderr);
+}
