@@ -333,8 +333,8 @@ fn select_rules(only: &[String], skip: &[String]) -> Result<Vec<&'static dyn Rul
         .collect())
 }
 
-fn init_logging(args: &EditionArgs) {
-    let level = match (args.quiet, args.verbose) {
+fn init_logging(quiet: bool, verbose: u8) {
+    let level = match (quiet, verbose) {
         (true, _) => "error",
         (_, 0) => "warn",
         (_, 1) => "info",
@@ -345,7 +345,7 @@ fn init_logging(args: &EditionArgs) {
 }
 
 fn edition(args: EditionArgs) -> Result<u8> {
-    init_logging(&args);
+    init_logging(args.quiet, args.verbose);
     if let Some(jobs) = args.jobs {
         rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build_global().context("cannot set the thread count")?;
     }
@@ -370,17 +370,7 @@ fn edition(args: EditionArgs) -> Result<u8> {
         }
     });
     if args.apply {
-        match vcs_state(&ws.root) {
-            VcsState::NoVcs if !args.allow_no_vcs => bail!(
-                "no VCS found for {}: --apply could not be undone. Commit it to git first, or pass --allow-no-vcs",
-                ws.root.display()
-            ),
-            VcsState::Dirty(files) if !args.allow_dirty => bail!(
-                "the working tree has uncommitted changes; commit or stash them, or pass --allow-dirty:\n  {}",
-                files.join("\n  ")
-            ),
-            _ => {}
-        }
+        refuse_unsafe_apply(&ws.root, args.allow_no_vcs, args.allow_dirty)?;
     }
     // The baseline build, for --verify: errors that exist before the migration.
     let check_cmd = CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.name.clone()).collect() };
@@ -414,26 +404,8 @@ fn edition(args: EditionArgs) -> Result<u8> {
     migration.diagnostics.extend(notes);
     migration.diagnostics.sort();
 
-    let mut stdout = anstream::AutoStream::new(std::io::stdout(), stream_choice(args.color));
-    if !args.apply && !args.check || matches!(args.format, Format::Json | Format::Sarif) {
-        match args.format {
-            Format::Diff => write_diff(&migration, DiffStyle::Annotated, &mut stdout)?,
-            Format::Patch => write_diff(&migration, DiffStyle::Patch, &mut stdout)?,
-            Format::Json => write_json(&migration, &mut stdout)?,
-            Format::Sarif => crate::emit::write_sarif(&migration, &mut stdout)?,
-        }
-    }
-    stdout.flush()?;
-    for d in &migration.diagnostics {
-        if !args.quiet || d.level == Level::Error {
-            print_diagnostic(&mut err, d);
-        }
-    }
-    if !args.quiet {
-        for v in &migration.verdicts {
-            let _ = writeln!(err, "{}judged:{} {}:{} [{}] {} (by {}): {}", NOTE.render(), NOTE.render_reset(), v.file, v.line, v.rule, v.option, v.decided_by, v.reason);
-        }
-    }
+    write_output(&migration, args.format, args.apply || args.check, args.color)?;
+    print_findings(&mut err, &migration, args.quiet);
     let summary = Summary::of(&migration);
     if !args.quiet {
         let _ = writeln!(err, "{}Summary{}: {} in {:.2}s", NOTE.render(), NOTE.render_reset(), summary.line(), started.elapsed().as_secs_f64());
@@ -444,19 +416,74 @@ fn edition(args: EditionArgs) -> Result<u8> {
         return Ok(if status == OK && summary.changes > 0 { CHANGES_REMAIN } else { status });
     }
     if args.apply {
-        let applied = apply(&migration);
-        for e in &applied.failed {
-            let _ = writeln!(err, "{}error:{} {e}", ERR.render(), ERR.render_reset());
-            status = ERROR;
-        }
-        if !args.quiet {
-            let _ = writeln!(err, "{}Applied{} {} changes to {} files", NOTE.render(), NOTE.render_reset(), summary.changes, applied.written.len());
-        }
-        if let Some(baseline) = baseline {
-            status = status.max(report_verify(&mut err, &migration, &check_cmd, &baseline, &ws, args.broken_code)?);
-        }
+        let verify = baseline.as_deref().map(|b| (&check_cmd, b, &ws, args.broken_code));
+        status = status.max(apply_and_verify(&mut err, &migration, args.quiet, verify)?);
     }
     Ok(status)
+}
+
+/// What `--verify` needs: how to check, the errors from before, the workspace, and
+/// whether to keep changes that break the build.
+type VerifyWith<'a> = (&'a CheckCommand, &'a [crate::verify::CompileError], &'a Workspace, bool);
+
+/// Writes the migration to disk, reports failures, then verifies if asked.
+fn apply_and_verify(err: &mut dyn Write, m: &crate::pipeline::Migration, quiet: bool, verify: Option<VerifyWith<'_>>) -> Result<u8> {
+    let mut status = OK;
+    let applied = apply(m);
+    for e in &applied.failed {
+        let _ = writeln!(err, "{}error:{} {e}", ERR.render(), ERR.render_reset());
+        status = ERROR;
+    }
+    if !quiet {
+        let _ = writeln!(err, "{}Applied{} {} changes to {} files", NOTE.render(), NOTE.render_reset(), m.changes().count(), applied.written.len());
+    }
+    if let Some((cmd, baseline, ws, broken_code)) = verify {
+        status = status.max(report_verify(err, m, cmd, baseline, ws, broken_code)?);
+    }
+    Ok(status)
+}
+
+/// Refuses `--apply` where it could not be undone: no VCS, or uncommitted changes.
+fn refuse_unsafe_apply(root: &std::path::Path, allow_no_vcs: bool, allow_dirty: bool) -> Result<()> {
+    match vcs_state(root) {
+        VcsState::NoVcs if !allow_no_vcs => {
+            bail!("no VCS found for {}: --apply could not be undone. Commit it to git first, or pass --allow-no-vcs", root.display())
+        }
+        VcsState::Dirty(files) if !allow_dirty => {
+            bail!("the working tree has uncommitted changes; commit or stash them, or pass --allow-dirty:\n  {}", files.join("\n  "))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes the changes to stdout in `format`. When writing to disk (`--apply`, `--check`),
+/// only the machine formats are printed; the diff is what the user already reviewed.
+fn write_output(m: &crate::pipeline::Migration, format: Format, writing: bool, color: ColorChoice) -> Result<()> {
+    let mut stdout = anstream::AutoStream::new(std::io::stdout(), stream_choice(color));
+    if !writing || matches!(format, Format::Json | Format::Sarif) {
+        match format {
+            Format::Diff => write_diff(m, DiffStyle::Annotated, &mut stdout)?,
+            Format::Patch => write_diff(m, DiffStyle::Patch, &mut stdout)?,
+            Format::Json => write_json(m, &mut stdout)?,
+            Format::Sarif => crate::emit::write_sarif(m, &mut stdout)?,
+        }
+    }
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Prints the diagnostics (only errors with `quiet`) and the judge's verdicts to stderr.
+fn print_findings(err: &mut dyn Write, m: &crate::pipeline::Migration, quiet: bool) {
+    for d in &m.diagnostics {
+        if !quiet || d.level == Level::Error {
+            print_diagnostic(err, d);
+        }
+    }
+    if !quiet {
+        for v in &m.verdicts {
+            let _ = writeln!(err, "{}judged:{} {}:{} [{}] {} (by {}): {}", NOTE.render(), NOTE.render_reset(), v.file, v.line, v.rule, v.option, v.decided_by, v.reason);
+        }
+    }
 }
 
 fn report_verify(
@@ -467,7 +494,7 @@ fn report_verify(
     ws: &Workspace,
     broken_code: bool,
 ) -> Result<u8> {
-    let _ = writeln!(err, "{}Verifying{} with `cargo check --all-targets` on the new edition", NOTE.render(), NOTE.render_reset());
+    let _ = writeln!(err, "{}Verifying{} the migrated code with `cargo check --all-targets`", NOTE.render(), NOTE.render_reset());
     let v = verify(migration, cmd, baseline, &ws.root, broken_code)?;
     if !v.preexisting.is_empty() {
         let _ = writeln!(err, "{}note:{} {} error(s) existed before the migration and are not its doing:", NOTE.render(), NOTE.render_reset(), v.preexisting.len());
@@ -671,14 +698,7 @@ fn upgrade_command(args: UpgradeArgs) -> u8 {
 }
 
 fn upgrade(args: UpgradeArgs) -> Result<u8> {
-    let level = match (args.quiet, args.verbose) {
-        (true, _) => "error",
-        (_, 0) => "warn",
-        (_, 1) => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CARGO_MIGRATE_LOG").unwrap_or_else(|_| level.into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+    init_logging(args.quiet, args.verbose);
     let started = Instant::now();
     let mut err = stderr(args.color);
     let (krate, target) = match &args.spec {
@@ -704,15 +724,7 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
     if args.apply {
         // Refuse early, before any work, as `edition` does.
         let ws = Workspace::discover(&request.selection)?;
-        match vcs_state(&ws.root) {
-            VcsState::NoVcs if !args.allow_no_vcs => {
-                bail!("no VCS found for {}: --apply could not be undone. Commit it to git first, or pass --allow-no-vcs", ws.root.display())
-            }
-            VcsState::Dirty(files) if !args.allow_dirty => {
-                bail!("the working tree has uncommitted changes; commit or stash them, or pass --allow-dirty:\n  {}", files.join("\n  "))
-            }
-            _ => {}
-        }
+        refuse_unsafe_apply(&ws.root, args.allow_no_vcs, args.allow_dirty)?;
     }
     let progress = progress_bar(args.quiet);
     let planned = crate::upgrade::plan(&request, &|what| progress.set_message(what.to_string()));
@@ -727,20 +739,8 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
         }
     }
     let migration = &up.migration;
-    let mut stdout = anstream::AutoStream::new(std::io::stdout(), stream_choice(args.color));
-    if !args.apply && !args.check || args.format == Format::Json {
-        match args.format {
-            Format::Diff => write_diff(migration, DiffStyle::Annotated, &mut stdout)?,
-            Format::Patch => write_diff(migration, DiffStyle::Patch, &mut stdout)?,
-            Format::Json => write_json(migration, &mut stdout)?,
-        }
-    }
-    stdout.flush()?;
-    for d in &migration.diagnostics {
-        if !args.quiet || d.level == Level::Error {
-            print_diagnostic(&mut err, d);
-        }
-    }
+    write_output(migration, args.format, args.apply || args.check, args.color)?;
+    print_findings(&mut err, migration, args.quiet);
     let summary = Summary::of(migration);
     if !args.quiet {
         let rounds = up.compiler_rounds.map(|r| format!("; compiler phase: {r} cargo check round(s), {} message(s) about {} left", up.remaining.len(), up.krate)).unwrap_or_default();
@@ -770,17 +770,8 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
         } else {
             None
         };
-        let applied = apply(migration);
-        for e in &applied.failed {
-            let _ = writeln!(err, "{}error:{} {e}", ERR.render(), ERR.render_reset());
-            status = ERROR;
-        }
-        if !args.quiet {
-            let _ = writeln!(err, "{}Applied{} {} changes to {} files", NOTE.render(), NOTE.render_reset(), summary.changes, applied.written.len());
-        }
-        if let Some(baseline) = baseline {
-            status = status.max(report_verify(&mut err, migration, &check_cmd, &baseline, &up.workspace, args.broken_code)?);
-        }
+        let verify = baseline.as_deref().map(|b| (&check_cmd, b, &up.workspace, args.broken_code));
+        status = status.max(apply_and_verify(&mut err, migration, args.quiet, verify)?);
     }
     Ok(status)
 }

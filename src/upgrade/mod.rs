@@ -294,7 +294,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         let bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
         let step_ws = staged_workspace(&staging, &req.selection, Some(&moving))?;
         let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
-        let m = migrate(&step_ws, &opts, None, None, &|_| {});
+        let m = migrate(&step_ws, &opts, None, None, None, &|_| {});
         combined.add(m, &ws, &staging, None)?;
         for p in &moving {
             current.insert(p.clone(), to.clone());
@@ -342,7 +342,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
                 rule.compiler_sites = sites.clone();
                 let step_ws = staged_workspace(&staging, &req.selection, Some(&moved))?;
                 let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
-                let m = migrate(&step_ws, &opts, None, None, &|_| {});
+                let m = migrate(&step_ws, &opts, None, None, None, &|_| {});
                 if m.files.is_empty() {
                     continue;
                 }
