@@ -146,6 +146,29 @@ struct EditionArgs {
     /// Target triple for the compiler phase.
     #[arg(long, value_name = "TRIPLE")]
     target: Option<String>,
+    #[command(flatten)]
+    llm: LlmArgs,
+    /// Number of threads (default: one per core). The output does not depend on it.
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Format {
+    /// Unified diff, each hunk headed by its changes' rule, safety and reason.
+    Diff,
+    /// Plain unified diff that `git apply` accepts (changes listed per file).
+    Patch,
+    /// One JSON document: changes with byte-range edits, diagnostics, summary.
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards: one result per change, with its fix.
+    Sarif,
+}
+
+/// The model flags, shared by `edition` (the judge) and `upgrade` (the judge of pack
+/// choices and `--repair`).
+#[derive(Args, Debug, Clone)]
+struct LlmArgs {
     /// Model for the sites heuristics cannot decide: an Ollama server, any
     /// OpenAI-compatible server (llama.cpp's llama-server, vLLM, LM Studio), only the
     /// verdicts cached by earlier runs (`replay`, offline and reproducible), or none.
@@ -164,21 +187,6 @@ struct EditionArgs {
     /// Environment variable holding an API key for `openai` servers that need one.
     #[arg(long, value_name = "VAR")]
     llm_api_key_env: Option<String>,
-    /// Number of threads (default: one per core). The output does not depend on it.
-    #[arg(short, long, value_name = "N")]
-    jobs: Option<usize>,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum Format {
-    /// Unified diff, each hunk headed by its changes' rule, safety and reason.
-    Diff,
-    /// Plain unified diff that `git apply` accepts (changes listed per file).
-    Patch,
-    /// One JSON document: changes with byte-range edits, diagnostics, summary.
-    Json,
-    /// SARIF 2.1.0, for code-scanning dashboards: one result per change, with its fix.
-    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -198,7 +206,7 @@ const DEFAULT_OLLAMA_MODEL: &str = "qwen2.5-coder:7b";
 
 /// Builds the judge's model from the flags. Errors in the flags (an invalid URL) are
 /// reported; a server that is down is found out only if a site needs it.
-fn judge_model(args: &EditionArgs, cache_dir: &std::path::Path) -> Result<Option<Box<dyn crate::judge::llm::Model>>> {
+fn judge_model(args: &LlmArgs, cache_dir: &std::path::Path) -> Result<Option<Box<dyn crate::judge::llm::Model>>> {
     use crate::judge::{cache, ollama::OllamaModel, openai::OpenAiModel};
     let timeout = std::time::Duration::from_secs(args.llm_timeout.max(1));
     Ok(match args.llm {
@@ -396,7 +404,7 @@ fn edition(args: EditionArgs) -> Result<u8> {
         crate::pipeline::Migration::default()
     } else {
         let cache_dir = ws.target_dir.join("cargo-migrate").join("verdicts");
-        let model = judge_model(&args, &cache_dir)?;
+        let model = judge_model(&args.llm, &cache_dir)?;
         let cache = crate::judge::cache::VerdictCache::new(&cache_dir);
         migrate(&ws, &opts, compiler, model.as_deref(), Some(&cache), &|what| progress.set_message(what.to_string()))
     };
@@ -416,18 +424,16 @@ fn edition(args: EditionArgs) -> Result<u8> {
         return Ok(if status == OK && summary.changes > 0 { CHANGES_REMAIN } else { status });
     }
     if args.apply {
-        let verify = baseline.as_deref().map(|b| (&check_cmd, b, &ws, args.broken_code));
-        status = status.max(apply_and_verify(&mut err, &migration, args.quiet, verify)?);
+        status = status.max(apply_changes(&mut err, &migration, args.quiet));
+        if let Some(baseline) = baseline {
+            status = status.max(report_verify(&mut err, &migration, &check_cmd, &baseline, &ws, args.broken_code)?);
+        }
     }
     Ok(status)
 }
 
-/// What `--verify` needs: how to check, the errors from before, the workspace, and
-/// whether to keep changes that break the build.
-type VerifyWith<'a> = (&'a CheckCommand, &'a [crate::verify::CompileError], &'a Workspace, bool);
-
-/// Writes the migration to disk, reports failures, then verifies if asked.
-fn apply_and_verify(err: &mut dyn Write, m: &crate::pipeline::Migration, quiet: bool, verify: Option<VerifyWith<'_>>) -> Result<u8> {
+/// Writes the migration to disk and reports what could not be written.
+fn apply_changes(err: &mut dyn Write, m: &crate::pipeline::Migration, quiet: bool) -> u8 {
     let mut status = OK;
     let applied = apply(m);
     for e in &applied.failed {
@@ -437,10 +443,57 @@ fn apply_and_verify(err: &mut dyn Write, m: &crate::pipeline::Migration, quiet: 
     if !quiet {
         let _ = writeln!(err, "{}Applied{} {} changes to {} files", NOTE.render(), NOTE.render_reset(), m.changes().count(), applied.written.len());
     }
-    if let Some((cmd, baseline, ws, broken_code)) = verify {
-        status = status.max(report_verify(err, m, cmd, baseline, ws, broken_code)?);
+    status
+}
+
+/// `--repair`: asks the model to fix the errors the upgrade leaves, keeps what the
+/// compiler accepts, and records the repairs in the migration (so `--verify` sees them).
+fn repair_remaining(
+    err: &mut dyn Write,
+    up: &mut crate::upgrade::Upgrade,
+    cmd: &CheckCommand,
+    baseline: Option<&[crate::verify::CompileError]>,
+    args: &UpgradeArgs,
+) -> Result<()> {
+    // Every error the build has now that it did not have before the upgrade.
+    let before: std::collections::BTreeSet<(Option<std::path::PathBuf>, String)> =
+        baseline.unwrap_or_default().iter().map(|e| (e.file.clone(), e.message.clone())).collect();
+    let notes: Vec<String> =
+        up.steps.iter().map(|s| format!("{} ({})", s.pack.file.summary, s.pack.file.guide.as_deref().unwrap_or("no guide"))).collect();
+    let broken: Vec<crate::judge::repair::Broken> = cmd
+        .errors()?
+        .into_iter()
+        .filter(|e| !before.contains(&(e.file.clone(), e.message.clone())))
+        .filter_map(|e| {
+            Some(crate::judge::repair::Broken {
+                file: e.file.as_ref()?.to_string_lossy().replace('\\', "/"),
+                line: e.lines?.0,
+                message: e.message,
+                rendered: e.rendered,
+                notes: notes.join("; "),
+            })
+        })
+        .collect();
+    if broken.is_empty() {
+        return Ok(());
     }
-    Ok(status)
+    let cache_dir = up.workspace.target_dir.join("cargo-migrate").join("verdicts");
+    let Some(model) = judge_model(&args.llm, &cache_dir)? else {
+        let _ = writeln!(err, "{}warning:{} --repair needs a model (--llm); {} error(s) left", WARN.render(), WARN.render_reset(), broken.len());
+        return Ok(());
+    };
+    let _ = writeln!(err, "{}Repairing{} {} error(s) with {}", NOTE.render(), NOTE.render_reset(), broken.len(), model.name());
+    let context = format!("The project was upgraded from {} to {} {}.", up.usages.first().map_or("an older release".to_string(), |u| u.describe(&up.krate)), up.krate, up.target);
+    let repairs = crate::judge::repair::repair(model.as_ref(), &broken, &up.workspace.root, cmd, &context)?;
+    for d in &repairs.diagnostics {
+        print_diagnostic(err, d);
+    }
+    for kept in repairs.kept {
+        let c = &kept.change;
+        let _ = writeln!(err, "{}repaired{} {}:{} (by {}): {}", NOTE.render(), NOTE.render_reset(), c.file, c.line, c.decided_by, c.reason);
+        up.migration.record_on_disk(&up.workspace, kept.change, kept.before, kept.after);
+    }
+    Ok(())
 }
 
 /// Refuses `--apply` where it could not be undone: no VCS, or uncommitted changes.
@@ -616,6 +669,13 @@ struct UpgradeArgs {
     /// With --verify, keep changes even if the build breaks.
     #[arg(long, requires = "verify")]
     broken_code: bool,
+    /// After --apply, ask the model (--llm) to repair the errors the packs and the
+    /// compiler phase leave: each proposal is kept only if `cargo check` then shows the
+    /// error gone and no new error; kept repairs are marked needs-review.
+    #[arg(long, requires = "apply")]
+    repair: bool,
+    #[command(flatten)]
+    llm: LlmArgs,
     /// Exit with status 1 if there is anything to change; write nothing.
     #[arg(long, conflicts_with = "apply")]
     check: bool,
@@ -729,7 +789,7 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
     let progress = progress_bar(args.quiet);
     let planned = crate::upgrade::plan(&request, &|what| progress.set_message(what.to_string()));
     progress.finish_and_clear();
-    let up = planned?;
+    let mut up = planned?;
     if !args.quiet {
         for u in &up.usages {
             let _ = writeln!(err, "{}Found{} {} {}", NOTE.render(), NOTE.render_reset(), up.krate, u.describe(&up.krate));
@@ -770,8 +830,13 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
         } else {
             None
         };
-        let verify = baseline.as_deref().map(|b| (&check_cmd, b, &up.workspace, args.broken_code));
-        status = status.max(apply_and_verify(&mut err, migration, args.quiet, verify)?);
+        status = status.max(apply_changes(&mut err, &up.migration, args.quiet));
+        if args.repair {
+            repair_remaining(&mut err, &mut up, &check_cmd, baseline.as_deref(), &args)?;
+        }
+        if let Some(baseline) = baseline {
+            status = status.max(report_verify(&mut err, &up.migration, &check_cmd, &baseline, &up.workspace, args.broken_code)?);
+        }
     }
     Ok(status)
 }

@@ -48,6 +48,27 @@ impl Migration {
         self.files.values().flat_map(|f| f.changes.iter())
     }
 
+    /// Records a change made on disk after `--apply` (a repair): the file's text before
+    /// and after it. Such a file is reverted whole by `--verify`.
+    pub fn record_on_disk(&mut self, ws: &Workspace, change: Change, before: String, after: String) {
+        let entry = self.files.entry(change.file.clone()).or_insert_with(|| FileResult {
+            file: SourceFile {
+                path: ws.root.join(&change.file),
+                display: change.file.clone(),
+                kind: FileKind::Rust,
+                package: String::new(),
+                cfg: crate::model::CfgStatus::Active,
+                text: before.clone(),
+            },
+            new_text: before,
+            changes: Vec::new(),
+            passes: 1,
+        });
+        entry.new_text = after;
+        entry.passes += 1;
+        entry.changes.push(change);
+    }
+
     /// Whether any diagnostic is an error (a file not processed).
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(|d| d.level == Level::Error)

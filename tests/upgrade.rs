@@ -326,3 +326,54 @@ fn compiler_phase_reports_what_is_left() {
     assert!(run.stderr.contains("warning: src/lib.rs:4: error after the upgrade: cannot find function `gone` in crate `mini`"), "{}", run.stderr);
     assert!(run.stderr.contains("2 message(s) about mini left"), "{}", run.stderr);
 }
+
+mod common;
+
+/// The user calls a method mylib 2 removed and its pack has no rule for: the upgrade
+/// leaves a compile error, and `--repair` asks the model for a new version of the
+/// function, kept only if `cargo check` accepts it.
+fn mylib_with_a_gap(model_code: &'static str) -> (Sandbox, common::FakeServer) {
+    let s = Sandbox::mylib();
+    let main = s.read("mylib-user/src/main.rs");
+    s.write(
+        "mylib-user/src/main.rs",
+        &format!("{main}\n/// Uses a method that mylib 2 removed.\npub fn tally() -> u64 {{\n    let mut c = mylib::Counter::new();\n    c.add(2);\n    c.reset_to(5);\n    c.total()\n}}\n"),
+    );
+    s.git("mylib-user", &["init", "-q"]);
+    s.git("mylib-user", &["add", "-A"]);
+    s.git("mylib-user", &["commit", "-q", "-m", "on mylib 1"]);
+    let answer = serde_json::json!({"code": model_code, "reason": "reset_to is gone in mylib 2: start a new counter"}).to_string();
+    let server = common::FakeServer::start(move |_, _| {
+        common::Reply::ok(serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]}).to_string())
+    });
+    (s, server)
+}
+
+#[test]
+fn repair_keeps_a_proposal_the_compiler_accepts() {
+    let (s, server) = mylib_with_a_gap("pub fn tally() -> u64 {\n    let mut c = mylib::Counter::new();\n    c.add(5);\n    c.total()\n}");
+    let url = server.url.clone();
+    let run = s.run("mylib-user", &["upgrade", "mylib", "--apply", "--repair", "--llm", "openai", "--model", "fake", "--llm-url", &url, "--color", "never"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("repaired src/main.rs:"), "{}", run.stderr);
+    assert!(run.stderr.contains("llm repair, needs review: reset_to is gone"), "{}", run.stderr);
+    let main = s.read("mylib-user/src/main.rs");
+    assert!(main.contains("    c.add(5);\n    c.total()\n}") && !main.contains("reset_to"), "{main}");
+    let (ok, out) = s.cargo("mylib-user", &["check"]);
+    assert!(ok, "{out}");
+    let asked = server.finish();
+    assert_eq!(asked.len(), 1);
+    assert!(asked[0].body.contains("reset_to"), "the error and the function are in the prompt");
+}
+
+#[test]
+fn repair_puts_back_a_proposal_that_does_not_compile() {
+    let (s, server) = mylib_with_a_gap("pub fn tally() -> u64 {\n    let c = mylib::Counter::new();\n    c.reset_all();\n    c.total()\n}");
+    let url = server.url.clone();
+    let run = s.run("mylib-user", &["upgrade", "mylib", "--apply", "--repair", "--llm", "openai", "--model", "fake", "--llm-url", &url, "--color", "never"]);
+    assert!(run.stderr.contains("not kept, the error is still there") || run.stderr.contains("not kept, it brings new errors"), "{}", run.stderr);
+    assert!(!run.stderr.contains("repaired src/main.rs"), "{}", run.stderr);
+    let main = s.read("mylib-user/src/main.rs");
+    assert!(main.contains("c.reset_to(5);"), "the file is put back: {main}");
+    assert_eq!(server.finish().len(), 2, "two attempts");
+}

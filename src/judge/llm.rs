@@ -101,6 +101,14 @@ pub trait Model: Send + Sync {
     /// (JSON schema / format) where the server supports it, and must still validate it
     /// with [`parse_answer`].
     fn ask(&self, question: &Question) -> Result<Answer, LlmError>;
+
+    /// Asks for a JSON document that follows `schema` (repair mode: proposed code) and
+    /// returns its raw text, at most `max_tokens` long. The caller validates it. Models
+    /// that cannot (a replay of cached verdicts) say so.
+    fn complete_json(&self, system: &str, prompt: &str, schema: &serde_json::Value, max_tokens: u32) -> Result<String, LlmError> {
+        let _ = (system, prompt, schema, max_tokens);
+        Err(LlmError::Config(format!("`{}` cannot propose code", self.name())))
+    }
 }
 
 impl<M: Model + ?Sized> Model for Box<M> {
@@ -109,6 +117,9 @@ impl<M: Model + ?Sized> Model for Box<M> {
     }
     fn ask(&self, question: &Question) -> Result<Answer, LlmError> {
         (**self).ask(question)
+    }
+    fn complete_json(&self, system: &str, prompt: &str, schema: &serde_json::Value, max_tokens: u32) -> Result<String, LlmError> {
+        (**self).complete_json(system, prompt, schema, max_tokens)
     }
 }
 
@@ -119,6 +130,9 @@ impl<M: Model + ?Sized> Model for std::sync::Arc<M> {
     fn ask(&self, question: &Question) -> Result<Answer, LlmError> {
         (**self).ask(question)
     }
+    fn complete_json(&self, system: &str, prompt: &str, schema: &serde_json::Value, max_tokens: u32) -> Result<String, LlmError> {
+        (**self).complete_json(system, prompt, schema, max_tokens)
+    }
 }
 
 impl<M: Model + ?Sized> Model for &M {
@@ -127,6 +141,9 @@ impl<M: Model + ?Sized> Model for &M {
     }
     fn ask(&self, question: &Question) -> Result<Answer, LlmError> {
         (**self).ask(question)
+    }
+    fn complete_json(&self, system: &str, prompt: &str, schema: &serde_json::Value, max_tokens: u32) -> Result<String, LlmError> {
+        (**self).complete_json(system, prompt, schema, max_tokens)
     }
 }
 

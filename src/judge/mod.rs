@@ -13,6 +13,7 @@ pub mod llm;
 pub mod ollama;
 pub mod openai;
 pub mod prompt;
+pub mod repair;
 
 use std::collections::BTreeMap;
 

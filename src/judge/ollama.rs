@@ -70,16 +70,20 @@ impl OllamaModel {
 
     /// The request sent for `question` (public for tests and `--explain`-like output).
     pub fn request(&self, question: &Question) -> Result<ChatMessageRequest, LlmError> {
-        let schema: JsonStructure = serde_json::from_value(answer_schema(question))
-            .map_err(|e| LlmError::Config(format!("the answer schema is not accepted by ollama-rs: {e}")))?;
+        self.chat_request(&question.system, &question.prompt, answer_schema(question), MAX_ANSWER_TOKENS)
+    }
+
+    fn chat_request(&self, system: &str, prompt: &str, schema: serde_json::Value, max_tokens: u32) -> Result<ChatMessageRequest, LlmError> {
+        let schema: JsonStructure =
+            serde_json::from_value(schema).map_err(|e| LlmError::Config(format!("the answer schema is not accepted by ollama-rs: {e}")))?;
         let mut messages = Vec::with_capacity(2);
-        if !question.system.is_empty() {
-            messages.push(ChatMessage::system(question.system.clone()));
+        if !system.is_empty() {
+            messages.push(ChatMessage::system(system.to_string()));
         }
-        messages.push(ChatMessage::user(question.prompt.clone()));
+        messages.push(ChatMessage::user(prompt.to_string()));
         Ok(ChatMessageRequest::new(self.model.clone(), messages)
             .format(FormatType::StructuredJson(Box::new(schema)))
-            .options(ModelOptions::default().temperature(0.0).num_predict(MAX_ANSWER_TOKENS as i32)))
+            .options(ModelOptions::default().temperature(0.0).num_predict(max_tokens as i32)))
     }
 
     fn map_error(&self, e: OllamaError) -> LlmError {
@@ -125,6 +129,14 @@ impl Model for OllamaModel {
             self.client.send_chat_messages(request).await.map_err(|e| self.map_error(e))
         })?;
         parse_answer(&response.message.content, question)
+    }
+
+    fn complete_json(&self, system: &str, prompt: &str, schema: &serde_json::Value, max_tokens: u32) -> Result<String, LlmError> {
+        let request = self.chat_request(system, prompt, schema.clone(), max_tokens)?;
+        let response = http::block_on_with_deadline(&self.runtime, self.timeout, async {
+            self.client.send_chat_messages(request).await.map_err(|e| self.map_error(e))
+        })?;
+        Ok(response.message.content)
     }
 }
 

@@ -73,20 +73,24 @@ impl OpenAiModel {
 
     /// The JSON body sent for `question`.
     pub fn request_body(&self, question: &Question) -> serde_json::Value {
+        self.body(&question.system, &question.prompt, "verdict", &answer_schema(question), MAX_ANSWER_TOKENS)
+    }
+
+    fn body(&self, system: &str, prompt: &str, name: &str, schema: &serde_json::Value, max_tokens: u32) -> serde_json::Value {
         let mut messages = Vec::with_capacity(2);
-        if !question.system.is_empty() {
-            messages.push(serde_json::json!({ "role": "system", "content": question.system }));
+        if !system.is_empty() {
+            messages.push(serde_json::json!({ "role": "system", "content": system }));
         }
-        messages.push(serde_json::json!({ "role": "user", "content": question.prompt }));
+        messages.push(serde_json::json!({ "role": "user", "content": prompt }));
         serde_json::json!({
             "model": self.model,
             "messages": messages,
             "temperature": 0,
-            "max_tokens": MAX_ANSWER_TOKENS,
+            "max_tokens": max_tokens,
             "stream": false,
             "response_format": {
                 "type": "json_schema",
-                "json_schema": { "name": "verdict", "schema": answer_schema(question), "strict": true }
+                "json_schema": { "name": name, "schema": schema, "strict": true }
             }
         })
     }
@@ -167,6 +171,15 @@ impl Model for OpenAiModel {
             return Err(self.status_error(status, &text));
         }
         parse_answer(&completion_text(&text)?, question)
+    }
+
+    fn complete_json(&self, system: &str, prompt: &str, schema: &serde_json::Value, max_tokens: u32) -> Result<String, LlmError> {
+        let body = self.body(system, prompt, "proposal", schema, max_tokens);
+        let (status, text) = http::block_on_with_deadline(&self.runtime, self.timeout, self.post(body))?;
+        if !status.is_success() {
+            return Err(self.status_error(status, &text));
+        }
+        completion_text(&text)
     }
 }
 
