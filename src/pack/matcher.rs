@@ -470,6 +470,22 @@ impl Matcher<'_, '_> {
         }
     }
 
+    /// Runs `walk` inside a function's scope: its generics and its parameters bound with
+    /// the type evidence their annotations give.
+    fn in_fn_scope(&mut self, sig: &syn::Signature, walk: impl FnOnce(&mut Self)) {
+        self.push_generics(&sig.generics);
+        self.scopes.push(BTreeMap::new());
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(t) = input {
+                let e = self.type_evidence(&t.ty);
+                self.bind_pat(&t.pat, e);
+            }
+        }
+        walk(self);
+        self.scopes.pop();
+        self.generics.pop();
+    }
+
     fn push_generics(&mut self, generics: &syn::Generics) {
         let mut map: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
         for param in generics.type_params() {
@@ -774,45 +790,15 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        self.push_generics(&f.sig.generics);
-        self.scopes.push(BTreeMap::new());
-        for input in &f.sig.inputs {
-            if let syn::FnArg::Typed(t) = input {
-                let e = self.type_evidence(&t.ty);
-                self.bind_pat(&t.pat, e);
-            }
-        }
-        visit::visit_item_fn(self, f);
-        self.scopes.pop();
-        self.generics.pop();
+        self.in_fn_scope(&f.sig, |v| visit::visit_item_fn(v, f));
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        self.push_generics(&f.sig.generics);
-        self.scopes.push(BTreeMap::new());
-        for input in &f.sig.inputs {
-            if let syn::FnArg::Typed(t) = input {
-                let e = self.type_evidence(&t.ty);
-                self.bind_pat(&t.pat, e);
-            }
-        }
-        visit::visit_impl_item_fn(self, f);
-        self.scopes.pop();
-        self.generics.pop();
+        self.in_fn_scope(&f.sig, |v| visit::visit_impl_item_fn(v, f));
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        self.push_generics(&f.sig.generics);
-        self.scopes.push(BTreeMap::new());
-        for input in &f.sig.inputs {
-            if let syn::FnArg::Typed(t) = input {
-                let e = self.type_evidence(&t.ty);
-                self.bind_pat(&t.pat, e);
-            }
-        }
-        visit::visit_trait_item_fn(self, f);
-        self.scopes.pop();
-        self.generics.pop();
+        self.in_fn_scope(&f.sig, |v| visit::visit_trait_item_fn(v, f));
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
