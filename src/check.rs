@@ -134,10 +134,14 @@ pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn F
             for change in &mut outcome.findings.changes {
                 change.cfg = file.cfg.and(change.cfg);
             }
+            for site in &mut outcome.findings.sites {
+                site.cfg = file.cfg.and(site.cfg);
+            }
             out.files.insert(file.display.clone(), file);
         }
         out.changes.extend(outcome.findings.changes);
         out.diagnostics.extend(outcome.findings.diagnostics);
+        out.sites.extend(outcome.findings.sites);
     }
     check_manifests(ws, opts, &mut out);
     sort_findings(&mut out.changes, &mut out.diagnostics, &opts.rules);
@@ -231,6 +235,7 @@ fn run_rules(file: &SourceFile, parsed: &Parsed, lines: &LineIndex, cfg: &CfgSet
             Ok(()) => {
                 findings.changes.append(&mut one.changes);
                 findings.diagnostics.append(&mut one.diagnostics);
+                findings.sites.append(&mut one.sites);
             }
             Err(_) => findings.diagnostics.push(
                 Diagnostic::at(Level::Error, &file.display, None, "the rule panicked on this file; its changes here are dropped (please report this)")

@@ -780,12 +780,20 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
             target: args.target.clone(),
         },
         compiler: !args.no_compiler,
+        model: None,
     };
+    let ws = Workspace::discover(&request.selection)?;
     if args.apply {
         // Refuse early, before any work, as `edition` does.
-        let ws = Workspace::discover(&request.selection)?;
         refuse_unsafe_apply(&ws.root, args.allow_no_vcs, args.allow_dirty)?;
     }
+    // The judge of the packs' choice rules.
+    let cache_dir = ws.target_dir.join("cargo-migrate").join("verdicts");
+    let mut request = request;
+    request.model = judge_model(&args.llm, &cache_dir)?.map(|m| crate::upgrade::Judge {
+        model: std::sync::Arc::from(m),
+        cache: std::sync::Arc::new(crate::judge::cache::VerdictCache::new(&cache_dir)),
+    });
     let progress = progress_bar(args.quiet);
     let planned = crate::upgrade::plan(&request, &|what| progress.set_message(what.to_string()));
     progress.finish_and_clear();

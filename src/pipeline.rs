@@ -226,6 +226,9 @@ pub fn migrate_source(display: &str, text: &str, opts: &CheckOptions<'_>) -> Res
         text: text.to_string(),
     };
     let (mut findings, _) = check_rust_text(&file, &cfg, opts, true)?;
+    // Sites are decided without a model here: the conservative option, for review.
+    let files = BTreeMap::from([(file.display.clone(), file.clone())]);
+    findings.changes.extend(crate::judge::judge(std::mem::take(&mut findings.sites), &files, None, None).changes);
     sort_findings(&mut findings.changes, &mut findings.diagnostics, &opts.rules);
     let mut diagnostics = findings.diagnostics;
     let mut recheck = |t: &str, d: &mut Vec<Diagnostic>| {

@@ -86,9 +86,15 @@ pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Opti
         }
         let mut edits = chosen.edits.clone();
         edits.sort();
+        // A pack's choice carries its question (the rule's message) in the reason, with
+        // the option taken and what it means.
+        let reason = match site.evidence {
+            crate::model::Evidence::None => format!("{} → `{}` ({}): {reason}", site.question, chosen.id, chosen.when),
+            _ => format!("{}: {reason}", chosen.id),
+        };
         out.changes.push(Change {
             rule: site.rule,
-            reason: format!("{}: {reason}", chosen.id),
+            reason,
             safety,
             decided_by,
             file: site.file.clone(),

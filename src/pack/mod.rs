@@ -367,6 +367,33 @@ impl PackRule {
     fn env(&self, package: &str) -> Env {
         self.envs.get(package).cloned().unwrap_or_else(|| Env::plain(&self.pack.krate))
     }
+
+    /// The judge's site for a choice: the rule's message and question, and each option's
+    /// edits.
+    fn site(&self, cx: &SourceCx<'_>, choice: &PackChoice) -> crate::model::Site {
+        let rule = &self.pack.rules[choice.rule];
+        let start = choice.range.start;
+        let question = match &rule.action {
+            Action::Choice { question, .. } => format!("{} — {question}", rule.message),
+            Action::Replace { .. } => rule.message.clone(),
+        };
+        crate::model::Site {
+            rule: rule.full_id,
+            file: cx.file.display.clone(),
+            line: cx.lines.line(start),
+            cfg: cx.file.cfg.and(cx.cfg.status_at(start)),
+            question,
+            code: cx.text()[choice.range.clone()].to_string(),
+            context: Vec::new(),
+            options: choice
+                .options
+                .iter()
+                .map(|(id, when, edits)| crate::model::SiteOption { id: id.clone(), when: when.clone(), edits: edits.clone() })
+                .collect(),
+            conservative: choice.conservative,
+            evidence: crate::model::Evidence::None,
+        }
+    }
 }
 
 impl Rule for PackRule {
@@ -380,6 +407,11 @@ impl Rule for PackRule {
         let sites = self.compiler_sites.get(&cx.file.display).map_or(&[][..], Vec::as_slice);
         let run = run_pack(&self.pack, self.only, &env, sites, &cx.parsed.syntax, &cx.parsed.tokens, cx.text(), &range);
         for (rule, safety, reason, edits) in run.changes {
+            // A choice whose options are plain replacements goes to the judge.
+            if let Some(choice) = run.choices.iter().find(|c| c.rule == rule && c.conservative_edits == edits) {
+                out.sites.push(self.site(cx, choice));
+                continue;
+            }
             let mut change: Change = cx.change(self.pack.meta, safety, reason, edits);
             change.rule = self.pack.rules[rule].full_id;
             out.changes.push(change);
@@ -400,6 +432,24 @@ pub struct PackRun {
     pub changes: Vec<(usize, Safety, String, Vec<Edit>)>,
     /// Sites left alone.
     pub notes: Vec<(Option<usize>, usize, String)>,
+    /// The alternatives of choice rules, for the sites where every option is a plain
+    /// replacement of the matched code (no import to add): the judge decides those.
+    pub choices: Vec<PackChoice>,
+}
+
+/// A site of a choice rule with the edits of each option.
+#[derive(Debug, Clone)]
+pub struct PackChoice {
+    /// The rule.
+    pub rule: usize,
+    /// The matched code's byte range.
+    pub range: Range<usize>,
+    /// The edits of the conservative option (what `changes` holds for this site).
+    pub conservative_edits: Vec<Edit>,
+    /// Each option: id, when to pick it, edits.
+    pub options: Vec<(String, String, Vec<Edit>)>,
+    /// Index of the conservative option.
+    pub conservative: usize,
 }
 
 /// Runs `pack` (or only its rule `only`) on one parsed file; `sites` are the compiler's
@@ -491,6 +541,20 @@ pub fn run_pack(
         let new = template::render(template, &hit.bindings, text, &krate);
         let old = &text[hit.range.clone()];
         let edits = template::minimal_edits(hit.range.clone(), old, &new);
+        if let Action::Choice { options, conservative, .. } = &rule.action {
+            // Offer every option to the judge when each is a plain replacement.
+            let plain = options.iter().all(|o| o.imports.is_empty() && !needs_sibling_import(&o.template, &hit.bindings));
+            if plain {
+                let options = options
+                    .iter()
+                    .map(|o| {
+                        let rendered = template::render(&o.template, &hit.bindings, text, &krate);
+                        (o.id.clone(), o.when.clone(), template::minimal_edits(hit.range.clone(), old, &rendered))
+                    })
+                    .collect();
+                run.choices.push(PackChoice { rule: hit.rule, range: hit.range.clone(), conservative_edits: edits.clone(), options, conservative: *conservative });
+            }
+        }
         for path in imports {
             adds.push(ImportAdd { path: path.clone(), anchor: hit.trait_leaf, rule: hit.rule });
         }
@@ -621,6 +685,14 @@ pub fn run_pack(
         }
     }
     run
+}
+
+/// Whether rendering `template` names a sibling of the pattern's path through a bare
+/// imported name, which needs an import of its own (see `run_pack`).
+fn needs_sibling_import(template: &Template, bindings: &BTreeMap<String, matcher::Binding>) -> bool {
+    template.pieces.iter().any(|p| {
+        matches!(p, pattern::Piece::Var(v) if v.starts_with("@pathhead:") && bindings.get(v).is_some_and(|b| b.range.is_empty()))
+    })
 }
 
 /// The text of a new pack for `krate` from `from` to `to` (`cargo migrate pack new`): the
@@ -865,12 +937,53 @@ mod tests {
     }
 
     #[test]
-    fn choice_rules_apply_the_conservative_option_for_review() {
+    fn choice_rules_go_to_the_judge_and_fall_back_to_the_conservative_option() {
         let (new, changes, _) = run(RAND, "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { r.gen_range(0.0..1.0) }\n");
         assert_eq!(new, "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { loop { let x = r.random_range(0.0..1.0); if x < 1.0 { break x; } } }\n");
         let c = &changes[0];
         assert_eq!((c.rule, c.safety), ("rand/gen-range-float", Safety::NeedsReview));
-        assert!(c.reason.contains("Can this code accept the upper bound") && c.reason.contains("`exclude-high`") && c.reason.contains("`allow-high`"), "{}", c.reason);
+        assert!(c.reason.contains("Can this code accept the upper bound") && c.reason.contains("`exclude-high`"), "{}", c.reason);
+        assert!(c.reason.contains("no model was asked"), "without a model the judge keeps today's behaviour: {}", c.reason);
+    }
+
+    /// A model that always picks one option id.
+    struct Picks(&'static str);
+
+    impl crate::judge::llm::Model for Picks {
+        fn name(&self) -> String {
+            "picks".into()
+        }
+        fn ask(&self, q: &crate::judge::llm::Question) -> Result<crate::judge::llm::Answer, crate::judge::llm::LlmError> {
+            assert!(q.option_ids.iter().any(|o| o == self.0), "{:?}", q.option_ids);
+            Ok(crate::judge::llm::Answer { option: self.0.into(), reason: "the bound is fine here".into() })
+        }
+    }
+
+    #[test]
+    fn a_choice_is_a_judge_site_and_a_model_may_pick_any_option() {
+        let code = "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { r.gen_range(0.0..1.0) }\n";
+        let pack = Arc::new(CompiledPack::from_text(RAND, "rand.toml").unwrap());
+        let rule = PackRule::new(pack);
+        let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let file = crate::source::SourceFile {
+            path: "lib.rs".into(),
+            display: "lib.rs".into(),
+            kind: crate::source::FileKind::Rust,
+            package: String::new(),
+            cfg: crate::model::CfgStatus::Active,
+            text: code.to_string(),
+        };
+        let (findings, _) = crate::check::check_rust_text(&file, &crate::cfg::CfgSet::host(), &opts, true).unwrap();
+        assert_eq!(findings.sites.len(), 1);
+        let site = &findings.sites[0];
+        assert_eq!(site.rule, "rand/gen-range-float");
+        assert_eq!(site.options.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["exclude-high", "allow-high"]);
+        let files = BTreeMap::from([("lib.rs".to_string(), file.clone())]);
+        let judged = crate::judge::judge(findings.sites, &files, Some(&Picks("allow-high")), None);
+        let change = &judged.changes[0];
+        assert_eq!((change.safety, &change.decided_by), (Safety::Judged, &crate::model::Decider::Llm("picks".into())));
+        let new = crate::plan::apply_edits(code, &change.edits).unwrap();
+        assert_eq!(new, "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { r.random_range(0.0..1.0) }\n");
     }
 
     const INDEXMAP: &str = r#"

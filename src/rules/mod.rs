@@ -65,6 +65,8 @@ pub struct Findings {
     pub changes: Vec<Change>,
     /// Messages that change nothing.
     pub diagnostics: Vec<Diagnostic>,
+    /// Places where the right rewrite depends on intent: for the judge.
+    pub sites: Vec<crate::model::Site>,
 }
 
 /// Everything a rule may read about one Rust file.

@@ -67,6 +67,23 @@ pub struct Request {
     pub build: BuildConfig,
     /// Whether to run the compiler phase.
     pub compiler: bool,
+    /// The judge's model for the packs' choice rules (none: the conservative option).
+    pub model: Option<Judge>,
+}
+
+/// The judge's model and verdict cache, as an upgrade uses them.
+#[derive(Clone)]
+pub struct Judge {
+    /// The model.
+    pub model: Arc<dyn crate::judge::llm::Model>,
+    /// Its verdict cache.
+    pub cache: Arc<crate::judge::cache::VerdictCache>,
+}
+
+impl std::fmt::Debug for Judge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Judge({})", self.model.name())
+    }
 }
 
 /// Why an upgrade cannot be planned.
@@ -294,7 +311,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         let bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
         let step_ws = staged_workspace(&staging, &req.selection, Some(&moving))?;
         let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
-        let m = migrate(&step_ws, &opts, None, None, None, &|_| {});
+        let m = migrate(&step_ws, &opts, None, req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model), req.model.as_ref().map(|j| &*j.cache), &|_| {});
         combined.add(m, &ws, &staging, None)?;
         for p in &moving {
             current.insert(p.clone(), to.clone());
@@ -342,7 +359,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
                 rule.compiler_sites = sites.clone();
                 let step_ws = staged_workspace(&staging, &req.selection, Some(&moved))?;
                 let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
-                let m = migrate(&step_ws, &opts, None, None, None, &|_| {});
+                let m = migrate(&step_ws, &opts, None, req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model), req.model.as_ref().map(|j| &*j.cache), &|_| {});
                 if m.files.is_empty() {
                     continue;
                 }
