@@ -59,8 +59,9 @@ pub enum Action {
         /// Imports the result needs.
         imports: Vec<Vec<String>>,
     },
-    /// Offers several templates; until a judge decides, the conservative one is applied
-    /// and marked needs review.
+    /// Offers several templates. Where each is a plain replacement of the matched code,
+    /// the site goes to the judge; otherwise (an option adds imports) the conservative one
+    /// is applied and marked needs review.
     Choice {
         /// The question.
         question: String,
