@@ -113,9 +113,14 @@ fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: 
     // A type of the workspace: look at its `Drop` impl.
     let workspace: Vec<_> = destructors.iter().filter(|d| d.origin == DropOrigin::Workspace).collect();
     if workspace.len() == destructors.len() {
-        let effects: Vec<String> = workspace.iter().filter_map(|d| drop_effects(files, &d.location, d.line)).flatten().collect();
-        if effects.is_empty() {
-            return Some(Decision { option: keep, reason: "the workspace `Drop` impl involved has no effects beyond freeing its fields, so `if let` stays".into() });
+        let bodies: Vec<DropBody> = workspace.iter().filter_map(|d| drop_effects(files, &d.location, d.line)).collect();
+        let effects: Vec<String> = bodies.iter().flat_map(|b| b.effects.iter().cloned()).collect();
+        if effects.is_empty() && bodies.len() == workspace.len() {
+            // Freed memory cannot be observed, unless `else` reads through a raw pointer into it.
+            if bodies.iter().any(|b| b.frees) && contains_unsafe(else_branch) {
+                return None;
+            }
+            return Some(Decision { option: keep, reason: "the workspace `Drop` impl involved has no effects beyond freeing memory, so `if let` stays".into() });
         }
         if !block_is_empty(else_branch) {
             return Some(Decision {
@@ -141,7 +146,7 @@ fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], f
     let with_effects: Vec<_> = destructors
         .iter()
         .filter(|d| match d.origin {
-            DropOrigin::Workspace => drop_effects(files, &d.location, d.line).is_none_or(|e| !e.is_empty()),
+            DropOrigin::Workspace => drop_effects(files, &d.location, d.line).is_none_or(|b| !b.effects.is_empty()),
             DropOrigin::Memory => false,
             _ => true,
         })
@@ -164,6 +169,22 @@ fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], f
     })
 }
 
+/// Whether `expr` holds an `unsafe` block (which could read through a raw pointer).
+fn contains_unsafe(expr: &syn::Expr) -> bool {
+    struct Find(bool);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_expr_unsafe(&mut self, _: &'ast syn::ExprUnsafe) {
+            self.0 = true;
+        }
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            crate::syntax::visit_macro_body(self, mac);
+        }
+    }
+    let mut find = Find(false);
+    find.visit_expr(expr);
+    find.0
+}
+
 fn block_is_empty(expr: &syn::Expr) -> bool {
     matches!(expr, syn::Expr::Block(b) if b.block.stmts.is_empty())
 }
@@ -180,14 +201,39 @@ pub fn drop_impl_text(files: &BTreeMap<String, SourceFile>, file: &str, line: us
     })
 }
 
-/// What the `Drop` impl at `file:line` does beyond dropping fields: the names of the
-/// functions, methods and macros it calls. `None` when the impl cannot be found.
-pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usize) -> Option<Vec<String>> {
+/// What a `Drop` impl does beyond dropping its fields.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DropBody {
+    /// The functions, methods and macros it calls (`log()`, `.send()`, `println!`),
+    /// without constructors (`Some(..)`, `Event::Done(..)`) and without the calls that only
+    /// free memory.
+    pub effects: Vec<String>,
+    /// Whether it frees memory explicitly (`Box::from_raw`, `dealloc`, `free`...): nothing
+    /// can observe that, unless some code still holds a raw pointer into the memory.
+    pub frees: bool,
+}
+
+/// Calls that only free memory (or turn a raw pointer back into the owner that frees it).
+const FREES: [&str; 8] = ["drop", "Box::from_raw", "from_raw_parts", "CString::from_raw", "dealloc", "free", "ManuallyDrop::drop", "Arc::from_raw"];
+
+fn is_free(name: &str) -> bool {
+    FREES.iter().any(|f| name == *f || name.ends_with(&format!("::{f}")))
+}
+
+/// A call of a tuple struct or enum variant (`Some(..)`, `Event::Done(..)`): it builds a
+/// value and does nothing else.
+fn is_constructor(name: &str) -> bool {
+    name.rsplit("::").next().is_some_and(|last| last.starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
+/// What the `Drop` impl at `file:line` does beyond dropping fields. `None` when the impl
+/// cannot be found.
+pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usize) -> Option<DropBody> {
     let source = files.get(file).or_else(|| files.values().find(|f| f.path.ends_with(file)))?;
     let parsed = syn::parse_file(&source.text).ok()?;
     struct Find {
         line: usize,
-        found: Option<Vec<String>>,
+        found: Option<DropBody>,
     }
     impl<'ast> Visit<'ast> for Find {
         fn visit_item_impl(&mut self, imp: &'ast syn::ItemImpl) {
@@ -195,33 +241,35 @@ pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usiz
             let start = syn::spanned::Spanned::span(&imp.impl_token).start().line;
             let end = imp.brace_token.span.close().end().line;
             if is_drop && start <= self.line && self.line <= end {
-                let mut calls = Calls(Vec::new());
+                let mut calls = Calls(DropBody::default());
                 calls.visit_item_impl(imp);
                 self.found = Some(calls.0);
             }
             syn::visit::visit_item_impl(self, imp);
         }
     }
-    struct Calls(Vec<String>);
+    struct Calls(DropBody);
     impl<'ast> Visit<'ast> for Calls {
         fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
             let name = normalize(&c.func);
-            if name != "drop" && !name.ends_with("::drop") {
-                self.0.push(format!("{name}()"));
+            if is_free(&name) {
+                self.0.frees = true;
+            } else if !is_constructor(&name) {
+                self.0.effects.push(format!("{name}()"));
             }
             syn::visit::visit_expr_call(self, c);
         }
         fn visit_expr_method_call(&mut self, c: &'ast syn::ExprMethodCall) {
-            self.0.push(format!(".{}()", c.method));
+            self.0.effects.push(format!(".{}()", c.method));
             syn::visit::visit_expr_method_call(self, c);
         }
         fn visit_macro(&mut self, m: &'ast syn::Macro) {
-            self.0.push(format!("{}!", m.path.to_token_stream().to_string().replace(' ', "")));
+            self.0.effects.push(format!("{}!", m.path.to_token_stream().to_string().replace(' ', "")));
         }
     }
     let mut find = Find { line, found: None };
     find.visit_file(&parsed);
-    let mut effects = find.found?;
-    effects.dedup();
-    Some(effects)
+    let mut body = find.found?;
+    body.effects.dedup();
+    Some(body)
 }
