@@ -2,7 +2,7 @@
 //! model. Each returns the chosen option and a reason a reviewer can check, or `None`
 //! when the evidence does not settle it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use quote::ToTokens;
 use syn::visit::Visit;
@@ -93,6 +93,12 @@ fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: 
             return Some(Decision { option: keep, reason });
         }
     }
+    if is_inert(else_branch) {
+        return Some(Decision {
+            option: keep,
+            reason: "the else branch only computes a value (no call, macro or unsafe code): it cannot observe when the temporary is dropped, so `if let` stays".into(),
+        });
+    }
     if destructors.is_empty() {
         return None;
     }
@@ -122,13 +128,33 @@ fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: 
             }
             return Some(Decision { option: keep, reason: "the workspace `Drop` impl involved has no effects beyond freeing memory, so `if let` stays".into() });
         }
-        if !block_is_empty(else_branch) {
+        if bodies.len() < workspace.len() {
+            return None;
+        }
+        let at = format!("{}:{}", workspace[0].location, workspace[0].line);
+        let in_else = Uses::of(else_branch);
+        // Both write to, or read, the same place: the else branch can observe the effects.
+        let mut shared: Vec<String> = bodies.iter().flat_map(|b| b.uses.shared_with(&in_else)).collect();
+        shared.dedup();
+        if !shared.is_empty() {
             return Some(Decision {
                 option: option(site, "rewrite-to-match"),
                 reason: format!(
-                    "the `Drop` impl at {}:{} has effects ({}) that in Rust 2024 happen before the else branch runs: `match` keeps the 2021 order",
-                    workspace[0].location,
-                    workspace[0].line,
+                    "the `Drop` impl at {at} and the else branch both use {}: in Rust 2024 the Drop's effects ({}) would happen before the else branch runs; `match` keeps the 2021 order",
+                    shared.join(", "),
+                    effects.join(", ")
+                ),
+            });
+        }
+        // The temporary is built from a variable that its Drop acts on and the else branch uses.
+        let passed = Uses::of(&let_expr.expr).variables;
+        let via: Vec<&String> =
+            passed.iter().filter(|v| in_else.variables.contains(*v) && bodies.iter().any(|b| b.fields.contains(*v))).collect();
+        if let Some(v) = via.first() {
+            return Some(Decision {
+                option: option(site, "rewrite-to-match"),
+                reason: format!(
+                    "the temporary is built from `{v}`, its `Drop` impl at {at} acts on `self.{v}` ({}), and the else branch uses `{v}`: in Rust 2024 it would see the Drop's effects; `match` keeps the 2021 order",
                     effects.join(", ")
                 ),
             });
@@ -185,10 +211,6 @@ fn contains_unsafe(expr: &syn::Expr) -> bool {
     find.0
 }
 
-fn block_is_empty(expr: &syn::Expr) -> bool {
-    matches!(expr, syn::Expr::Block(b) if b.block.stmts.is_empty())
-}
-
 /// The source text of the `Drop` impl at `file:line`.
 pub fn drop_impl_text(files: &BTreeMap<String, SourceFile>, file: &str, line: usize) -> Option<String> {
     let source = files.get(file).or_else(|| files.values().find(|f| f.path.ends_with(file)))?;
@@ -211,6 +233,11 @@ pub struct DropBody {
     /// Whether it frees memory explicitly (`Box::from_raw`, `dealloc`, `free`...): nothing
     /// can observe that, unless some code still holds a raw pointer into the memory.
     pub frees: bool,
+    /// The functions, output streams and statics it uses.
+    pub uses: Uses,
+    /// Its own fields it acts on: the receiver of a method call (`self.tx.send(..)`), or an
+    /// argument passed by reference (`remove_dir_all(&self.path)`).
+    pub fields: BTreeSet<String>,
 }
 
 /// Calls that only free memory (or turn a raw pointer back into the owner that frees it).
@@ -234,6 +261,7 @@ pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usiz
     struct Find {
         line: usize,
         found: Option<DropBody>,
+        uses: Option<Uses>,
     }
     impl<'ast> Visit<'ast> for Find {
         fn visit_item_impl(&mut self, imp: &'ast syn::ItemImpl) {
@@ -244,6 +272,9 @@ pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usiz
                 let mut calls = Calls(DropBody::default());
                 calls.visit_item_impl(imp);
                 self.found = Some(calls.0);
+                let mut uses = CollectUses(Uses::default());
+                uses.visit_item_impl(imp);
+                self.uses = Some(uses.0);
             }
             syn::visit::visit_item_impl(self, imp);
         }
@@ -257,19 +288,164 @@ pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usiz
             } else if !is_constructor(&name) {
                 self.0.effects.push(format!("{name}()"));
             }
+            for arg in &c.args {
+                if let syn::Expr::Reference(r) = arg {
+                    self.0.fields.extend(self_field(&r.expr));
+                }
+            }
             syn::visit::visit_expr_call(self, c);
         }
         fn visit_expr_method_call(&mut self, c: &'ast syn::ExprMethodCall) {
             self.0.effects.push(format!(".{}()", c.method));
+            self.0.fields.extend(self_field(&c.receiver));
+            for arg in &c.args {
+                if let syn::Expr::Reference(r) = arg {
+                    self.0.fields.extend(self_field(&r.expr));
+                }
+            }
             syn::visit::visit_expr_method_call(self, c);
         }
         fn visit_macro(&mut self, m: &'ast syn::Macro) {
             self.0.effects.push(format!("{}!", m.path.to_token_stream().to_string().replace(' ', "")));
         }
     }
-    let mut find = Find { line, found: None };
+    let mut find = Find { line, found: None, uses: None };
     find.visit_file(&parsed);
     let mut body = find.found?;
+    body.uses = find.uses?;
     body.effects.dedup();
     Some(body)
+}
+
+/// `self.FIELD` at the root of an expression (`self.tx`, `self.out.borrow_mut()`, `&self.path`,
+/// `self.a.b`): the field's name.
+fn self_field(expr: &syn::Expr) -> Option<String> {
+    match expr {
+        syn::Expr::Field(f) => match &*f.base {
+            syn::Expr::Path(p) if p.path.is_ident("self") => match &f.member {
+                syn::Member::Named(name) => Some(name.to_string()),
+                syn::Member::Unnamed(index) => Some(index.index.to_string()),
+            },
+            base => self_field(base),
+        },
+        syn::Expr::MethodCall(m) => self_field(&m.receiver),
+        syn::Expr::Reference(r) => self_field(&r.expr),
+        syn::Expr::Unary(u) => self_field(&u.expr),
+        syn::Expr::Paren(p) => self_field(&p.expr),
+        _ => None,
+    }
+}
+
+/// What a piece of code uses that could carry an effect from one place to another.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Uses {
+    /// Free functions of the workspace it calls, by last segment (`log`, `metrics::bump` →
+    /// `bump`); std's, constructors and associated functions (`Type::new`) left out.
+    pub functions: BTreeSet<String>,
+    /// Output streams its macros write to: `stdout` (`print!`, `println!`), `stderr`
+    /// (`eprint!`, `eprintln!`), `the log` (`info!`, `warn!`...).
+    pub streams: BTreeSet<&'static str>,
+    /// `SCREAMING_CASE` paths it names: statics (and constants).
+    pub statics: BTreeSet<String>,
+    /// Single-name paths it names: local variables and parameters (and unit values).
+    pub variables: BTreeSet<String>,
+}
+
+impl Uses {
+    /// What `expr` uses, macro arguments included.
+    pub fn of(expr: &syn::Expr) -> Uses {
+        let mut collect = CollectUses(Uses::default());
+        collect.visit_expr(expr);
+        collect.0
+    }
+
+    /// What `self` and `other` both use, described (`\`log()\``, `stdout`, `\`ACTIVE\``);
+    /// local variables do not count (the two may be in different functions).
+    fn shared_with(&self, other: &Uses) -> Vec<String> {
+        let mut out: Vec<String> = self.functions.intersection(&other.functions).map(|f| format!("`{f}()`")).collect();
+        out.extend(self.streams.intersection(&other.streams).map(|s| s.to_string()));
+        out.extend(self.statics.intersection(&other.statics).map(|s| format!("`{s}`")));
+        out
+    }
+}
+
+struct CollectUses(Uses);
+
+impl<'ast> Visit<'ast> for CollectUses {
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(p) = &*c.func {
+            let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let name = segments.join("::");
+            let std_path = matches!(segments[0].as_str(), "std" | "core" | "alloc");
+            let associated = segments.len() > 1 && segments[segments.len() - 2].starts_with(|c: char| c.is_ascii_uppercase());
+            if !std_path && !associated && !is_constructor(&name) && !is_free(&name) {
+                self.0.functions.insert(segments[segments.len() - 1].clone());
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if let Some(last) = p.path.segments.last() {
+            let name = last.ident.to_string();
+            if name.len() > 1 && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+                self.0.statics.insert(name);
+            } else if p.path.segments.len() == 1 && name != "self" {
+                self.0.variables.insert(name);
+            }
+        }
+        syn::visit::visit_expr_path(self, p);
+    }
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        match name.as_str() {
+            "print" | "println" => {
+                self.0.streams.insert("stdout");
+            }
+            "eprint" | "eprintln" => {
+                self.0.streams.insert("stderr");
+            }
+            "trace" | "debug" | "info" | "warn" | "error" | "log" => {
+                self.0.streams.insert("the log");
+            }
+            _ => {}
+        }
+        crate::syntax::visit_macro_body(self, mac);
+    }
+}
+
+/// Whether evaluating `expr` only computes a value: no call (but of a tuple struct or enum
+/// variant's constructor), method call, macro, `unsafe` block, `?`, `.await` or closure.
+/// Such code cannot observe when a destructor runs.
+fn is_inert(expr: &syn::Expr) -> bool {
+    struct Find(bool);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            if !(matches!(&*c.func, syn::Expr::Path(_)) && is_constructor(&normalize(&c.func))) {
+                self.0 = false;
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, _: &'ast syn::ExprMethodCall) {
+            self.0 = false;
+        }
+        fn visit_macro(&mut self, _: &'ast syn::Macro) {
+            self.0 = false;
+        }
+        fn visit_expr_unsafe(&mut self, _: &'ast syn::ExprUnsafe) {
+            self.0 = false;
+        }
+        fn visit_expr_try(&mut self, _: &'ast syn::ExprTry) {
+            self.0 = false;
+        }
+        fn visit_expr_await(&mut self, _: &'ast syn::ExprAwait) {
+            self.0 = false;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {
+            self.0 = false;
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut find = Find(true);
+    find.visit_expr(expr);
+    find.0
 }
