@@ -99,6 +99,14 @@ fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: 
             reason: "the else branch only computes a value (no call, macro or unsafe code): it cannot observe when the temporary is dropped, so `if let` stays".into(),
         });
     }
+    if let Some((recv, method)) = acquired_for_else(let_expr) {
+        return Some(Decision {
+            option: option(site, "rewrite-to-match"),
+            reason: format!(
+                "the pattern matches the failure of `{recv}.{method}()`, so the else branch is the path where it succeeded: in 2021 it runs holding that guard (a temporary of the scrutinee), Rust 2024 would release it first; `match` keeps it held"
+            ),
+        });
+    }
     if destructors.is_empty() {
         return None;
     }
@@ -193,6 +201,23 @@ fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], f
             with_effects.iter().map(|d| format!("{}:{}", d.location, d.line)).collect::<Vec<_>>().join(", ")
         ),
     })
+}
+
+/// `if let Err(..) = m.lock()` (or `try_lock`, `read`, `try_borrow_mut`...), or
+/// `if let None = m.try_lock().ok()`: the pattern matches the acquisition's failure, so the
+/// else branch runs with the guard alive in 2021. The receiver and the method.
+fn acquired_for_else(let_expr: &syn::ExprLet) -> Option<(String, String)> {
+    let call = match &*let_expr.pat {
+        syn::Pat::TupleStruct(p) if p.path.segments.last().is_some_and(|s| s.ident == "Err") => &*let_expr.expr,
+        syn::Pat::Ident(p) if p.ident == "None" && p.subpat.is_none() => match &*let_expr.expr {
+            syn::Expr::MethodCall(ok) if ok.method == "ok" && ok.args.is_empty() => &*ok.receiver,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let syn::Expr::MethodCall(acquire) = call else { return None };
+    let method = acquire.method.to_string();
+    access_of(&method).is_some().then(|| (normalize(&acquire.receiver), method))
 }
 
 /// Whether `expr` holds an `unsafe` block (which could read through a raw pointer).
