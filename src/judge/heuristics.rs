@@ -188,7 +188,7 @@ fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], f
     if with_effects.len() < 2 {
         return Some(Decision { option: accept, reason: "only one destructor has effects: the order of the other cannot be observed".into() });
     }
-    let locks = with_effects.iter().filter(|d| matches!(d.origin, DropOrigin::MutexGuard | DropOrigin::RwLockGuard | DropOrigin::RefCellBorrow)).count();
+    let locks = with_effects.iter().filter(|d| is_guard(d)).count();
     if locks == with_effects.len() {
         // Releasing guards never blocks: another order cannot deadlock or change a result.
         return Some(Decision { option: accept, reason: "the destructors are lock guards or borrows: releasing them in another order cannot block or change a result".into() });
@@ -201,6 +201,17 @@ fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], f
             with_effects.iter().map(|d| format!("{}:{}", d.location, d.line)).collect::<Vec<_>>().join(", ")
         ),
     })
+}
+
+/// Whether a destructor only releases a lock or a borrow: std's (and parking_lot's...)
+/// mutex and rwlock guards, `RefCell` borrows, and the reentrant lock guards of stdout and
+/// stderr (`StdoutLock`, `StderrLock`), which the compiler points at in `reentrant_lock.rs`.
+fn is_guard(d: &crate::model::Destructor) -> bool {
+    match d.origin {
+        DropOrigin::MutexGuard | DropOrigin::RwLockGuard | DropOrigin::RefCellBorrow => true,
+        DropOrigin::Other => d.location.replace('\\', "/").ends_with("/reentrant_lock.rs"),
+        _ => false,
+    }
 }
 
 /// `if let Err(..) = m.lock()` (or `try_lock`, `read`, `try_borrow_mut`...), or
