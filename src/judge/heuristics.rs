@@ -171,34 +171,69 @@ fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: 
     None
 }
 
+/// What a destructor of a tail site does, as far as ordering goes.
+enum Effect {
+    /// Nothing observable: memory only, or a workspace `Drop` without effects.
+    Silent,
+    /// Releases a lock or a borrow.
+    Guard,
+    /// A workspace `Drop` with effects.
+    Effects(DropBody),
+    /// Another type's destructor, or a workspace impl that cannot be found.
+    Unknown,
+}
+
 fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], files: &BTreeMap<String, SourceFile>) -> Option<Decision> {
     let accept = option(site, "accept");
-    let memory = destructors.iter().filter(|d| d.origin == DropOrigin::Memory).count();
-    if destructors.len() < 2 || memory + 1 >= destructors.len() {
-        return Some(Decision { option: accept, reason: "at most one of the destructors does more than free memory: their order cannot be observed".into() });
-    }
-    let with_effects: Vec<_> = destructors
+    let effects: Vec<(&crate::model::Destructor, Effect)> = destructors
         .iter()
-        .filter(|d| match d.origin {
-            DropOrigin::Workspace => drop_effects(files, &d.location, d.line).is_none_or(|b| !b.effects.is_empty()),
-            DropOrigin::Memory => false,
-            _ => true,
+        .map(|d| {
+            let effect = match d.origin {
+                DropOrigin::Memory => Effect::Silent,
+                DropOrigin::Workspace => match drop_effects(files, &d.location, d.line) {
+                    Some(b) if b.effects.is_empty() => Effect::Silent,
+                    Some(b) => Effect::Effects(b),
+                    None => Effect::Unknown,
+                },
+                _ if is_guard(d) => Effect::Guard,
+                _ => Effect::Unknown,
+            };
+            (d, effect)
         })
+        .filter(|(_, e)| !matches!(e, Effect::Silent))
         .collect();
-    if with_effects.len() < 2 {
-        return Some(Decision { option: accept, reason: "only one destructor has effects: the order of the other cannot be observed".into() });
+    if effects.len() < 2 {
+        return Some(Decision { option: accept, reason: "at most one of the destructors has effects: the order of the others cannot be observed".into() });
     }
-    let locks = with_effects.iter().filter(|d| is_guard(d)).count();
-    if locks == with_effects.len() {
+    if effects.iter().all(|(_, e)| matches!(e, Effect::Guard)) {
         // Releasing guards never blocks: another order cannot deadlock or change a result.
         return Some(Decision { option: accept, reason: "the destructors are lock guards or borrows: releasing them in another order cannot block or change a result".into() });
+    }
+    let (temporaries, locals): (Vec<_>, Vec<_>) = effects.iter().partition(|(d, _)| d.temporary);
+    // Rust 2024 releases the tail's guards before the locals' destructors run: those now run
+    // without the lock or borrow held, which can remove a deadlock or a borrow panic (a
+    // local whose Drop takes the same lock), never add one.
+    if !temporaries.is_empty() && temporaries.iter().all(|(_, e)| matches!(e, Effect::Guard)) {
+        return Some(Decision {
+            option: accept,
+            reason: "the tail's temporaries are lock guards or borrows: Rust 2024 releases them before the locals' destructors run, which cannot block anything (and removes a deadlock or a borrow panic if a local's Drop takes the same lock)".into(),
+        });
+    }
+    // A tail temporary whose Drop takes no lock or borrow and calls no function of the
+    // workspace: running it while the locals' guards are still held cannot block.
+    let harmless = |e: &Effect| matches!(e, Effect::Effects(b) if !b.acquires && b.uses.functions.is_empty());
+    if !locals.is_empty() && locals.iter().all(|(_, e)| matches!(e, Effect::Guard)) && temporaries.iter().all(|(_, e)| harmless(e)) {
+        return Some(Decision {
+            option: accept,
+            reason: "the locals are lock guards or borrows and the tail's temporaries take no lock or borrow in their Drop (nor call a function of the workspace that could): dropping them first cannot block or change what the guards protect".into(),
+        });
     }
     Some(Decision {
         option: site.conservative,
         reason: format!(
             "{} destructors with effects ({}) run in a different order in Rust 2024: a person should check",
-            with_effects.len(),
-            with_effects.iter().map(|d| format!("{}:{}", d.location, d.line)).collect::<Vec<_>>().join(", ")
+            effects.len(),
+            effects.iter().map(|(d, _)| format!("{}:{}", d.location, d.line)).collect::<Vec<_>>().join(", ")
         ),
     })
 }
@@ -271,6 +306,8 @@ pub struct DropBody {
     pub frees: bool,
     /// The functions, output streams and statics it uses.
     pub uses: Uses,
+    /// Whether it takes a lock or a borrow itself (`.lock()`, `.borrow_mut()`...).
+    pub acquires: bool,
     /// Its own fields it acts on: the receiver of a method call (`self.tx.send(..)`), or an
     /// argument passed by reference (`remove_dir_all(&self.path)`).
     pub fields: BTreeSet<String>,
@@ -333,6 +370,7 @@ pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usiz
         }
         fn visit_expr_method_call(&mut self, c: &'ast syn::ExprMethodCall) {
             self.0.effects.push(format!(".{}()", c.method));
+            self.0.acquires |= access_of(&c.method.to_string()).is_some();
             self.0.fields.extend(self_field(&c.receiver));
             for arg in &c.args {
                 if let syn::Expr::Reference(r) = arg {
