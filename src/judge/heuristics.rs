@@ -228,14 +228,31 @@ fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], f
             reason: "the locals are lock guards or borrows and the tail's temporaries take no lock or borrow in their Drop (nor call a function of the workspace that could): dropping them first cannot block or change what the guards protect".into(),
         });
     }
-    Some(Decision {
-        option: site.conservative,
-        reason: format!(
-            "{} destructors with effects ({}) run in a different order in Rust 2024: a person should check",
-            effects.len(),
-            effects.iter().map(|(d, _)| format!("{}:{}", d.location, d.line)).collect::<Vec<_>>().join(", ")
-        ),
-    })
+    // Two Drops whose effects reach the same place — a function of the workspace (`log()`),
+    // an output stream, a static —: Rust 2024 swaps the order in which they happen there.
+    let bodies: Vec<(&crate::model::Destructor, &DropBody)> =
+        effects.iter().filter_map(|(d, e)| if let Effect::Effects(b) = e { Some((*d, b)) } else { None }).collect();
+    for (i, (d1, b1)) in bodies.iter().enumerate() {
+        for (d2, b2) in &bodies[i + 1..] {
+            let shared = b1.uses.shared_with(&b2.uses);
+            if !shared.is_empty() {
+                return Some(Decision {
+                    option: site.conservative,
+                    reason: format!(
+                        "the `Drop` impls at {}:{} and {}:{} both use {}: Rust 2024 runs them in the other order, which can be seen there; a person should check",
+                        d1.location,
+                        d1.line,
+                        d2.location,
+                        d2.line,
+                        shared.join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    // Effects that may or may not meet (two Drops acting on their own fields, a lock taken
+    // in a Drop while a guard is held, a destructor of another crate): not for a heuristic.
+    None
 }
 
 /// Whether a destructor only releases a lock or a borrow: std's (and parking_lot's...)
