@@ -118,11 +118,13 @@ fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: 
             _ => "a value that only owns memory",
         };
         let untouched = taken.iter().map(|(r, ..)| format!("`{r}`")).collect::<Vec<_>>();
-        let tail = if untouched.is_empty() { String::new() } else { format!(" and the else branch does not touch {}", untouched.join(", ")) };
-        return Some(Decision {
-            option: keep,
-            reason: format!("the temporary is {what}{tail}: releasing it before `else` changes nothing the code can observe, so `if let` stays"),
-        });
+        let tail = if untouched.is_empty() { String::new() } else { format!(" and the else branch does not take {} again itself", untouched.join(", ")) };
+        let why = if kinds.iter().all(|k| **k == DropOrigin::Memory) {
+            "freeing it before `else` cannot be observed"
+        } else {
+            "releasing it before `else` cannot block anything (should code called from else take it, 2021 would deadlock or panic there)"
+        };
+        return Some(Decision { option: keep, reason: format!("the temporary is {what}{tail}: {why}, so `if let` stays") });
     }
     // A type of the workspace: look at its `Drop` impl.
     let workspace: Vec<_> = destructors.iter().filter(|d| d.origin == DropOrigin::Workspace).collect();
