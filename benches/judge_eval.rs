@@ -43,15 +43,23 @@ use judge_set::{Label, SiteKey};
 /// `Drop` impls) stay well under it.
 const SERVE_CONTEXT: u32 = 4096;
 
+/// The command line.
 struct Args {
+    /// `none` or `openai`.
     llm: String,
+    /// `--llm-url`: the OpenAI-compatible server.
     url: Option<String>,
+    /// `--model`: the model's name on the server (with `--serve`, the alias it is served as).
     model: Option<String>,
+    /// `--serve`: run the bundled llama-server + 0.5B for the run.
     serve: bool,
+    /// `--timeout`: per question.
     timeout: Duration,
+    /// `--details`: a row per site.
     details: bool,
 }
 
+/// Reads the arguments after `--` (cargo adds `--bench`); an error says what is wrong.
 fn parse_args() -> Result<Args, String> {
     let mut args = Args { llm: "none".into(), url: None, model: None, serve: false, timeout: Duration::from_secs(120), details: false };
     let mut it = std::env::args().skip(1);
@@ -95,9 +103,13 @@ fn parse_args() -> Result<Args, String> {
 
 /// How one site was decided.
 struct Outcome {
+    /// The site's label.
     label: Label,
+    /// The site's lint.
     rule: &'static str,
+    /// Who decided.
     decided_by: Decider,
+    /// The chosen option's id.
     option: String,
     /// Heuristics' time on the site.
     heuristic: Duration,
@@ -109,14 +121,19 @@ struct Outcome {
     failure: Option<String>,
 }
 
+/// Who gave a site its verdict.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Decider {
+    /// A heuristic.
     Heuristic,
+    /// The model.
     Model,
+    /// Nobody: the conservative option.
     Fallback,
 }
 
 impl Outcome {
+    /// Whether the verdict is the labeled option.
     fn right(&self) -> bool {
         self.option == self.label.option
     }
@@ -140,6 +157,8 @@ fn main() {
     }
 }
 
+/// Copies and builds the set, judges every site as the tool would (heuristics, then the
+/// model, then the conservative option), and prints the report.
 fn run(args: &Args) -> Result<(), String> {
     let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
     let root = scratch.path().join("judge-set");
@@ -209,6 +228,7 @@ fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// The first line of a model error.
 fn describe(e: &LlmError) -> String {
     e.to_string().lines().next().unwrap_or_default().to_string()
 }
@@ -227,6 +247,7 @@ fn collect_sites(root: &std::path::Path) -> Result<(Vec<Site>, std::collections:
     Ok((sites, files))
 }
 
+/// A lint's name as a table row's title.
 fn kind(rule: &str) -> &'static str {
     match rule {
         "if_let_rescope" => "`if_let_rescope`",
@@ -234,6 +255,7 @@ fn kind(rule: &str) -> &'static str {
     }
 }
 
+/// The `p`th percentile (nearest rank) of `values`.
 fn percentile(mut values: Vec<Duration>, p: f64) -> Option<Duration> {
     if values.is_empty() {
         return None;
@@ -243,6 +265,7 @@ fn percentile(mut values: Vec<Duration>, p: f64) -> Option<Duration> {
     Some(values[rank.clamp(1, values.len()) - 1])
 }
 
+/// `right/of (pct%)`, or `—` when there is nothing to count.
 fn ratio(right: usize, of: usize) -> String {
     if of == 0 {
         "—".into()
@@ -251,6 +274,8 @@ fn ratio(right: usize, of: usize) -> String {
     }
 }
 
+/// Prints the summary table (per lint and overall), the sites decided wrong and, with
+/// `details`, every site.
 fn print_report(outcomes: &[Outcome], model: Option<&str>, details: bool) {
     let with_model = model.is_some();
     println!("## Judge accuracy on benches/judge-set ({} sites)\n", outcomes.len());
@@ -301,6 +326,7 @@ fn print_report(outcomes: &[Outcome], model: Option<&str>, details: bool) {
     }
 }
 
+/// One table row per site.
 fn print_rows(rows: &[&Outcome]) {
     println!("| site | label | decided by | verdict | right | note |");
     println!("|---|---|---|---|---|---|");

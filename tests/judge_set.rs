@@ -65,3 +65,36 @@ fn every_heuristic_verdict_on_the_labeled_set_is_the_labeled_one() {
     let decided = matched.iter().filter(|(_, v)| v.decided_by == "heuristic").count();
     assert!(decided * 2 >= matched.len(), "the heuristics decided only {decided} of {} sites", matched.len());
 }
+
+/// The label reader and the matcher fail loudly on what would make the measurement lie: a
+/// malformed label, a site without a label, a label without a site, a label of the other
+/// lint's options, two sites on one line.
+#[test]
+fn malformed_labels_and_unmatched_sites_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("src/inner")).unwrap();
+    std::fs::write(
+        tmp.path().join("src/lib.rs"),
+        "// expect: keep-if-let — else is a constant\nfn a() {}\n// expect: accept — tail guards\nfn b() {}\n// expect: accept - wrong dash\n",
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("src/inner/m.rs"), "// expect: keep-it — unknown\nfn c() {}\n// expect: review — \nfn d() {}\n// expect: review — last line").unwrap();
+    let err = judge_set::labels(tmp.path()).unwrap_err();
+    assert!(err.contains("src/lib.rs:5: a label is"), "{err}");
+    assert!(err.contains("src/inner/m.rs:1: unknown option `keep-it`"), "{err}");
+    assert!(err.contains("src/inner/m.rs:3: a label is"), "a label without a why: {err}");
+    assert!(err.contains("src/inner/m.rs:5: a label on the last line labels nothing"), "{err}");
+
+    std::fs::write(tmp.path().join("src/lib.rs"), "// expect: keep-if-let — else is a constant\nfn a() {}\n// expect: accept — tail guards\nfn b() {}\n").unwrap();
+    std::fs::remove_dir_all(tmp.path().join("src/inner")).unwrap();
+    let labels = judge_set::labels(tmp.path()).unwrap();
+    assert_eq!(labels.iter().map(|l| (l.line, l.option.as_str())).collect::<Vec<_>>(), [(2, "keep-if-let"), (4, "accept")]);
+    let site = |rule: &str, line| SiteKey { rule: rule.into(), file: "src/lib.rs".into(), line };
+    let ok = judge_set::match_labels(&labels, vec![site("if_let_rescope", 2), site("tail_expr_drop_order", 4)], |k| k.clone()).unwrap();
+    assert_eq!(ok.len(), 2);
+    let err = judge_set::match_labels(&labels, vec![site("tail_expr_drop_order", 2), site("if_let_rescope", 7), site("if_let_rescope", 7)], |k| k.clone()).unwrap_err();
+    assert!(err.contains("src/lib.rs:2: labeled `keep-if-let`, an option of if_let_rescope, but the site is a tail_expr_drop_order site"), "{err}");
+    assert!(err.contains("src/lib.rs:7: a if_let_rescope site without a label"), "{err}");
+    assert!(err.contains("src/lib.rs:7: two sites on one line"), "{err}");
+    assert!(err.contains("src/lib.rs:4: labeled `accept` but the compiler reports no site on this line"), "{err}");
+}

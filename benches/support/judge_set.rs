@@ -79,8 +79,8 @@ pub fn copy_set(to: &Path) -> std::io::Result<()> {
 }
 
 /// Reads every label under `root/src`. A comment that starts with the marker but is not
-/// `// expect: ID — why` with a known ID and a non-empty why is an error, as is a label
-/// with no line after it.
+/// `// expect: ID — why` with a known ID and a why is an error, as is a label with no line
+/// after it.
 pub fn labels(root: &Path) -> Result<Vec<Label>, String> {
     let mut files = Vec::new();
     collect_rs(&root.join("src"), &mut files).map_err(|e| format!("cannot read {}: {e}", root.display()))?;
@@ -94,6 +94,7 @@ pub fn labels(root: &Path) -> Result<Vec<Label>, String> {
         for (i, line) in text.lines().enumerate() {
             let Some(rest) = line.trim_start().strip_prefix(MARKER) else { continue };
             let at = format!("{rel}:{}", i + 1);
+            // The why is not empty: the trimmed text would not contain the separator.
             let Some((id, why)) = rest.trim().split_once(SEPARATOR) else {
                 errors.push(format!("{at}: a label is `{MARKER} ID{SEPARATOR}why`, got `{}`", line.trim()));
                 continue;
@@ -101,8 +102,6 @@ pub fn labels(root: &Path) -> Result<Vec<Label>, String> {
             let (id, why) = (id.trim(), why.trim());
             if !OPTIONS.iter().any(|(known, _)| *known == id) {
                 errors.push(format!("{at}: unknown option `{id}` (known: {})", OPTIONS.map(|(id, _)| id).join(", ")));
-            } else if why.is_empty() {
-                errors.push(format!("{at}: the label says no why"));
             } else if i + 1 >= count {
                 errors.push(format!("{at}: a label on the last line labels nothing"));
             } else {
