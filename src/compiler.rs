@@ -390,12 +390,16 @@ fn best_suggestion(d: &RustcDiagnostic) -> Option<(Vec<Edit>, Applicability, Str
 /// Builds the judge's site for an `if_let_rescope` or `tail_expr_drop_order` lint.
 fn judgement_site(lint: &str, d: &RustcDiagnostic, file: &SourceFile, lines: &LineIndex, root: &Path) -> Option<Site> {
     let in_file: Vec<&DiagnosticSpan> = d.spans.iter().filter(|s| root.join(&s.file_name) == file.path || file.path.ends_with(&s.file_name)).collect();
+    // "value invokes this custom destructor" (if let), "`#1` invokes ..." (a tail's
+    // temporary), "`x` invokes ..." (a local of the block).
     let destructors: Vec<Destructor> = d
         .children
         .iter()
         .filter(|c| c.message.contains("invokes this custom destructor"))
-        .flat_map(|c| c.spans.iter())
-        .map(|s| Destructor { origin: drop_origin(&s.file_name, root), location: s.file_name.clone(), line: s.line_start })
+        .flat_map(|c| {
+            let temporary = !c.message.starts_with('`') || c.message.starts_with("`#");
+            c.spans.iter().map(move |s| Destructor { origin: drop_origin(&s.file_name, root), location: s.file_name.clone(), line: s.line_start, temporary })
+        })
         .collect();
     let primary = in_file.iter().find(|s| s.is_primary)?;
     let line = primary.line_start;

@@ -256,6 +256,10 @@ pub struct Destructor {
     pub location: String,
     /// 1-based line there.
     pub line: usize,
+    /// Whether the value is a temporary of the site's expression (the `if let` scrutinee's,
+    /// a tail expression's `#1`), rather than a local variable of the block (a tail
+    /// expression's `x`, dropped after the temporaries in Rust 2024 and before them in 2021).
+    pub temporary: bool,
 }
 
 /// Kinds of destructors, from the compiler's pointer to the `Drop` impl.

@@ -105,6 +105,21 @@ pub fn migrate(
     migration
 }
 
+/// The judge's sites of a workspace, not yet judged: the files are read (with `opts`'
+/// rules, which may be none), the compiler phase runs with `config`, and its
+/// `if_let_rescope` / `tail_expr_drop_order` sites are returned with the files they are
+/// in (by display path, as [`crate::judge::judge`] takes them) and the diagnostics of
+/// both stages. For tools that measure the judge; [`migrate`] does the same before judging.
+pub fn judgement_sites(
+    ws: &Workspace,
+    opts: &CheckOptions<'_>,
+    config: &BuildConfig,
+) -> (Vec<crate::model::Site>, BTreeMap<String, SourceFile>, Vec<Diagnostic>) {
+    let mut checked = check_workspace(ws, opts, &|_| {});
+    add_compiler_findings(ws, opts, config, &mut checked);
+    (checked.sites, checked.files, checked.diagnostics)
+}
+
 /// Runs the compiler phase and merges its findings: a lint site that a syntactic rule
 /// already changes is dropped (the rule's change stands), the rest are added.
 fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, config: &BuildConfig, checked: &mut Checked) {

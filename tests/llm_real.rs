@@ -8,117 +8,21 @@
 //! into another directory than the script's default `target/llm` (e.g. to share one
 //! install between work trees). Timings are printed: run with `--nocapture` to see them.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cargo_migrate::judge::cache::{ReplayModel, VerdictCache, VerdictKey};
 use cargo_migrate::judge::llm::{ask_with_retry, LlmError, Model, Question};
 use cargo_migrate::judge::openai::OpenAiModel;
 
-const ALIAS: &str = "qwen2.5-coder-0.5b";
-const HEALTH_DEADLINE: Duration = Duration::from_secs(60);
+#[path = "support/llama_server.rs"]
+mod llama_server;
+use llama_server::{install, start, ALIAS};
+
 /// Generous: the 0.5B answers in 2–10 s on 2 idle cores, but up to ~40 s was seen while
 /// other builds shared the cores.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The running `llama-server`; killed when dropped, also when the test panics.
-struct Server {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Server {
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn install() -> (PathBuf, PathBuf) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut command = Command::new("bash");
-    command.arg(root.join("scripts/setup-llm.sh")).current_dir(root).stderr(Stdio::inherit());
-    if let Some(dir) = std::env::var_os("CARGO_MIGRATE_LLM_DIR") {
-        command.arg(dir);
-    }
-    let started = Instant::now();
-    let output = command.output().expect("run scripts/setup-llm.sh");
-    assert!(output.status.success(), "scripts/setup-llm.sh failed ({}); its messages are above", output.status);
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let value = |name: &str| {
-        let line = stdout.lines().find_map(|l| l.strip_prefix(&format!("{name}="))).unwrap_or_else(|| panic!("no `{name}=` line in: {stdout}"));
-        PathBuf::from(line.trim())
-    };
-    let (server, model) = (value("server"), value("model"));
-    eprintln!("setup-llm.sh: {:.1?} (server {}, model {})", started.elapsed(), server.display(), model.display());
-    assert!(server.is_file() && model.is_file(), "{} / {}", server.display(), model.display());
-    (server, model)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// `GET /health` on loopback: true when the server answers 200.
-fn healthy(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").is_err() {
-        return false;
-    }
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response.starts_with("HTTP/1.1 200")
-}
-
-fn start(server: &Path, model: &Path, log_dir: &Path) -> (Server, u16) {
-    let port = free_port();
-    let log = log_dir.join("llama-server.log");
-    let log_file = std::fs::File::create(&log).unwrap();
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let child = Command::new(server)
-        .arg("-m")
-        .arg(model)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "-c", "2048", "-t", &threads.to_string()])
-        .args(["--parallel", "1", "--alias", ALIAS])
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().unwrap())
-        .stderr(log_file)
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", server.display()));
-    let mut running = Server { child: Some(child), log };
-    let started = Instant::now();
-    loop {
-        if healthy(port) {
-            eprintln!("llama-server ready on port {port} after {:.1?}", started.elapsed());
-            return (running, port);
-        }
-        if let Some(status) = running.child.as_mut().unwrap().try_wait().unwrap() {
-            panic!("llama-server exited ({status}) before it was ready:\n{}", running.log());
-        }
-        if started.elapsed() > HEALTH_DEADLINE {
-            let log = running.log();
-            running.stop();
-            panic!("llama-server not ready after {HEALTH_DEADLINE:?}:\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 /// The RefCell case of the 2024 `if let` rescope: in 2021 the `Ref` from `borrow()` lives
 /// into the `else` branch and `borrow_mut()` panics; in 2024 it is dropped first.
@@ -160,8 +64,8 @@ fn a_real_model_judges_a_site_and_the_verdict_replays_offline() {
     }
     let (server_bin, model_file) = install();
     let scratch = tempfile::tempdir().unwrap();
-    let (mut server, port) = start(&server_bin, &model_file, scratch.path());
-    let url = format!("http://127.0.0.1:{port}");
+    let mut server = start(&server_bin, &model_file, ALIAS, 2048, scratch.path());
+    let url = server.url();
     let model = OpenAiModel::new(&url, ALIAS, CALL_TIMEOUT).unwrap();
     let question = refcell_question();
 

@@ -2,7 +2,7 @@
 //! model. Each returns the chosen option and a reason a reviewer can check, or `None`
 //! when the evidence does not settle it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use quote::ToTokens;
 use syn::visit::Visit;
@@ -93,6 +93,20 @@ fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: 
             return Some(Decision { option: keep, reason });
         }
     }
+    if is_inert(else_branch) {
+        return Some(Decision {
+            option: keep,
+            reason: "the else branch only computes a value (no call, macro or unsafe code): it cannot observe when the temporary is dropped, so `if let` stays".into(),
+        });
+    }
+    if let Some((recv, method)) = acquired_for_else(let_expr) {
+        return Some(Decision {
+            option: option(site, "rewrite-to-match"),
+            reason: format!(
+                "the pattern matches the failure of `{recv}.{method}()`, so the else branch is the path where it succeeded: in 2021 it runs holding that guard (a temporary of the scrutinee), Rust 2024 would release it first; `match` keeps it held"
+            ),
+        });
+    }
     if destructors.is_empty() {
         return None;
     }
@@ -104,26 +118,53 @@ fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: 
             _ => "a value that only owns memory",
         };
         let untouched = taken.iter().map(|(r, ..)| format!("`{r}`")).collect::<Vec<_>>();
-        let tail = if untouched.is_empty() { String::new() } else { format!(" and the else branch does not touch {}", untouched.join(", ")) };
-        return Some(Decision {
-            option: keep,
-            reason: format!("the temporary is {what}{tail}: releasing it before `else` changes nothing the code can observe, so `if let` stays"),
-        });
+        let tail = if untouched.is_empty() { String::new() } else { format!(" and the else branch does not take {} again itself", untouched.join(", ")) };
+        let why = if kinds.iter().all(|k| **k == DropOrigin::Memory) {
+            "freeing it before `else` cannot be observed"
+        } else {
+            "releasing it before `else` cannot block anything (should code called from else take it, 2021 would deadlock or panic there)"
+        };
+        return Some(Decision { option: keep, reason: format!("the temporary is {what}{tail}: {why}, so `if let` stays") });
     }
     // A type of the workspace: look at its `Drop` impl.
     let workspace: Vec<_> = destructors.iter().filter(|d| d.origin == DropOrigin::Workspace).collect();
     if workspace.len() == destructors.len() {
-        let effects: Vec<String> = workspace.iter().filter_map(|d| drop_effects(files, &d.location, d.line)).flatten().collect();
-        if effects.is_empty() {
-            return Some(Decision { option: keep, reason: "the workspace `Drop` impl involved has no effects beyond freeing its fields, so `if let` stays".into() });
+        let bodies: Vec<DropBody> = workspace.iter().filter_map(|d| drop_effects(files, &d.location, d.line)).collect();
+        let effects: Vec<String> = bodies.iter().flat_map(|b| b.effects.iter().cloned()).collect();
+        if effects.is_empty() && bodies.len() == workspace.len() {
+            // Freed memory cannot be observed, unless `else` reads through a raw pointer into it.
+            if bodies.iter().any(|b| b.frees) && contains_unsafe(else_branch) {
+                return None;
+            }
+            return Some(Decision { option: keep, reason: "the workspace `Drop` impl involved has no effects beyond freeing memory, so `if let` stays".into() });
         }
-        if !block_is_empty(else_branch) {
+        if bodies.len() < workspace.len() {
+            return None;
+        }
+        let at = format!("{}:{}", workspace[0].location, workspace[0].line);
+        let in_else = Uses::of(else_branch);
+        // Both write to, or read, the same place: the else branch can observe the effects.
+        let mut shared: Vec<String> = bodies.iter().flat_map(|b| b.uses.shared_with(&in_else)).collect();
+        shared.dedup();
+        if !shared.is_empty() {
             return Some(Decision {
                 option: option(site, "rewrite-to-match"),
                 reason: format!(
-                    "the `Drop` impl at {}:{} has effects ({}) that in Rust 2024 happen before the else branch runs: `match` keeps the 2021 order",
-                    workspace[0].location,
-                    workspace[0].line,
+                    "the `Drop` impl at {at} and the else branch both use {}: in Rust 2024 the Drop's effects ({}) would happen before the else branch runs; `match` keeps the 2021 order",
+                    shared.join(", "),
+                    effects.join(", ")
+                ),
+            });
+        }
+        // The temporary is built from a variable that its Drop acts on and the else branch uses.
+        let passed = Uses::of(&let_expr.expr).variables;
+        let via: Vec<&String> =
+            passed.iter().filter(|v| in_else.variables.contains(*v) && bodies.iter().any(|b| b.fields.contains(*v))).collect();
+        if let Some(v) = via.first() {
+            return Some(Decision {
+                option: option(site, "rewrite-to-match"),
+                reason: format!(
+                    "the temporary is built from `{v}`, its `Drop` impl at {at} acts on `self.{v}` ({}), and the else branch uses `{v}`: in Rust 2024 it would see the Drop's effects; `match` keeps the 2021 order",
                     effects.join(", ")
                 ),
             });
@@ -132,40 +173,132 @@ fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: 
     None
 }
 
+/// What a destructor of a tail site does, as far as ordering goes.
+enum Effect {
+    /// Nothing observable: memory only, or a workspace `Drop` without effects.
+    Silent,
+    /// Releases a lock or a borrow.
+    Guard,
+    /// A workspace `Drop` with effects.
+    Effects(DropBody),
+    /// Another type's destructor, or a workspace impl that cannot be found.
+    Unknown,
+}
+
 fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], files: &BTreeMap<String, SourceFile>) -> Option<Decision> {
     let accept = option(site, "accept");
-    let memory = destructors.iter().filter(|d| d.origin == DropOrigin::Memory).count();
-    if destructors.len() < 2 || memory + 1 >= destructors.len() {
-        return Some(Decision { option: accept, reason: "at most one of the destructors does more than free memory: their order cannot be observed".into() });
-    }
-    let with_effects: Vec<_> = destructors
+    let effects: Vec<(&crate::model::Destructor, Effect)> = destructors
         .iter()
-        .filter(|d| match d.origin {
-            DropOrigin::Workspace => drop_effects(files, &d.location, d.line).is_none_or(|e| !e.is_empty()),
-            DropOrigin::Memory => false,
-            _ => true,
+        .map(|d| {
+            let effect = match d.origin {
+                DropOrigin::Memory => Effect::Silent,
+                DropOrigin::Workspace => match drop_effects(files, &d.location, d.line) {
+                    Some(b) if b.effects.is_empty() => Effect::Silent,
+                    Some(b) => Effect::Effects(b),
+                    None => Effect::Unknown,
+                },
+                _ if is_guard(d) => Effect::Guard,
+                _ => Effect::Unknown,
+            };
+            (d, effect)
         })
+        .filter(|(_, e)| !matches!(e, Effect::Silent))
         .collect();
-    if with_effects.len() < 2 {
-        return Some(Decision { option: accept, reason: "only one destructor has effects: the order of the other cannot be observed".into() });
+    if effects.len() < 2 {
+        return Some(Decision { option: accept, reason: "at most one of the destructors has effects: the order of the others cannot be observed".into() });
     }
-    let locks = with_effects.iter().filter(|d| matches!(d.origin, DropOrigin::MutexGuard | DropOrigin::RwLockGuard | DropOrigin::RefCellBorrow)).count();
-    if locks == with_effects.len() {
+    if effects.iter().all(|(_, e)| matches!(e, Effect::Guard)) {
         // Releasing guards never blocks: another order cannot deadlock or change a result.
         return Some(Decision { option: accept, reason: "the destructors are lock guards or borrows: releasing them in another order cannot block or change a result".into() });
     }
-    Some(Decision {
-        option: site.conservative,
-        reason: format!(
-            "{} destructors with effects ({}) run in a different order in Rust 2024: a person should check",
-            with_effects.len(),
-            with_effects.iter().map(|d| format!("{}:{}", d.location, d.line)).collect::<Vec<_>>().join(", ")
-        ),
-    })
+    let (temporaries, locals): (Vec<_>, Vec<_>) = effects.iter().partition(|(d, _)| d.temporary);
+    // Rust 2024 releases the tail's guards before the locals' destructors run: those now run
+    // without the lock or borrow held, which can remove a deadlock or a borrow panic (a
+    // local whose Drop takes the same lock), never add one.
+    if !temporaries.is_empty() && temporaries.iter().all(|(_, e)| matches!(e, Effect::Guard)) {
+        return Some(Decision {
+            option: accept,
+            reason: "the tail's temporaries are lock guards or borrows: Rust 2024 releases them before the locals' destructors run, which cannot block anything (and removes a deadlock or a borrow panic if a local's Drop takes the same lock)".into(),
+        });
+    }
+    // A tail temporary whose Drop takes no lock or borrow and calls no function of the
+    // workspace: running it while the locals' guards are still held cannot block.
+    let harmless = |e: &Effect| matches!(e, Effect::Effects(b) if !b.acquires && b.uses.functions.is_empty());
+    if !locals.is_empty() && locals.iter().all(|(_, e)| matches!(e, Effect::Guard)) && temporaries.iter().all(|(_, e)| harmless(e)) {
+        return Some(Decision {
+            option: accept,
+            reason: "the locals are lock guards or borrows and the tail's temporaries take no lock or borrow in their Drop (nor call a function of the workspace that could): dropping them first cannot block or change what the guards protect".into(),
+        });
+    }
+    // Two Drops whose effects reach the same place — a function of the workspace (`log()`),
+    // an output stream, a static —: Rust 2024 swaps the order in which they happen there.
+    let bodies: Vec<(&crate::model::Destructor, &DropBody)> =
+        effects.iter().filter_map(|(d, e)| if let Effect::Effects(b) = e { Some((*d, b)) } else { None }).collect();
+    for (i, (d1, b1)) in bodies.iter().enumerate() {
+        for (d2, b2) in &bodies[i + 1..] {
+            let shared = b1.uses.shared_with(&b2.uses);
+            if !shared.is_empty() {
+                return Some(Decision {
+                    option: site.conservative,
+                    reason: format!(
+                        "the `Drop` impls at {}:{} and {}:{} both use {}: Rust 2024 runs them in the other order, which can be seen there; a person should check",
+                        d1.location,
+                        d1.line,
+                        d2.location,
+                        d2.line,
+                        shared.join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    // Effects that may or may not meet (two Drops acting on their own fields, a lock taken
+    // in a Drop while a guard is held, a destructor of another crate): not for a heuristic.
+    None
 }
 
-fn block_is_empty(expr: &syn::Expr) -> bool {
-    matches!(expr, syn::Expr::Block(b) if b.block.stmts.is_empty())
+/// Whether a destructor only releases a lock or a borrow: std's (and parking_lot's...)
+/// mutex and rwlock guards, `RefCell` borrows, and the reentrant lock guards of stdout and
+/// stderr (`StdoutLock`, `StderrLock`), which the compiler points at in `reentrant_lock.rs`.
+fn is_guard(d: &crate::model::Destructor) -> bool {
+    match d.origin {
+        DropOrigin::MutexGuard | DropOrigin::RwLockGuard | DropOrigin::RefCellBorrow => true,
+        DropOrigin::Other => d.location.replace('\\', "/").ends_with("/reentrant_lock.rs"),
+        _ => false,
+    }
+}
+
+/// `if let Err(..) = m.lock()` (or `try_lock`, `read`, `try_borrow_mut`...), or
+/// `if let None = m.try_lock().ok()`: the pattern matches the acquisition's failure, so the
+/// else branch runs with the guard alive in 2021. The receiver and the method.
+fn acquired_for_else(let_expr: &syn::ExprLet) -> Option<(String, String)> {
+    let call = match &*let_expr.pat {
+        syn::Pat::TupleStruct(p) if p.path.segments.last().is_some_and(|s| s.ident == "Err") => &*let_expr.expr,
+        syn::Pat::Ident(p) if p.ident == "None" && p.subpat.is_none() => match &*let_expr.expr {
+            syn::Expr::MethodCall(ok) if ok.method == "ok" && ok.args.is_empty() => &*ok.receiver,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let syn::Expr::MethodCall(acquire) = call else { return None };
+    let method = acquire.method.to_string();
+    access_of(&method).is_some().then(|| (normalize(&acquire.receiver), method))
+}
+
+/// Whether `expr` holds an `unsafe` block (which could read through a raw pointer).
+fn contains_unsafe(expr: &syn::Expr) -> bool {
+    struct Find(bool);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_expr_unsafe(&mut self, _: &'ast syn::ExprUnsafe) {
+            self.0 = true;
+        }
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            crate::syntax::visit_macro_body(self, mac);
+        }
+    }
+    let mut find = Find(false);
+    find.visit_expr(expr);
+    find.0
 }
 
 /// The source text of the `Drop` impl at `file:line`.
@@ -180,14 +313,47 @@ pub fn drop_impl_text(files: &BTreeMap<String, SourceFile>, file: &str, line: us
     })
 }
 
-/// What the `Drop` impl at `file:line` does beyond dropping fields: the names of the
-/// functions, methods and macros it calls. `None` when the impl cannot be found.
-pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usize) -> Option<Vec<String>> {
+/// What a `Drop` impl does beyond dropping its fields.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DropBody {
+    /// The functions, methods and macros it calls (`log()`, `.send()`, `println!`),
+    /// without constructors (`Some(..)`, `Event::Done(..)`) and without the calls that only
+    /// free memory.
+    pub effects: Vec<String>,
+    /// Whether it frees memory explicitly (`Box::from_raw`, `dealloc`, `free`...): nothing
+    /// can observe that, unless some code still holds a raw pointer into the memory.
+    pub frees: bool,
+    /// The functions, output streams and statics it uses.
+    pub uses: Uses,
+    /// Whether it takes a lock or a borrow itself (`.lock()`, `.borrow_mut()`...).
+    pub acquires: bool,
+    /// Its own fields it acts on: the receiver of a method call (`self.tx.send(..)`), or an
+    /// argument passed by reference (`remove_dir_all(&self.path)`).
+    pub fields: BTreeSet<String>,
+}
+
+/// Calls that only free memory (or turn a raw pointer back into the owner that frees it).
+const FREES: [&str; 8] = ["drop", "Box::from_raw", "from_raw_parts", "CString::from_raw", "dealloc", "free", "ManuallyDrop::drop", "Arc::from_raw"];
+
+fn is_free(name: &str) -> bool {
+    FREES.iter().any(|f| name == *f || name.ends_with(&format!("::{f}")))
+}
+
+/// A call of a tuple struct or enum variant (`Some(..)`, `Event::Done(..)`): it builds a
+/// value and does nothing else.
+fn is_constructor(name: &str) -> bool {
+    name.rsplit("::").next().is_some_and(|last| last.starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
+/// What the `Drop` impl at `file:line` does beyond dropping fields. `None` when the impl
+/// cannot be found.
+pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usize) -> Option<DropBody> {
     let source = files.get(file).or_else(|| files.values().find(|f| f.path.ends_with(file)))?;
     let parsed = syn::parse_file(&source.text).ok()?;
     struct Find {
         line: usize,
-        found: Option<Vec<String>>,
+        found: Option<DropBody>,
+        uses: Option<Uses>,
     }
     impl<'ast> Visit<'ast> for Find {
         fn visit_item_impl(&mut self, imp: &'ast syn::ItemImpl) {
@@ -195,33 +361,184 @@ pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usiz
             let start = syn::spanned::Spanned::span(&imp.impl_token).start().line;
             let end = imp.brace_token.span.close().end().line;
             if is_drop && start <= self.line && self.line <= end {
-                let mut calls = Calls(Vec::new());
+                let mut calls = Calls(DropBody::default());
                 calls.visit_item_impl(imp);
                 self.found = Some(calls.0);
+                let mut uses = CollectUses(Uses::default());
+                uses.visit_item_impl(imp);
+                self.uses = Some(uses.0);
             }
             syn::visit::visit_item_impl(self, imp);
         }
     }
-    struct Calls(Vec<String>);
+    struct Calls(DropBody);
     impl<'ast> Visit<'ast> for Calls {
         fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
             let name = normalize(&c.func);
-            if name != "drop" && !name.ends_with("::drop") {
-                self.0.push(format!("{name}()"));
+            if is_free(&name) {
+                self.0.frees = true;
+            } else if !is_constructor(&name) {
+                self.0.effects.push(format!("{name}()"));
+            }
+            for arg in &c.args {
+                if let syn::Expr::Reference(r) = arg {
+                    self.0.fields.extend(self_field(&r.expr));
+                }
             }
             syn::visit::visit_expr_call(self, c);
         }
         fn visit_expr_method_call(&mut self, c: &'ast syn::ExprMethodCall) {
-            self.0.push(format!(".{}()", c.method));
+            self.0.effects.push(format!(".{}()", c.method));
+            self.0.acquires |= access_of(&c.method.to_string()).is_some();
+            self.0.fields.extend(self_field(&c.receiver));
+            for arg in &c.args {
+                if let syn::Expr::Reference(r) = arg {
+                    self.0.fields.extend(self_field(&r.expr));
+                }
+            }
             syn::visit::visit_expr_method_call(self, c);
         }
         fn visit_macro(&mut self, m: &'ast syn::Macro) {
-            self.0.push(format!("{}!", m.path.to_token_stream().to_string().replace(' ', "")));
+            self.0.effects.push(format!("{}!", m.path.to_token_stream().to_string().replace(' ', "")));
         }
     }
-    let mut find = Find { line, found: None };
+    let mut find = Find { line, found: None, uses: None };
     find.visit_file(&parsed);
-    let mut effects = find.found?;
-    effects.dedup();
-    Some(effects)
+    let mut body = find.found?;
+    body.uses = find.uses?;
+    body.effects.dedup();
+    Some(body)
+}
+
+/// `self.FIELD` at the root of an expression (`self.tx`, `self.out.borrow_mut()`, `&self.path`,
+/// `self.a.b`): the field's name.
+fn self_field(expr: &syn::Expr) -> Option<String> {
+    match expr {
+        syn::Expr::Field(f) => match &*f.base {
+            syn::Expr::Path(p) if p.path.is_ident("self") => match &f.member {
+                syn::Member::Named(name) => Some(name.to_string()),
+                syn::Member::Unnamed(index) => Some(index.index.to_string()),
+            },
+            base => self_field(base),
+        },
+        syn::Expr::MethodCall(m) => self_field(&m.receiver),
+        syn::Expr::Reference(r) => self_field(&r.expr),
+        syn::Expr::Unary(u) => self_field(&u.expr),
+        syn::Expr::Paren(p) => self_field(&p.expr),
+        _ => None,
+    }
+}
+
+/// What a piece of code uses that could carry an effect from one place to another.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Uses {
+    /// Free functions of the workspace it calls, by last segment (`log`, `metrics::bump` →
+    /// `bump`); std's, constructors and associated functions (`Type::new`) left out.
+    pub functions: BTreeSet<String>,
+    /// Output streams its macros write to: `stdout` (`print!`, `println!`), `stderr`
+    /// (`eprint!`, `eprintln!`), `the log` (`info!`, `warn!`...).
+    pub streams: BTreeSet<&'static str>,
+    /// `SCREAMING_CASE` paths it names: statics (and constants).
+    pub statics: BTreeSet<String>,
+    /// Single-name paths it names: local variables and parameters (and unit values).
+    pub variables: BTreeSet<String>,
+}
+
+impl Uses {
+    /// What `expr` uses, macro arguments included.
+    pub fn of(expr: &syn::Expr) -> Uses {
+        let mut collect = CollectUses(Uses::default());
+        collect.visit_expr(expr);
+        collect.0
+    }
+
+    /// What `self` and `other` both use, described (`\`log()\``, `stdout`, `\`ACTIVE\``);
+    /// local variables do not count (the two may be in different functions).
+    fn shared_with(&self, other: &Uses) -> Vec<String> {
+        let mut out: Vec<String> = self.functions.intersection(&other.functions).map(|f| format!("`{f}()`")).collect();
+        out.extend(self.streams.intersection(&other.streams).map(|s| s.to_string()));
+        out.extend(self.statics.intersection(&other.statics).map(|s| format!("`{s}`")));
+        out
+    }
+}
+
+struct CollectUses(Uses);
+
+impl<'ast> Visit<'ast> for CollectUses {
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(p) = &*c.func {
+            let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let name = segments.join("::");
+            let std_path = matches!(segments[0].as_str(), "std" | "core" | "alloc");
+            let associated = segments.len() > 1 && segments[segments.len() - 2].starts_with(|c: char| c.is_ascii_uppercase());
+            if !std_path && !associated && !is_constructor(&name) && !is_free(&name) {
+                self.0.functions.insert(segments[segments.len() - 1].clone());
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if let Some(last) = p.path.segments.last() {
+            let name = last.ident.to_string();
+            if name.len() > 1 && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+                self.0.statics.insert(name);
+            } else if p.path.segments.len() == 1 && name != "self" {
+                self.0.variables.insert(name);
+            }
+        }
+        syn::visit::visit_expr_path(self, p);
+    }
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        match name.as_str() {
+            "print" | "println" => {
+                self.0.streams.insert("stdout");
+            }
+            "eprint" | "eprintln" => {
+                self.0.streams.insert("stderr");
+            }
+            "trace" | "debug" | "info" | "warn" | "error" | "log" => {
+                self.0.streams.insert("the log");
+            }
+            _ => {}
+        }
+        crate::syntax::visit_macro_body(self, mac);
+    }
+}
+
+/// Whether evaluating `expr` only computes a value: no call (but of a tuple struct or enum
+/// variant's constructor), method call, macro, `unsafe` block, `?`, `.await` or closure.
+/// Such code cannot observe when a destructor runs.
+fn is_inert(expr: &syn::Expr) -> bool {
+    struct Find(bool);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            if !(matches!(&*c.func, syn::Expr::Path(_)) && is_constructor(&normalize(&c.func))) {
+                self.0 = false;
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, _: &'ast syn::ExprMethodCall) {
+            self.0 = false;
+        }
+        fn visit_macro(&mut self, _: &'ast syn::Macro) {
+            self.0 = false;
+        }
+        fn visit_expr_unsafe(&mut self, _: &'ast syn::ExprUnsafe) {
+            self.0 = false;
+        }
+        fn visit_expr_try(&mut self, _: &'ast syn::ExprTry) {
+            self.0 = false;
+        }
+        fn visit_expr_await(&mut self, _: &'ast syn::ExprAwait) {
+            self.0 = false;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {
+            self.0 = false;
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut find = Find(true);
+    find.visit_expr(expr);
+    find.0
 }

@@ -44,7 +44,7 @@ pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Opti
             (d.option, Decider::Heuristic, d.reason, Safety::Judged)
         } else {
             match model.filter(|_| model_down.is_none()) {
-                Some(m) => match ask(m, &site, files, cache) {
+                Some(m) => match ask_model(m, &site, files, cache) {
                     Ok((index, answer)) => (index, Decider::Llm(m.name()), answer.reason, Safety::Judged),
                     Err(e) => {
                         if e.is_fatal_for_run() {
@@ -123,7 +123,7 @@ pub const MAX_QUERY_ROUNDS: usize = 2;
 /// chosen option and the answer. Besides the options, the model may pick a read-only
 /// query ([`prompt::Query`]); the judge answers it from the workspace and asks again, at
 /// most [`MAX_QUERY_ROUNDS`] times. The verdict is cached under the first question.
-fn ask(model: &dyn Model, site: &Site, files: &BTreeMap<String, SourceFile>, cache: Option<&cache::VerdictCache>) -> Result<(usize, Answer), LlmError> {
+pub fn ask_model(model: &dyn Model, site: &Site, files: &BTreeMap<String, SourceFile>, cache: Option<&cache::VerdictCache>) -> Result<(usize, Answer), LlmError> {
     let mut queries = prompt::queries_for(site);
     let first = prompt::question(site, &[], &queries);
     let key = cache::VerdictKey::for_question(&model.name(), &first);
