@@ -47,6 +47,16 @@ CORPUS = {
         ("base64-url", "1.4.13"),
         ("bcrypt", "0.13.0"),
     ]),
+    "indexmap": ("1", [
+        ("serde_yaml", "0.8.26"),
+        ("toml", "0.5.11"),
+        ("petgraph", "0.6.3"),
+    ]),
+    "bitflags": ("1", [
+        ("inotify", "0.9.6"),
+        ("pulldown-cmark", "0.9.2"),
+        ("png", "0.17.7"),
+    ]),
 }
 
 
