@@ -144,7 +144,19 @@ impl CfgRanges {
                         syn::visit::$walk(self, node);
                     })*
                     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-                        self.0.visit_macro(mac);
+                        if mac.path.segments.last().is_some_and(|s| s.ident == "cfg_if") {
+                            self.0.visit_macro(mac);
+                            return;
+                        }
+                        // Code written inside another macro (a crate's `feature! { .. }`
+                        // wrapper): its `#[cfg]`s and `cfg_if!`s count too.
+                        for body in crate::syntax::macro_bodies(&mac.tokens) {
+                            match body {
+                                crate::syntax::MacroBody::Items(items) => items.iter().for_each(|i| self.visit_item(i)),
+                                crate::syntax::MacroBody::Stmts(stmts) => stmts.iter().for_each(|st| self.visit_stmt(st)),
+                                crate::syntax::MacroBody::Exprs(_) => {}
+                            }
+                        }
                     }
                 }
             };
@@ -310,5 +322,15 @@ mod tests {
         assert_eq!(ranges.status_at(src.find("fn other").unwrap()), CfgStatus::Inactive);
         assert_eq!(ranges.status_at(src.find("let a").unwrap()), CfgStatus::Inactive);
         assert_eq!(ranges.status_at(src.find("let b").unwrap()), CfgStatus::Active);
+    }
+
+    #[test]
+    fn cfg_inside_other_macros_is_evaluated() {
+        let src = "feature! { #[cfg(windows)] pub fn w() {} pub fn a() { cfg_if! { if #[cfg(target_os = \"macos\")] { fn m() {} } } } }\n";
+        let parsed = crate::source::Parsed::parse(src).unwrap();
+        let ranges = CfgRanges::of(&parsed.syntax, &linux(), &|s| parsed.range(s));
+        assert_eq!(ranges.status_at(src.find("fn w").unwrap()), CfgStatus::Inactive);
+        assert_eq!(ranges.status_at(src.find("fn m").unwrap()), CfgStatus::Inactive);
+        assert_eq!(ranges.status_at(src.find("pub fn a").unwrap()), CfgStatus::Active);
     }
 }

@@ -381,7 +381,7 @@ fn edition(args: EditionArgs) -> Result<u8> {
         refuse_unsafe_apply(&ws.root, args.allow_no_vcs, args.allow_dirty)?;
     }
     // The baseline build, for --verify: errors that exist before the migration.
-    let check_cmd = CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.name.clone()).collect() };
+    let check_cmd = CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.spec()).collect() };
     let baseline = if args.verify && !ws.packages.is_empty() {
         if !args.quiet {
             let _ = writeln!(err, "{}Checking{} the build before migrating (for --verify)", NOTE.render(), NOTE.render_reset());

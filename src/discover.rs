@@ -31,6 +31,8 @@ pub struct Workspace {
 pub struct Package {
     /// Package name.
     pub name: String,
+    /// Its version.
+    pub version: String,
     /// Path of its `Cargo.toml`.
     pub manifest_path: PathBuf,
     /// Its current edition.
@@ -50,6 +52,14 @@ pub struct Selection {
     pub packages: Vec<String>,
     /// `--workspace`: every member.
     pub workspace: bool,
+}
+
+impl Package {
+    /// The package spec for `cargo -p`: `name@version`, which stays unambiguous when a
+    /// dependency has the same name (tokio's dev-dependencies pull in another tokio).
+    pub fn spec(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
 }
 
 impl Workspace {
@@ -95,6 +105,7 @@ impl Workspace {
                 roots.dedup();
                 Package {
                     name: p.name.to_string(),
+                    version: p.version.to_string(),
                     manifest_path: p.manifest_path.clone().into_std_path_buf(),
                     edition: p.edition,
                     cfg,

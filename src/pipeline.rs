@@ -124,7 +124,7 @@ pub fn judgement_sites(
 /// already changes is dropped (the rule's change stands), the rest are added.
 fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, config: &BuildConfig, checked: &mut Checked) {
     let by_path: BTreeMap<_, _> = checked.files.values().map(|f| (f.path.clone(), f)).collect();
-    let packages: Vec<String> = ws.packages.iter().map(|p| p.name.clone()).collect();
+    let packages: Vec<String> = ws.packages.iter().map(|p| p.spec()).collect();
     let found = crate::compiler::run(&ws.root_manifest, &packages, config, &ws.root, &by_path);
     let mut kept_expr = 0;
     for change in found.changes.into_iter().filter(|c| opts.wants(c.rule)) {

@@ -254,6 +254,7 @@ fn run_manifest(display: &str, text: &str, rules: Vec<&'static dyn Rule>) -> Res
     let file = source_file(Kind::Manifest, display, text);
     let package = doc.get("package").map(|p| Package {
         name: p.get("name").and_then(|n| n.as_str()).unwrap_or("fixture").to_string(),
+        version: "0.0.0".to_string(),
         manifest_path: file.path.clone(),
         edition: cargo_metadata::Edition::E2021,
         cfg: CfgSet::default(),
