@@ -2,25 +2,38 @@
 """Benchmark `cargo migrate edition` against `cargo fix --edition` on the corpus.
 
 Usage:
-    python3 benches/corpus.py [--corpus DIR] [--quick] [CRATE-FILTER ...]
+    python3 benches/corpus.py [--corpus DIR] [--runs N] [--reuse-fix JSON] [CRATE-FILTER ...]
+    python3 benches/corpus.py --report target/bench-corpus.json
 
 Without --corpus, the corpus is fetched with shared/corpus/fetch.sh into
 target/corpus-src. The corpus is never modified: every run works on fresh copies in a
-temporary directory. Per crate:
+temporary directory. Per crate, after an untimed `cargo fetch` (whose Cargo.lock every
+copy gets, so all copies build the same dependency versions):
 
-  * ours (copy A): `cargo-migrate edition --format json` (dry run; best of N wall time,
-    peak RSS from /usr/bin/time -v), then `--apply --allow-no-vcs` and `cargo check`.
-  * cargo fix (copy B): `cargo fetch` (untimed), `cargo fix --edition --allow-no-vcs`
-    with a fresh CARGO_TARGET_DIR (cold: builds the dependencies), again on another fresh
-    copy reusing that target dir (warm: only the crate), then edition = "2024" (and
-    rust-version >= 1.85) in Cargo.toml and `cargo check`.
-  * a baseline `cargo check` of a pristine copy, with rustc's
-    `--force-warn rust-2024-compatibility` added for the crate's own code only (through
-    RUSTC_WORKSPACE_WRAPPER), whose JSON diagnostics attribute cargo fix's edits to lints.
-    If the baseline fails with --all-targets it tries more features, then fewer targets
-    (see target_selections), and that target selection is used for every later cargo command.
+  * ours, syntax only (copy S): `cargo-migrate edition --no-compiler --format json`
+    (dry run; best of N wall time, peak RSS), then `--apply`.
+  * ours, full (the default: syntactic rules + the compiler phase + the judge, with
+    `--llm none`, so no model server is involved): cold = a dry run on a fresh copy F with
+    an empty CARGO_TARGET_DIR (the compiler phase builds the dependencies); warm = a dry
+    run on another fresh copy, its files touched, reusing that target dir (dependencies
+    built, the crate itself compiled again — as in cargo fix's warm run, which always
+    recompiles the crate); rerun = that copy again, untouched (nothing to compile: cargo
+    replays its cached diagnostics). Then `--apply` on F.
+  * a baseline `cargo check` of a pristine copy with rustc's `--force-warn
+    rust-2024-compatibility` for the crate's own code (RUSTC_WORKSPACE_WRAPPER), whose JSON
+    diagnostics attribute cargo fix's edits to lints. If it fails with --all-targets it
+    tries more features, then fewer targets (see target_selections); that selection is
+    used for every later cargo command.
+  * cargo fix (copy B): `cargo fix --edition --allow-no-vcs` cold (fresh target dir) and
+    warm (another fresh copy, same target dir), then edition = "2024" in Cargo.toml and
+    `cargo check`. With --reuse-fix JSON, the baseline (target selection, lints) and cargo
+    fix's results (times, edits, compiles) of an earlier run are taken from that file
+    instead; cargo fix's exact edited lines are rebuilt from the saved lint suggestions and
+    verified against the saved excerpts (an edit that cannot be rebuilt is compared by its
+    excerpt).
+  * `cargo check` (the same target selection) of both our migrated copies.
 
-Prints a Markdown table and writes everything to target/bench-corpus.json (or --out).
+Prints a Markdown report and writes everything to target/bench-corpus.json (or --out).
 Python 3.11, standard library only.
 """
 
@@ -70,9 +83,12 @@ def target_selections(manifest: Path) -> list[list[str]]:
 
 def cargo_args(sel: list[str]) -> list[str]:
     return [a for a in sel if a != CAP_LINTS]
+
+
 EDITION_LINT_GROUP = "rust-2024-compatibility"
 # Written by cargo itself (resolution), not by either migration.
 NOT_COMPARED = {"Cargo.lock"}
+EXPR_LINT = "edition_2024_expr_fragment_specifier"
 
 
 # ---------------------------------------------------------------------------------------
@@ -206,7 +222,7 @@ def parse_check_json(stdout: str, root: Path):
     """Compiler messages of a `cargo check --message-format json` run: (errors, lints)
     where lints are rust-2024-compatibility warnings on the crate's own files, deduplicated
     across targets, each with the line ranges of its suggestions."""
-    errors, lints, seen = [], [], set()
+    errors, lints, seen, seen_errors = [], [], set(), set()
     for line in stdout.splitlines():
         if not line.startswith("{"):
             continue
@@ -218,7 +234,16 @@ def parse_check_json(stdout: str, root: Path):
             continue
         d = msg["message"]
         if d.get("level") == "error":
-            errors.append(d.get("message", ""))
+            if d.get("message", "").startswith("aborting due to"):
+                continue
+            prim = next((s for s in d.get("spans", []) if s.get("is_primary")), None)
+            err = {"message": d.get("message", ""), "code": (d.get("code") or {}).get("code"),
+                   "file": prim["file_name"] if prim else None, "line": prim["line_start"] if prim else None,
+                   "target": msg.get("target", {}).get("name"), "rendered": (d.get("rendered") or "").strip()[:1500]}
+            key = (err["message"], err["file"], err["line"])
+            if key not in seen_errors:
+                seen_errors.add(key)
+                errors.append(err)
             continue
         code = lint_name(d)
         if not code:
@@ -326,24 +351,30 @@ def build_tool() -> Path:
     return Path(exe)
 
 
-def peak_rss_kb(cmd, cwd) -> tuple[int | None, str]:
+def tool_commit() -> str:
+    rc, out, _, _ = run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
+    rc2, st, _, _ = run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"])
+    return (out.strip() if rc == 0 else "?") + (" (src modified)" if rc2 == 0 and st.strip() else "")
+
+
+def peak_rss_kb(cmd, cwd, env) -> tuple[int | None, str]:
     """Peak RSS of one run of cmd, in KiB, and how it was measured."""
     gnu_time = shutil.which("time", path="/usr/bin") or None
     if gnu_time:
         with tempfile.NamedTemporaryFile("r", suffix=".time") as f:
-            run([gnu_time, "-v", "-o", f.name, *cmd], cwd=cwd)
+            run([gnu_time, "-v", "-o", f.name, *cmd], cwd=cwd, env=env)
             m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", Path(f.name).read_text())
             if m:
                 return int(m.group(1)), "/usr/bin/time -v"
     # Fallback: ru_maxrss of the children is the max over all children so far.
-    run(cmd, cwd=cwd)
+    run(cmd, cwd=cwd, env=env)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "getrusage(RUSAGE_CHILDREN) (max over children so far)"
 
 
-def own_hwm_kb(cmd, cwd) -> int | None:
+def own_hwm_kb(cmd, cwd, env) -> int | None:
     """Peak RSS of the tool's own process (not its `cargo metadata` child): VmHWM of
     /proc/PID/status sampled every millisecond while it runs (a lower bound)."""
-    p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(cmd, cwd=cwd, env=dict(os.environ) | env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     hwm = None
     while p.poll() is None:
         try:
@@ -357,48 +388,116 @@ def own_hwm_kb(cmd, cwd) -> int | None:
     return hwm
 
 
-def bench_ours(exe: Path, crate: Path, work: Path, runs: int, quick: bool, lock: Path | None):
-    a = copy_crate(crate, work / "A" / crate.name, lock)
-    manifest = a / "Cargo.toml"
-    cmd = [str(exe), "edition", "--format", "json", "--manifest-path", str(manifest)]
-    times, cpus, doc, res = [], [], None, {}
-    for _ in range(runs):
-        cpu0 = cpu_children()
-        rc, out, err, secs = run(cmd, cwd=a)
-        cpus.append(cpu_children() - cpu0)
-        times.append(secs)
-        if rc != 0 and not out.strip().startswith("{"):
-            res["error"] = f"exit {rc}: {err.strip()[-600:]}"
-            break
-        if rc != 0:
-            res["error"] = f"exit {rc}: {first_error(err) or err.strip()[-300:]}"
-        doc = json.loads(out)
-    res["time_s"] = min(times)
-    res["times_s"] = times
-    res["cpu_s"] = min(cpus)  # user + sys, its `cargo metadata` child included
-    if doc is None:
-        return res, a
+def tool_cmd(exe: Path, copy: Path, *extra: str) -> list[str]:
+    return [str(exe), "edition", "--llm", "none", *extra, "--manifest-path", str(copy / "Cargo.toml")]
+
+
+def dry_run(exe: Path, copy: Path, extra: list[str], target_dir: Path, timeout: int) -> dict:
+    """One `--format json` dry run: exit code, wall and CPU time (children included:
+    `cargo metadata`, and for the full mode cargo and every rustc), the parsed document."""
+    cpu0 = cpu_children()
+    rc, out, err, secs = run(tool_cmd(exe, copy, "--format", "json", *extra), cwd=copy,
+                             env={"CARGO_TARGET_DIR": str(target_dir)}, timeout=timeout)
+    cpu = cpu_children() - cpu0
+    doc = None
+    if out.strip().startswith("{"):
+        try:
+            doc = json.loads(out)
+        except json.JSONDecodeError:
+            pass
+    return {"rc": rc, "secs": secs, "cpu": cpu, "doc": doc, "stderr": err}
+
+
+def summarize(doc: dict) -> dict:
+    """What the report needs from our JSON document."""
     s = doc["summary"]
     changes = doc["changes"]
-    res.update({
+    res = {
         "files_read": s["files_read"], "lines_read": s["lines_read"], "changes": len(changes),
-        "by_rule": s["by_rule"], "cfg_inactive": sum(1 for c in changes if c["cfg"] != "active"),
-        "cfg_inactive_by_rule": {}, "diagnostics": doc.get("diagnostics", []),
-        "changes_list": [{k: c[k] for k in ("rule", "file", "line", "cfg", "safety", "reason")} for c in changes],
-    })
+        "by_rule": s["by_rule"], "by_safety": s.get("by_safety", {}),
+        "cfg_inactive": sum(1 for c in changes if c["cfg"] != "active"), "cfg_inactive_by_rule": {},
+        "changes_list": [{k: c[k] for k in ("rule", "file", "line", "cfg", "safety", "reason")}
+                         | {"decided_by": c["decided_by"].get("kind"), "ranges": [[e["range"]["start"], e["range"]["end"]] for e in c["edits"]]}
+                         for c in changes],
+        "verdicts": doc.get("verdicts", []), "diagnostics": doc.get("diagnostics", []),
+    }
     for c in changes:
         if c["cfg"] != "active":
             res["cfg_inactive_by_rule"][c["rule"]] = res["cfg_inactive_by_rule"].get(c["rule"], 0) + 1
-    res["peak_rss_kb"], res["rss_method"] = peak_rss_kb(cmd, a)
-    res["own_rss_kb"] = own_hwm_kb(cmd, a)
-    if quick:
-        return res, a
-    rc, _, err, secs = run([str(exe), "edition", "--apply", "--allow-no-vcs", "--manifest-path", str(manifest)], cwd=a)
-    res["apply_rc"] = rc
-    res["apply_s"] = secs
+    configs = sorted({c["decided_by"].get("name") for c in changes if c["decided_by"].get("kind") == "compiler"} - {None})
+    res["compiler_config"] = ", ".join(configs) or None
+    res["compiler_notes"] = [d["message"] for d in res["diagnostics"] if d.get("file") is None and "compiler phase" in d["message"]]
+    res["compiler_skipped"] = next((n for n in res["compiler_notes"] if n.startswith("compiler phase skipped")), None)
+    res["expr_kept_note"] = next((d["message"] for d in res["diagnostics"] if "fragment(s) kept" in d["message"]), None)
+    return res
+
+
+def apply_copy(exe: Path, copy: Path, extra: list[str], target_dir: Path, timeout: int) -> dict:
+    rc, _, err, secs = run(tool_cmd(exe, copy, "--apply", "--allow-no-vcs", *extra), cwd=copy,
+                           env={"CARGO_TARGET_DIR": str(target_dir)}, timeout=timeout)
+    res = {"apply_rc": rc, "apply_s": secs}
     if rc != 0:
         res["apply_error"] = err.strip()[-600:]
-    return res, a
+    return res
+
+
+def bench_syntax(exe: Path, crate: Path, work: Path, runs: int, quick: bool, lock: Path | None, timeout: int):
+    """Syntax only (`--no-compiler`): best of `runs` dry runs, peak RSS, then --apply."""
+    s = copy_crate(crate, work / "S" / crate.name, lock)
+    target = work / "target-syntax"  # nothing is built; set so no outer CARGO_TARGET_DIR leaks in
+    extra = ["--no-compiler"]
+    runs_ = [dry_run(exe, s, extra, target, timeout) for _ in range(runs)]
+    best = min(runs_, key=lambda r: r["secs"])
+    res = {"time_s": best["secs"], "times_s": [r["secs"] for r in runs_], "cpu_s": min(r["cpu"] for r in runs_), "rc": best["rc"]}
+    if best["doc"] is None:
+        res["error"] = f"exit {best['rc']}: {best['stderr'].strip()[-600:]}"
+        return res, s
+    if best["rc"] != 0:
+        res["error"] = f"exit {best['rc']}: {first_error(best['stderr']) or best['stderr'].strip()[-300:]}"
+    res.update(summarize(best["doc"]))
+    cmd = tool_cmd(exe, s, "--format", "json", *extra)
+    env = {"CARGO_TARGET_DIR": str(target)}
+    res["peak_rss_kb"], res["rss_method"] = peak_rss_kb(cmd, s, env)
+    res["own_rss_kb"] = own_hwm_kb(cmd, s, env)
+    if not quick:
+        res |= apply_copy(exe, s, extra, target, timeout)
+    return res, s
+
+
+def bench_full(exe: Path, crate: Path, work: Path, lock: Path | None, timeout: int, extra: list[str]):
+    """The default mode with `--llm none`: cold (fresh copy, empty target dir), warm
+    (another fresh copy, same target dir), rerun (the warm copy again), then --apply on
+    the cold copy. Returns the results, the applied copy and the target dir."""
+    target = work / "target-ours"
+    f = copy_crate(crate, work / "F" / crate.name, lock)
+    res: dict = {}
+    # -v: the tool logs each `cargo check` it runs (a second one when the first, with
+    # --all-features, left a target unbuilt).
+    cold = dry_run(exe, f, ["-v", *extra], target, timeout)
+    f2 = copy_crate(crate, work / "F2" / crate.name, lock)
+    # copytree keeps mtimes, and cargo's fingerprints of a path package are relative: without
+    # this, cargo would take the copy as already compiled and only replay its diagnostics.
+    now = time.time()
+    for p in f2.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            os.utime(p, (now, now))
+    warm = dry_run(exe, f2, extra, target, timeout)
+    rerun = dry_run(exe, f2, extra, target, timeout)
+    res["cargo_checks"] = sum(1 for l in cold["stderr"].splitlines() if "running" in l and '"check"' in l)
+    res.update({"cold_s": cold["secs"], "cold_cpu_s": cold["cpu"], "warm_s": warm["secs"], "warm_cpu_s": warm["cpu"],
+                "rerun_s": rerun["secs"], "rerun_cpu_s": rerun["cpu"], "rc": cold["rc"]})
+    if cold["doc"] is None:
+        res["error"] = f"exit {cold['rc']}: {cold['stderr'].strip()[-600:]}"
+        return res, f, target
+    if cold["rc"] != 0:
+        res["error"] = f"exit {cold['rc']}: {first_error(cold['stderr']) or cold['stderr'].strip()[-300:]}"
+    res.update(summarize(cold["doc"]))
+    # The three runs should agree; if not, say so (e.g. a target that failed only once).
+    def key(doc):
+        return None if doc is None else [(c["rule"], c["file"], c["line"], c["edits"]) for c in doc["changes"]]
+    res["runs_agree"] = key(cold["doc"]) == key(warm["doc"]) == key(rerun["doc"])
+    res |= apply_copy(exe, f, extra, target, timeout)
+    return res, f, target
 
 
 # ---------------------------------------------------------------------------------------
@@ -412,13 +511,18 @@ def cargo_check(copy: Path, sel: list[str], target_dir: Path, timeout: int, wrap
     rc, out, err, secs = run(["cargo", "check", *cargo_args(sel), "--message-format", "json", "--manifest-path", str(copy / "Cargo.toml")],
                              cwd=copy, env=env, timeout=timeout)
     errors, lints = parse_check_json(out, copy)
-    return {"ok": rc == 0, "rc": rc, "secs": secs, "errors": errors, "first_error": "" if rc == 0 else (errors[0] if errors else first_error(err)),
+    return {"ok": rc == 0, "rc": rc, "secs": secs, "errors": errors,
+            "first_error": "" if rc == 0 else (errors[0]["message"] if errors else first_error(err)),
             "stderr_tail": "" if rc == 0 else err.strip()[-1500:]}, lints
 
 
-def bench_crate(exe: Path, crate: Path, args) -> dict:
+def check_summary(chk: dict) -> dict:
+    return {k: chk[k] for k in ("secs", "first_error", "stderr_tail")} | {"n_errors": len(chk["errors"]), "errors": chk["errors"][:40]}
+
+
+def bench_crate(exe: Path, crate: Path, args, saved: dict | None) -> dict:
     name = crate.name
-    r: dict = {"crate": name, "notes": []}
+    r: dict = {"crate": name, "notes": [], "loadavg_at_start": os.getloadavg()}
     work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-", dir=args.work_dir))
     try:
         lock = None
@@ -428,98 +532,91 @@ def bench_crate(exe: Path, crate: Path, args) -> dict:
             rc, _, err, secs = run(["cargo", "fetch", "--manifest-path", str(fetch_dir / "Cargo.toml")], cwd=fetch_dir, timeout=args.timeout)
             r["fetch"] = {"ok": rc == 0, "secs": secs, "error": "" if rc == 0 else first_error(err)}
             lock = fetch_dir / "Cargo.lock"
-        log(f"{name}: cargo-migrate (dry run x{args.runs})")
-        ours, a = bench_ours(exe, crate, work, args.runs, args.quick, lock)
-        r["ours"] = ours
+        log(f"{name}: cargo-migrate --no-compiler (dry run x{args.runs})")
+        syntax, s_copy = bench_syntax(exe, crate, work, args.runs, args.quick, lock, args.timeout)
+        r["ours"] = syntax  # the syntax-only mode keeps the old key
         if args.quick:
             return r
+        log(f"{name}: cargo-migrate full (cold, warm, rerun)")
+        full, f_copy, ours_target = bench_full(exe, crate, work, lock, args.timeout, args.full_args.split())
+        r["ours_full"] = full
         pristine = read_tree(crate)
 
         # Baseline: which target selection compiles before any migration; edition lints.
-        log(f"{name}: baseline cargo check")
-        base_target = work / "target-base"
-        lint_wrapper = write_wrapper(work, "rustc-edition-lints.sh", [f"--force-warn={EDITION_LINT_GROUP}"])
-        capped_lint_wrapper = write_wrapper(work, "rustc-edition-lints-capped.sh", [f"--force-warn={EDITION_LINT_GROUP}", CAP_LINTS])
-        base = None
-        for sel in target_selections(crate / "Cargo.toml"):
-            p = copy_crate(crate, work / f"P{len(r.get('baseline_tries', []))}" / name, lock)
-            chk, lints = cargo_check(p, sel, base_target, args.timeout, capped_lint_wrapper if CAP_LINTS in sel else lint_wrapper)
-            r.setdefault("baseline_tries", []).append({"targets": " ".join(sel), **{k: chk[k] for k in ("ok", "secs", "first_error")}})
-            if chk["ok"]:
-                base = (sel, lints)
-                break
-            log(f"{name}: baseline {' '.join(sel)} fails: {chk['first_error']}")
-        if base is None:
-            r["targets"] = None
-            r["notes"].append("does not compile before migration with any target selection: no cargo comparison")
-            return r
-        sel, lints = base
+        if saved is not None:
+            sel = saved["targets"].split() if saved.get("targets") else None
+            lints = saved.get("edition_lints", [])
+            r["baseline_tries"] = saved.get("baseline_tries", [])
+            r["notes"] += [n for n in saved.get("notes", []) if n.startswith("baseline fails") or n.startswith("does not compile")]
+            r["reused_from"] = args.reuse_fix_path
+            if sel is None:
+                r["targets"] = None
+                return r
+        else:
+            log(f"{name}: baseline cargo check")
+            base_target = work / "target-base"
+            lint_wrapper = write_wrapper(work, "rustc-edition-lints.sh", [f"--force-warn={EDITION_LINT_GROUP}"])
+            capped_lint_wrapper = write_wrapper(work, "rustc-edition-lints-capped.sh", [f"--force-warn={EDITION_LINT_GROUP}", CAP_LINTS])
+            base = None
+            for sel in target_selections(crate / "Cargo.toml"):
+                p = copy_crate(crate, work / f"P{len(r.get('baseline_tries', []))}" / name, lock)
+                chk, lints = cargo_check(p, sel, base_target, args.timeout, capped_lint_wrapper if CAP_LINTS in sel else lint_wrapper)
+                r.setdefault("baseline_tries", []).append({"targets": " ".join(sel), **{k: chk[k] for k in ("ok", "secs", "first_error")}})
+                if chk["ok"]:
+                    base = (sel, lints)
+                    break
+                log(f"{name}: baseline {' '.join(sel)} fails: {chk['first_error']}")
+            if base is None:
+                r["targets"] = None
+                r["notes"].append("does not compile before migration with any target selection: no cargo comparison")
+                return r
+            sel, lints = base
+            if sel != ["--all-targets"]:
+                r["notes"].append(f"baseline fails with --all-targets ({r['baseline_tries'][0]['first_error']}); used {' '.join(sel)}")
         r["targets"] = " ".join(sel)
+        r["edition_lints"] = lints
         # Later checks and cargo fix: the crate's lints capped too, if the baseline needed it.
         cap = write_wrapper(work, "rustc-capped.sh", [CAP_LINTS]) if CAP_LINTS in sel else None
-        if sel != ["--all-targets"]:
-            r["notes"].append(f"baseline fails with --all-targets ({r['baseline_tries'][0]['first_error']}); used {r['targets']}")
-        r["edition_lints"] = lints
 
-        # Ours: does the applied copy compile (reuses the baseline's dependency builds).
-        if ours.get("apply_rc") == 0:
-            log(f"{name}: cargo check of our migrated copy")
-            chk, _ = cargo_check(a, sel, base_target, args.timeout, cap)
-            ours["compiles"] = chk["ok"]
-            ours["check"] = {k: chk[k] for k in ("secs", "first_error", "stderr_tail")} | {"n_errors": len(chk["errors"])}
+        # Ours: do the applied copies compile (reusing the compiler phase's dependency builds).
+        for res, copy, label in ((full, f_copy, "full"), (syntax, s_copy, "syntax only")):
+            if res.get("apply_rc") == 0:
+                log(f"{name}: cargo check of our migrated copy ({label})")
+                chk, after = cargo_check(copy, sel, ours_target, args.timeout, cap)
+                res["compiles"] = chk["ok"]
+                res["check"] = check_summary(chk)
+                # Edition-2024 lints still firing on the migrated code (e.g. an unsafe operation
+                # in an `unsafe fn` that no change wrapped: a warning by default in 2024).
+                res["remaining_lints"] = [{k: l[k] for k in ("lint", "file", "line", "message")} for l in after if l["edition_lint"]]
+            else:
+                res["compiles"] = None
+        ours_ops = {"full": line_ops(pristine, read_tree(f_copy)), "syntax": line_ops(pristine, read_tree(s_copy))}
+        full["hunks"] = sum(len(v) for v in ours_ops["full"].values())
+        syntax["hunks"] = sum(len(v) for v in ours_ops["syntax"].values())
+
+        # cargo fix: reused, or cold then warm.
+        if saved is not None and saved.get("cargo_fix", {}).get("cold_s") is not None:
+            fix = {k: v for k, v in saved["cargo_fix"].items() if k not in ("edits", "hunks_by_lint", "missing_by_lint")}
+            fix["reused"] = True
+            fix_edits = saved_fix_edits(saved["cargo_fix"], lints, crate, pristine)
+            r["cargo_fix"] = fix
+            r["fix_manifest_edit"] = saved.get("fix_manifest_edit")
         else:
-            ours["compiles"] = None
-        ours_ops = line_ops(pristine, read_tree(a))
-        r["ours"]["hunks"] = sum(len(v) for v in ours_ops.values())
-
-        # cargo fix, cold then warm.
-        fix = {}
-        r["cargo_fix"] = fix
-        if args.skip_fix and any(s in name for s in args.skip_fix):
-            r["notes"].append("cargo fix skipped (--skip-fix)")
-            return r
-        fix_target = work / "target-fix"
-        b = copy_crate(crate, work / "B" / name, lock)
-        fix_cmd = ["cargo", "fix", "--edition", "--allow-no-vcs", *cargo_args(sel), "--manifest-path"]
-        fix_env = {"CARGO_TARGET_DIR": str(fix_target)} | ({"RUSTC_WORKSPACE_WRAPPER": str(cap)} if cap else {})
-        log(f"{name}: cargo fix --edition (cold)")
-        try:
-            rc, _, err, secs = run([*fix_cmd, str(b / "Cargo.toml")], cwd=b, env=fix_env, timeout=args.fix_timeout)
-        except Timeout as e:
-            fix["error"] = str(e)
-            r["notes"].append(f"cargo fix skipped: took more than {args.fix_timeout}s")
-            return r
-        fix.update({"cold_s": secs, "rc": rc, "ok": rc == 0, "error": "" if rc == 0 else first_error(err)})
-        fix["stderr_fixed"] = parse_fix_stderr(err)
-        fix["stderr_tail"] = err.strip()[-3000:]
-        if rc != 0:
-            r["notes"].append(f"cargo fix failed: {fix['error']}")
-        b2 = copy_crate(crate, work / "B2" / name, lock)
-        log(f"{name}: cargo fix --edition (warm)")
-        try:
-            rc2, _, err2, secs2 = run([*fix_cmd, str(b2 / "Cargo.toml")], cwd=b2, env=fix_env, timeout=args.fix_timeout)
-            fix["warm_s"] = secs2
-            fix["warm_ok"] = rc2 == 0
-        except Timeout as e:
-            fix["warm_error"] = str(e)
-
-        # What cargo fix changed, hunk by hunk, compared with our changes.
-        fixed = read_tree(b)
-        fix_ops = line_ops(pristine, fixed)
-        fix["hunks"] = sum(len(v) for v in fix_ops.values())
-        fix["hunks_by_file"] = {f: len(v) for f, v in fix_ops.items()}
-        fix["edits"] = compare(fix_ops, ours_ops, lints, pristine)
+            fix = {}
+            r["cargo_fix"] = fix
+            if args.skip_fix and any(s in name for s in args.skip_fix):
+                r["notes"].append("cargo fix skipped (--skip-fix)")
+                return r
+            fix_ops = run_cargo_fix(crate, work, sel, cap, lock, args, r, fix)
+            if fix_ops is None:
+                return r
+            fix_edits = group_fix_edits(fix_ops, lints, pristine)
+            fix["unfixed_lints"] = unfixed(lints, fix_ops)
+        fix["edits"] = compare(fix_edits, ours_ops)
+        explain(fix["edits"], full, crate)
         fix["hunks_by_lint"] = count_by(fix["edits"], "lint")
         fix["missing_by_lint"] = count_by([e for e in fix["edits"] if e["ours"] != "same"], "lint")
-        fix["unfixed_lints"] = unfixed(lints, fix_ops)
-        r["ours_only"] = ours_only(ours_ops, fix_ops, ours.get("changes_list", []), pristine)
-
-        # cargo fix's result on edition 2024.
-        r["fix_manifest_edit"] = set_edition_2024(b / "Cargo.toml")
-        log(f"{name}: cargo check of cargo fix's copy on edition 2024")
-        chk, _ = cargo_check(b, sel, fix_target, args.timeout, cap)
-        fix["compiles"] = chk["ok"]
-        fix["check"] = {k: chk[k] for k in ("secs", "first_error", "stderr_tail")} | {"n_errors": len(chk["errors"])}
+        r["ours_only"] = ours_only(ours_ops["full"], fix_edits, full.get("changes_list", []), pristine, fix)
         return r
     except Timeout as e:
         r["notes"].append(f"timeout: {e}")
@@ -531,6 +628,47 @@ def bench_crate(exe: Path, crate: Path, args) -> dict:
             r["work_dir"] = str(work)
 
 
+def run_cargo_fix(crate, work, sel, cap, lock, args, r, fix):
+    """cargo fix cold, then warm on another copy; edition 2024 and cargo check on the cold
+    copy. Returns cargo fix's line regions, or None if it could not run."""
+    name = crate.name
+    pristine = read_tree(crate)
+    fix_target = work / "target-fix"
+    b = copy_crate(crate, work / "B" / name, lock)
+    fix_cmd = ["cargo", "fix", "--edition", "--allow-no-vcs", *cargo_args(sel), "--manifest-path"]
+    fix_env = {"CARGO_TARGET_DIR": str(fix_target)} | ({"RUSTC_WORKSPACE_WRAPPER": str(cap)} if cap else {})
+    log(f"{name}: cargo fix --edition (cold)")
+    try:
+        rc, _, err, secs = run([*fix_cmd, str(b / "Cargo.toml")], cwd=b, env=fix_env, timeout=args.fix_timeout)
+    except Timeout as e:
+        fix["error"] = str(e)
+        r["notes"].append(f"cargo fix skipped: took more than {args.fix_timeout}s")
+        return None
+    fix.update({"cold_s": secs, "rc": rc, "ok": rc == 0, "error": "" if rc == 0 else first_error(err)})
+    fix["stderr_fixed"] = parse_fix_stderr(err)
+    fix["stderr_tail"] = err.strip()[-3000:]
+    if rc != 0:
+        r["notes"].append(f"cargo fix failed: {fix['error']}")
+    b2 = copy_crate(crate, work / "B2" / name, lock)
+    log(f"{name}: cargo fix --edition (warm)")
+    try:
+        rc2, _, err2, secs2 = run([*fix_cmd, str(b2 / "Cargo.toml")], cwd=b2, env=fix_env, timeout=args.fix_timeout)
+        fix["warm_s"] = secs2
+        fix["warm_ok"] = rc2 == 0
+    except Timeout as e:
+        fix["warm_error"] = str(e)
+    fix_ops = line_ops(pristine, read_tree(b))
+    fix["hunks"] = sum(len(v) for v in fix_ops.values())
+    fix["hunks_by_file"] = {f: len(v) for f, v in fix_ops.items()}
+    # cargo fix's result on edition 2024.
+    r["fix_manifest_edit"] = set_edition_2024(b / "Cargo.toml")
+    log(f"{name}: cargo check of cargo fix's copy on edition 2024")
+    chk, _ = cargo_check(b, sel, fix_target, args.timeout, cap)
+    fix["compiles"] = chk["ok"]
+    fix["check"] = check_summary(chk)
+    return fix_ops
+
+
 def parse_fix_stderr(err: str) -> dict:
     """`Migrating F from 2021 edition to 2024` and `Fixed F (N fixes)` lines of cargo fix."""
     migrating = re.findall(r"Migrating (\S+) from (\d+) edition to (\d+)", err)
@@ -538,6 +676,10 @@ def parse_fix_stderr(err: str) -> dict:
     for f, n in re.findall(r"Fixed (\S+) \((\d+) fix", err):
         fixed[f] = fixed.get(f, 0) + int(n)
     return {"migrating": sorted({m[0] for m in migrating}), "fixed": fixed, "total": sum(fixed.values())}
+
+
+# ---------------------------------------------------------------------------------------
+# cargo fix's edits, and ours against them
 
 
 def suggestion_groups(lints):
@@ -561,42 +703,144 @@ def overlaps(lo, hi, i1, i2):
     return lo <= max(i2, i1 + 1) and hi >= i1 + 1
 
 
-def compare(fix_ops, ours_ops, lints, pristine):
+def group_fix_edits(fix_ops, lints, pristine):
     """cargo fix's changes as edits: its changed line regions, grouped by the lint
     suggestion they come from (regions no suggestion explains stay one edit each, as
-    `(manifest)` for Cargo.toml or `(unattributed)`). For each edit: whether we make the
-    same change ('same'), touch its lines differently or only in part ('different'), or
-    not at all ('missing')."""
+    `(manifest)` for Cargo.toml or `(unattributed)`). Each region is (i1, i2, new lines)."""
     groups = suggestion_groups(lints)
     edits = {}
     for f, regions in fix_ops.items():
-        ours = ours_ops.get(f, [])
         for i1, i2, new in regions:
-            if (i1, i2, new) in ours:
-                status = "same"
-            elif any(overlaps(o1 + 1, max(o2, o1 + 1), i1, i2) for o1, o2, _ in ours):
-                status = "different"
-            else:
-                status = "missing"
             g = next((k for k, g in enumerate(groups)
                       if any(s["file"] == f and overlaps(s["line_start"], s["line_end"], i1, i2) for s in g["suggestions"])), None)
             if g is None:
                 key, lint = ("region", f, i1), "(manifest)" if f.endswith("Cargo.toml") else "(unattributed)"
             else:
                 key, lint = ("group", g), groups[g]["lint"]
-            e = edits.setdefault(key, {"file": f, "line": i1 + 1, "lint": lint, "regions": [], "statuses": [], "before": [], "after": []})
+            e = edits.setdefault(key, {"file": f, "line": i1 + 1, "lint": lint, "regions": [], "new": []})
             e["regions"].append([i1 + 1, i2])
-            e["statuses"].append(status)
-            e["before"].append(excerpt(pristine.get(f, [])[i1:i2]))
-            e["after"].append(excerpt(new))
+            e["new"].append(list(new))
     out = []
     for e in edits.values():
-        st = e.pop("statuses")
-        e["ours"] = "same" if all(x == "same" for x in st) else "missing" if all(x == "missing" for x in st) else "different"
-        e["before"] = " … ".join(e["before"])
-        e["after"] = " … ".join(e["after"])
+        e["before"] = " … ".join(excerpt(pristine.get(e["file"], [])[a - 1:b]) for a, b in e["regions"])
+        e["after"] = " … ".join(excerpt(n) for n in e["new"])
         out.append(e)
     return sorted(out, key=lambda e: (e["file"], e["line"]))
+
+
+def replay_suggestions(crate: Path, lints) -> dict[str, list[str]]:
+    """The files cargo fix would write if it applied every machine-applicable suggestion
+    of the baseline lints once (non-overlapping, edition lints first): what rustfix does."""
+    subs = {}
+    for g in suggestion_groups(lints):
+        for s in g["suggestions"]:
+            subs.setdefault(s["file"], set()).add((s["byte_start"], s["byte_end"], s["replacement"]))
+    out = {}
+    for f, edits in subs.items():
+        p = crate / f
+        if not p.is_file():
+            continue
+        data, parts, pos = p.read_bytes(), [], 0
+        for bs, be, rep in sorted(edits):
+            if bs < pos:
+                continue
+            parts += [data[pos:bs], rep.encode()]
+            pos = be
+        parts.append(data[pos:])
+        try:
+            out[f] = b"".join(parts).decode("utf-8").splitlines(keepends=True)
+        except UnicodeDecodeError:
+            continue
+    return out
+
+
+def saved_fix_edits(saved_fix: dict, lints, crate: Path, pristine) -> list[dict]:
+    """cargo fix's edits from an earlier run's JSON. A newer JSON keeps each region's new
+    lines; an older one only excerpts, so the lines are rebuilt by replaying the lint
+    suggestions, and kept only if their excerpts equal the saved ones (`new` is None for a
+    region that cannot be rebuilt: it is then compared by excerpt)."""
+    replayed = replay_suggestions(crate, lints)
+    cand = line_ops({f: pristine.get(f, []) for f in replayed}, replayed)
+    out = []
+    for e in saved_fix.get("edits", []):
+        e = {k: e[k] for k in ("file", "line", "lint", "regions", "before", "after")} | {"new": e.get("new")}
+        if e["new"] is None or any(n is None for n in e["new"]):
+            by_range = {(i1, i2): new for i1, i2, new in cand.get(e["file"], [])}
+            new = [by_range.get((a - 1, b)) for a, b in e["regions"]]
+            if all(n is not None for n in new) and " … ".join(excerpt(n) for n in new) == e["after"]:
+                e["new"] = [list(n) for n in new]
+                e["rebuilt"] = "replayed suggestions, excerpt verified"
+            else:
+                e["new"] = [None] * len(e["regions"])
+                e["rebuilt"] = "no: compared by excerpt"
+        out.append(e)
+    return out
+
+
+def region_status(i1, i2, new, ours, after_excerpt=None):
+    """same / different / missing for one of cargo fix's regions against our regions of
+    the same file. Without new lines, by excerpt (leading/trailing blanks and text past
+    110 characters are not compared)."""
+    if new is not None:
+        if (i1, i2, tuple(new)) in {(a, b, tuple(n)) for a, b, n in ours}:
+            return "same"
+    elif after_excerpt is not None and any((a, b) == (i1, i2) and excerpt(n) == after_excerpt for a, b, n in ours):
+        return "same"
+    if any(overlaps(o1 + 1, max(o2, o1 + 1), i1, i2) for o1, o2, _ in ours):
+        return "different"
+    return "missing"
+
+
+def compare(fix_edits, ours_ops_by_mode) -> list[dict]:
+    """For each of cargo fix's edits and each of our modes: whether we make the same
+    change ('same'), touch its lines differently or only in part ('different'), or not at
+    all ('missing'). `ours` is the full mode, `ours_syntax` the syntax-only one."""
+    out = []
+    for e in fix_edits:
+        parts = e["after"].split(" … ")
+        per_region = parts if len(parts) == len(e["regions"]) else [None] * len(e["regions"])
+        e = dict(e)
+        for mode, key in (("full", "ours"), ("syntax", "ours_syntax")):
+            ours = ours_ops_by_mode[mode].get(e["file"], [])
+            st = [region_status(a - 1, b, n, ours, x) for (a, b), n, x in zip(e["regions"], e["new"], per_region)]
+            e[key] = "same" if all(x == "same" for x in st) else "missing" if all(x == "missing" for x in st) else "different"
+        out.append(e)
+    return out
+
+
+def explain(edits, full: dict, crate: Path):
+    """Why we do not make one of cargo fix's edits identically (full mode): a deliberate
+    choice (an `expr` fragment kept, an `if let` kept by the judge) or what our run says
+    about those lines."""
+    verdicts = full.get("verdicts", [])
+    diags = full.get("diagnostics", [])
+    changes = full.get("changes_list", [])
+    for e in edits:
+        lo = min(a for a, _ in e["regions"])
+        hi = max(max(b, a) for a, b in e["regions"])
+        if e["lint"] == "if_let_rescope":
+            v = next((v for v in verdicts if v["rule"] == "if_let_rescope" and v["file"] == e["file"] and lo <= v["line"] <= hi), None)
+            if v:
+                e["verdict"] = {k: v[k] for k in ("option", "reason", "safety")} | {"decided_by": v["decided_by"].get("kind")}
+        if e["ours"] == "same":
+            continue
+        if e["lint"] == EXPR_LINT and e["ours"] == "missing":
+            e["why"], e["deliberate"] = "expr fragment kept: no later arm is shadowed", True
+        elif e["lint"] == "deprecated_safe_2024" and any(
+                x["rule"] == "unsafe-std-functions" and x["file"] == e["file"] and lo <= x["line"] <= hi for x in changes):
+            e["why"], e["deliberate"] = "same `unsafe { }`, with our `// SAFETY:` note instead of cargo fix's `// TODO: Audit` comment", True
+        elif e.get("verdict", {}).get("option") == "keep-if-let":
+            e["why"], e["deliberate"] = f"if let kept by the judge ({e['verdict']['decided_by']}): {e['verdict']['reason']}", True
+        else:
+            d = [x for x in diags if x.get("file") == e["file"] and x.get("line") and lo <= x["line"] <= hi]
+            c = [x for x in changes if x["file"] == e["file"] and lo <= x["line"] <= hi]
+            if c:
+                e["why"] = "we change these lines differently: " + "; ".join(f"{x['rule']} ({x['decided_by']})" for x in c)
+            elif d:
+                e["why"] = "our run reports: " + d[0]["message"][:200]
+            else:
+                e["why"] = "not reported by our run" + (f" (compiler phase: {full['compiler_config']})" if full.get("compiler_config") else "")
+            e["deliberate"] = False
 
 
 def unfixed(lints, fix_ops):
@@ -624,20 +868,75 @@ def unfixed(lints, fix_ops):
     return out
 
 
-def ours_only(ours_ops, fix_ops, changes, pristine):
-    """Our line regions that cargo fix does not produce, with the rule and cfg status of
-    the change(s) on those lines."""
-    out = []
+def is_doc_line(line: str) -> bool:
+    s = line.lstrip()
+    return (s.startswith("///") and not s.startswith("////")) or s.startswith("//!")
+
+
+def change_lines(c: dict, lines: list[str]) -> list[tuple[int, int]]:
+    """The 1-based line ranges a change's edits touch (its byte ranges on the original text)."""
+    if "ranges" not in c:
+        return [(c["line"], c["line"])]
+    starts, pos = [], 0
+    for l in lines:
+        starts.append(pos)
+        pos += len(l.encode("utf-8"))
+
+    def line_of(b):
+        lo, hi = 0, len(starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if starts[mid] <= b:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo + 1
+
+    return [(line_of(a), line_of(max(a, b - 1))) for a, b in c["ranges"]] if starts else [(c["line"], c["line"])]
+
+
+def ours_only(ours_ops, fix_edits, changes, pristine, fix) -> list[dict]:
+    """Our line regions that cargo fix does not produce, with the rule, cfg status and a
+    kind: `manifest`, `doc test`, `cfg-inactive`, `compiler` (a lint our compiler phase
+    saw; cargo fix's build may not have compiled that target or configuration) or
+    `syntax rule`."""
+    theirs = {}
+    for e in fix_edits:
+        parts = e["after"].split(" … ")
+        parts = parts if len(parts) == len(e["regions"]) else [None] * len(e["regions"])
+        for (a, b), n, x in zip(e["regions"], e["new"], parts):
+            theirs.setdefault(e["file"], []).append((a - 1, b, n, x))
+    grouped = {}
     for f, regions in ours_ops.items():
-        theirs = fix_ops.get(f, [])
         for i1, i2, new in regions:
-            if (i1, i2, new) in theirs:
+            if any((t1, t2) == (i1, i2) and (list(tn) == list(new) if tn is not None else tx == excerpt(new))
+                   for t1, t2, tn, tx in theirs.get(f, [])):
                 continue
-            hit = [c for c in changes if c["file"] == f and i1 + 1 <= c["line"] <= max(i2, i1 + 1)]
-            out.append({"file": f, "line": i1 + 1, "rule": ", ".join(sorted({c["rule"] for c in hit})) or "?",
-                        "cfg": ", ".join(sorted({c["cfg"] for c in hit})) or "?",
-                        "before": excerpt(pristine.get(f, [])[i1:i2]), "after": excerpt(new)})
-    return out
+            hit = [k for k, c in enumerate(changes)
+                   if c["file"] == f and any(overlaps(a, b, i1, i2) for a, b in change_lines(c, pristine.get(f, [])))]
+            # The regions of one change (an `unsafe {` and its `}`) are one entry.
+            g = grouped.setdefault((f, tuple(hit)) if hit else (f, i1), {"file": f, "line": i1 + 1, "hit": hit, "regions": []})
+            g["regions"].append((i1, i2, new))
+    out = []
+    for g in grouped.values():
+        f, hit = g["file"], [changes[k] for k in g["hit"]]
+        old = [pristine.get(f, [])[i1:i2] for i1, i2, _ in g["regions"]]
+        cfgs = {c["cfg"] for c in hit}
+        if f.endswith("Cargo.toml"):
+            kind = "manifest"
+        elif all(o and all(is_doc_line(l) for l in o) for o in old):
+            kind = "doc test"
+        elif cfgs - {"active"}:
+            kind = "cfg-inactive"
+        elif any(c["decided_by"] in ("compiler", "heuristic", "llm") or "_" in c["rule"] for c in hit):
+            kind = "compiler"  # a lint of the compiler phase (its judged sites included)
+        else:
+            kind = "syntax rule"
+        out.append({"file": f, "line": g["line"], "rule": ", ".join(sorted({c["rule"] for c in hit})) or "?",
+                    "cfg": ", ".join(sorted(cfgs)) or "?", "kind": kind,
+                    "overlaps_fix": any(overlaps(t1 + 1, max(t2, t1 + 1), i1, i2) for i1, i2, _ in g["regions"] for t1, t2, _, _ in theirs.get(f, [])),
+                    "before": " … ".join(excerpt(o) for o in old), "after": " … ".join(excerpt(n) for _, _, n in g["regions"])})
+    return sorted(out, key=lambda x: (x["file"], x["line"]))
 
 
 def count_by(items, key):
@@ -653,11 +952,15 @@ def count_by(items, key):
 RULE_ABBR = {
     "edition-manifest": "man", "unsafe-extern-blocks": "ext", "unsafe-attributes": "attr", "keyword-gen": "gen",
     "unsafe-std-functions": "env", "guarded-strings": "gs", "expr-fragment": "expr",
+    "unsafe_op_in_unsafe_fn": "uop", "rust_2024_incompatible_pat": "pat", "impl_trait_overcaptures": "capt",
+    "if_let_rescope": "iflet", "static_mut_refs": "smut", "boxed_slice_into_iter": "box", "rust_2024_prelude_collisions": "prel",
+    "never_type_fallback_flowing_into_unsafe": "never", "dependency_on_unit_never_type_fallback": "never-dep",
+    "deprecated_safe_2024": "dep-safe", "tail_expr_drop_order": "tail",
 }
 
 
 def compact_rules(by_rule: dict) -> str:
-    return " ".join(f"{RULE_ABBR.get(k, k)} {v}" for k, v in sorted(by_rule.items())) or "–"
+    return " ".join(f"{RULE_ABBR.get(k, k)} {v}" for k, v in sorted(by_rule.items(), key=lambda kv: RULE_ABBR.get(kv[0], kv[0]))) or "–"
 
 
 def yn(v):
@@ -668,90 +971,256 @@ def fmt_s(v, digits=1):
     return "–" if v is None else f"{v:.{digits}f}"
 
 
-def table(results, quick: bool) -> str:
-    head = ["crate", "files", "lines", "our changes (by rule)", "ours cfg-inactive", "our time (ms)", "our CPU (ms)", "lines/s (ours)", "peak RSS MiB (with cargo metadata child / own process)"]
+def ratio(a, b):
+    return f"{a / b:,.1f}×" if a and b else "–"
+
+
+def md_table(rows) -> str:
+    return "\n".join("| " + " | ".join(str(c) for c in r) + " |" for r in [rows[0], ["---"] * len(rows[0])] + rows[1:]) + "\n"
+
+
+def speed_table(results, quick: bool) -> str:
+    head = ["crate", "files", "lines", "syntax only: time ms (best of N)", "syntax only: CPU ms", "own RSS MiB"]
     if not quick:
-        head[7:7] = ["cargo fix cold (s)", "cargo fix warm (s)", "ratio cold/ours", "ratio warm/ours"]
-        head += ["targets checked", "ours compiles", "cargo-fix result compiles", "cargo fix edits (changed line regions)", "cargo fix's own count (\"Fixed … (N fixes)\" on stderr)", "of which we make the same"]
-    rows = [head, ["---"] * len(head)]
-    tot = {"files": 0, "lines": 0, "changes": 0, "inactive": 0, "time": 0.0, "cpu": 0.0, "cold": 0.0, "warm": 0.0, "rss": 0,
-           "by_rule": {}, "fix_hunks": 0, "same": 0, "ours_ok": 0, "fix_ok": 0, "n": 0, "nfix": 0}
+        head += ["full: cargo checks per run", "full cold (s)", "full warm (s)", "full rerun (s)", "cargo fix cold (s)", "cargo fix warm (s)",
+                 "fix warm ÷ syntax only", "fix cold ÷ full cold", "fix warm ÷ full warm"]
+    rows = [head]
+    tot = {k: 0.0 for k in ("files", "lines", "syn", "cpu", "cold", "warm", "rerun", "fcold", "fwarm", "rss")}
     for r in results:
-        o = r.get("ours", {})
+        o, f, x = r.get("ours", {}), r.get("ours_full", {}), r.get("cargo_fix", {})
         if "lines_read" not in o:
             rows.append([r["crate"], "–", "–", f"ERROR: {o.get('error', '?')[:120]}"] + ["–"] * (len(head) - 4))
             continue
-        t = o["time_s"]
-        row = [r["crate"], str(o["files_read"]), str(o["lines_read"]), compact_rules(o["by_rule"]), str(o["cfg_inactive"]),
-               f"{t * 1000:.0f}", f"{o['cpu_s'] * 1000:.0f}", f"{o['lines_read'] / t:,.0f}", f"{o['peak_rss_kb'] / 1024:.0f} / {(o.get('own_rss_kb') or 0) / 1024:.0f}"]
-        tot["files"] += o["files_read"]; tot["lines"] += o["lines_read"]; tot["changes"] += o["changes"]
-        tot["inactive"] += o["cfg_inactive"]; tot["time"] += t; tot["cpu"] += o["cpu_s"]; tot["rss"] = max(tot["rss"], o["peak_rss_kb"]); tot["own"] = max(tot.get("own", 0), o.get("own_rss_kb") or 0); tot["n"] += 1
-        for k, v in o["by_rule"].items():
-            tot["by_rule"][k] = tot["by_rule"].get(k, 0) + v
+        row = [r["crate"], o["files_read"], o["lines_read"], f"{o['time_s'] * 1000:.0f}", f"{o['cpu_s'] * 1000:.0f}",
+               f"{(o.get('own_rss_kb') or 0) / 1024:.0f}"]
+        tot["files"] += o["files_read"]; tot["lines"] += o["lines_read"]; tot["syn"] += o["time_s"]; tot["cpu"] += o["cpu_s"]
+        tot["rss"] = max(tot["rss"], o.get("own_rss_kb") or 0)
         if not quick:
-            f = r.get("cargo_fix", {})
-            cold, warm = f.get("cold_s"), f.get("warm_s")
-            row[7:7] = [fmt_s(cold), fmt_s(warm), f"{cold / t:,.0f}×" if cold else "–", f"{warm / t:,.0f}×" if warm else "–"]
-            if cold and warm:
-                tot["cold"] += cold; tot["warm"] += warm; tot["nfix"] += 1
-            edits = f.get("edits", [])
-            same = sum(1 for e in edits if e["ours"] == "same")
-            row += [r.get("targets") or "none compile", yn(o.get("compiles")), yn(f.get("compiles")),
-                    f"{len(edits)} ({f['hunks']})" if "hunks" in f else "–",
-                    str(f["stderr_fixed"]["total"]) if "stderr_fixed" in f else "–", str(same) if "hunks" in f else "–"]
-            tot["stderr_fixes"] = tot.get("stderr_fixes", 0) + f.get("stderr_fixed", {}).get("total", 0)
-            tot["fix_hunks"] += f.get("hunks", 0); tot["same"] += same; tot["fix_edits"] = tot.get("fix_edits", 0) + len(edits)
-            tot["ours_ok"] += bool(o.get("compiles")); tot["fix_ok"] += bool(f.get("compiles"))
+            skipped = any(n.startswith("compiler phase skipped") for n in f.get("compiler_notes", []))
+            mark = " (phase skipped)" if skipped else ""
+            row += [f.get("cargo_checks", "–"), fmt_s(f.get("cold_s")) + mark, fmt_s(f.get("warm_s")) + mark, fmt_s(f.get("rerun_s")) + mark,
+                    fmt_s(x.get("cold_s")), fmt_s(x.get("warm_s")), ratio(x.get("warm_s"), o["time_s"]),
+                    "–" if skipped else ratio(x.get("cold_s"), f.get("cold_s")), "–" if skipped else ratio(x.get("warm_s"), f.get("warm_s"))]
+            if x.get("warm_s"):
+                tot["fwarm_all"] = tot.get("fwarm_all", 0) + x["warm_s"]
+            # Totals of the full mode and ratios: crates where our compiler phase ran.
+            if f.get("cold_s") and x.get("cold_s") and x.get("warm_s") and not skipped:
+                tot["cold"] += f["cold_s"]; tot["warm"] += f["warm_s"]; tot["rerun"] += f["rerun_s"]
+                tot["fcold"] += x["cold_s"]; tot["fwarm"] += x["warm_s"]
         rows.append(row)
-    t = tot["time"] or 1e-9
-    total = ["**total**", str(tot["files"]), str(tot["lines"]), compact_rules(tot["by_rule"]), str(tot["inactive"]),
-             f"{tot['time'] * 1000:.0f}", f"{tot['cpu'] * 1000:.0f}", f"{tot['lines'] / t:,.0f}", f"{tot['rss'] / 1024:.0f} / {tot.get('own', 0) / 1024:.0f} (max)"]
+    total = ["**total** (syntax only and its ratio: all crates; full mode, cargo fix and the full/fix ratios: the crates where our compiler phase ran)" if not quick else "**total**", int(tot["files"]), int(tot["lines"]), f"{tot['syn'] * 1000:.0f}", f"{tot['cpu'] * 1000:.0f}", f"{tot['rss'] / 1024:.0f} (max)"]
     if not quick:
-        # Ratios over the crates where both cargo fix runs finished.
-        ours_t = sum(r["ours"]["time_s"] for r in results if r.get("cargo_fix", {}).get("warm_s") and r.get("ours", {}).get("time_s"))
-        total[7:7] = [fmt_s(tot["cold"]), fmt_s(tot["warm"]),
-                      f"{tot['cold'] / ours_t:,.0f}×" if ours_t else "–", f"{tot['warm'] / ours_t:,.0f}×" if ours_t else "–"]
-        total += ["", f"{tot['ours_ok']}/{tot['n']}", f"{tot['fix_ok']}/{tot['nfix']}", f"{tot.get('fix_edits', 0)} ({tot['fix_hunks']})", str(tot.get("stderr_fixes", 0)), str(tot["same"])]
+        total += ["", fmt_s(tot["cold"]), fmt_s(tot["warm"]), fmt_s(tot["rerun"]), fmt_s(tot["fcold"]), fmt_s(tot["fwarm"]),
+                  ratio(tot.get("fwarm_all"), tot["syn"]), ratio(tot["fcold"], tot["cold"]), ratio(tot["fwarm"], tot["warm"])]
     rows.append(total)
-    return "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n"
+    return md_table(rows)
 
 
-def missing_report(results) -> str:
-    """The cargo-fix edits we do not make (or make differently), per crate, by lint."""
+def result_table(results) -> str:
+    head = ["crate", "targets checked", "our changes, syntax only", "our changes, full", "compiles: ours syntax only / ours full / cargo fix",
+            "cargo fix edits", "full: same / different / missing", "not same, deliberate: expr kept / if-let kept / wording", "not same, other",
+            "syntax only: same", "only ours (full): doc test / cfg-inactive / compiler / syntax rule"]
+    rows = [head]
+    tot = {}
+
+    def add(k, v):
+        tot[k] = tot.get(k, 0) + v
+
+    for r in results:
+        o, f, x = r.get("ours", {}), r.get("ours_full", {}), r.get("cargo_fix", {})
+        edits = x.get("edits", [])
+        st = {k: sum(1 for e in edits if e["ours"] == k) for k in ("same", "different", "missing")}
+        expr = sum(1 for e in edits if e["ours"] != "same" and e.get("deliberate") and e["lint"] == EXPR_LINT)
+        iflet = sum(1 for e in edits if e["ours"] != "same" and e.get("deliberate") and e["lint"] == "if_let_rescope")
+        wording = sum(1 for e in edits if e["ours"] != "same" and e.get("deliberate") and e["lint"] not in (EXPR_LINT, "if_let_rescope"))
+        other = sum(1 for e in edits if e["ours"] != "same" and not e.get("deliberate"))
+        syn_same = sum(1 for e in edits if e["ours_syntax"] == "same")
+        only = [y for y in r.get("ours_only", []) if not y["overlaps_fix"]]
+        kinds = {k: sum(1 for y in only if y["kind"] == k) for k in ("doc test", "cfg-inactive", "compiler", "syntax rule")}
+        rows.append([r["crate"], r.get("targets") or "–",
+                     f"{o.get('changes', '–')} ({compact_rules(o.get('by_rule', {}))})",
+                     f"{f.get('changes', '–')} ({compact_rules(f.get('by_rule', {}))})",
+                     f"{yn(o.get('compiles'))} / {yn(f.get('compiles'))} / {yn(x.get('compiles'))}",
+                     len(edits), f"{st['same']} / {st['different']} / {st['missing']}", f"{expr} / {iflet} / {wording}", other, syn_same,
+                     " / ".join(str(v) for v in kinds.values())])
+        add("syn", o.get("changes", 0)); add("full", f.get("changes", 0)); add("edits", len(edits))
+        for k, v in st.items():
+            add(k, v)
+        add("expr", expr); add("iflet", iflet); add("wording", wording); add("other", other); add("syn_same", syn_same)
+        for k, v in kinds.items():
+            add(k, v)
+        add("ok_syn", bool(o.get("compiles"))); add("ok_full", bool(f.get("compiles"))); add("ok_fix", bool(x.get("compiles")))
+        add("n", 1)
+    rows.append(["**total**", "", tot.get("syn", 0), tot.get("full", 0),
+                 f"{tot.get('ok_syn', 0)} / {tot.get('ok_full', 0)} / {tot.get('ok_fix', 0)} of {tot.get('n', 0)}",
+                 tot.get("edits", 0), f"{tot.get('same', 0)} / {tot.get('different', 0)} / {tot.get('missing', 0)}",
+                 f"{tot.get('expr', 0)} / {tot.get('iflet', 0)} / {tot.get('wording', 0)}", tot.get("other", 0), tot.get("syn_same", 0),
+                 " / ".join(str(tot.get(k, 0)) for k in ("doc test", "cfg-inactive", "compiler", "syntax rule"))])
+    return md_table(rows)
+
+
+def lint_summary(results) -> str:
+    """Per lint, over the corpus: cargo fix's edits and what we do with them."""
+    by = {}
+    for r in results:
+        for e in r.get("cargo_fix", {}).get("edits", []):
+            b = by.setdefault(e["lint"], {"edits": 0, "same": 0, "different": 0, "missing": 0, "deliberate": 0, "other": 0, "syn_same": 0, "crates": set()})
+            b["edits"] += 1
+            b[e["ours"]] += 1
+            b["syn_same"] += e["ours_syntax"] == "same"
+            if e["ours"] != "same":
+                b["deliberate" if e.get("deliberate") else "other"] += 1
+                b["crates"].add(r["crate"].rsplit("-", 1)[0])
+    rows = [["lint", "cargo fix edits", "same (full)", "different", "missing", "not same: deliberate", "not same: other", "same (syntax only)", "crates with a difference"]]
+    for lint, b in sorted(by.items(), key=lambda kv: -kv[1]["edits"]):
+        rows.append([f"`{lint}`", b["edits"], b["same"], b["different"], b["missing"], b["deliberate"], b["other"], b["syn_same"], ", ".join(sorted(b["crates"])) or "–"])
+    tot = {k: sum(b[k] for b in by.values()) for k in ("edits", "same", "different", "missing", "deliberate", "other", "syn_same")}
+    rows.append(["**total**", tot["edits"], tot["same"], tot["different"], tot["missing"], tot["deliberate"], tot["other"], tot["syn_same"], ""])
+    return md_table(rows)
+
+
+def differences_report(results) -> str:
+    """cargo fix's edits we do not make identically and not by a deliberate choice."""
     out = []
     for r in results:
-        edits = [e for e in r.get("cargo_fix", {}).get("edits", []) if e["ours"] != "same"]
-        if not edits:
+        es = [e for e in r.get("cargo_fix", {}).get("edits", []) if e["ours"] != "same" and not e.get("deliberate")]
+        if not es:
             continue
         out.append(f"\n#### {r['crate']}\n")
+        for e in es:
+            rb = " (compared by excerpt)" if e.get("rebuilt", "").startswith("no") else ""
+            out.append(f"- {e['file']}:{e['line']} `{e['lint']}` [{e['ours']}{rb}]: cargo fix `{e['before']}` → `{e['after']}` — {e.get('why', '')}")
+    return "\n".join(out) + "\n" if out else "none\n"
+
+
+def verdicts_report(results) -> str:
+    """Our judge's verdicts on if_let_rescope sites, with what cargo fix did there; and a
+    count of the tail_expr_drop_order verdicts."""
+    rows = [["crate", "site", "verdict", "by", "reason", "cargo fix"]]
+    tails = []
+    for r in results:
+        f = r.get("ours_full", {})
+        fix_iflet = [e for e in r.get("cargo_fix", {}).get("edits", []) if e["lint"] == "if_let_rescope"]
+        for v in f.get("verdicts", []):
+            if v["rule"] == "if_let_rescope":
+                e = next((e for e in fix_iflet if e["file"] == v["file"] and min(a for a, _ in e["regions"]) <= v["line"] <= max(b for _, b in e["regions"])), None)
+                theirs = "rewrote to `match`" + (" (identical)" if e["ours"] == "same" else "") if e else "no edit"
+                by = {"rule": "fallback"}.get(v["decided_by"].get("kind"), v["decided_by"].get("kind"))
+                rows.append([r["crate"].rsplit("-", 1)[0], f"{v['file']}:{v['line']}", f"`{v['option']}`", by, v["reason"], theirs])
+            else:
+                tails.append((r["crate"], v))
+    out = md_table(rows) if len(rows) > 1 else "no if_let_rescope site\n"
+    if tails:
         by = {}
-        for e in edits:
-            by.setdefault(e["lint"], []).append(e)
-        for lint, es in sorted(by.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-            diff = sum(1 for e in es if e["ours"] == "different")
-            out.append(f"- `{lint}`: {len(es)}" + (f" ({diff} where we change the same lines differently)" if diff else ""))
-            for e in es:
-                tag = " [we differ]" if e["ours"] == "different" else ""
-                out.append(f"  - {e['file']}:{e['line']}{tag}: `{e['before']}` → `{e['after']}`")
+        for c, v in tails:
+            by.setdefault((v["rule"], v["option"], v["decided_by"].get("kind")), []).append(f"{c.rsplit('-', 1)[0]} {v['file']}:{v['line']}")
+        out += "\nOther judged sites:\n\n" + "\n".join(f"- `{k[0]}` → `{k[1]}` ({k[2]}): {len(v)} — {', '.join(v)}" for k, v in sorted(by.items())) + "\n"
+        reasons = {}
+        for c, v in tails:
+            reasons.setdefault((v["rule"], v["option"], v["reason"]), 0)
+            reasons[(v["rule"], v["option"], v["reason"])] += 1
+        out += "\nTheir reasons:\n\n" + "\n".join(f"- `{k[0]}` `{k[1]}` ×{n}: {k[2]}" for k, n in sorted(reasons.items())) + "\n"
+    return out
+
+
+def deliberate_other_report(results) -> str:
+    """Deliberate differences other than `expr` fragments and `if let` sites."""
+    out = []
+    for r in results:
+        for e in r.get("cargo_fix", {}).get("edits", []):
+            if e["ours"] != "same" and e.get("deliberate") and e["lint"] not in (EXPR_LINT, "if_let_rescope"):
+                out.append(f"- {r['crate']} {e['file']}:{e['line']} `{e['lint']}`: {e['why']} (cargo fix: `{e['after']}`)")
+    return "\n".join(out) + "\n" if out else "none\n"
+
+
+def remaining_report(results) -> str:
+    """Edition lints still firing when our migrated copies are checked."""
+    out = []
+    for r in results:
+        for key, label in (("ours_full", "full"), ("ours", "syntax only")):
+            rem = r.get(key, {}).get("remaining_lints") or []
+            if rem:
+                out.append(f"- {r['crate']} ({label}): " + ", ".join(f"`{k}` {v}" for k, v in count_by(rem, "lint").items()) + " — " +
+                           "; ".join(f"{x['file']}:{x['line']}" for x in rem[:8]) + (" …" if len(rem) > 8 else ""))
+    return "\n".join(out) + "\n" if out else "none\n"
+
+
+def expr_kept_report(results) -> str:
+    out = []
+    for r in results:
+        es = [e for e in r.get("cargo_fix", {}).get("edits", []) if e["lint"] == EXPR_LINT and e.get("deliberate")]
+        if not es:
+            continue
+        by = {}
+        for e in es:
+            by.setdefault(e["file"], []).append(str(e["line"]))
+        note = r.get("ours_full", {}).get("expr_kept_note")
+        out.append(f"- {r['crate']} ({len(es)} edits; our note: {note or '–'}): " + "; ".join(f"{f}:{','.join(ls)}" for f, ls in by.items()))
+    made = []
+    for r in results:
+        for e in r.get("cargo_fix", {}).get("edits", []):
+            if e["lint"] == EXPR_LINT and e["ours"] == "same":
+                made.append(f"{r['crate']} {e['file']}:{e['line']}")
+    if made:
+        out.append(f"- made identically by `expr-fragment` (an arm would be shadowed): {', '.join(made)}")
+    return "\n".join(out) + "\n" if out else "none\n"
+
+
+def ours_only_report(results) -> str:
+    """Our changes that cargo fix does not make (full mode), by kind; the Cargo.toml
+    edition/rust-version changes, which cargo fix never makes, are left out."""
+    out = []
+    for r in results:
+        o = [x for x in r.get("ours_only", []) if x["kind"] != "manifest"]
+        if not o:
+            continue
+        out.append(f"\n#### {r['crate']}\n")
+        for x in o:
+            tag = " [cargo fix changes these lines differently]" if x["overlaps_fix"] else ""
+            out.append(f"- {x['kind']}: {x['file']}:{x['line']} `{x['rule']}` ({x['cfg']}){tag}: `{x['before']}` → `{x['after']}`")
+    return "\n".join(out) + "\n" if out else "none\n"
+
+
+def compile_report(results) -> str:
+    out = []
+    for r in results:
+        for key, label in (("ours_full", "ours (full)"), ("ours", "ours (syntax only)"), ("cargo_fix", "cargo fix")):
+            x = r.get(key, {})
+            if x.get("compiles") is not False:
+                continue
+            chk = x.get("check", {})
+            errs = chk.get("errors", [])
+            out.append(f"- **{r['crate']}, {label}**: {chk.get('n_errors', len(errs))} error(s) with `{r.get('targets')}`")
+            for e in errs[:12]:
+                if isinstance(e, dict):
+                    out.append(f"  - {e.get('file')}:{e.get('line')} [{e.get('target')}] {e.get('code') or ''} {e['message']}")
+                else:
+                    out.append(f"  - {e}")
+            if not errs:
+                out.append(f"  - {chk.get('first_error', '')}")
+    return "\n".join(out) + "\n" if out else "every migrated copy compiles\n"
+
+
+def our_notes_report(results) -> str:
+    """What our full run said about itself: the compiler phase's configuration and failed
+    targets, and the sites it left for review, by rule."""
+    out = []
+    for r in results:
+        f = r.get("ours_full", {})
+        if "changes" not in f:
+            if f.get("error"):
+                out.append(f"- {r['crate']}: cargo-migrate error: {f['error']}")
+            continue
+        review = count_by([d for d in f.get("diagnostics", []) if d.get("rule") and d["message"].startswith("needs review")], "rule")
+        parts = [f"compiler phase: {f.get('compiler_config') or 'no compiler change'}"]
+        if not f.get("runs_agree", True):
+            parts.append("cold, warm and rerun runs did NOT produce the same changes")
+        if review:
+            parts.append("needs review, no automatic fix: " + ", ".join(f"`{k}` {v}" for k, v in review.items()))
+        for n in f.get("compiler_notes", []):
+            parts.append(n[:400])
+        out.append(f"- {r['crate']}: " + "; ".join(parts))
     return "\n".join(out) + "\n"
-
-
-def missing_summary(results) -> str:
-    """Lint × crate: how many cargo-fix edits we do not make (or make differently)."""
-    crates = [r for r in results if r.get("cargo_fix", {}).get("edits")]
-    by = {}
-    for r in crates:
-        for e in r["cargo_fix"]["edits"]:
-            if e["ours"] != "same":
-                by.setdefault(e["lint"], {}).setdefault(r["crate"], 0)
-                by[e["lint"]][r["crate"]] += 1
-    if not by:
-        return "none\n"
-    names = [r["crate"] for r in crates if any(r["crate"] in v for v in by.values())]
-    rows = [["lint", "total"] + names, ["---"] * (len(names) + 2)]
-    for lint, per in sorted(by.items(), key=lambda kv: -sum(kv[1].values())):
-        rows.append([f"`{lint}`", str(sum(per.values()))] + [str(per.get(n, "")) for n in names])
-    return "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n"
 
 
 def unfixed_report(results) -> str:
@@ -764,29 +1233,67 @@ def unfixed_report(results) -> str:
         by = count_by(u, "lint")
         out.append(f"- {r['crate']}: " + ", ".join(f"`{k}` {v}" for k, v in by.items()) + " — e.g. " +
                    "; ".join(f"{x['file']}:{x['line']} ({x['message'][:80]})" for x in u[:3]))
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n" if out else "none\n"
 
 
-def ours_only_report(results) -> str:
-    """Our changes that cargo fix does not make, with their cfg status."""
-    out = []
+def print_report(results, quick):
+    print("### Speed\n")
+    print(speed_table(results, quick))
+    if quick:
+        return
+    print("\n### Results\n")
+    print(result_table(results))
     for r in results:
-        o = [x for x in r.get("ours_only", []) if x["rule"] != "edition-manifest"]
-        if not o:
-            continue
-        out.append(f"- {r['crate']}: " + "; ".join(f"{x['file']}:{x['line']} `{x['rule']}` ({x['cfg']}): `{x['before']}` → `{x['after']}`" for x in o))
-    return "\n".join(out) + "\n"
+        for n in r.get("notes", []):
+            print(f"- {r['crate']}: {n}")
+        for key in ("ours", "ours_full"):
+            if r.get(key, {}).get("error"):
+                print(f"- {r['crate']}: cargo-migrate error ({key}): {r[key]['error']}")
+    rebuilt = [e for r in results for e in r.get("cargo_fix", {}).get("edits", []) if "rebuilt" in e]
+    if rebuilt:
+        bad = sum(1 for e in rebuilt if e["rebuilt"].startswith("no"))
+        print(f"\ncargo fix's edits reused from an earlier run: {len(rebuilt)}, of which {len(rebuilt) - bad} rebuilt exactly from the"
+              f" saved lint suggestions (excerpts verified) and {bad} compared by excerpt only.")
+    print("\n### cargo fix's edits, by lint: what we do with them\n")
+    print(lint_summary(results))
+    print("\n### Does the migrated crate compile\n")
+    print(compile_report(results))
+    print("\n### cargo fix edits we do not make identically, not deliberately (full mode)\n")
+    print(differences_report(results))
+    print("\n### The judge: if_let_rescope verdicts (`--llm none`: heuristics, else the conservative option)\n")
+    print(verdicts_report(results))
+    print("\n### Other deliberate differences\n")
+    print(deliberate_other_report(results))
+    print("\n### `expr` fragments we keep (cargo fix rewrites them to `expr_2021`)\n")
+    print(expr_kept_report(results))
+    print("\n### Our source changes that cargo fix does not make (full mode)\n")
+    print(ours_only_report(results))
+    print("\n### Edition lints still firing on our migrated code (cargo check, same targets)\n")
+    print(remaining_report(results))
+    print("\n### What our full run reported\n")
+    print(our_notes_report(results))
+    print("\n### Edition lints that fired but cargo fix did not fix\n")
+    print(unfixed_report(results))
+
+
+# ---------------------------------------------------------------------------------------
+# main
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("crates", nargs="*", help="only the corpus crates whose folder name contains one of these")
     ap.add_argument("--corpus", type=Path, help="unpacked corpus (default: fetch into target/corpus-src)")
-    ap.add_argument("--quick", action="store_true", help="only our tool's dry run: no cargo fix, no cargo check")
-    ap.add_argument("--runs", type=int, default=3, help="dry runs of our tool per crate; the best is kept (default 3)")
-    ap.add_argument("--timeout", type=int, default=1800, help="limit for each cargo check / fetch, in seconds")
+    ap.add_argument("--quick", action="store_true", help="only our tool's syntax-only dry run: no compiler phase, no cargo fix, no cargo check")
+    ap.add_argument("--runs", type=int, default=3, help="syntax-only dry runs of our tool per crate; the best is kept (default 3)")
+    ap.add_argument("--timeout", type=int, default=1800, help="limit for each cargo check / fetch / full run of ours, in seconds")
     ap.add_argument("--fix-timeout", type=int, default=900, help="limit for each cargo fix run, in seconds (then skipped)")
     ap.add_argument("--skip-fix", action="append", default=[], help="crates (substring) for which cargo fix is not run")
+    ap.add_argument("--reuse-fix", type=Path, metavar="PATH",
+                    help="take the baseline (target selection, lints) and cargo fix's results (times, edits, compiles) from an"
+                         " earlier run's JSON instead of running them; crates missing there are run")
+    ap.add_argument("--exe", type=Path, help="benchmark this cargo-migrate binary instead of building the repository's")
+    ap.add_argument("--full-args", default="", help="extra arguments for the full mode (e.g. --all-features), split on spaces")
     ap.add_argument("--work-dir", type=Path, default=None, help="where temporary copies go (default: system temp)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies")
     ap.add_argument("--out", type=Path, default=REPO / "target" / "bench-corpus.json")
@@ -810,46 +1317,37 @@ def main():
         crates = [c for c in crates if any(f in c.name for f in args.crates)]
     if not crates:
         sys.exit(f"no crates in {corpus}" + (f" matching {args.crates}" if args.crates else ""))
+    reuse = {}
+    args.reuse_fix_path = None
+    if args.reuse_fix:
+        args.reuse_fix_path = str(args.reuse_fix.resolve())
+        old = json.loads(args.reuse_fix.read_text())
+        reuse = {r["crate"]: r for r in old["crates"] if r.get("targets") is not None or r.get("baseline_tries")}
+        args.reuse_meta = {"path": args.reuse_fix_path, "date": old.get("date"), "machine": old.get("machine"), "commands": old.get("commands")}
 
-    exe = build_tool()
+    exe = args.exe.resolve() if args.exe else build_tool()
+    args.tool_commit = "prebuilt binary " + str(exe) if args.exe else tool_commit()
     started = time.time()
     results = []
-    kept = []
     if args.merge and args.out.is_file():
         old = json.loads(args.out.read_text())
         names = {c.name for c in crates}
-        kept = [r for r in old["crates"] if r["crate"] not in names]
+        results = [r for r in old["crates"] if r["crate"] not in names]
         args.earlier_commands = old.get("commands", [old.get("command")])
         for r in old["crates"]:
             r.setdefault("run", old.get("date"))
-        results = kept
     for c in crates:
         t0 = time.time()
-        results.append(bench_crate(exe, c, args) | {"run": datetime.datetime.now().isoformat(timespec="seconds")})
+        saved = reuse.get(c.name)
+        if args.reuse_fix and saved is None:
+            log(f"{c.name}: not in {args.reuse_fix}: baseline and cargo fix run here")
+        results.append(bench_crate(exe, c, args, saved) | {"run": datetime.datetime.now().isoformat(timespec="seconds")})
         results.sort(key=lambda r: r["crate"])
         log(f"{c.name}: done in {time.time() - t0:.0f}s")
         # Written after each crate, so a long run can be read before it ends.
         write_json(args, corpus, exe, results, started, partial=True)
     write_json(args, corpus, exe, results, started, partial=False)
     print_report(results, args.quick)
-
-
-def print_report(results, quick):
-    print(table(results, quick))
-    for r in results:
-        for n in r.get("notes", []):
-            print(f"- {r['crate']}: {n}")
-        if r.get("ours", {}).get("error"):
-            print(f"- {r['crate']}: cargo-migrate error: {r['ours']['error']}")
-    if not quick:
-        print("\n### cargo fix edits we do not make (or make differently), by lint and crate\n")
-        print(missing_summary(results))
-        print("\n### cargo fix edits we do not make (or make differently)\n")
-        print(missing_report(results))
-        print("\n### Edition lints that fired but cargo fix did not fix\n")
-        print(unfixed_report(results))
-        print("\n### Our source changes that cargo fix does not make\n")
-        print(ours_only_report(results))
 
 
 def write_json(args, corpus, exe, results, started, partial):
@@ -859,6 +1357,7 @@ def write_json(args, corpus, exe, results, started, partial):
         "date": datetime.datetime.now().isoformat(timespec="seconds"), "partial": partial,
         "elapsed_s": time.time() - started, "command": " ".join(sys.argv),
         "commands": getattr(args, "earlier_commands", []) + [" ".join(sys.argv)], "corpus": str(corpus), "binary": str(exe),
+        "tool_commit": getattr(args, "tool_commit", None), "reuse_fix": getattr(args, "reuse_meta", None),
         "machine": {"nproc": os.cpu_count(), "rustc": rustc.strip(), "platform": platform.platform(),
                     "loadavg_at_end": os.getloadavg()},
         "quick": args.quick, "runs": args.runs, "edition_lints": sorted(edition_lints()), "crates": results,
