@@ -117,9 +117,11 @@ pub fn run(manifest: &Path, packages: &[String], config: &BuildConfig, root: &Pa
             }
         };
         let done = build.failures.is_empty();
-        // More compiled targets first (a configuration that fails one test target but
-        // compiles the library beats one that compiles almost nothing), then fewer failures.
-        let better = |b: &Build| (build.units, std::cmp::Reverse(build.failures.len())) > (b.units, std::cmp::Reverse(b.failures.len()));
+        // The configuration that shows the most migration lints wins (it compiled the
+        // most of the code that matters), then the one that compiled more targets, then
+        // the one with fewer failures.
+        let score = |b: &Build| (b.diagnostics.iter().filter(|d| lint_name(d).is_some()).count(), b.units, std::cmp::Reverse(b.failures.len()));
+        let better = |b: &Build| score(&build) > score(b);
         if best.as_ref().is_none_or(|(_, b)| better(b)) {
             best = Some((attempt, build));
         }
