@@ -29,11 +29,11 @@ const ERROR: u8 = 2;
 #[derive(Parser, Debug)]
 #[command(name = "cargo", bin_name = "cargo", styles = clap_cargo_styles())]
 enum Cargo {
-    /// Migrate Rust code to a new edition, as reviewable diffs.
+    /// Migrate Rust code across editions and breaking library releases, as reviewable diffs.
     Migrate(MigrateCli),
 }
 
-/// Migrate Rust code to a new edition, as reviewable diffs.
+/// Migrate Rust code across editions and breaking library releases, as reviewable diffs.
 ///
 /// Every run is a dry run unless `--apply` is given: the changes are printed as a unified
 /// diff, each hunk headed by the rule that made it, why, and how safe it is.

@@ -245,8 +245,8 @@ lints! {
     "keyword_idents_2024", "`gen` is a keyword", "handled by `keyword-gen`", "gen-keyword";
     "edition_2024_expr_fragment_specifier", "`expr` also matches `const { }` and `_`", "handled by `expr-fragment`: changed only where an arm would be shadowed", "macro-fragment-specifiers";
     "rust_2024_guarded_string_incompatible_syntax", "`#\"..\"` and `##` are reserved", "handled by `guarded-strings`", "reserved-syntax";
-    "if_let_rescope", "temporaries of an `if let` scrutinee are dropped before `else`", "reported, needs review (the judge decides in a later release)", "temporary-if-let-scope";
-    "tail_expr_drop_order", "temporaries of a block's tail expression are dropped before its locals", "reported, needs review: usually harmless", "temporary-tail-expr-scope";
+    "if_let_rescope", "temporaries of an `if let` scrutinee are dropped before `else`", "a judge site: heuristics, a model, else the conservative `match` for review", "temporary-if-let-scope";
+    "tail_expr_drop_order", "temporaries of a block's tail expression are dropped before its locals", "a judge site: accepted where the order cannot be observed, else flagged for review", "temporary-tail-expr-scope";
 }
 
 /// The documentation of a lint of the group.
