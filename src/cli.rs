@@ -100,52 +100,12 @@ struct EditionArgs {
     /// The edition to migrate to.
     #[arg(long, value_name = "EDITION", default_value = "2024", value_parser = ["2024"])]
     to: String,
-    /// Write the changes to disk (atomically, file by file).
-    #[arg(long)]
-    apply: bool,
-    /// After --apply, run `cargo check --all-targets` and revert the files whose changes
-    /// break the build (errors that were already there are not blamed on the migration).
-    #[arg(long, requires = "apply")]
-    verify: bool,
-    /// With --verify, keep changes even if the build breaks.
-    #[arg(long, requires = "verify")]
-    broken_code: bool,
-    /// Exit with status 1 if there is anything to migrate; write nothing.
-    #[arg(long, conflicts_with = "apply")]
-    check: bool,
-    /// Apply even if the git work tree has uncommitted changes.
-    #[arg(long)]
-    allow_dirty: bool,
-    /// Apply even if the workspace is not under version control.
-    #[arg(long)]
-    allow_no_vcs: bool,
-    /// Output format of the changes.
-    #[arg(long, value_enum, default_value_t = Format::Diff)]
-    format: Format,
-    /// When to use colors.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
-    /// Print only errors.
-    #[arg(short, long, conflicts_with = "verbose")]
-    quiet: bool,
-    /// Print more (repeat for debug logs).
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    verbose: u8,
-    /// Syntax only: skip the compiler phase (`cargo check` with the migration lints).
-    #[arg(long)]
-    no_compiler: bool,
-    /// Features to enable in the compiler phase (comma-separated or repeated).
-    #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
-    features: Vec<String>,
-    /// Enable all features in the compiler phase (tried by default when no feature flag is given).
-    #[arg(long)]
-    all_features: bool,
-    /// Do not enable the default features in the compiler phase.
-    #[arg(long)]
-    no_default_features: bool,
-    /// Target triple for the compiler phase.
-    #[arg(long, value_name = "TRIPLE")]
-    target: Option<String>,
+    #[command(flatten)]
+    write: WriteArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    build: BuildArgs,
     #[command(flatten)]
     llm: LlmArgs,
     /// Number of threads (default: one per core). The output does not depend on it.
@@ -163,6 +123,80 @@ enum Format {
     Json,
     /// SARIF 2.1.0, for code-scanning dashboards: one result per change, with its fix.
     Sarif,
+}
+
+/// Whether and how to write, shared by `edition` and `upgrade`.
+#[derive(Args, Debug, Clone)]
+struct WriteArgs {
+    /// Write the changes to disk (atomically, file by file).
+    #[arg(long)]
+    apply: bool,
+    /// After --apply, run `cargo check --all-targets` and revert the changes that break
+    /// the build (errors that were already there are not blamed on the migration).
+    #[arg(long, requires = "apply")]
+    verify: bool,
+    /// With --verify, keep changes even if the build breaks.
+    #[arg(long, requires = "verify")]
+    broken_code: bool,
+    /// Exit with status 1 if there is anything to change; write nothing.
+    #[arg(long, conflicts_with = "apply")]
+    check: bool,
+    /// Apply even if the git work tree has uncommitted changes.
+    #[arg(long)]
+    allow_dirty: bool,
+    /// Apply even if the workspace is not under version control.
+    #[arg(long)]
+    allow_no_vcs: bool,
+}
+
+/// What is printed and how, shared by `edition` and `upgrade`.
+#[derive(Args, Debug, Clone)]
+struct OutputArgs {
+    /// Output format of the changes.
+    #[arg(long, value_enum, default_value_t = Format::Diff)]
+    format: Format,
+    /// When to use colors.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Print only errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print more (repeat for debug logs).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+/// The compiler phase's flags, shared by `edition` and `upgrade`.
+#[derive(Args, Debug, Clone)]
+struct BuildArgs {
+    /// Syntax only: skip the compiler phase (`cargo check` with the migration lints, or
+    /// against the new release for `upgrade`).
+    #[arg(long)]
+    no_compiler: bool,
+    /// Features to enable in the compiler phase (comma-separated or repeated).
+    #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
+    features: Vec<String>,
+    /// Enable all features in the compiler phase (tried by default when no feature flag is given).
+    #[arg(long)]
+    all_features: bool,
+    /// Do not enable the default features in the compiler phase.
+    #[arg(long)]
+    no_default_features: bool,
+    /// Target triple for the compiler phase.
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
+}
+
+impl BuildArgs {
+    /// The configuration the compiler phase builds with.
+    fn config(&self) -> BuildConfig {
+        BuildConfig {
+            features: self.features.clone(),
+            all_features: self.all_features,
+            no_default_features: self.no_default_features,
+            target: self.target.clone(),
+        }
+    }
 }
 
 /// The model flags, shared by `edition` (the judge) and `upgrade` (the judge of pack
@@ -296,7 +330,7 @@ fn run(cli: MigrateCli) -> u8 {
         Command::Upgrade(args) => upgrade_command(args),
         Command::Pack { command } => pack_command(command),
         Command::Edition(args) => {
-            let color = args.color;
+            let color = args.out.color;
             match edition(*args) {
                 Ok(code) => code,
                 Err(e) => {
@@ -353,12 +387,12 @@ fn init_logging(quiet: bool, verbose: u8) {
 }
 
 fn edition(args: EditionArgs) -> Result<u8> {
-    init_logging(args.quiet, args.verbose);
+    init_logging(args.out.quiet, args.out.verbose);
     if let Some(jobs) = args.jobs {
         rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build_global().context("cannot set the thread count")?;
     }
     let started = Instant::now();
-    let mut err = stderr(args.color);
+    let mut err = stderr(args.out.color);
     let rules = select_rules(&args.only, &args.skip)?;
     let sel = Selection { manifest_path: args.manifest_path.clone(), packages: args.package.clone(), workspace: args.workspace };
     let mut ws = Workspace::discover(&sel)?;
@@ -377,13 +411,13 @@ fn edition(args: EditionArgs) -> Result<u8> {
             false
         }
     });
-    if args.apply {
-        refuse_unsafe_apply(&ws.root, args.allow_no_vcs, args.allow_dirty)?;
+    if args.write.apply {
+        refuse_unsafe_apply(&ws.root, args.write.allow_no_vcs, args.write.allow_dirty)?;
     }
     // The baseline build, for --verify: errors that exist before the migration.
     let check_cmd = CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.spec()).collect() };
-    let baseline = if args.verify && !ws.packages.is_empty() {
-        if !args.quiet {
+    let baseline = if args.write.verify && !ws.packages.is_empty() {
+        if !args.out.quiet {
             let _ = writeln!(err, "{}Checking{} the build before migrating (for --verify)", NOTE.render(), NOTE.render_reset());
         }
         Some(check_cmd.errors()?)
@@ -391,15 +425,10 @@ fn edition(args: EditionArgs) -> Result<u8> {
         None
     };
 
-    let progress = progress_bar(args.quiet);
+    let progress = progress_bar(args.out.quiet);
     let opts = CheckOptions { rules, target_edition: args.to.clone(), only: args.only.clone(), skip: args.skip.clone() };
-    let build = BuildConfig {
-        features: args.features.clone(),
-        all_features: args.all_features,
-        no_default_features: args.no_default_features,
-        target: args.target.clone(),
-    };
-    let compiler = (!args.no_compiler).then_some(&build);
+    let build = args.build.config();
+    let compiler = (!args.build.no_compiler).then_some(&build);
     let mut migration = if ws.packages.is_empty() {
         crate::pipeline::Migration::default()
     } else {
@@ -412,21 +441,21 @@ fn edition(args: EditionArgs) -> Result<u8> {
     migration.diagnostics.extend(notes);
     migration.diagnostics.sort();
 
-    write_output(&migration, args.format, args.apply || args.check, args.color)?;
-    print_findings(&mut err, &migration, args.quiet);
+    write_output(&migration, args.out.format, args.write.apply || args.write.check, args.out.color)?;
+    print_findings(&mut err, &migration, args.out.quiet);
     let summary = Summary::of(&migration);
-    if !args.quiet {
+    if !args.out.quiet {
         let _ = writeln!(err, "{}Summary{}: {} in {:.2}s", NOTE.render(), NOTE.render_reset(), summary.line(), started.elapsed().as_secs_f64());
     }
     let mut status = if migration.has_errors() { ERROR } else { OK };
-    if args.check {
+    if args.write.check {
         // An error wins: a file that could not be read says nothing about what it needs.
         return Ok(if status == OK && summary.changes > 0 { CHANGES_REMAIN } else { status });
     }
-    if args.apply {
-        status = status.max(apply_changes(&mut err, &migration, args.quiet));
+    if args.write.apply {
+        status = status.max(apply_changes(&mut err, &migration, args.out.quiet));
         if let Some(baseline) = baseline {
-            status = status.max(report_verify(&mut err, &migration, &check_cmd, &baseline, &ws, args.broken_code)?);
+            status = status.max(report_verify(&mut err, &migration, &check_cmd, &baseline, &ws, args.write.broken_code)?);
         }
     }
     Ok(status)
@@ -659,16 +688,8 @@ struct UpgradeArgs {
     /// Upgrade every workspace member.
     #[arg(long)]
     workspace: bool,
-    /// Write the changes to disk (atomically, file by file).
-    #[arg(long)]
-    apply: bool,
-    /// After --apply, run `cargo check --all-targets` and revert the files whose changes
-    /// break the build (errors that were already there are not blamed on the upgrade).
-    #[arg(long, requires = "apply")]
-    verify: bool,
-    /// With --verify, keep changes even if the build breaks.
-    #[arg(long, requires = "verify")]
-    broken_code: bool,
+    #[command(flatten)]
+    write: WriteArgs,
     /// After --apply, ask the model (--llm) to repair the errors the packs and the
     /// compiler phase leave: each proposal is kept only if `cargo check` then shows the
     /// error gone and no new error; kept repairs are marked needs-review.
@@ -676,42 +697,10 @@ struct UpgradeArgs {
     repair: bool,
     #[command(flatten)]
     llm: LlmArgs,
-    /// Exit with status 1 if there is anything to change; write nothing.
-    #[arg(long, conflicts_with = "apply")]
-    check: bool,
-    /// Apply even if the git work tree has uncommitted changes.
-    #[arg(long)]
-    allow_dirty: bool,
-    /// Apply even if the workspace is not under version control.
-    #[arg(long)]
-    allow_no_vcs: bool,
-    /// Output format of the changes.
-    #[arg(long, value_enum, default_value_t = Format::Diff)]
-    format: Format,
-    /// When to use colors.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
-    /// Print only errors.
-    #[arg(short, long, conflicts_with = "verbose")]
-    quiet: bool,
-    /// Print more (repeat for debug logs).
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    verbose: u8,
-    /// Syntax only: skip the compiler phase (`cargo check` against the new release).
-    #[arg(long)]
-    no_compiler: bool,
-    /// Features to enable in the compiler phase (comma-separated or repeated).
-    #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
-    features: Vec<String>,
-    /// Enable all features in the compiler phase (tried by default when no feature flag is given).
-    #[arg(long)]
-    all_features: bool,
-    /// Do not enable the default features in the compiler phase.
-    #[arg(long)]
-    no_default_features: bool,
-    /// Target triple for the compiler phase.
-    #[arg(long, value_name = "TRIPLE")]
-    target: Option<String>,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    build: BuildArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -747,7 +736,7 @@ fn print_error(color: ColorChoice, e: &dyn std::fmt::Display) {
 }
 
 fn upgrade_command(args: UpgradeArgs) -> u8 {
-    let color = args.color;
+    let color = args.out.color;
     match upgrade(args) {
         Ok(code) => code,
         Err(e) => {
@@ -758,9 +747,9 @@ fn upgrade_command(args: UpgradeArgs) -> u8 {
 }
 
 fn upgrade(args: UpgradeArgs) -> Result<u8> {
-    init_logging(args.quiet, args.verbose);
+    init_logging(args.out.quiet, args.out.verbose);
     let started = Instant::now();
-    let mut err = stderr(args.color);
+    let mut err = stderr(args.out.color);
     let (krate, target) = match &args.spec {
         Some(spec) => {
             let (k, t) = crate::upgrade::parse_spec(spec)?;
@@ -773,19 +762,14 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
         target,
         packs: args.packs.clone(),
         selection: Selection { manifest_path: args.manifest_path.clone(), packages: args.package.clone(), workspace: args.workspace },
-        build: BuildConfig {
-            features: args.features.clone(),
-            all_features: args.all_features,
-            no_default_features: args.no_default_features,
-            target: args.target.clone(),
-        },
-        compiler: !args.no_compiler,
+        build: args.build.config(),
+        compiler: !args.build.no_compiler,
         model: None,
     };
     let ws = Workspace::discover(&request.selection)?;
-    if args.apply {
+    if args.write.apply {
         // Refuse early, before any work, as `edition` does.
-        refuse_unsafe_apply(&ws.root, args.allow_no_vcs, args.allow_dirty)?;
+        refuse_unsafe_apply(&ws.root, args.write.allow_no_vcs, args.write.allow_dirty)?;
     }
     // The judge of the packs' choice rules.
     let cache_dir = ws.target_dir.join("cargo-migrate").join("verdicts");
@@ -794,11 +778,11 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
         model: std::sync::Arc::from(m),
         cache: std::sync::Arc::new(crate::judge::cache::VerdictCache::new(&cache_dir)),
     });
-    let progress = progress_bar(args.quiet);
+    let progress = progress_bar(args.out.quiet);
     let planned = crate::upgrade::plan(&request, &|what| progress.set_message(what.to_string()));
     progress.finish_and_clear();
     let mut up = planned?;
-    if !args.quiet {
+    if !args.out.quiet {
         for u in &up.usages {
             let _ = writeln!(err, "{}Found{} {} {}", NOTE.render(), NOTE.render_reset(), up.krate, u.describe(&up.krate));
         }
@@ -807,10 +791,10 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
         }
     }
     let migration = &up.migration;
-    write_output(migration, args.format, args.apply || args.check, args.color)?;
-    print_findings(&mut err, migration, args.quiet);
+    write_output(migration, args.out.format, args.write.apply || args.write.check, args.out.color)?;
+    print_findings(&mut err, migration, args.out.quiet);
     let summary = Summary::of(migration);
-    if !args.quiet {
+    if !args.out.quiet {
         let rounds = up.compiler_rounds.map(|r| format!("; compiler phase: {r} cargo check round(s), {} message(s) about {} left", up.remaining.len(), up.krate)).unwrap_or_default();
         let _ = writeln!(
             err,
@@ -824,26 +808,26 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
         );
     }
     let mut status = if migration.has_errors() { ERROR } else { OK };
-    if args.check {
+    if args.write.check {
         return Ok(if status == OK && summary.changes > 0 { CHANGES_REMAIN } else { status });
     }
-    if args.apply {
+    if args.write.apply {
         let check_cmd = CheckCommand { manifest_path: up.workspace.root_manifest.clone(), packages: up.moved.clone() };
         // The build before, for --verify: errors that are not the upgrade's doing.
-        let baseline = if args.verify && !up.moved.is_empty() {
-            if !args.quiet {
+        let baseline = if args.write.verify && !up.moved.is_empty() {
+            if !args.out.quiet {
                 let _ = writeln!(err, "{}Checking{} the build before upgrading (for --verify)", NOTE.render(), NOTE.render_reset());
             }
             Some(check_cmd.errors()?)
         } else {
             None
         };
-        status = status.max(apply_changes(&mut err, &up.migration, args.quiet));
+        status = status.max(apply_changes(&mut err, &up.migration, args.out.quiet));
         if args.repair {
             repair_remaining(&mut err, &mut up, &check_cmd, baseline.as_deref(), &args)?;
         }
         if let Some(baseline) = baseline {
-            status = status.max(report_verify(&mut err, &up.migration, &check_cmd, &baseline, &up.workspace, args.broken_code)?);
+            status = status.max(report_verify(&mut err, &up.migration, &check_cmd, &baseline, &up.workspace, args.write.broken_code)?);
         }
     }
     Ok(status)
