@@ -859,18 +859,23 @@ mod tests {
     use crate::model::Diagnostic;
 
     /// Runs `pack` (TOML text) on `code`: the new text, the changes, the diagnostics.
-    fn run(pack: &str, code: &str) -> (String, Vec<Change>, Vec<Diagnostic>) {
-        let pack = Arc::new(CompiledPack::from_text(pack, "test.toml").unwrap_or_else(|e| panic!("{e}")));
-        let rule = PackRule::new(pack);
-        let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
-        let file = crate::source::SourceFile {
+    /// `lib.rs` holding `code`.
+    fn lib_rs(code: &str) -> crate::source::SourceFile {
+        crate::source::SourceFile {
             path: "lib.rs".into(),
             display: "lib.rs".into(),
             kind: crate::source::FileKind::Rust,
             package: String::new(),
             cfg: crate::model::CfgStatus::Active,
             text: code.to_string(),
-        };
+        }
+    }
+
+    fn run(pack: &str, code: &str) -> (String, Vec<Change>, Vec<Diagnostic>) {
+        let pack = Arc::new(CompiledPack::from_text(pack, "test.toml").unwrap_or_else(|e| panic!("{e}")));
+        let rule = PackRule::new(pack);
+        let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let file = lib_rs(code);
         let (findings, _) = crate::check::check_rust_text(&file, &crate::cfg::CfgSet::host(), &opts, true).unwrap();
         let (changes, new) = crate::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
         (new, changes, findings.diagnostics)
@@ -968,14 +973,7 @@ mod tests {
         let pack = Arc::new(CompiledPack::from_text(RAND, "rand.toml").unwrap());
         let rule = PackRule::new(pack);
         let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
-        let file = crate::source::SourceFile {
-            path: "lib.rs".into(),
-            display: "lib.rs".into(),
-            kind: crate::source::FileKind::Rust,
-            package: String::new(),
-            cfg: crate::model::CfgStatus::Active,
-            text: code.to_string(),
-        };
+        let file = lib_rs(code);
         let (findings, _) = crate::check::check_rust_text(&file, &crate::cfg::CfgSet::host(), &opts, true).unwrap();
         assert_eq!(findings.sites.len(), 1);
         let site = &findings.sites[0];
@@ -1033,14 +1031,7 @@ when = "the remaining entries must keep their order (O(n))"
         let sites = code.match_indices(at).map(|(i, _)| CompilerSite { range: i..i + at.len(), item: item.clone() }).collect();
         rule.compiler_sites.insert("lib.rs".into(), sites);
         let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
-        let file = crate::source::SourceFile {
-            path: "lib.rs".into(),
-            display: "lib.rs".into(),
-            kind: crate::source::FileKind::Rust,
-            package: String::new(),
-            cfg: crate::model::CfgStatus::Active,
-            text: code.to_string(),
-        };
+        let file = lib_rs(code);
         let (findings, _) = crate::check::check_rust_text(&file, &crate::cfg::CfgSet::host(), &opts, true).unwrap();
         let (_, new) = crate::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
         (new, findings.diagnostics)
