@@ -41,6 +41,7 @@ pub fn builtin_sources() -> &'static [(&'static str, &'static str)] {
     &[
         ("rand/0.8-0.9.toml", include_str!("../../migrations/rand/0.8-0.9.toml")),
         ("base64/0.13-0.22.toml", include_str!("../../migrations/base64/0.13-0.22.toml")),
+        ("base64/0.21-0.22.toml", include_str!("../../migrations/base64/0.21-0.22.toml")),
         ("indexmap/1-2.toml", include_str!("../../migrations/indexmap/1-2.toml")),
         ("bitflags/1-2.toml", include_str!("../../migrations/bitflags/1-2.toml")),
     ]
