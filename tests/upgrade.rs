@@ -377,3 +377,28 @@ fn repair_puts_back_a_proposal_that_does_not_compile() {
     assert!(main.contains("c.reset_to(5);"), "the file is put back: {main}");
     assert_eq!(server.finish().len(), 2, "two attempts");
 }
+
+/// Members on different releases of the crate: each takes the steps from its own version.
+#[test]
+fn members_on_different_versions_each_take_their_own_steps() {
+    let s = Sandbox::new();
+    s.write("ws/Cargo.toml", "[workspace]\nmembers = [\"old\", \"newer\"]\nresolver = \"2\"\n");
+    // Outside the workspace: path dependencies below its root would be members.
+    s.write("mini7/Cargo.toml", &mini("0.7.0"));
+    s.write("mini7/src/lib.rs", MINI_LIB);
+    s.write("mini8/Cargo.toml", &mini("0.8.0"));
+    s.write("mini8/src/lib.rs", MINI_LIB);
+    s.write("ws/old/Cargo.toml", "[package]\nname = \"old\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../../mini7\", version = \"0.7\" }\n");
+    s.write("ws/old/src/lib.rs", "pub fn f() { mini::a() }\n");
+    s.write("ws/newer/Cargo.toml", "[package]\nname = \"newer\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../../mini8\", version = \"0.8\" }\n");
+    s.write("ws/newer/src/lib.rs", "pub fn g() { mini::b() }\n");
+    s.write("a.toml", &pack("0.7", "0.8", "a", "b"));
+    s.write("b.toml", &pack("0.8", "0.9", "b", "c"));
+    let run = s.run("ws", &["upgrade", "mini", "--pack", "../a.toml", "--pack", "../b.toml", "--workspace", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // `old` goes 0.7 → 0.8 → 0.9 (a → b → c); `newer` only 0.8 → 0.9 (b → c).
+    assert!(run.stdout.contains("-pub fn f() { mini::a() }\n+pub fn f() { mini::c() }"), "{}", run.stdout);
+    assert!(run.stdout.contains("-pub fn g() { mini::b() }\n+pub fn g() { mini::c() }"), "{}", run.stdout);
+    assert!(run.stdout.contains("+mini = { path = \"../../mini7\", version = \"0.9\" }"), "{}", run.stdout);
+    assert!(run.stdout.contains("+mini = { path = \"../../mini8\", version = \"0.9\" }"), "{}", run.stdout);
+}
