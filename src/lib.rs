@@ -5,6 +5,8 @@
 //! [`apply`] → [`verify`]. [`pipeline`] strings the stages together; [`model`] is the
 //! plain data that flows between them.
 
+#![warn(missing_docs)]
+
 pub mod apply;
 pub mod cfg;
 pub mod check;

@@ -37,17 +37,38 @@ pub enum Pat {
     /// `f(args)`.
     Call(Box<Pat>, ArgsPat),
     /// `receiver.method::<turbofish>(args)`.
-    Method { receiver: Box<Pat>, method: String, turbofish: Option<Vec<TyPat>>, args: ArgsPat },
+    Method {
+        /// The receiver.
+        receiver: Box<Pat>,
+        /// The method's name.
+        method: String,
+        /// Generic arguments, if written.
+        turbofish: Option<Vec<TyPat>>,
+        /// The arguments.
+        args: ArgsPat,
+    },
     /// `base.member`.
     Field(Box<Pat>, String),
     /// `&x`, `&mut x`.
-    Ref { mutable: bool, expr: Box<Pat> },
+    Ref {
+        /// Whether it is `&mut`.
+        mutable: bool,
+        /// The referenced expression.
+        expr: Box<Pat>,
+    },
     /// `!x`, `-x`, `*x`.
     Unary(String, Box<Pat>),
     /// `a + b`.
     Binary(Box<Pat>, String, Box<Pat>),
     /// `a..b`, `a..=b`.
-    Range { from: Option<Box<Pat>>, to: Option<Box<Pat>>, inclusive: bool },
+    Range {
+        /// The start, if any.
+        from: Option<Box<Pat>>,
+        /// The end, if any.
+        to: Option<Box<Pat>>,
+        /// Whether it is `..=`.
+        inclusive: bool,
+    },
     /// A literal, by its text.
     Lit(String),
     /// `(a, b)`.
@@ -103,7 +124,12 @@ pub enum TyPat {
     /// A path type.
     Path(PathPat),
     /// `&T`, `&mut T` (lifetimes are not compared).
-    Ref { mutable: bool, elem: Box<TyPat> },
+    Ref {
+        /// Whether it is `&mut`.
+        mutable: bool,
+        /// The referenced type.
+        elem: Box<TyPat>,
+    },
     /// `(A, B)`.
     Tuple(Vec<TyPat>),
     /// `[T]`.
