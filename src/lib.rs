@@ -1,9 +1,11 @@
-//! `cargo migrate`: migrate Rust code across editions, as reviewable diffs.
+//! `cargo migrate`: migrate Rust code across editions and breaking library releases, as
+//! reviewable diffs.
 //!
 //! The pipeline, one module per stage (see ARCHITECTURE.md):
-//! [`discover`] → [`check`] (load, parse, run [`rules`]) → [`plan`] → [`emit`] or
-//! [`apply`] → [`verify`]. [`pipeline`] strings the stages together; [`model`] is the
-//! plain data that flows between them.
+//! [`discover`] → [`check`] (load, parse, run [`rules`]; then [`compiler`]) → [`judge`]
+//! → [`plan`] → [`emit`] or [`apply`] → [`verify`]. [`pipeline`] strings the stages
+//! together; [`model`] is the plain data that flows between them. [`pack`] runs migration
+//! packs as rules and [`upgrade`] drives `cargo migrate upgrade`.
 
 #![warn(missing_docs)]
 
