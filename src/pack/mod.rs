@@ -44,6 +44,7 @@ pub fn builtin_sources() -> &'static [(&'static str, &'static str)] {
         ("base64/0.21-0.22.toml", include_str!("../../migrations/base64/0.21-0.22.toml")),
         ("indexmap/1-2.toml", include_str!("../../migrations/indexmap/1-2.toml")),
         ("bitflags/1-2.toml", include_str!("../../migrations/bitflags/1-2.toml")),
+        ("nom/7-8.toml", include_str!("../../migrations/nom/7-8.toml")),
     ]
 }
 
