@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! rules/<id>/fixtures/NAME.rs          input (Rust 2021)
-//! rules/<id>/fixtures/NAME.fixed.rs    expected output of that rule alone
+//! rules/<id>/fixtures/NAME.fixed.rs    expected output of that rule alone (none for `leaves_alone_*`:
+//!                                      such a fixture is its own expected output)
 //! rules/<id>/fixtures/NAME.snap        the annotated diff and diagnostics (insta)
 //! rules/<id>/fixtures/NAME.toml        input manifest (`edition-manifest`)
 //! rules/<id>/fixtures/NAME.fixed.toml  expected manifest
@@ -352,15 +353,17 @@ fn check_fixture(rule: &'static dyn Rule, fixture: &Fixture, tmp: &Path) -> Vec<
     // Output against the `.fixed` file.
     let fixed_path = fixture.fixed();
     let fixed_name = fixed_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    match std::fs::read_to_string(&fixed_path) {
-        Ok(expected) if expected == run.new_text => {}
-        _ if bless() => {
-            if let Err(e) = std::fs::write(&fixed_path, &run.new_text) {
-                errors.push(format!("cannot write {fixed_name}: {e}"));
+    if fixture.leaves_alone() {
+        // Its own expected output: the "was changed" check below covers it.
+        if fixed_path.exists() {
+            if bless() {
+                let _ = std::fs::remove_file(&fixed_path);
+            } else {
+                errors.push(format!("{fixed_name} is not needed: a `leaves_alone` fixture is its own expected output (BLESS=1 removes it)"));
             }
         }
-        Ok(expected) => errors.push(format!("output differs from {fixed_name} (BLESS=1 to accept it):\n{}", text_diff(&expected, &run.new_text))),
-        Err(_) => errors.push(format!("{fixed_name} is missing: run `BLESS=1 cargo test --test rules`, then review it")),
+    } else {
+        match_fixed(&fixed_path, &fixed_name, &run.new_text, &mut errors);
     }
 
     // Whether it should have changed anything.
@@ -464,4 +467,18 @@ fn text_diff(expected: &str, actual: &str) -> String {
     let mut out = Vec::new();
     let _ = write!(out, "{}", diff.unified_diff().context_radius(2).header("expected", "actual"));
     String::from_utf8_lossy(&out).replace('\r', "␍")
+}
+
+/// Compares a fixture's output with its `.fixed` file (or writes it with `BLESS=1`).
+fn match_fixed(fixed_path: &Path, fixed_name: &str, output: &str, errors: &mut Vec<String>) {
+    match std::fs::read_to_string(fixed_path) {
+        Ok(expected) if expected == output => {}
+        _ if bless() => {
+            if let Err(e) = std::fs::write(fixed_path, &output) {
+                errors.push(format!("cannot write {fixed_name}: {e}"));
+            }
+        }
+        Ok(expected) => errors.push(format!("output differs from {fixed_name} (BLESS=1 to accept it):\n{}", text_diff(&expected, &output))),
+        Err(_) => errors.push(format!("{fixed_name} is missing: run `BLESS=1 cargo test --test rules`, then review it")),
+    }
 }
