@@ -474,11 +474,11 @@ fn match_fixed(fixed_path: &Path, fixed_name: &str, output: &str, errors: &mut V
     match std::fs::read_to_string(fixed_path) {
         Ok(expected) if expected == output => {}
         _ if bless() => {
-            if let Err(e) = std::fs::write(fixed_path, &output) {
+            if let Err(e) = std::fs::write(fixed_path, output) {
                 errors.push(format!("cannot write {fixed_name}: {e}"));
             }
         }
-        Ok(expected) => errors.push(format!("output differs from {fixed_name} (BLESS=1 to accept it):\n{}", text_diff(&expected, &output))),
+        Ok(expected) => errors.push(format!("output differs from {fixed_name} (BLESS=1 to accept it):\n{}", text_diff(&expected, output))),
         Err(_) => errors.push(format!("{fixed_name} is missing: run `BLESS=1 cargo test --test rules`, then review it")),
     }
 }
