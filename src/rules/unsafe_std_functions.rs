@@ -46,7 +46,7 @@ impl Rule for UnsafeStdFunctions {
         if !cx.mentions(&["set_var", "remove_var", "before_exec"]) {
             return;
         }
-        let mut finder = Finder { cx, in_unsafe: false, stmt: None, chain: None, calls: Vec::new() };
+        let mut finder = Finder { cx, in_unsafe: false, stmt: None, chain: None, calls: Vec::new(), refs: Vec::new() };
         finder.visit_file(&cx.parsed.syntax);
         // One change per statement: the calls it holds and one SAFETY comment above it.
         let mut by_stmt: BTreeMap<usize, Vec<Call>> = BTreeMap::new();
@@ -72,7 +72,13 @@ impl Rule for UnsafeStdFunctions {
             );
             out.changes.push(cx.change(&META, META.safety, reason, edits));
         }
-        out.diagnostics.extend(finder_refs(cx));
+        for (name, at) in finder.refs {
+            out.diagnostics.push(cx.warning(
+                &META,
+                at,
+                format!("`{name}` is an `unsafe fn` in Rust 2024: wherever this function value is called needs an `unsafe` block"),
+            ));
+        }
         out.diagnostics.extend(macro_rules_calls(cx, &wrapped));
     }
 }
@@ -164,37 +170,6 @@ fn comment_edit(cx: &SourceCx<'_>, stmt_start: usize, note: &str) -> Edit {
     }
 }
 
-/// Mentions of the functions that are not calls (`let f = env::set_var;`): their callers
-/// need `unsafe` too, which the rule cannot add.
-fn finder_refs(cx: &SourceCx<'_>) -> Vec<crate::model::Diagnostic> {
-    struct Refs<'c, 'a> {
-        cx: &'c SourceCx<'a>,
-        out: Vec<crate::model::Diagnostic>,
-    }
-    impl<'ast> Visit<'ast> for Refs<'_, '_> {
-        fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-            // The callee position is handled by the rule; only look at the arguments.
-            call.args.iter().for_each(|a| self.visit_expr(a));
-        }
-        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-            if let Some(name) = unsafe_fn_name(self.cx, &p.path) {
-                let at = self.cx.range(p.span()).start;
-                self.out.push(self.cx.warning(
-                    &META,
-                    at,
-                    format!("`{name}` is an `unsafe fn` in Rust 2024: wherever this function value is called needs an `unsafe` block"),
-                ));
-            }
-        }
-        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-            visit_macro_body(self, mac);
-        }
-    }
-    let mut refs = Refs { cx, out: Vec::new() };
-    refs.visit_file(&cx.parsed.syntax);
-    refs.out
-}
-
 fn unsafe_fn_name(cx: &SourceCx<'_>, path: &syn::Path) -> Option<&'static str> {
     let segments = path_segments(path);
     UNSAFE_FNS.iter().find(|target| cx.imports.resolves_to(&segments, &target[..])).map(|t| t[2])
@@ -216,6 +191,9 @@ struct Finder<'c, 'a> {
     /// call of its chain (`Command::new(..).before_exec(..).spawn()`).
     chain: Option<Range<usize>>,
     calls: Vec<Call>,
+    /// Mentions that are not calls (`let f = env::set_var;`): their callers need
+    /// `unsafe` too, which the rule cannot add.
+    refs: Vec<(&'static str, usize)>,
 }
 
 impl Finder<'_, '_> {
@@ -267,12 +245,22 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
     }
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-        if let syn::Expr::Path(p) = &*call.func {
-            if let Some(name) = unsafe_fn_name(self.cx, &p.path) {
-                self.found(name, self.without_attrs(&call.func, call));
+        match &*call.func {
+            // The callee: a call of the function, not a mention of it.
+            syn::Expr::Path(p) => {
+                if let Some(name) = unsafe_fn_name(self.cx, &p.path) {
+                    self.found(name, self.without_attrs(&call.func, call));
+                }
             }
+            func => self.visit_expr(func),
         }
-        visit::visit_expr_call(self, call);
+        call.args.iter().for_each(|a| self.visit_expr(a));
+    }
+
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if let Some(name) = unsafe_fn_name(self.cx, &p.path) {
+            self.refs.push((name, self.cx.range(p.span()).start));
+        }
     }
 
     fn visit_expr(&mut self, e: &'ast syn::Expr) {
