@@ -296,8 +296,8 @@ fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, 
         .iter()
         .filter_map(|c| {
             let file = files.values().find(|f| f.display == c.file)?;
-            let lines = LineIndex::new(&file.text);
-            Some((c.rule, c.file.clone(), lines.line(c.span().start), lines.line(c.span().end)))
+            let last = c.line + file.text.get(c.span())?.matches('\n').count();
+            Some((c.rule, c.file.clone(), c.line, last))
         })
         .collect();
     out.diagnostics.retain(|d| {
@@ -310,6 +310,7 @@ fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, 
 fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, &SourceFile>, config: &str, out: &mut CompilerFindings) {
     // A file compiled for several targets (lib and its tests) is reported once per target.
     let mut seen = std::collections::HashSet::new();
+    let mut indexes: BTreeMap<&Path, LineIndex> = BTreeMap::new();
     for d in messages.iter().filter(|d| seen.insert(d.rendered.clone().unwrap_or_else(|| d.message.clone()))) {
         let Some(lint) = lint_name(d) else { continue };
         let Some(primary) = d.spans.iter().find(|s| s.is_primary) else { continue };
@@ -318,7 +319,7 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
             out.diagnostics.push(Diagnostic::general(Level::Warning, format!("{lint} in {}:{} (not a file of the migrated packages): {}", primary.file_name, primary.line_start, d.message)).with_rule(rule_id(&lint)));
             continue;
         };
-        let lines = LineIndex::new(&file.text);
+        let lines = &*indexes.entry(file.path.as_path()).or_insert_with(|| LineIndex::new(&file.text));
         if !span_matches(file, primary) {
             out.diagnostics.push(Diagnostic::at(Level::Warning, &file.display, Some(primary.line_start), format!("{lint}: the compiler's position does not match the file; not applied: {}", d.message)).with_rule(rule_id(&lint)));
             continue;
@@ -334,7 +335,7 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
             edits,
         };
         if lint == "if_let_rescope" || lint == "tail_expr_drop_order" {
-            match judgement_site(&lint, d, file, &lines, root) {
+            match judgement_site(&lint, d, file, lines, root) {
                 Some(site) => out.sites.push(site),
                 None => out.diagnostics.push(needs_review(file, primary, &lint, d)),
             }
@@ -469,7 +470,7 @@ fn judgement_site(lint: &str, d: &RustcDiagnostic, file: &SourceFile, lines: &Li
     // tail_expr_drop_order: the lines from the first local to the end of the block.
     let first = in_file.iter().map(|s| s.line_start).min()?;
     let last = in_file.iter().map(|s| s.line_end).max()?;
-    let (from, to) = (line_offset(lines, &file.text, first), line_offset(lines, &file.text, last + 1));
+    let (from, to) = (lines.start_of(first, file.text.len()), lines.start_of(last + 1, file.text.len()));
     Some(Site {
         rule: rule_id(lint),
         file: file.display.clone(),
@@ -489,14 +490,6 @@ fn judgement_site(lint: &str, d: &RustcDiagnostic, file: &SourceFile, lines: &Li
         conservative: 1,
         evidence: Evidence::TailExprDropOrder { destructors },
     })
-}
-
-/// Byte offset where 1-based `line` starts (the end of the text past the last line).
-fn line_offset(_lines: &LineIndex, text: &str, line: usize) -> usize {
-    if line <= 1 {
-        return 0;
-    }
-    text.match_indices('\n').nth(line - 2).map_or(text.len(), |(i, _)| i + 1)
 }
 
 /// Classifies a destructor by the file the compiler points at for its `Drop` impl.

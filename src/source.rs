@@ -55,6 +55,11 @@ impl LineIndex {
         self.starts.partition_point(|&s| s <= offset)
     }
 
+    /// Byte offset where 1-based `line` starts; `len` (the text's length) past the last line.
+    pub fn start_of(&self, line: usize, len: usize) -> usize {
+        line.checked_sub(1).and_then(|i| self.starts.get(i)).copied().unwrap_or(len)
+    }
+
     /// Byte offset where the line holding `offset` starts.
     pub fn line_start(&self, offset: usize) -> usize {
         self.starts[self.line(offset) - 1]
@@ -186,6 +191,7 @@ mod tests {
         assert_eq!(idx.line(5), 3);
         assert_eq!(idx.line(6), 4);
         assert_eq!(idx.line_start(3), 2);
+        assert_eq!((idx.start_of(1, 7), idx.start_of(3, 7), idx.start_of(9, 7)), (0, 5, 7));
         assert_eq!(indentation_at("fn a() {\n    b();\n}", &LineIndex::new("fn a() {\n    b();\n}"), 13), "    ");
     }
 }
