@@ -52,8 +52,24 @@ pub struct BuildConfig {
     pub target: Option<String>,
 }
 
+/// `cargo check --all-targets --keep-going --message-format=json` on `manifest` for
+/// `packages` (`-p` specs) with `config`'s flags: the command every `cargo check` of the
+/// tool starts from. `--keep-going` reports every target's errors, not only those of
+/// whichever target failed first.
+pub fn check_command(manifest: &Path, packages: &[String], config: &BuildConfig) -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["check", "--all-targets", "--keep-going", "--message-format=json"]).arg("--manifest-path").arg(manifest);
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    cmd.args(config.args());
+    cmd
+}
+
 impl BuildConfig {
-    fn args(&self) -> Vec<String> {
+    /// The flags for cargo.
+    pub fn args(&self) -> Vec<String> {
         let mut args = Vec::new();
         if !self.features.is_empty() {
             args.push(format!("--features={}", self.features.join(",")));
@@ -161,14 +177,8 @@ struct Build {
 
 /// Runs `cargo check --keep-going` with the lints forced on workspace members.
 fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig) -> Result<Build, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let mut cmd = Command::new(cargo);
-    cmd.args(["check", "--all-targets", "--keep-going", "--message-format=json"]).arg("--manifest-path").arg(manifest);
-    for p in packages {
-        cmd.args(["-p", p]);
-    }
-    cmd.args(config.args());
+    let mut cmd = check_command(manifest, packages, config);
     cmd.env("RUSTC_WORKSPACE_WRAPPER", exe).env(WRAPPER_ENV, "1");
     tracing::info!("running {cmd:?}");
     let output = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().map_err(|e| format!("cannot run cargo: {e}"))?;

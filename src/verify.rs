@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use anyhow::{Context, Result};
 use cargo_metadata::diagnostic::DiagnosticLevel;
@@ -50,14 +50,10 @@ pub struct CheckCommand {
 impl CheckCommand {
     /// Runs `cargo check --all-targets --message-format=json` and returns its errors.
     pub fn errors(&self) -> Result<Vec<CompileError>> {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        let mut cmd = Command::new(cargo);
-        // `--keep-going`: every target's errors, not those of whichever failed first (which
-        // varies between runs and would make an old error look new).
-        cmd.args(["check", "--all-targets", "--keep-going", "--message-format=json", "--quiet"]).arg("--manifest-path").arg(&self.manifest_path);
-        for p in &self.packages {
-            cmd.args(["-p", p]);
-        }
+        // `--keep-going` matters here: with it, which target fails first (it varies between
+        // runs) cannot make an old error look new.
+        let mut cmd = crate::compiler::check_command(&self.manifest_path, &self.packages, &Default::default());
+        cmd.arg("--quiet");
         let output = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().context("cannot run `cargo check`")?;
         let mut errors = Vec::new();
         for message in Message::parse_stream(output.stdout.as_slice()) {

@@ -6,7 +6,7 @@
 //! again, now trusting the compiler's resolution.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use cargo_metadata::diagnostic::{Diagnostic as RustcDiagnostic, DiagnosticLevel, DiagnosticSpan};
 use cargo_metadata::Message;
@@ -121,13 +121,8 @@ pub fn deprecated_item(message: &str) -> Vec<String> {
 /// copy's) with `target_dir`, and sorts out what mentions the crate. `root` is the
 /// staging root, for the compiler's relative paths.
 pub fn check(manifest: &Path, root: &Path, packages: &[String], config: &BuildConfig, target_dir: &Path, names: &CrateNames) -> CheckOutcome {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["check", "--all-targets", "--keep-going", "--message-format=json"]).arg("--manifest-path").arg(manifest);
-    for p in packages {
-        cmd.args(["-p", p]);
-    }
-    cmd.args(config_args(config)).env("CARGO_TARGET_DIR", target_dir);
+    let mut cmd = crate::compiler::check_command(manifest, packages, config);
+    cmd.env("CARGO_TARGET_DIR", target_dir);
     tracing::info!("running {cmd:?}");
     let output = match cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output() {
         Ok(o) => o,
@@ -186,22 +181,6 @@ pub fn check(manifest: &Path, root: &Path, packages: &[String], config: &BuildCo
     out
 }
 
-fn config_args(config: &BuildConfig) -> Vec<String> {
-    let mut args = Vec::new();
-    if !config.features.is_empty() {
-        args.push(format!("--features={}", config.features.join(",")));
-    }
-    if config.all_features {
-        args.push("--all-features".into());
-    }
-    if config.no_default_features {
-        args.push("--no-default-features".into());
-    }
-    if let Some(t) = &config.target {
-        args.push(format!("--target={t}"));
-    }
-    args
-}
 
 #[cfg(test)]
 mod tests {
