@@ -82,15 +82,8 @@ Exit status: 0 done, 1 changes remain (with --check), 2 error.";
 
 #[derive(Args, Debug)]
 struct EditionArgs {
-    /// Path to Cargo.toml.
-    #[arg(long, value_name = "PATH")]
-    manifest_path: Option<PathBuf>,
-    /// Package to migrate (repeatable); default: the workspace's default members.
-    #[arg(short, long = "package", value_name = "SPEC")]
-    package: Vec<String>,
-    /// Migrate every workspace member.
-    #[arg(long)]
-    workspace: bool,
+    #[command(flatten)]
+    select: SelectArgs,
     /// Run only these rules (comma-separated or repeated).
     #[arg(long, value_name = "RULE", value_delimiter = ',')]
     only: Vec<String>,
@@ -123,6 +116,27 @@ enum Format {
     Json,
     /// SARIF 2.1.0, for code-scanning dashboards: one result per change, with its fix.
     Sarif,
+}
+
+/// Which packages, shared by `edition` and `upgrade`.
+#[derive(Args, Debug, Clone)]
+struct SelectArgs {
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// Package to work on (repeatable); default: the workspace's default members.
+    #[arg(short, long = "package", value_name = "SPEC")]
+    package: Vec<String>,
+    /// Every workspace member.
+    #[arg(long)]
+    workspace: bool,
+}
+
+impl SelectArgs {
+    /// The selection discovery takes.
+    fn selection(&self) -> Selection {
+        Selection { manifest_path: self.manifest_path.clone(), packages: self.package.clone(), workspace: self.workspace }
+    }
 }
 
 /// Whether and how to write, shared by `edition` and `upgrade`.
@@ -394,7 +408,7 @@ fn edition(args: EditionArgs) -> Result<u8> {
     let started = Instant::now();
     let mut err = stderr(args.out.color);
     let rules = select_rules(&args.only, &args.skip)?;
-    let sel = Selection { manifest_path: args.manifest_path.clone(), packages: args.package.clone(), workspace: args.workspace };
+    let sel = args.select.selection();
     let mut ws = Workspace::discover(&sel)?;
     let mut notes = Vec::new();
     ws.packages.retain(|p| match p.edition.as_str() {
@@ -679,15 +693,8 @@ struct UpgradeArgs {
     /// A migration pack to use (repeatable); preferred over shipped and built-in packs.
     #[arg(long = "pack", value_name = "FILE")]
     packs: Vec<PathBuf>,
-    /// Path to Cargo.toml.
-    #[arg(long, value_name = "PATH")]
-    manifest_path: Option<PathBuf>,
-    /// Package to upgrade (repeatable); default: the workspace's default members.
-    #[arg(short, long = "package", value_name = "SPEC")]
-    package: Vec<String>,
-    /// Upgrade every workspace member.
-    #[arg(long)]
-    workspace: bool,
+    #[command(flatten)]
+    select: SelectArgs,
     #[command(flatten)]
     write: WriteArgs,
     /// After --apply, ask the model (--llm) to repair the errors the packs and the
@@ -761,7 +768,7 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
         krate,
         target,
         packs: args.packs.clone(),
-        selection: Selection { manifest_path: args.manifest_path.clone(), packages: args.package.clone(), workspace: args.workspace },
+        selection: args.select.selection(),
         build: args.build.config(),
         compiler: !args.build.no_compiler,
         model: None,
