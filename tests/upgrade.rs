@@ -402,3 +402,26 @@ fn members_on_different_versions_each_take_their_own_steps() {
     assert!(run.stdout.contains("+mini = { path = \"../../mini7\", version = \"0.9\" }"), "{}", run.stdout);
     assert!(run.stdout.contains("+mini = { path = \"../../mini8\", version = \"0.9\" }"), "{}", run.stdout);
 }
+
+/// The built-in bitflags pack's macro rule reaches a `bitflags!` in a submodule through
+/// `#[macro_use] extern crate bitflags;` in the crate root, and leaves a same-named macro
+/// of another crate alone.
+#[test]
+fn macro_rules_see_macro_use_of_the_crate_root() {
+    let s = Sandbox::new();
+    s.write("bitflags/Cargo.toml", "[package]\nname = \"bitflags\"\nversion = \"1.3.2\"\nedition = \"2018\"\n");
+    s.write("bitflags/src/lib.rs", "#[macro_export]\nmacro_rules! bitflags { ($($t:tt)*) => {}; }\n");
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2018\"\n\n[dependencies]\nbitflags = { path = \"../bitflags\", version = \"1\" }\n\n[workspace]\n");
+    s.write("user/src/lib.rs", "#[macro_use]\nextern crate bitflags;\n\nmod flags;\nmod other;\n");
+    s.write("user/src/flags.rs", "bitflags! {\n    /// Modes.\n    pub struct Mode: u8 {\n        const R = 4;\n    }\n}\n");
+    s.write("user/src/other.rs", "macro_rules! bitflags { ($($t:tt)*) => {}; }\nbitflags! { struct Not: u8 {} }\n");
+    let run = s.run("user", &["upgrade", "bitflags", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("     /// Modes.\n+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]\n     pub struct Mode: u8 {"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("other.rs"), "{}", run.stdout);
+    assert!(run.stdout.contains("+bitflags = { path = \"../bitflags\", version = \"2\" }"), "{}", run.stdout);
+}

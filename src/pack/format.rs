@@ -112,6 +112,10 @@ pub enum Kind {
     /// A `use` item (`use rand::distributions::Standard`): a path rule that only
     /// rewrites `use` items.
     Use,
+    /// The invocations of an item macro (`bitflags::bitflags!`). With `derive`, every
+    /// `struct` an invocation defines gets the derives it lacks: for a macro whose new
+    /// release stopped implying traits its old release implemented.
+    Macro,
 }
 
 /// How far to trust a rule's rewrite.
@@ -173,10 +177,15 @@ pub struct RuleDef {
     /// Constraints on metavariables (`hi = "float-literal"`).
     #[serde(default, rename = "where", skip_serializing_if = "BTreeMap::is_empty")]
     pub constraints: BTreeMap<String, Constraint>,
+    /// For a macro rule: the traits every type the macro defines must derive (paths as
+    /// written in a `#[derive(..)]`); those it lacks are added in a `#[derive(..)]` of
+    /// their own, inside the invocation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub derive: Vec<String>,
     /// Imports the rewritten code needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imports: Option<ImportsDef>,
-    /// Safety of a `replace` rule (default `safe`).
+    /// Safety of a `replace` or `derive` rule (default `safe`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safety: Option<RuleSafety>,
     /// Code the rule must leave alone, and code with its expected rewrite.

@@ -16,6 +16,7 @@
 //! **Architecture invariant:** a pack is data. Nothing in it is executed: patterns are
 //! parsed, never expanded; templates are spliced text.
 
+pub mod derive;
 pub mod format;
 pub mod imports;
 pub mod matcher;
@@ -73,6 +74,11 @@ pub enum Action {
         options: Vec<ChoiceOption>,
         /// Index of the conservative option.
         conservative: usize,
+    },
+    /// Adds the derives each type an item macro defines lacks (a macro rule).
+    Derive {
+        /// The traits, as a `#[derive(..)]` writes them.
+        traits: Vec<String>,
     },
 }
 
@@ -218,7 +224,20 @@ impl CompiledPack {
                 None
             };
             let path_imports = |i: &Option<format::ImportsDef>| i.as_ref().map(|i| i.add.iter().map(|p| split_path(p)).collect()).unwrap_or_default();
+            if !def.derive.is_empty() && !matches!(body, Body::Macro(_)) {
+                return Err(err("`derive` is for macro rules (`match = \"crate::macro_name!\"`)".into()));
+            }
             let action = match (&def.replace, &def.question, def.options.is_empty()) {
+                (None, None, true) if matches!(body, Body::Macro(_)) => {
+                    if def.derive.is_empty() {
+                        return Err(err("a macro rule lists the traits to add in `derive`".into()));
+                    }
+                    for t in &def.derive {
+                        syn::parse_str::<syn::Path>(t).map_err(|e| err(format!("`derive`: `{t}` is not a path: {e}")))?;
+                    }
+                    Action::Derive { traits: def.derive.clone() }
+                }
+                _ if matches!(body, Body::Macro(_)) => return Err(err("a macro rule takes `derive`, not `replace` nor options".into())),
                 (Some(replace), None, true) => {
                     let template = match &mut body {
                         Body::Path { to, .. } => {
@@ -380,7 +399,7 @@ impl PackRule {
         let start = choice.range.start;
         let question = match &rule.action {
             Action::Choice { question, .. } => format!("{} — {question}", rule.message),
-            Action::Replace { .. } => rule.message.clone(),
+            Action::Replace { .. } | Action::Derive { .. } => rule.message.clone(),
         };
         crate::model::Site {
             rule: rule.full_id,
@@ -493,7 +512,7 @@ pub fn run_pack(
         let rule = &pack.rules[hit.rule];
         let (template, imports, reason) = match &rule.action {
             Action::Replace { template: Some(t), imports } => (t, imports, rule.message.clone()),
-            Action::Replace { template: None, .. } => continue,
+            Action::Replace { template: None, .. } | Action::Derive { .. } => continue,
             Action::Choice { question, options, conservative } => {
                 let chosen = &options[*conservative];
                 let others: Vec<String> = options.iter().enumerate().filter(|(i, _)| i != conservative).map(|(_, o)| format!("`{}` ({})", o.id, o.when)).collect();
@@ -683,6 +702,12 @@ pub fn run_pack(
         edits.sort();
         edits.dedup();
         run.changes.push((rule, pack.rules[rule].safety, reasons[&rule].clone(), edits));
+    }
+    for site in derive::find(file, &facts, &pack.rules, text, range) {
+        if wanted(site.rule) {
+            let reason = format!("{} (`{}` gets `{}`)", pack.rules[site.rule].message, site.type_name, site.added.join(", "));
+            run.changes.push((site.rule, pack.rules[site.rule].safety, reason, vec![site.edit]));
+        }
     }
     for note in found.notes {
         if wanted(note.rule) {
@@ -1077,5 +1102,39 @@ when = "the remaining entries must keep their order (O(n))"
         assert!(err.to_string().contains("rule `a`") && err.to_string().contains("`$b`"), "{err}");
         let two_conservative = INDEXMAP.replace("when = \"the remaining", "conservative = true\nwhen = \"the remaining");
         assert!(CompiledPack::from_text(&two_conservative, "x.toml").unwrap_err().to_string().contains("exactly one"));
+    }
+
+    #[test]
+    fn macro_rules_take_derives_and_nothing_else() {
+        let head = "crate = \"x\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"a\"\nmessage = \"m\"\n";
+        let error = |rule: &str| CompiledPack::from_text(&format!("{head}{rule}"), "x.toml").unwrap_err().to_string();
+        assert!(error("match = \"x::m!\"\n").contains("lists the traits to add in `derive`"));
+        assert!(error("match = \"x::m!\"\nreplace = \"x::n!\"\n").contains("takes `derive`, not `replace`"));
+        assert!(error("match = \"x::f($a)\"\nreplace = \"x::g($a)\"\nderive = [\"Debug\"]\n").contains("`derive` is for macro rules"));
+        assert!(error("match = \"x::m!\"\nderive = [\"not a path\"]\n").contains("is not a path"));
+        let ok = CompiledPack::from_text(&format!("{head}match = \"x::m!\"\nderive = [\"Debug\", \"std::clone::Clone\"]\n"), "x.toml").unwrap();
+        assert!(matches!(&ok.rules[0].action, Action::Derive { traits } if traits.len() == 2));
+    }
+
+    const MACRO_PACK: &str = "crate = \"bitflags\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"d\"\nmessage = \"m\"\nmatch = \"bitflags::bitflags!\"\nderive = [\"Debug\", \"Clone\"]\n";
+
+    #[test]
+    fn macro_rules_follow_macro_use_from_the_crate_root_and_leave_other_macros_alone() {
+        let pack = Arc::new(CompiledPack::from_text(MACRO_PACK, "x.toml").unwrap());
+        let code = "bitflags! { struct F: u8 { const A = 1; } }\n";
+        let parsed = crate::source::Parsed::parse(code).unwrap();
+        let run_with = |macro_use: bool| {
+            let env = Env { macro_use, ..Env::plain("bitflags") };
+            run_pack(&pack, None, &env, &[], &parsed.syntax, &parsed.tokens, code, &|s| parsed.range(s)).changes
+        };
+        // Without `#[macro_use]` anywhere, a bare `bitflags!` is some other macro.
+        assert!(run_with(false).is_empty());
+        let changes = run_with(true);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].3, vec![Edit::insert(12, "#[derive(Debug, Clone)] ")]);
+        assert!(changes[0].2.contains("`F` gets `Debug, Clone`"), "{}", changes[0].2);
+        // A derive already there (a second run) is not added again.
+        let (_, again, _) = run(MACRO_PACK, "use bitflags::bitflags;\nbitflags! { #[derive(Clone, Debug)] struct F: u8 { const A = 1; } }\n");
+        assert!(again.is_empty());
     }
 }

@@ -156,6 +156,8 @@ pub enum Body {
     Expr(Pat),
     /// A type pattern.
     Type(TyPat),
+    /// An item macro, by its full path (`bitflags::bitflags`).
+    Macro(Vec<String>),
 }
 
 /// A piece of a template.
@@ -260,6 +262,13 @@ pub fn parse_pattern(text: &str, kind: Option<Kind>) -> Result<(Body, Kind, BTre
             let ty: syn::Type = syn::parse_str(source).map_err(|e| format!("`{text}` is not a type: {e}"))?;
             Body::Type(lower_type(&ty)?)
         }
+        Kind::Macro => {
+            if !metas.is_empty() {
+                return Err(format!("a macro pattern takes no metavariables: `{text}`"));
+            }
+            let path = source.strip_suffix('!').ok_or_else(|| format!("a macro pattern is the macro's path and `!` (`bitflags::bitflags!`): `{text}`"))?;
+            Body::Macro(plain_path(path)?)
+        }
     };
     if let Body::Expr(Pat::Meta(_)) | Body::Type(TyPat::Meta(_)) = body {
         return Err(format!("a pattern that is only a metavariable matches everything: `{text}`"));
@@ -270,6 +279,9 @@ pub fn parse_pattern(text: &str, kind: Option<Kind>) -> Result<(Body, Kind, BTre
 fn infer_kind(source: &str) -> Result<Kind, PatternError> {
     if source.starts_with("use ") {
         return Ok(Kind::Use);
+    }
+    if source.ends_with('!') {
+        return Ok(Kind::Macro);
     }
     if let Ok(expr) = syn::parse_str::<syn::Expr>(source) {
         return Ok(match expr {
@@ -455,6 +467,7 @@ pub fn parse_template(
         Kind::Path | Kind::Use => plain_path(source.trim().strip_prefix("use ").unwrap_or(source.trim()).trim_end_matches(';')).map(|_| ()),
         Kind::Expr | Kind::Method => syn::parse_str::<syn::Expr>(&source).map(|_| ()).map_err(|e| e.to_string()),
         Kind::Type => syn::parse_str::<syn::Type>(&source).map(|_| ()).map_err(|e| e.to_string()),
+        Kind::Macro => Err("a macro rule has no template: it adds `derive`s".into()),
     };
     parses.map_err(|e| format!("template `{text}` does not parse: {e}"))?;
     Ok(Template { pieces: lex_template(text, krate, paths) })
@@ -632,6 +645,7 @@ mod tests {
         assert_eq!(pat("base64::encode($x)").1, Kind::Expr);
         assert_eq!(pat("use rand::distributions::Standard").1, Kind::Use);
         assert_eq!(pat("rand::distributions::Uniform<$T>").1, Kind::Type);
+        assert_eq!(pat("bitflags::bitflags!"), (Body::Macro(vec!["bitflags".into(), "bitflags".into()]), Kind::Macro));
     }
 
     #[test]

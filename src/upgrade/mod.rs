@@ -290,7 +290,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
     }
 
     // The steps, in the staging copy.
-    let own = own_methods(&staging, &req.selection, &krate);
+    let index = index_packages(&staging, &req.selection, &krate, &usages);
     let mut combined = Combined::default();
     let mut moved: BTreeSet<String> = BTreeSet::new();
     let last = steps.len().saturating_sub(1);
@@ -307,7 +307,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
             _ => step.pack.file.to.clone(),
         };
         let mut rule = PackRule::new(step.pack.clone());
-        rule.envs = envs(&usages, &moving, &step.pack, &own);
+        rule.envs = envs(&usages, &moving, &step.pack, &index);
         let bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
         let step_ws = staged_workspace(&staging, &req.selection, Some(&moving))?;
         let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
@@ -355,7 +355,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
             let mut progressed = false;
             for step in steps.iter().rev() {
                 let mut rule = PackRule::new(step.pack.clone());
-                rule.envs = envs(&usages, &moved, &step.pack, &own);
+                rule.envs = envs(&usages, &moved, &step.pack, &index);
                 rule.compiler_sites = sites.clone();
                 let step_ws = staged_workspace(&staging, &req.selection, Some(&moved))?;
                 let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
@@ -421,26 +421,37 @@ fn staged_workspace(staging: &staging::Staging, selection: &Selection, packages:
     Workspace::discover(&sel).map_err(|e| UpgradeError::Metadata(format!("{e:#}")))
 }
 
-/// Per member package: the names of methods it defines itself (inherent impls and trait
-/// definitions, in every file), so that a method rule leaves a call it cannot attribute
-/// to the crate for the compiler phase.
-fn own_methods(staging: &staging::Staging, selection: &Selection, krate: &str) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+/// What the pack's matcher needs to know about a member package beyond the file it looks
+/// at: the methods it defines itself (inherent impls and trait definitions, in every
+/// file), so that a method rule leaves a call it cannot attribute to the crate for the
+/// compiler phase; and whether its crate root imports the crate's macros with
+/// `#[macro_use] extern crate`.
+#[derive(Debug, Default)]
+struct PackageIndex {
+    own_methods: BTreeSet<String>,
+    macro_use: bool,
+}
+
+fn index_packages(staging: &staging::Staging, selection: &Selection, krate: &str, usages: &[Usage]) -> BTreeMap<String, PackageIndex> {
+    let mut out: BTreeMap<String, PackageIndex> = BTreeMap::new();
     let Ok(ws) = staged_workspace(staging, selection, None) else { return out };
     let opts = CheckOptions::new(Vec::new(), "2021");
     let checked = check_workspace(&ws, &opts, &|_| {});
-    let env = Env::plain(krate);
+    let mut env = Env::plain(krate);
+    env.local_names.extend(usages.iter().map(|u| u.local_name.clone()));
     for file in checked.files.values().filter(|f| f.kind == crate::source::FileKind::Rust) {
         let Ok(parsed) = crate::source::Parsed::parse(&file.text) else { continue };
         let facts = Facts::of(&parsed.syntax, &parsed.tokens, &env, &PreludeFacts::default(), &|s| parsed.range(s));
-        out.entry(file.package.clone()).or_default().extend(facts.own_methods);
+        let index = out.entry(file.package.clone()).or_default();
+        index.own_methods.extend(facts.own_methods);
+        index.macro_use |= facts.macro_use;
     }
     out
 }
 
-/// The pack's environment in each moving member: the crate's local names and the
-/// member's own methods.
-fn envs(usages: &[Usage], moving: &BTreeSet<String>, pack: &CompiledPack, own: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, Env> {
+/// The pack's environment in each moving member: the crate's local names, the member's
+/// own methods and whether it imports the crate's macros with `#[macro_use]`.
+fn envs(usages: &[Usage], moving: &BTreeSet<String>, pack: &CompiledPack, index: &BTreeMap<String, PackageIndex>) -> BTreeMap<String, Env> {
     let mut out = BTreeMap::new();
     for package in moving {
         let mut env = Env::plain(&pack.krate);
@@ -448,7 +459,10 @@ fn envs(usages: &[Usage], moving: &BTreeSet<String>, pack: &CompiledPack, own: &
         if !names.is_empty() {
             env.local_names = names.into_iter().collect();
         }
-        env.own_methods = own.get(package).cloned().unwrap_or_default();
+        if let Some(index) = index.get(package) {
+            env.own_methods = index.own_methods.clone();
+            env.macro_use = index.macro_use;
+        }
         out.insert(package.clone(), env);
     }
     out
