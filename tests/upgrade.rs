@@ -425,3 +425,27 @@ fn macro_rules_see_macro_use_of_the_crate_root() {
     assert!(!run.stdout.contains("other.rs"), "{}", run.stdout);
     assert!(run.stdout.contains("+bitflags = { path = \"../bitflags\", version = \"2\" }"), "{}", run.stdout);
 }
+
+/// A feature the new release split out of old ones is added where a manifest enables all
+/// of them: in the dependency's `features` and in a feature of the `[features]` table.
+#[test]
+fn new_features_are_added_beside_the_old_ones_that_provided_them() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.8.0"));
+    s.write("mini/src/lib.rs", MINI_LIB);
+    s.write(
+        "user/Cargo.toml",
+        "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\", default-features = false, features = [\"std\", \"std_rng\"] }\n\n[features]\nrng = [\n    \"mini/std\",\n    \"mini/std_rng\",\n]\nless = [\"mini/std\"]\n\n[workspace]\n",
+    );
+    s.write("user/src/lib.rs", "pub fn f() { mini::a() }\n");
+    // Top-level keys come before the first `[[rule]]` table.
+    let (head, rules) = pack("0.8", "0.9", "a", "b").split_once("\n[[rule]]").map(|(h, r)| (h.to_string(), r.to_string())).unwrap();
+    let features = "\n[[new_features]]\nfeature = \"thread_rng\"\nwhen = [\"std\", \"std_rng\"]\nmessage = \"`thread_rng` has a feature of its own\"\n";
+    s.write("p.toml", &format!("{head}{features}\n[[rule]]{rules}"));
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("features = [\"std\", \"std_rng\", \"thread_rng\"] }"), "{}", run.stdout);
+    assert!(run.stdout.contains("     \"mini/std_rng\",\n+    \"mini/thread_rng\",\n ]"), "{}", run.stdout);
+    assert!(!run.stdout.contains("+less"), "{}", run.stdout);
+    assert!(run.stderr.contains("`thread_rng` has a feature of its own") || run.stdout.contains("`thread_rng` has a feature of its own"), "{run:?}");
+}

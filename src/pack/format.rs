@@ -43,6 +43,10 @@ pub struct PackFile {
     /// Cargo features renamed by the release: old name → new name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub renamed_features: BTreeMap<String, String>,
+    /// Features of the new release that now gate what some old features enabled
+    /// (rand 0.9's `thread_rng`, which 0.8's `std` and `std_rng` provided).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub new_features: Vec<NewFeature>,
     /// Crates that must move together with this one (e.g. `rand_core`, `rand_chacha`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub companions: Vec<Companion>,
@@ -56,6 +60,22 @@ pub struct PackFile {
     /// The rules, tried in order; at one site the first rule that matches wins.
     #[serde(default, rename = "rule")]
     pub rules: Vec<RuleDef>,
+}
+
+/// A feature the new release split out: wherever a manifest enables all of `when` for
+/// the crate by name (in the dependency's `features`, or in one feature of the member's
+/// `[features]` table as `crate/feature`), `feature` is added beside them, so that code
+/// which compiled with them keeps compiling. Default features are not looked into: a
+/// dependency that keeps them gets the new release's defaults.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFeature {
+    /// The new release's feature (`thread_rng`).
+    pub feature: String,
+    /// The old release's features that together enabled what it gates (`["std", "std_rng"]`).
+    pub when: Vec<String>,
+    /// Why, shown with the change.
+    pub message: String,
 }
 
 /// A crate that must be upgraded together with the pack's crate.

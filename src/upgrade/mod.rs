@@ -502,10 +502,17 @@ fn remaining_diagnostic(a: &compiler::Attributed, steps: &[FoundPack]) -> Diagno
         let len = m[start + 1..].find('`')?;
         m[start + 1..start + 1 + len].rsplit("::").next().map(String::from)
     });
+    // The type or trait the item belongs to (`StepRng` of `rand::rngs::mock::StepRng::new`):
+    // a rule about `Uniform::new` says nothing about it.
+    let owner = a.item.iter().rev().nth(1).filter(|s| s.starts_with(|c: char| c.is_uppercase()));
     let mut note = None;
     for step in steps.iter().rev() {
         let rule = leaf.as_ref().and_then(|leaf| {
-            step.pack.file.rules.iter().position(|r| r.pattern.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w == leaf))
+            step.pack.file.rules.iter().position(|r| {
+                let text = [Some(&r.pattern), r.trait_path.as_ref(), r.receiver_type.as_ref()].into_iter().flatten().map(String::as_str).collect::<Vec<_>>().join(" ");
+                let words: BTreeSet<&str> = text.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
+                words.contains(leaf.as_str()) && owner.is_none_or(|o| words.contains(o.as_str()))
+            })
         });
         if let Some(i) = rule {
             note = Some((step.pack.rules[i].full_id, format!("pack note: {}", step.pack.rules[i].message)));
@@ -592,5 +599,37 @@ impl Combined {
         diagnostics.sort();
         diagnostics.dedup();
         Migration { files: self.files, diagnostics, verdicts: Vec::new(), files_read: self.files_read, lines_read: self.lines_read }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deprecation(item: &str, message: &str) -> compiler::Attributed {
+        compiler::Attributed {
+            error: false,
+            file: Some("src/lib.rs".into()),
+            line: Some(3),
+            range: Some(10..20),
+            highlighted: None,
+            message: message.into(),
+            item: item.split("::").map(String::from).collect(),
+            rendered: String::new(),
+        }
+    }
+
+    #[test]
+    fn what_is_left_gets_the_note_of_the_rule_about_that_item_only() {
+        let rand = packs::builtin("rand").unwrap();
+        // `Uniform::new` has a rule; `StepRng::new` shares only the method's name.
+        let d = remaining_diagnostic(&deprecation("rand::distr::Uniform::new", "use of deprecated `rand::distr::Uniform::new`"), &rand);
+        assert_eq!(d.rule.as_deref(), Some("rand/uniform-new"), "{d:?}");
+        let d = remaining_diagnostic(&deprecation("rand::rngs::mock::StepRng::new", "use of deprecated `rand::rngs::mock::StepRng::new`"), &rand);
+        assert_eq!(d.rule.as_deref(), Some("rand@0.8-0.9"), "{d:?}");
+        assert!(d.message.contains("no pack rule covers it; see https://rust-random.github.io/book/update-0.9.html"), "{}", d.message);
+        // A trait method is known by its trait.
+        let d = remaining_diagnostic(&deprecation("rand::Rng::gen_range", "use of deprecated `rand::Rng::gen_range`"), &rand);
+        assert!(d.rule.is_some_and(|r| r.starts_with("rand/gen-range")), "{d:?}");
     }
 }
