@@ -624,9 +624,9 @@ mod tests {
         let rand = packs::builtin("rand").unwrap();
         // `Uniform::new` has a rule; `StepRng::new` shares only the method's name.
         let d = remaining_diagnostic(&deprecation("rand::distr::Uniform::new", "use of deprecated `rand::distr::Uniform::new`"), &rand);
-        assert_eq!(d.rule.as_deref(), Some("rand/uniform-new"), "{d:?}");
+        assert_eq!(d.rule, Some("rand/uniform-new"), "{d:?}");
         let d = remaining_diagnostic(&deprecation("rand::rngs::mock::StepRng::new", "use of deprecated `rand::rngs::mock::StepRng::new`"), &rand);
-        assert_eq!(d.rule.as_deref(), Some("rand@0.8-0.9"), "{d:?}");
+        assert_eq!(d.rule, Some("rand@0.8-0.9"), "{d:?}");
         assert!(d.message.contains("no pack rule covers it; see https://rust-random.github.io/book/update-0.9.html"), "{}", d.message);
         // A trait method is known by its trait.
         let d = remaining_diagnostic(&deprecation("rand::Rng::gen_range", "use of deprecated `rand::Rng::gen_range`"), &rand);
