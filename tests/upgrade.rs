@@ -449,3 +449,28 @@ fn new_features_are_added_beside_the_old_ones_that_provided_them() {
     assert!(!run.stdout.contains("+less"), "{}", run.stdout);
     assert!(run.stderr.contains("`thread_rng` has a feature of its own") || run.stdout.contains("`thread_rng` has a feature of its own"), "{run:?}");
 }
+
+/// `--target` chooses what the upgrade's compiler phase builds: the host's triple finds
+/// what is left as without it; a target whose standard library is not installed cannot
+/// be built, which the upgrade says instead of claiming nothing is left.
+#[test]
+fn compiler_phase_builds_for_the_given_target() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write("mini/src/lib.rs", "pub fn new() {}\n#[deprecated(note = \"use `new`\")]\npub fn legacy() {}\n");
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n");
+    s.write("user/src/lib.rs", "pub fn f() {\n    mini::old();\n    mini::legacy();\n}\n");
+    s.write("p.toml", &pack("0.8", "0.9", "old", "new"));
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = String::from_utf8(Command::new(rustc).arg("-vV").output().unwrap().stdout).unwrap();
+    let host = version.lines().find_map(|l| l.strip_prefix("host: ")).unwrap().to_string();
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--target", &host, "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("src/lib.rs:3: still deprecated after the upgrade: use of deprecated function `mini::legacy`"), "{}", run.stderr);
+    assert!(s.path("target").join(&host).is_dir() || run.stderr.contains(&host), "the build used --target {host}: {}", run.stderr);
+    let missing = if host.starts_with("wasm32") { "x86_64-unknown-linux-gnu" } else { "wasm32-unknown-unknown" };
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--target", missing, "--color", "never"]);
+    assert!(!run.stderr.contains("still deprecated after the upgrade"), "{}", run.stderr);
+    assert!(run.stderr.contains("compiler phase: cargo could not build the upgraded workspace: building the dependency `mini`: can't find crate for `core`") || run.stderr.contains("building the dependency `mini`: can't find crate for `std`"), "{}", run.stderr);
+    assert!(run.stderr.contains(missing), "the failed build names the target: {}", run.stderr);
+}
