@@ -132,6 +132,9 @@ pub enum Kind {
     /// A `use` item (`use rand::distributions::Standard`): a path rule that only
     /// rewrites `use` items.
     Use,
+    /// An attribute (`#[tokio::main($..args)]`, or a derive's helper attribute by its bare
+    /// name, `#[structopt($..args)]`), outer or inner, wherever it is written.
+    Attribute,
     /// The invocations of an item macro (`bitflags::bitflags!`). With `derive`, every
     /// `struct` an invocation defines gets the derives it lacks: for a macro whose new
     /// release stopped implying traits its old release implemented.

@@ -16,6 +16,7 @@
 //! **Architecture invariant:** a pack is data. Nothing in it is executed: patterns are
 //! parsed, never expanded; templates are spliced text.
 
+pub mod attribute;
 pub mod derive;
 pub mod format;
 pub mod imports;
@@ -206,8 +207,10 @@ impl CompiledPack {
                 }
             }
             let mut named = Vec::new();
-            if let Body::Expr(p) = &body {
-                pattern::pattern_paths(p, &mut named);
+            match &body {
+                Body::Expr(p) => pattern::pattern_paths(p, &mut named),
+                Body::Attribute(a) if a.path.len() > 1 => named.push(a.path.clone()),
+                _ => {}
             }
             let paths = |t: &[String]| -> Option<Vec<pattern::Piece>> {
                 for p in &named {
@@ -496,7 +499,8 @@ pub fn run_pack(
     if sites.is_empty() && facts.leaves.iter().all(|l| l.target.is_none()) && !facts.crate_names.iter().any(|n| facts.ident_count.contains_key(n)) {
         return run;
     }
-    let found = matcher::find(file, text, &facts, &pack.rules, &env.own_methods, sites, range);
+    let mut found = matcher::find(file, text, &facts, &pack.rules, &env.own_methods, sites, range);
+    found.hits.extend(attribute::find(file, &facts, &pack.rules, range));
     let wanted = |rule: usize| only.is_none_or(|o| o == rule);
     let krate = facts.crate_local_name().to_string();
 
@@ -562,8 +566,13 @@ pub fn run_pack(
                 adds.push(ImportAdd { path, anchor: None, rule: hit.rule });
             }
         }
-        let new = template::render(template, &hit.bindings, text, &krate);
         let old = &text[hit.range.clone()];
+        // Templates write attributes as `#[..]`; an inner attribute stays inner.
+        let render = |t: &Template| {
+            let out = template::render(t, &hit.bindings, text, &krate);
+            if rule.kind == Kind::Attribute && old.starts_with("#!") { out.replacen("#[", "#![", 1) } else { out }
+        };
+        let new = render(template);
         let edits = template::minimal_edits(hit.range.clone(), old, &new);
         if let Action::Choice { options, conservative, .. } = &rule.action {
             // Offer every option to the judge when each is a plain replacement.
@@ -572,7 +581,7 @@ pub fn run_pack(
                 let options = options
                     .iter()
                     .map(|o| {
-                        let rendered = template::render(&o.template, &hit.bindings, text, &krate);
+                        let rendered = render(&o.template);
                         (o.id.clone(), o.when.clone(), template::minimal_edits(hit.range.clone(), old, &rendered))
                     })
                     .collect();
@@ -1114,6 +1123,72 @@ when = "the remaining entries must keep their order (O(n))"
         assert!(error("match = \"x::m!\"\nderive = [\"not a path\"]\n").contains("is not a path"));
         let ok = CompiledPack::from_text(&format!("{head}match = \"x::m!\"\nderive = [\"Debug\", \"std::clone::Clone\"]\n"), "x.toml").unwrap();
         assert!(matches!(&ok.rules[0].action, Action::Derive { traits } if traits.len() == 2));
+    }
+
+    const ATTRIBUTE_PACK: &str = r##"
+crate = "mylib"
+from = "1"
+to = "2"
+summary = "s"
+
+[[rule]]
+id = "main-threads"
+message = "`core_threads` is `worker_threads`"
+match = "#[mylib::main($..a core_threads $..b)]"
+replace = "#[mylib::main($..a worker_threads $..b)]"
+
+[[rule]]
+id = "opt"
+message = "the helper attribute `old_opt` is `new_opt`"
+match = "#[old_opt($..args)]"
+replace = "#[new_opt($..args)]"
+
+[[rule]]
+id = "flag"
+message = "`#[legacy]` is `#[modern]`"
+match = "#[legacy]"
+replace = "#[modern]"
+"##;
+
+    #[test]
+    fn attribute_rules_match_by_resolved_path_or_helper_name_and_keep_the_written_path() {
+        let code = r#"#![old_opt(crate_level)]
+use mylib::main;
+#[mylib::main(flavor = "x", core_threads = 4)]
+async fn a() {}
+#[main(core_threads = 2)]
+async fn b() {}
+#[other::main(core_threads = 2)]
+async fn c() {}
+#[derive(mylib::Opts)]
+struct O {
+    #[old_opt(long, short = 'x')]
+    #[legacy]
+    #[legacy = 1]
+    f: u8,
+}
+"#;
+        let expected = r#"#![new_opt(crate_level)]
+use mylib::main;
+#[mylib::main(flavor = "x", worker_threads = 4)]
+async fn a() {}
+#[main(worker_threads = 2)]
+async fn b() {}
+#[other::main(core_threads = 2)]
+async fn c() {}
+#[derive(mylib::Opts)]
+struct O {
+    #[new_opt(long, short = 'x')]
+    #[modern]
+    #[legacy = 1]
+    f: u8,
+}
+"#;
+        let (new, changes, _) = run(ATTRIBUTE_PACK, code);
+        assert_eq!(new, expected);
+        assert_eq!(changes.len(), 5, "{changes:?}");
+        let (_, again, _) = run(ATTRIBUTE_PACK, &new);
+        assert!(again.is_empty(), "{again:?}");
     }
 
     const MACRO_PACK: &str = "crate = \"bitflags\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"d\"\nmessage = \"m\"\nmatch = \"bitflags::bitflags!\"\nderive = [\"Debug\", \"Clone\"]\n";
