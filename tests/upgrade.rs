@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
 
 /// A temporary folder holding crates (`<tmp>/<name>`) and a target dir (`<tmp>/target`).
@@ -33,7 +35,7 @@ impl Sandbox {
         let s = Sandbox::new();
         let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
         for name in ["mylib-author", "mylib-user"] {
-            copy_dir(&examples.join(name), &s.path(name));
+            common::copy_dir(&examples.join(name), &s.path(name));
         }
         s
     }
@@ -54,18 +56,7 @@ impl Sandbox {
 
     fn command(&self, program: &str, dir: &str) -> Command {
         let mut cmd = Command::new(program);
-        cmd.current_dir(self.path(dir))
-            .env("CARGO_TARGET_DIR", self.path("target"))
-            .env("CARGO_TERM_COLOR", "never")
-            .env("CARGO_NET_OFFLINE", "true")
-            .env("GIT_CEILING_DIRECTORIES", self.tmp.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", self.path("gitconfig"))
-            .env("GIT_AUTHOR_NAME", "upgrade test")
-            .env("GIT_AUTHOR_EMAIL", "upgrade@example.com")
-            .env("GIT_COMMITTER_NAME", "upgrade test")
-            .env("GIT_COMMITTER_EMAIL", "upgrade@example.com")
-            .env_remove("CARGO_MIGRATE_LOG");
+        common::isolate(&mut cmd, self.tmp.path()).current_dir(self.path(dir)).env("CARGO_NET_OFFLINE", "true");
         cmd
     }
 
@@ -92,40 +83,7 @@ impl Sandbox {
 
     /// Every file under `dir` (but `.git`, `target`), by relative path.
     fn files(&self, dir: &str) -> BTreeMap<String, Vec<u8>> {
-        let mut out = BTreeMap::new();
-        collect(&self.path(dir), &self.path(dir), &mut out);
-        out
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "target" || name == "Cargo.lock" {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(name));
-        } else {
-            std::fs::copy(entry.path(), to.join(name)).unwrap();
-        }
-    }
-}
-
-fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() == ".git" || entry.file_name() == "target" {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            collect(root, &entry.path(), out);
-        } else {
-            let rel = entry.path().strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-            out.insert(rel, std::fs::read(entry.path()).unwrap());
-        }
+        common::files(&self.path(dir), true)
     }
 }
 
@@ -327,7 +285,6 @@ fn compiler_phase_reports_what_is_left() {
     assert!(run.stderr.contains("2 message(s) about mini left"), "{}", run.stderr);
 }
 
-mod common;
 
 /// The user calls a method mylib 2 removed and its pack has no rule for: the upgrade
 /// leaves a compile error, and `--repair` asks the model for a new version of the
