@@ -83,3 +83,48 @@ fn a_renamed_dependency_is_migrated_under_its_local_name() {
     let (changes, _) = migrate_source("lib.rs", code, &opts).unwrap();
     assert!(changes.is_empty());
 }
+
+fn nom_pack() -> Arc<CompiledPack> {
+    pack::builtin().unwrap().into_iter().find(|p| p.krate == "nom").unwrap()
+}
+
+fn migrate_with(pack: Arc<CompiledPack>, code: &str) -> String {
+    let rule = PackRule::new(pack);
+    let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+    migrate_source("lib.rs", code, &opts).unwrap().1
+}
+
+/// A `let map = ..` in one function does not hide nom's `map` in the others; where a
+/// binding of that name is in scope (`let`, parameter, `if let`, closure), the call is
+/// the binding's and is left alone.
+#[test]
+fn a_local_binding_shadows_an_import_only_where_it_is_in_scope() {
+    let code = "use nom::character::complete::digit1;
+use nom::combinator::map;
+use nom::IResult;
+fn f(i: &str) -> IResult<&str, usize> {
+    map(digit1, |s: &str| s.len())(i)
+}
+fn g(map: fn(u8, u8) -> fn(&str) -> usize) -> usize {
+    map(1, 2)(\"x\")
+}
+fn h(m: Option<fn(u8, u8) -> fn(&str) -> usize>) -> usize {
+    if let Some(map) = m {
+        return map(1, 2)(\"x\");
+    }
+    let map = |_: u8, _: u8| |s: &str| s.len();
+    map(1, 2)(\"y\")
+}
+";
+    let after = migrate_with(nom_pack(), code);
+    let expected = code.replace("use nom::character", "use nom::Parser;\nuse nom::character").replace("s.len())(i)", "s.len()).parse(i)");
+    assert_eq!(after, expected);
+    // Resolution without the matcher's scopes stays conservative: any binding of the
+    // name anywhere in the file shadows it.
+    let file: syn::File = syn::parse_str(code).unwrap();
+    let tokens: proc_macro2::TokenStream = code.parse().unwrap();
+    let facts = pack::resolve::Facts::of(&file, &tokens, &pack::resolve::Env::plain("nom"), &Default::default(), &|s| s.byte_range());
+    assert_eq!(facts.resolve(&["map".to_string()], false), None);
+    let scoped = facts.resolve_in_scope(&["map".to_string()], false, false).unwrap();
+    assert_eq!(scoped.full, ["nom", "combinator", "map"]);
+}

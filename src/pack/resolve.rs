@@ -240,14 +240,25 @@ impl Facts {
         full
     }
 
-    /// Resolves a path as written in code (not in a `use`).
+    /// Resolves a path as written in code (not in a `use`). A single-segment path whose
+    /// name any pattern of the file binds is taken as shadowed: without knowing the
+    /// scope, that is the safe answer (see [`Facts::resolve_in_scope`]).
     pub fn resolve(&self, segments: &[String], leading_colon: bool) -> Option<Resolved> {
+        let shadowed = segments.len() == 1 && segments.first().is_some_and(|first| self.bindings.contains(first));
+        self.resolve_in_scope(segments, leading_colon, shadowed)
+    }
+
+    /// Resolves a path as written in code, where the caller knows whether a local
+    /// binding in scope at that point (a `let`, a parameter, a closure or `match` arm
+    /// pattern) shadows a single-segment path: `shadowed`. A `let map = ..` in one
+    /// function then does not hide an imported `map` in the others.
+    pub fn resolve_in_scope(&self, segments: &[String], leading_colon: bool, shadowed: bool) -> Option<Resolved> {
         let first = segments.first()?;
         if leading_colon {
             return self.crate_names.contains(first).then(|| Resolved { full: self.canonical(segments), via: Via::Crate });
         }
         // A name bound by a `let` or a parameter shadows imports, in expressions.
-        let shadowed = segments.len() == 1 && self.bindings.contains(first);
+        let shadowed = shadowed && segments.len() == 1;
         if let Some(leaves) = self.names.get(first) {
             if shadowed {
                 return None;
