@@ -444,8 +444,9 @@ impl Collect<'_, '_> {
     }
 }
 
-impl<'ast> Visit<'ast> for Collect<'_, '_> {
-    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+impl Collect<'_, '_> {
+    /// Records a `use` item; `depth` is that of the item itself (0 at the top level).
+    fn use_item(&mut self, u: &syn::ItemUse) {
         let index = self.facts.uses.len();
         let range = (self.range)(u.span());
         // Placeholder, so leaves can name their item by index.
@@ -455,8 +456,15 @@ impl<'ast> Visit<'ast> for Collect<'_, '_> {
         let tree = self.tree(index, &prefix, shared, &u.tree);
         self.facts.uses[index].tree = tree;
     }
+}
 
+impl<'ast> Visit<'ast> for Collect<'_, '_> {
     fn visit_item(&mut self, item: &'ast syn::Item) {
+        if let syn::Item::Use(u) = item {
+            // Before the depth moves: a top-level `use` is at depth 0.
+            self.use_item(u);
+            return;
+        }
         let name = match item {
             syn::Item::Fn(f) => Some(&f.sig.ident),
             syn::Item::Struct(s) => Some(&s.ident),
@@ -602,6 +610,14 @@ mod tests {
         assert!(f.brings_in(&path("rand::RngCore")).is_none());
         let f = facts("use rand::prelude::*;", &Env::plain("rand"));
         assert!(f.brings_in(&path("rand::Rng")).is_some());
+    }
+
+    #[test]
+    fn top_level_uses_are_told_from_nested_ones() {
+        let src = "//! Doc.\n\nuse rand::Rng;\nmod m {\n    use rand::thread_rng;\n}\nfn f() {\n    use rand::random;\n}\n";
+        let f = facts(src, &Env::plain("rand"));
+        assert_eq!(f.uses.iter().map(|u| u.top_level).collect::<Vec<_>>(), [true, false, false]);
+        assert_eq!(f.first_use, src.find("use rand::Rng"));
     }
 
     #[test]
