@@ -128,3 +128,19 @@ fn h(m: Option<fn(u8, u8) -> fn(&str) -> usize>) -> usize {
     let scoped = facts.resolve_in_scope(&["map".to_string()], false, false).unwrap();
     assert_eq!(scoped.full, ["nom", "combinator", "map"]);
 }
+
+/// Two imports that move to the same item become one `use` in the same scope. Where the
+/// scopes cannot be told apart (two modules), the second is written out in full rather
+/// than risk importing one name twice.
+#[test]
+fn two_imports_moving_to_one_item_are_merged_only_in_the_same_scope() {
+    let code = "use nom::{InputIter, InputLength};\nfn f<I: InputIter + InputLength>(i: I) -> usize { i.input_len() }\n";
+    assert_eq!(migrate_with(nom_pack(), code), "use nom::Input;\nfn f<I: Input + Input>(i: I) -> usize { i.input_len() }\n");
+    let code = "use nom::InputLength;\nuse nom::InputTake;\nfn f<I: InputTake + InputLength>(i: I) -> I { i.take(i.input_len()) }\n";
+    assert_eq!(migrate_with(nom_pack(), code), "use nom::Input;\nfn f<I: Input + Input>(i: I) -> I { i.take(i.input_len()) }\n");
+    let code = "mod a {\n    use nom::InputLength;\n    pub fn f<I: InputLength>(i: I) -> usize { i.input_len() }\n}\nmod b {\n    use nom::InputTake;\n    pub fn g<I: InputTake>(i: I) -> I { i.take(1) }\n}\n";
+    assert_eq!(
+        migrate_with(nom_pack(), code),
+        "mod a {\n    use nom::Input;\n    pub fn f<I: Input>(i: I) -> usize { i.input_len() }\n}\nmod b {\n    pub fn g<I: nom::Input>(i: I) -> I { i.take(1) }\n}\n"
+    );
+}
