@@ -144,3 +144,19 @@ fn two_imports_moving_to_one_item_are_merged_only_in_the_same_scope() {
         "mod a {\n    use nom::Input;\n    pub fn f<I: Input>(i: I) -> usize { i.input_len() }\n}\nmod b {\n    pub fn g<I: nom::Input>(i: I) -> I { i.take(1) }\n}\n"
     );
 }
+
+/// A pattern's path matches however the code names it: an aliased import, an aliased or
+/// plain module import, a renamed dependency; the rewrite keeps the name as written.
+#[test]
+fn aliased_imports_and_module_paths_are_matched_and_kept() {
+    let code = "use nom::character::complete as cc;\nuse nom::combinator::opt as maybe;\nuse nom::sequence;\nfn f(i: &str) -> nom::IResult<&str, Option<&str>> {\n    maybe(cc::digit1)(i)\n}\nfn g(i: &str) -> nom::IResult<&str, &str> {\n    sequence::preceded(cc::space0, cc::digit1)(i)\n}\n";
+    let expected = code.replace("use nom::character", "use nom::Parser;\nuse nom::character").replace(")(i)", ").parse(i)");
+    assert_eq!(migrate_with(nom_pack(), code), expected);
+    let mut rule = PackRule::new(nom_pack());
+    let env = pack::resolve::Env { krate: "nom".into(), local_names: vec!["nom7".into()], own_methods: Default::default() };
+    rule.envs.insert(String::new(), env);
+    let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+    let code = "fn f(i: &str) -> nom7::IResult<&str, Vec<&str>> {\n    nom7::multi::many0(nom7::character::complete::digit1)(i)\n}\n";
+    let (_, after) = migrate_source("lib.rs", code, &opts).unwrap();
+    assert_eq!(after, "use nom7::Parser;\nfn f(i: &str) -> nom7::IResult<&str, Vec<&str>> {\n    nom7::multi::many0(nom7::character::complete::digit1).parse(i)\n}\n");
+}

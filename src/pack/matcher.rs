@@ -304,9 +304,12 @@ impl Matcher<'_, '_> {
         if resolved.full != full {
             return false;
         }
-        // Written segments are the tail of the full path.
+        // Written segments are the tail of the full path. The first may be another name
+        // for its segment (`use nom::combinator::map as nmap;`, `use nom::combinator as
+        // comb;`, a renamed dependency): resolution has matched it, its arguments remain.
         let offset = full.len() - n;
         let ok = pat.segments.iter().enumerate().all(|(i, p)| match i.checked_sub(offset) {
+            Some(0) => self.match_segment_args(p, &code.segments[0], b),
             Some(w) => self.match_segment(p, &code.segments[w], b),
             None => p.args.is_none(),
         });
@@ -322,9 +325,11 @@ impl Matcher<'_, '_> {
     }
 
     fn match_segment(&self, pat: &super::pattern::SegPat, code: &syn::PathSegment, b: &mut Bindings) -> bool {
-        if unraw(&code.ident) != pat.ident {
-            return false;
-        }
+        unraw(&code.ident) == pat.ident && self.match_segment_args(pat, code, b)
+    }
+
+    /// Matches a segment's generic arguments, whatever its name.
+    fn match_segment_args(&self, pat: &super::pattern::SegPat, code: &syn::PathSegment, b: &mut Bindings) -> bool {
         match (&pat.args, &code.arguments) {
             (None, syn::PathArguments::None) => true,
             (Some(p), syn::PathArguments::AngleBracketed(c)) => self.match_generic_args(p, c.args.iter(), b),
