@@ -83,3 +83,80 @@ fn a_renamed_dependency_is_migrated_under_its_local_name() {
     let (changes, _) = migrate_source("lib.rs", code, &opts).unwrap();
     assert!(changes.is_empty());
 }
+
+fn nom_pack() -> Arc<CompiledPack> {
+    pack::builtin().unwrap().into_iter().find(|p| p.krate == "nom").unwrap()
+}
+
+fn migrate_with(pack: Arc<CompiledPack>, code: &str) -> String {
+    let rule = PackRule::new(pack);
+    let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+    migrate_source("lib.rs", code, &opts).unwrap().1
+}
+
+/// A `let map = ..` in one function does not hide nom's `map` in the others; where a
+/// binding of that name is in scope (`let`, parameter, `if let`, closure), the call is
+/// the binding's and is left alone.
+#[test]
+fn a_local_binding_shadows_an_import_only_where_it_is_in_scope() {
+    let code = "use nom::character::complete::digit1;
+use nom::combinator::map;
+use nom::IResult;
+fn f(i: &str) -> IResult<&str, usize> {
+    map(digit1, |s: &str| s.len())(i)
+}
+fn g(map: fn(u8, u8) -> fn(&str) -> usize) -> usize {
+    map(1, 2)(\"x\")
+}
+fn h(m: Option<fn(u8, u8) -> fn(&str) -> usize>) -> usize {
+    if let Some(map) = m {
+        return map(1, 2)(\"x\");
+    }
+    let map = |_: u8, _: u8| |s: &str| s.len();
+    map(1, 2)(\"y\")
+}
+";
+    let after = migrate_with(nom_pack(), code);
+    let expected = code.replace("use nom::character", "use nom::Parser;\nuse nom::character").replace("s.len())(i)", "s.len()).parse(i)");
+    assert_eq!(after, expected);
+    // Resolution without the matcher's scopes stays conservative: any binding of the
+    // name anywhere in the file shadows it.
+    let file: syn::File = syn::parse_str(code).unwrap();
+    let tokens: proc_macro2::TokenStream = code.parse().unwrap();
+    let facts = pack::resolve::Facts::of(&file, &tokens, &pack::resolve::Env::plain("nom"), &Default::default(), &|s| s.byte_range());
+    assert_eq!(facts.resolve(&["map".to_string()], false), None);
+    let scoped = facts.resolve_in_scope(&["map".to_string()], false, false).unwrap();
+    assert_eq!(scoped.full, ["nom", "combinator", "map"]);
+}
+
+/// Two imports that move to the same item become one `use` in the same scope. Where the
+/// scopes cannot be told apart (two modules), the second is written out in full rather
+/// than risk importing one name twice.
+#[test]
+fn two_imports_moving_to_one_item_are_merged_only_in_the_same_scope() {
+    let code = "use nom::{InputIter, InputLength};\nfn f<I: InputIter + InputLength>(i: I) -> usize { i.input_len() }\n";
+    assert_eq!(migrate_with(nom_pack(), code), "use nom::Input;\nfn f<I: Input + Input>(i: I) -> usize { i.input_len() }\n");
+    let code = "use nom::InputLength;\nuse nom::InputTake;\nfn f<I: InputTake + InputLength>(i: I) -> I { i.take(i.input_len()) }\n";
+    assert_eq!(migrate_with(nom_pack(), code), "use nom::Input;\nfn f<I: Input + Input>(i: I) -> I { i.take(i.input_len()) }\n");
+    let code = "mod a {\n    use nom::InputLength;\n    pub fn f<I: InputLength>(i: I) -> usize { i.input_len() }\n}\nmod b {\n    use nom::InputTake;\n    pub fn g<I: InputTake>(i: I) -> I { i.take(1) }\n}\n";
+    assert_eq!(
+        migrate_with(nom_pack(), code),
+        "mod a {\n    use nom::Input;\n    pub fn f<I: Input>(i: I) -> usize { i.input_len() }\n}\nmod b {\n    pub fn g<I: nom::Input>(i: I) -> I { i.take(1) }\n}\n"
+    );
+}
+
+/// A pattern's path matches however the code names it: an aliased import, an aliased or
+/// plain module import, a renamed dependency; the rewrite keeps the name as written.
+#[test]
+fn aliased_imports_and_module_paths_are_matched_and_kept() {
+    let code = "use nom::character::complete as cc;\nuse nom::combinator::opt as maybe;\nuse nom::sequence;\nfn f(i: &str) -> nom::IResult<&str, Option<&str>> {\n    maybe(cc::digit1)(i)\n}\nfn g(i: &str) -> nom::IResult<&str, &str> {\n    sequence::preceded(cc::space0, cc::digit1)(i)\n}\n";
+    let expected = code.replace("use nom::character", "use nom::Parser;\nuse nom::character").replace(")(i)", ").parse(i)");
+    assert_eq!(migrate_with(nom_pack(), code), expected);
+    let mut rule = PackRule::new(nom_pack());
+    let env = pack::resolve::Env { krate: "nom".into(), local_names: vec!["nom7".into()], own_methods: Default::default() };
+    rule.envs.insert(String::new(), env);
+    let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+    let code = "fn f(i: &str) -> nom7::IResult<&str, Vec<&str>> {\n    nom7::multi::many0(nom7::character::complete::digit1)(i)\n}\n";
+    let (_, after) = migrate_source("lib.rs", code, &opts).unwrap();
+    assert_eq!(after, "use nom7::Parser;\nfn f(i: &str) -> nom7::IResult<&str, Vec<&str>> {\n    nom7::multi::many0(nom7::character::complete::digit1).parse(i)\n}\n");
+}

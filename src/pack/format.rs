@@ -163,6 +163,8 @@ pub enum Constraint {
     IntLiteral,
     /// A string literal.
     StringLiteral,
+    /// A byte-string literal (`b"-"`).
+    ByteStringLiteral,
     /// A literal or a path (`x`, `self.n` is not): cheap and free of side effects.
     Simple,
 }

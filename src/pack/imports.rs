@@ -96,6 +96,11 @@ pub fn plan_leaves(facts: &Facts, sites: &[PathSite], adds: &[ImportAdd], consum
             plans[anchor].moved = Some((add.path.clone(), add.rule));
         }
     }
+    // Names earlier leaves are renamed to: (their `use` item, the name, the path). Two
+    // leaves that move to the same item (`nom::{InputIter, InputLength}` → `nom::Input`)
+    // must not both import it.
+    let mut renamed: Vec<(usize, String, Vec<String>)> = Vec::new();
+    let same_scope = |a: usize, b: usize| a == b || (facts.uses[a].top_level && facts.uses[b].top_level);
     for (i, leaf) in facts.leaves.iter().enumerate() {
         let Some((new, rule)) = &plans[i].moved else { continue };
         if leaf.kind == LeafKind::Glob || leaf.alias.is_some() || plans[i].local == LocalPlan::Remove {
@@ -115,9 +120,12 @@ pub fn plan_leaves(facts: &Facts, sites: &[PathSite], adds: &[ImportAdd], consum
         let use_only = mover.moved(leaf.target.as_ref().expect("moved"), false).is_none_or(|(_, r)| r != *rule);
         plans[i].local = if total > 0 && (understood < total || use_only) {
             LocalPlan::Aliased
-        } else if facts.leaves.iter().any(|l| l.local.as_deref() == Some(new_name.as_str()) && l.target.as_ref() == Some(new)) {
+        } else if facts.leaves.iter().any(|l| l.local.as_deref() == Some(new_name.as_str()) && l.target.as_ref() == Some(new))
+            || renamed.iter().any(|(item, name, path)| name == new_name && path == new && same_scope(*item, leaf.item))
+        {
             LocalPlan::Merge(new_name.clone())
-        } else if facts.is_free(new_name) {
+        } else if facts.is_free(new_name) && !renamed.iter().any(|(_, name, _)| name == new_name) {
+            renamed.push((leaf.item, new_name.clone(), new.clone()));
             LocalPlan::Renamed(new_name.clone())
         } else {
             LocalPlan::Qualify

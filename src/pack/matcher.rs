@@ -299,14 +299,17 @@ impl Matcher<'_, '_> {
             return self.bind(b, head, start..self.r(last_prefix).end, 0);
         }
         let written = segments(code);
-        let Some(resolved) = self.facts.resolve(&written, code.leading_colon.is_some()) else { return false };
+        let Some(resolved) = self.resolve(&written, code.leading_colon.is_some()) else { return false };
         let full: Vec<String> = pat.segments.iter().map(|s| s.ident.clone()).collect();
         if resolved.full != full {
             return false;
         }
-        // Written segments are the tail of the full path.
+        // Written segments are the tail of the full path. The first may be another name
+        // for its segment (`use nom::combinator::map as nmap;`, `use nom::combinator as
+        // comb;`, a renamed dependency): resolution has matched it, its arguments remain.
         let offset = full.len() - n;
         let ok = pat.segments.iter().enumerate().all(|(i, p)| match i.checked_sub(offset) {
+            Some(0) => self.match_segment_args(p, &code.segments[0], b),
             Some(w) => self.match_segment(p, &code.segments[w], b),
             None => p.args.is_none(),
         });
@@ -322,9 +325,11 @@ impl Matcher<'_, '_> {
     }
 
     fn match_segment(&self, pat: &super::pattern::SegPat, code: &syn::PathSegment, b: &mut Bindings) -> bool {
-        if unraw(&code.ident) != pat.ident {
-            return false;
-        }
+        unraw(&code.ident) == pat.ident && self.match_segment_args(pat, code, b)
+    }
+
+    /// Matches a segment's generic arguments, whatever its name.
+    fn match_segment_args(&self, pat: &super::pattern::SegPat, code: &syn::PathSegment, b: &mut Bindings) -> bool {
         match (&pat.args, &code.arguments) {
             (None, syn::PathArguments::None) => true,
             (Some(p), syn::PathArguments::AngleBracketed(c)) => self.match_generic_args(p, c.args.iter(), b),
@@ -334,6 +339,13 @@ impl Matcher<'_, '_> {
     }
 
     // ---- evidence --------------------------------------------------------------------
+
+    /// Resolves a path written here: a single-segment path is shadowed only by a binding
+    /// in scope at this point, not by one elsewhere in the file.
+    fn resolve(&self, written: &[String], leading_colon: bool) -> Option<Resolved> {
+        let shadowed = !leading_colon && written.len() == 1 && self.lookup(&written[0]).is_some();
+        self.facts.resolve_in_scope(written, leading_colon, shadowed)
+    }
 
     fn lookup(&self, name: &str) -> Option<&Evidence> {
         self.scopes.iter().rev().find_map(|s| s.get(name))
@@ -360,7 +372,7 @@ impl Matcher<'_, '_> {
         if matches!(written.first().map(String::as_str), Some("crate" | "self" | "super")) {
             return written.last().map_or(Evidence::Unknown, |l| if self.facts.types.contains(l) { Evidence::Local(l.clone()) } else { Evidence::Other(written.clone()) });
         }
-        match self.facts.resolve(&written, path.leading_colon.is_some()) {
+        match self.resolve(&written, path.leading_colon.is_some()) {
             Some(r) => Evidence::Crate(r.full),
             None => Evidence::Other(written),
         }
@@ -384,7 +396,7 @@ impl Matcher<'_, '_> {
             .filter_map(|b| match b {
                 syn::TypeParamBound::Trait(t) => {
                     let written = segments(&t.path);
-                    Some(self.facts.resolve(&written, t.path.leading_colon.is_some()).map_or(written, |r| r.full))
+                    Some(self.resolve(&written, t.path.leading_colon.is_some()).map_or(written, |r| r.full))
                 }
                 _ => None,
             })
@@ -430,7 +442,7 @@ impl Matcher<'_, '_> {
                         let ty_path = syn::Path { leading_colon: ty.leading_colon, segments: ty.segments.iter().cloned().collect() };
                         return self.path_evidence(&ty_path);
                     }
-                    match self.facts.resolve(&segments(path), path.leading_colon.is_some()) {
+                    match self.resolve(&segments(path), path.leading_colon.is_some()) {
                         Some(r) => Evidence::Crate(r.full),
                         None => Evidence::Unknown,
                     }
@@ -441,6 +453,21 @@ impl Matcher<'_, '_> {
             E::MethodCall(m) if m.method == "clone" => self.expr_evidence(&m.receiver),
             _ => Evidence::Unknown,
         }
+    }
+
+    /// Visits the types and paths written in a pattern (paths, type rules), before the
+    /// pattern's bindings are in scope.
+    fn visit_pat_types(&mut self, pat: &syn::Pat) {
+        struct Types<'m, 'a, 'r>(&'m mut Matcher<'a, 'r>);
+        impl<'ast> Visit<'ast> for Types<'_, '_, '_> {
+            fn visit_type(&mut self, t: &'ast syn::Type) {
+                self.0.visit_type(t);
+            }
+            fn visit_path(&mut self, p: &'ast syn::Path) {
+                self.0.visit_path(p);
+            }
+        }
+        Types(self).visit_pat(pat);
     }
 
     /// Binds the identifiers of a pattern in the innermost scope.
@@ -668,7 +695,7 @@ impl Matcher<'_, '_> {
 
     fn record_path(&mut self, path: &syn::Path) {
         let written: Vec<String> = segments(path);
-        let Some(resolved) = self.facts.resolve(&written, path.leading_colon.is_some()) else { return };
+        let Some(resolved) = self.resolve(&written, path.leading_colon.is_some()) else { return };
         let sites = path.segments.iter().map(|s| (unraw(&s.ident), self.r(&s.ident), !s.arguments.is_none())).collect();
         self.found.paths.push(PathSite { written: sites, resolved });
     }
@@ -775,17 +802,7 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
             }
             evidence = self.expr_evidence(&init.expr);
         }
-        // Types written in the pattern are visited too (paths, type rules).
-        struct Types<'m, 'a, 'r>(&'m mut Matcher<'a, 'r>);
-        impl<'ast> Visit<'ast> for Types<'_, '_, '_> {
-            fn visit_type(&mut self, t: &'ast syn::Type) {
-                self.0.visit_type(t);
-            }
-            fn visit_path(&mut self, p: &'ast syn::Path) {
-                self.0.visit_path(p);
-            }
-        }
-        Types(self).visit_pat(&local.pat);
+        self.visit_pat_types(&local.pat);
         self.bind_pat(&local.pat, evidence);
     }
 
@@ -835,6 +852,36 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
         self.bind_pat(&arm.pat, Evidence::Unknown);
         visit::visit_arm(self, arm);
         self.scopes.pop();
+    }
+
+    fn visit_expr_if(&mut self, e: &'ast syn::ExprIf) {
+        // `if let` bindings are in scope in the condition's rest and the `then` block.
+        self.scopes.push(BTreeMap::new());
+        for attr in &e.attrs {
+            self.visit_attribute(attr);
+        }
+        self.visit_expr(&e.cond);
+        self.visit_block(&e.then_branch);
+        self.scopes.pop();
+        if let Some((_, else_branch)) = &e.else_branch {
+            self.visit_expr(else_branch);
+        }
+    }
+
+    fn visit_expr_while(&mut self, e: &'ast syn::ExprWhile) {
+        self.scopes.push(BTreeMap::new());
+        for attr in &e.attrs {
+            self.visit_attribute(attr);
+        }
+        self.visit_expr(&e.cond);
+        self.visit_block(&e.body);
+        self.scopes.pop();
+    }
+
+    fn visit_expr_let(&mut self, e: &'ast syn::ExprLet) {
+        self.visit_expr(&e.expr);
+        self.visit_pat_types(&e.pat);
+        self.bind_pat(&e.pat, Evidence::Unknown);
     }
 
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {

@@ -682,6 +682,7 @@ pub fn satisfies(expr: &syn::Expr, constraint: Constraint) -> bool {
         Constraint::FloatLiteral => matches!(lit, Some(syn::Lit::Float(_))),
         Constraint::IntLiteral => matches!(lit, Some(syn::Lit::Int(_))),
         Constraint::StringLiteral => matches!(lit, Some(syn::Lit::Str(_))),
+        Constraint::ByteStringLiteral => matches!(lit, Some(syn::Lit::ByteStr(_))),
         Constraint::Simple => lit.is_some() || matches!(expr, syn::Expr::Path(_)),
     }
 }
@@ -788,5 +789,8 @@ mod tests {
         assert!(satisfies(&e("1"), Constraint::IntLiteral));
         assert!(satisfies(&e("n"), Constraint::Simple));
         assert!(!satisfies(&e("f()"), Constraint::Simple));
+        assert!(satisfies(&e("b\"-\""), Constraint::ByteStringLiteral));
+        assert!(!satisfies(&e("\"-\""), Constraint::ByteStringLiteral));
+        assert!(!satisfies(&e("b\"-\""), Constraint::StringLiteral));
     }
 }

@@ -249,14 +249,25 @@ impl Facts {
         full
     }
 
-    /// Resolves a path as written in code (not in a `use`).
+    /// Resolves a path as written in code (not in a `use`). A single-segment path whose
+    /// name any pattern of the file binds is taken as shadowed: without knowing the
+    /// scope, that is the safe answer (see [`Facts::resolve_in_scope`]).
     pub fn resolve(&self, segments: &[String], leading_colon: bool) -> Option<Resolved> {
+        let shadowed = segments.len() == 1 && segments.first().is_some_and(|first| self.bindings.contains(first));
+        self.resolve_in_scope(segments, leading_colon, shadowed)
+    }
+
+    /// Resolves a path as written in code, where the caller knows whether a local
+    /// binding in scope at that point (a `let`, a parameter, a closure or `match` arm
+    /// pattern) shadows a single-segment path: `shadowed`. A `let map = ..` in one
+    /// function then does not hide an imported `map` in the others.
+    pub fn resolve_in_scope(&self, segments: &[String], leading_colon: bool, shadowed: bool) -> Option<Resolved> {
         let first = segments.first()?;
         if leading_colon {
             return self.crate_names.contains(first).then(|| Resolved { full: self.canonical(segments), via: Via::Crate });
         }
         // A name bound by a `let` or a parameter shadows imports, in expressions.
-        let shadowed = segments.len() == 1 && self.bindings.contains(first);
+        let shadowed = shadowed && segments.len() == 1;
         if let Some(leaves) = self.names.get(first) {
             if shadowed {
                 return None;
@@ -442,8 +453,9 @@ impl Collect<'_, '_> {
     }
 }
 
-impl<'ast> Visit<'ast> for Collect<'_, '_> {
-    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+impl Collect<'_, '_> {
+    /// Records a `use` item; `depth` is that of the item itself (0 at the top level).
+    fn use_item(&mut self, u: &syn::ItemUse) {
         let index = self.facts.uses.len();
         let range = (self.range)(u.span());
         // Placeholder, so leaves can name their item by index.
@@ -453,8 +465,15 @@ impl<'ast> Visit<'ast> for Collect<'_, '_> {
         let tree = self.tree(index, &prefix, shared, &u.tree);
         self.facts.uses[index].tree = tree;
     }
+}
 
+impl<'ast> Visit<'ast> for Collect<'_, '_> {
     fn visit_item(&mut self, item: &'ast syn::Item) {
+        if let syn::Item::Use(u) = item {
+            // Before the depth moves: a top-level `use` is at depth 0.
+            self.use_item(u);
+            return;
+        }
         let name = match item {
             syn::Item::Fn(f) => Some(&f.sig.ident),
             syn::Item::Struct(s) => Some(&s.ident),
@@ -605,6 +624,14 @@ mod tests {
         assert!(f.brings_in(&path("rand::RngCore")).is_none());
         let f = facts("use rand::prelude::*;", &Env::plain("rand"));
         assert!(f.brings_in(&path("rand::Rng")).is_some());
+    }
+
+    #[test]
+    fn top_level_uses_are_told_from_nested_ones() {
+        let src = "//! Doc.\n\nuse rand::Rng;\nmod m {\n    use rand::thread_rng;\n}\nfn f() {\n    use rand::random;\n}\n";
+        let f = facts(src, &Env::plain("rand"));
+        assert_eq!(f.uses.iter().map(|u| u.top_level).collect::<Vec<_>>(), [true, false, false]);
+        assert_eq!(f.first_use, src.find("use rand::Rng"));
     }
 
     #[test]
