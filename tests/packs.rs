@@ -153,7 +153,7 @@ fn aliased_imports_and_module_paths_are_matched_and_kept() {
     let expected = code.replace("use nom::character", "use nom::Parser;\nuse nom::character").replace(")(i)", ").parse(i)");
     assert_eq!(migrate_with(nom_pack(), code), expected);
     let mut rule = PackRule::new(nom_pack());
-    let env = pack::resolve::Env { krate: "nom".into(), local_names: vec!["nom7".into()], own_methods: Default::default() };
+    let env = pack::resolve::Env { local_names: vec!["nom7".into()], ..pack::resolve::Env::plain("nom") };
     rule.envs.insert(String::new(), env);
     let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
     let code = "fn f(i: &str) -> nom7::IResult<&str, Vec<&str>> {\n    nom7::multi::many0(nom7::character::complete::digit1)(i)\n}\n";
