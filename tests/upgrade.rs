@@ -402,3 +402,64 @@ fn members_on_different_versions_each_take_their_own_steps() {
     assert!(run.stdout.contains("+mini = { path = \"../../mini7\", version = \"0.9\" }"), "{}", run.stdout);
     assert!(run.stdout.contains("+mini = { path = \"../../mini8\", version = \"0.9\" }"), "{}", run.stdout);
 }
+
+fn line_sandbox(lib_version: &str, requirement: &str) -> Sandbox {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini(lib_version));
+    s.write("mini/src/lib.rs", MINI_LIB);
+    s.write(
+        "user/Cargo.toml",
+        &format!("[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = {{ path = \"../mini\", version = \"{requirement}\" }}\n\n[workspace]\n"),
+    );
+    s.write("user/src/lib.rs", "pub fn f() { mini::old() }\n");
+    s.write("line.toml", &pack("0.4", "0.4.9", "old", "new"));
+    s
+}
+
+/// A line pack (`from = "0.4"`, `to = "0.4.9"`: deprecations within one release line) is
+/// what `cargo migrate upgrade mini` picks with no target. It rewrites the code of a member
+/// at its `to` or on a newer release of the line, raises the requirement to at least `to`,
+/// and never lowers a requirement already higher.
+#[test]
+fn line_pack_rewrites_deprecations_within_a_release_line() {
+    for (lib, requirement, written) in [("0.4.9", "0.4", Some("0.4.9")), ("0.4.12", "0.4", Some("0.4.9")), ("0.4.12", "0.4.11", None)] {
+        let s = line_sandbox(lib, requirement);
+        let run = s.run("user", &["upgrade", "mini", "--pack", "../line.toml", "--no-compiler", "--color", "never"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stderr.contains(&format!("Found mini user: {lib}\n")), "{}", run.stderr);
+        assert!(run.stderr.contains("Pack mini 0.4→0.4.9"), "{}", run.stderr);
+        assert!(!run.stderr.contains("nothing to upgrade"), "{}", run.stderr);
+        assert!(run.stdout.contains("-pub fn f() { mini::old() }\n+pub fn f() { mini::new() }"), "{lib} {requirement}: {}", run.stdout);
+        match written {
+            Some(w) => assert!(run.stdout.contains(&format!("+mini = {{ path = \"../mini\", version = \"{w}\" }}")), "{lib} {requirement}: {}", run.stdout),
+            None => assert!(!run.stdout.contains("Cargo.toml"), "{lib} {requirement}: {}", run.stdout),
+        }
+    }
+}
+
+/// `mini@0.4` names the release line, which the line pack's `to` is in; a target that
+/// excludes its `to` leaves it out, with a note; a major step is followed by the line pack
+/// of the class it reaches.
+#[test]
+fn line_pack_targets() {
+    let s = line_sandbox("0.4.12", "0.4");
+    let run = s.run("user", &["upgrade", "mini@0.4", "--pack", "../line.toml", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("+pub fn f() { mini::new() }") && run.stdout.contains("version = \"0.4.9\" }"), "{}", run.stdout);
+
+    let run = s.run("user", &["upgrade", "mini@=0.4.8", "--pack", "../line.toml", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.contains("mini 0.4→0.4.9 (../line.toml, given with --pack) is not applied: it moves mini past the target `=0.4.8`"), "{}", run.stderr);
+
+    let s = line_sandbox("0.3.1", "0.3");
+    s.write("major.toml", &pack("0.3", "0.4", "a", "old"));
+    s.write("user/src/lib.rs", "pub fn f() { mini::a() }\n");
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../line.toml", "--pack", "../major.toml", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let major = run.stderr.find("Pack mini 0.3→0.4").expect("the major step");
+    let line = run.stderr.find("Pack mini 0.4→0.4.9").expect("the line step");
+    assert!(major < line, "{}", run.stderr);
+    assert!(run.stdout.contains("-pub fn f() { mini::a() }\n+pub fn f() { mini::new() }"), "{}", run.stdout);
+    assert!(run.stdout.contains("+mini = { path = \"../mini\", version = \"0.4.9\" }"), "{}", run.stdout);
+}
