@@ -45,6 +45,7 @@ pub fn builtin_sources() -> &'static [(&'static str, &'static str)] {
         ("indexmap/1-2.toml", include_str!("../../migrations/indexmap/1-2.toml")),
         ("bitflags/1-2.toml", include_str!("../../migrations/bitflags/1-2.toml")),
         ("nom/7-8.toml", include_str!("../../migrations/nom/7-8.toml")),
+        ("chrono/0.4-0.4.38.toml", include_str!("../../migrations/chrono/0.4-0.4.38.toml")),
     ]
 }
 
