@@ -1,6 +1,8 @@
 //! End-to-end tests of `cargo migrate upgrade` and `cargo migrate pack`, each in a
 //! temporary folder, with no network: the crates depend on each other by path, and the
-//! packs are the example's (shipped in `examples/mylib-author`) or written here.
+//! packs are the example's (shipped in `examples/mylib-author`) or written here. One
+//! exception: the chrono test builds against real chrono releases from cargo's registry,
+//! taken from cargo's cache, fetched through cargo the first time.
 //!
 //! Every command runs with an isolated git configuration and with `CARGO_TARGET_DIR`
 //! inside the temporary folder.
@@ -462,4 +464,144 @@ fn line_pack_targets() {
     assert!(major < line, "{}", run.stderr);
     assert!(run.stdout.contains("-pub fn f() { mini::a() }\n+pub fn f() { mini::new() }"), "{}", run.stdout);
     assert!(run.stdout.contains("+mini = { path = \"../mini\", version = \"0.4.9\" }"), "{}", run.stdout);
+}
+
+/// A crate written against chrono 0.4.19 (real chrono, from cargo's registry), with the
+/// calls chrono deprecated later in the 0.4 line and a type of its own whose methods share
+/// their names. Its `Cargo.lock` holds 0.4.19.
+const CHRONO_USER: &str = r#"use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+
+/// A type of the crate's own, with chrono's deprecated names: never rewritten.
+pub struct Stamp(i64);
+
+impl Stamp {
+    pub fn from_ymd(y: i32, m: u32, d: u32) -> Stamp {
+        Stamp(i64::from(y) * 10_000 + i64::from(m) * 100 + i64::from(d))
+    }
+    pub fn timestamp_nanos(&self) -> i64 {
+        self.0
+    }
+}
+
+pub fn epoch() -> DateTime<Utc> {
+    Utc.ymd(1970, 1, 1).and_hms(0, 0, 0)
+}
+
+pub fn from_secs(secs: i64) -> NaiveDateTime {
+    NaiveDateTime::from_timestamp(secs, 0)
+}
+
+pub fn to_utc(n: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::<Utc>::from_utc(n, Utc)
+}
+
+pub fn seconds(n: &NaiveDateTime) -> i64 {
+    n.timestamp()
+}
+
+pub fn nanos(t: DateTime<Utc>) -> i64 {
+    t.timestamp_nanos()
+}
+
+pub fn noon(y: i32) -> NaiveDateTime {
+    NaiveDate::from_ymd(y, 6, 1).and_hms(12, 0, 0)
+}
+
+pub fn at(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp(secs, 0)
+}
+
+pub fn offset() -> FixedOffset {
+    FixedOffset::east(3600)
+}
+
+pub fn tea() -> NaiveTime {
+    NaiveTime::from_hms(17, 0, 0)
+}
+
+/// The receiver's type shows only to the compiler.
+pub fn made() -> i64 {
+    let t = make();
+    t.timestamp()
+}
+
+fn make() -> NaiveDateTime {
+    NaiveDate::from_ymd(2020, 2, 29).and_hms(1, 2, 3)
+}
+
+pub fn own() -> i64 {
+    Stamp::from_ymd(2020, 1, 2).timestamp_nanos()
+}
+"#;
+
+/// Runs cargo in `dir` offline (cargo's cache) and, if that fails, online: the registry
+/// is reachable through cargo wherever the tests run, and cached after the first run.
+fn cargo_cached(s: &Sandbox, dir: &str, args: &[&str]) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if s.command(&cargo, dir).args(args).output().unwrap().status.success() {
+        return;
+    }
+    let out = s.command(&cargo, dir).args(args).env("CARGO_NET_OFFLINE", "false").output().unwrap();
+    assert!(out.status.success(), "cargo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The chrono line pack end to end: a crate pinned to chrono 0.4.19 with deprecated calls
+/// is moved to the newest 0.4.x by `cargo migrate upgrade chrono --apply --verify`, and
+/// `cargo check` then shows no deprecation warning from chrono; its own methods named
+/// like chrono's are left alone.
+#[test]
+fn chrono_line_pack_removes_the_deprecation_warnings() {
+    let s = Sandbox::new();
+    s.write(
+        "app/Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nchrono = { version = \"0.4\", default-features = false, features = [\"std\"] }\n\n[workspace]\n",
+    );
+    s.write("app/src/lib.rs", CHRONO_USER);
+    // A release at least as new as the pack's `to` must be in cargo's cache for the
+    // offline runs below.
+    s.write("newest/Cargo.toml", "[package]\nname = \"newest\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nchrono = { version = \"0.4.38\", default-features = false, features = [\"std\"] }\n\n[workspace]\n");
+    s.write("newest/src/lib.rs", "");
+    cargo_cached(&s, "newest", &["fetch"]);
+    cargo_cached(&s, "app", &["generate-lockfile"]);
+    cargo_cached(&s, "app", &["update", "-p", "chrono", "--precise", "0.4.19"]);
+    let (ok, out) = s.cargo("app", &["check", "--all-targets"]);
+    assert!(ok && !out.contains("deprecated"), "on 0.4.19 it builds without deprecations: {out}");
+    s.git("app", &["init", "-q"]);
+    s.git("app", &["add", "-A"]);
+    s.git("app", &["commit", "-q", "-m", "on chrono 0.4.19"]);
+
+    let run = s.run("app", &["upgrade", "chrono", "--apply", "--verify", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("Found chrono app: 0.4.19"), "{}", run.stderr);
+    assert!(run.stderr.contains("Pack chrono 0.4→0.4.38 (migrations/chrono/0.4-0.4.38.toml, built in)"), "{}", run.stderr);
+    assert!(run.stderr.contains("Verified"), "{}", run.stderr);
+    assert!(run.stderr.contains("0 message(s) about chrono left"), "{}", run.stderr);
+    assert!(s.read("app/Cargo.toml").contains("chrono = { version = \"0.4.38\", default-features = false, features = [\"std\"] }"));
+    let lib = s.read("app/src/lib.rs");
+    for fixed in [
+        "Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap()",
+        "chrono::DateTime::from_timestamp(secs, 0).unwrap().naive_utc()",
+        "DateTime::<Utc>::from_naive_utc_and_offset(n, Utc)",
+        "n.and_utc().timestamp()",
+        "t.timestamp_nanos_opt().unwrap()",
+        "NaiveDate::from_ymd_opt(y, 6, 1).unwrap().and_hms_opt(12, 0, 0).unwrap()",
+        "Utc.timestamp_opt(secs, 0).unwrap()",
+        "FixedOffset::east_opt(3600).unwrap()",
+        "NaiveTime::from_hms_opt(17, 0, 0).unwrap()",
+        "    let t = make();\n    t.and_utc().timestamp()",
+        "Stamp::from_ymd(2020, 1, 2).timestamp_nanos()",
+    ] {
+        assert!(lib.contains(fixed), "{fixed}:\n{lib}");
+    }
+    let lock = s.read("app/Cargo.lock");
+    let at = lock.find("name = \"chrono\"\nversion = \"").expect("chrono in the lock") + "name = \"chrono\"\nversion = \"".len();
+    let version = &lock[at..at + lock[at..].find('"').unwrap()];
+    let patch: u64 = version.strip_prefix("0.4.").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("chrono {version}"));
+    assert!(patch >= 38, "chrono {version} in the lock");
+    let (ok, out) = s.cargo("app", &["check", "--all-targets"]);
+    assert!(ok && !out.contains("deprecated"), "{out}");
+
+    let again = s.run("app", &["upgrade", "chrono", "--check", "--color", "never"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(again.stdout, "");
 }
