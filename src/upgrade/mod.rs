@@ -510,7 +510,7 @@ fn remaining_diagnostic(a: &compiler::Attributed, steps: &[FoundPack]) -> Diagno
     let mut note = None;
     for step in steps.iter().rev() {
         let rule = leaf.as_ref().and_then(|leaf| {
-            step.pack.file.rules.iter().position(|r| r.pattern.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w == leaf))
+            step.pack.file.rules.iter().position(|r| pattern_names(&r.pattern).contains(&leaf.as_str()))
         });
         if let Some(i) = rule {
             note = Some((step.pack.rules[i].full_id, format!("pack note: {}", step.pack.rules[i].message)));
@@ -530,6 +530,28 @@ fn remaining_diagnostic(a: &compiler::Attributed, steps: &[FoundPack]) -> Diagno
         (None, _) => Diagnostic::general(Level::Warning, message),
     };
     d.with_rule(rule)
+}
+
+/// The names a pattern spells (paths, methods), its metavariables (`$date`, `$..args`)
+/// left out: a message about `date` is not one about `$date.and_hms(..)`.
+fn pattern_names(pattern: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in pattern.char_indices().chain([(pattern.len(), ' ')]) {
+        let in_name = c.is_alphanumeric() || c == '_';
+        match (start, in_name) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                let before = &pattern[..s];
+                if !(before.ends_with('$') || before.ends_with("$..")) {
+                    out.push(&pattern[s..i]);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The steps' migrations, chained into one relative to the user's files.
@@ -597,5 +619,17 @@ impl Combined {
         diagnostics.sort();
         diagnostics.dedup();
         Migration { files: self.files, diagnostics, verdicts: Vec::new(), files_read: self.files_read, lines_read: self.lines_read }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern_names_leave_out_metavariables() {
+        assert_eq!(pattern_names("$date.and_hms($..args)"), ["and_hms"]);
+        assert_eq!(pattern_names("chrono::Utc::today().format($fmt)"), ["chrono", "Utc", "today", "format"]);
+        assert_eq!(pattern_names("$tz.ymd($y, $m, $d).date()"), ["ymd", "date"]);
     }
 }
