@@ -605,3 +605,30 @@ fn chrono_line_pack_removes_the_deprecation_warnings() {
     assert_eq!(again.code, 0, "{again:?}");
     assert_eq!(again.stdout, "");
 }
+
+/// Every invalid example of the chrono pack is real code: its `code` builds against chrono
+/// 0.4.19 and its `fixed` against the newest 0.4.x (at least the pack's `to`) with no
+/// deprecation warning, so no rule writes code that does not compile.
+#[test]
+fn chrono_pack_examples_build_before_and_after() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/chrono/0.4-0.4.38.toml");
+    let pack = cargo_migrate::pack::format::parse(&std::fs::read_to_string(&path).unwrap(), "chrono pack").unwrap();
+    let s = Sandbox::new();
+    for (dir, requirement, field) in [("before", "=0.4.19", "code"), ("after", "0.4.38", "fixed")] {
+        let mut lib = String::from("#![allow(dead_code, unused_imports)]\n");
+        let mut count = 0;
+        for rule in &pack.rules {
+            for example in rule.examples.iter().flat_map(|e| &e.invalid) {
+                count += 1;
+                let text = if field == "code" { &example.code } else { &example.fixed };
+                lib.push_str(&format!("\n/// {}\nmod example_{count} {{\n{text}}}\n", rule.id));
+            }
+        }
+        assert!(count > 20, "{count} examples");
+        s.write(&format!("{dir}/Cargo.toml"), &format!("[package]\nname = \"{dir}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nchrono = \"{requirement}\"\n\n[workspace]\n"));
+        s.write(&format!("{dir}/src/lib.rs"), &lib);
+        cargo_cached(&s, dir, &["generate-lockfile"]);
+        let (ok, out) = s.cargo(dir, &["check"]);
+        assert!(ok && !out.contains("warning"), "the examples' `{field}` against chrono {requirement}:\n{out}");
+    }
+}
