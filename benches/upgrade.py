@@ -12,7 +12,9 @@ then `cargo check --all-targets` counts what is left: errors, and deprecation wa
 from the upgraded crate. Prints a table and writes docs/upgrade-results.md (the text
 after the `<!-- notes -->` line of that file is kept: it is written by hand).
 
-Usage: python3 benches/upgrade.py [--bin PATH] [--only CRATE]
+Usage: python3 benches/upgrade.py [--bin PATH] [--only NAME[,NAME..]]
+`--only` takes crate names or pack names (`--only bitflags,nanoid`); the rows it measures
+replace theirs in the table of docs/upgrade-results.md, the other rows are kept.
 Needs the network (through cargo only) the first time; later runs use cargo's cache.
 """
 
@@ -137,10 +139,32 @@ def check(crate_dir, target_dir, dep):
     return r.returncode == 0, errors, deprecated, first
 
 
+def previous_rows(text, cols):
+    """The rows of the table at the top of docs/upgrade-results.md, as dicts."""
+    table = text.split("<!-- notes -->", 1)[0]
+    out = []
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != len(cols) or cells[0] in ("pack", "---") or not line.startswith("|"):
+            continue
+        row = {k: v for (k, _), v in zip(cols, cells) if v}
+        out.append(row)
+    return out
+
+
+def merge_rows(old, new):
+    """`old` with the rows of `new` in place of theirs (same pack and crate), in CORPUS order."""
+    fresh = {(r["pack"], r["crate"]): r for r in new}
+    merged = {(r["pack"], r["crate"]): r for r in old}
+    merged.update(fresh)
+    order = [(dep, f"{n} {v}") for dep, (_, crates) in CORPUS.items() for n, v in crates]
+    return sorted(merged.values(), key=lambda r: order.index((r["pack"], r["crate"])) if (r["pack"], r["crate"]) in order else len(order))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=str(ROOT / "target" / "release" / "cargo-migrate"))
-    ap.add_argument("--only")
+    ap.add_argument("--only", help="comma-separated crate or pack names")
     args = ap.parse_args()
     binary = Path(args.bin)
     if not binary.is_file():
@@ -149,7 +173,7 @@ def main():
     rows = []
     for dep, (old, crates) in CORPUS.items():
         for name, version in crates:
-            if args.only and args.only != name:
+            if args.only and name not in args.only.split(",") and dep not in args.only.split(","):
                 continue
             row = {"pack": dep, "crate": f"{name} {version}"}
             rows.append(row)
@@ -206,6 +230,9 @@ def main():
             ("changes", "changes"), ("reverted", "reverted"), ("left", "reported"), ("exit", "exit"),
             ("errors", "errors after"), ("deprecated", "deprecations after"), ("seconds", "s"),
             ("status", "result")]
+    doc = ROOT / "docs" / "upgrade-results.md"
+    if args.only and doc.is_file():
+        rows = merge_rows(previous_rows(doc.read_text(), cols), rows)
     lines = ["| " + " | ".join(h for _, h in cols) + " |", "|" + "---|" * len(cols)]
     for row in rows:
         lines.append("| " + " | ".join(row.get(k, "") for k, _ in cols) + " |")
@@ -218,7 +245,6 @@ def main():
                f"{built_before} of them building before; {clean} upgraded cleanly (the new release, "
                f"no compile error, no deprecation warning from the upgraded crate) by "
                f"`cargo migrate upgrade --apply --verify` alone.")
-    doc = ROOT / "docs" / "upgrade-results.md"
     notes = ""
     if doc.is_file() and "<!-- notes -->" in doc.read_text():
         notes = doc.read_text().split("<!-- notes -->", 1)[1]

@@ -149,7 +149,10 @@ fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, config: &Build
         ));
     }
     checked.diagnostics.extend(found.diagnostics.into_iter().filter(|d| d.rule.is_none_or(|r| opts.wants(r))));
-    checked.sites.extend(found.sites.into_iter().filter(|s| opts.wants(s.rule)));
+    let compiler_sites: Vec<crate::model::Site> = found.sites.into_iter().filter(|s| opts.wants(s.rule)).collect();
+    // An `if let` rustc lints itself is its site, not the syntactic rule's.
+    checked.sites.retain(|s| !compiler_sites.iter().any(|c| crate::rules::if_let_guard_method::same_site(s, c)));
+    checked.sites.extend(compiler_sites);
     sort_findings(&mut checked.changes, &mut checked.diagnostics, &opts.rules);
 }
 

@@ -13,12 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{copy_dir, skipped};
+use common::copy_dir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
 
 /// Every rule of the 2021 → 2024 migration; the example exercises each.
-const RULES: [&str; 7] = [
+const RULES: [&str; 8] = [
     "edition-manifest",
     "unsafe-extern-blocks",
     "unsafe-attributes",
@@ -26,6 +26,7 @@ const RULES: [&str; 7] = [
     "unsafe-std-functions",
     "guarded-strings",
     "expr-fragment",
+    "if-let-guard-method",
 ];
 
 /// A temporary folder holding a crate (`<tmp>/crate`) and its target dir (`<tmp>/target`).
@@ -70,17 +71,7 @@ impl Sandbox {
     /// A command with an isolated environment, run in the crate.
     fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
-        cmd.current_dir(&self.dir)
-            .env("CARGO_TARGET_DIR", self.tmp.path().join("target"))
-            .env("CARGO_TERM_COLOR", "never")
-            .env("GIT_CEILING_DIRECTORIES", self.tmp.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", self.tmp.path().join("gitconfig"))
-            .env("GIT_AUTHOR_NAME", "cli test")
-            .env("GIT_AUTHOR_EMAIL", "cli@example.com")
-            .env("GIT_COMMITTER_NAME", "cli test")
-            .env("GIT_COMMITTER_EMAIL", "cli@example.com")
-            .env_remove("CARGO_MIGRATE_LOG");
+        common::isolate(&mut cmd, self.tmp.path()).current_dir(&self.dir);
         cmd
     }
 
@@ -144,27 +135,10 @@ impl Sandbox {
 
     /// Every file of the crate (but `.git`, `target`, `Cargo.lock`), by relative path.
     fn files(&self) -> BTreeMap<String, Vec<u8>> {
-        let mut out = BTreeMap::new();
-        collect(&self.dir, &self.dir, &mut out);
-        out
+        common::files(&self.dir, false)
     }
 }
 
-
-fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        if skipped(&entry.file_name()) {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            collect(root, &entry.path(), out);
-        } else {
-            let rel = entry.path().strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-            out.insert(rel, std::fs::read(entry.path()).unwrap());
-        }
-    }
-}
 
 /// The files that differ between two trees, with the side that has them.
 fn differing(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
@@ -229,6 +203,11 @@ fn dry_run_prints_an_annotated_diff_and_writes_nothing() {
     assert!(run.stderr.contains("Summary: "), "{}", run.stderr);
     assert!(run.stderr.contains("changes in 7 files ("), "{}", run.stderr);
     for rule in RULES {
+        if rule == "if-let-guard-method" {
+            // A judge site the heuristics decide: a verdict, no change.
+            assert!(run.stderr.contains("[if-let-guard-method] keep-if-let (by heuristic): the else branch calls `queue.lock()`"), "{}", run.stderr);
+            continue;
+        }
         assert!(run.stdout.contains(&format!("# {rule} [")), "no change of {rule} in the diff:\n{}", run.stdout);
     }
     // The same output whatever the thread count.

@@ -72,7 +72,7 @@ fn rand_fixture_migrates_exactly_idempotently_and_parses() {
 #[test]
 fn a_renamed_dependency_is_migrated_under_its_local_name() {
     let mut rule = PackRule::new(rand_pack());
-    let env = pack::resolve::Env { krate: "rand".into(), local_names: vec!["random".into()], own_methods: Default::default() };
+    let env = pack::resolve::Env { local_names: vec!["random".into()], ..pack::resolve::Env::plain("rand") };
     rule.envs.insert(String::new(), env);
     let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
     let code = "use random::Rng;\nfn f() -> u8 {\n    let mut g = random::thread_rng();\n    g.gen_range(0..3)\n}\n";

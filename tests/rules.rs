@@ -62,6 +62,7 @@ rule_tests! {
     edition_manifest => "edition-manifest",
     expr_fragment => "expr-fragment",
     guarded_strings => "guarded-strings",
+    if_let_guard_method => "if-let-guard-method",
     keyword_gen => "keyword-gen",
     unsafe_attributes => "unsafe-attributes",
     unsafe_extern_blocks => "unsafe-extern-blocks",

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
 
 /// A temporary folder holding crates (`<tmp>/<name>`) and a target dir (`<tmp>/target`).
@@ -35,7 +37,7 @@ impl Sandbox {
         let s = Sandbox::new();
         let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
         for name in ["mylib-author", "mylib-user"] {
-            copy_dir(&examples.join(name), &s.path(name));
+            common::copy_dir(&examples.join(name), &s.path(name));
         }
         s
     }
@@ -56,18 +58,7 @@ impl Sandbox {
 
     fn command(&self, program: &str, dir: &str) -> Command {
         let mut cmd = Command::new(program);
-        cmd.current_dir(self.path(dir))
-            .env("CARGO_TARGET_DIR", self.path("target"))
-            .env("CARGO_TERM_COLOR", "never")
-            .env("CARGO_NET_OFFLINE", "true")
-            .env("GIT_CEILING_DIRECTORIES", self.tmp.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", self.path("gitconfig"))
-            .env("GIT_AUTHOR_NAME", "upgrade test")
-            .env("GIT_AUTHOR_EMAIL", "upgrade@example.com")
-            .env("GIT_COMMITTER_NAME", "upgrade test")
-            .env("GIT_COMMITTER_EMAIL", "upgrade@example.com")
-            .env_remove("CARGO_MIGRATE_LOG");
+        common::isolate(&mut cmd, self.tmp.path()).current_dir(self.path(dir)).env("CARGO_NET_OFFLINE", "true");
         cmd
     }
 
@@ -94,40 +85,7 @@ impl Sandbox {
 
     /// Every file under `dir` (but `.git`, `target`), by relative path.
     fn files(&self, dir: &str) -> BTreeMap<String, Vec<u8>> {
-        let mut out = BTreeMap::new();
-        collect(&self.path(dir), &self.path(dir), &mut out);
-        out
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "target" || name == "Cargo.lock" {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(name));
-        } else {
-            std::fs::copy(entry.path(), to.join(name)).unwrap();
-        }
-    }
-}
-
-fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() == ".git" || entry.file_name() == "target" {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            collect(root, &entry.path(), out);
-        } else {
-            let rel = entry.path().strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-            out.insert(rel, std::fs::read(entry.path()).unwrap());
-        }
+        common::files(&self.path(dir), true)
     }
 }
 
@@ -329,7 +287,6 @@ fn compiler_phase_reports_what_is_left() {
     assert!(run.stderr.contains("2 message(s) about mini left"), "{}", run.stderr);
 }
 
-mod common;
 
 /// The user calls a method mylib 2 removed and its pack has no rule for: the upgrade
 /// leaves a compile error, and `--repair` asks the model for a new version of the
@@ -403,6 +360,78 @@ fn members_on_different_versions_each_take_their_own_steps() {
     assert!(run.stdout.contains("-pub fn g() { mini::b() }\n+pub fn g() { mini::c() }"), "{}", run.stdout);
     assert!(run.stdout.contains("+mini = { path = \"../../mini7\", version = \"0.9\" }"), "{}", run.stdout);
     assert!(run.stdout.contains("+mini = { path = \"../../mini8\", version = \"0.9\" }"), "{}", run.stdout);
+}
+
+/// The built-in bitflags pack's macro rule reaches a `bitflags!` in a submodule through
+/// `#[macro_use] extern crate bitflags;` in the crate root, and leaves a same-named macro
+/// of another crate alone.
+#[test]
+fn macro_rules_see_macro_use_of_the_crate_root() {
+    let s = Sandbox::new();
+    s.write("bitflags/Cargo.toml", "[package]\nname = \"bitflags\"\nversion = \"1.3.2\"\nedition = \"2018\"\n");
+    s.write("bitflags/src/lib.rs", "#[macro_export]\nmacro_rules! bitflags { ($($t:tt)*) => {}; }\n");
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2018\"\n\n[dependencies]\nbitflags = { path = \"../bitflags\", version = \"1\" }\n\n[workspace]\n");
+    s.write("user/src/lib.rs", "#[macro_use]\nextern crate bitflags;\n\nmod flags;\nmod other;\n");
+    s.write("user/src/flags.rs", "bitflags! {\n    /// Modes.\n    pub struct Mode: u8 {\n        const R = 4;\n    }\n}\n");
+    s.write("user/src/other.rs", "macro_rules! bitflags { ($($t:tt)*) => {}; }\nbitflags! { struct Not: u8 {} }\n");
+    let run = s.run("user", &["upgrade", "bitflags", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("     /// Modes.\n+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]\n     pub struct Mode: u8 {"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("other.rs"), "{}", run.stdout);
+    assert!(run.stdout.contains("+bitflags = { path = \"../bitflags\", version = \"2\" }"), "{}", run.stdout);
+}
+
+/// A feature the new release split out of old ones is added where a manifest enables all
+/// of them: in the dependency's `features` and in a feature of the `[features]` table.
+#[test]
+fn new_features_are_added_beside_the_old_ones_that_provided_them() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.8.0"));
+    s.write("mini/src/lib.rs", MINI_LIB);
+    s.write(
+        "user/Cargo.toml",
+        "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\", default-features = false, features = [\"std\", \"std_rng\"] }\n\n[features]\nrng = [\n    \"mini/std\",\n    \"mini/std_rng\",\n]\nless = [\"mini/std\"]\n\n[workspace]\n",
+    );
+    s.write("user/src/lib.rs", "pub fn f() { mini::a() }\n");
+    // Top-level keys come before the first `[[rule]]` table.
+    let (head, rules) = pack("0.8", "0.9", "a", "b").split_once("\n[[rule]]").map(|(h, r)| (h.to_string(), r.to_string())).unwrap();
+    let features = "\n[[new_features]]\nfeature = \"thread_rng\"\nwhen = [\"std\", \"std_rng\"]\nmessage = \"`thread_rng` has a feature of its own\"\n";
+    s.write("p.toml", &format!("{head}{features}\n[[rule]]{rules}"));
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("features = [\"std\", \"std_rng\", \"thread_rng\"] }"), "{}", run.stdout);
+    assert!(run.stdout.contains("     \"mini/std_rng\",\n+    \"mini/thread_rng\",\n ]"), "{}", run.stdout);
+    assert!(!run.stdout.contains("+less"), "{}", run.stdout);
+    assert!(run.stderr.contains("`thread_rng` has a feature of its own") || run.stdout.contains("`thread_rng` has a feature of its own"), "{run:?}");
+}
+
+/// `--target` chooses what the upgrade's compiler phase builds: the host's triple finds
+/// what is left as without it; a target whose standard library is not installed cannot
+/// be built, which the upgrade says instead of claiming nothing is left.
+#[test]
+fn compiler_phase_builds_for_the_given_target() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write("mini/src/lib.rs", "pub fn new() {}\n#[deprecated(note = \"use `new`\")]\npub fn legacy() {}\n");
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n");
+    s.write("user/src/lib.rs", "pub fn f() {\n    mini::old();\n    mini::legacy();\n}\n");
+    s.write("p.toml", &pack("0.8", "0.9", "old", "new"));
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = String::from_utf8(Command::new(rustc).arg("-vV").output().unwrap().stdout).unwrap();
+    let host = version.lines().find_map(|l| l.strip_prefix("host: ")).unwrap().to_string();
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--target", &host, "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("src/lib.rs:3: still deprecated after the upgrade: use of deprecated function `mini::legacy`"), "{}", run.stderr);
+    assert!(s.path("target").join(&host).is_dir() || run.stderr.contains(&host), "the build used --target {host}: {}", run.stderr);
+    let missing = if host.starts_with("wasm32") { "x86_64-unknown-linux-gnu" } else { "wasm32-unknown-unknown" };
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--target", missing, "--color", "never"]);
+    assert!(!run.stderr.contains("still deprecated after the upgrade"), "{}", run.stderr);
+    assert!(run.stderr.contains("compiler phase: cargo could not build the upgraded workspace: building the dependency `mini`: can't find crate for `core`") || run.stderr.contains("building the dependency `mini`: can't find crate for `std`"), "{}", run.stderr);
+    assert!(run.stderr.contains(missing), "the failed build names the target: {}", run.stderr);
 }
 
 fn line_sandbox(lib_version: &str, requirement: &str) -> Sandbox {

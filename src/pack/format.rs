@@ -52,6 +52,10 @@ pub struct PackFile {
     /// Cargo features renamed by the release: old name → new name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub renamed_features: BTreeMap<String, String>,
+    /// Features of the new release that now gate what some old features enabled
+    /// (rand 0.9's `thread_rng`, which 0.8's `std` and `std_rng` provided).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub new_features: Vec<NewFeature>,
     /// Crates that must move together with this one (e.g. `rand_core`, `rand_chacha`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub companions: Vec<Companion>,
@@ -65,6 +69,22 @@ pub struct PackFile {
     /// The rules, tried in order; at one site the first rule that matches wins.
     #[serde(default, rename = "rule")]
     pub rules: Vec<RuleDef>,
+}
+
+/// A feature the new release split out: wherever a manifest enables all of `when` for
+/// the crate by name (in the dependency's `features`, or in one feature of the member's
+/// `[features]` table as `crate/feature`), `feature` is added beside them, so that code
+/// which compiled with them keeps compiling. Default features are not looked into: a
+/// dependency that keeps them gets the new release's defaults.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFeature {
+    /// The new release's feature (`thread_rng`).
+    pub feature: String,
+    /// The old release's features that together enabled what it gates (`["std", "std_rng"]`).
+    pub when: Vec<String>,
+    /// Why, shown with the change.
+    pub message: String,
 }
 
 /// A crate that must be upgraded together with the pack's crate.
@@ -121,6 +141,13 @@ pub enum Kind {
     /// A `use` item (`use rand::distributions::Standard`): a path rule that only
     /// rewrites `use` items.
     Use,
+    /// An attribute (`#[tokio::main($..args)]`, or a derive's helper attribute by its bare
+    /// name, `#[structopt($..args)]`), outer or inner, wherever it is written.
+    Attribute,
+    /// The invocations of an item macro (`bitflags::bitflags!`). With `derive`, every
+    /// `struct` an invocation defines gets the derives it lacks: for a macro whose new
+    /// release stopped implying traits its old release implemented.
+    Macro,
 }
 
 /// How far to trust a rule's rewrite.
@@ -182,10 +209,15 @@ pub struct RuleDef {
     /// Constraints on metavariables (`hi = "float-literal"`).
     #[serde(default, rename = "where", skip_serializing_if = "BTreeMap::is_empty")]
     pub constraints: BTreeMap<String, Constraint>,
+    /// For a macro rule: the traits every type the macro defines must derive (paths as
+    /// written in a `#[derive(..)]`); those it lacks are added in a `#[derive(..)]` of
+    /// their own, inside the invocation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub derive: Vec<String>,
     /// Imports the rewritten code needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imports: Option<ImportsDef>,
-    /// Safety of a `replace` rule (default `safe`).
+    /// Safety of a `replace` or `derive` rule (default `safe`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safety: Option<RuleSafety>,
     /// Code the rule must leave alone, and code with its expected rewrite.

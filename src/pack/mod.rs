@@ -16,6 +16,8 @@
 //! **Architecture invariant:** a pack is data. Nothing in it is executed: patterns are
 //! parsed, never expanded; templates are spliced text.
 
+pub mod attribute;
+pub mod derive;
 pub mod format;
 pub mod imports;
 pub mod matcher;
@@ -74,6 +76,11 @@ pub enum Action {
         options: Vec<ChoiceOption>,
         /// Index of the conservative option.
         conservative: usize,
+    },
+    /// Adds the derives each type an item macro defines lacks (a macro rule).
+    Derive {
+        /// The traits, as a `#[derive(..)]` writes them.
+        traits: Vec<String>,
     },
 }
 
@@ -201,8 +208,10 @@ impl CompiledPack {
                 }
             }
             let mut named = Vec::new();
-            if let Body::Expr(p) = &body {
-                pattern::pattern_paths(p, &mut named);
+            match &body {
+                Body::Expr(p) => pattern::pattern_paths(p, &mut named),
+                Body::Attribute(a) if a.path.len() > 1 => named.push(a.path.clone()),
+                _ => {}
             }
             let paths = |t: &[String]| -> Option<Vec<pattern::Piece>> {
                 for p in &named {
@@ -219,7 +228,20 @@ impl CompiledPack {
                 None
             };
             let path_imports = |i: &Option<format::ImportsDef>| i.as_ref().map(|i| i.add.iter().map(|p| split_path(p)).collect()).unwrap_or_default();
+            if !def.derive.is_empty() && !matches!(body, Body::Macro(_)) {
+                return Err(err("`derive` is for macro rules (`match = \"crate::macro_name!\"`)".into()));
+            }
             let action = match (&def.replace, &def.question, def.options.is_empty()) {
+                (None, None, true) if matches!(body, Body::Macro(_)) => {
+                    if def.derive.is_empty() {
+                        return Err(err("a macro rule lists the traits to add in `derive`".into()));
+                    }
+                    for t in &def.derive {
+                        syn::parse_str::<syn::Path>(t).map_err(|e| err(format!("`derive`: `{t}` is not a path: {e}")))?;
+                    }
+                    Action::Derive { traits: def.derive.clone() }
+                }
+                _ if matches!(body, Body::Macro(_)) => return Err(err("a macro rule takes `derive`, not `replace` nor options".into())),
                 (Some(replace), None, true) => {
                     let template = match &mut body {
                         Body::Path { to, .. } => {
@@ -381,7 +403,7 @@ impl PackRule {
         let start = choice.range.start;
         let question = match &rule.action {
             Action::Choice { question, .. } => format!("{} — {question}", rule.message),
-            Action::Replace { .. } => rule.message.clone(),
+            Action::Replace { .. } | Action::Derive { .. } => rule.message.clone(),
         };
         crate::model::Site {
             rule: rule.full_id,
@@ -478,7 +500,8 @@ pub fn run_pack(
     if sites.is_empty() && facts.leaves.iter().all(|l| l.target.is_none()) && !facts.crate_names.iter().any(|n| facts.ident_count.contains_key(n)) {
         return run;
     }
-    let found = matcher::find(file, text, &facts, &pack.rules, &env.own_methods, sites, range);
+    let mut found = matcher::find(file, text, &facts, &pack.rules, &env.own_methods, sites, range);
+    found.hits.extend(attribute::find(file, &facts, &pack.rules, range));
     let wanted = |rule: usize| only.is_none_or(|o| o == rule);
     let krate = facts.crate_local_name().to_string();
 
@@ -494,7 +517,7 @@ pub fn run_pack(
         let rule = &pack.rules[hit.rule];
         let (template, imports, reason) = match &rule.action {
             Action::Replace { template: Some(t), imports } => (t, imports, rule.message.clone()),
-            Action::Replace { template: None, .. } => continue,
+            Action::Replace { template: None, .. } | Action::Derive { .. } => continue,
             Action::Choice { question, options, conservative } => {
                 let chosen = &options[*conservative];
                 let others: Vec<String> = options.iter().enumerate().filter(|(i, _)| i != conservative).map(|(_, o)| format!("`{}` ({})", o.id, o.when)).collect();
@@ -552,8 +575,13 @@ pub fn run_pack(
                 adds.push(ImportAdd { path, anchor: None, rule: hit.rule });
             }
         }
-        let new = template::render(template, &hit.bindings, text, &krate);
         let old = &text[hit.range.clone()];
+        // Templates write attributes as `#[..]`; an inner attribute stays inner.
+        let render = |t: &Template| {
+            let out = template::render(t, &hit.bindings, text, &krate);
+            if rule.kind == Kind::Attribute && old.starts_with("#!") { out.replacen("#[", "#![", 1) } else { out }
+        };
+        let new = render(template);
         let edits = template::minimal_edits(hit.range.clone(), old, &new);
         if let Action::Choice { options, conservative, .. } = &rule.action {
             // Offer every option to the judge when each is a plain replacement.
@@ -562,7 +590,7 @@ pub fn run_pack(
                 let options = options
                     .iter()
                     .map(|o| {
-                        let rendered = template::render(&o.template, &hit.bindings, text, &krate);
+                        let rendered = render(&o.template);
                         (o.id.clone(), o.when.clone(), template::minimal_edits(hit.range.clone(), old, &rendered))
                     })
                     .collect();
@@ -692,6 +720,12 @@ pub fn run_pack(
         edits.sort();
         edits.dedup();
         run.changes.push((rule, pack.rules[rule].safety, reasons[&rule].clone(), edits));
+    }
+    for site in derive::find(file, &facts, &pack.rules, text, range) {
+        if wanted(site.rule) {
+            let reason = format!("{} (`{}` gets `{}`)", pack.rules[site.rule].message, site.type_name, site.added.join(", "));
+            run.changes.push((site.rule, pack.rules[site.rule].safety, reason, vec![site.edit]));
+        }
     }
     for note in found.notes {
         if wanted(note.rule) {
@@ -1097,5 +1131,105 @@ when = "the remaining entries must keep their order (O(n))"
         assert!(err.to_string().contains("rule `a`") && err.to_string().contains("`$b`"), "{err}");
         let two_conservative = INDEXMAP.replace("when = \"the remaining", "conservative = true\nwhen = \"the remaining");
         assert!(CompiledPack::from_text(&two_conservative, "x.toml").unwrap_err().to_string().contains("exactly one"));
+    }
+
+    #[test]
+    fn macro_rules_take_derives_and_nothing_else() {
+        let head = "crate = \"x\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"a\"\nmessage = \"m\"\n";
+        let error = |rule: &str| CompiledPack::from_text(&format!("{head}{rule}"), "x.toml").unwrap_err().to_string();
+        assert!(error("match = \"x::m!\"\n").contains("lists the traits to add in `derive`"));
+        assert!(error("match = \"x::m!\"\nreplace = \"x::n!\"\n").contains("takes `derive`, not `replace`"));
+        assert!(error("match = \"x::f($a)\"\nreplace = \"x::g($a)\"\nderive = [\"Debug\"]\n").contains("`derive` is for macro rules"));
+        assert!(error("match = \"x::m!\"\nderive = [\"not a path\"]\n").contains("is not a path"));
+        let ok = CompiledPack::from_text(&format!("{head}match = \"x::m!\"\nderive = [\"Debug\", \"std::clone::Clone\"]\n"), "x.toml").unwrap();
+        assert!(matches!(&ok.rules[0].action, Action::Derive { traits } if traits.len() == 2));
+    }
+
+    const ATTRIBUTE_PACK: &str = r##"
+crate = "mylib"
+from = "1"
+to = "2"
+summary = "s"
+
+[[rule]]
+id = "main-threads"
+message = "`core_threads` is `worker_threads`"
+match = "#[mylib::main($..a core_threads $..b)]"
+replace = "#[mylib::main($..a worker_threads $..b)]"
+
+[[rule]]
+id = "opt"
+message = "the helper attribute `old_opt` is `new_opt`"
+match = "#[old_opt($..args)]"
+replace = "#[new_opt($..args)]"
+
+[[rule]]
+id = "flag"
+message = "`#[legacy]` is `#[modern]`"
+match = "#[legacy]"
+replace = "#[modern]"
+"##;
+
+    #[test]
+    fn attribute_rules_match_by_resolved_path_or_helper_name_and_keep_the_written_path() {
+        let code = r#"#![old_opt(crate_level)]
+use mylib::main;
+#[mylib::main(flavor = "x", core_threads = 4)]
+async fn a() {}
+#[main(core_threads = 2)]
+async fn b() {}
+#[other::main(core_threads = 2)]
+async fn c() {}
+#[derive(mylib::Opts)]
+struct O {
+    #[old_opt(long, short = 'x')]
+    #[legacy]
+    #[legacy = 1]
+    f: u8,
+}
+"#;
+        let expected = r#"#![new_opt(crate_level)]
+use mylib::main;
+#[mylib::main(flavor = "x", worker_threads = 4)]
+async fn a() {}
+#[main(worker_threads = 2)]
+async fn b() {}
+#[other::main(core_threads = 2)]
+async fn c() {}
+#[derive(mylib::Opts)]
+struct O {
+    #[new_opt(long, short = 'x')]
+    #[modern]
+    #[legacy = 1]
+    f: u8,
+}
+"#;
+        let (new, changes, _) = run(ATTRIBUTE_PACK, code);
+        assert_eq!(new, expected);
+        assert_eq!(changes.len(), 5, "{changes:?}");
+        let (_, again, _) = run(ATTRIBUTE_PACK, &new);
+        assert!(again.is_empty(), "{again:?}");
+    }
+
+    const MACRO_PACK: &str = "crate = \"bitflags\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"d\"\nmessage = \"m\"\nmatch = \"bitflags::bitflags!\"\nderive = [\"Debug\", \"Clone\"]\n";
+
+    #[test]
+    fn macro_rules_follow_macro_use_from_the_crate_root_and_leave_other_macros_alone() {
+        let pack = Arc::new(CompiledPack::from_text(MACRO_PACK, "x.toml").unwrap());
+        let code = "bitflags! { struct F: u8 { const A = 1; } }\n";
+        let parsed = crate::source::Parsed::parse(code).unwrap();
+        let run_with = |macro_use: bool| {
+            let env = Env { macro_use, ..Env::plain("bitflags") };
+            run_pack(&pack, None, &env, &[], &parsed.syntax, &parsed.tokens, code, &|s| parsed.range(s)).changes
+        };
+        // Without `#[macro_use]` anywhere, a bare `bitflags!` is some other macro.
+        assert!(run_with(false).is_empty());
+        let changes = run_with(true);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].3, vec![Edit::insert(12, "#[derive(Debug, Clone)] ")]);
+        assert!(changes[0].2.contains("`F` gets `Debug, Clone`"), "{}", changes[0].2);
+        // A derive already there (a second run) is not added again.
+        let (_, again, _) = run(MACRO_PACK, "use bitflags::bitflags;\nbitflags! { #[derive(Clone, Debug)] struct F: u8 { const A = 1; } }\n");
+        assert!(again.is_empty());
     }
 }

@@ -156,6 +156,74 @@ pub enum Body {
     Expr(Pat),
     /// A type pattern.
     Type(TyPat),
+    /// An item macro, by its full path (`bitflags::bitflags`).
+    Macro(Vec<String>),
+    /// An attribute pattern.
+    Attribute(AttrPat),
+}
+
+/// An attribute pattern: `#[path]`, `#[path(tokens)]` or `#[path = tokens]`, where the
+/// tokens are matched one token tree at a time (`$x` binds one, `$..xs` any number).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttrPat {
+    /// The attribute's path: in full (`tokio::main`), or one name (a derive's helper
+    /// attribute, which is not imported: `structopt`).
+    pub path: Vec<String>,
+    /// What follows the path.
+    pub args: AttrArgs,
+}
+
+/// What follows an attribute pattern's path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttrArgs {
+    /// Nothing: `#[path]`.
+    None,
+    /// `#[path(..)]` (any delimiter): the tokens inside.
+    List(Vec<TokPat>),
+    /// `#[path = ..]`: the tokens after `=`.
+    Value(Vec<TokPat>),
+}
+
+/// One element of an attribute's token pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokPat {
+    /// A token tree, as proc-macro2 prints it.
+    Token(String),
+    /// `$x`: one token tree.
+    One(String),
+    /// `$..xs`: any number of token trees.
+    Rest(String),
+}
+
+/// Lowers a token stream of an attribute pattern.
+fn lower_tokens(tokens: proc_macro2::TokenStream, text: &str) -> Result<Vec<TokPat>, PatternError> {
+    let mut out = Vec::new();
+    for tt in tokens {
+        if let proc_macro2::TokenTree::Ident(id) = &tt {
+            match meta_name(&id.to_string()) {
+                Some((MetaKind::One, name)) => out.push(TokPat::One(name.to_string())),
+                Some((MetaKind::Rest, name)) => out.push(TokPat::Rest(name.to_string())),
+                None => out.push(TokPat::Token(tt.to_string())),
+            }
+            continue;
+        }
+        let printed = tt.to_string();
+        if printed.contains(STAND_IN) {
+            return Err(format!("in an attribute pattern, metavariables go at the top level of its arguments, not inside a group: `{text}`"));
+        }
+        out.push(TokPat::Token(printed));
+    }
+    Ok(out)
+}
+
+/// Parses an attribute (`#[..]`) written as a pattern or template, with stand-ins.
+fn parse_attribute(source: &str, text: &str) -> Result<syn::Attribute, PatternError> {
+    use syn::parse::Parser;
+    let attrs = syn::Attribute::parse_outer.parse_str(source).map_err(|e| format!("`{text}` is not an attribute: {e}"))?;
+    match <[syn::Attribute; 1]>::try_from(attrs) {
+        Ok([attr]) => Ok(attr),
+        Err(_) => Err(format!("an attribute pattern is one attribute: `{text}`")),
+    }
 }
 
 /// A piece of a template.
@@ -260,6 +328,26 @@ pub fn parse_pattern(text: &str, kind: Option<Kind>) -> Result<(Body, Kind, BTre
             let ty: syn::Type = syn::parse_str(source).map_err(|e| format!("`{text}` is not a type: {e}"))?;
             Body::Type(lower_type(&ty)?)
         }
+        Kind::Attribute => {
+            let attr = parse_attribute(source, text)?;
+            let path: Vec<String> = attr.path().segments.iter().map(|s| unraw(&s.ident)).collect();
+            if path.iter().any(|s| s.starts_with(STAND_IN)) {
+                return Err(format!("an attribute pattern's path is written out: `{text}`"));
+            }
+            let args = match attr.meta {
+                syn::Meta::Path(_) => AttrArgs::None,
+                syn::Meta::List(list) => AttrArgs::List(lower_tokens(list.tokens, text)?),
+                syn::Meta::NameValue(nv) => AttrArgs::Value(lower_tokens(quote::ToTokens::to_token_stream(&nv.value), text)?),
+            };
+            Body::Attribute(AttrPat { path, args })
+        }
+        Kind::Macro => {
+            if !metas.is_empty() {
+                return Err(format!("a macro pattern takes no metavariables: `{text}`"));
+            }
+            let path = source.strip_suffix('!').ok_or_else(|| format!("a macro pattern is the macro's path and `!` (`bitflags::bitflags!`): `{text}`"))?;
+            Body::Macro(plain_path(path)?)
+        }
     };
     if let Body::Expr(Pat::Meta(_)) | Body::Type(TyPat::Meta(_)) = body {
         return Err(format!("a pattern that is only a metavariable matches everything: `{text}`"));
@@ -270,6 +358,12 @@ pub fn parse_pattern(text: &str, kind: Option<Kind>) -> Result<(Body, Kind, BTre
 fn infer_kind(source: &str) -> Result<Kind, PatternError> {
     if source.starts_with("use ") {
         return Ok(Kind::Use);
+    }
+    if source.ends_with('!') {
+        return Ok(Kind::Macro);
+    }
+    if source.starts_with("#[") || source.starts_with("#![") {
+        return Ok(Kind::Attribute);
     }
     if let Ok(expr) = syn::parse_str::<syn::Expr>(source) {
         return Ok(match expr {
@@ -455,6 +549,8 @@ pub fn parse_template(
         Kind::Path | Kind::Use => plain_path(source.trim().strip_prefix("use ").unwrap_or(source.trim()).trim_end_matches(';')).map(|_| ()),
         Kind::Expr | Kind::Method => syn::parse_str::<syn::Expr>(&source).map(|_| ()).map_err(|e| e.to_string()),
         Kind::Type => syn::parse_str::<syn::Type>(&source).map(|_| ()).map_err(|e| e.to_string()),
+        Kind::Macro => Err("a macro rule has no template: it adds `derive`s".into()),
+        Kind::Attribute => parse_attribute(source.trim(), text).map(|_| ()),
     };
     parses.map_err(|e| format!("template `{text}` does not parse: {e}"))?;
     Ok(Template { pieces: lex_template(text, krate, paths) })
@@ -632,6 +728,14 @@ mod tests {
         assert_eq!(pat("base64::encode($x)").1, Kind::Expr);
         assert_eq!(pat("use rand::distributions::Standard").1, Kind::Use);
         assert_eq!(pat("rand::distributions::Uniform<$T>").1, Kind::Type);
+        assert_eq!(pat("bitflags::bitflags!"), (Body::Macro(vec!["bitflags".into(), "bitflags".into()]), Kind::Macro));
+        let (body, kind) = pat("#[tokio::main(core_threads = $n, $..rest)]");
+        assert_eq!(kind, Kind::Attribute);
+        let Body::Attribute(AttrPat { path, args: AttrArgs::List(tokens) }) = body else { panic!("{body:?}") };
+        assert_eq!(path, ["tokio", "main"]);
+        assert_eq!(tokens, [TokPat::Token("core_threads".into()), TokPat::Token("=".into()), TokPat::One("n".into()), TokPat::Token(",".into()), TokPat::Rest("rest".into())]);
+        assert_eq!(pat("#[structopt]").0, Body::Attribute(AttrPat { path: vec!["structopt".into()], args: AttrArgs::None }));
+        assert!(parse_pattern("#[a::b(x($y))]", None).unwrap_err().contains("top level"));
     }
 
     #[test]

@@ -26,13 +26,16 @@ pub struct Env {
     /// Names of methods the crate defines itself, in files other than the one checked
     /// (from an index of the crate, when the caller has one).
     pub own_methods: BTreeSet<String>,
+    /// Whether the package's crate root has `#[macro_use] extern crate` of the crate, which
+    /// puts its macros in scope by their bare names in every module.
+    pub macro_use: bool,
 }
 
 impl Env {
     /// The environment of a package that depends on `krate` under its own name.
     pub fn plain(krate: &str) -> Env {
         let krate = krate.replace('-', "_");
-        Env { local_names: vec![krate.clone()], krate, own_methods: BTreeSet::new() }
+        Env { local_names: vec![krate.clone()], krate, own_methods: BTreeSet::new(), macro_use: false }
     }
 }
 
@@ -149,6 +152,8 @@ pub struct Facts {
     pub crate_names: BTreeSet<String>,
     /// Names of items the file declares (fns, types, modules, consts, statics, traits).
     pub items: BTreeSet<String>,
+    /// Names of the macros the file defines with `macro_rules!` (another namespace).
+    pub macros: BTreeSet<String>,
     /// Names of types (and traits) the file declares.
     pub types: BTreeSet<String>,
     /// Identifiers bound by patterns: `let`, parameters, closures, `match` arms.
@@ -172,17 +177,21 @@ pub struct Facts {
     pub krate: String,
     /// The prelude.
     pub prelude: PreludeFacts,
+    /// Whether the crate's macros are in scope by their bare names: the package imports
+    /// them with `#[macro_use] extern crate` (here or in its crate root).
+    pub macro_use: bool,
 }
 
 impl Facts {
     /// Collects the facts of `file` (spans mapped to byte ranges by `range`).
     pub fn of(file: &syn::File, tokens: &proc_macro2::TokenStream, env: &Env, prelude: &PreludeFacts, range: &dyn Fn(Span) -> Range<usize>) -> Facts {
-        let mut facts = Facts { krate: env.krate.clone(), prelude: prelude.clone(), ..Facts::default() };
+        let mut facts = Facts { krate: env.krate.clone(), prelude: prelude.clone(), macro_use: env.macro_use, ..Facts::default() };
         facts.crate_names.extend(env.local_names.iter().cloned());
         // `extern crate rand as r;` at any depth.
         for item in all_items(file) {
             if let syn::Item::ExternCrate(e) = item {
                 if env.local_names.iter().any(|n| e.ident == n) {
+                    facts.macro_use |= e.attrs.iter().any(|a| a.path().is_ident("macro_use"));
                     if let Some((_, alias)) = &e.rename {
                         facts.crate_names.insert(alias.to_string());
                     }
@@ -465,6 +474,11 @@ impl<'ast> Visit<'ast> for Collect<'_, '_> {
             self.facts.types.insert(unraw(name.expect("named")));
         }
         match item {
+            syn::Item::Macro(m) => {
+                if let Some(name) = &m.ident {
+                    self.facts.macros.insert(unraw(name));
+                }
+            }
             syn::Item::Struct(s) => {
                 for field in &s.fields {
                     if let Some(ident) = &field.ident {
@@ -575,7 +589,7 @@ mod tests {
 
     #[test]
     fn renamed_dependency_is_the_crate_and_its_real_name_is_not() {
-        let env = Env { krate: "rand".into(), local_names: vec!["foo".into()], own_methods: BTreeSet::new() };
+        let env = Env { krate: "rand".into(), local_names: vec!["foo".into()], own_methods: BTreeSet::new(), macro_use: false };
         let f = facts("use foo::thread_rng; use rand::Rng;", &env);
         assert_eq!(f.resolve(&path("thread_rng"), false).unwrap().full, path("rand::thread_rng"));
         assert_eq!(f.resolve(&path("foo::random"), false).unwrap().full, path("rand::random"));

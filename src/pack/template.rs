@@ -26,6 +26,9 @@ pub fn render(template: &Template, bindings: &BTreeMap<String, Binding>, text: &
                 if skip_comma {
                     if let Some(rest) = t.trim_start().strip_prefix(',') {
                         t = rest.trim_start();
+                    } else if out.ends_with(['(', '[', '{', ' ']) {
+                        // `f($..a x)` with nothing in `a`: `f(x)`, not `f( x)`.
+                        t = t.trim_start();
                     }
                     skip_comma = false;
                 }

@@ -9,6 +9,7 @@ use crate::syntax::Imports;
 
 mod expr_fragment;
 mod guarded_strings;
+pub mod if_let_guard_method;
 mod keyword_gen;
 mod manifest;
 mod unsafe_attributes;
@@ -50,6 +51,7 @@ pub fn edition_2024() -> &'static [&'static dyn Rule] {
         &unsafe_std_functions::UnsafeStdFunctions,
         &guarded_strings::GuardedStrings,
         &expr_fragment::ExprFragment,
+        &if_let_guard_method::IfLetGuardMethod,
     ]
 }
 

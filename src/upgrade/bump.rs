@@ -122,6 +122,9 @@ impl Rule for BumpRule {
                     local_keys.push(key.to_string());
                     self.bump(cx, &entry, &f.krate, &f.from, &f.to, &self.requirement, member_moving, None, out);
                     self.rename_dep_features(cx, &entry, out);
+                    if member_moving {
+                        self.add_new_dep_features(cx, &entry, out);
+                    }
                 } else if let Some(c) = f.companions.iter().find(|c| same_crate(package, &c.krate)) {
                     let from = c.from.clone().unwrap_or_else(|| format!("<{}", c.to));
                     let why = format!("{} moves together with {} {}", c.krate, f.krate, f.to);
@@ -131,6 +134,9 @@ impl Rule for BumpRule {
         }
         if moving && !f.renamed_features.is_empty() {
             self.rename_feature_table(cx, root, &local_keys, out);
+        }
+        if moving && !f.new_features.is_empty() {
+            self.add_new_table_features(cx, root, &local_keys, out);
         }
     }
 }
@@ -215,6 +221,45 @@ impl BumpRule {
         }
     }
 
+    /// Adds the pack's new features to the dependency's own `features = [..]` where it
+    /// enables every old feature they split from.
+    fn add_new_dep_features(&self, cx: &ManifestCx<'_>, entry: &Entry<'_>, out: &mut Findings) {
+        let Some(features) = entry.item.get("features").and_then(Item::as_array) else { return };
+        let enabled: BTreeSet<&str> = features.iter().filter_map(Value::as_str).collect();
+        for new in &self.pack.file.new_features {
+            if new.when.iter().all(|w| enabled.contains(w.as_str())) && !enabled.contains(new.feature.as_str()) {
+                if let Some(edit) = append(cx.file.text.as_str(), features, &new.feature) {
+                    let reason = format!("feature `{}` of {} {} added in {}: {}", new.feature, self.pack.file.krate, self.pack.file.to, entry.table, new.message);
+                    out.changes.push(cx.change(self.meta, reason, vec![edit]));
+                }
+            }
+        }
+    }
+
+    /// Adds `dep/new` to each feature of the member's `[features]` table that enables
+    /// every old feature the new one split from (`dep/std`, `dep/std_rng`; `dep?/..` alike).
+    fn add_new_table_features(&self, cx: &ManifestCx<'_>, root: &toml_edit::Table, keys: &[String], out: &mut Findings) {
+        let Some(table) = root.get("features").and_then(Item::as_table_like) else { return };
+        for (name, item) in table.iter() {
+            let Some(values) = item.as_array() else { continue };
+            let enabled: BTreeSet<&str> = values.iter().filter_map(Value::as_str).collect();
+            for key in keys {
+                for prefix in [format!("{key}/"), format!("{key}?/")] {
+                    for new in &self.pack.file.new_features {
+                        let has = |f: &str| enabled.contains(format!("{prefix}{f}").as_str());
+                        if !new.when.iter().all(|w| has(w)) || has(&new.feature) {
+                            continue;
+                        }
+                        if let Some(edit) = append(cx.file.text.as_str(), values, &format!("{prefix}{}", new.feature)) {
+                            let reason = format!("`{prefix}{}` added to feature `{name}`: {}", new.feature, new.message);
+                            out.changes.push(cx.change(self.meta, reason, vec![edit]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     fn rename(&self, cx: &ManifestCx<'_>, span: std::ops::Range<usize>, old: &str, new: &str, what: &str, out: &mut Findings) {
         let written = &cx.file.text[span.clone()];
         // Keep the quotes; a plain literal spells the value as is.
@@ -226,4 +271,16 @@ impl BumpRule {
             vec![Edit::replace(start..start + old.len(), new.to_string())],
         ));
     }
+}
+
+/// The insertion that appends the string `value` to a non-empty TOML array, written as
+/// its last element is: on a line of its own with the same indentation in a multi-line
+/// array, after a `, ` otherwise.
+fn append(text: &str, array: &toml_edit::Array, value: &str) -> Option<Edit> {
+    let last = array.iter().last()?.span()?;
+    let line_start = text[..last.start].rfind('\n').map_or(0, |n| n + 1);
+    let indent = &text[line_start..last.start];
+    let quoted = format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
+    let text = if indent.chars().all(|c| c == ' ' || c == '\t') { format!(",\n{indent}{quoted}") } else { format!(", {quoted}") };
+    Some(Edit::insert(last.end, text))
 }

@@ -130,14 +130,29 @@ pub fn check(manifest: &Path, root: &Path, packages: &[String], config: &BuildCo
     };
     let mut out = CheckOutcome::default();
     let mut seen = std::collections::HashSet::new();
+    // Errors building a dependency (a target whose standard library is not installed, a
+    // dependency that does not build with these features): the members never compiled.
+    let mut dependency_error = None;
+    let member = |target: &cargo_metadata::Target| target.src_path.starts_with(root);
     for message in Message::parse_stream(output.stdout.as_slice()) {
         let Ok(message) = message else { continue };
-        let Message::CompilerMessage(msg) = message else {
-            if matches!(message, Message::CompilerArtifact(_)) {
-                out.compiled = true;
+        let msg = match message {
+            Message::CompilerArtifact(a) => {
+                out.compiled |= member(&a.target);
+                continue;
+            }
+            Message::CompilerMessage(msg) => msg,
+            _ => continue,
+        };
+        if !member(&msg.target) {
+            if msg.message.level == DiagnosticLevel::Error && dependency_error.is_none() {
+                let d = &msg.message;
+                let notes: Vec<&str> = d.children.iter().map(|c| c.message.as_str()).collect();
+                let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
+                dependency_error = Some(format!("building the dependency `{}`: {}{notes}", msg.target.name, d.message));
             }
             continue;
-        };
+        }
         out.compiled = true;
         let d = msg.message;
         let error = d.level == DiagnosticLevel::Error || d.level == DiagnosticLevel::Ice;
@@ -176,7 +191,7 @@ pub fn check(manifest: &Path, root: &Path, packages: &[String], config: &BuildCo
     if !out.compiled && !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let reason = stderr.lines().find(|l| l.trim_start().starts_with("error")).or_else(|| stderr.lines().rev().find(|l| !l.trim().is_empty()));
-        out.failure = Some(reason.unwrap_or("cargo check failed").trim().to_string());
+        out.failure = Some(dependency_error.unwrap_or_else(|| reason.unwrap_or("cargo check failed").trim().to_string()));
     }
     out
 }

@@ -298,7 +298,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
     let versions_before = current.clone();
 
     // The steps, in the staging copy.
-    let own = own_methods(&staging, &req.selection, &krate);
+    let index = index_packages(&staging, &req.selection, &krate, &usages);
     let mut combined = Combined::default();
     let mut moved: BTreeSet<String> = BTreeSet::new();
     let last = steps.len().saturating_sub(1);
@@ -317,7 +317,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
             _ => step.pack.file.to.clone(),
         };
         let mut rule = PackRule::new(step.pack.clone());
-        rule.envs = envs(&usages, &moving, &step.pack, &own);
+        rule.envs = envs(&usages, &moving, &step.pack, &index);
         let bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
         let step_ws = staged_workspace(&staging, &req.selection, Some(&moving))?;
         let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
@@ -374,7 +374,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
             let mut progressed = false;
             for step in steps.iter().rev() {
                 let mut rule = PackRule::new(step.pack.clone());
-                rule.envs = envs(&usages, &moved, &step.pack, &own);
+                rule.envs = envs(&usages, &moved, &step.pack, &index);
                 rule.compiler_sites = sites.clone();
                 let step_ws = staged_workspace(&staging, &req.selection, Some(&moved))?;
                 let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
@@ -440,26 +440,37 @@ fn staged_workspace(staging: &staging::Staging, selection: &Selection, packages:
     Workspace::discover(&sel).map_err(|e| UpgradeError::Metadata(format!("{e:#}")))
 }
 
-/// Per member package: the names of methods it defines itself (inherent impls and trait
-/// definitions, in every file), so that a method rule leaves a call it cannot attribute
-/// to the crate for the compiler phase.
-fn own_methods(staging: &staging::Staging, selection: &Selection, krate: &str) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+/// What the pack's matcher needs to know about a member package beyond the file it looks
+/// at: the methods it defines itself (inherent impls and trait definitions, in every
+/// file), so that a method rule leaves a call it cannot attribute to the crate for the
+/// compiler phase; and whether its crate root imports the crate's macros with
+/// `#[macro_use] extern crate`.
+#[derive(Debug, Default)]
+struct PackageIndex {
+    own_methods: BTreeSet<String>,
+    macro_use: bool,
+}
+
+fn index_packages(staging: &staging::Staging, selection: &Selection, krate: &str, usages: &[Usage]) -> BTreeMap<String, PackageIndex> {
+    let mut out: BTreeMap<String, PackageIndex> = BTreeMap::new();
     let Ok(ws) = staged_workspace(staging, selection, None) else { return out };
     let opts = CheckOptions::new(Vec::new(), "2021");
     let checked = check_workspace(&ws, &opts, &|_| {});
-    let env = Env::plain(krate);
+    let mut env = Env::plain(krate);
+    env.local_names.extend(usages.iter().map(|u| u.local_name.clone()));
     for file in checked.files.values().filter(|f| f.kind == crate::source::FileKind::Rust) {
         let Ok(parsed) = crate::source::Parsed::parse(&file.text) else { continue };
         let facts = Facts::of(&parsed.syntax, &parsed.tokens, &env, &PreludeFacts::default(), &|s| parsed.range(s));
-        out.entry(file.package.clone()).or_default().extend(facts.own_methods);
+        let index = out.entry(file.package.clone()).or_default();
+        index.own_methods.extend(facts.own_methods);
+        index.macro_use |= facts.macro_use;
     }
     out
 }
 
-/// The pack's environment in each moving member: the crate's local names and the
-/// member's own methods.
-fn envs(usages: &[Usage], moving: &BTreeSet<String>, pack: &CompiledPack, own: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, Env> {
+/// The pack's environment in each moving member: the crate's local names, the member's
+/// own methods and whether it imports the crate's macros with `#[macro_use]`.
+fn envs(usages: &[Usage], moving: &BTreeSet<String>, pack: &CompiledPack, index: &BTreeMap<String, PackageIndex>) -> BTreeMap<String, Env> {
     let mut out = BTreeMap::new();
     for package in moving {
         let mut env = Env::plain(&pack.krate);
@@ -467,7 +478,10 @@ fn envs(usages: &[Usage], moving: &BTreeSet<String>, pack: &CompiledPack, own: &
         if !names.is_empty() {
             env.local_names = names.into_iter().collect();
         }
-        env.own_methods = own.get(package).cloned().unwrap_or_default();
+        if let Some(index) = index.get(package) {
+            env.own_methods = index.own_methods.clone();
+            env.macro_use = index.macro_use;
+        }
         out.insert(package.clone(), env);
     }
     out
@@ -507,10 +521,17 @@ fn remaining_diagnostic(a: &compiler::Attributed, steps: &[FoundPack]) -> Diagno
         let len = m[start + 1..].find('`')?;
         m[start + 1..start + 1 + len].rsplit("::").next().map(String::from)
     });
+    // The type or trait the item belongs to (`StepRng` of `rand::rngs::mock::StepRng::new`):
+    // a rule about `Uniform::new` says nothing about it.
+    let owner = a.item.iter().rev().nth(1).filter(|s| s.starts_with(|c: char| c.is_uppercase()));
     let mut note = None;
     for step in steps.iter().rev() {
         let rule = leaf.as_ref().and_then(|leaf| {
-            step.pack.file.rules.iter().position(|r| pattern_names(&r.pattern).contains(&leaf.as_str()))
+            step.pack.file.rules.iter().position(|r| {
+                let paths = [r.trait_path.as_deref(), r.receiver_type.as_deref()].into_iter().flatten().flat_map(|p| p.split("::"));
+                let words: BTreeSet<&str> = pattern_names(&r.pattern).into_iter().chain(paths).collect();
+                words.contains(leaf.as_str()) && owner.is_none_or(|o| words.contains(o.as_str()))
+            })
         });
         if let Some(i) = rule {
             note = Some((step.pack.rules[i].full_id, format!("pack note: {}", step.pack.rules[i].message)));
@@ -626,10 +647,41 @@ impl Combined {
 mod tests {
     use super::*;
 
+    fn deprecation(item: &str, message: &str) -> compiler::Attributed {
+        compiler::Attributed {
+            error: false,
+            file: Some("src/lib.rs".into()),
+            line: Some(3),
+            range: Some(10..20),
+            highlighted: None,
+            message: message.into(),
+            item: item.split("::").map(String::from).collect(),
+            rendered: String::new(),
+        }
+    }
+
+    #[test]
+    fn what_is_left_gets_the_note_of_the_rule_about_that_item_only() {
+        let rand = packs::builtin("rand").unwrap();
+        // `Uniform::new` has a rule; `StepRng::new` shares only the method's name.
+        let d = remaining_diagnostic(&deprecation("rand::distr::Uniform::new", "use of deprecated `rand::distr::Uniform::new`"), &rand);
+        assert_eq!(d.rule, Some("rand/uniform-new"), "{d:?}");
+        let d = remaining_diagnostic(&deprecation("rand::rngs::mock::StepRng::new", "use of deprecated `rand::rngs::mock::StepRng::new`"), &rand);
+        assert_eq!(d.rule, Some("rand@0.8-0.9"), "{d:?}");
+        assert!(d.message.contains("no pack rule covers it; see https://rust-random.github.io/book/update-0.9.html"), "{}", d.message);
+        // A trait method is known by its trait.
+        let d = remaining_diagnostic(&deprecation("rand::Rng::gen_range", "use of deprecated `rand::Rng::gen_range`"), &rand);
+        assert!(d.rule.is_some_and(|r| r.starts_with("rand/gen-range")), "{d:?}");
+    }
+
     #[test]
     fn pattern_names_leave_out_metavariables() {
         assert_eq!(pattern_names("$date.and_hms($..args)"), ["and_hms"]);
         assert_eq!(pattern_names("chrono::Utc::today().format($fmt)"), ["chrono", "Utc", "today", "format"]);
         assert_eq!(pattern_names("$tz.ymd($y, $m, $d).date()"), ["ymd", "date"]);
+        // `DateTime::date` is not `$date.and_hms(..)` on a `Date` or a `NaiveDate`.
+        let chrono = packs::builtin("chrono").unwrap();
+        let d = remaining_diagnostic(&deprecation("chrono::DateTime::date", "use of deprecated method `chrono::DateTime::<Tz>::date`"), &chrono);
+        assert!(d.rule.is_some_and(|r| r.starts_with("chrono/datetime-date")), "{d:?}");
     }
 }

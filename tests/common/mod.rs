@@ -1,12 +1,15 @@
-//! A fake model server on loopback for the tests: one thread, canned replies, bounded
-//! in requests and lifetime; nothing leaves 127.0.0.1.
+//! What the end-to-end tests share: commands isolated in a temporary folder, copies and
+//! listings of crate folders, and a fake model server on loopback (one thread, canned
+//! replies, bounded in requests and lifetime; nothing leaves 127.0.0.1).
 #![allow(dead_code)] // each test binary uses part of it
 
 use std::io::{Read, Write};
+use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -215,4 +218,43 @@ pub fn fixture_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dest = tmp.path().join(name);
     copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name), &dest);
     (tmp, dest)
+}
+
+/// Isolates `cmd` in the test's temporary folder `tmp`: cargo builds into `tmp/target`,
+/// git finds no repository above `tmp` and uses a configuration of its own there, and
+/// output has no colour and no log.
+pub fn isolate<'a>(cmd: &'a mut Command, tmp: &Path) -> &'a mut Command {
+    cmd.env("CARGO_TARGET_DIR", tmp.join("target"))
+        .env("CARGO_TERM_COLOR", "never")
+        .env("GIT_CEILING_DIRECTORIES", tmp)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", tmp.join("gitconfig"))
+        .env("GIT_AUTHOR_NAME", "cargo-migrate test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "cargo-migrate test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env_remove("CARGO_MIGRATE_LOG")
+}
+
+/// Every file under `dir` by relative path (`/`-separated), without build output and VCS
+/// data; `Cargo.lock` too when `with_lock`.
+pub fn files(dir: &Path, with_lock: bool) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, with_lock: bool, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if skipped(&name) && !(with_lock && name == "Cargo.lock") {
+                continue;
+            }
+            if entry.file_type().unwrap().is_dir() {
+                walk(root, &entry.path(), with_lock, out);
+            } else {
+                let rel = entry.path().strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                out.insert(rel, std::fs::read(entry.path()).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, with_lock, &mut out);
+    out
 }

@@ -92,3 +92,16 @@ mod tests {
         assert_eq!(absolute(-3), 3);
     }
 }
+
+// if-let-guard-method: the guard of `queue.lock()` is reached through `.pop()`, which
+// rustc's `if_let_rescope` lint does not see. The else branch locks the queue again: a
+// deadlock under Rust 2021's drop order, which Rust 2024 fixes; the judge keeps `if let`.
+/// The next job of a queue, or 0 (pushed back as a marker) when it is empty.
+pub fn next_job(queue: &std::sync::Mutex<Vec<u32>>) -> u32 {
+    if let Some(job) = queue.lock().unwrap().pop() {
+        job
+    } else {
+        queue.lock().unwrap().push(0);
+        0
+    }
+}

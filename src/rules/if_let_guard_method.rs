@@ -1,0 +1,187 @@
+//! The `if-let-guard-method` rule.
+
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+
+use super::{Findings, Rule, RuleMeta, SourceCx};
+use crate::model::{Destructor, DropOrigin, Edit, Evidence, Safety, Site, SiteOption};
+
+#[cfg_attr(not(doctest), doc = include_str!("../../rules/if-let-guard-method/README.md"))]
+pub struct IfLetGuardMethod;
+
+static META: RuleMeta = RuleMeta {
+    id: "if-let-guard-method",
+    summary: "`if let` whose scrutinee calls a method through a lock guard or `RefCell` borrow: dropped before `else` in 2024, unlinted by rustc (a judge site)",
+    safety: Safety::NeedsReview,
+    doc: include_str!("../../rules/if-let-guard-method/README.md"),
+};
+
+/// The question rustc's `if_let_rescope` sites ask too.
+pub const QUESTION: &str = "In Rust 2024 the temporaries of this `if let` scrutinee are dropped before the `else` branch runs (in 2021: after the whole `if let`). Keep `if let` with the new drop order, or rewrite to `match` to keep the 2021 order?";
+
+/// What kind of guard a method without arguments takes, by its name.
+fn guard_origin(method: &str) -> Option<DropOrigin> {
+    match method {
+        "lock" | "try_lock" | "blocking_lock" | "lock_arc" => Some(DropOrigin::MutexGuard),
+        "read" | "write" | "try_read" | "try_write" | "upgradable_read" | "blocking_read" | "blocking_write" => Some(DropOrigin::RwLockGuard),
+        "borrow" | "borrow_mut" | "try_borrow" | "try_borrow_mut" => Some(DropOrigin::RefCellBorrow),
+        _ => None,
+    }
+}
+
+/// The guard-taking call under a receiver: `m.lock()` in `m.lock()`, `m.lock().unwrap()`,
+/// `m.lock().expect("..")` and `m.lock()?`.
+fn guard_call(expr: &syn::Expr) -> Option<&syn::ExprMethodCall> {
+    match expr {
+        syn::Expr::MethodCall(call) if call.args.is_empty() && guard_origin(&call.method.to_string()).is_some() => Some(call),
+        syn::Expr::MethodCall(call) if call.method == "unwrap" || call.method == "expect" => guard_call(&call.receiver),
+        syn::Expr::Try(t) => guard_call(&t.expr),
+        syn::Expr::Paren(p) => guard_call(&p.expr),
+        _ => None,
+    }
+}
+
+/// Guards of the scrutinee that a method call, a field access or an index goes through,
+/// outside blocks and closures (whose temporaries end with them).
+#[derive(Default)]
+struct Through<'a> {
+    found: Vec<(&'a syn::Expr, &'a syn::ExprMethodCall)>,
+}
+
+impl<'a> Through<'a> {
+    fn receiver(&mut self, receiver: &'a syn::Expr) {
+        if let Some(call) = guard_call(receiver) {
+            self.found.push((receiver, call));
+        }
+    }
+}
+
+impl<'a> Visit<'a> for Through<'a> {
+    fn visit_expr_method_call(&mut self, e: &'a syn::ExprMethodCall) {
+        // `.unwrap()` of the guard's own result is part of taking it.
+        if !(e.method == "unwrap" || e.method == "expect") || guard_call(&e.receiver).is_none() {
+            self.receiver(&e.receiver);
+        }
+        visit::visit_expr_method_call(self, e);
+    }
+    fn visit_expr_field(&mut self, e: &'a syn::ExprField) {
+        self.receiver(&e.base);
+        visit::visit_expr_field(self, e);
+    }
+    fn visit_expr_index(&mut self, e: &'a syn::ExprIndex) {
+        self.receiver(&e.expr);
+        visit::visit_expr_index(self, e);
+    }
+    fn visit_expr_block(&mut self, _: &'a syn::ExprBlock) {}
+    fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+    fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
+    fn visit_expr_unsafe(&mut self, _: &'a syn::ExprUnsafe) {}
+}
+
+struct Finder<'c, 'a> {
+    cx: &'c SourceCx<'a>,
+    /// Methods the file defines itself: a `lock()` of its own is no known guard.
+    own_methods: std::collections::BTreeSet<String>,
+    sites: Vec<Site>,
+}
+
+impl Finder<'_, '_> {
+    fn site(&mut self, expr_if: &syn::ExprIf) {
+        let syn::Expr::Let(let_expr) = &*expr_if.cond else { return };
+        let Some((else_token, else_branch)) = &expr_if.else_branch else { return };
+        let mut through = Through::default();
+        through.visit_expr(&let_expr.expr);
+        let Some((guard, _)) = through.found.first() else { return };
+        let r = |s: proc_macro2::Span| self.cx.range(s);
+        let whole = r(expr_if.span());
+        let scrutinee = r(let_expr.expr.span());
+        let pattern = r(let_expr.pat.span());
+        let then_end = r(expr_if.then_branch.span()).end;
+        let else_start = r(else_token.span).start;
+        let else_body = r(else_branch.span());
+        let text = self.cx.text();
+        // `if let P = E { A } else { B }` → `match E { P => { A } _ => { B } }`.
+        let edits = vec![
+            Edit::replace(whole.start..scrutinee.start, "match "),
+            Edit::insert(scrutinee.end, format!(" {{ {} =>", &text[pattern.clone()])),
+            Edit::replace(then_end..else_body.start, " _ => "),
+            Edit::insert(else_body.end, " }"),
+        ];
+        debug_assert!(else_start >= then_end);
+        let destructors = through
+            .found
+            .iter()
+            .filter_map(|(_, call)| {
+                let method = call.method.to_string();
+                let origin = if self.own_methods.contains(&method) { DropOrigin::Other } else { guard_origin(&method)? };
+                Some(Destructor { origin, location: format!("`.{method}()`, by its name"), line: 0, temporary: true })
+            })
+            .collect();
+        let line = self.cx.lines.line(r(let_expr.let_token.span).start);
+        self.sites.push(Site {
+            rule: META.id,
+            file: self.cx.file.display.clone(),
+            line,
+            cfg: self.cx.file.cfg.and(self.cx.cfg.status_at(whole.start)),
+            question: QUESTION.into(),
+            code: text[whole.clone()].to_string(),
+            context: Vec::new(),
+            options: vec![
+                SiteOption {
+                    id: "keep-if-let".into(),
+                    when: "the else branch does not need the temporary (a lock guard, a borrow) alive; this also fixes a deadlock or a borrow panic when else takes the same lock or borrow again".into(),
+                    edits: Vec::new(),
+                },
+                SiteOption { id: "rewrite-to-match".into(), when: "the else branch relies on the temporary's destructor not having run yet (its Drop has effects that else observes)".into(), edits },
+            ],
+            conservative: 1,
+            evidence: Evidence::IfLetRescope { temporary: r(guard.span()), destructors },
+        });
+    }
+}
+
+impl<'a> Visit<'a> for Finder<'_, '_> {
+    fn visit_expr_if(&mut self, e: &'a syn::ExprIf) {
+        self.site(e);
+        visit::visit_expr_if(self, e);
+    }
+    fn visit_macro(&mut self, mac: &'a syn::Macro) {
+        crate::syntax::visit_macro_body(self, mac);
+    }
+}
+
+impl Rule for IfLetGuardMethod {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
+        if !cx.mentions(&["let"]) || !cx.mentions(&["lock(", "read(", "write(", "borrow(", "borrow_mut("]) {
+            return;
+        }
+        let mut own_methods = std::collections::BTreeSet::new();
+        OwnMethods(&mut own_methods).visit_file(&cx.parsed.syntax);
+        let mut finder = Finder { cx, own_methods, sites: Vec::new() };
+        finder.visit_file(&cx.parsed.syntax);
+        out.sites.extend(finder.sites);
+    }
+}
+
+/// Collects the names of the methods a file defines (impls and traits).
+struct OwnMethods<'s>(&'s mut std::collections::BTreeSet<String>);
+
+impl<'a> Visit<'a> for OwnMethods<'_> {
+    fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+        self.0.insert(f.sig.ident.to_string());
+        visit::visit_impl_item_fn(self, f);
+    }
+    fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
+        self.0.insert(f.sig.ident.to_string());
+        visit::visit_trait_item_fn(self, f);
+    }
+}
+
+/// Whether a site of this rule is the same `if let` as a site of rustc's lint.
+pub fn same_site(ours: &Site, rustc: &Site) -> bool {
+    ours.rule == META.id && rustc.rule == "if_let_rescope" && ours.file == rustc.file && ours.line == rustc.line
+}
