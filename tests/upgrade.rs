@@ -1,6 +1,8 @@
 //! End-to-end tests of `cargo migrate upgrade` and `cargo migrate pack`, each in a
 //! temporary folder, with no network: the crates depend on each other by path, and the
-//! packs are the example's (shipped in `examples/mylib-author`) or written here.
+//! packs are the example's (shipped in `examples/mylib-author`) or written here. One
+//! exception: the chrono test builds against real chrono releases from cargo's registry,
+//! taken from cargo's cache, fetched through cargo the first time.
 //!
 //! Every command runs with an isolated git configuration and with `CARGO_TARGET_DIR`
 //! inside the temporary folder.
@@ -430,4 +432,232 @@ fn compiler_phase_builds_for_the_given_target() {
     assert!(!run.stderr.contains("still deprecated after the upgrade"), "{}", run.stderr);
     assert!(run.stderr.contains("compiler phase: cargo could not build the upgraded workspace: building the dependency `mini`: can't find crate for `core`") || run.stderr.contains("building the dependency `mini`: can't find crate for `std`"), "{}", run.stderr);
     assert!(run.stderr.contains(missing), "the failed build names the target: {}", run.stderr);
+}
+
+fn line_sandbox(lib_version: &str, requirement: &str) -> Sandbox {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini(lib_version));
+    s.write("mini/src/lib.rs", MINI_LIB);
+    s.write(
+        "user/Cargo.toml",
+        &format!("[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = {{ path = \"../mini\", version = \"{requirement}\" }}\n\n[workspace]\n"),
+    );
+    s.write("user/src/lib.rs", "pub fn f() { mini::old() }\n");
+    s.write("line.toml", &pack("0.4", "0.4.9", "old", "new"));
+    s
+}
+
+/// A line pack (`from = "0.4"`, `to = "0.4.9"`: deprecations within one release line) is
+/// what `cargo migrate upgrade mini` picks with no target. It rewrites the code of a member
+/// at its `to` or on a newer release of the line, raises the requirement to at least `to`,
+/// and never lowers a requirement already higher.
+#[test]
+fn line_pack_rewrites_deprecations_within_a_release_line() {
+    for (lib, requirement, written) in [("0.4.9", "0.4", Some("0.4.9")), ("0.4.12", "0.4", Some("0.4.9")), ("0.4.12", "0.4.11", None)] {
+        let s = line_sandbox(lib, requirement);
+        let run = s.run("user", &["upgrade", "mini", "--pack", "../line.toml", "--no-compiler", "--color", "never"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stderr.contains(&format!("Found mini user: {lib}\n")), "{}", run.stderr);
+        assert!(run.stderr.contains("Pack mini 0.4→0.4.9"), "{}", run.stderr);
+        assert!(!run.stderr.contains("nothing to upgrade"), "{}", run.stderr);
+        assert!(run.stdout.contains("-pub fn f() { mini::old() }\n+pub fn f() { mini::new() }"), "{lib} {requirement}: {}", run.stdout);
+        match written {
+            Some(w) => assert!(run.stdout.contains(&format!("+mini = {{ path = \"../mini\", version = \"{w}\" }}")), "{lib} {requirement}: {}", run.stdout),
+            None => assert!(!run.stdout.contains("Cargo.toml"), "{lib} {requirement}: {}", run.stdout),
+        }
+    }
+}
+
+/// `mini@0.4` names the release line, which the line pack's `to` is in; a target that
+/// excludes its `to` leaves it out, with a note; a major step is followed by the line pack
+/// of the class it reaches.
+#[test]
+fn line_pack_targets() {
+    let s = line_sandbox("0.4.12", "0.4");
+    let run = s.run("user", &["upgrade", "mini@0.4", "--pack", "../line.toml", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("+pub fn f() { mini::new() }") && run.stdout.contains("version = \"0.4.9\" }"), "{}", run.stdout);
+
+    let run = s.run("user", &["upgrade", "mini@=0.4.8", "--pack", "../line.toml", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.contains("mini 0.4→0.4.9 (../line.toml, given with --pack) is not applied: it moves mini past the target `=0.4.8`"), "{}", run.stderr);
+
+    let s = line_sandbox("0.3.1", "0.3");
+    s.write("major.toml", &pack("0.3", "0.4", "a", "old"));
+    s.write("user/src/lib.rs", "pub fn f() { mini::a() }\n");
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../line.toml", "--pack", "../major.toml", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let major = run.stderr.find("Pack mini 0.3→0.4").expect("the major step");
+    let line = run.stderr.find("Pack mini 0.4→0.4.9").expect("the line step");
+    assert!(major < line, "{}", run.stderr);
+    assert!(run.stdout.contains("-pub fn f() { mini::a() }\n+pub fn f() { mini::new() }"), "{}", run.stdout);
+    assert!(run.stdout.contains("+mini = { path = \"../mini\", version = \"0.4.9\" }"), "{}", run.stdout);
+}
+
+/// A crate written against chrono 0.4.19 (real chrono, from cargo's registry), with the
+/// calls chrono deprecated later in the 0.4 line and a type of its own whose methods share
+/// their names. Its `Cargo.lock` holds 0.4.19.
+const CHRONO_USER: &str = r#"use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+
+/// A type of the crate's own, with chrono's deprecated names: never rewritten.
+pub struct Stamp(i64);
+
+impl Stamp {
+    pub fn from_ymd(y: i32, m: u32, d: u32) -> Stamp {
+        Stamp(i64::from(y) * 10_000 + i64::from(m) * 100 + i64::from(d))
+    }
+    pub fn timestamp_nanos(&self) -> i64 {
+        self.0
+    }
+}
+
+pub fn epoch() -> DateTime<Utc> {
+    Utc.ymd(1970, 1, 1).and_hms(0, 0, 0)
+}
+
+pub fn from_secs(secs: i64) -> NaiveDateTime {
+    NaiveDateTime::from_timestamp(secs, 0)
+}
+
+pub fn to_utc(n: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::<Utc>::from_utc(n, Utc)
+}
+
+pub fn seconds(n: &NaiveDateTime) -> i64 {
+    n.timestamp()
+}
+
+pub fn nanos(t: DateTime<Utc>) -> i64 {
+    t.timestamp_nanos()
+}
+
+pub fn noon(y: i32) -> NaiveDateTime {
+    NaiveDate::from_ymd(y, 6, 1).and_hms(12, 0, 0)
+}
+
+pub fn at(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp(secs, 0)
+}
+
+pub fn offset() -> FixedOffset {
+    FixedOffset::east(3600)
+}
+
+pub fn tea() -> NaiveTime {
+    NaiveTime::from_hms(17, 0, 0)
+}
+
+/// The receiver's type shows only to the compiler.
+pub fn made() -> i64 {
+    let t = make();
+    t.timestamp()
+}
+
+fn make() -> NaiveDateTime {
+    NaiveDate::from_ymd(2020, 2, 29).and_hms(1, 2, 3)
+}
+
+pub fn own() -> i64 {
+    Stamp::from_ymd(2020, 1, 2).timestamp_nanos()
+}
+"#;
+
+/// Runs cargo in `dir` offline (cargo's cache) and, if that fails, online: the registry
+/// is reachable through cargo wherever the tests run, and cached after the first run.
+fn cargo_cached(s: &Sandbox, dir: &str, args: &[&str]) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if s.command(&cargo, dir).args(args).output().unwrap().status.success() {
+        return;
+    }
+    let out = s.command(&cargo, dir).args(args).env("CARGO_NET_OFFLINE", "false").output().unwrap();
+    assert!(out.status.success(), "cargo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The chrono line pack end to end: a crate pinned to chrono 0.4.19 with deprecated calls
+/// is moved to the newest 0.4.x by `cargo migrate upgrade chrono --apply --verify`, and
+/// `cargo check` then shows no deprecation warning from chrono; its own methods named
+/// like chrono's are left alone.
+#[test]
+fn chrono_line_pack_removes_the_deprecation_warnings() {
+    let s = Sandbox::new();
+    s.write(
+        "app/Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nchrono = { version = \"0.4\", default-features = false, features = [\"std\"] }\n\n[workspace]\n",
+    );
+    s.write("app/src/lib.rs", CHRONO_USER);
+    // A release at least as new as the pack's `to` must be in cargo's cache for the
+    // offline runs below.
+    s.write("newest/Cargo.toml", "[package]\nname = \"newest\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nchrono = { version = \"0.4.38\", default-features = false, features = [\"std\"] }\n\n[workspace]\n");
+    s.write("newest/src/lib.rs", "");
+    cargo_cached(&s, "newest", &["fetch"]);
+    cargo_cached(&s, "app", &["generate-lockfile"]);
+    cargo_cached(&s, "app", &["update", "-p", "chrono", "--precise", "0.4.19"]);
+    let (ok, out) = s.cargo("app", &["check", "--all-targets"]);
+    assert!(ok && !out.contains("deprecated"), "on 0.4.19 it builds without deprecations: {out}");
+    s.git("app", &["init", "-q"]);
+    s.git("app", &["add", "-A"]);
+    s.git("app", &["commit", "-q", "-m", "on chrono 0.4.19"]);
+
+    let run = s.run("app", &["upgrade", "chrono", "--apply", "--verify", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("Found chrono app: 0.4.19"), "{}", run.stderr);
+    assert!(run.stderr.contains("Pack chrono 0.4→0.4.38 (migrations/chrono/0.4-0.4.38.toml, built in)"), "{}", run.stderr);
+    assert!(run.stderr.contains("Verified"), "{}", run.stderr);
+    assert!(run.stderr.contains("0 message(s) about chrono left"), "{}", run.stderr);
+    assert!(s.read("app/Cargo.toml").contains("chrono = { version = \"0.4.38\", default-features = false, features = [\"std\"] }"));
+    let lib = s.read("app/src/lib.rs");
+    for fixed in [
+        "Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap()",
+        "chrono::DateTime::from_timestamp(secs, 0).unwrap().naive_utc()",
+        "DateTime::<Utc>::from_naive_utc_and_offset(n, Utc)",
+        "n.and_utc().timestamp()",
+        "t.timestamp_nanos_opt().unwrap()",
+        "NaiveDate::from_ymd_opt(y, 6, 1).unwrap().and_hms_opt(12, 0, 0).unwrap()",
+        "Utc.timestamp_opt(secs, 0).unwrap()",
+        "FixedOffset::east_opt(3600).unwrap()",
+        "NaiveTime::from_hms_opt(17, 0, 0).unwrap()",
+        "    let t = make();\n    t.and_utc().timestamp()",
+        "Stamp::from_ymd(2020, 1, 2).timestamp_nanos()",
+    ] {
+        assert!(lib.contains(fixed), "{fixed}:\n{lib}");
+    }
+    let lock = s.read("app/Cargo.lock");
+    let at = lock.find("name = \"chrono\"\nversion = \"").expect("chrono in the lock") + "name = \"chrono\"\nversion = \"".len();
+    let version = &lock[at..at + lock[at..].find('"').unwrap()];
+    let patch: u64 = version.strip_prefix("0.4.").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("chrono {version}"));
+    assert!(patch >= 38, "chrono {version} in the lock");
+    let (ok, out) = s.cargo("app", &["check", "--all-targets"]);
+    assert!(ok && !out.contains("deprecated"), "{out}");
+
+    let again = s.run("app", &["upgrade", "chrono", "--check", "--color", "never"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(again.stdout, "");
+}
+
+/// Every invalid example of the chrono pack is real code: its `code` builds against chrono
+/// 0.4.19 and its `fixed` against the newest 0.4.x (at least the pack's `to`) with no
+/// deprecation warning, so no rule writes code that does not compile.
+#[test]
+fn chrono_pack_examples_build_before_and_after() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/chrono/0.4-0.4.38.toml");
+    let pack = cargo_migrate::pack::format::parse(&std::fs::read_to_string(&path).unwrap(), "chrono pack").unwrap();
+    let s = Sandbox::new();
+    for (dir, requirement, field) in [("before", "=0.4.19", "code"), ("after", "0.4.38", "fixed")] {
+        let mut lib = String::from("#![allow(dead_code, unused_imports)]\n");
+        let mut count = 0;
+        for rule in &pack.rules {
+            for example in rule.examples.iter().flat_map(|e| &e.invalid) {
+                count += 1;
+                let text = if field == "code" { &example.code } else { &example.fixed };
+                lib.push_str(&format!("\n/// {}\nmod example_{count} {{\n{text}}}\n", rule.id));
+            }
+        }
+        assert!(count > 20, "{count} examples");
+        s.write(&format!("{dir}/Cargo.toml"), &format!("[package]\nname = \"{dir}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nchrono = \"{requirement}\"\n\n[workspace]\n"));
+        s.write(&format!("{dir}/src/lib.rs"), &lib);
+        cargo_cached(&s, dir, &["generate-lockfile"]);
+        let (ok, out) = s.cargo(dir, &["check"]);
+        assert!(ok && !out.contains("warning"), "the examples' `{field}` against chrono {requirement}:\n{out}");
+    }
 }

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 /// A migration pack: the rules that move code from one release of a crate to another.
 ///
+/// A pack moves code across a breaking release (`from = "0.8"`, `to = "0.9"`), or within
+/// one release line past its deprecations (`from = "0.4"`, `to = "0.4.38"`: see `to`).
+///
 /// ```toml
 /// crate = "rand"
 /// from = "0.8"
@@ -34,6 +37,12 @@ pub struct PackFile {
     /// The version (or semver requirement) the code is written for (`0.8`).
     pub from: String,
     /// The version the pack moves it to (`0.9`).
+    ///
+    /// A `to` in the same semver compatibility class as `from` (`from = "0.4"`,
+    /// `to = "0.4.38"`) makes a *line pack*: it rewrites API deprecated within one
+    /// release line. `cargo migrate upgrade` applies it to code on any release `from`
+    /// admits (a release newer than `to` too: deprecated calls still compile there) and
+    /// raises the requirement to at least `to`, never lowering one already higher.
     pub to: String,
     /// One line: what this pack does.
     pub summary: String,

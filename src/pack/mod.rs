@@ -47,6 +47,7 @@ pub fn builtin_sources() -> &'static [(&'static str, &'static str)] {
         ("indexmap/1-2.toml", include_str!("../../migrations/indexmap/1-2.toml")),
         ("bitflags/1-2.toml", include_str!("../../migrations/bitflags/1-2.toml")),
         ("nom/7-8.toml", include_str!("../../migrations/nom/7-8.toml")),
+        ("chrono/0.4-0.4.38.toml", include_str!("../../migrations/chrono/0.4-0.4.38.toml")),
     ]
 }
 
@@ -545,7 +546,15 @@ pub fn run_pack(
                     _ => false,
                 });
                 if !kept {
-                    consumed.push((binding.range.clone(), hit.rule));
+                    // A sibling written after the head the code wrote (`NaiveTime::from_hms`
+                    // → `NaiveTime::from_hms_opt`) keeps the head: only the last segment goes.
+                    let head = format!("@pathhead:{key}");
+                    let head_kept = template.pieces.iter().any(|p| matches!(p, pattern::Piece::Var(v) if *v == head));
+                    let gone = match hit.bindings.get(&head) {
+                        Some(h) if head_kept && !h.range.is_empty() => h.range.end..binding.range.end,
+                        _ => binding.range.clone(),
+                    };
+                    consumed.push((gone, hit.rule));
                 }
             }
         }
@@ -970,6 +979,17 @@ mod tests {
             "use rand::thread_rng;\nfn f() { let _ = thread_rng(); let _ = dsl!(thread_rng => 1); }\n",
             "use rand::rng as thread_rng;\nfn f() { let _ = thread_rng(); let _ = dsl!(thread_rng => 1); }\n",
         );
+    }
+
+    #[test]
+    fn a_sibling_written_after_the_head_keeps_the_heads_import() {
+        let pack = "crate = \"t\"\nfrom = \"1\"\nto = \"1.1\"\nsummary = \"s\"\n\n[[rule]]\nid = \"a\"\nmessage = \"m\"\nmatch = \"t::Time::hms($..a)\"\nreplace = \"t::Time::hms_opt($..a).unwrap()\"\n";
+        // `Time` is used only in the rewritten call: its import stays.
+        let (new, _, _) = run(pack, "use t::Time;\nfn f() { let _ = Time::hms(1, 2, 3); }\n");
+        assert_eq!(new, "use t::Time;\nfn f() { let _ = Time::hms_opt(1, 2, 3).unwrap(); }\n");
+        // Imported by its own name, the function goes and its sibling is imported.
+        let (new, _, _) = run(pack, "use t::Time::hms;\nfn f() { let _ = hms(1, 2, 3); }\n");
+        assert_eq!(new, "use t::Time::hms_opt;\nfn f() { let _ = hms_opt(1, 2, 3).unwrap(); }\n");
     }
 
     #[test]

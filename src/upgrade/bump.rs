@@ -8,13 +8,19 @@
 //! `[features]` table, `dep/feature` and `dep?/feature`), and the companion crates the pack
 //! names. A requirement is bumped only if it admits the pack's `from` (or belongs to a
 //! member that is moving), so running the bump again changes nothing.
+//!
+//! A requirement is never lowered: one whose lowest admitted version is at or above the
+//! version written stays. Across classes (`0.8` → `0.9`) a requirement that already admits
+//! the new release stays too; within one class (a line pack, `0.4` → `0.4.38`) every
+//! requirement admits it, and the bump raises the requirement's floor instead, since the
+//! rewritten code needs API that older releases of the line do not have.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use toml_edit::{Item, TableLike, Value};
 
-use super::packs::{floor, requirement, same_crate};
+use super::packs::{floor, requirement, same_crate, within_line};
 use crate::model::{Diagnostic, Edit, Level, Safety};
 use crate::pack::CompiledPack;
 use crate::rules::{Findings, ManifestCx, Rule, RuleMeta};
@@ -164,13 +170,20 @@ impl BumpRule {
         if !self.wants(current, from, to, member_moving) {
             return;
         }
-        if requirement(current).zip(floor(to)).is_some_and(|(r, t)| r.matches(&t)) {
+        let (Some(floor_current), Some(floor_to)) = (floor(current), floor(to)) else { return };
+        if floor(new).map_or(floor_to.clone(), |n| n.max(floor_to.clone())) <= floor_current {
+            return;
+        }
+        if !within_line(from, to) && requirement(current).is_some_and(|r| r.matches(&floor_to)) {
             return;
         }
         let written = &cx.file.text[span.clone()];
         let quote = if written.starts_with('\'') { '\'' } else { '"' };
         let reason = match why {
             Some(why) => format!("{krate} `{current}` → `{new}` in {}: {why}", entry.table),
+            None if within_line(from, to) => {
+                format!("{krate} `{current}` → `{new}` in {}: the code the pack `{}` rewrites uses API that {krate} releases before {to} lack", entry.table, self.pack.meta.id)
+            }
             None => format!("{krate} `{current}` → `{new}` in {}: the version the pack `{}` migrates the code to", entry.table, self.pack.meta.id),
         };
         out.changes.push(cx.change(self.meta, reason, vec![Edit::replace(span, format!("{quote}{new}{quote}"))]));

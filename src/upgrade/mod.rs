@@ -7,7 +7,10 @@
 //!    (renamed dependencies, `[workspace.dependencies]`).
 //! 2. [`packs`]: the packs, in order of preference (`--pack` files; a `migrations/` folder
 //!    shipped in the crate's own package — a path dependency's folder or the target
-//!    release's registry source; the built-in packs), and the chain of steps to the target.
+//!    release's registry source; the built-in packs), and the chain of steps to the target:
+//!    major steps, then the line packs of the target's release line (packs whose `from` and
+//!    `to` are in one compatibility class: deprecations within `0.4.x`), which also apply to
+//!    members already on a newer release of that line.
 //! 3. For each step, in a [`staging`] copy of the workspace: the pipeline runs the pack as a
 //!    rule, with the [`bump`] of `Cargo.toml` (requirement, renamed features, companions)
 //!    as the manifest half; its output is the next step's input.
@@ -249,6 +252,17 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
     found.extend(builtin);
     let Some(target) = target else { return Err(UpgradeError::NoPack(krate)) };
     let target_version = floor(&target).ok_or_else(|| UpgradeError::BadVersion(target.clone()))?;
+    // A target is a requirement (`chrono@0.4` admits 0.4.38): a line pack whose `to` the
+    // user's target excludes (`chrono@=0.4.20`) would move past it.
+    if let (Some(wanted), Some(text)) = (req.target.as_deref().and_then(packs::requirement), &req.target) {
+        found.retain(|p| {
+            let keep = !p.is_line() || p.to_version().is_some_and(|to| wanted.matches(&to));
+            if !keep {
+                diagnostics.push(Diagnostic::general(Level::Note, format!("{} is not applied: it moves {krate} past the target `{text}`", p.describe())));
+            }
+            keep
+        });
+    }
 
     // Each member's version, and the chain of steps.
     let mut current: BTreeMap<String, Version> = BTreeMap::new();
@@ -281,13 +295,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         }
     }
     steps.sort_by_key(|s| s.to_version());
-    for (package, v) in &current {
-        if class(v) == class(&target_version) {
-            diagnostics.push(Diagnostic::general(Level::Note, format!("`{package}` already uses {krate} {v}: nothing to upgrade")));
-        } else if *v > target_version {
-            diagnostics.push(Diagnostic::general(Level::Note, format!("`{package}` uses {krate} {v}, newer than {target}: left alone")));
-        }
-    }
+    let versions_before = current.clone();
 
     // The steps, in the staging copy.
     let index = index_packages(&staging, &req.selection, &krate, &usages);
@@ -297,13 +305,15 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
     for (i, step) in steps.iter().enumerate() {
         let from = packs::requirement(&step.pack.file.from).expect("chained packs have a valid `from`");
         let to = step.to_version().expect("chained packs have a valid `to`");
-        let moving: BTreeSet<String> = current.iter().filter(|(_, v)| from.matches(v) && **v < to).map(|(p, _)| p.clone()).collect();
+        // A line pack also moves code already on a release newer than its `to`.
+        let moving: BTreeSet<String> = current.iter().filter(|(_, v)| from.matches(v) && (**v < to || step.is_line())).map(|(p, _)| p.clone()).collect();
         if moving.is_empty() {
             continue;
         }
         progress(&format!("{} {}", krate, step.step()));
+        // The user's target is written if it is in the step's class and not below its `to`.
         let requirement = match &req.target {
-            Some(t) if i == last && class(&floor(t).expect("checked")) == class(&to) => t.clone(),
+            Some(t) if i == last && floor(t).is_some_and(|t| class(&t) == class(&to) && t >= to) => t.clone(),
             _ => step.pack.file.to.clone(),
         };
         let mut rule = PackRule::new(step.pack.clone());
@@ -314,9 +324,18 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         let m = migrate(&step_ws, &opts, None, req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model), req.model.as_ref().map(|j| &*j.cache), &|_| {});
         combined.add(m, &ws, &staging, None)?;
         for p in &moving {
-            current.insert(p.clone(), to.clone());
+            if current[p] < to {
+                current.insert(p.clone(), to.clone());
+            }
         }
         moved.extend(moving);
+    }
+    for (package, v) in versions_before.iter().filter(|(p, _)| !moved.contains(*p)) {
+        if class(v) == class(&target_version) {
+            diagnostics.push(Diagnostic::general(Level::Note, format!("`{package}` already uses {krate} {v}: nothing to upgrade")));
+        } else if *v > target_version {
+            diagnostics.push(Diagnostic::general(Level::Note, format!("`{package}` uses {krate} {v}, newer than {target}: left alone")));
+        }
     }
 
     // The compiler phase.
@@ -509,8 +528,8 @@ fn remaining_diagnostic(a: &compiler::Attributed, steps: &[FoundPack]) -> Diagno
     for step in steps.iter().rev() {
         let rule = leaf.as_ref().and_then(|leaf| {
             step.pack.file.rules.iter().position(|r| {
-                let text = [Some(&r.pattern), r.trait_path.as_ref(), r.receiver_type.as_ref()].into_iter().flatten().map(String::as_str).collect::<Vec<_>>().join(" ");
-                let words: BTreeSet<&str> = text.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
+                let paths = [r.trait_path.as_deref(), r.receiver_type.as_deref()].into_iter().flatten().flat_map(|p| p.split("::"));
+                let words: BTreeSet<&str> = pattern_names(&r.pattern).into_iter().chain(paths).collect();
                 words.contains(leaf.as_str()) && owner.is_none_or(|o| words.contains(o.as_str()))
             })
         });
@@ -532,6 +551,28 @@ fn remaining_diagnostic(a: &compiler::Attributed, steps: &[FoundPack]) -> Diagno
         (None, _) => Diagnostic::general(Level::Warning, message),
     };
     d.with_rule(rule)
+}
+
+/// The names a pattern spells (paths, methods), its metavariables (`$date`, `$..args`)
+/// left out: a message about `date` is not one about `$date.and_hms(..)`.
+fn pattern_names(pattern: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in pattern.char_indices().chain([(pattern.len(), ' ')]) {
+        let in_name = c.is_alphanumeric() || c == '_';
+        match (start, in_name) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                let before = &pattern[..s];
+                if !(before.ends_with('$') || before.ends_with("$..")) {
+                    out.push(&pattern[s..i]);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The steps' migrations, chained into one relative to the user's files.
@@ -631,5 +672,16 @@ mod tests {
         // A trait method is known by its trait.
         let d = remaining_diagnostic(&deprecation("rand::Rng::gen_range", "use of deprecated `rand::Rng::gen_range`"), &rand);
         assert!(d.rule.is_some_and(|r| r.starts_with("rand/gen-range")), "{d:?}");
+    }
+
+    #[test]
+    fn pattern_names_leave_out_metavariables() {
+        assert_eq!(pattern_names("$date.and_hms($..args)"), ["and_hms"]);
+        assert_eq!(pattern_names("chrono::Utc::today().format($fmt)"), ["chrono", "Utc", "today", "format"]);
+        assert_eq!(pattern_names("$tz.ymd($y, $m, $d).date()"), ["ymd", "date"]);
+        // `DateTime::date` is not `$date.and_hms(..)` on a `Date` or a `NaiveDate`.
+        let chrono = packs::builtin("chrono").unwrap();
+        let d = remaining_diagnostic(&deprecation("chrono::DateTime::date", "use of deprecated method `chrono::DateTime::<Tz>::date`"), &chrono);
+        assert!(d.rule.is_some_and(|r| r.starts_with("chrono/datetime-date")), "{d:?}");
     }
 }

@@ -5,6 +5,12 @@
 //! Versions are compared by their semver compatibility class (`0.8.5` is in `0.8`,
 //! `1.4.0` in `1`): a pack's `from` is a requirement (`0.8` means `^0.8`), its `to` the
 //! class it moves code to.
+//!
+//! A pack whose `to` is in the same class as its `from` (`from = "0.4"`, `to = "0.4.38"`)
+//! is a **line pack**: it replaces API deprecated within one release line. Major steps
+//! never take it; once the chain has reached the target's class, the line packs of that
+//! class follow, each applied to code on any release its `from` admits, including releases
+//! newer than its `to` (deprecated calls compile there, with warnings, until rewritten).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -62,6 +68,17 @@ impl FoundPack {
     pub fn to_version(&self) -> Option<Version> {
         floor(&self.pack.file.to)
     }
+
+    /// Whether this is a line pack: `from` and `to` in one compatibility class.
+    pub fn is_line(&self) -> bool {
+        within_line(&self.pack.file.from, &self.pack.file.to)
+    }
+}
+
+/// Whether a move from requirement `from` to version `to` stays within one compatibility
+/// class (`0.4` → `0.4.38`): a line pack's step, or a companion's.
+pub fn within_line(from: &str, to: &str) -> bool {
+    floor(from).zip(floor(to)).is_some_and(|(f, t)| class(&f) == class(&t))
 }
 
 /// Parses a version requirement as Cargo reads one (`0.8` is `^0.8`).
@@ -133,30 +150,57 @@ pub fn builtin(krate: &str) -> Result<Vec<FoundPack>, UpgradeError> {
 }
 
 /// The packs to apply, in order, to move code from `current` to the class of `target`:
-/// the shortest chain, preferring packs in the order given (flags, shipped, built in).
-/// `None` when no chain exists.
+/// the shortest chain of major steps, preferring packs in the order given (flags, shipped,
+/// built in), then the line packs of the target's class. `None` when no chain exists.
 pub fn chain(packs: &[FoundPack], current: &Version, target: &Version) -> Option<Vec<FoundPack>> {
     let goal = class(target);
+    let (mut steps, arrival) = major_steps(packs, current, &goal)?;
+    steps.extend(line_steps(packs, &arrival, &goal));
+    Some(steps)
+}
+
+/// The shortest chain of major steps from `current` to the class `goal`, and the version
+/// it arrives at (`current` itself when already there).
+fn major_steps(packs: &[FoundPack], current: &Version, goal: &str) -> Option<(Vec<FoundPack>, Version)> {
     if class(current) == goal {
-        return Some(Vec::new());
+        return Some((Vec::new(), current.clone()));
     }
     let mut queue: VecDeque<(Version, Vec<usize>)> = VecDeque::from([(current.clone(), Vec::new())]);
     let mut seen = BTreeSet::from([class(current)]);
     while let Some((at, path)) = queue.pop_front() {
         for (i, p) in packs.iter().enumerate() {
             let (Some(from), Some(to)) = (p.accepts(), p.to_version()) else { continue };
-            if !from.matches(&at) || to <= at || !seen.insert(class(&to)) {
+            if p.is_line() || !from.matches(&at) || to <= at || !seen.insert(class(&to)) {
                 continue;
             }
             let mut next = path.clone();
             next.push(i);
             if class(&to) == goal {
-                return Some(next.into_iter().map(|i| packs[i].clone()).collect());
+                return Some((next.into_iter().map(|i| packs[i].clone()).collect(), to));
             }
             queue.push_back((to, next));
         }
     }
     None
+}
+
+/// The line packs of the class `goal` for code on `at`, in order of their `to`: each
+/// taken if its `from` admits the version the previous ones reached; of several packs
+/// with the same `to`, the first given.
+fn line_steps(packs: &[FoundPack], at: &Version, goal: &str) -> Vec<FoundPack> {
+    let mut line: Vec<(Version, &FoundPack)> =
+        packs.iter().filter(|p| p.is_line()).filter_map(|p| Some((p.to_version()?, p))).filter(|(to, _)| class(to) == goal).collect();
+    line.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut at = at.clone();
+    let mut taken: Vec<FoundPack> = Vec::new();
+    for (to, p) in line {
+        if taken.iter().any(|t| t.to_version().as_ref() == Some(&to)) || !p.accepts().is_some_and(|from| from.matches(&at)) {
+            continue;
+        }
+        at = at.max(to);
+        taken.push(p.clone());
+    }
+    taken
 }
 
 /// The steps the packs offer, for messages (`0.8→0.9, 0.13→0.22`).
@@ -293,5 +337,45 @@ mod tests {
         assert!(chain(&packs, &v("0.6.0"), &v("0.9")).is_none());
         assert!(chain(&packs, &v("0.9.0"), &v("0.8")).is_none());
         assert_eq!(available(&packs[..1]), "0.8→0.9");
+    }
+
+    #[test]
+    fn line_packs_are_recognised_by_their_from_and_to() {
+        assert!(pack("c", "0.4", "0.4.38").is_line());
+        assert!(pack("c", "1.2", "1.9.0").is_line());
+        assert!(pack("c", "0.4", "0.4").is_line());
+        assert!(!pack("c", "0.3", "0.4").is_line());
+        assert!(!pack("c", "1", "2").is_line());
+        assert!(within_line("0.4.20", "0.4.38") && !within_line("0.4", "0.5.1"));
+    }
+
+    #[test]
+    fn line_packs_apply_within_the_target_class() {
+        let steps = |c: Option<Vec<FoundPack>>| c.unwrap().iter().map(FoundPack::step).collect::<Vec<_>>();
+        let packs = [pack("c", "0.3", "0.4"), pack("c", "0.4", "0.4.38")];
+        // Below the line's `to`, at it, above it: the deprecations are rewritten all the same.
+        for current in ["0.4.19", "0.4.38", "0.4.41"] {
+            assert_eq!(steps(chain(&packs, &Version::parse(current).unwrap(), &v("0.4.38"))), ["0.4→0.4.38"], "{current}");
+        }
+        // `c@0.4` names the class: its line pack is part of reaching it.
+        assert_eq!(steps(chain(&packs, &Version::parse("0.4.19").unwrap(), &v("0.4"))), ["0.4→0.4.38"]);
+        // After a major step, the line pack of the class it reaches.
+        assert_eq!(steps(chain(&packs, &Version::parse("0.3.5").unwrap(), &v("0.4"))), ["0.3→0.4", "0.4→0.4.38"]);
+        // A line pack is never a major step, nor applied in another class.
+        assert_eq!(steps(chain(&packs, &Version::parse("0.3.5").unwrap(), &v("0.3"))), Vec::<String>::new());
+        assert!(chain(&packs[1..], &Version::parse("0.3.5").unwrap(), &v("0.4")).is_none());
+    }
+
+    #[test]
+    fn line_packs_chain_by_their_from_and_the_first_given_wins_a_tie() {
+        let steps = |c: Option<Vec<FoundPack>>| c.unwrap().iter().map(|p| format!("{} {}", p.step(), p.pack.source)).collect::<Vec<_>>();
+        let mut later = pack("c", "0.4.20", "0.4.38");
+        later.pack = Arc::new(CompiledPack::from_text("crate = \"c\"\nfrom = \"0.4.20\"\nto = \"0.4.38\"\nsummary = \"s\"\n", "later.toml").unwrap());
+        let packs = [pack("c", "0.4.20", "0.4.38"), pack("c", "0.4", "0.4.20"), later];
+        let at = |s: &str| Version::parse(s).unwrap();
+        assert_eq!(steps(chain(&packs, &at("0.4.5"), &v("0.4"))), ["0.4→0.4.20 0.4-0.4.20.toml", "0.4.20→0.4.38 0.4.20-0.4.38.toml"]);
+        assert_eq!(steps(chain(&packs, &at("0.4.25"), &v("0.4"))), ["0.4→0.4.20 0.4-0.4.20.toml", "0.4.20→0.4.38 0.4.20-0.4.38.toml"]);
+        // Without the first, code on 0.4.5 is not what the second is written for.
+        assert!(chain(&packs[..1], &at("0.4.5"), &v("0.4")).unwrap().is_empty());
     }
 }
