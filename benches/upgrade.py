@@ -3,8 +3,9 @@
 
 For each built-in pack, a few small published crates that depend on the pack's old
 release are fetched the way /work/shared/corpus/fetch.sh does it (a throwaway manifest,
-`cargo fetch`, the `.crate` unpacked from cargo's registry cache) into
-target/upgrade-bench/, copied, and upgraded with
+`cargo fetch`, the `.crate` unpacked from cargo's registry cache) into a folder outside
+the repository ($CARGO_MIGRATE_BENCH_DIR, else cargo-migrate-upgrade-bench in the system's
+temporary folder: their build scripts run there), copied, and upgraded with
 
     cargo migrate upgrade CRATE --apply --verify --allow-no-vcs
 
@@ -32,7 +33,14 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "target" / "upgrade-bench"
+# Outside the repository: the crates' build scripts run here, and some of them look for
+# the nearest `.git` (cargo-husky, a dev-dependency of nanoid, installs git hooks there).
+BENCH = Path(os.environ.get("CARGO_MIGRATE_BENCH_DIR") or Path(tempfile.gettempdir()) / "cargo-migrate-upgrade-bench")
+
+
+def inside_a_git_tree(path):
+    """Whether `path` or a folder above it holds a `.git`."""
+    return any((p / ".git").exists() for p in [path, *path.parents])
 
 # pack crate -> (old requirement, crates that depend on it: name, version)
 CORPUS = {
@@ -176,6 +184,10 @@ def main():
     binary = Path(args.bin)
     if not binary.is_file():
         sys.exit(f"{binary} not found: build it first (cargo build --release)")
+    BENCH.mkdir(parents=True, exist_ok=True)
+    if inside_a_git_tree(BENCH.resolve()):
+        sys.exit(f"{BENCH} is inside a git work tree: the crates' build scripts could touch it "
+                 "(set CARGO_MIGRATE_BENCH_DIR to a folder outside any repository)")
     target_dir = BENCH / "target"
     rows = []
     for dep, (old, crates) in CORPUS.items():

@@ -71,26 +71,79 @@ fn expr_fragments(matcher: &[TokenTree], out: &mut Vec<(String, proc_macro2::Ide
     }
 }
 
-/// Whether a matcher has a literal `const` or `_` token (not a `$name`): input that the
-/// arm was written to catch, and that `expr` now matches too.
-fn catches_new_expr_syntax(matcher: &[TokenTree]) -> Option<&'static str> {
+/// Whether a later arm's matcher can take input that `expr` matches only from Rust 2024
+/// on: a literal `const` or `_` token, or a catch-all (only `$t:tt` fragments, alone or
+/// repeated: `($($t:tt)*)`), which takes whatever the earlier arm does not. When the
+/// earlier matcher is a lone `$e:expr`, a lone `$p:pat` or `$t:ty` catches `_` too.
+fn catches_new_expr_syntax(matcher: &[TokenTree], earlier: &[TokenTree]) -> Option<&'static str> {
+    if is_tt_catch_all(matcher) {
+        return Some("anything");
+    }
+    if lone_fragment(earlier) == Some("expr") && matches!(lone_fragment(matcher), Some("pat" | "pat_param" | "ty")) {
+        return Some("`_`");
+    }
+    literal_new_syntax(matcher)
+}
+
+/// A literal `const` or `_` token (not a `$name`) anywhere in a matcher.
+fn literal_new_syntax(matcher: &[TokenTree]) -> Option<&'static str> {
     for (i, tt) in matcher.iter().enumerate() {
         let after_dollar = i > 0 && is_punct(&matcher[i - 1], '$');
         if is_ident(tt, "const") && !after_dollar {
-            return Some("const");
+            return Some("`const`");
         }
         if is_ident(tt, "_") && !after_dollar {
-            return Some("_");
+            return Some("`_`");
         }
         if let TokenTree::Group(g) = tt {
             if is_group(tt, Delimiter::None) || !g.stream().is_empty() {
-                if let Some(found) = catches_new_expr_syntax(&g.stream().into_iter().collect::<Vec<_>>()) {
+                if let Some(found) = literal_new_syntax(&g.stream().into_iter().collect::<Vec<_>>()) {
                     return Some(found);
                 }
             }
         }
     }
     None
+}
+
+/// The kind of a matcher made of one fragment (`$e:expr` → `expr`).
+fn lone_fragment(matcher: &[TokenTree]) -> Option<&'static str> {
+    let [dollar, TokenTree::Ident(_), colon, TokenTree::Ident(kind)] = matcher else { return None };
+    if !is_punct(dollar, '$') || !is_punct(colon, ':') {
+        return None;
+    }
+    ["expr", "pat", "pat_param", "ty"].into_iter().find(|k| kind == k)
+}
+
+/// Whether a matcher is only `$t:tt` fragments and repetitions of them.
+fn is_tt_catch_all(matcher: &[TokenTree]) -> bool {
+    let mut i = 0;
+    let mut any = false;
+    while i < matcher.len() {
+        if !is_punct(&matcher[i], '$') {
+            return false;
+        }
+        match (matcher.get(i + 1), matcher.get(i + 2), matcher.get(i + 3)) {
+            (Some(TokenTree::Ident(_)), Some(colon), Some(TokenTree::Ident(kind))) if is_punct(colon, ':') && kind == "tt" => i += 4,
+            (Some(TokenTree::Group(g)), ..) if g.delimiter() == Delimiter::Parenthesis => {
+                if !is_tt_catch_all(&g.stream().into_iter().collect::<Vec<_>>()) {
+                    return false;
+                }
+                // `$( .. ) sep? op`: the operator, after an optional separator.
+                i += 2;
+                if matcher.get(i).is_some_and(|t| !(is_punct(t, '*') || is_punct(t, '+') || is_punct(t, '?'))) {
+                    i += 1;
+                }
+                if !matcher.get(i).is_some_and(|t| is_punct(t, '*') || is_punct(t, '+') || is_punct(t, '?')) {
+                    return false;
+                }
+                i += 1;
+            }
+            _ => return false,
+        }
+        any = true;
+    }
+    any
 }
 
 fn check_macro(cx: &SourceCx<'_>, name: &str, arms: &[Vec<TokenTree>], out: &mut Findings) {
@@ -100,16 +153,20 @@ fn check_macro(cx: &SourceCx<'_>, name: &str, arms: &[Vec<TokenTree>], out: &mut
         if fragments.is_empty() {
             continue;
         }
-        let later = arms.iter().enumerate().skip(i + 1).find_map(|(j, m)| catches_new_expr_syntax(m).map(|t| (j, t)));
+        let later = arms.iter().enumerate().skip(i + 1).find_map(|(j, m)| catches_new_expr_syntax(m, matcher).map(|t| (j, t)));
         let Some((j, token)) = later else { continue };
         for (var, kind) in fragments {
             let range = cx.range(kind.span());
             if &cx.text()[range.clone()] != "expr" {
                 continue;
             }
-            let what = if token == "const" { "`const { .. }` blocks" } else { "`_`" };
+            let what = match token {
+                "`const`" => "`const { .. }` blocks",
+                "`_`" => "`_`",
+                _ => "`_` and `const { .. }` blocks",
+            };
             let reason = format!(
-                "in Rust 2024 `expr` also matches {what}: `${var}:expr` in arm {} of `{name}!` would take input that arm {} (which matches `{token}`) handles today",
+                "in Rust 2024 `expr` also matches {what}: `${var}:expr` in arm {} of `{name}!` would take input that arm {} (which matches {token}) handles today",
                 i + 1,
                 j + 1
             );
