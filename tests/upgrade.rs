@@ -661,3 +661,33 @@ fn chrono_pack_examples_build_before_and_after() {
         assert!(ok && !out.contains("warning"), "the examples' `{field}` against chrono {requirement}:\n{out}");
     }
 }
+
+/// A path rule moves an item to a crate of the pack's `new_crates`: the code names it
+/// there, and the member gets the crate as a dependency, next to the pack's crate.
+#[test]
+fn items_moved_to_a_new_crate_bring_the_dependency() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.8.0"));
+    s.write("mini/src/lib.rs", "pub struct Verbose;\npub struct Kept;\n");
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\nother = \"1\" # keeps its comment\n\n[workspace]\n");
+    s.write("user/src/lib.rs", "use mini::{Kept, Verbose};\npub fn f(_: Verbose, _: Kept) {}\n");
+    s.write("other-user/Cargo.toml", "[package]\nname = \"other-user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies.mini]\npath = \"../mini\"\nversion = \"0.8\"\n\n[workspace]\n");
+    s.write("other-user/src/lib.rs", "pub fn g(_: mini::Kept) {}\n");
+    s.write(
+        "p.toml",
+        "crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.9\"\nsummary = \"s\"\n\n[[new_crates]]\ncrate = \"mini-extra\"\nversion = \"0.1\"\n\n[[rule]]\nid = \"verbose\"\nmessage = \"`Verbose` is in `mini-extra`\"\nmatch = \"mini::Verbose\"\nreplace = \"mini_extra::Verbose\"\n",
+    );
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("+use mini::Kept;\n+use mini_extra::Verbose;"), "{}", run.stdout);
+    assert!(run.stdout.contains("+mini = { path = \"../mini\", version = \"0.9\" }\n+mini-extra = \"0.1\"\n other = \"1\" # keeps its comment"), "{}", run.stdout);
+    assert!(run.stdout.contains("mini-extra `0.1` added in [dependencies]: mini 0.9 moved items there, and the code names them now (`mini/verbose`)"), "{}", run.stdout);
+    // A member that names nothing that moved gets nothing; a `[dependencies.mini]` table
+    // gets a table of its own.
+    let run = s.run("other-user", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--color", "never"]);
+    assert!(!run.stdout.contains("mini-extra"), "{}", run.stdout);
+    s.write("other-user/src/lib.rs", "pub fn g(_: mini::Verbose) {}\n");
+    let run = s.run("other-user", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--color", "never"]);
+    assert!(run.stdout.contains("+pub fn g(_: mini_extra::Verbose) {}"), "{}", run.stdout);
+    assert!(run.stdout.contains("+version = \"0.9\"\n+\n+[dependencies.mini-extra]\n+version = \"0.1\""), "{}", run.stdout);
+}

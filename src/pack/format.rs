@@ -56,6 +56,11 @@ pub struct PackFile {
     /// (rand 0.9's `thread_rng`, which 0.8's `std` and `std_rng` provided).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub new_features: Vec<NewFeature>,
+    /// Crates the new release moved items to (nom 8's `VerboseError` is in
+    /// `nom-language`): path rules may move items there, and a member whose code names a
+    /// moved item gets the crate as a dependency.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub new_crates: Vec<NewCrate>,
     /// Crates that must move together with this one (e.g. `rand_core`, `rand_chacha`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub companions: Vec<Companion>,
@@ -85,6 +90,17 @@ pub struct NewFeature {
     pub when: Vec<String>,
     /// Why, shown with the change.
     pub message: String,
+}
+
+/// A crate that items of the pack's crate moved to.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCrate {
+    /// Its name, as published (`nom-language`).
+    #[serde(rename = "crate")]
+    pub krate: String,
+    /// The version requirement to add (`0.1`).
+    pub version: String,
 }
 
 /// A crate that must be upgraded together with the pack's crate.

@@ -143,6 +143,13 @@ pub struct UseEdits {
     pub notes: Vec<(usize, usize, String)>,
 }
 
+/// A full path as the file writes it: the pack's crate by its local name, another crate
+/// (one the item moved to) by its own.
+fn written_path(facts: &Facts, krate: &str, path: &[String]) -> String {
+    let head = if path[0] == facts.krate { krate } else { path[0].as_str() };
+    std::iter::once(head).chain(path[1..].iter().map(String::as_str)).collect::<Vec<_>>().join("::")
+}
+
 /// Computes the edits of the `use` items from the leaf plans and the imports to add.
 pub fn use_edits(facts: &Facts, plans: &[LeafPlan], adds: &[ImportAdd], mover: &dyn Mover, text: &str) -> UseEdits {
     let mut out = UseEdits { edits: Vec::new(), notes: Vec::new() };
@@ -173,7 +180,8 @@ pub fn use_edits(facts: &Facts, plans: &[LeafPlan], adds: &[ImportAdd], mover: &
         // Shared segments take the name their own prefix moves to, if it moves in place.
         // Everything here is in written form: the crate as the file names it.
         let shared_count = leaf.shared.saturating_sub(off);
-        let mut new_written = vec![written[0].0.clone()];
+        // The crate as the file names it; a crate the item moved to by its own name.
+        let mut new_written = vec![if new[0] == facts.krate { written[0].0.clone() } else { new[0].clone() }];
         new_written.extend(new[1..].iter().cloned());
         let mut new_prefix: Vec<String> = written.iter().take(shared_count.min(1)).map(|(s, _)| s.clone()).collect();
         let mut fits = true;
@@ -226,7 +234,7 @@ pub fn use_edits(facts: &Facts, plans: &[LeafPlan], adds: &[ImportAdd], mover: &
         removed.entry(leaf.item).or_default().push((i, rule));
         let alias = leaf.alias.as_ref().map(|(a, _)| a.clone()).or(alias);
         let glob = if leaf.kind == LeafKind::Glob { "::*" } else { "" };
-        let text = format!("use {krate}::{}{glob}{};", new[1..].join("::"), alias.map(|a| format!(" as {a}")).unwrap_or_default());
+        let text = format!("use {}{glob}{};", written_path(facts, &krate, new), alias.map(|a| format!(" as {a}")).unwrap_or_default());
         inserts.entry(leaf.item).or_default().push((rule, text));
     }
 
@@ -240,7 +248,7 @@ pub fn use_edits(facts: &Facts, plans: &[LeafPlan], adds: &[ImportAdd], mover: &
             continue; // a leaf becomes it
         }
         added.insert(add.path.clone());
-        let text = format!("use {krate}::{};", add.path[1..].join("::"));
+        let text = format!("use {};", written_path(facts, &krate, &add.path));
         match add.anchor {
             Some(leaf) => inserts.entry(facts.leaves[leaf].item).or_default().push((add.rule, text)),
             None => {
@@ -276,6 +284,12 @@ pub fn use_edits(facts: &Facts, plans: &[LeafPlan], adds: &[ImportAdd], mover: &
         let rule = leaves[0].1;
         let use_item = &facts.uses[*item];
         match removal(&use_item.tree, &gone) {
+            // Every leaf moves out, and some into `use` items of their own: the first of
+            // those takes the item's place (an insertion inside a removed line would clash).
+            Removal::All if inserts.get(item).is_some_and(|t| !t.is_empty()) => {
+                let (rule, first) = inserts.get_mut(item).expect("checked").remove(0);
+                out.edits.push((rule, Edit::replace(use_item.range.clone(), first)));
+            }
             Removal::All => out.edits.push((rule, remove_item(text, &lines, use_item.range.clone()))),
             Removal::Some(edits) => out.edits.extend(edits.into_iter().map(|e| (rule, e))),
             Removal::None => {}

@@ -173,6 +173,7 @@ impl CompiledPack {
         let lines = crate::source::LineIndex::new(text);
         let krate = file.krate.replace('-', "_");
         let companions: Vec<String> = file.companions.iter().map(|c| c.krate.replace('-', "_")).collect();
+        let new_crates: Vec<String> = file.new_crates.iter().map(|c| c.krate.replace('-', "_")).collect();
         // Path moves first: templates may name a pattern's path by its new name.
         let moves: Vec<(Vec<String>, Vec<String>)> = file
             .rules
@@ -246,8 +247,8 @@ impl CompiledPack {
                     let template = match &mut body {
                         Body::Path { to, .. } => {
                             *to = pattern::plain_path(replace.trim().strip_prefix("use ").unwrap_or(replace).trim_end_matches(';')).map_err(|e| err(format!("`replace`: {e}")))?;
-                            if to[0] != krate {
-                                return Err(err(format!("`replace`: a path rule moves items within `{krate}`")));
+                            if to[0] != krate && !new_crates.contains(&to[0]) {
+                                return Err(err(format!("`replace`: a path rule moves items within `{krate}`, or to a crate of `new_crates`")));
                             }
                             None
                         }
@@ -614,15 +615,16 @@ pub fn run_pack(
         let written: Vec<String> = site.written.iter().map(|s| s.0.clone()).collect();
         let full = &site.resolved.full;
         let moved = pack.moved_by(full, false);
+        // In full: the pack's crate by its local name, a crate the item moved to by its own.
         let qualify = |new: &[String]| {
-            let mut q = vec![krate.clone()];
+            let mut q = vec![if new[0] == pack.krate { krate.clone() } else { new[0].clone() }];
             q.extend(new[1..].iter().cloned());
             q
         };
         let (new_written, rule) = match &site.resolved.via {
             Via::Crate => {
                 let Some((new, rule)) = moved else { continue };
-                let mut w = vec![written[0].clone()];
+                let mut w = vec![if new[0] == pack.krate { written[0].clone() } else { new[0].clone() }];
                 w.extend(new[1..].iter().cloned());
                 (w, rule)
             }
@@ -1209,6 +1211,43 @@ struct O {
         assert_eq!(changes.len(), 5, "{changes:?}");
         let (_, again, _) = run(ATTRIBUTE_PACK, &new);
         assert!(again.is_empty(), "{again:?}");
+    }
+
+    const MOVED_PACK: &str = r#"
+crate = "nom"
+from = "7"
+to = "8"
+summary = "s"
+
+[[new_crates]]
+crate = "nom-language"
+version = "0.1"
+
+[[rule]]
+id = "verbose-error"
+message = "`VerboseError` is in `nom-language`"
+match = "nom::error::VerboseError"
+replace = "nom_language::error::VerboseError"
+"#;
+
+    #[test]
+    fn path_rules_move_items_to_a_new_crate_under_its_own_name() {
+        let (new, _, _) = run(MOVED_PACK, "use nom::error::VerboseError;\nfn f(e: VerboseError<&str>) {}\n");
+        assert_eq!(new, "use nom_language::error::VerboseError;\nfn f(e: VerboseError<&str>) {}\n");
+        let (new, _, _) = run(MOVED_PACK, "use nom::error::{ErrorKind, VerboseError};\nfn f(e: VerboseError<&str>, k: ErrorKind) {}\n");
+        assert_eq!(new, "use nom::error::ErrorKind;\nuse nom_language::error::VerboseError;\nfn f(e: VerboseError<&str>, k: ErrorKind) {}\n");
+        let two = MOVED_PACK.to_string() + "\n[[rule]]\nid = \"convert-error\"\nmessage = \"m\"\nmatch = \"nom::error::convert_error\"\nreplace = \"nom_language::error::convert_error\"\n";
+        // Every leaf of a group moves out: the group gives way to `use` items of their own.
+        let (new, changes, _) = run(&two, "use nom::error::{convert_error, VerboseError};\nfn show(i: &str, e: VerboseError<&str>) -> String { convert_error(i, e) }\n");
+        assert_eq!(new, "use nom_language::error::convert_error;\nuse nom_language::error::VerboseError;\nfn show(i: &str, e: VerboseError<&str>) -> String { convert_error(i, e) }\n");
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        let (new, _, _) = run(MOVED_PACK, "extern crate nom as n;\nfn f(e: n::error::VerboseError<&str>) {}\n");
+        assert_eq!(new, "extern crate nom as n;\nfn f(e: nom_language::error::VerboseError<&str>) {}\n");
+        // Moved already: nothing more to do.
+        let (_, again, _) = run(MOVED_PACK, "use nom_language::error::VerboseError;\nfn f(e: VerboseError<&str>) {}\n");
+        assert!(again.is_empty(), "{again:?}");
+        let undeclared = MOVED_PACK.replace("[[new_crates]]\ncrate = \"nom-language\"\nversion = \"0.1\"\n", "");
+        assert!(CompiledPack::from_text(&undeclared, "x.toml").unwrap_err().to_string().contains("or to a crate of `new_crates`"));
     }
 
     const MACRO_PACK: &str = "crate = \"bitflags\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"d\"\nmessage = \"m\"\nmatch = \"bitflags::bitflags!\"\nderive = [\"Debug\", \"Clone\"]\n";

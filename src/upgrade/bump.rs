@@ -284,3 +284,78 @@ fn append(text: &str, array: &toml_edit::Array, value: &str) -> Option<Edit> {
     let text = if indent.chars().all(|c| c == ' ' || c == '\t') { format!(",\n{indent}{quoted}") } else { format!(", {quoted}") };
     Some(Edit::insert(last.end, text))
 }
+
+/// The manifest edits that give members the crates the pack's crate moved items to
+/// (`nom-language` for nom 8's `VerboseError`): for each member whose code the step's path
+/// rules moved to such a crate, the crate is added next to the pack's crate, unless the
+/// member depends on it already.
+pub struct AddCrates {
+    /// The step's pack.
+    pub pack: Arc<CompiledPack>,
+    /// Per member: the crates (of the pack's `new_crates`) its code now names, with the
+    /// rules that moved it there.
+    pub needs: std::collections::BTreeMap<String, std::collections::BTreeMap<String, BTreeSet<&'static str>>>,
+    meta: &'static RuleMeta,
+}
+
+impl AddCrates {
+    /// The rule adding `needs` for `pack`'s step.
+    pub fn new(pack: Arc<CompiledPack>, needs: std::collections::BTreeMap<String, std::collections::BTreeMap<String, BTreeSet<&'static str>>>) -> AddCrates {
+        let f = &pack.file;
+        let meta = Box::leak(Box::new(RuleMeta {
+            id: Box::leak(format!("{}/new-crates", f.krate).into_boxed_str()),
+            summary: Box::leak(format!("Cargo.toml: the crates {} {} moved items to", f.krate, f.to).into_boxed_str()),
+            safety: Safety::Safe,
+            doc: Box::leak(
+                format!("# {}/new-crates\n\nAdds the crates {} {} moved items to, to the members whose code the pack rewrote to name them.\n", f.krate, f.krate, f.to)
+                    .into_boxed_str(),
+            ),
+        }));
+        AddCrates { pack, needs, meta }
+    }
+}
+
+impl Rule for AddCrates {
+    fn meta(&self) -> &'static RuleMeta {
+        self.meta
+    }
+
+    fn check_manifest(&self, cx: &ManifestCx<'_>, out: &mut Findings) {
+        let Some(needs) = cx.package.and_then(|p| self.needs.get(&p.name)) else { return };
+        let root = cx.doc.as_table();
+        let mut tables: Vec<(String, &dyn TableLike)> = Vec::new();
+        dependency_tables(root, "", &mut tables);
+        let depends_on = |name: &str| {
+            tables.iter().any(|(_, t)| t.iter().any(|(key, item)| same_crate(item.get("package").and_then(Item::as_str).unwrap_or(key), name)))
+        };
+        // Next to the pack's crate, in the first table that has it.
+        let anchor = tables.iter().find_map(|(table, t)| {
+            t.iter().find(|(key, item)| same_crate(item.get("package").and_then(Item::as_str).unwrap_or(key), &self.pack.file.krate)).map(|(_, item)| (table.clone(), item))
+        });
+        let Some((table, item)) = anchor else { return };
+        for new in &self.pack.file.new_crates {
+            let Some(rules) = needs.get(&new.krate.replace('-', "_")) else { continue };
+            if depends_on(&new.krate) {
+                continue;
+            }
+            let text = &cx.file.text;
+            let edit = match item {
+                // `[dependencies.nom]`: a table of its own after it.
+                Item::Table(t) => {
+                    let Some(span) = t.span() else { continue };
+                    let header = table.trim_end_matches(']');
+                    Edit::insert(span.end, format!("\n\n{header}.{}]\nversion = \"{}\"", new.krate, new.version))
+                }
+                // `nom = ..` in `[dependencies]`: a line after it.
+                _ => {
+                    let Some(span) = item.span() else { continue };
+                    let at = text[span.end..].find('\n').map_or(text.len(), |n| span.end + n);
+                    Edit::insert(at, format!("\n{} = \"{}\"", new.krate, new.version))
+                }
+            };
+            let rules: Vec<String> = rules.iter().map(|r| format!("`{r}`")).collect();
+            let reason = format!("{} `{}` added in {table}: {} {} moved items there, and the code names them now ({})", new.krate, new.version, self.pack.file.krate, self.pack.file.to, rules.join(", "));
+            out.changes.push(cx.change(self.meta, reason, vec![edit]));
+        }
+    }
+}

@@ -322,7 +322,15 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         let step_ws = staged_workspace(&staging, &req.selection, Some(&moving))?;
         let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
         let m = migrate(&step_ws, &opts, None, req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model), req.model.as_ref().map(|j| &*j.cache), &|_| {});
+        let needs = new_crates_needed(&step.pack, &m);
         combined.add(m, &ws, &staging, None)?;
+        if !needs.is_empty() {
+            // The members whose code now names a crate the items moved to depend on it.
+            let add = bump::AddCrates::new(step.pack.clone(), needs);
+            let step_ws = staged_workspace(&staging, &req.selection, Some(&moving))?;
+            let opts = CheckOptions::new(vec![&add as &dyn Rule], "2021");
+            combined.add(migrate(&step_ws, &opts, None, None, None, &|_| {}), &ws, &staging, None)?;
+        }
         for p in &moving {
             if current[p] < to {
                 current.insert(p.clone(), to.clone());
@@ -464,6 +472,29 @@ fn index_packages(staging: &staging::Staging, selection: &Selection, krate: &str
         let index = out.entry(file.package.clone()).or_default();
         index.own_methods.extend(facts.own_methods);
         index.macro_use |= facts.macro_use;
+    }
+    out
+}
+
+/// Per member package: the crates of the pack's `new_crates` that the changes of `m` made
+/// its code name (`nom_language`), with the rules that did.
+fn new_crates_needed(pack: &CompiledPack, m: &Migration) -> BTreeMap<String, BTreeMap<String, BTreeSet<&'static str>>> {
+    let new_crates: BTreeSet<String> = pack.file.new_crates.iter().map(|c| c.krate.replace('-', "_")).collect();
+    let moving_rules: BTreeMap<&'static str, String> = pack
+        .rules
+        .iter()
+        .filter_map(|r| match &r.body {
+            crate::pack::pattern::Body::Path { to, .. } if new_crates.contains(&to[0]) => Some((r.full_id, to[0].clone())),
+            _ => None,
+        })
+        .collect();
+    let mut out: BTreeMap<String, BTreeMap<String, BTreeSet<&'static str>>> = BTreeMap::new();
+    for result in m.files.values() {
+        for c in &result.changes {
+            if let Some(krate) = moving_rules.get(c.rule) {
+                out.entry(result.file.package.clone()).or_default().entry(krate.clone()).or_default().insert(c.rule);
+            }
+        }
     }
     out
 }
