@@ -458,21 +458,10 @@ fn judgement_site(lint: &str, d: &RustcDiagnostic, file: &SourceFile, lines: &Li
             file: file.display.clone(),
             line,
             cfg: CfgStatus::Active,
-            question: "In Rust 2024 the temporaries of this `if let` scrutinee are dropped before the `else` branch runs (in 2021: after the whole `if let`). Keep `if let` with the new drop order, or rewrite to `match` to keep the 2021 order?".into(),
+            question: crate::judge::IF_LET_RESCOPE_QUESTION.into(),
             code,
             context: Vec::new(),
-            options: vec![
-                SiteOption {
-                    id: "keep-if-let".into(),
-                    when: "the else branch does not need the temporary (a lock guard, a borrow) alive; this also fixes a deadlock or a borrow panic when else takes the same lock or borrow again".into(),
-                    edits: Vec::new(),
-                },
-                SiteOption {
-                    id: "rewrite-to-match".into(),
-                    when: "the else branch relies on the temporary's destructor not having run yet (its Drop has effects that else observes)".into(),
-                    edits,
-                },
-            ],
+            options: crate::judge::if_let_rescope_options(edits),
             conservative: 1,
             evidence: Evidence::IfLetRescope { temporary: temporary.byte_start as usize..temporary.byte_end as usize, destructors },
         });

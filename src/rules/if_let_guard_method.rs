@@ -4,7 +4,7 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::model::{Destructor, DropOrigin, Edit, Evidence, Safety, Site, SiteOption};
+use crate::model::{Destructor, DropOrigin, Edit, Evidence, Safety, Site};
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/if-let-guard-method/README.md"))]
 pub struct IfLetGuardMethod;
@@ -15,9 +15,6 @@ static META: RuleMeta = RuleMeta {
     safety: Safety::NeedsReview,
     doc: include_str!("../../rules/if-let-guard-method/README.md"),
 };
-
-/// The question rustc's `if_let_rescope` sites ask too.
-pub const QUESTION: &str = "In Rust 2024 the temporaries of this `if let` scrutinee are dropped before the `else` branch runs (in 2021: after the whole `if let`). Keep `if let` with the new drop order, or rewrite to `match` to keep the 2021 order?";
 
 /// What kind of guard a method without arguments takes, by its name.
 fn guard_origin(method: &str) -> Option<DropOrigin> {
@@ -123,17 +120,10 @@ impl Finder<'_, '_> {
             file: self.cx.file.display.clone(),
             line,
             cfg: self.cx.file.cfg.and(self.cx.cfg.status_at(whole.start)),
-            question: QUESTION.into(),
+            question: crate::judge::IF_LET_RESCOPE_QUESTION.into(),
             code: text[whole.clone()].to_string(),
             context: Vec::new(),
-            options: vec![
-                SiteOption {
-                    id: "keep-if-let".into(),
-                    when: "the else branch does not need the temporary (a lock guard, a borrow) alive; this also fixes a deadlock or a borrow panic when else takes the same lock or borrow again".into(),
-                    edits: Vec::new(),
-                },
-                SiteOption { id: "rewrite-to-match".into(), when: "the else branch relies on the temporary's destructor not having run yet (its Drop has effects that else observes)".into(), edits },
-            ],
+            options: crate::judge::if_let_rescope_options(edits),
             conservative: 1,
             evidence: Evidence::IfLetRescope { temporary: r(guard.span()), destructors },
         });
