@@ -66,9 +66,9 @@ pub enum Action {
         /// Imports the result needs.
         imports: Vec<Vec<String>>,
     },
-    /// Offers several templates. Where each is a plain replacement of the matched code,
-    /// the site goes to the judge; otherwise (an option adds imports) the conservative one
-    /// is applied and marked needs review.
+    /// Offers several templates. Where each replaces the matched code and all need the
+    /// same imports, the site goes to the judge (the imports are a change of their own);
+    /// otherwise the conservative one is applied and marked needs review.
     Choice {
         /// The question.
         question: String,
@@ -436,7 +436,7 @@ impl Rule for PackRule {
         let sites = self.compiler_sites.get(&cx.file.display).map_or(&[][..], Vec::as_slice);
         let run = run_pack(&self.pack, self.only, &env, sites, &cx.parsed.syntax, &cx.parsed.tokens, cx.text(), &range);
         for (rule, safety, reason, edits) in run.changes {
-            // A choice whose options are plain replacements goes to the judge.
+            // A choice whose options replace the matched code goes to the judge.
             if let Some(choice) = run.choices.iter().find(|c| c.rule == rule && c.conservative_edits == edits) {
                 out.sites.push(self.site(cx, choice));
                 continue;
@@ -461,8 +461,8 @@ pub struct PackRun {
     pub changes: Vec<(usize, Safety, String, Vec<Edit>)>,
     /// Sites left alone.
     pub notes: Vec<(Option<usize>, usize, String)>,
-    /// The alternatives of choice rules, for the sites where every option is a plain
-    /// replacement of the matched code (no import to add): the judge decides those.
+    /// The alternatives of choice rules, for the sites where every option replaces the
+    /// matched code and needs the same imports: the judge decides those.
     pub choices: Vec<PackChoice>,
 }
 
@@ -585,8 +585,10 @@ pub fn run_pack(
         let new = render(template);
         let edits = template::minimal_edits(hit.range.clone(), old, &new);
         if let Action::Choice { options, conservative, .. } = &rule.action {
-            // Offer every option to the judge when each is a plain replacement.
-            let plain = options.iter().all(|o| o.imports.is_empty() && !needs_sibling_import(&o.template, &hit.bindings));
+            // Offer every option to the judge when each is a replacement of the matched
+            // code needing the same imports (those are added whichever option is taken).
+            let same_imports = |o: &ChoiceOption| o.imports.iter().collect::<BTreeSet<_>>() == options[0].imports.iter().collect::<BTreeSet<_>>();
+            let plain = options.iter().all(|o| same_imports(o) && !needs_sibling_import(&o.template, &hit.bindings));
             if plain {
                 let options = options
                     .iter()
@@ -708,9 +710,12 @@ pub fn run_pack(
         run.notes.push(((rule != usize::MAX).then_some(rule), offset, message));
     }
     // Sites of a rule that also edits `use` items go in one change with them: a rename
-    // is all or nothing. Other sites are a change each.
+    // is all or nothing. Other sites are a change each, and so are the sites of a choice
+    // that goes to the judge (its imports, the same for every option, are a change of
+    // their own).
+    let judged: BTreeSet<usize> = run.choices.iter().map(|c| c.rule).collect();
     for (rule, edits) in site_edits {
-        if let Some(group) = grouped.get_mut(&rule) {
+        if let Some(group) = grouped.get_mut(&rule).filter(|_| !judged.contains(&rule)) {
             group.extend(edits.into_iter().flatten());
         } else {
             for site in edits {
@@ -721,7 +726,8 @@ pub fn run_pack(
     for (rule, mut edits) in grouped {
         edits.sort();
         edits.dedup();
-        run.changes.push((rule, pack.rules[rule].safety, reasons[&rule].clone(), edits));
+        let reason = if judged.contains(&rule) { format!("the import every option of `{}` needs: {}", pack.rules[rule].id, pack.rules[rule].message) } else { reasons[&rule].clone() };
+        run.changes.push((rule, pack.rules[rule].safety, reason, edits));
     }
     for site in derive::find(file, &facts, &pack.rules, text, range) {
         if wanted(site.rule) {
@@ -1043,6 +1049,28 @@ mod tests {
         assert_eq!((change.safety, &change.decided_by), (Safety::Judged, &crate::model::Decider::Llm("picks".into())));
         let new = crate::plan::apply_edits(code, &change.edits).unwrap();
         assert_eq!(new, "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { r.random_range(0.0..1.0) }\n");
+    }
+
+    #[test]
+    fn a_choice_whose_options_need_the_same_import_goes_to_the_judge_and_the_import_stays() {
+        let code = "fn f(s: &str) -> Vec<u8> {\n    base64::decode(s).unwrap()\n}\n";
+        let pack = Arc::new(CompiledPack::from_text(include_str!("../../migrations/base64/0.13-0.22.toml"), "base64.toml").unwrap());
+        let rule = PackRule::new(pack);
+        let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let file = lib_rs(code);
+        let (findings, _) = crate::check::check_rust_text(&file, &crate::cfg::CfgSet::host(), &opts, true).unwrap();
+        assert_eq!(findings.sites.len(), 1, "{:?}", findings.changes);
+        assert_eq!(findings.sites[0].options.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["lenient", "strict"]);
+        // The import is a change of its own, whichever option the judge takes.
+        assert_eq!(findings.changes.len(), 1, "{:?}", findings.changes);
+        assert!(findings.changes[0].reason.starts_with("the import every option of `decode` needs"), "{}", findings.changes[0].reason);
+        let files = BTreeMap::from([("lib.rs".to_string(), file.clone())]);
+        let judged = crate::judge::judge(findings.sites, &files, Some(&Picks("strict")), None);
+        let mut edits = findings.changes[0].edits.clone();
+        edits.extend(judged.changes[0].edits.clone());
+        edits.sort();
+        let new = crate::plan::apply_edits(code, &edits).unwrap();
+        assert_eq!(new, "use base64::Engine;\nfn f(s: &str) -> Vec<u8> {\n    base64::engine::general_purpose::STANDARD.decode(s).unwrap()\n}\n");
     }
 
     const INDEXMAP: &str = r#"
