@@ -691,3 +691,28 @@ fn items_moved_to_a_new_crate_bring_the_dependency() {
     assert!(run.stdout.contains("+pub fn g(_: mini_extra::Verbose) {}"), "{}", run.stdout);
     assert!(run.stdout.contains("+version = \"0.9\"\n+\n+[dependencies.mini-extra]\n+version = \"0.1\""), "{}", run.stdout);
 }
+
+/// A call the syntax cannot attribute (a closure's parameter, of the member's own type) is
+/// left to the compiler phase; once that phase has built the code and flagged nothing there,
+/// one note says so instead of a "the compiler phase must decide" per call.
+#[test]
+fn calls_left_to_the_compiler_are_settled_by_it() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write("mini/src/lib.rs", "pub struct Counter;\nimpl Counter {\n    #[deprecated(note = \"use `count`\")]\n    pub fn tally(&self) -> u32 { 0 }\n    pub fn count(&self) -> u32 { 0 }\n}\n");
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n");
+    s.write("user/src/own.rs", "pub struct Own;\nimpl Own {\n    pub fn tally(&self) -> u32 { 1 }\n}\npub fn make() -> Own { Own }\n");
+    s.write("user/src/lib.rs", "pub mod own;\npub fn f(c: &mini::Counter, items: &[own::Own]) -> u32 {\n    c.tally() + items.iter().map(|o| o.tally()).sum::<u32>()\n}\n");
+    s.write(
+        "p.toml",
+        "crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.9\"\nsummary = \"s\"\n\n[[rule]]\nid = \"tally\"\nmessage = \"`tally` is `count`\"\nmatch = \"$c.tally()\"\nreplace = \"$c.count()\"\nreceiver_type = \"mini::Counter\"\n",
+    );
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("+    c.count() + items.iter().map(|o| o.tally()).sum::<u32>()"), "{}", run.stdout);
+    assert!(!run.stderr.contains("the compiler phase must decide"), "{}", run.stderr);
+    assert!(run.stderr.contains("1 call(s) whose receiver the syntax could not attribute to mini are left as they are: the compiler phase found no deprecation or error of mini at them in the code it built (src/lib.rs:3)"), "{}", run.stderr);
+    // Without the compiler phase, the note stays with the call.
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--color", "never"]);
+    assert!(run.stderr.contains("the compiler phase must decide"), "{}", run.stderr);
+}

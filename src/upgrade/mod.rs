@@ -412,6 +412,9 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         for a in &outcome.attributed {
             diagnostics.push(remaining_diagnostic(a, &steps));
         }
+        if outcome.failure.is_none() {
+            settle_left_to_compiler(&mut combined.diagnostics, &mut diagnostics, &krate);
+        }
         remaining = outcome.attributed;
     }
 
@@ -542,6 +545,30 @@ fn sites(attributed: &[compiler::Attributed], staging: &staging::Staging) -> BTr
         out.entry(file).or_default().push(site);
     }
     out
+}
+
+/// The syntactic pass's notes about calls it left to the compiler phase, once that phase
+/// has built the code: the compiler flagged none of them (those it flagged were rewritten
+/// or are listed as left), so they are not the crate's deprecated items. One note says
+/// so, instead of one per call.
+fn settle_left_to_compiler(notes: &mut Vec<Diagnostic>, out: &mut Vec<Diagnostic>, krate: &str) {
+    let left: Vec<String> = notes
+        .iter()
+        .filter(|d| d.message.contains("the compiler phase must decide"))
+        .map(|d| format!("{}:{}", d.file.as_deref().unwrap_or("?"), d.line.unwrap_or(0)))
+        .collect();
+    if left.is_empty() {
+        return;
+    }
+    notes.retain(|d| !d.message.contains("the compiler phase must decide"));
+    out.push(Diagnostic::general(
+        Level::Note,
+        format!(
+            "{} call(s) whose receiver the syntax could not attribute to {krate} are left as they are: the compiler phase found no deprecation or error of {krate} at them in the code it built ({})",
+            left.len(),
+            left.join(", ")
+        ),
+    ));
 }
 
 /// A message the upgrade leaves, with the pack's note or guide.
