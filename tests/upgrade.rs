@@ -716,3 +716,24 @@ fn calls_left_to_the_compiler_are_settled_by_it() {
     let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--color", "never"]);
     assert!(run.stderr.contains("the compiler phase must decide"), "{}", run.stderr);
 }
+
+/// Manifest lines the upgrade adds (a new feature, a new crate) take the file's line
+/// endings.
+#[test]
+fn added_manifest_lines_keep_crlf() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.8.0"));
+    s.write("mini/src/lib.rs", "pub struct Verbose;\n");
+    let manifest = "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\", default-features = false }\n\n[features]\nrng = [\n    \"mini/std\",\n    \"mini/std_rng\",\n]\n\n[workspace]\n";
+    s.write("user/Cargo.toml", &manifest.replace('\n', "\r\n"));
+    s.write("user/src/lib.rs", "pub fn f(_: mini::Verbose) {}\n");
+    s.write(
+        "p.toml",
+        "crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.9\"\nsummary = \"s\"\n\n[[new_features]]\nfeature = \"thread_rng\"\nwhen = [\"std\", \"std_rng\"]\nmessage = \"m\"\n\n[[new_crates]]\ncrate = \"mini-extra\"\nversion = \"0.1\"\n\n[[rule]]\nid = \"verbose\"\nmessage = \"m\"\nmatch = \"mini::Verbose\"\nreplace = \"mini_extra::Verbose\"\n",
+    );
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--apply", "--allow-no-vcs", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let after = s.read("user/Cargo.toml");
+    assert!(after.contains("mini-extra = \"0.1\"\r\n") && after.contains("\"mini/thread_rng\",\r\n"), "{after:?}");
+    assert!(!after.replace("\r\n", "").contains('\n'), "a lone LF: {after:?}");
+}

@@ -281,7 +281,8 @@ fn append(text: &str, array: &toml_edit::Array, value: &str) -> Option<Edit> {
     let line_start = text[..last.start].rfind('\n').map_or(0, |n| n + 1);
     let indent = &text[line_start..last.start];
     let quoted = format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
-    let text = if indent.chars().all(|c| c == ' ' || c == '\t') { format!(",\n{indent}{quoted}") } else { format!(", {quoted}") };
+    let nl = crate::source::line_ending(text);
+    let text = if indent.chars().all(|c| c == ' ' || c == '\t') { format!(",{nl}{indent}{quoted}") } else { format!(", {quoted}") };
     Some(Edit::insert(last.end, text))
 }
 
@@ -339,18 +340,19 @@ impl Rule for AddCrates {
                 continue;
             }
             let text = &cx.file.text;
+            let nl = crate::source::line_ending(text);
             let edit = match item {
                 // `[dependencies.nom]`: a table of its own after it.
                 Item::Table(t) => {
                     let Some(span) = t.span() else { continue };
                     let header = table.trim_end_matches(']');
-                    Edit::insert(span.end, format!("\n\n{header}.{}]\nversion = \"{}\"", new.krate, new.version))
+                    Edit::insert(span.end, format!("{nl}{nl}{header}.{}]{nl}version = \"{}\"", new.krate, new.version))
                 }
                 // `nom = ..` in `[dependencies]`: a line after it.
                 _ => {
                     let Some(span) = item.span() else { continue };
-                    let at = text[span.end..].find('\n').map_or(text.len(), |n| span.end + n);
-                    Edit::insert(at, format!("\n{} = \"{}\"", new.krate, new.version))
+                    let at = text[span.end..].find(['\r', '\n']).map_or(text.len(), |n| span.end + n);
+                    Edit::insert(at, format!("{nl}{} = \"{}\"", new.krate, new.version))
                 }
             };
             let rules: Vec<String> = rules.iter().map(|r| format!("`{r}`")).collect();
