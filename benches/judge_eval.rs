@@ -78,7 +78,9 @@ fn parse_args() -> Result<Args, String> {
             "--serve" => args.serve = true,
             "--details" => args.details = true,
             "-h" | "--help" => {
-                return Err("usage: cargo bench --bench judge_eval -- [--llm none|openai] [--llm-url URL] [--model NAME] [--serve] [--timeout SECS] [--details]".into())
+                return Err(
+                    "usage: cargo bench --bench judge_eval -- [--llm none|openai] [--llm-url URL] [--model NAME] [--serve] [--timeout SECS] [--details]".into(),
+                )
             }
             other => return Err(format!("unknown argument `{other}` (see --help)")),
         }
@@ -196,7 +198,16 @@ fn run(args: &Args) -> Result<(), String> {
         let t = Instant::now();
         let decision = heuristics::decide(&site, &files);
         let heuristic = t.elapsed();
-        let mut outcome = Outcome { label, rule: site.rule, decided_by: Decider::Fallback, option: conservative.clone(), heuristic, model: None, conservative, failure: None };
+        let mut outcome = Outcome {
+            label,
+            rule: site.rule,
+            decided_by: Decider::Fallback,
+            option: conservative.clone(),
+            heuristic,
+            model: None,
+            conservative,
+            failure: None,
+        };
         if let Some(d) = decision {
             outcome.decided_by = Decider::Heuristic;
             outcome.option = site.options[d.option].id.clone();

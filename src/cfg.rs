@@ -180,10 +180,7 @@ impl CfgRanges {
 
     /// Status of the code at byte `offset`.
     pub fn status_at(&self, offset: usize) -> CfgStatus {
-        self.ranges
-            .iter()
-            .filter(|(r, _)| r.contains(&offset))
-            .fold(CfgStatus::Active, |acc, (_, s)| acc.and(*s))
+        self.ranges.iter().filter(|(r, _)| r.contains(&offset)).fold(CfgStatus::Active, |acc, (_, s)| acc.and(*s))
     }
 }
 
@@ -220,7 +217,13 @@ pub fn cfg_if_branches(tokens: &proc_macro2::TokenStream, cfg: &CfgSet) -> Vec<(
             // `else if ..` continues; a final `else { .. }` is taken if nothing was.
             match seq.get(i + 1) {
                 Some(TokenTree::Group(body)) if body.delimiter() == Delimiter::Brace => {
-                    let status = if taken { CfgStatus::Inactive } else if unknown { CfgStatus::Unknown } else { CfgStatus::Active };
+                    let status = if taken {
+                        CfgStatus::Inactive
+                    } else if unknown {
+                        CfgStatus::Unknown
+                    } else {
+                        CfgStatus::Active
+                    };
                     out.push((body.clone(), status));
                     i += 2;
                 }
@@ -260,9 +263,45 @@ has_attrs_enum!(ImplItem { Const, Fn, Type, Macro });
 has_attrs_enum!(TraitItem { Const, Fn, Type, Macro });
 has_attrs_enum!(ForeignItem { Fn, Static, Type, Macro });
 has_attrs_enum!(Expr {
-    Array, Assign, Async, Await, Binary, Block, Break, Call, Cast, Closure, Const, Continue, Field,
-    ForLoop, Group, If, Index, Infer, Let, Lit, Loop, Macro, Match, MethodCall, Paren, Path, Range,
-    RawAddr, Reference, Repeat, Return, Struct, Try, TryBlock, Tuple, Unary, Unsafe, While, Yield
+    Array,
+    Assign,
+    Async,
+    Await,
+    Binary,
+    Block,
+    Break,
+    Call,
+    Cast,
+    Closure,
+    Const,
+    Continue,
+    Field,
+    ForLoop,
+    Group,
+    If,
+    Index,
+    Infer,
+    Let,
+    Lit,
+    Loop,
+    Macro,
+    Match,
+    MethodCall,
+    Paren,
+    Path,
+    Range,
+    RawAddr,
+    Reference,
+    Repeat,
+    Return,
+    Struct,
+    Try,
+    TryBlock,
+    Tuple,
+    Unary,
+    Unsafe,
+    While,
+    Yield
 });
 
 macro_rules! has_attrs_struct {

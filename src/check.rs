@@ -174,14 +174,7 @@ fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOpt
             return outcome;
         }
     };
-    let file = SourceFile {
-        path: job.path.clone(),
-        display,
-        kind: FileKind::Rust,
-        package: package.name.clone(),
-        cfg: CfgStatus::Active,
-        text,
-    };
+    let file = SourceFile { path: job.path.clone(), display, kind: FileKind::Rust, package: package.name.clone(), cfg: CfgStatus::Active, text };
     tracing::debug!("checking {} (package {})", file.display, package.name);
     outcome.lines = file.text.lines().count();
     match check_rust_text(&file, &package.cfg, opts, job.mod_rs) {
@@ -198,15 +191,9 @@ fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOpt
 /// Parses `file.text` and runs the rules on it and on its doc tests (see
 /// [`crate::doctest`]). Also returns the file's `mod` declarations (`mod_rs`: see
 /// [`crate::discover::module_dir`]).
-pub fn check_rust_text(
-    file: &SourceFile,
-    cfg: &CfgSet,
-    opts: &CheckOptions<'_>,
-    mod_rs: bool,
-) -> Result<(Findings, Vec<ModuleRef>), Diagnostic> {
-    let parsed = Parsed::parse(&file.text).map_err(|e| {
-        Diagnostic::at(Level::Error, &file.display, Some(e.line), format!("cannot parse, file skipped: {}", e.message))
-    })?;
+pub fn check_rust_text(file: &SourceFile, cfg: &CfgSet, opts: &CheckOptions<'_>, mod_rs: bool) -> Result<(Findings, Vec<ModuleRef>), Diagnostic> {
+    let parsed = Parsed::parse(&file.text)
+        .map_err(|e| Diagnostic::at(Level::Error, &file.display, Some(e.line), format!("cannot parse, file skipped: {}", e.message)))?;
     let lines = LineIndex::new(&file.text);
     let mut findings = run_rules(file, &parsed, &lines, cfg, opts);
     let modules = module_refs(&parsed.syntax, &file.path, mod_rs, cfg);
@@ -258,9 +245,8 @@ pub fn read_text(path: &std::path::Path, display: &str) -> Result<String, Diagno
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| Diagnostic::at(Level::Error, display, None, format!("cannot read: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| {
-        Diagnostic::at(Level::Error, display, None, format!("not valid UTF-8 (byte {}), file left untouched", e.utf8_error().valid_up_to()))
-    })
+    String::from_utf8(bytes)
+        .map_err(|e| Diagnostic::at(Level::Error, display, None, format!("not valid UTF-8 (byte {}), file left untouched", e.utf8_error().valid_up_to())))
 }
 
 /// Runs the manifest rules on each selected package's `Cargo.toml` and on the workspace
@@ -300,12 +286,7 @@ fn check_manifests(ws: &Workspace, opts: &CheckOptions<'_>, out: &mut Checked) {
 }
 
 /// Parses a manifest and runs the manifest rules on it.
-pub fn check_manifest_text(
-    file: &SourceFile,
-    package: Option<&Package>,
-    is_workspace_root: bool,
-    opts: &CheckOptions<'_>,
-) -> Result<Findings, Diagnostic> {
+pub fn check_manifest_text(file: &SourceFile, package: Option<&Package>, is_workspace_root: bool, opts: &CheckOptions<'_>) -> Result<Findings, Diagnostic> {
     let doc = toml_edit::ImDocument::parse(file.text.as_str()).map_err(|e| {
         let line = e.span().map(|s| LineIndex::new(&file.text).line(s.start));
         Diagnostic::at(Level::Error, &file.display, line, format!("cannot parse manifest: {}", e.message()))

@@ -333,7 +333,10 @@ fn run(cli: MigrateCli) -> u8 {
                 OK
             }
             (None, Some(l)) => {
-                println!("# {}\n\nA rustc lint of the `rust-2024-compatibility` group: {}.\n\nWhat cargo migrate does: {}.\n\nEdition guide: {}", l.name, l.summary, l.treatment, l.guide);
+                println!(
+                    "# {}\n\nA rustc lint of the `rust-2024-compatibility` group: {}.\n\nWhat cargo migrate does: {}.\n\nEdition guide: {}",
+                    l.name, l.summary, l.treatment, l.guide
+                );
                 OK
             }
             (None, None) => {
@@ -501,8 +504,7 @@ fn repair_remaining(
     // Every error the build has now that it did not have before the upgrade.
     let before: std::collections::BTreeSet<(Option<std::path::PathBuf>, String)> =
         baseline.unwrap_or_default().iter().map(|e| (e.file.clone(), e.message.clone())).collect();
-    let notes: Vec<String> =
-        up.steps.iter().map(|s| format!("{} ({})", s.pack.file.summary, s.pack.file.guide.as_deref().unwrap_or("no guide"))).collect();
+    let notes: Vec<String> = up.steps.iter().map(|s| format!("{} ({})", s.pack.file.summary, s.pack.file.guide.as_deref().unwrap_or("no guide"))).collect();
     let broken: Vec<crate::judge::repair::Broken> = cmd
         .errors()?
         .into_iter()
@@ -526,7 +528,12 @@ fn repair_remaining(
         return Ok(());
     };
     let _ = writeln!(err, "{}Repairing{} {} error(s) with {}", NOTE.render(), NOTE.render_reset(), broken.len(), model.name());
-    let context = format!("The project was upgraded from {} to {} {}.", up.usages.first().map_or("an older release".to_string(), |u| u.describe(&up.krate)), up.krate, up.target);
+    let context = format!(
+        "The project was upgraded from {} to {} {}.",
+        up.usages.first().map_or("an older release".to_string(), |u| u.describe(&up.krate)),
+        up.krate,
+        up.target
+    );
     let repairs = crate::judge::repair::repair(model.as_ref(), &broken, &up.workspace.root, cmd, &context)?;
     for d in &repairs.diagnostics {
         print_diagnostic(err, d);
@@ -577,7 +584,18 @@ fn print_findings(err: &mut dyn Write, m: &crate::pipeline::Migration, quiet: bo
     }
     if !quiet {
         for v in &m.verdicts {
-            let _ = writeln!(err, "{}judged:{} {}:{} [{}] {} (by {}): {}", NOTE.render(), NOTE.render_reset(), v.file, v.line, v.rule, v.option, v.decided_by, v.reason);
+            let _ = writeln!(
+                err,
+                "{}judged:{} {}:{} [{}] {} (by {}): {}",
+                NOTE.render(),
+                NOTE.render_reset(),
+                v.file,
+                v.line,
+                v.rule,
+                v.option,
+                v.decided_by,
+                v.reason
+            );
         }
     }
 }
@@ -593,7 +611,8 @@ fn report_verify(
     let _ = writeln!(err, "{}Verifying{} the migrated code with `cargo check --all-targets`", NOTE.render(), NOTE.render_reset());
     let v = verify(migration, cmd, baseline, &ws.root, broken_code)?;
     if !v.preexisting.is_empty() {
-        let _ = writeln!(err, "{}note:{} {} error(s) existed before the migration and are not its doing:", NOTE.render(), NOTE.render_reset(), v.preexisting.len());
+        let _ =
+            writeln!(err, "{}note:{} {} error(s) existed before the migration and are not its doing:", NOTE.render(), NOTE.render_reset(), v.preexisting.len());
         for e in &v.preexisting {
             let place = e.file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default();
             let _ = writeln!(err, "  {place}{}", e.message);
@@ -781,10 +800,8 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
     // The judge of the packs' choice rules.
     let cache_dir = ws.target_dir.join("cargo-migrate").join("verdicts");
     let mut request = request;
-    request.model = judge_model(&args.llm, &cache_dir)?.map(|m| crate::upgrade::Judge {
-        model: std::sync::Arc::from(m),
-        cache: std::sync::Arc::new(crate::judge::cache::VerdictCache::new(&cache_dir)),
-    });
+    request.model = judge_model(&args.llm, &cache_dir)?
+        .map(|m| crate::upgrade::Judge { model: std::sync::Arc::from(m), cache: std::sync::Arc::new(crate::judge::cache::VerdictCache::new(&cache_dir)) });
     let progress = progress_bar(args.out.quiet);
     let planned = crate::upgrade::plan(&request, &|what| progress.set_message(what.to_string()));
     progress.finish_and_clear();
@@ -802,7 +819,10 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
     print_findings(&mut err, migration, args.out.quiet);
     let summary = Summary::of(migration);
     if !args.out.quiet {
-        let rounds = up.compiler_rounds.map(|r| format!("; compiler phase: {r} cargo check round(s), {} message(s) about {} left", up.remaining.len(), up.krate)).unwrap_or_default();
+        let rounds = up
+            .compiler_rounds
+            .map(|r| format!("; compiler phase: {r} cargo check round(s), {} message(s) about {} left", up.remaining.len(), up.krate))
+            .unwrap_or_default();
         let _ = writeln!(
             err,
             "{}Summary{}: {} → {}: {}{rounds} in {:.2}s",
@@ -907,7 +927,11 @@ fn pack_test(paths: &[PathBuf]) -> u8 {
                 for (rule, what) in &report.failures {
                     let _ = writeln!(out, "{}FAIL{} {} rule `{rule}`: {what}\n", ERR.render(), ERR.render_reset(), report.source);
                 }
-                let verdict = if report.passed() { format!("{}ok{}", NOTE.render(), NOTE.render_reset()) } else { format!("{}FAILED{}", ERR.render(), ERR.render_reset()) };
+                let verdict = if report.passed() {
+                    format!("{}ok{}", NOTE.render(), NOTE.render_reset())
+                } else {
+                    format!("{}FAILED{}", ERR.render(), ERR.render_reset())
+                };
                 let _ = writeln!(out, "{} {}: {} examples, {} failed", verdict, report.source, report.examples, report.failures.len());
                 if !report.passed() {
                     status = status.max(CHANGES_REMAIN);

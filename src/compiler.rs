@@ -157,7 +157,10 @@ pub fn run(manifest: &Path, packages: &[String], config: &BuildConfig, root: &Pa
     for failure in &build.failures {
         out.diagnostics.push(Diagnostic::general(
             Level::Warning,
-            format!("compiler phase: a target did not build with {} and its type-aware lints are missing ({failure}); the syntactic rules still cover it", config.describe()),
+            format!(
+                "compiler phase: a target did not build with {} and its type-aware lints are missing ({failure}); the syntactic rules still cover it",
+                config.describe()
+            ),
         ));
     }
     out.config = Some(config.describe());
@@ -191,7 +194,12 @@ fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig) -> Re
                     && !msg.message.message.starts_with("aborting due to")
                     && failed_targets.insert(format!("{} {:?}", msg.target.name, msg.target.kind))
                 {
-                    build.failures.push(format!("`{}` ({}): {}", msg.target.name, msg.target.kind.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", "), msg.message.message));
+                    build.failures.push(format!(
+                        "`{}` ({}): {}",
+                        msg.target.name,
+                        msg.target.kind.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", "),
+                        msg.message.message
+                    ));
                 }
                 build.diagnostics.push(msg.message);
             }
@@ -326,12 +334,26 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
         let Some(primary) = d.spans.iter().find(|s| s.is_primary) else { continue };
         let path = root.join(&primary.file_name);
         let Some(file) = files.get(&crate::discover::normalize(&path)) else {
-            out.diagnostics.push(Diagnostic::general(Level::Warning, format!("{lint} in {}:{} (not a file of the migrated packages): {}", primary.file_name, primary.line_start, d.message)).with_rule(rule_id(&lint)));
+            out.diagnostics.push(
+                Diagnostic::general(
+                    Level::Warning,
+                    format!("{lint} in {}:{} (not a file of the migrated packages): {}", primary.file_name, primary.line_start, d.message),
+                )
+                .with_rule(rule_id(&lint)),
+            );
             continue;
         };
         let lines = &*indexes.entry(file.path.as_path()).or_insert_with(|| LineIndex::new(&file.text));
         if !span_matches(file, primary) {
-            out.diagnostics.push(Diagnostic::at(Level::Warning, &file.display, Some(primary.line_start), format!("{lint}: the compiler's position does not match the file; not applied: {}", d.message)).with_rule(rule_id(&lint)));
+            out.diagnostics.push(
+                Diagnostic::at(
+                    Level::Warning,
+                    &file.display,
+                    Some(primary.line_start),
+                    format!("{lint}: the compiler's position does not match the file; not applied: {}", d.message),
+                )
+                .with_rule(rule_id(&lint)),
+            );
             continue;
         }
         let change = |safety, reason: String, edits: Vec<Edit>| Change {
@@ -378,14 +400,10 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
 }
 
 fn needs_review(file: &SourceFile, primary: &DiagnosticSpan, lint: &str, d: &RustcDiagnostic) -> Diagnostic {
-    let guide = d
-        .children
-        .iter()
-        .find_map(|c| c.message.strip_prefix("for more information, see "))
-        .map(|l| format!(" — see {l}"))
-        .unwrap_or_default();
+    let guide = d.children.iter().find_map(|c| c.message.strip_prefix("for more information, see ")).map(|l| format!(" — see {l}")).unwrap_or_default();
     let label = primary.label.as_deref().map(|l| format!(": {l}")).unwrap_or_default();
-    Diagnostic::at(Level::Warning, &file.display, Some(primary.line_start), format!("needs review, no automatic fix: {}{label}{guide}", d.message)).with_rule(rule_id(lint))
+    Diagnostic::at(Level::Warning, &file.display, Some(primary.line_start), format!("needs review, no automatic fix: {}{label}{guide}", d.message))
+        .with_rule(rule_id(lint))
 }
 
 /// Whether the compiler's span points at the same text in our copy of the file.
@@ -411,10 +429,8 @@ fn best_suggestion(d: &RustcDiagnostic) -> Option<(Vec<Edit>, Applicability, Str
         if spans.is_empty() {
             continue;
         }
-        let edits: Vec<Edit> = spans
-            .iter()
-            .map(|s| Edit::replace(s.byte_start as usize..s.byte_end as usize, s.suggested_replacement.clone().unwrap_or_default()))
-            .collect();
+        let edits: Vec<Edit> =
+            spans.iter().map(|s| Edit::replace(s.byte_start as usize..s.byte_end as usize, s.suggested_replacement.clone().unwrap_or_default())).collect();
         let applicability = spans
             .iter()
             .filter_map(|s| s.suggestion_applicability.clone())

@@ -71,11 +71,7 @@ impl Workspace {
             cmd.manifest_path(path);
         }
         let meta = cmd.exec().context("`cargo metadata` failed: is this a Cargo project?")?;
-        let members = if sel.workspace || !sel.packages.is_empty() {
-            meta.workspace_packages()
-        } else {
-            meta.workspace_default_packages()
-        };
+        let members = if sel.workspace || !sel.packages.is_empty() { meta.workspace_packages() } else { meta.workspace_default_packages() };
         let mut selected: Vec<_> = if sel.packages.is_empty() {
             members
         } else {

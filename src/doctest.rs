@@ -92,7 +92,13 @@ fn blocks(run: &[DocLine], text: &str) -> Vec<Snippet> {
     let mut i = 0;
     while i < run.len() {
         let content = text[run[i].content.clone()].trim_start();
-        let fence = if content.starts_with("```") { "```" } else if content.starts_with("~~~") { "~~~" } else { "" };
+        let fence = if content.starts_with("```") {
+            "```"
+        } else if content.starts_with("~~~") {
+            "~~~"
+        } else {
+            ""
+        };
         if fence.is_empty() {
             i += 1;
             continue;
@@ -158,12 +164,7 @@ impl Snippet {
             edits.push(Edit::replace(at..at + edit.range.len(), replacement));
         }
         let first = edits.iter().map(|e| e.range.start).min()?;
-        Some(Change {
-            reason: format!("{} (in a doc test, which `cargo fix` does not migrate)", change.reason),
-            line: lines.line(first),
-            edits,
-            ..change
-        })
+        Some(Change { reason: format!("{} (in a doc test, which `cargo fix` does not migrate)", change.reason), line: lines.line(first), edits, ..change })
     }
 }
 

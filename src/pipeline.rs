@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::compiler::{BuildConfig, COVERED_BY_RULES};
 use crate::check::{check_manifest_text, check_rust_text, check_workspace, sort_findings, CheckOptions, Checked};
+use crate::compiler::{BuildConfig, COVERED_BY_RULES};
 use crate::discover::Workspace;
 use crate::model::{Change, Diagnostic, Level};
 use crate::plan::{apply_edits, select};
@@ -131,9 +131,7 @@ fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, config: &Build
         let covering = COVERED_BY_RULES.iter().find(|(lint, _)| *lint == change.rule).map(|(_, rule)| *rule);
         if let Some(rule) = covering {
             let span = change.span();
-            let covered = checked.changes.iter().any(|c| {
-                c.rule == rule && c.file == change.file && c.span().start <= span.end && span.start <= c.span().end
-            });
+            let covered = checked.changes.iter().any(|c| c.rule == rule && c.file == change.file && c.span().start <= span.end && span.start <= c.span().end);
             // `expr` fragments are changed only where the rule sees a shadowed arm.
             if covered || rule == "expr-fragment" || !opts.rules.iter().any(|r| r.meta().id == rule) {
                 kept_expr += usize::from(rule == "expr-fragment" && !covered);
@@ -164,11 +162,7 @@ pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migrat
     for change in changes {
         by_file.entry(change.file.clone()).or_default().push(change);
     }
-    let mut out = Migration {
-        files_read: files.values().filter(|f| f.kind == FileKind::Rust).count(),
-        lines_read: lines,
-        ..Migration::default()
-    };
+    let mut out = Migration { files_read: files.values().filter(|f| f.kind == FileKind::Rust).count(), lines_read: lines, ..Migration::default() };
     for (display, pending) in by_file {
         let Some(file) = files.get(&display) else { continue };
         let result = plan_file(file, pending, &mut diagnostics, &mut |text, diags| recheck(ws, opts, file, text, diags));
@@ -220,8 +214,13 @@ pub fn plan_file(
         if pass == MAX_PASSES {
             for change in deferred {
                 diagnostics.push(
-                    Diagnostic::at(Level::Warning, display, Some(change.line), format!("change not applied: it conflicts with another change ({})", change.reason))
-                        .with_rule(change.rule),
+                    Diagnostic::at(
+                        Level::Warning,
+                        display,
+                        Some(change.line),
+                        format!("change not applied: it conflicts with another change ({})", change.reason),
+                    )
+                    .with_rule(change.rule),
                 );
             }
             break;

@@ -123,14 +123,9 @@ impl Parsed {
             }
             None => body,
         };
-        let tokens: TokenStream = body.parse().map_err(|e: proc_macro2::LexError| ParseError {
-            line: e.span().start().line,
-            message: format!("cannot tokenize: {e}"),
-        })?;
-        let syntax = syn::parse2::<syn::File>(tokens.clone()).map_err(|e| ParseError {
-            line: e.span().start().line,
-            message: e.to_string(),
-        })?;
+        let tokens: TokenStream =
+            body.parse().map_err(|e: proc_macro2::LexError| ParseError { line: e.span().start().line, message: format!("cannot tokenize: {e}") })?;
+        let syntax = syn::parse2::<syn::File>(tokens.clone()).map_err(|e| ParseError { line: e.span().start().line, message: e.to_string() })?;
         let sequences = crate::syntax::sequences_of(&tokens);
         Ok(Parsed { tokens, syntax, sequences, base })
     }

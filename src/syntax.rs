@@ -209,9 +209,7 @@ impl Imports {
     /// Whether a trait is in scope by name or by a glob of the module that holds it.
     pub fn brings_in(&self, target: &[&str]) -> bool {
         let Some((_, module)) = target.split_last() else { return false };
-        let is = |p: &Vec<String>, t: &[&str]| {
-            p.iter().map(String::as_str).filter(|s| !s.is_empty()).eq(t.iter().copied())
-        };
+        let is = |p: &Vec<String>, t: &[&str]| p.iter().map(String::as_str).filter(|s| !s.is_empty()).eq(t.iter().copied());
         self.names.values().any(|p| is(p, target))
             || self.names.iter().any(|(name, p)| name == "_" && is(p, target))
             || self.globs.iter().any(|g| is(g, module))
@@ -275,10 +273,7 @@ mod tests {
 
     #[test]
     fn macro_arguments_parse_as_expressions_statements_or_items() {
-        let file = syn::parse_file(
-            "fn f() { println!(\"{}\", a(1)); m! { let x = 1; b(x); } cfg_if! { if #[cfg(unix)] { fn c() {} } } }",
-        )
-        .unwrap();
+        let file = syn::parse_file("fn f() { println!(\"{}\", a(1)); m! { let x = 1; b(x); } cfg_if! { if #[cfg(unix)] { fn c() {} } } }").unwrap();
         let mut kinds = Vec::new();
         struct V<'k>(&'k mut Vec<&'static str>);
         impl<'ast> syn::visit::Visit<'ast> for V<'_> {

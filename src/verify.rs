@@ -73,12 +73,7 @@ impl CheckCommand {
         if errors.is_empty() && !output.status.success() {
             // Cargo itself failed (a manifest error, a missing dependency): not per file.
             let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
-            errors.push(CompileError {
-                file: None,
-                lines: None,
-                message: stderr.lines().next().unwrap_or("cargo check failed").to_string(),
-                rendered: stderr,
-            });
+            errors.push(CompileError { file: None, lines: None, message: stderr.lines().next().unwrap_or("cargo check failed").to_string(), rendered: stderr });
         }
         errors.sort();
         errors.dedup();
@@ -156,7 +151,11 @@ pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root
             }
             let reverted = text_with(result, &kept[i])?;
             write_if_unchanged(&result.file.path, &result.file.display, &current, &reverted)?;
-            report.reverted.extend((0..result.changes.len()).filter(|&c| !kept[i][c] && (hits.contains(&c) || result.passes > 1)).map(|c| Reverted { change: result.changes[c].clone(), step }));
+            report.reverted.extend(
+                (0..result.changes.len())
+                    .filter(|&c| !kept[i][c] && (hits.contains(&c) || result.passes > 1))
+                    .map(|c| Reverted { change: result.changes[c].clone(), step }),
+            );
             touched = true;
         }
         if !touched {
@@ -194,8 +193,7 @@ fn near(result: &FileResult, c: usize, e: &CompileError, root: &Path) -> bool {
     }
     let lines = LineIndex::new(&result.new_text);
     // Where the change's edits ended up in the new text: shift by the edits before them.
-    let mut all: Vec<(usize, &crate::model::Edit)> =
-        result.changes.iter().enumerate().flat_map(|(i, ch)| ch.edits.iter().map(move |e| (i, e))).collect();
+    let mut all: Vec<(usize, &crate::model::Edit)> = result.changes.iter().enumerate().flat_map(|(i, ch)| ch.edits.iter().map(move |e| (i, e))).collect();
     all.sort_by_key(|(_, e)| (e.range.start, e.range.end));
     let mut shift: isize = 0;
     for (i, edit) in all {

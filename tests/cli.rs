@@ -139,7 +139,6 @@ impl Sandbox {
     }
 }
 
-
 /// The files that differ between two trees, with the side that has them.
 fn differing(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
     let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();

@@ -69,7 +69,10 @@ fn every_type_aware_lint_becomes_a_change_and_the_result_builds() {
     assert_eq!(safety("boxed_slice_into_iter"), "safe");
 
     let messages: Vec<&str> = doc["diagnostics"].as_array().unwrap().iter().map(|d| d["message"].as_str().unwrap()).collect();
-    assert!(messages.iter().any(|m| m.contains("needs review: In Rust 2024 the temporaries of this block's tail expression")), "tail_expr_drop_order is reported: {messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("needs review: In Rust 2024 the temporaries of this block's tail expression")),
+        "tail_expr_drop_order is reported: {messages:?}"
+    );
     assert!(messages.iter().any(|m| m.contains("kept as `expr`")), "{messages:?}");
 
     // Apply, then the crate builds on edition 2024 and a second run finds nothing.

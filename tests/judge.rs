@@ -55,12 +55,8 @@ fn each_case_is_decided_right_and_the_behaviour_tests_pass_on_2024() {
     let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
     assert!(lib.contains("match Txn::begin(value).value() { Some(v) => {"), "{lib}");
     assert_eq!(lib.matches("match ").count(), 1, "only the Txn site becomes a match:\n{lib}");
-    let test = Command::new(env!("CARGO"))
-        .args(["test", "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", dir.join("target"))
-        .output()
-        .unwrap();
+    let test =
+        Command::new(env!("CARGO")).args(["test", "--manifest-path"]).arg(dir.join("Cargo.toml")).env("CARGO_TARGET_DIR", dir.join("target")).output().unwrap();
     assert!(test.status.success(), "behaviour tests fail on 2024:\n{}\n{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));
 }
 
@@ -165,7 +161,12 @@ fn the_model_may_ask_for_more_code_a_bounded_number_of_times() {
     // A model that only ever asks: two rounds, then the ids are no longer offered, its
     // answer is invalid, retried once, and the conservative option is taken.
     let (_tmp2, dir2) = stdout_lock_crate();
-    let server = FakeServer::start(|i, _| openai_answer(&format!(r#"{{"option":"{}","reason":"more"}}"#, ["query:drop-impls", "query:acquisitions", "query:definitions", "query:definitions"][i.min(3)])));
+    let server = FakeServer::start(|i, _| {
+        openai_answer(&format!(
+            r#"{{"option":"{}","reason":"more"}}"#,
+            ["query:drop-impls", "query:acquisitions", "query:definitions", "query:definitions"][i.min(3)]
+        ))
+    });
     let url = server.url.clone();
     let (v, _) = verdict(&dir2, &["--llm", "openai", "--model", "fake-coder", "--llm-url", &url]);
     assert_eq!((v["option"].as_str(), v["safety"].as_str()), (Some("rewrite-to-match"), Some("needs-review")));

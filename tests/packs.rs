@@ -158,5 +158,8 @@ fn aliased_imports_and_module_paths_are_matched_and_kept() {
     let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
     let code = "fn f(i: &str) -> nom7::IResult<&str, Vec<&str>> {\n    nom7::multi::many0(nom7::character::complete::digit1)(i)\n}\n";
     let (_, after) = migrate_source("lib.rs", code, &opts).unwrap();
-    assert_eq!(after, "use nom7::Parser;\nfn f(i: &str) -> nom7::IResult<&str, Vec<&str>> {\n    nom7::multi::many0(nom7::character::complete::digit1).parse(i)\n}\n");
+    assert_eq!(
+        after,
+        "use nom7::Parser;\nfn f(i: &str) -> nom7::IResult<&str, Vec<&str>> {\n    nom7::multi::many0(nom7::character::complete::digit1).parse(i)\n}\n"
+    );
 }

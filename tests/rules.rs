@@ -150,7 +150,8 @@ impl Fixture {
 fn fixtures(id: &str) -> Result<(Vec<Fixture>, Vec<String>), String> {
     let dir = root().join("rules").join(id).join("fixtures");
     let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    let mut names: Vec<String> = entries.map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned())).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    let mut names: Vec<String> =
+        entries.map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned())).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
     names.sort();
     let mut out = Vec::new();
     let mut orphans = Vec::new();
@@ -172,12 +173,7 @@ fn fixtures(id: &str) -> Result<(Vec<Fixture>, Vec<String>), String> {
             }
             continue;
         }
-        out.push(Fixture {
-            kind,
-            name: stem.to_string(),
-            input: dir.join(file),
-            display: format!("rules/{id}/fixtures/{file}"),
-        });
+        out.push(Fixture { kind, name: stem.to_string(), input: dir.join(file), display: format!("rules/{id}/fixtures/{file}") });
     }
     Ok((out, orphans))
 }
@@ -298,12 +294,8 @@ fn show_diagnostic(d: &Diagnostic) -> String {
 
 /// The snapshot text: the annotated diff without colors, then the diagnostics.
 fn snapshot_text(fixture: &Fixture, input: &str, run: &Run) -> String {
-    let result = FileResult {
-        file: source_file(fixture.kind, &fixture.display, input),
-        new_text: run.new_text.clone(),
-        changes: run.changes.clone(),
-        passes: 1,
-    };
+    let result =
+        FileResult { file: source_file(fixture.kind, &fixture.display, input), new_text: run.new_text.clone(), changes: run.changes.clone(), passes: 1 };
     let mut out = anstream::StripStream::new(Vec::new());
     write_file_diff(&result, DiffStyle::Annotated, &mut out).expect("writing to memory");
     let mut text = String::from_utf8(out.into_inner()).expect("the diff of UTF-8 texts is UTF-8");

@@ -145,7 +145,10 @@ fn pack(from: &str, to: &str, old: &str, new: &str) -> String {
 #[test]
 fn detects_renamed_and_workspace_dependencies() {
     let s = Sandbox::new();
-    s.write("ws/Cargo.toml", "[workspace]\nmembers = [\"app\", \"b\"]\nresolver = \"2\"\n\n[workspace.dependencies]\nmini = { path = \"mini\", version = \"0.8\" }   # shared\n");
+    s.write(
+        "ws/Cargo.toml",
+        "[workspace]\nmembers = [\"app\", \"b\"]\nresolver = \"2\"\n\n[workspace.dependencies]\nmini = { path = \"mini\", version = \"0.8\" }   # shared\n",
+    );
     s.write("ws/mini/Cargo.toml", &mini("0.8.3"));
     s.write("ws/mini/src/lib.rs", MINI_LIB);
     s.write("ws/app/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nr = { package = \"mini\", path = \"../mini\", version = \"0.8\" }\n");
@@ -273,7 +276,11 @@ fn compiler_phase_reports_what_is_left() {
     s.write("mini/src/lib.rs", "pub fn new() {}\n#[deprecated(note = \"use `new`\")]\npub fn legacy() {}\n");
     s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n");
     s.write("user/src/lib.rs", "pub fn f() {\n    mini::old();\n    mini::legacy();\n    mini::gone();\n}\n");
-    let with_guide = pack("0.8", "0.9", "old", "new").replacen("summary = \"mini 0.8 → 0.9\"", "summary = \"mini 0.8 → 0.9\"\nguide = \"https://example.org/mini/guide\"", 1);
+    let with_guide = pack("0.8", "0.9", "old", "new").replacen(
+        "summary = \"mini 0.8 → 0.9\"",
+        "summary = \"mini 0.8 → 0.9\"\nguide = \"https://example.org/mini/guide\"",
+        1,
+    );
     s.write("p.toml", &with_guide);
     let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--color", "never"]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -286,7 +293,6 @@ fn compiler_phase_reports_what_is_left() {
     assert!(run.stderr.contains("warning: src/lib.rs:4: error after the upgrade: cannot find function `gone` in crate `mini`"), "{}", run.stderr);
     assert!(run.stderr.contains("2 message(s) about mini left"), "{}", run.stderr);
 }
-
 
 /// The user calls a method mylib 2 removed and its pack has no rule for: the upgrade
 /// leaves a compile error, and `--repair` asks the model for a new version of the
@@ -303,7 +309,9 @@ fn mylib_with_a_gap(model_code: &'static str) -> (Sandbox, common::FakeServer) {
     s.git("mylib-user", &["commit", "-q", "-m", "on mylib 1"]);
     let answer = serde_json::json!({"code": model_code, "reason": "reset_to is gone in mylib 2: start a new counter"}).to_string();
     let server = common::FakeServer::start(move |_, _| {
-        common::Reply::ok(serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]}).to_string())
+        common::Reply::ok(
+            serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]}).to_string(),
+        )
     });
     (s, server)
 }
@@ -347,9 +355,15 @@ fn members_on_different_versions_each_take_their_own_steps() {
     s.write("mini7/src/lib.rs", MINI_LIB);
     s.write("mini8/Cargo.toml", &mini("0.8.0"));
     s.write("mini8/src/lib.rs", MINI_LIB);
-    s.write("ws/old/Cargo.toml", "[package]\nname = \"old\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../../mini7\", version = \"0.7\" }\n");
+    s.write(
+        "ws/old/Cargo.toml",
+        "[package]\nname = \"old\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../../mini7\", version = \"0.7\" }\n",
+    );
     s.write("ws/old/src/lib.rs", "pub fn f() { mini::a() }\n");
-    s.write("ws/newer/Cargo.toml", "[package]\nname = \"newer\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../../mini8\", version = \"0.8\" }\n");
+    s.write(
+        "ws/newer/Cargo.toml",
+        "[package]\nname = \"newer\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../../mini8\", version = \"0.8\" }\n",
+    );
     s.write("ws/newer/src/lib.rs", "pub fn g() { mini::b() }\n");
     s.write("a.toml", &pack("0.7", "0.8", "a", "b"));
     s.write("b.toml", &pack("0.8", "0.9", "b", "c"));
@@ -430,7 +444,12 @@ fn compiler_phase_builds_for_the_given_target() {
     let missing = if host.starts_with("wasm32") { "x86_64-unknown-linux-gnu" } else { "wasm32-unknown-unknown" };
     let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--target", missing, "--color", "never"]);
     assert!(!run.stderr.contains("still deprecated after the upgrade"), "{}", run.stderr);
-    assert!(run.stderr.contains("compiler phase: cargo could not build the upgraded workspace: building the dependency `mini`: can't find crate for `core`") || run.stderr.contains("building the dependency `mini`: can't find crate for `std`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("compiler phase: cargo could not build the upgraded workspace: building the dependency `mini`: can't find crate for `core`")
+            || run.stderr.contains("building the dependency `mini`: can't find crate for `std`"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains(missing), "the failed build names the target: {}", run.stderr);
 }
 
@@ -654,7 +673,10 @@ fn chrono_pack_examples_build_before_and_after() {
             }
         }
         assert!(count > 20, "{count} examples");
-        s.write(&format!("{dir}/Cargo.toml"), &format!("[package]\nname = \"{dir}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nchrono = \"{requirement}\"\n\n[workspace]\n"));
+        s.write(
+            &format!("{dir}/Cargo.toml"),
+            &format!("[package]\nname = \"{dir}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nchrono = \"{requirement}\"\n\n[workspace]\n"),
+        );
         s.write(&format!("{dir}/src/lib.rs"), &lib);
         cargo_cached(&s, dir, &["generate-lockfile"]);
         let (ok, out) = s.cargo(dir, &["check"]);
@@ -680,8 +702,16 @@ fn items_moved_to_a_new_crate_bring_the_dependency() {
     let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--color", "never"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("+use mini::Kept;\n+use mini_extra::Verbose;"), "{}", run.stdout);
-    assert!(run.stdout.contains("+mini = { path = \"../mini\", version = \"0.9\" }\n+mini-extra = \"0.1\"\n other = \"1\" # keeps its comment"), "{}", run.stdout);
-    assert!(run.stdout.contains("mini-extra `0.1` added in [dependencies]: mini 0.9 moved items there, and the code names them now (`mini/verbose`)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("+mini = { path = \"../mini\", version = \"0.9\" }\n+mini-extra = \"0.1\"\n other = \"1\" # keeps its comment"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("mini-extra `0.1` added in [dependencies]: mini 0.9 moved items there, and the code names them now (`mini/verbose`)"),
+        "{}",
+        run.stdout
+    );
     // A member that names nothing that moved gets nothing; a `[dependencies.mini]` table
     // gets a table of its own.
     let run = s.run("other-user", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--color", "never"]);
@@ -702,7 +732,10 @@ fn calls_left_to_the_compiler_are_settled_by_it() {
     s.write("mini/src/lib.rs", "pub struct Counter;\nimpl Counter {\n    #[deprecated(note = \"use `count`\")]\n    pub fn tally(&self) -> u32 { 0 }\n    pub fn count(&self) -> u32 { 0 }\n}\n");
     s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n");
     s.write("user/src/own.rs", "pub struct Own;\nimpl Own {\n    pub fn tally(&self) -> u32 { 1 }\n}\npub fn make() -> Own { Own }\n");
-    s.write("user/src/lib.rs", "pub mod own;\npub fn f(c: &mini::Counter, items: &[own::Own]) -> u32 {\n    c.tally() + items.iter().map(|o| o.tally()).sum::<u32>()\n}\n");
+    s.write(
+        "user/src/lib.rs",
+        "pub mod own;\npub fn f(c: &mini::Counter, items: &[own::Own]) -> u32 {\n    c.tally() + items.iter().map(|o| o.tally()).sum::<u32>()\n}\n",
+    );
     s.write(
         "p.toml",
         "crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.9\"\nsummary = \"s\"\n\n[[rule]]\nid = \"tally\"\nmessage = \"`tally` is `count`\"\nmatch = \"$c.tally()\"\nreplace = \"$c.count()\"\nreceiver_type = \"mini::Counter\"\n",

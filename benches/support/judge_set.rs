@@ -21,12 +21,8 @@ pub const MIN_REAL_SITES: usize = 12;
 pub const REAL_FILE: &str = "src/real.rs";
 
 /// The option ids a label may name, with the lint whose sites offer them.
-pub const OPTIONS: [(&str, &str); 4] = [
-    ("keep-if-let", "if_let_rescope"),
-    ("rewrite-to-match", "if_let_rescope"),
-    ("accept", "tail_expr_drop_order"),
-    ("review", "tail_expr_drop_order"),
-];
+pub const OPTIONS: [(&str, &str); 4] =
+    [("keep-if-let", "if_let_rescope"), ("rewrite-to-match", "if_let_rescope"), ("accept", "tail_expr_drop_order"), ("review", "tail_expr_drop_order")];
 
 const MARKER: &str = "// expect:";
 const SEPARATOR: &str = " — ";
@@ -160,14 +156,9 @@ pub fn match_labels<T>(labels: &[Label], sites: Vec<T>, key: impl Fn(&T) -> Site
         }
         match by_place.get(&place) {
             None => errors.push(format!("{}:{}: a {} site without a label (`{MARKER} ID{SEPARATOR}why` on the line above)", k.file, k.line, k.rule)),
-            Some(label) if label.rule() != k.rule => errors.push(format!(
-                "{}:{}: labeled `{}`, an option of {}, but the site is a {} site",
-                k.file,
-                k.line,
-                label.option,
-                label.rule(),
-                k.rule
-            )),
+            Some(label) if label.rule() != k.rule => {
+                errors.push(format!("{}:{}: labeled `{}`, an option of {}, but the site is a {} site", k.file, k.line, label.option, label.rule(), k.rule))
+            }
             Some(label) => out.push(((*label).clone(), site)),
         }
     }

@@ -56,8 +56,7 @@ impl Summary {
         }
         let rules: Vec<String> = self.by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
         let order = [Safety::Safe, Safety::Judged, Safety::NeedsReview];
-        let safety: Vec<String> =
-            order.iter().filter_map(|s| self.by_safety.get(s.label()).map(|n| format!("{} {n}", s.label()))).collect();
+        let safety: Vec<String> = order.iter().filter_map(|s| self.by_safety.get(s.label()).map(|n| format!("{} {n}", s.label()))).collect();
         let inactive = if self.cfg_inactive > 0 { format!("; {} in cfg-inactive code", self.cfg_inactive) } else { String::new() };
         format!(
             "{} change{} in {} file{} ({}; {}{inactive}); {} files, {} lines checked",

@@ -140,13 +140,8 @@ impl VerdictCache {
     pub fn put(&self, key: &VerdictKey, model: &str, answer: &Answer) -> Result<(), CacheWriteError> {
         let dir_error = |source| CacheWriteError { path: self.dir.clone(), source };
         std::fs::create_dir_all(&self.dir).map_err(dir_error)?;
-        let entry = Entry {
-            format: ENTRY_FORMAT,
-            key: key.0.clone(),
-            model: model.to_string(),
-            prompt_version: PROMPT_VERSION.to_string(),
-            answer: answer.clone(),
-        };
+        let entry =
+            Entry { format: ENTRY_FORMAT, key: key.0.clone(), model: model.to_string(), prompt_version: PROMPT_VERSION.to_string(), answer: answer.clone() };
         let mut text = serde_json::to_string_pretty(&entry).expect("a verdict always serializes");
         text.push('\n');
         let mut tmp = tempfile::Builder::new().prefix(".verdict-").suffix(".tmp").tempfile_in(&self.dir).map_err(dir_error)?;

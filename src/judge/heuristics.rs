@@ -96,7 +96,8 @@ fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: 
     if is_inert(else_branch) {
         return Some(Decision {
             option: keep,
-            reason: "the else branch only computes a value (no call, macro or unsafe code): it cannot observe when the temporary is dropped, so `if let` stays".into(),
+            reason: "the else branch only computes a value (no call, macro or unsafe code): it cannot observe when the temporary is dropped, so `if let` stays"
+                .into(),
         });
     }
     if let Some((recv, method)) = acquired_for_else(let_expr) {
@@ -136,7 +137,10 @@ fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: 
             if bodies.iter().any(|b| b.frees) && contains_unsafe(else_branch) {
                 return None;
             }
-            return Some(Decision { option: keep, reason: "the workspace `Drop` impl involved has no effects beyond freeing memory, so `if let` stays".into() });
+            return Some(Decision {
+                option: keep,
+                reason: "the workspace `Drop` impl involved has no effects beyond freeing memory, so `if let` stays".into(),
+            });
         }
         if bodies.len() < workspace.len() {
             return None;
@@ -158,8 +162,7 @@ fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: 
         }
         // The temporary is built from a variable that its Drop acts on and the else branch uses.
         let passed = Uses::of(&let_expr.expr).variables;
-        let via: Vec<&String> =
-            passed.iter().filter(|v| in_else.variables.contains(*v) && bodies.iter().any(|b| b.fields.contains(*v))).collect();
+        let via: Vec<&String> = passed.iter().filter(|v| in_else.variables.contains(*v) && bodies.iter().any(|b| b.fields.contains(*v))).collect();
         if let Some(v) = via.first() {
             return Some(Decision {
                 option: option(site, "rewrite-to-match"),
@@ -209,7 +212,10 @@ fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], f
     }
     if effects.iter().all(|(_, e)| matches!(e, Effect::Guard)) {
         // Releasing guards never blocks: another order cannot deadlock or change a result.
-        return Some(Decision { option: accept, reason: "the destructors are lock guards or borrows: releasing them in another order cannot block or change a result".into() });
+        return Some(Decision {
+            option: accept,
+            reason: "the destructors are lock guards or borrows: releasing them in another order cannot block or change a result".into(),
+        });
     }
     let (temporaries, locals): (Vec<_>, Vec<_>) = effects.iter().partition(|(d, _)| d.temporary);
     // Rust 2024 releases the tail's guards before the locals' destructors run: those now run

@@ -16,11 +16,7 @@ use super::llm::LlmError;
 
 /// The runtime a client owns: one thread (the caller's), timers and network I/O.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, LlmError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .map_err(|e| LlmError::Config(format!("cannot start the HTTP runtime: {e}")))
+    tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().map_err(|e| LlmError::Config(format!("cannot start the HTTP runtime: {e}")))
 }
 
 /// A `reqwest` client for `endpoint`: connection attempts give up after `timeout`, and

@@ -57,7 +57,15 @@ pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Opti
                             };
                             model_down = Some(format!("{e}{hint}"));
                         } else {
-                            out.diagnostics.push(Diagnostic::at(Level::Warning, &site.file, Some(site.line), format!("the model gave no usable answer ({e}); kept today's behaviour")).with_rule(site.rule));
+                            out.diagnostics.push(
+                                Diagnostic::at(
+                                    Level::Warning,
+                                    &site.file,
+                                    Some(site.line),
+                                    format!("the model gave no usable answer ({e}); kept today's behaviour"),
+                                )
+                                .with_rule(site.rule),
+                            );
                         }
                         fallback(&site, "the model gave no usable answer")
                     }
@@ -92,16 +100,7 @@ pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Opti
             crate::model::Evidence::None => format!("{} → `{}` ({}): {reason}", site.question, chosen.id, chosen.when),
             _ => format!("{}: {reason}", chosen.id),
         };
-        out.changes.push(Change {
-            rule: site.rule,
-            reason,
-            safety,
-            decided_by,
-            file: site.file.clone(),
-            line: site.line,
-            cfg: site.cfg,
-            edits,
-        });
+        out.changes.push(Change { rule: site.rule, reason, safety, decided_by, file: site.file.clone(), line: site.line, cfg: site.cfg, edits });
     }
     if let Some(why) = model_down {
         out.diagnostics.push(Diagnostic::general(
@@ -140,7 +139,12 @@ pub fn if_let_rescope_options(edits: Vec<Edit>) -> Vec<SiteOption> {
 /// chosen option and the answer. Besides the options, the model may pick a read-only
 /// query ([`prompt::Query`]); the judge answers it from the workspace and asks again, at
 /// most [`MAX_QUERY_ROUNDS`] times. The verdict is cached under the first question.
-pub fn ask_model(model: &dyn Model, site: &Site, files: &BTreeMap<String, SourceFile>, cache: Option<&cache::VerdictCache>) -> Result<(usize, Answer), LlmError> {
+pub fn ask_model(
+    model: &dyn Model,
+    site: &Site,
+    files: &BTreeMap<String, SourceFile>,
+    cache: Option<&cache::VerdictCache>,
+) -> Result<(usize, Answer), LlmError> {
     let mut queries = prompt::queries_for(site);
     let first = prompt::question(site, &[], &queries);
     let key = cache::VerdictKey::for_question(&model.name(), &first);

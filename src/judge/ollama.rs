@@ -33,11 +33,7 @@ pub struct OllamaModel {
 
 impl std::fmt::Debug for OllamaModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OllamaModel")
-            .field("endpoint", &self.endpoint)
-            .field("model", &self.model)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
+        f.debug_struct("OllamaModel").field("endpoint", &self.endpoint).field("model", &self.model).field("timeout", &self.timeout).finish_non_exhaustive()
     }
 }
 
@@ -54,13 +50,7 @@ impl OllamaModel {
     pub fn with_endpoint(endpoint: &str, model: &str, timeout: Duration) -> Result<Self, LlmError> {
         let url = http::parse_url(endpoint, "the Ollama endpoint")?;
         let client = Ollama::builder().url(url.clone()).reqwest_client(http::client(&url, timeout)?).build();
-        Ok(OllamaModel {
-            client,
-            endpoint: url.as_str().trim_end_matches('/').to_string(),
-            model: model.to_string(),
-            timeout,
-            runtime: http::runtime()?,
-        })
+        Ok(OllamaModel { client, endpoint: url.as_str().trim_end_matches('/').to_string(), model: model.to_string(), timeout, runtime: http::runtime()? })
     }
 
     /// The server's base URL, as used.
@@ -103,9 +93,10 @@ impl OllamaModel {
                 }
             }
             OllamaError::InternalError(e) => LlmError::Server(http::clip(&e.message, 300)),
-            OllamaError::JsonError(e) => {
-                LlmError::Server(format!("{} did not answer like Ollama's /api/chat ({e}); for an OpenAI-compatible server use the openai client", self.endpoint))
-            }
+            OllamaError::JsonError(e) => LlmError::Server(format!(
+                "{} did not answer like Ollama's /api/chat ({e}); for an OpenAI-compatible server use the openai client",
+                self.endpoint
+            )),
             other => LlmError::Server(http::error_chain(&other)),
         }
     }
@@ -125,17 +116,15 @@ impl Model for OllamaModel {
 
     fn ask(&self, question: &Question) -> Result<Answer, LlmError> {
         let request = self.request(question)?;
-        let response = http::block_on_with_deadline(&self.runtime, self.timeout, async {
-            self.client.send_chat_messages(request).await.map_err(|e| self.map_error(e))
-        })?;
+        let response =
+            http::block_on_with_deadline(&self.runtime, self.timeout, async { self.client.send_chat_messages(request).await.map_err(|e| self.map_error(e)) })?;
         parse_answer(&response.message.content, question)
     }
 
     fn complete_json(&self, system: &str, prompt: &str, schema: &serde_json::Value, max_tokens: u32) -> Result<String, LlmError> {
         let request = self.chat_request(system, prompt, schema.clone(), max_tokens)?;
-        let response = http::block_on_with_deadline(&self.runtime, self.timeout, async {
-            self.client.send_chat_messages(request).await.map_err(|e| self.map_error(e))
-        })?;
+        let response =
+            http::block_on_with_deadline(&self.runtime, self.timeout, async { self.client.send_chat_messages(request).await.map_err(|e| self.map_error(e)) })?;
         Ok(response.message.content)
     }
 }

@@ -43,14 +43,7 @@ impl OpenAiModel {
         let parsed = http::parse_url(url, "the model server URL")?;
         let base = parsed.as_str().trim_end_matches('/');
         let base = base.strip_suffix("/v1").unwrap_or(base).to_string();
-        Ok(OpenAiModel {
-            client: http::client(&parsed, timeout)?,
-            base,
-            model: model.to_string(),
-            api_key: None,
-            timeout,
-            runtime: http::runtime()?,
-        })
+        Ok(OpenAiModel { client: http::client(&parsed, timeout)?, base, model: model.to_string(), api_key: None, timeout, runtime: http::runtime()? })
     }
 
     /// Sends `Authorization: Bearer KEY` with every request, KEY read now from the
@@ -118,16 +111,10 @@ impl OpenAiModel {
                     model = self.model
                 ),
             },
-            404 => LlmError::Server(format!(
-                "{} answered 404 ({}): is it an OpenAI-compatible server?",
-                self.chat_url(),
-                http::clip(&message, 200)
-            )),
-            401 | 403 => LlmError::Server(format!(
-                "{} refused the request (HTTP {status}): {}; does it need an API key?",
-                self.base,
-                http::clip(&message, 200)
-            )),
+            404 => LlmError::Server(format!("{} answered 404 ({}): is it an OpenAI-compatible server?", self.chat_url(), http::clip(&message, 200))),
+            401 | 403 => {
+                LlmError::Server(format!("{} refused the request (HTTP {status}): {}; does it need an API key?", self.base, http::clip(&message, 200)))
+            }
             _ => LlmError::Server(format!("{} answered HTTP {status}: {}", self.base, http::clip(&message, 300))),
         }
     }
@@ -137,18 +124,14 @@ impl OpenAiModel {
 /// `{"error": ".."}` or `{"message": ..}` of other servers, or the body itself.
 fn error_message(body: &str) -> String {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else { return body.to_string() };
-    let found = v
-        .pointer("/error/message")
-        .or_else(|| v.get("error").filter(|e| e.is_string()))
-        .or_else(|| v.get("message"))
-        .and_then(|m| m.as_str());
+    let found = v.pointer("/error/message").or_else(|| v.get("error").filter(|e| e.is_string())).or_else(|| v.get("message")).and_then(|m| m.as_str());
     found.map(str::to_string).unwrap_or_else(|| body.to_string())
 }
 
 /// The assistant's text in a chat completion, or why there is none.
 fn completion_text(body: &str) -> Result<String, LlmError> {
-    let v: serde_json::Value = serde_json::from_str(body)
-        .map_err(|e| LlmError::Invalid(format!("the server's reply is not JSON ({e}): {}", http::clip(body, 200))))?;
+    let v: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| LlmError::Invalid(format!("the server's reply is not JSON ({e}): {}", http::clip(body, 200))))?;
     let choice = v.pointer("/choices/0").ok_or_else(|| LlmError::Invalid(format!("no choice in the reply: {}", http::clip(body, 200))))?;
     match choice.pointer("/message/content").and_then(|c| c.as_str()) {
         Some(text) => Ok(text.to_string()),
@@ -207,7 +190,9 @@ mod tests {
     #[test]
     fn a_reply_without_text_is_invalid() {
         assert!(matches!(completion_text(r#"{"choices":[]}"#), Err(LlmError::Invalid(_))));
-        assert!(matches!(completion_text(r#"{"choices":[{"message":{"content":null},"finish_reason":"length"}]}"#), Err(LlmError::Invalid(m)) if m.contains("length")));
+        assert!(
+            matches!(completion_text(r#"{"choices":[{"message":{"content":null},"finish_reason":"length"}]}"#), Err(LlmError::Invalid(m)) if m.contains("length"))
+        );
         assert_eq!(completion_text(r#"{"choices":[{"message":{"role":"assistant","content":"{}"}}]}"#).unwrap(), "{}");
     }
 }

@@ -69,7 +69,8 @@ pub fn queries_for(site: &Site) -> Vec<Query> {
 /// Builds the question for a site: what the model asked for so far and its answers, and
 /// the queries it may still ask (their ids are offered beside the options).
 pub fn question(site: &Site, found: &[(Query, String)], queries: &[Query]) -> Question {
-    let mut prompt = format!("Rule: {}\nQuestion: {}\n\nCode (file {}, line {}):\n```rust\n{}\n```\n", site.rule, site.question, site.file, site.line, site.code);
+    let mut prompt =
+        format!("Rule: {}\nQuestion: {}\n\nCode (file {}, line {}):\n```rust\n{}\n```\n", site.rule, site.question, site.file, site.line, site.code);
     for ctx in &site.context {
         prompt.push_str(&format!("\nContext:\n```rust\n{ctx}\n```\n"));
     }

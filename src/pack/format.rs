@@ -339,7 +339,11 @@ mod tests {
     fn missing_keys_and_bad_values_are_errors() {
         let err = parse("crate = \"rand\"\nfrom = \"0.8\"\nto = \"0.9\"\n", "p.toml").unwrap_err();
         assert!(err.to_string().contains("summary"), "{err}");
-        let err = parse("crate = \"r\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n[[rule]]\nid = \"a\"\nmessage = \"m\"\nmatch = \"r::a\"\nkind = \"expression\"\n", "p.toml").unwrap_err();
+        let err = parse(
+            "crate = \"r\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n[[rule]]\nid = \"a\"\nmessage = \"m\"\nmatch = \"r::a\"\nkind = \"expression\"\n",
+            "p.toml",
+        )
+        .unwrap_err();
         assert_eq!(err.line, Some(9), "{err}");
     }
 

@@ -69,16 +69,15 @@ pub trait Mover {
 /// Decides what happens to every leaf, given the code's path sites and the ranges of
 /// paths that expression rules rewrite away (with the rule).
 pub fn plan_leaves(facts: &Facts, sites: &[PathSite], adds: &[ImportAdd], consumed: &[(Range<usize>, usize)], mover: &dyn Mover) -> Vec<LeafPlan> {
-    let mut plans: Vec<LeafPlan> = facts.leaves.iter().map(|leaf| LeafPlan { moved: leaf.target.as_ref().and_then(|t| mover.moved(t, true)), local: LocalPlan::Same }).collect();
+    let mut plans: Vec<LeafPlan> =
+        facts.leaves.iter().map(|leaf| LeafPlan { moved: leaf.target.as_ref().and_then(|t| mover.moved(t, true)), local: LocalPlan::Same }).collect();
     // A name whose every use an expression rule rewrote away is imported for nothing.
     for (i, leaf) in facts.leaves.iter().enumerate() {
         let (Some(name), Some(target), None) = (&leaf.local, &leaf.target, &plans[i].moved) else { continue };
-        let mine: Vec<&PathSite> = sites.iter().filter(|s| matches!(s.resolved.via, Via::Import(l) if facts.leaves[l].local.as_deref() == Some(name.as_str()))).collect();
+        let mine: Vec<&PathSite> =
+            sites.iter().filter(|s| matches!(s.resolved.via, Via::Import(l) if facts.leaves[l].local.as_deref() == Some(name.as_str()))).collect();
         let total = facts.ident_count.get(name).copied().unwrap_or(0);
-        let rules: Vec<usize> = mine
-            .iter()
-            .filter_map(|s| consumed.iter().find(|(r, _)| r.contains(&s.written[0].1.start)).map(|(_, rule)| *rule))
-            .collect();
+        let rules: Vec<usize> = mine.iter().filter_map(|s| consumed.iter().find(|(r, _)| r.contains(&s.written[0].1.start)).map(|(_, rule)| *rule)).collect();
         if !mine.is_empty() && rules.len() == mine.len() && total == mine.len() {
             plans[i] = LeafPlan { moved: Some((target.clone(), rules[0])), local: LocalPlan::Remove };
         }
@@ -90,8 +89,8 @@ pub fn plan_leaves(facts: &Facts, sites: &[PathSite], adds: &[ImportAdd], consum
         let leaf = &facts.leaves[anchor];
         let (Some(target), LeafKind::Name) = (&leaf.target, leaf.kind) else { continue };
         let Some(methods) = mover.trait_methods(target) else { continue };
-        let still_used = methods.iter().any(|m| facts.all_idents.contains(m))
-            || leaf.local.as_ref().is_some_and(|l| l != "_" && facts.ident_count.contains_key(l));
+        let still_used =
+            methods.iter().any(|m| facts.all_idents.contains(m)) || leaf.local.as_ref().is_some_and(|l| l != "_" && facts.ident_count.contains_key(l));
         if !still_used && plans[anchor].moved.is_none() && !facts.in_scope_after(&add.path) {
             plans[anchor].moved = Some((add.path.clone(), add.rule));
         }
@@ -174,7 +173,11 @@ pub fn use_edits(facts: &Facts, plans: &[LeafPlan], adds: &[ImportAdd], mover: &
         let off = usize::from(leaf.written.first().is_some_and(|(s, _)| s.is_empty()));
         let written: Vec<&(String, Range<usize>)> = leaf.written[off..].iter().collect();
         if written.first().is_none_or(|(first, _)| !facts.crate_names.contains(first)) {
-            out.notes.push((rule, leaf.own_range.start, format!("this `use` reaches `{}` through another import: rewrite it by hand", leaf.target.as_ref().map(|t| t.join("::")).unwrap_or_default())));
+            out.notes.push((
+                rule,
+                leaf.own_range.start,
+                format!("this `use` reaches `{}` through another import: rewrite it by hand", leaf.target.as_ref().map(|t| t.join("::")).unwrap_or_default()),
+            ));
             continue;
         }
         // Shared segments take the name their own prefix moves to, if it moves in place.

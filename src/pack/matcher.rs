@@ -141,7 +141,20 @@ type Bindings = BTreeMap<String, Binding>;
 fn is_loose(expr: &syn::Expr) -> u8 {
     use syn::Expr as E;
     match expr {
-        E::Path(_) | E::Lit(_) | E::Call(_) | E::MethodCall(_) | E::Field(_) | E::Index(_) | E::Paren(_) | E::Macro(_) | E::Array(_) | E::Tuple(_) | E::Struct(_) | E::Block(_) | E::Try(_) | E::Group(_) => 0,
+        E::Path(_)
+        | E::Lit(_)
+        | E::Call(_)
+        | E::MethodCall(_)
+        | E::Field(_)
+        | E::Index(_)
+        | E::Paren(_)
+        | E::Macro(_)
+        | E::Array(_)
+        | E::Tuple(_)
+        | E::Struct(_)
+        | E::Block(_)
+        | E::Try(_)
+        | E::Group(_) => 0,
         E::Unary(_) | E::Reference(_) => 1,
         _ => 2,
     }
@@ -370,7 +383,13 @@ impl Matcher<'_, '_> {
             }
         }
         if matches!(written.first().map(String::as_str), Some("crate" | "self" | "super")) {
-            return written.last().map_or(Evidence::Unknown, |l| if self.facts.types.contains(l) { Evidence::Local(l.clone()) } else { Evidence::Other(written.clone()) });
+            return written.last().map_or(Evidence::Unknown, |l| {
+                if self.facts.types.contains(l) {
+                    Evidence::Local(l.clone())
+                } else {
+                    Evidence::Other(written.clone())
+                }
+            });
         }
         match self.resolve(&written, path.leading_colon.is_some()) {
             Some(r) => Evidence::Crate(r.full),

@@ -246,7 +246,8 @@ impl CompiledPack {
                 (Some(replace), None, true) => {
                     let template = match &mut body {
                         Body::Path { to, .. } => {
-                            *to = pattern::plain_path(replace.trim().strip_prefix("use ").unwrap_or(replace).trim_end_matches(';')).map_err(|e| err(format!("`replace`: {e}")))?;
+                            *to = pattern::plain_path(replace.trim().strip_prefix("use ").unwrap_or(replace).trim_end_matches(';'))
+                                .map_err(|e| err(format!("`replace`: {e}")))?;
                             if to[0] != krate && !new_crates.contains(&to[0]) {
                                 return Err(err(format!("`replace`: a path rule moves items within `{krate}`, or to a crate of `new_crates`")));
                             }
@@ -521,7 +522,8 @@ pub fn run_pack(
             Action::Replace { template: None, .. } | Action::Derive { .. } => continue,
             Action::Choice { question, options, conservative } => {
                 let chosen = &options[*conservative];
-                let others: Vec<String> = options.iter().enumerate().filter(|(i, _)| i != conservative).map(|(_, o)| format!("`{}` ({})", o.id, o.when)).collect();
+                let others: Vec<String> =
+                    options.iter().enumerate().filter(|(i, _)| i != conservative).map(|(_, o)| format!("`{}` ({})", o.id, o.when)).collect();
                 let reason = format!(
                     "{} — {} Applied the conservative option `{}` ({}); other options: {}",
                     rule.message,
@@ -580,7 +582,11 @@ pub fn run_pack(
         // Templates write attributes as `#[..]`; an inner attribute stays inner.
         let render = |t: &Template| {
             let out = template::render(t, &hit.bindings, text, &krate);
-            if rule.kind == Kind::Attribute && old.starts_with("#!") { out.replacen("#[", "#![", 1) } else { out }
+            if rule.kind == Kind::Attribute && old.starts_with("#!") {
+                out.replacen("#[", "#![", 1)
+            } else {
+                out
+            }
         };
         let new = render(template);
         let edits = template::minimal_edits(hit.range.clone(), old, &new);
@@ -597,7 +603,13 @@ pub fn run_pack(
                         (o.id.clone(), o.when.clone(), template::minimal_edits(hit.range.clone(), old, &rendered))
                     })
                     .collect();
-                run.choices.push(PackChoice { rule: hit.rule, range: hit.range.clone(), conservative_edits: edits.clone(), options, conservative: *conservative });
+                run.choices.push(PackChoice {
+                    rule: hit.rule,
+                    range: hit.range.clone(),
+                    conservative_edits: edits.clone(),
+                    options,
+                    conservative: *conservative,
+                });
             }
         }
         for path in imports {
@@ -726,7 +738,11 @@ pub fn run_pack(
     for (rule, mut edits) in grouped {
         edits.sort();
         edits.dedup();
-        let reason = if judged.contains(&rule) { format!("the import every option of `{}` needs: {}", pack.rules[rule].id, pack.rules[rule].message) } else { reasons[&rule].clone() };
+        let reason = if judged.contains(&rule) {
+            format!("the import every option of `{}` needs: {}", pack.rules[rule].id, pack.rules[rule].message)
+        } else {
+            reasons[&rule].clone()
+        };
         run.changes.push((rule, pack.rules[rule].safety, reason, edits));
     }
     for site in derive::find(file, &facts, &pack.rules, text, range) {
@@ -746,9 +762,7 @@ pub fn run_pack(
 /// Whether rendering `template` names a sibling of the pattern's path through a bare
 /// imported name, which needs an import of its own (see `run_pack`).
 fn needs_sibling_import(template: &Template, bindings: &BTreeMap<String, matcher::Binding>) -> bool {
-    template.pieces.iter().any(|p| {
-        matches!(p, pattern::Piece::Var(v) if v.starts_with("@pathhead:") && bindings.get(v).is_some_and(|b| b.range.is_empty()))
-    })
+    template.pieces.iter().any(|p| matches!(p, pattern::Piece::Var(v) if v.starts_with("@pathhead:") && bindings.get(v).is_some_and(|b| b.range.is_empty())))
 }
 
 /// The text of a new pack for `krate` from `from` to `to` (`cargo migrate pack new`): the
@@ -1155,7 +1169,8 @@ when = "the remaining entries must keep their order (O(n))"
 
     #[test]
     fn pack_errors_name_the_rule() {
-        let bad = "crate = \"x\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"a\"\nmessage = \"m\"\nmatch = \"x::f($a)\"\nreplace = \"x::g($b)\"\n";
+        let bad =
+            "crate = \"x\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"a\"\nmessage = \"m\"\nmatch = \"x::f($a)\"\nreplace = \"x::g($b)\"\n";
         let err = CompiledPack::from_text(bad, "x.toml").unwrap_err();
         assert_eq!(err.line, Some(7));
         assert!(err.to_string().contains("rule `a`") && err.to_string().contains("`$b`"), "{err}");
@@ -1264,9 +1279,11 @@ replace = "nom_language::error::VerboseError"
         assert_eq!(new, "use nom_language::error::VerboseError;\nfn f(e: VerboseError<&str>) {}\n");
         let (new, _, _) = run(MOVED_PACK, "use nom::error::{ErrorKind, VerboseError};\nfn f(e: VerboseError<&str>, k: ErrorKind) {}\n");
         assert_eq!(new, "use nom::error::ErrorKind;\nuse nom_language::error::VerboseError;\nfn f(e: VerboseError<&str>, k: ErrorKind) {}\n");
-        let two = MOVED_PACK.to_string() + "\n[[rule]]\nid = \"convert-error\"\nmessage = \"m\"\nmatch = \"nom::error::convert_error\"\nreplace = \"nom_language::error::convert_error\"\n";
+        let two = MOVED_PACK.to_string()
+            + "\n[[rule]]\nid = \"convert-error\"\nmessage = \"m\"\nmatch = \"nom::error::convert_error\"\nreplace = \"nom_language::error::convert_error\"\n";
         // Every leaf of a group moves out: the group gives way to `use` items of their own.
-        let (new, changes, _) = run(&two, "use nom::error::{convert_error, VerboseError};\nfn show(i: &str, e: VerboseError<&str>) -> String { convert_error(i, e) }\n");
+        let (new, changes, _) =
+            run(&two, "use nom::error::{convert_error, VerboseError};\nfn show(i: &str, e: VerboseError<&str>) -> String { convert_error(i, e) }\n");
         assert_eq!(new, "use nom_language::error::convert_error;\nuse nom_language::error::VerboseError;\nfn show(i: &str, e: VerboseError<&str>) -> String { convert_error(i, e) }\n");
         assert_eq!(changes.len(), 2, "{changes:?}");
         let (new, _, _) = run(MOVED_PACK, "extern crate nom as n;\nfn f(e: n::error::VerboseError<&str>) {}\n");

@@ -541,7 +541,12 @@ pub fn parse_template(
     for (name, k) in &used {
         match metas.get(name) {
             None => return Err(format!("template `{text}` uses `${name}`, which the pattern does not bind")),
-            Some(bound) if bound != k => return Err(format!("template `{text}`: `{name}` is bound as a {} by the pattern", if *bound == MetaKind::Rest { "list (`$..`)" } else { "single item (`$`)" })),
+            Some(bound) if bound != k => {
+                return Err(format!(
+                    "template `{text}`: `{name}` is bound as a {} by the pattern",
+                    if *bound == MetaKind::Rest { "list (`$..`)" } else { "single item (`$`)" }
+                ))
+            }
             Some(_) => {}
         }
     }
@@ -626,7 +631,8 @@ fn lex_template(text: &str, krate: &str, paths: &dyn Fn(&[String]) -> Option<Vec
                 let end = ident_end(i);
                 let word: String = chars[i..end].iter().map(|(_, c)| c).collect();
                 let before = literal.trim_end();
-                let starts_path = !before.ends_with("::") && !before.ends_with('.') && text[chars.get(end).map_or(text.len(), |c| c.0)..].trim_start().starts_with("::");
+                let starts_path =
+                    !before.ends_with("::") && !before.ends_with('.') && text[chars.get(end).map_or(text.len(), |c| c.0)..].trim_start().starts_with("::");
                 if word == krate && starts_path && !pieces.last().is_some_and(|p| matches!(p, Piece::Var(_) | Piece::Rest(_))) {
                     if !literal.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut literal)));
@@ -724,7 +730,10 @@ mod tests {
 
     #[test]
     fn kinds_are_inferred() {
-        assert_eq!(pat("rand::thread_rng"), (Body::Path { from: vec!["rand".into(), "thread_rng".into()], to: vec!["rand".into(), "thread_rng".into()], use_only: false }, Kind::Path));
+        assert_eq!(
+            pat("rand::thread_rng"),
+            (Body::Path { from: vec!["rand".into(), "thread_rng".into()], to: vec!["rand".into(), "thread_rng".into()], use_only: false }, Kind::Path)
+        );
         assert_eq!(pat("$r.gen()").1, Kind::Method);
         assert_eq!(pat("base64::encode($x)").1, Kind::Expr);
         assert_eq!(pat("use rand::distributions::Standard").1, Kind::Use);
@@ -734,7 +743,10 @@ mod tests {
         assert_eq!(kind, Kind::Attribute);
         let Body::Attribute(AttrPat { path, args: AttrArgs::List(tokens) }) = body else { panic!("{body:?}") };
         assert_eq!(path, ["tokio", "main"]);
-        assert_eq!(tokens, [TokPat::Token("core_threads".into()), TokPat::Token("=".into()), TokPat::One("n".into()), TokPat::Token(",".into()), TokPat::Rest("rest".into())]);
+        assert_eq!(
+            tokens,
+            [TokPat::Token("core_threads".into()), TokPat::Token("=".into()), TokPat::One("n".into()), TokPat::Token(",".into()), TokPat::Rest("rest".into())]
+        );
         assert_eq!(pat("#[structopt]").0, Body::Attribute(AttrPat { path: vec!["structopt".into()], args: AttrArgs::None }));
         assert!(parse_pattern("#[a::b(x($y))]", None).unwrap_err().contains("top level"));
     }
@@ -770,7 +782,10 @@ mod tests {
     fn templates_check_their_metavariables_and_mark_the_crate() {
         let (_, kind, metas) = parse_pattern("base64::encode($x)", None).unwrap();
         let t = parse_template("base64::engine::general_purpose::STANDARD.encode($x)", kind, &metas, "base64", &|_| None).unwrap();
-        assert_eq!(t.pieces, vec![Piece::Crate, Piece::Text("::engine::general_purpose::STANDARD.encode(".into()), Piece::Var("x".into()), Piece::Text(")".into())]);
+        assert_eq!(
+            t.pieces,
+            vec![Piece::Crate, Piece::Text("::engine::general_purpose::STANDARD.encode(".into()), Piece::Var("x".into()), Piece::Text(")".into())]
+        );
         assert!(parse_template("f($y)", kind, &metas, "base64", &|_| None).is_err());
         assert!(parse_template("f($..x)", kind, &metas, "base64", &|_| None).is_err());
         assert!(parse_template("f($x", kind, &metas, "base64", &|_| None).is_err());

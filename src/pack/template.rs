@@ -125,7 +125,15 @@ pub fn minimal_edit(range: Range<usize>, old: &str, new: &str) -> Option<Edit> {
 fn tokens(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
-    let class = |c: char| if is_ident_char(c) { 0 } else if c.is_whitespace() { 1 } else { 2 };
+    let class = |c: char| {
+        if is_ident_char(c) {
+            0
+        } else if c.is_whitespace() {
+            1
+        } else {
+            2
+        }
+    };
     let mut prev: Option<u8> = None;
     for (i, c) in s.char_indices() {
         let k = class(c);

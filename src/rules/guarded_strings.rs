@@ -4,7 +4,7 @@ use proc_macro2::TokenTree;
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
 use crate::model::{Edit, Safety};
-use crate::syntax::{is_punct};
+use crate::syntax::is_punct;
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/guarded-strings/README.md"))]
 pub struct GuardedStrings;

@@ -11,7 +11,8 @@ pub struct IfLetGuardMethod;
 
 static META: RuleMeta = RuleMeta {
     id: "if-let-guard-method",
-    summary: "`if let` whose scrutinee calls a method through a lock guard or `RefCell` borrow: dropped before `else` in 2024, unlinted by rustc (a judge site)",
+    summary:
+        "`if let` whose scrutinee calls a method through a lock guard or `RefCell` borrow: dropped before `else` in 2024, unlinted by rustc (a judge site)",
     safety: Safety::NeedsReview,
     doc: include_str!("../../rules/if-let-guard-method/README.md"),
 };

@@ -87,8 +87,13 @@ fn raise_rust_version(cx: &ManifestCx<'_>, table: &dyn TableLike, where_: &str, 
     let mut parts = current.split('.').map(|p| p.parse::<u64>().ok());
     let (Some(Some(major)), Some(Some(minor))) = (parts.next(), parts.next()) else {
         out.diagnostics.push(
-            Diagnostic::at(Level::Warning, &cx.file.display, Some(cx.lines.line(span.start)), format!("cannot read rust-version `{current}`: edition 2024 needs 1.85 or newer"))
-                .with_rule(META.id),
+            Diagnostic::at(
+                Level::Warning,
+                &cx.file.display,
+                Some(cx.lines.line(span.start)),
+                format!("cannot read rust-version `{current}`: edition 2024 needs 1.85 or newer"),
+            )
+            .with_rule(META.id),
         );
         return;
     };
@@ -115,9 +120,12 @@ fn rename_underscore_keys(cx: &ManifestCx<'_>, table: &dyn TableLike, path: &mut
             let shown = if path.is_empty() { key.to_string() } else { format!("{}.{key}", path.join(".")) };
             if table.contains_key(new) {
                 out.diagnostics.push(
-                    Diagnostic::at(Level::Warning, &cx.file.display, k.span().map(|s| cx.lines.line(s.start)), format!(
-                        "`{shown}` and `{new}` are both present: Rust 2021 ignores `{old}`, edition 2024 rejects it; merge them by hand"
-                    ))
+                    Diagnostic::at(
+                        Level::Warning,
+                        &cx.file.display,
+                        k.span().map(|s| cx.lines.line(s.start)),
+                        format!("`{shown}` and `{new}` are both present: Rust 2021 ignores `{old}`, edition 2024 rejects it; merge them by hand"),
+                    )
                     .with_rule(META.id),
                 );
             } else if let Some(span) = k.span().filter(|s| spells(&cx.file.text[s.clone()], old)) {

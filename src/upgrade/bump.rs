@@ -143,7 +143,18 @@ impl Rule for BumpRule {
 
 impl BumpRule {
     #[allow(clippy::too_many_arguments)]
-    fn bump(&self, cx: &ManifestCx<'_>, entry: &Entry<'_>, krate: &str, from: &str, to: &str, new: &str, member_moving: bool, why: Option<String>, out: &mut Findings) {
+    fn bump(
+        &self,
+        cx: &ManifestCx<'_>,
+        entry: &Entry<'_>,
+        krate: &str,
+        from: &str,
+        to: &str,
+        new: &str,
+        member_moving: bool,
+        why: Option<String>,
+        out: &mut Findings,
+    ) {
         let version = match entry.item {
             Item::Value(Value::String(_)) => Some(entry.item),
             _ => entry.item.get("version"),
@@ -162,7 +173,9 @@ impl BumpRule {
                 "no version requirement found: nothing bumped"
             };
             if entry.item.get("path").is_none() || entry.item.get("git").is_some() {
-                out.diagnostics.push(Diagnostic::at(Level::Warning, &cx.file.display, line(at), format!("`{}` in {}: {what}", entry.key, entry.table)).with_rule(self.meta.id));
+                out.diagnostics.push(
+                    Diagnostic::at(Level::Warning, &cx.file.display, line(at), format!("`{}` in {}: {what}", entry.key, entry.table)).with_rule(self.meta.id),
+                );
             }
             return;
         };
@@ -182,7 +195,10 @@ impl BumpRule {
         let reason = match why {
             Some(why) => format!("{krate} `{current}` → `{new}` in {}: {why}", entry.table),
             None if within_line(from, to) => {
-                format!("{krate} `{current}` → `{new}` in {}: the code the pack `{}` rewrites uses API that {krate} releases before {to} lack", entry.table, self.pack.meta.id)
+                format!(
+                    "{krate} `{current}` → `{new}` in {}: the code the pack `{}` rewrites uses API that {krate} releases before {to} lack",
+                    entry.table, self.pack.meta.id
+                )
             }
             None => format!("{krate} `{current}` → `{new}` in {}: the version the pack `{}` migrates the code to", entry.table, self.pack.meta.id),
         };
@@ -229,7 +245,8 @@ impl BumpRule {
         for new in &self.pack.file.new_features {
             if new.when.iter().all(|w| enabled.contains(w.as_str())) && !enabled.contains(new.feature.as_str()) {
                 if let Some(edit) = append(cx.file.text.as_str(), features, &new.feature) {
-                    let reason = format!("feature `{}` of {} {} added in {}: {}", new.feature, self.pack.file.krate, self.pack.file.to, entry.table, new.message);
+                    let reason =
+                        format!("feature `{}` of {} {} added in {}: {}", new.feature, self.pack.file.krate, self.pack.file.to, entry.table, new.message);
                     out.changes.push(cx.change(self.meta, reason, vec![edit]));
                 }
             }
@@ -308,8 +325,11 @@ impl AddCrates {
             summary: Box::leak(format!("Cargo.toml: the crates {} {} moved items to", f.krate, f.to).into_boxed_str()),
             safety: Safety::Safe,
             doc: Box::leak(
-                format!("# {}/new-crates\n\nAdds the crates {} {} moved items to, to the members whose code the pack rewrote to name them.\n", f.krate, f.krate, f.to)
-                    .into_boxed_str(),
+                format!(
+                    "# {}/new-crates\n\nAdds the crates {} {} moved items to, to the members whose code the pack rewrote to name them.\n",
+                    f.krate, f.krate, f.to
+                )
+                .into_boxed_str(),
             ),
         }));
         AddCrates { pack, needs, meta }
@@ -326,12 +346,13 @@ impl Rule for AddCrates {
         let root = cx.doc.as_table();
         let mut tables: Vec<(String, &dyn TableLike)> = Vec::new();
         dependency_tables(root, "", &mut tables);
-        let depends_on = |name: &str| {
-            tables.iter().any(|(_, t)| t.iter().any(|(key, item)| same_crate(item.get("package").and_then(Item::as_str).unwrap_or(key), name)))
-        };
+        let depends_on =
+            |name: &str| tables.iter().any(|(_, t)| t.iter().any(|(key, item)| same_crate(item.get("package").and_then(Item::as_str).unwrap_or(key), name)));
         // Next to the pack's crate, in the first table that has it.
         let anchor = tables.iter().find_map(|(table, t)| {
-            t.iter().find(|(key, item)| same_crate(item.get("package").and_then(Item::as_str).unwrap_or(key), &self.pack.file.krate)).map(|(_, item)| (table.clone(), item))
+            t.iter()
+                .find(|(key, item)| same_crate(item.get("package").and_then(Item::as_str).unwrap_or(key), &self.pack.file.krate))
+                .map(|(_, item)| (table.clone(), item))
         });
         let Some((table, item)) = anchor else { return };
         for new in &self.pack.file.new_crates {
@@ -356,7 +377,14 @@ impl Rule for AddCrates {
                 }
             };
             let rules: Vec<String> = rules.iter().map(|r| format!("`{r}`")).collect();
-            let reason = format!("{} `{}` added in {table}: {} {} moved items there, and the code names them now ({})", new.krate, new.version, self.pack.file.krate, self.pack.file.to, rules.join(", "));
+            let reason = format!(
+                "{} `{}` added in {table}: {} {} moved items there, and the code names them now ({})",
+                new.krate,
+                new.version,
+                self.pack.file.krate,
+                self.pack.file.to,
+                rules.join(", ")
+            );
             out.changes.push(cx.change(self.meta, reason, vec![edit]));
         }
     }

@@ -90,9 +90,8 @@ impl CrateNames {
             }
             out
         }
-        let texts = std::iter::once(d.message.as_str())
-            .chain(d.children.iter().map(|c| c.message.as_str()))
-            .chain(d.spans.iter().filter_map(|s| s.label.as_deref()));
+        let texts =
+            std::iter::once(d.message.as_str()).chain(d.children.iter().map(|c| c.message.as_str())).chain(d.spans.iter().filter_map(|s| s.label.as_deref()));
         texts.into_iter().any(|t| self.mentions(t)) || spans(d).iter().any(|s| self.in_source(&s.file_name))
     }
 }
@@ -181,7 +180,9 @@ pub fn check(manifest: &Path, root: &Path, packages: &[String], config: &BuildCo
             range: primary.filter(|_| in_workspace).map(|s| s.byte_start as usize..s.byte_end as usize),
             highlighted: primary.and_then(|s| {
                 let line = s.text.first()?;
-                (s.line_start == s.line_end).then(|| line.text.chars().skip(line.highlight_start.saturating_sub(1)).take(line.highlight_end.saturating_sub(line.highlight_start)).collect())
+                (s.line_start == s.line_end).then(|| {
+                    line.text.chars().skip(line.highlight_start.saturating_sub(1)).take(line.highlight_end.saturating_sub(line.highlight_start)).collect()
+                })
             }),
             item: if deprecated { deprecated_item(&d.message) } else { Vec::new() },
             message: d.message.clone(),
@@ -195,7 +196,6 @@ pub fn check(manifest: &Path, root: &Path, packages: &[String], config: &BuildCo
     }
     out
 }
-
 
 #[cfg(test)]
 mod tests {

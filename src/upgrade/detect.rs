@@ -159,10 +159,5 @@ fn inherited_keys(manifest: &Path) -> Vec<String> {
             }
         }
     }
-    tables
-        .into_iter()
-        .flat_map(|t| t.iter())
-        .filter(|(_, v)| v.get("workspace").and_then(|w| w.as_bool()) == Some(true))
-        .map(|(k, _)| k.clone())
-        .collect()
+    tables.into_iter().flat_map(|t| t.iter()).filter(|(_, v)| v.get("workspace").and_then(|w| w.as_bool()) == Some(true)).map(|(k, _)| k.clone()).collect()
 }

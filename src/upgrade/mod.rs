@@ -175,11 +175,8 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), UpgradeError> 
 
 /// Plans the upgrade (in a staging copy): detection, packs, steps, bump, compiler phase.
 pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeError> {
-    let flagged: Vec<FoundPack> = req
-        .packs
-        .iter()
-        .map(|p| CompiledPack::load(p).map(|pack| FoundPack { pack: Arc::new(pack), origin: Origin::Flag }))
-        .collect::<Result<_, _>>()?;
+    let flagged: Vec<FoundPack> =
+        req.packs.iter().map(|p| CompiledPack::load(p).map(|pack| FoundPack { pack: Arc::new(pack), origin: Origin::Flag })).collect::<Result<_, _>>()?;
     let krate = match (&req.krate, flagged.first()) {
         (Some(k), _) => k.clone(),
         (None, Some(p)) => p.pack.file.krate.clone(),
@@ -235,15 +232,14 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
             Ok((version, dir, guard)) => {
                 let shipped = packs::shipped_in(&dir, &krate)?;
                 if !shipped.is_empty() {
-                    diagnostics.push(Diagnostic::general(Level::Note, format!("{} pack(s) shipped with {krate} {version} found in its package", shipped.len())));
+                    diagnostics
+                        .push(Diagnostic::general(Level::Note, format!("{} pack(s) shipped with {krate} {version} found in its package", shipped.len())));
                 }
                 found.extend(shipped);
                 _unpacked = guard;
             }
-            Err(e) => diagnostics.push(Diagnostic::general(
-                Level::Note,
-                format!("could not look for packs shipped with {krate} {wanted}: {e}; using the packs at hand"),
-            )),
+            Err(e) => diagnostics
+                .push(Diagnostic::general(Level::Note, format!("could not look for packs shipped with {krate} {wanted}: {e}; using the packs at hand"))),
         }
         if target.is_none() {
             target = newest(found.iter());
@@ -274,7 +270,9 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
                     *e = v;
                 }
             }
-            None => diagnostics.push(Diagnostic::general(Level::Warning, format!("{}: cannot tell which {krate} `{}` is; left alone", u.package, u.requirement))),
+            None => {
+                diagnostics.push(Diagnostic::general(Level::Warning, format!("{}: cannot tell which {krate} `{}` is; left alone", u.package, u.requirement)))
+            }
         }
     }
     let mut steps: Vec<FoundPack> = Vec::new();
@@ -321,7 +319,14 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         let bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
         let step_ws = staged_workspace(&staging, &req.selection, Some(&moving))?;
         let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
-        let m = migrate(&step_ws, &opts, None, req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model), req.model.as_ref().map(|j| &*j.cache), &|_| {});
+        let m = migrate(
+            &step_ws,
+            &opts,
+            None,
+            req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model),
+            req.model.as_ref().map(|j| &*j.cache),
+            &|_| {},
+        );
         let needs = new_crates_needed(&step.pack, &m);
         combined.add(m, &ws, &staging, None)?;
         if !needs.is_empty() {
@@ -386,7 +391,14 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
                 rule.compiler_sites = sites.clone();
                 let step_ws = staged_workspace(&staging, &req.selection, Some(&moved))?;
                 let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
-                let m = migrate(&step_ws, &opts, None, req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model), req.model.as_ref().map(|j| &*j.cache), &|_| {});
+                let m = migrate(
+                    &step_ws,
+                    &opts,
+                    None,
+                    req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model),
+                    req.model.as_ref().map(|j| &*j.cache),
+                    &|_| {},
+                );
                 if m.files.is_empty() {
                     continue;
                 }
@@ -442,7 +454,8 @@ fn newest<'a>(packs: impl Iterator<Item = &'a FoundPack>) -> Option<String> {
 
 /// The staging workspace with only `packages` selected (`None`: the user's selection).
 fn staged_workspace(staging: &staging::Staging, selection: &Selection, packages: Option<&BTreeSet<String>>) -> Result<Workspace, UpgradeError> {
-    let manifest = selection.manifest_path.as_ref().map(|m| staging.staged(&m.canonicalize().or_else(|_| std::path::absolute(m)).unwrap_or_else(|_| m.clone())));
+    let manifest =
+        selection.manifest_path.as_ref().map(|m| staging.staged(&m.canonicalize().or_else(|_| std::path::absolute(m)).unwrap_or_else(|_| m.clone())));
     let manifest_path = Some(manifest.unwrap_or_else(|| staging.root.join("Cargo.toml")));
     let sel = match packages {
         Some(p) => Selection { manifest_path, packages: p.iter().cloned().collect(), workspace: false },
@@ -599,7 +612,8 @@ fn remaining_diagnostic(a: &compiler::Attributed, steps: &[FoundPack]) -> Diagno
     let last = steps.last();
     let (rule, note) = note.unwrap_or_else(|| {
         let id = last.map_or("upgrade", |s| s.pack.meta.id);
-        let guide = last.and_then(|s| s.pack.file.guide.clone()).map_or_else(|| "no pack rule covers it".to_string(), |g| format!("no pack rule covers it; see {g}"));
+        let guide =
+            last.and_then(|s| s.pack.file.guide.clone()).map_or_else(|| "no pack rule covers it".to_string(), |g| format!("no pack rule covers it; see {g}"));
         (id, guide)
     });
     let what = if a.error { "error after the upgrade" } else { "still deprecated after the upgrade" };
@@ -646,7 +660,13 @@ struct Combined {
 impl Combined {
     /// Adds a run on the staging copy (and writes its results there). `compiler`: the
     /// compiler's messages by (file, line) for a compiler-phase run.
-    fn add(&mut self, m: Migration, ws: &Workspace, staging: &staging::Staging, compiler: Option<&BTreeMap<(String, usize), String>>) -> Result<(), UpgradeError> {
+    fn add(
+        &mut self,
+        m: Migration,
+        ws: &Workspace,
+        staging: &staging::Staging,
+        compiler: Option<&BTreeMap<(String, usize), String>>,
+    ) -> Result<(), UpgradeError> {
         if !self.first {
             self.first = true;
             self.files_read = m.files_read;
@@ -674,7 +694,8 @@ impl Combined {
                         c.reason = format!("{} (the compiler resolved this call: {msg})", c.reason);
                     }
                     // The syntactic pass left this site to the compiler: it is decided now.
-                    self.diagnostics.retain(|d| !(d.file.as_deref() == Some(display.as_str()) && d.rule == Some(c.rule) && d.message.contains("compiler phase")));
+                    self.diagnostics
+                        .retain(|d| !(d.file.as_deref() == Some(display.as_str()) && d.rule == Some(c.rule) && d.message.contains("compiler phase")));
                 }
             }
             match self.files.get_mut(&display) {

@@ -142,11 +142,7 @@ pub fn same_crate(a: &str, b: &str) -> bool {
 
 /// The built-in packs for `krate`.
 pub fn builtin(krate: &str) -> Result<Vec<FoundPack>, UpgradeError> {
-    Ok(crate::pack::builtin()?
-        .into_iter()
-        .filter(|p| same_crate(&p.file.krate, krate))
-        .map(|pack| FoundPack { pack, origin: Origin::Builtin })
-        .collect())
+    Ok(crate::pack::builtin()?.into_iter().filter(|p| same_crate(&p.file.krate, krate)).map(|pack| FoundPack { pack, origin: Origin::Builtin }).collect())
 }
 
 /// The packs to apply, in order, to move code from `current` to the class of `target`:

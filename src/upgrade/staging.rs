@@ -138,7 +138,8 @@ pub fn unstage(staged: &str, rewrites: &[(String, String)], edits: &mut [crate::
     }
     spots.sort();
     spots.dedup_by_key(|s| s.0);
-    let shift = |offset: usize| -> isize { spots.iter().filter(|(at, len, _)| at + len <= offset).map(|(_, len, orig)| orig.len() as isize - *len as isize).sum() };
+    let shift =
+        |offset: usize| -> isize { spots.iter().filter(|(at, len, _)| at + len <= offset).map(|(_, len, orig)| orig.len() as isize - *len as isize).sum() };
     for e in edits.iter_mut() {
         let (a, b) = (shift(e.range.start), shift(e.range.end));
         e.range = (e.range.start as isize + a) as usize..(e.range.end as isize + b) as usize;

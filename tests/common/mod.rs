@@ -3,18 +3,17 @@
 //! replies, bounded in requests and lifetime; nothing leaves 127.0.0.1).
 #![allow(dead_code)] // each test binary uses part of it
 
-use std::io::{Read, Write};
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
 
 /// One request as the server read it.
 #[derive(Clone, Debug)]
@@ -152,15 +151,8 @@ pub fn serve(mut stream: TcpStream, index: usize, handler: &Handler) -> Option<(
     let mut lines = head.split("\r\n");
     let mut request_line = lines.next().unwrap_or("").split(' ');
     let (method, path) = (request_line.next().unwrap_or("").to_string(), request_line.next().unwrap_or("").to_string());
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .map(|(_, v)| v.parse().unwrap())
-        .unwrap_or(0);
+    let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.trim().to_string(), v.trim().to_string())).collect();
+    let length: usize = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.parse().unwrap()).unwrap_or(0);
     while raw.len() < header_end + length {
         match stream.read(&mut buf) {
             Ok(0) | Err(_) => return None,
