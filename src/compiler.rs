@@ -132,7 +132,10 @@ pub fn run(manifest: &Path, packages: &[String], config: &BuildConfig, root: &Pa
                 return out;
             }
         };
-        let done = build.failures.is_empty();
+        // Done when everything built, or when what failed would fail the same way in the
+        // next configuration (a nightly-only bench): a second whole `cargo check` would
+        // only cost time.
+        let done = build.failures.is_empty() || (build.units > 0 && build.failures_config_independent);
         // The configuration that shows the most migration lints wins (it compiled the
         // most of the code that matters), then the one that compiled more targets, then
         // the one with fewer failures.
@@ -176,6 +179,16 @@ struct Build {
     units: usize,
     /// One line per failed target: its first error.
     failures: Vec<String>,
+    /// Whether every failed target failed for a reason no choice of features changes: a
+    /// `#![feature]` on the stable channel (E0554), a file a test or bench includes that
+    /// the package leaves out. Another configuration would fail them the same way.
+    failures_config_independent: bool,
+}
+
+/// Whether an error fails its target whatever the features: a nightly-only `#![feature]`
+/// (E0554), or an included file that is missing.
+fn independent_of_features(d: &RustcDiagnostic) -> bool {
+    d.code.as_ref().is_some_and(|c| c.code == "E0554") || d.message.starts_with("couldn't read ")
 }
 
 /// Runs `cargo check --keep-going` with the lints forced on workspace members.
@@ -185,7 +198,7 @@ fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig) -> Re
     cmd.env("RUSTC_WORKSPACE_WRAPPER", exe).env(WRAPPER_ENV, "1");
     tracing::info!("running {cmd:?}");
     let output = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().map_err(|e| format!("cannot run cargo: {e}"))?;
-    let mut build = Build { diagnostics: Vec::new(), units: 0, failures: Vec::new() };
+    let mut build = Build { diagnostics: Vec::new(), units: 0, failures: Vec::new(), failures_config_independent: true };
     let mut failed_targets = std::collections::BTreeSet::new();
     for message in Message::parse_stream(output.stdout.as_slice()) {
         match message {
@@ -200,6 +213,7 @@ fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig) -> Re
                         msg.target.kind.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", "),
                         msg.message.message
                     ));
+                    build.failures_config_independent &= independent_of_features(&msg.message);
                 }
                 build.diagnostics.push(msg.message);
             }
@@ -219,6 +233,7 @@ fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig) -> Re
             .trim()
             .to_string();
         build.failures.push(reason);
+        build.failures_config_independent = false;
     }
     Ok(build)
 }

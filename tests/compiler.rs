@@ -117,3 +117,37 @@ fn a_crate_that_does_not_build_still_gets_the_syntactic_rules() {
     let skipped = doc["diagnostics"].as_array().unwrap().iter().any(|d| d["message"].as_str().unwrap().contains("compiler phase skipped"));
     assert!(skipped, "{doc:#}");
 }
+
+/// A nightly-only bench (`#![feature]` on stable) fails whatever the features: the phase
+/// keeps the lints of the rest of the crate and runs `cargo check` once, not a second
+/// time with other features. A failure that features could change (a type error behind a
+/// feature) still gets the second configuration.
+#[test]
+fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
+    let checks = |dir: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+            .args(["edition", "--color", "never", "--format", "json", "--manifest-path"])
+            .arg(dir.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .env("CARGO_MIGRATE_LOG", "info")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (stderr.lines().filter(|l| l.contains("running") && l.contains("\"check\"")).count(), doc)
+    };
+    let (_tmp, dir) = fixture_copy();
+    std::fs::create_dir_all(dir.join("benches")).unwrap();
+    std::fs::write(dir.join("benches/nightly.rs"), "#![feature(test)]\nextern crate test;\nfn main() {}\n").unwrap();
+    let (n, doc) = checks(&dir);
+    assert_eq!(n, 1, "one cargo check");
+    assert!(by_rule(&doc).iter().any(|(r, _)| r == "static_mut_refs"), "the library's lints are kept: {doc:#}");
+    // A target broken only with all features: the default configuration is tried too.
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    std::fs::write(dir.join("Cargo.toml"), format!("{manifest}\n[features]\nextra = []\n")).unwrap();
+    std::fs::remove_file(dir.join("benches/nightly.rs")).unwrap();
+    std::fs::write(dir.join("benches/gated.rs"), "#[cfg(feature = \"extra\")]\nconst X: u8 = \"no\";\nfn main() {}\n").unwrap();
+    let (n, _) = checks(&dir);
+    assert_eq!(n, 2, "a second cargo check with the default features");
+}
