@@ -910,7 +910,8 @@ fn pack_command(command: PackCommand) -> u8 {
 fn pack_test(paths: &[PathBuf]) -> u8 {
     let mut files = Vec::new();
     for p in paths {
-        let with_ext = p.with_extension("toml");
+        // `.toml` appended, not put in place of an "extension": `0.8-0.9` has none.
+        let with_ext = PathBuf::from(format!("{}.toml", p.display()));
         if p.is_dir() {
             collect_packs(p, &mut files);
         } else if !p.exists() && with_ext.is_file() {

@@ -237,6 +237,12 @@ fn pack_test_exit_codes() {
 
     let run = s.run("p", &["pack", "test", "missing.toml"]);
     assert_eq!(run.code, 2, "{run:?}");
+
+    // `.toml` may be left out, as the issue writes it: `pack test migrations/rand/0.8-0.9`.
+    let rand = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/rand/0.8-0.9");
+    let run = s.run("p", &["pack", "test", rand.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("0.8-0.9.toml: ") && run.stdout.contains(", 0 failed"), "{}", run.stdout);
 }
 
 #[test]
