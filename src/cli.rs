@@ -639,6 +639,7 @@ fn report_verify(
         let why = match r.step {
             crate::verify::RevertStep::NearError => "on the lines of a new error",
             crate::verify::RevertStep::File => "its file still had a new error",
+            crate::verify::RevertStep::Bisected => "the new errors were elsewhere, and bisecting the changed files found this file's changes to cause them",
             crate::verify::RevertStep::Everything => "the build was still worse than before",
         };
         let c = &r.change;

@@ -1,7 +1,9 @@
 //! Verify: the compiler as the final check. After applying, `cargo check --all-targets`
 //! runs on the new edition. Errors that were there before the migration are reported as
 //! such; for new ones, the changes near each error are reverted first, then whole files
-//! with errors, then everything, re-checking after each step, so that as much of the
+//! with errors, then — when the errors are elsewhere (a change in one file breaking
+//! another) — the changed files are bisected to find the one to take back, and only if
+//! that fails is everything reverted. Each step re-checks, so that as much of the
 //! migration as possible is kept and the crate builds as well as before.
 
 use std::collections::BTreeSet;
@@ -97,6 +99,9 @@ pub enum RevertStep {
     NearError,
     /// Its file still had a new error after the narrow step.
     File,
+    /// The new errors were in other files: bisecting the changed files found its file to
+    /// be the one whose changes break the build.
+    Bisected,
     /// The build was still worse than before: everything was taken back.
     Everything,
 }
@@ -129,7 +134,14 @@ pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root
     // Which changes of each file are still applied.
     let mut kept: Vec<Vec<bool>> = m.files.values().map(|f| vec![true; f.changes.len()]).collect();
     let mut errors = introduced;
-    for step in [RevertStep::NearError, RevertStep::File, RevertStep::Everything] {
+    let files: Vec<&FileResult> = m.files.values().collect();
+    for step in [RevertStep::NearError, RevertStep::File, RevertStep::Bisected, RevertStep::Everything] {
+        // The files whose changes the bisection finds to break the build.
+        let culprits =
+            if step == RevertStep::Bisected { bisect_files(&files, &kept, &mut |reverted| builds_with(&files, &kept, reverted, cmd, &is_new))? } else { None };
+        if step == RevertStep::Bisected && culprits.is_none() {
+            continue;
+        }
         let mut touched = false;
         for (i, result) in m.files.values().enumerate() {
             let hits: Vec<usize> = (0..result.changes.len())
@@ -137,6 +149,7 @@ pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root
                 .filter(|&c| match step {
                     RevertStep::NearError => result.passes == 1 && errors.iter().any(|e| near(result, c, e, root)),
                     RevertStep::File => errors.iter().any(|e| e.file.as_ref().is_some_and(|f| same_file(&result.file.path, f, root))),
+                    RevertStep::Bisected => culprits.as_ref().is_some_and(|c| c.contains(&i)),
                     RevertStep::Everything => true,
                 })
                 .collect();
@@ -169,6 +182,68 @@ pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root
     report.reverted.dedup_by(|a, b| a.change == b.change);
     report.remaining = errors;
     Ok(report)
+}
+
+/// How many `cargo check` runs the bisection may make.
+const MAX_BISECT_CHECKS: usize = 12;
+
+/// Finds the changed file whose changes (those still `kept`) break the build, by
+/// bisection: `builds(reverted)` writes the files with the files of `reverted` taken back
+/// (the others as kept), checks, and says whether no new error is left; it leaves the
+/// files as it found them. Assumes one culprit file, and checks that assumption: `None`
+/// when it does not hold (two halves each break the build), when the search would take
+/// more than [`MAX_BISECT_CHECKS`] checks, or when one file is all there is to try.
+fn bisect_files(files: &[&FileResult], kept: &[Vec<bool>], builds: &mut dyn FnMut(&BTreeSet<usize>) -> Result<bool>) -> Result<Option<BTreeSet<usize>>> {
+    let mut suspects: Vec<usize> = (0..files.len()).filter(|&i| kept[i].iter().any(|k| *k)).collect();
+    if suspects.len() < 2 {
+        return Ok(None);
+    }
+    let mut checks = 0;
+    while suspects.len() > 1 {
+        if checks + 2 > MAX_BISECT_CHECKS {
+            return Ok(None);
+        }
+        let (a, b) = suspects.split_at(suspects.len() / 2);
+        let (a, b): (BTreeSet<usize>, BTreeSet<usize>) = (a.iter().copied().collect(), b.iter().copied().collect());
+        checks += 1;
+        if builds(&a)? {
+            suspects = a.into_iter().collect();
+            continue;
+        }
+        checks += 1;
+        if builds(&b)? {
+            suspects = b.into_iter().collect();
+            continue;
+        }
+        return Ok(None);
+    }
+    // The one left: confirm that taking it back alone is enough.
+    let culprit: BTreeSet<usize> = suspects.into_iter().collect();
+    if checks + 1 > MAX_BISECT_CHECKS || !builds(&culprit)? {
+        return Ok(None);
+    }
+    Ok(Some(culprit))
+}
+
+/// Writes the files with the files of `reverted` taken back and the others as `kept`,
+/// checks for new errors, and writes the kept texts back.
+fn builds_with(
+    files: &[&FileResult],
+    kept: &[Vec<bool>],
+    reverted: &BTreeSet<usize>,
+    cmd: &CheckCommand,
+    is_new: &dyn Fn(&CompileError) -> bool,
+) -> Result<bool> {
+    for &i in reverted {
+        let (current, original) = (text_with(files[i], &kept[i])?, &files[i].file.text);
+        write_if_unchanged(&files[i].file.path, &files[i].file.display, &current, original)?;
+    }
+    let clean = cmd.errors().map(|errors| !errors.iter().any(|e| is_new(e)));
+    for &i in reverted {
+        let (current, original) = (text_with(files[i], &kept[i])?, &files[i].file.text);
+        write_if_unchanged(&files[i].file.path, &files[i].file.display, original, &current)?;
+    }
+    clean
 }
 
 /// The text of a file with only the `kept` changes applied (all changes of a one-pass file
@@ -236,6 +311,48 @@ mod tests {
             cfg: CfgStatus::Active,
             edits,
         }
+    }
+
+    fn file(n: usize) -> FileResult {
+        FileResult {
+            file: SourceFile {
+                path: format!("/w/src/f{n}.rs").into(),
+                display: format!("src/f{n}.rs"),
+                kind: FileKind::Rust,
+                package: "p".into(),
+                cfg: CfgStatus::Active,
+                text: String::new(),
+            },
+            new_text: String::new(),
+            changes: vec![change(1, Vec::new())],
+            passes: 1,
+        }
+    }
+
+    #[test]
+    fn bisection_finds_the_one_file_that_breaks_the_build_in_few_checks() {
+        let results: Vec<FileResult> = (0..8).map(file).collect();
+        let files: Vec<&FileResult> = results.iter().collect();
+        let mut kept = vec![vec![true]; 8];
+        kept[2] = vec![false]; // nothing left to revert there: not a suspect
+        for culprit in [0, 3, 5, 7] {
+            let mut checks = 0;
+            let found = bisect_files(&files, &kept, &mut |reverted| {
+                checks += 1;
+                assert!(!reverted.contains(&2));
+                Ok(reverted.contains(&culprit))
+            })
+            .unwrap();
+            assert_eq!(found, Some(BTreeSet::from([culprit])));
+            assert!(checks <= 7, "{checks} checks for 7 suspects");
+        }
+        // Two files each break the build: no single culprit, so no answer.
+        let found = bisect_files(&files, &kept, &mut |reverted| Ok(reverted.contains(&1) && reverted.contains(&6))).unwrap();
+        assert_eq!(found, None);
+        // A build that stays broken whatever is taken back: no answer either.
+        assert_eq!(bisect_files(&files, &kept, &mut |_| Ok(false)).unwrap(), None);
+        // One changed file is all there is: the file step already took it back.
+        assert_eq!(bisect_files(&files[..1], &kept[..1], &mut |_| Ok(true)).unwrap(), None);
     }
 
     #[test]

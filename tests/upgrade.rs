@@ -776,3 +776,33 @@ fn added_manifest_lines_keep_crlf() {
     assert!(after.contains("mini-extra = \"0.1\"\r\n") && after.contains("\"mini/thread_rng\",\r\n"), "{after:?}");
     assert!(!after.replace("\r\n", "").contains('\n'), "a lone LF: {after:?}");
 }
+
+/// `--verify` when a change breaks another file: the rename of a re-exported item in
+/// `a.rs` breaks `b.rs`, which has no change of its own. Bisecting the changed files
+/// finds `a.rs`; its change is taken back, and the others (the bump, `c.rs`) stay.
+#[test]
+fn verify_bisects_to_the_file_whose_change_breaks_another() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.8.1"));
+    s.write("mini/src/lib.rs", "pub struct Gadget;\n#[deprecated(note = \"use `Gadget`\")]\npub type Widget = Gadget;\n");
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n");
+    s.write("user/src/lib.rs", "#![allow(deprecated)]\npub mod a;\npub mod b;\npub mod c;\n");
+    s.write("user/src/a.rs", "pub use mini::Widget;\n");
+    s.write("user/src/b.rs", "pub fn make() -> crate::a::Widget {\n    mini::Gadget\n}\n");
+    s.write("user/src/c.rs", "pub fn other() -> mini::Widget {\n    mini::Gadget\n}\n");
+    s.write(
+        "line.toml",
+        "crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.8.1\"\nsummary = \"s\"\n\n[[rule]]\nid = \"widget\"\nmessage = \"`Widget` is `Gadget`\"\nmatch = \"mini::Widget\"\nreplace = \"mini::Gadget\"\n",
+    );
+    s.git("user", &["init", "-q"]);
+    s.git("user", &["add", "-A"]);
+    s.git("user", &["commit", "-q", "-m", "before"]);
+    let run = s.run("user", &["upgrade", "--pack", "../line.toml", "--no-compiler", "--apply", "--verify", "--color", "never"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("bisecting the changed files found this file's changes to cause them"), "{}", run.stderr);
+    assert_eq!(s.read("user/src/a.rs"), "pub use mini::Widget;\n", "a.rs is taken back");
+    assert!(s.read("user/src/c.rs").contains("-> mini::Gadget"), "c.rs keeps its change");
+    assert!(s.read("user/Cargo.toml").contains("version = \"0.8.1\""), "the bump stays");
+    let (ok, out) = s.cargo("user", &["check"]);
+    assert!(ok, "{out}");
+}
