@@ -238,7 +238,7 @@ fn builds_with(
         let (current, original) = (text_with(files[i], &kept[i])?, &files[i].file.text);
         write_if_unchanged(&files[i].file.path, &files[i].file.display, &current, original)?;
     }
-    let clean = cmd.errors().map(|errors| !errors.iter().any(|e| is_new(e)));
+    let clean = cmd.errors().map(|errors| !errors.iter().any(is_new));
     for &i in reverted {
         let (current, original) = (text_with(files[i], &kept[i])?, &files[i].file.text);
         write_if_unchanged(&files[i].file.path, &files[i].file.display, original, &current)?;
