@@ -800,6 +800,7 @@ fn verify_bisects_to_the_file_whose_change_breaks_another() {
     let run = s.run("user", &["upgrade", "--pack", "../line.toml", "--no-compiler", "--apply", "--verify", "--color", "never"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("bisecting the changed files found this file's changes to cause them"), "{}", run.stderr);
+    assert!(run.stderr.contains("Summary: mini → 0.8.1: "), "a line pack names the release it reaches: {}", run.stderr);
     assert_eq!(s.read("user/src/a.rs"), "pub use mini::Widget;\n", "a.rs is taken back");
     assert!(s.read("user/src/c.rs").contains("-> mini::Gadget"), "c.rs keeps its change");
     assert!(s.read("user/Cargo.toml").contains("version = \"0.8.1\""), "the bump stays");

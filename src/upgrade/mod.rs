@@ -146,7 +146,8 @@ pub struct Upgrade {
     pub usages: Vec<Usage>,
     /// The packs applied, in order.
     pub steps: Vec<FoundPack>,
-    /// The target's compatibility class (`0.9`).
+    /// What the upgrade moves the crate to: the target's compatibility class (`0.9`), or
+    /// the release a line pack moves it to (`0.4.38`).
     pub target: String,
     /// Every change, relative to the user's files, and every diagnostic.
     pub migration: Migration,
@@ -434,10 +435,12 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
     migration.diagnostics.extend(diagnostics);
     migration.diagnostics.sort();
     migration.diagnostics.dedup();
+    // A line pack as the last step moves code to a release within the class (`0.4.38`).
+    let reached = steps.last().filter(|s| s.is_line()).map_or_else(|| class(&target_version), |s| s.pack.file.to.clone());
     Ok(Upgrade {
         krate,
         usages,
-        target: class(&target_version),
+        target: reached,
         steps,
         migration,
         remaining,
