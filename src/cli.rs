@@ -51,7 +51,8 @@ enum Command {
     Edition(Box<EditionArgs>),
     /// Print the documentation of a rule: what it does, why, an example, its fix safety.
     Explain {
-        /// The rule id, as `cargo migrate rules` lists it.
+        /// The rule id, as `cargo migrate rules` lists it, or a pack's rule or pack as a
+        /// diff names it (`rand/gen-range`, `rand@0.8-0.9`).
         rule: String,
     },
     /// List the rules with their id, summary and fix safety.
@@ -339,10 +340,16 @@ fn run(cli: MigrateCli) -> u8 {
                 );
                 OK
             }
-            (None, None) => {
-                eprintln!("error: no rule `{rule}`; `cargo migrate rules` lists them");
-                ERROR
-            }
+            (None, None) => match crate::pack::explain(&rule) {
+                Some(doc) => {
+                    print!("{doc}");
+                    OK
+                }
+                None => {
+                    eprintln!("error: no rule `{rule}`; `cargo migrate rules` lists them, `cargo migrate pack list` the packs");
+                    ERROR
+                }
+            },
         },
         Command::Upgrade(args) => upgrade_command(args),
         Command::Pack { command } => pack_command(command),

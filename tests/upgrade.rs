@@ -271,6 +271,15 @@ fn pack_list_and_schema() {
     let run = s.run("x", &["pack", "schema"]);
     let checked_in = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/pack.schema.json")).unwrap();
     assert_eq!(run.stdout, checked_in);
+    // `explain` knows a pack's rules by the id a diff shows, and the packs themselves.
+    let run = s.run("x", &["explain", "base64/decode"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("# base64/decode\n\nA rule of the base64 0.13 → 0.22 migration pack"), "{}", run.stdout);
+    assert!(run.stdout.contains("- `lenient` (conservative: keeps today's behaviour)") && run.stdout.contains("## Example"), "{}", run.stdout);
+    let run = s.run("x", &["explain", "bitflags@1-2"]);
+    assert!(run.stdout.contains("- `bitflags/lost-derives`"), "{}", run.stdout);
+    let run = s.run("x", &["explain", "base64/nope"]);
+    assert_eq!(run.code, 2, "{run:?}");
 }
 
 /// What the compiler still says about the crate after the upgrade is listed with its

@@ -437,17 +437,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
     migration.diagnostics.dedup();
     // A line pack as the last step moves code to a release within the class (`0.4.38`).
     let reached = steps.last().filter(|s| s.is_line()).map_or_else(|| class(&target_version), |s| s.pack.file.to.clone());
-    Ok(Upgrade {
-        krate,
-        usages,
-        target: reached,
-        steps,
-        migration,
-        remaining,
-        compiler_rounds,
-        workspace: ws,
-        moved: moved.into_iter().collect(),
-    })
+    Ok(Upgrade { krate, usages, target: reached, steps, migration, remaining, compiler_rounds, workspace: ws, moved: moved.into_iter().collect() })
 }
 
 /// The newest `to` among packs.
