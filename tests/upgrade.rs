@@ -816,3 +816,43 @@ fn verify_bisects_to_the_file_whose_change_breaks_another() {
     let (ok, out) = s.cargo("user", &["check"]);
     assert!(ok, "{out}");
 }
+
+/// The workspace and feature flags choose what moves and what the compiler phase builds:
+/// `-p` moves one member only; a use of the library behind a feature is seen by the
+/// compiler phase when `--features` turns it on, and not when the build leaves it out.
+#[test]
+fn package_and_feature_flags_choose_what_moves_and_what_is_built() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write("mini/src/lib.rs", "pub struct Counter;\nimpl Counter {\n    #[deprecated(note = \"use `count`\")]\n    pub fn tally(&self) -> u32 { 0 }\n    pub fn count(&self) -> u32 { 0 }\n}\n");
+    s.write("ws/Cargo.toml", "[workspace]\nmembers = [\"user\", \"other\"]\nresolver = \"2\"\n");
+    let member = |name: &str| {
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = {{ path = \"../../mini\", version = \"0.8\" }}\n\n[features]\nextra = []\n")
+    };
+    s.write("ws/user/Cargo.toml", &member("user"));
+    // `other` stays on 0.8 (its own copy: a path dependency cannot be two versions).
+    s.write("mini8/Cargo.toml", &mini("0.8.0"));
+    s.write("mini8/src/lib.rs", "pub struct Counter;\nimpl Counter {\n    pub fn tally(&self) -> u32 { 0 }\n}\n");
+    s.write("ws/other/Cargo.toml", &member("other").replace("../../mini", "../../mini8"));
+    let gated = "#[cfg(feature = \"extra\")]\npub fn total(items: &[mini::Counter]) -> u32 {\n    items.iter().map(|c| c.tally()).sum()\n}\n";
+    s.write("ws/user/src/lib.rs", gated);
+    s.write("ws/other/src/lib.rs", gated);
+    s.write(
+        "p.toml",
+        "crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.9\"\nsummary = \"s\"\n\n[[rule]]\nid = \"tally\"\nmessage = \"`tally` is `count`\"\nmatch = \"$c.tally()\"\nreplace = \"$c.count()\"\nreceiver_type = \"mini::Counter\"\n",
+    );
+    let run = s.run("ws", &["upgrade", "--pack", "../p.toml", "-p", "user", "--features", "extra", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("+    items.iter().map(|c| c.count()).sum()"), "the compiler phase built the gated code: {}", run.stdout);
+    assert!(run.stdout.contains("--- a/user/Cargo.toml") && !run.stdout.contains("other/"), "only `user` moves: {}", run.stdout);
+    // With the feature off (and default features off), the gated call is not built:
+    // nothing tells its receiver's type, so it is left, and said so.
+    let run = s.run("ws", &["upgrade", "--pack", "../p.toml", "-p", "user", "--no-default-features", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("c.count()"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("left as they are: the compiler phase found no deprecation or error of mini at them in the code it built (user/src/lib.rs:3)"),
+        "{}",
+        run.stderr
+    );
+}
