@@ -248,7 +248,9 @@ fn describe(e: &LlmError) -> String {
 fn collect_sites(root: &std::path::Path) -> Result<(Vec<Site>, std::collections::BTreeMap<String, cargo_migrate::source::SourceFile>), String> {
     let sel = Selection { manifest_path: Some(root.join("Cargo.toml")), ..Selection::default() };
     let ws = Workspace::discover(&sel).map_err(|e| format!("{e:#}"))?;
-    let opts = CheckOptions::new(Vec::new(), "2024");
+    // The compiler's sites, and those of the one edition rule that makes judge sites.
+    let guards = cargo_migrate::rules::find("if-let-guard-method").expect("a rule of the edition");
+    let opts = CheckOptions::new(vec![guards], "2024");
     let (sites, files, diagnostics) = cargo_migrate::pipeline::judgement_sites(&ws, &opts, &BuildConfig::default());
     if sites.is_empty() {
         let said: Vec<String> = diagnostics.iter().map(|d| d.message.clone()).collect();
@@ -261,6 +263,7 @@ fn collect_sites(root: &std::path::Path) -> Result<(Vec<Site>, std::collections:
 fn kind(rule: &str) -> &'static str {
     match rule {
         "if_let_rescope" => "`if_let_rescope`",
+        "if-let-guard-method" => "`if-let-guard-method`",
         _ => "`tail_expr_drop_order`",
     }
 }
@@ -300,7 +303,8 @@ fn print_report(outcomes: &[Outcome], model: Option<&str>, details: bool) {
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let rows: Vec<(&str, Vec<&Outcome>)> = vec![
         (kind("if_let_rescope"), outcomes.iter().filter(|o| o.rule == "if_let_rescope").collect()),
-        (kind("tail_expr_drop_order"), outcomes.iter().filter(|o| o.rule != "if_let_rescope").collect()),
+        (kind("if-let-guard-method"), outcomes.iter().filter(|o| o.rule == "if-let-guard-method").collect()),
+        (kind("tail_expr_drop_order"), outcomes.iter().filter(|o| o.rule == "tail_expr_drop_order").collect()),
         ("all", outcomes.iter().collect()),
     ];
     for (name, os) in rows {

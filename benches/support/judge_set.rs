@@ -45,6 +45,12 @@ impl Label {
     pub fn rule(&self) -> &'static str {
         OPTIONS.iter().find(|(id, _)| *id == self.option).map(|(_, rule)| *rule).expect("labels are validated when read")
     }
+
+    /// Whether sites of `rule` offer this label's option: the `if-let-guard-method` rule's
+    /// sites ask `if_let_rescope`'s question, with its options.
+    pub fn fits(&self, rule: &str) -> bool {
+        rule == self.rule() || (rule == "if-let-guard-method" && self.rule() == "if_let_rescope")
+    }
 }
 
 /// The set's folder in this repository.
@@ -156,7 +162,7 @@ pub fn match_labels<T>(labels: &[Label], sites: Vec<T>, key: impl Fn(&T) -> Site
         }
         match by_place.get(&place) {
             None => errors.push(format!("{}:{}: a {} site without a label (`{MARKER} ID{SEPARATOR}why` on the line above)", k.file, k.line, k.rule)),
-            Some(label) if label.rule() != k.rule => {
+            Some(label) if !label.fits(&k.rule) => {
                 errors.push(format!("{}:{}: labeled `{}`, an option of {}, but the site is a {} site", k.file, k.line, label.option, label.rule(), k.rule))
             }
             Some(label) => out.push(((*label).clone(), site)),

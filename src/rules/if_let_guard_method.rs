@@ -109,9 +109,12 @@ impl Finder<'_, '_> {
         let destructors = through
             .found
             .iter()
-            .filter_map(|(_, call)| {
+            .filter_map(|(guard, call)| {
                 let method = call.method.to_string();
-                let origin = if self.own_methods.contains(&method) { DropOrigin::Other } else { guard_origin(&method)? };
+                // A guard taken through a `Result` (`m.lock().unwrap()`, `?`) is std's even
+                // where the file has a `lock` of its own (which returns its guard directly).
+                let through_result = !matches!(guard, syn::Expr::MethodCall(m) if std::ptr::eq(m, *call));
+                let origin = if self.own_methods.contains(&method) && !through_result { DropOrigin::Other } else { guard_origin(&method)? };
                 Some(Destructor { origin, location: format!("`.{method}()`, by its name"), line: 0, temporary: true })
             })
             .collect();

@@ -21,12 +21,14 @@
 //!   order changes what can be observed (log order, messages, a deadlock that 2024
 //!   introduces).
 //!
-//! `real` holds sites transplanted from public repositories (each cites its source);
+//! `guards` holds `if let`s whose guard is reached through a method call (the
+//! `if-let-guard-method` rule's sites, which rustc does not report). `real` holds sites transplanted from public repositories (each cites its source);
 //! `later` holds sites written after the heuristics were corrected on the others; the
 //! other modules are synthetic cases for what the judge must tell apart.
 #![allow(dead_code, clippy::all)]
 
 pub mod drops;
+pub mod guards;
 pub mod io;
 pub mod later;
 pub mod locks;
