@@ -698,6 +698,7 @@ fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
 
 const UPGRADE_HELP: &str = "\
 Examples:
+  cargo migrate upgrade                           # which dependencies the built-in packs can move
   cargo migrate upgrade rand                      # dry run: the diff to rand's newest release a pack reaches
   cargo migrate upgrade rand@0.9 --apply --verify # write it, then `cargo check`; revert what breaks
   cargo migrate upgrade --pack path/to/pack.toml  # with your own pack (preferred over all others)
@@ -714,7 +715,8 @@ Exit status: 0 done, 1 changes remain (with --check), 2 error.";
 #[derive(Args, Debug)]
 struct UpgradeArgs {
     /// The dependency to upgrade, optionally with the release to reach: `rand`, `rand@0.9`.
-    /// Taken from the --pack files when absent.
+    /// Taken from the --pack files when absent; without either, lists the dependencies the
+    /// built-in packs can move.
     #[arg(value_name = "CRATE[@VERSION]")]
     spec: Option<String>,
     /// A migration pack to use (repeatable); preferred over shipped and built-in packs.
@@ -780,6 +782,24 @@ fn upgrade_command(args: UpgradeArgs) -> u8 {
     }
 }
 
+/// `cargo migrate upgrade` without a crate or a pack: what the built-in packs can move here.
+fn list_upgradable(args: &UpgradeArgs, err: &mut dyn Write) -> Result<u8> {
+    let candidates = crate::upgrade::upgradable(&args.select.selection())?;
+    if candidates.is_empty() {
+        let packs: Vec<String> = crate::pack::builtin()?.iter().map(|p| format!("{} {} → {}", p.file.krate, p.file.from, p.file.to)).collect();
+        let _ = writeln!(err, "No dependency of this workspace has a built-in pack (built in: {}).", packs.join(", "));
+        let _ = writeln!(err, "Name a crate whose release ships its own pack (`cargo migrate upgrade CRATE`), or give a pack (`--pack FILE`).");
+        return Ok(OK);
+    }
+    let mut out = anstream::stdout();
+    let _ = writeln!(out, "Dependencies the built-in packs can move (`cargo migrate upgrade CRATE` shows the diff):");
+    for c in &candidates {
+        let _ = writeln!(out, "  {:<12} {:<10} → {:<8} {}", c.krate, c.version.to_string(), c.to, c.members.join(", "));
+    }
+    let _ = writeln!(err, "(versions from the requirements; packs a crate ships are found when it is named)");
+    Ok(OK)
+}
+
 fn upgrade(args: UpgradeArgs) -> Result<u8> {
     init_logging(args.out.quiet, args.out.verbose);
     let started = Instant::now();
@@ -789,6 +809,7 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
             let (k, t) = crate::upgrade::parse_spec(spec)?;
             (Some(k), t)
         }
+        None if args.packs.is_empty() => return list_upgradable(&args, &mut err),
         None => (None, None),
     };
     let request = crate::upgrade::Request {

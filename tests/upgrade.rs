@@ -856,3 +856,28 @@ fn package_and_feature_flags_choose_what_moves_and_what_is_built() {
         run.stderr
     );
 }
+
+/// `cargo migrate upgrade` without a crate lists what the built-in packs can move here,
+/// from the requirements alone (no resolution, nothing written).
+#[test]
+fn upgrade_without_a_crate_lists_what_the_packs_can_move() {
+    let s = Sandbox::new();
+    s.write(
+        "app/Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nrand = \"0.8.5\"\nbitflags = \"1.3\"\nserde = \"1\"\nchrono = \"0.4\"\n\n[workspace]\n",
+    );
+    s.write("app/src/lib.rs", "");
+    let before = s.files("app");
+    let run = s.run("app", &["upgrade", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("Dependencies the built-in packs can move"), "{}", run.stdout);
+    for (krate, from, to) in [("rand", "0.8.5", "0.9"), ("bitflags", "1.3.0", "2"), ("chrono", "0.4.0", "0.4.38")] {
+        assert!(run.stdout.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == [krate, from, "→", to, "app"]), "{krate}: {}", run.stdout);
+    }
+    assert!(!run.stdout.contains("serde"), "{}", run.stdout);
+    assert_eq!(s.files("app"), before, "nothing written");
+    s.write("app/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nserde = \"1\"\n\n[workspace]\n");
+    let run = s.run("app", &["upgrade", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("No dependency of this workspace has a built-in pack (built in: rand 0.8 → 0.9,"), "{}", run.stderr);
+}

@@ -174,6 +174,48 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), UpgradeError> 
     }
 }
 
+/// A dependency of the workspace that a built-in pack can move.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The crate.
+    pub krate: String,
+    /// The version in use (the lowest among the members; from the requirement, unresolved).
+    pub version: Version,
+    /// Where the built-in packs take it (`0.9`, `0.4.38`).
+    pub to: String,
+    /// The members that depend on it.
+    pub members: Vec<String>,
+}
+
+/// The workspace's dependencies that the built-in packs can move, for `cargo migrate
+/// upgrade` without a crate. Versions come from the requirements (nothing is resolved,
+/// nothing written); packs a crate ships are found only when it is named.
+pub fn upgradable(selection: &Selection) -> Result<Vec<Candidate>, UpgradeError> {
+    let ws = Workspace::discover(selection).map_err(|e| UpgradeError::Metadata(format!("{e:#}")))?;
+    let mut cmd = MetadataCommand::new();
+    cmd.no_deps().manifest_path(&ws.root_manifest);
+    let meta = cmd.exec().map_err(|e| UpgradeError::Metadata(format!("`cargo metadata` failed: {e}")))?;
+    let members: Vec<String> = ws.packages.iter().map(|p| p.name.clone()).collect();
+    let all = crate::pack::builtin()?;
+    let mut crates: Vec<String> = all.iter().map(|p| p.file.krate.clone()).collect();
+    crates.dedup();
+    let mut out = Vec::new();
+    for krate in crates {
+        let found = packs::builtin(&krate)?;
+        let Some(to) = newest(found.iter()) else { continue };
+        let Some(target) = floor(&to) else { continue };
+        let usages = detect::usages(&meta, &members, &krate, None);
+        let movable: Vec<&Usage> =
+            usages.iter().filter(|u| u.version().is_some_and(|v| packs::chain(&found, &v, &target).is_some_and(|c| !c.is_empty()))).collect();
+        let Some(version) = movable.iter().filter_map(|u| u.version()).min() else { continue };
+        let mut names: Vec<String> = movable.iter().map(|u| u.package.clone()).collect();
+        names.sort();
+        names.dedup();
+        out.push(Candidate { krate, version, to, members: names });
+    }
+    Ok(out)
+}
+
 /// Plans the upgrade (in a staging copy): detection, packs, steps, bump, compiler phase.
 pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeError> {
     let flagged: Vec<FoundPack> =
