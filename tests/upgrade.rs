@@ -881,3 +881,28 @@ fn upgrade_without_a_crate_lists_what_the_packs_can_move() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stderr.contains("No dependency of this workspace has a built-in pack (built in: rand 0.8 → 0.9,"), "{}", run.stderr);
 }
+
+/// A rule that applies at a compiler error: after the bump, rustc reports E0615 where a
+/// field of the crate's type became a method; the read is rewritten, the write is left
+/// and listed with the pack's note.
+#[test]
+fn error_rules_apply_where_the_compiler_reports_their_error() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write("mini/src/lib.rs", "pub struct Flags(u8);\nimpl Flags {\n    pub fn bits(&self) -> u8 { self.0 }\n}\n");
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n");
+    s.write("user/src/lib.rs", "pub fn raw(f: &mini::Flags) -> u8 {\n    f.bits\n}\n\npub fn set(f: &mut mini::Flags) {\n    f.bits = 3;\n}\n");
+    s.write(
+        "p.toml",
+        "crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.9\"\nsummary = \"s\"\n\n[[rule]]\nid = \"bits-field\"\nmessage = \"`bits` is a method now\"\nmatch = \"$x.bits\"\nreplace = \"$x.bits()\"\nat_error = \"E0615\"\n",
+    );
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("-    f.bits\n+    f.bits()\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("(the compiler resolved this call: attempted to take value of method `bits`"), "{}", run.stdout);
+    assert!(!run.stdout.contains("f.bits() = 3"), "{}", run.stdout);
+    assert!(run.stderr.contains("src/lib.rs:6: error after the upgrade: attempted to take value of method `bits` on type `&mut Flags` — pack note: `bits` is a method now [mini/bits-field]"), "{}", run.stderr);
+    // The syntactic pass alone never applies it.
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--color", "never"]);
+    assert!(!run.stdout.contains("f.bits()"), "{}", run.stdout);
+}

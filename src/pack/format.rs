@@ -224,6 +224,12 @@ pub struct RuleDef {
     /// code (an annotation, a constructor, a parameter or field type).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiver_type: Option<String>,
+    /// Apply only where the compiler, building against the new release, reports this error
+    /// (`E0615`) inside the match: for a rewrite only the compiler can tell is needed (a
+    /// field that became a method, on a type the crate's macro defines in your code). The
+    /// syntactic pass never applies it, and the left of an assignment is left alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_error: Option<String>,
     /// Constraints on metavariables (`hi = "float-literal"`).
     #[serde(default, rename = "where", skip_serializing_if = "BTreeMap::is_empty")]
     pub constraints: BTreeMap<String, Constraint>,

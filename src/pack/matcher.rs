@@ -94,7 +94,9 @@ enum Evidence {
 }
 
 /// Finds every match of `rules` in `file`. At the compiler's `sites` (see
-/// [`super::CompilerSite`]) method rules trust the compiler's resolution.
+/// [`super::CompilerSite`]) method rules trust the compiler's resolution, and rules that
+/// apply at an error find it (everywhere they match with `assume_errors`).
+#[allow(clippy::too_many_arguments)]
 pub fn find(
     file: &syn::File,
     text: &str,
@@ -102,6 +104,7 @@ pub fn find(
     rules: &[CompiledRule],
     extra_methods: &BTreeSet<String>,
     sites: &[super::CompilerSite],
+    assume_errors: bool,
     range: &dyn Fn(Span) -> Range<usize>,
 ) -> Found {
     let mut m = Matcher {
@@ -110,6 +113,8 @@ pub fn find(
         text,
         extra_methods,
         sites,
+        assume_errors,
+        places: Vec::new(),
         range,
         found: Found::default(),
         scopes: vec![BTreeMap::new()],
@@ -126,6 +131,11 @@ struct Matcher<'a, 'r> {
     text: &'a str,
     extra_methods: &'a BTreeSet<String>,
     sites: &'a [super::CompilerSite],
+    /// Whether rules that apply at a compiler error apply wherever they match (a pack's
+    /// own examples, which no compiler checks).
+    assume_errors: bool,
+    /// Places the code writes to (left of `=`, `&mut`): byte ranges.
+    places: Vec<Range<usize>>,
     range: &'r dyn Fn(Span) -> Range<usize>,
     found: Found,
     /// Local bindings and their evidence, innermost last.
@@ -596,6 +606,14 @@ impl Matcher<'_, '_> {
                 continue;
             }
             let at = self.r(expr);
+            if let Some(code) = &rule.at_error {
+                // Only where the compiler reports that error inside the match.
+                let reported =
+                    self.assume_errors || self.sites.iter().any(|s| s.code.as_ref() == Some(code) && at.start <= s.range.start && s.range.end <= at.end);
+                if !reported || self.places.contains(&at) {
+                    continue;
+                }
+            }
             let trusted = self.compiler_resolved(rule, pat, expr, &at);
             let mut trait_leaf = None;
             if let Some(trait_path) = &rule.trait_path {
@@ -785,6 +803,13 @@ fn collect_bound<'c>(pat: &Pat, code: &'c syn::Expr, out: &mut BTreeMap<String, 
 
 impl<'ast> Visit<'ast> for Matcher<'_, '_> {
     fn visit_expr(&mut self, e: &'ast syn::Expr) {
+        // Places written to: an error rule's rewrite (`f.bits` → `f.bits()`) would not be one.
+        match e {
+            syn::Expr::Assign(a) => self.places.push(self.r(&a.left)),
+            syn::Expr::Binary(b) if is_assignment(&b.op) => self.places.push(self.r(&b.left)),
+            syn::Expr::Reference(r) if r.mutability.is_some() => self.places.push(self.r(&r.expr)),
+            _ => {}
+        }
         self.try_rules(e);
         visit::visit_expr(self, e);
     }
@@ -915,4 +940,22 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
         self.visit_path(&mac.path);
         crate::syntax::visit_macro_body(self, mac);
     }
+}
+
+/// Whether a binary operator assigns (`+=`, `|=`, ...).
+fn is_assignment(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
 }

@@ -200,6 +200,8 @@ pub struct CompiledRule {
     pub safety: Safety,
     /// Companion crates: their types count as the crate's own for evidence.
     pub companions: Vec<String>,
+    /// The compiler error this rule applies at, and only there.
+    pub at_error: Option<String>,
 }
 
 /// A pack, compiled: plain data, shared by every thread.
@@ -366,6 +368,14 @@ impl CompiledPack {
             if def.trait_path.is_some() && def.receiver_type.is_some() {
                 return Err(err("give `trait` or `receiver_type`, not both".into()));
             }
+            if let Some(code) = &def.at_error {
+                if !matches!(body, Body::Expr(_)) {
+                    return Err(err("`at_error` is for expression rules".into()));
+                }
+                if !(code.len() == 5 && code.starts_with('E') && code[1..].chars().all(|c| c.is_ascii_digit())) {
+                    return Err(err(format!("`at_error`: `{code}` is not an error code (`E0615`)")));
+                }
+            }
             let safety = match (&action, def.safety) {
                 (Action::Choice { .. }, _) | (_, Some(RuleSafety::NeedsReview)) => Safety::NeedsReview,
                 _ => Safety::Safe,
@@ -382,6 +392,7 @@ impl CompiledPack {
                 action,
                 safety,
                 companions: companions.clone(),
+                at_error: def.at_error.clone(),
             });
         }
         let prelude = file.prelude.as_ref().map_or_else(PreludeFacts::default, |p| PreludeFacts {
@@ -448,6 +459,9 @@ pub struct PackRule {
     /// Per file (display path): where the compiler resolved a call to the crate's item.
     /// Empty for the syntactic pass; the compiler phase of an upgrade fills it.
     pub compiler_sites: BTreeMap<String, Vec<CompilerSite>>,
+    /// Whether rules that apply at a compiler error apply wherever they match: for a
+    /// pack's own examples, which no compiler checks.
+    pub assume_errors: bool,
 }
 
 /// A place where the compiler resolved a call to an item of the pack's crate (the
@@ -464,12 +478,14 @@ pub struct CompilerSite {
     pub range: Range<usize>,
     /// The item's path, generic arguments removed; empty if unknown.
     pub item: Vec<String>,
+    /// The error's code (`E0615`), for rules that apply at an error.
+    pub code: Option<String>,
 }
 
 impl PackRule {
     /// Runs every rule of `pack`, for packages that depend on the crate under its own name.
     pub fn new(pack: Arc<CompiledPack>) -> PackRule {
-        PackRule { pack, envs: BTreeMap::new(), only: None, compiler_sites: BTreeMap::new() }
+        PackRule { pack, envs: BTreeMap::new(), only: None, compiler_sites: BTreeMap::new(), assume_errors: false }
     }
 
     fn env(&self, package: &str) -> Env {
@@ -513,7 +529,7 @@ impl Rule for PackRule {
         let env = self.env(&cx.file.package);
         let range = |s: proc_macro2::Span| cx.range(s);
         let sites = self.compiler_sites.get(&cx.file.display).map_or(&[][..], Vec::as_slice);
-        let run = run_pack(&self.pack, self.only, &env, sites, &cx.parsed.syntax, &cx.parsed.tokens, cx.text(), &range);
+        let run = run_pack(&self.pack, self.only, &env, sites, self.assume_errors, &cx.parsed.syntax, &cx.parsed.tokens, cx.text(), &range);
         for (rule, safety, reason, edits) in run.changes {
             // A choice whose options replace the matched code goes to the judge.
             if let Some(choice) = run.choices.iter().find(|c| c.rule == rule && c.conservative_edits == edits) {
@@ -561,13 +577,15 @@ pub struct PackChoice {
 }
 
 /// Runs `pack` (or only its rule `only`) on one parsed file; `sites` are the compiler's
-/// (see [`CompilerSite`]), empty for a syntactic pass.
+/// (see [`CompilerSite`]), empty for a syntactic pass; with `assume_errors`, rules that
+/// apply at a compiler error apply wherever they match (a pack's own examples).
 #[allow(clippy::too_many_arguments)]
 pub fn run_pack(
     pack: &CompiledPack,
     only: Option<usize>,
     env: &Env,
     sites: &[CompilerSite],
+    assume_errors: bool,
     file: &syn::File,
     tokens: &proc_macro2::TokenStream,
     text: &str,
@@ -580,7 +598,7 @@ pub fn run_pack(
     if sites.is_empty() && facts.leaves.iter().all(|l| l.target.is_none()) && !facts.crate_names.iter().any(|n| facts.ident_count.contains_key(n)) {
         return run;
     }
-    let mut found = matcher::find(file, text, &facts, &pack.rules, &env.own_methods, sites, range);
+    let mut found = matcher::find(file, text, &facts, &pack.rules, &env.own_methods, sites, assume_errors, range);
     found.hits.extend(attribute::find(file, &facts, &pack.rules, range));
     let wanted = |rule: usize| only.is_none_or(|o| o == rule);
     let krate = facts.crate_local_name().to_string();
@@ -964,7 +982,7 @@ pub fn test_pack(path: &Path) -> Result<PackReport, FormatError> {
 /// text, with a change of the rule, and that text must parse and not change again.
 pub fn test_compiled(pack: Arc<CompiledPack>) -> PackReport {
     let mut report = PackReport { source: pack.source.clone(), ..PackReport::default() };
-    let rule = PackRule::new(pack.clone());
+    let rule = PackRule { assume_errors: true, ..PackRule::new(pack.clone()) };
     let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
     let migrate = |code: &str| crate::pipeline::migrate_source("example.rs", code, &opts).map_err(|d| d.message);
     for (index, def) in pack.file.rules.iter().enumerate() {
@@ -1206,7 +1224,7 @@ when = "the remaining entries must keep their order (O(n))"
         let pack = Arc::new(CompiledPack::from_text(pack, "test.toml").unwrap_or_else(|e| panic!("{e}")));
         let mut rule = PackRule::new(pack);
         let item: Vec<String> = if item.is_empty() { Vec::new() } else { split_path(item) };
-        let sites = code.match_indices(at).map(|(i, _)| CompilerSite { range: i..i + at.len(), item: item.clone() }).collect();
+        let sites = code.match_indices(at).map(|(i, _)| CompilerSite { range: i..i + at.len(), item: item.clone(), code: None }).collect();
         rule.compiler_sites.insert("lib.rs".into(), sites);
         let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
         let file = lib_rs(code);
@@ -1373,6 +1391,42 @@ replace = "nom_language::error::VerboseError"
         assert!(CompiledPack::from_text(&undeclared, "x.toml").unwrap_err().to_string().contains("or to a crate of `new_crates`"));
     }
 
+    const BITS_PACK: &str = "crate = \"bitflags\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"bits\"\nmessage = \"m\"\nmatch = \"$x.bits\"\nreplace = \"$x.bits()\"\nat_error = \"E0615\"\n";
+
+    #[test]
+    fn error_rules_apply_only_where_the_compiler_reports_the_error_and_never_to_a_place() {
+        let pack = Arc::new(CompiledPack::from_text(BITS_PACK, "x.toml").unwrap());
+        let code = "use bitflags::bitflags;\nfn f(m: &mut M, o: &Other) -> u8 {\n    m.bits = 1;\n    m.bits |= 2;\n    o.bits + m.bits\n}\n";
+        let parsed = crate::source::Parsed::parse(code).unwrap();
+        let env = Env::plain("bitflags");
+        let at = |needle: &str, from: usize| {
+            let start = code[from..].find(needle).unwrap() + from;
+            start..start + needle.len()
+        };
+        let run = |sites: &[CompilerSite], assume: bool| {
+            let changes = run_pack(&pack, None, &env, sites, assume, &parsed.syntax, &parsed.tokens, code, &|s| parsed.range(s)).changes;
+            changes.into_iter().flat_map(|(_, _, _, edits)| edits).collect::<Vec<_>>()
+        };
+        // The syntactic pass: never.
+        assert!(run(&[], false).is_empty());
+        // Where the compiler reports E0615 (the read of `m.bits`, not `o.bits`): that read.
+        let read = code.rfind("m.bits").unwrap();
+        let site = |range: Range<usize>, code: &str| CompilerSite { range, item: Vec::new(), code: Some(code.into()) };
+        assert_eq!(run(&[site(at("bits", read), "E0615")], false), vec![Edit::insert(read + 6, "()")]);
+        // Another error code there: no.
+        assert!(run(&[site(at("bits", read), "E0609")], false).is_empty());
+        // The writes, even where reported (and even assumed): never.
+        let writes = [site(at("bits", code.find("m.bits = 1").unwrap()), "E0615"), site(at("bits", code.find("m.bits |=").unwrap()), "E0615")];
+        assert!(run(&writes, false).is_empty());
+        let assumed = run(&[], true);
+        assert_eq!(assumed.len(), 2, "the two reads, not the writes: {assumed:?}");
+        // Only expression rules, with a real code.
+        let err = |t: &str| CompiledPack::from_text(t, "x.toml").unwrap_err().to_string();
+        assert!(err(&BITS_PACK.replace("E0615", "615")).contains("is not an error code"));
+        assert!(err(&BITS_PACK.replace("match = \"$x.bits\"\nreplace = \"$x.bits()\"", "match = \"bitflags::Flags\"\nreplace = \"bitflags::Flags2\""))
+            .contains("`at_error` is for expression rules"));
+    }
+
     const MACRO_PACK: &str = "crate = \"bitflags\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"d\"\nmessage = \"m\"\nmatch = \"bitflags::bitflags!\"\nderive = [\"Debug\", \"Clone\"]\n";
 
     #[test]
@@ -1382,7 +1436,7 @@ replace = "nom_language::error::VerboseError"
         let parsed = crate::source::Parsed::parse(code).unwrap();
         let run_with = |macro_use: bool| {
             let env = Env { macro_use, ..Env::plain("bitflags") };
-            run_pack(&pack, None, &env, &[], &parsed.syntax, &parsed.tokens, code, &|s| parsed.range(s)).changes
+            run_pack(&pack, None, &env, &[], false, &parsed.syntax, &parsed.tokens, code, &|s| parsed.range(s)).changes
         };
         // Without `#[macro_use]` anywhere, a bare `bitflags!` is some other macro.
         assert!(run_with(false).is_empty());

@@ -31,6 +31,8 @@ pub struct Attributed {
     pub message: String,
     /// The item a deprecation names (`rand::Rng::gen_range`), generic arguments removed.
     pub item: Vec<String>,
+    /// The error's code (`E0615`), if it has one.
+    pub code: Option<String>,
     /// The rendered diagnostic.
     pub rendered: String,
 }
@@ -38,7 +40,7 @@ pub struct Attributed {
 impl Attributed {
     /// The site to match the pack against, if the primary span is in the workspace.
     pub fn site(&self) -> Option<(String, CompilerSite)> {
-        Some((self.file.clone()?, CompilerSite { range: self.range.clone()?, item: self.item.clone() }))
+        Some((self.file.clone()?, CompilerSite { range: self.range.clone()?, item: self.item.clone(), code: self.code.clone() }))
     }
 }
 
@@ -63,6 +65,9 @@ pub struct CrateNames {
     /// Folders holding its source (path dependencies); registry sources are recognised by
     /// their `name-version` folder.
     pub dirs: Vec<PathBuf>,
+    /// Error codes the packs have rules for (`at_error`): such errors are the upgrade's to
+    /// answer even when their message does not name the crate.
+    pub codes: std::collections::BTreeSet<String>,
 }
 
 impl CrateNames {
@@ -163,7 +168,9 @@ pub fn check(manifest: &Path, root: &Path, packages: &[String], config: &BuildCo
         if !seen.insert(d.rendered.clone().unwrap_or_else(|| d.message.clone())) {
             continue;
         }
-        if !names.attributes(&d) {
+        let code = d.code.as_ref().map(|c| c.code.clone());
+        let declared = error && code.as_ref().is_some_and(|c| names.codes.contains(c));
+        if !declared && !names.attributes(&d) {
             out.other_errors += usize::from(error);
             continue;
         }
@@ -185,6 +192,7 @@ pub fn check(manifest: &Path, root: &Path, packages: &[String], config: &BuildCo
                 })
             }),
             item: if deprecated { deprecated_item(&d.message) } else { Vec::new() },
+            code,
             message: d.message.clone(),
             rendered: d.rendered.clone().unwrap_or(d.message),
         });
@@ -210,7 +218,7 @@ mod tests {
 
     #[test]
     fn mentions_need_a_path_or_a_quoted_name() {
-        let names = CrateNames { names: vec!["rand".into(), "r".into()], dirs: vec![] };
+        let names = CrateNames { names: vec!["rand".into(), "r".into()], dirs: vec![], codes: Default::default() };
         assert!(names.mentions("use of deprecated function `rand::thread_rng`"));
         assert!(names.mentions("expected `r::Foo`"));
         assert!(!names.mentions("operand of the random brand"));

@@ -578,7 +578,8 @@ fn crate_names(krate: &str, usages: &[Usage], steps: &[FoundPack]) -> compiler::
     names.sort();
     names.dedup();
     let dirs = usages.iter().filter_map(|u| u.path.clone()).collect();
-    compiler::CrateNames { names, dirs }
+    let codes = steps.iter().flat_map(|s| s.pack.rules.iter().filter_map(|r| r.at_error.clone())).collect();
+    compiler::CrateNames { names, dirs, codes }
 }
 
 /// The compiler's sites, by file, whose text in the staging copy is what the compiler saw.
@@ -770,6 +771,7 @@ mod tests {
             highlighted: None,
             message: message.into(),
             item: item.split("::").map(String::from).collect(),
+            code: None,
             rendered: String::new(),
         }
     }
