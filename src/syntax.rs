@@ -105,6 +105,28 @@ fn collect_macro_bodies(tokens: &TokenStream, out: &mut Vec<MacroBody>, depth: u
         out.push(MacroBody::Items(file.items));
         return;
     }
+    // A declaration-like DSL (`const RW = Self::R.bits | Self::W.bits;` in `bitflags!`,
+    // `static ref X: T = init();` in `lazy_static!`): what follows each top-level `=` up
+    // to its `;` is an expression when it parses as one.
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    let mut initializers = Vec::new();
+    let mut i = 0;
+    while i < trees.len() {
+        let is_assign = matches!(&trees[i], TokenTree::Punct(p) if p.as_char() == '=' && p.spacing() == proc_macro2::Spacing::Alone)
+            && !matches!(trees.get(i.wrapping_sub(1)), Some(TokenTree::Punct(p)) if p.spacing() == proc_macro2::Spacing::Joint);
+        if is_assign {
+            let end = trees[i + 1..].iter().position(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ';')).map_or(trees.len(), |n| i + 1 + n);
+            let expr: TokenStream = trees[i + 1..end].iter().cloned().collect();
+            if let Ok(e) = syn::parse2::<syn::Expr>(expr) {
+                initializers.push(e);
+            }
+            i = end;
+        }
+        i += 1;
+    }
+    if !initializers.is_empty() {
+        out.push(MacroBody::Exprs(initializers));
+    }
     for tt in tokens.clone() {
         if let TokenTree::Group(g) = tt {
             if g.delimiter() == Delimiter::Brace {
@@ -289,5 +311,11 @@ mod tests {
         }
         syn::visit::Visit::visit_file(&mut V(&mut kinds), &file);
         assert_eq!(kinds, ["exprs", "stmts", "stmts"]);
+        // A declaration-like DSL: the initializers, as expressions.
+        let tokens: TokenStream = "struct F: u8 { const A = 1; const B = Self::A.bits | 2; const C == 3; }".parse().unwrap();
+        let bodies = macro_bodies(&tokens);
+        let [MacroBody::Exprs(inits)] = bodies.as_slice() else { panic!("{}", bodies.len()) };
+        let texts: Vec<String> = inits.iter().map(|e| quote::ToTokens::to_token_stream(e).to_string()).collect();
+        assert_eq!(texts, ["1", "Self :: A . bits | 2"]);
     }
 }
