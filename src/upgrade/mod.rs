@@ -174,6 +174,11 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), UpgradeError> 
     }
 }
 
+/// Runs the pipeline on the staging copy for one step, with the request's judge.
+fn run_step(req: &Request, ws: &Workspace, opts: &CheckOptions<'_>) -> Migration {
+    migrate(ws, opts, None, req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model), req.model.as_ref().map(|j| &*j.cache), &|_| {})
+}
+
 /// A dependency of the workspace that a built-in pack can move.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
@@ -362,14 +367,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         let bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
         let step_ws = staged_workspace(&staging, &req.selection, Some(&moving))?;
         let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
-        let m = migrate(
-            &step_ws,
-            &opts,
-            None,
-            req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model),
-            req.model.as_ref().map(|j| &*j.cache),
-            &|_| {},
-        );
+        let m = run_step(req, &step_ws, &opts);
         let needs = new_crates_needed(&step.pack, &m);
         combined.add(m, &ws, &staging, None)?;
         if !needs.is_empty() {
@@ -434,14 +432,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
                 rule.compiler_sites = sites.clone();
                 let step_ws = staged_workspace(&staging, &req.selection, Some(&moved))?;
                 let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
-                let m = migrate(
-                    &step_ws,
-                    &opts,
-                    None,
-                    req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model),
-                    req.model.as_ref().map(|j| &*j.cache),
-                    &|_| {},
-                );
+                let m = run_step(req, &step_ws, &opts);
                 if m.files.is_empty() {
                     continue;
                 }
