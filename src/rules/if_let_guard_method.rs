@@ -94,18 +94,17 @@ impl Finder<'_, '_> {
         let whole = r(expr_if.span());
         let scrutinee = r(let_expr.expr.span());
         let pattern = r(let_expr.pat.span());
-        let then_end = r(expr_if.then_branch.span()).end;
-        let else_start = r(else_token.span).start;
+        let else_keyword = r(else_token.span);
         let else_body = r(else_branch.span());
         let text = self.cx.text();
-        // `if let P = E { A } else { B }` → `match E { P => { A } _ => { B } }`.
+        // `if let P = E { A } else { B }` → `match E { P => { A } _ => { B } }`; what
+        // stands between `}` and `else` (a comment) stays.
         let edits = vec![
             Edit::replace(whole.start..scrutinee.start, "match "),
             Edit::insert(scrutinee.end, format!(" {{ {} =>", &text[pattern.clone()])),
-            Edit::replace(then_end..else_body.start, " _ => "),
+            Edit::replace(else_keyword, "_ =>"),
             Edit::insert(else_body.end, " }"),
         ];
-        debug_assert!(else_start >= then_end);
         let destructors = through
             .found
             .iter()
