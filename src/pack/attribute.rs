@@ -81,7 +81,7 @@ impl Finder<'_, '_> {
                 syn::Meta::List(list) => (self.range)(list.delimiter.span().open()).end,
                 _ => whole.end,
             };
-            let bindings: BTreeMap<String, Binding> = bound
+            let mut bindings: BTreeMap<String, Binding> = bound
                 .into_iter()
                 .map(|(name, (from, to))| {
                     let range = if from < to {
@@ -93,7 +93,6 @@ impl Finder<'_, '_> {
                     (name, Binding { range, loose: 0 })
                 })
                 .collect();
-            let mut bindings: BTreeMap<String, Binding> = bindings;
             // The path as the code wrote it, so that a template naming the pattern's path
             // again (or a sibling of it) keeps the code's spelling (`#[main]` imported).
             if pat.path.len() > 1 {
