@@ -1,4 +1,4 @@
-//! Doc tests: the Rust code blocks of `///` and `//!` comments are compiled by
+//! Doc tests: the Rust code blocks of doc comments (`///`, `//!`, `/** */`, `/*! */`) are compiled by
 //! `cargo test --doc` with the crate's edition, but `cargo fix --edition` never migrates
 //! them. This module extracts each block as a snippet, runs the rules on it, and maps the
 //! edits back onto the comment lines.
@@ -49,13 +49,19 @@ pub fn snippets(sequences: &[Vec<TokenTree>], text: &str, range: &dyn Fn(proc_ma
             }
             let r = range(tt.span());
             let comment = &text[r.clone()];
-            let is_line_doc = (comment.starts_with("///") && !comment.starts_with("////")) || comment.starts_with("//!");
-            if !is_line_doc || !matches!(group, Some(TokenTree::Group(_))) {
+            if !matches!(group, Some(TokenTree::Group(_))) {
                 continue;
             }
-            let end = if comment.ends_with('\r') { r.end - 1 } else { r.end };
-            let line_start = text[..r.start].rfind('\n').map_or(0, |i| i + 1);
-            doc_lines.push(DocLine { content: r.start + 3..end, prefix: line_start..r.start + 3 });
+            let is_line_doc = (comment.starts_with("///") && !comment.starts_with("////")) || comment.starts_with("//!");
+            let is_block_doc =
+                ((comment.starts_with("/**") && !comment.starts_with("/***") && comment != "/**/") || comment.starts_with("/*!")) && comment.ends_with("*/");
+            if is_line_doc {
+                let end = if comment.ends_with('\r') { r.end - 1 } else { r.end };
+                let line_start = text[..r.start].rfind('\n').map_or(0, |i| i + 1);
+                doc_lines.push(DocLine { content: r.start + 3..end, prefix: line_start..r.start + 3 });
+            } else if is_block_doc {
+                doc_lines.extend(block_doc_lines(text, r.start + 3..r.end - 2));
+            }
         }
     }
     doc_lines.sort_by_key(|l| l.content.start);
@@ -75,6 +81,44 @@ pub fn snippets(sequences: &[Vec<TokenTree>], text: &str, range: &dyn Fn(proc_ma
     }
     out.extend(blocks(&run, text));
     out
+}
+
+/// The lines of a block doc comment's body (`inner`: between `/**` and `*/`). When every
+/// line after the first starts with a `*` after its indentation (` * text`), that `*` and
+/// one space after it are part of the prefix, as rustdoc reads them.
+fn block_doc_lines(text: &str, inner: Range<usize>) -> Vec<DocLine> {
+    let mut spans = Vec::new(); // (line start, content start, content end)
+    let mut at = inner.start;
+    for line in text[inner.clone()].split('\n') {
+        let end = at + line.len();
+        let content_end = if line.ends_with('\r') { end - 1 } else { end };
+        let line_start = if at == inner.start { text[..at].rfind('\n').map_or(0, |i| i + 1) } else { at };
+        spans.push((line_start, at, content_end));
+        at = end + 1;
+    }
+    let starred = spans.len() > 1
+        && spans[1..].iter().all(|&(_, start, end)| {
+            let t = text[start..end].trim_start();
+            t.starts_with('*') || t.is_empty()
+        });
+    spans
+        .into_iter()
+        .enumerate()
+        .map(|(i, (line_start, start, end))| {
+            let mut content = start;
+            if starred && i > 0 {
+                let line = &text[start..end];
+                let indent = line.len() - line.trim_start().len();
+                if line[indent..].starts_with('*') {
+                    content = start + indent + 1;
+                    if text[content..end].starts_with(' ') {
+                        content += 1;
+                    }
+                }
+            }
+            DocLine { content: content..end, prefix: line_start..content }
+        })
+        .collect()
 }
 
 /// Whether a fence's info string (` ```rust,no_run `) marks a doc test the rules should
@@ -181,6 +225,16 @@ mod tests {
     fn extracts_rust_blocks_and_skips_others() {
         let text = "/// Intro\n/// ```\n/// let g = 1;\n/// # let hidden = 2;\n/// ```\n/// ```text\n/// not rust\n/// ```\n/// ```compile_fail\n/// bad\n/// ```\n/// ```ignore\n/// not compiled\n/// ```\nfn a() {}\n";
         assert_eq!(find(text), ["fn main() {\n let g = 1;\nlet hidden = 2;\n\n}\n"]);
+    }
+
+    #[test]
+    fn reads_block_doc_comments_with_and_without_stars() {
+        let starred = "/**\n * Docs.\n *\n * ```\n * let g = 1;\n * ```\n */\nfn a() {}\n";
+        assert_eq!(find(starred), ["fn main() {\nlet g = 1;\n\n}\n"]);
+        let plain = "/*!\n```\nlet g = 2;\n```\n*/\nfn a() {}\n";
+        assert_eq!(find(plain), ["fn main() {\nlet g = 2;\n\n}\n"]);
+        // Not doc comments.
+        assert!(find("/*** ```\nlet g = 3;\n``` */\nfn a() {}\n").is_empty());
     }
 
     #[test]

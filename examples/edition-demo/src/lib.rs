@@ -105,3 +105,16 @@ pub fn next_job(queue: &std::sync::Mutex<Vec<u32>>) -> u32 {
         0
     }
 }
+
+/**
+ * unsafe-std-functions in a doc test (a block doc comment): `cargo test --doc` compiles
+ * it with the crate's edition, and `cargo fix --edition` does not migrate it.
+ *
+ * ```
+ * std::env::set_var("EDITION_DEMO_MODE", "doc");
+ * assert_eq!(edition_demo::mode(), "doc");
+ * ```
+ */
+pub fn mode() -> String {
+    std::env::var("EDITION_DEMO_MODE").unwrap_or_default()
+}
