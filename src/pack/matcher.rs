@@ -67,6 +67,10 @@ pub struct Note {
     pub message: String,
 }
 
+/// How a note ends when the matcher leaves a site to the compiler phase of an upgrade
+/// (the receiver's type is not evident): that phase settles these notes.
+pub const LEFT_TO_COMPILER: &str = "the compiler phase must decide";
+
 /// What the matcher found in one file.
 #[derive(Debug, Default)]
 pub struct Found {
@@ -701,7 +705,7 @@ impl Matcher<'_, '_> {
             return match evidence {
                 Evidence::Crate(p) if p == ty => Decision::Yes,
                 Evidence::Unknown => Decision::Unsure(format!(
-                    "`.{method}(..)` is changed only on a `{}`; the receiver's type is not evident from the code here, so the compiler phase must decide",
+                    "`.{method}(..)` is changed only on a `{}`; the receiver's type is not evident from the code here, so {LEFT_TO_COMPILER}",
                     ty.join("::")
                 )),
                 _ => Decision::No,
@@ -712,7 +716,7 @@ impl Matcher<'_, '_> {
             Evidence::Crate(p) if is_ours(p) => Decision::Yes,
             Evidence::Bounds(bounds) if bounds.iter().any(is_ours) => Decision::Yes,
             _ if self.own_method(method) => Decision::Unsure(format!(
-                "this crate defines its own `{method}` and the receiver's type is not evident here: left unchanged, the compiler phase must decide"
+                "this crate defines its own `{method}` and the receiver's type is not evident here: left unchanged, {LEFT_TO_COMPILER}"
             )),
             _ => Decision::Yes,
         }

@@ -587,20 +587,22 @@ fn sites(attributed: &[compiler::Attributed], staging: &staging::Staging) -> BTr
     out
 }
 
+/// Whether a note is the matcher's "left to the compiler phase" about a site.
+fn left_to_compiler(d: &Diagnostic) -> bool {
+    d.message.contains(crate::pack::matcher::LEFT_TO_COMPILER)
+}
+
 /// The syntactic pass's notes about calls it left to the compiler phase, once that phase
 /// has built the code: the compiler flagged none of them (those it flagged were rewritten
 /// or are listed as left), so they are not the crate's deprecated items. One note says
 /// so, instead of one per call.
 fn settle_left_to_compiler(notes: &mut Vec<Diagnostic>, out: &mut Vec<Diagnostic>, krate: &str) {
-    let left: Vec<String> = notes
-        .iter()
-        .filter(|d| d.message.contains("the compiler phase must decide"))
-        .map(|d| format!("{}:{}", d.file.as_deref().unwrap_or("?"), d.line.unwrap_or(0)))
-        .collect();
+    let left: Vec<String> =
+        notes.iter().filter(|d| left_to_compiler(d)).map(|d| format!("{}:{}", d.file.as_deref().unwrap_or("?"), d.line.unwrap_or(0))).collect();
     if left.is_empty() {
         return;
     }
-    notes.retain(|d| !d.message.contains("the compiler phase must decide"));
+    notes.retain(|d| !left_to_compiler(d));
     out.push(Diagnostic::general(
         Level::Note,
         format!(
@@ -702,7 +704,7 @@ impl Combined {
         let mut diagnostics = m.diagnostics;
         if compiler.is_some() {
             // Sites still left to the compiler were reported by the syntactic pass already.
-            diagnostics.retain(|d| !d.message.contains("compiler phase"));
+            diagnostics.retain(|d| !left_to_compiler(d));
         }
         for (display, mut result) in m.files {
             std::fs::write(&result.file.path, &result.new_text)?;
@@ -721,8 +723,7 @@ impl Combined {
                         c.reason = format!("{} (the compiler resolved this call: {msg})", c.reason);
                     }
                     // The syntactic pass left this site to the compiler: it is decided now.
-                    self.diagnostics
-                        .retain(|d| !(d.file.as_deref() == Some(display.as_str()) && d.rule == Some(c.rule) && d.message.contains("compiler phase")));
+                    self.diagnostics.retain(|d| !(d.file.as_deref() == Some(display.as_str()) && d.rule == Some(c.rule) && left_to_compiler(d)));
                 }
             }
             match self.files.get_mut(&display) {
