@@ -179,6 +179,17 @@ fn run_step(req: &Request, ws: &Workspace, opts: &CheckOptions<'_>) -> Migration
     migrate(ws, opts, None, req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model), req.model.as_ref().map(|j| &*j.cache), &|_| {})
 }
 
+/// The selected workspace, its metadata without dependencies (nothing resolved), and the
+/// names of its selected members.
+fn read_workspace(selection: &Selection) -> Result<(Workspace, cargo_metadata::Metadata, Vec<String>), UpgradeError> {
+    let ws = Workspace::discover(selection).map_err(|e| UpgradeError::Metadata(format!("{e:#}")))?;
+    let mut cmd = MetadataCommand::new();
+    cmd.no_deps().manifest_path(&ws.root_manifest);
+    let meta = cmd.exec().map_err(|e| UpgradeError::Metadata(format!("`cargo metadata` failed: {e}")))?;
+    let members = ws.packages.iter().map(|p| p.name.clone()).collect();
+    Ok((ws, meta, members))
+}
+
 /// A dependency of the workspace that a built-in pack can move.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
@@ -196,14 +207,13 @@ pub struct Candidate {
 /// upgrade` without a crate. Versions come from the requirements (nothing is resolved,
 /// nothing written); packs a crate ships are found only when it is named.
 pub fn upgradable(selection: &Selection) -> Result<Vec<Candidate>, UpgradeError> {
-    let ws = Workspace::discover(selection).map_err(|e| UpgradeError::Metadata(format!("{e:#}")))?;
-    let mut cmd = MetadataCommand::new();
-    cmd.no_deps().manifest_path(&ws.root_manifest);
-    let meta = cmd.exec().map_err(|e| UpgradeError::Metadata(format!("`cargo metadata` failed: {e}")))?;
-    let members: Vec<String> = ws.packages.iter().map(|p| p.name.clone()).collect();
-    let all = crate::pack::builtin()?;
-    let mut crates: Vec<String> = all.iter().map(|p| p.file.krate.clone()).collect();
-    crates.dedup();
+    let (_, meta, members) = read_workspace(selection)?;
+    let mut crates: Vec<String> = Vec::new();
+    for pack in crate::pack::builtin()? {
+        if !crates.contains(&pack.file.krate) {
+            crates.push(pack.file.krate.clone());
+        }
+    }
     let mut out = Vec::new();
     for krate in crates {
         let found = packs::builtin(&krate)?;
@@ -237,12 +247,8 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
     }
 
     progress("reading the workspace");
-    let ws = Workspace::discover(&req.selection).map_err(|e| UpgradeError::Metadata(format!("{e:#}")))?;
-    let mut cmd = MetadataCommand::new();
-    cmd.no_deps().manifest_path(&ws.root_manifest);
-    let meta = cmd.exec().map_err(|e| UpgradeError::Metadata(format!("`cargo metadata` failed: {e}")))?;
+    let (ws, meta, members) = read_workspace(&req.selection)?;
     let target_dir = meta.target_directory.clone().into_std_path_buf();
-    let members: Vec<String> = ws.packages.iter().map(|p| p.name.clone()).collect();
     if detect::usages(&meta, &members, &krate, None).is_empty() {
         return Err(UpgradeError::NotADependency(krate));
     }
