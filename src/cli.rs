@@ -440,14 +440,7 @@ fn edition(args: EditionArgs) -> Result<u8> {
     }
     // The baseline build, for --verify: errors that exist before the migration.
     let check_cmd = CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.spec()).collect() };
-    let baseline = if args.write.verify && !ws.packages.is_empty() {
-        if !args.out.quiet {
-            let _ = writeln!(err, "{}Checking{} the build before migrating (for --verify)", NOTE.render(), NOTE.render_reset());
-        }
-        Some(check_cmd.errors()?)
-    } else {
-        None
-    };
+    let baseline = verify_baseline(&mut err, &check_cmd, args.write.verify && !ws.packages.is_empty(), args.out.quiet, "migrating")?;
 
     let progress = progress_bar(args.out.quiet);
     let opts = CheckOptions { rules, target_edition: args.to.clone(), only: args.only.clone(), skip: args.skip.clone() };
@@ -605,6 +598,17 @@ fn print_findings(err: &mut dyn Write, m: &crate::pipeline::Migration, quiet: bo
             );
         }
     }
+}
+
+/// The build's errors before writing anything, when `--verify` will compare against them.
+fn verify_baseline(err: &mut dyn Write, cmd: &CheckCommand, wanted: bool, quiet: bool, doing: &str) -> Result<Option<Vec<crate::verify::CompileError>>> {
+    if !wanted {
+        return Ok(None);
+    }
+    if !quiet {
+        let _ = writeln!(err, "{}Checking{} the build before {doing} (for --verify)", NOTE.render(), NOTE.render_reset());
+    }
+    Ok(Some(cmd.errors()?))
 }
 
 fn report_verify(
@@ -870,14 +874,7 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
     if args.write.apply {
         let check_cmd = CheckCommand { manifest_path: up.workspace.root_manifest.clone(), packages: up.moved.clone() };
         // The build before, for --verify: errors that are not the upgrade's doing.
-        let baseline = if args.write.verify && !up.moved.is_empty() {
-            if !args.out.quiet {
-                let _ = writeln!(err, "{}Checking{} the build before upgrading (for --verify)", NOTE.render(), NOTE.render_reset());
-            }
-            Some(check_cmd.errors()?)
-        } else {
-            None
-        };
+        let baseline = verify_baseline(&mut err, &check_cmd, args.write.verify && !up.moved.is_empty(), args.out.quiet, "upgrading")?;
         status = status.max(apply_changes(&mut err, &up.migration, args.out.quiet));
         if args.repair {
             repair_remaining(&mut err, &mut up, &check_cmd, baseline.as_deref(), &args)?;
