@@ -409,12 +409,8 @@ impl CompiledPack {
         for r in &rules {
             doc.push_str(&format!("- `{}`: {}\n", r.full_id, r.message));
         }
-        let meta = Box::leak(Box::new(RuleMeta {
-            id: leak(format!("{}@{}-{}", file.krate, file.from, file.to)),
-            summary: leak(file.summary.clone()),
-            safety: if rules.iter().any(|r| r.safety == Safety::NeedsReview) { Safety::NeedsReview } else { Safety::Safe },
-            doc: leak(doc),
-        }));
+        let safety = if rules.iter().any(|r| r.safety == Safety::NeedsReview) { Safety::NeedsReview } else { Safety::Safe };
+        let meta = RuleMeta::leaked(format!("{}@{}-{}", file.krate, file.from, file.to), file.summary.clone(), safety, doc);
         Ok(CompiledPack { file, source: source.to_string(), krate, rules, prelude, traits, meta })
     }
 

@@ -29,6 +29,15 @@ pub struct RuleMeta {
     pub doc: &'static str,
 }
 
+impl RuleMeta {
+    /// The metadata of a rule made at run time (a pack, a bump), kept for the rest of the
+    /// process: changes and reports hold `&'static` references to it.
+    pub fn leaked(id: String, summary: String, safety: Safety, doc: String) -> &'static RuleMeta {
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        Box::leak(Box::new(RuleMeta { id: leak(id), summary: leak(summary), safety, doc: leak(doc) }))
+    }
+}
+
 /// A migration rule. Rules are pure: they read one file and return plain data.
 pub trait Rule: Sync {
     /// The rule's identity and documentation.

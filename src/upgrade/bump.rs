@@ -40,18 +40,15 @@ impl BumpRule {
     /// The bump of `pack`'s step, writing `requirement`, for the `moving` members.
     pub fn new(pack: Arc<CompiledPack>, requirement: String, moving: BTreeSet<String>) -> BumpRule {
         let f = &pack.file;
-        let meta = Box::leak(Box::new(RuleMeta {
-            id: Box::leak(format!("{}/bump", f.krate).into_boxed_str()),
-            summary: Box::leak(format!("Cargo.toml: {} {} → {}, renamed features, companion crates", f.krate, f.from, f.to).into_boxed_str()),
-            safety: Safety::Safe,
-            doc: Box::leak(
-                format!(
-                    "# {}/bump\n\nMoves the `{}` requirement from {} to {} in `Cargo.toml` (members and `[workspace.dependencies]`), renames the features the release renamed and moves the companion crates with it.\n",
-                    f.krate, f.krate, f.from, f.to
-                )
-                .into_boxed_str(),
+        let meta = RuleMeta::leaked(
+            format!("{}/bump", f.krate),
+            format!("Cargo.toml: {} {} → {}, renamed features, companion crates", f.krate, f.from, f.to),
+            Safety::Safe,
+            format!(
+                "# {}/bump\n\nMoves the `{}` requirement from {} to {} in `Cargo.toml` (members and `[workspace.dependencies]`), renames the features the release renamed and moves the companion crates with it.\n",
+                f.krate, f.krate, f.from, f.to
             ),
-        }));
+        );
         BumpRule { pack, requirement, moving, meta }
     }
 
@@ -320,18 +317,15 @@ impl AddCrates {
     /// The rule adding `needs` for `pack`'s step.
     pub fn new(pack: Arc<CompiledPack>, needs: std::collections::BTreeMap<String, std::collections::BTreeMap<String, BTreeSet<&'static str>>>) -> AddCrates {
         let f = &pack.file;
-        let meta = Box::leak(Box::new(RuleMeta {
-            id: Box::leak(format!("{}/new-crates", f.krate).into_boxed_str()),
-            summary: Box::leak(format!("Cargo.toml: the crates {} {} moved items to", f.krate, f.to).into_boxed_str()),
-            safety: Safety::Safe,
-            doc: Box::leak(
-                format!(
-                    "# {}/new-crates\n\nAdds the crates {} {} moved items to, to the members whose code the pack rewrote to name them.\n",
-                    f.krate, f.krate, f.to
-                )
-                .into_boxed_str(),
+        let meta = RuleMeta::leaked(
+            format!("{}/new-crates", f.krate),
+            format!("Cargo.toml: the crates {} {} moved items to", f.krate, f.to),
+            Safety::Safe,
+            format!(
+                "# {}/new-crates\n\nAdds the crates {} {} moved items to, to the members whose code the pack rewrote to name them.\n",
+                f.krate, f.krate, f.to
             ),
-        }));
+        );
         AddCrates { pack, needs, meta }
     }
 }
