@@ -234,14 +234,13 @@ fn builds_with(
     cmd: &CheckCommand,
     is_new: &dyn Fn(&CompileError) -> bool,
 ) -> Result<bool> {
-    for &i in reverted {
-        let (current, original) = (text_with(files[i], &kept[i])?, &files[i].file.text);
-        write_if_unchanged(&files[i].file.path, &files[i].file.display, &current, original)?;
+    let current: Vec<(usize, String)> = reverted.iter().map(|&i| Ok((i, text_with(files[i], &kept[i])?))).collect::<Result<_>>()?;
+    for (i, text) in &current {
+        write_if_unchanged(&files[*i].file.path, &files[*i].file.display, text, &files[*i].file.text)?;
     }
     let clean = cmd.errors().map(|errors| !errors.iter().any(is_new));
-    for &i in reverted {
-        let (current, original) = (text_with(files[i], &kept[i])?, &files[i].file.text);
-        write_if_unchanged(&files[i].file.path, &files[i].file.display, original, &current)?;
+    for (i, text) in &current {
+        write_if_unchanged(&files[*i].file.path, &files[*i].file.display, &files[*i].file.text, text)?;
     }
     clean
 }
