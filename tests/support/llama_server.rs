@@ -64,7 +64,7 @@ pub fn install() -> (PathBuf, PathBuf) {
     }
     let started = Instant::now();
     let output = command.output().expect("run scripts/setup-llm.sh");
-    assert!(output.status.success(), "scripts/setup-llm.sh failed ({}); its messages are above", output.status);
+    assert!(output.status.success(), "step 1 of 3, install: scripts/setup-llm.sh failed ({}); its messages above name the step", output.status);
     let stdout = String::from_utf8(output.stdout).unwrap();
     let value = |name: &str| {
         let line = stdout.lines().find_map(|l| l.strip_prefix(&format!("{name}="))).unwrap_or_else(|| panic!("no `{name}=` line in: {stdout}"));
@@ -120,13 +120,28 @@ pub fn start(server: &Path, model: &Path, alias: &str, context: u32, log_dir: &P
             return running;
         }
         if let Some(status) = running.child.as_mut().unwrap().try_wait().unwrap() {
-            panic!("llama-server exited ({status}) before it was ready:\n{}", running.log());
+            panic!("step 2 of 3, start: llama-server exited ({status}) before it was ready.{}\n{}", exit_hint(status, server), running.log());
         }
         if started.elapsed() > HEALTH_DEADLINE {
             let log = running.log();
             running.stop();
-            panic!("llama-server not ready after {HEALTH_DEADLINE:?}:\n{log}");
+            panic!("step 2 of 3, start: llama-server not ready after {HEALTH_DEADLINE:?}:\n{log}");
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// What an early exit of the server most likely means, for the panic message.
+fn exit_hint(status: std::process::ExitStatus, server: &Path) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status.signal() {
+        Some(4) => format!(
+            " SIGILL: {} was built with CPU instructions this machine cannot execute. \
+             scripts/setup-llm.sh builds portably (the flags it used are in llama-build-flags beside \
+             the venv) and rebuilds when they change; delete that directory to force a rebuild.",
+            server.display()
+        ),
+        Some(signal) => format!(" Killed by signal {signal}."),
+        None => String::new(),
     }
 }
