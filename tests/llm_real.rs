@@ -70,7 +70,7 @@ fn a_real_model_judges_a_site_and_the_verdict_replays_offline() {
     let question = refcell_question();
 
     let started = Instant::now();
-    let answer = ask_with_retry(&model, &question).unwrap_or_else(|e| panic!("the real model gave no usable answer: {e}\n{}", server.log()));
+    let answer = ask_with_retry(&model, &question).unwrap_or_else(|e| panic!("step 3 of 3, ask: the real model gave no usable answer: {e}\n{}", server.log()));
     let first = started.elapsed();
     eprintln!("real model, first call: {first:.2?} -> {} ({})", answer.option, answer.reason);
     assert!(question.option_ids.contains(&answer.option), "{answer:?}");

@@ -627,6 +627,9 @@ fn chrono_line_pack_removes_the_deprecation_warnings() {
     cargo_cached(&s, "newest", &["fetch"]);
     cargo_cached(&s, "app", &["generate-lockfile"]);
     cargo_cached(&s, "app", &["update", "-p", "chrono", "--precise", "0.4.19"]);
+    // Resolving offline needs only the index; building needs the sources, which a fresh
+    // machine has not downloaded yet.
+    cargo_cached(&s, "app", &["fetch"]);
     let (ok, out) = s.cargo("app", &["check", "--all-targets"]);
     assert!(ok && !out.contains("deprecated"), "on 0.4.19 it builds without deprecations: {out}");
     s.git("app", &["init", "-q"]);
@@ -694,6 +697,7 @@ fn chrono_pack_examples_build_before_and_after() {
         );
         s.write(&format!("{dir}/src/lib.rs"), &lib);
         cargo_cached(&s, dir, &["generate-lockfile"]);
+        cargo_cached(&s, dir, &["fetch"]);
         let (ok, out) = s.cargo(dir, &["check"]);
         assert!(ok && !out.contains("warning"), "the examples' `{field}` against chrono {requirement}:\n{out}");
     }
