@@ -24,13 +24,13 @@
 
 use std::time::{Duration, Instant};
 
-use cargo_migrate::check::CheckOptions;
-use cargo_migrate::compiler::BuildConfig;
-use cargo_migrate::discover::{Selection, Workspace};
+use cargo_migrate::cargo::build::BuildConfig;
+use cargo_migrate::cargo::discover::{Selection, Workspace};
+use cargo_migrate::core::model::Site;
+use cargo_migrate::engine::walk::CheckOptions;
 use cargo_migrate::judge::llm::{LlmError, Model};
 use cargo_migrate::judge::openai::OpenAiModel;
 use cargo_migrate::judge::{heuristics, prompt};
-use cargo_migrate::model::Site;
 
 #[path = "support/judge_set.rs"]
 mod judge_set;
@@ -143,7 +143,7 @@ impl Outcome {
 
 fn main() {
     // The compiler phase runs rustc through this very executable (RUSTC_WORKSPACE_WRAPPER).
-    if let Some(code) = cargo_migrate::compiler::run_as_wrapper_if_asked() {
+    if let Some(code) = cargo_migrate::cargo::build::run_as_wrapper_if_asked() {
         std::process::exit(code);
     }
     let args = match parse_args() {
@@ -245,13 +245,13 @@ fn describe(e: &LlmError) -> String {
 
 /// Runs the library's check and compiler phases on the set at `root` and returns its
 /// judgement sites and files.
-fn collect_sites(root: &std::path::Path) -> Result<(Vec<Site>, std::collections::BTreeMap<String, cargo_migrate::source::SourceFile>), String> {
+fn collect_sites(root: &std::path::Path) -> Result<(Vec<Site>, std::collections::BTreeMap<String, cargo_migrate::core::text::SourceFile>), String> {
     let sel = Selection { manifest_path: Some(root.join("Cargo.toml")), ..Selection::default() };
     let ws = Workspace::discover(&sel).map_err(|e| format!("{e:#}"))?;
     // The compiler's sites, and those of the one edition rule that makes judge sites.
     let guards = cargo_migrate::rules::find("if-let-guard-method").expect("a rule of the edition");
     let opts = CheckOptions::new(vec![guards], "2024");
-    let (sites, files, diagnostics) = cargo_migrate::pipeline::judgement_sites(&ws, &opts, &BuildConfig::default());
+    let (sites, files, diagnostics) = cargo_migrate::engine::pipeline::judgement_sites(&ws, &opts, &BuildConfig::default());
     if sites.is_empty() {
         let said: Vec<String> = diagnostics.iter().map(|d| d.message.clone()).collect();
         return Err(format!("the compiler phase reported no site; it said:\n{}", said.join("\n")));

@@ -1,29 +1,21 @@
 //! `cargo migrate`: migrate Rust code across editions and breaking library releases, as
 //! reviewable diffs.
 //!
-//! The pipeline, one module per stage (see ARCHITECTURE.md):
-//! [`discover`] → [`check`] (load, parse, run [`rules`]; then [`compiler`]) → [`judge`]
-//! → [`plan`] → [`emit`] or [`apply`] → [`verify`]. [`pipeline`] strings the stages
-//! together; [`model`] is the plain data that flows between them. [`pack`] runs migration
-//! packs as rules and [`upgrade`] drives `cargo migrate upgrade`.
+//! Layers, each using only those above it in this list (ARCHITECTURE.md draws them;
+//! `tests/layers.rs` keeps them so):
+//! [`core`] (plain data, the edit engine) → [`syntax`] → [`cargo`] → [`rules`], [`pack`],
+//! [`judge`] → [`engine`] (the walk, the compiler phase, the pipeline) → [`ops`]
+//! (`edition`, `upgrade`: request in, outcome out) → [`emit`] (output formats) → [`cli`].
 
 #![warn(missing_docs)]
 
-pub mod apply;
-pub mod cfg;
-pub mod check;
+pub mod cargo;
 pub mod cli;
-pub mod compiler;
-pub mod discover;
-pub mod doctest;
+pub mod core;
 pub mod emit;
+pub mod engine;
 pub mod judge;
-pub mod model;
+pub mod ops;
 pub mod pack;
-pub mod pipeline;
-pub mod plan;
 pub mod rules;
-pub mod source;
 pub mod syntax;
-pub mod upgrade;
-pub mod verify;

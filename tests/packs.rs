@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use cargo_migrate::check::CheckOptions;
-use cargo_migrate::model::Safety;
+use cargo_migrate::core::model::Safety;
+use cargo_migrate::engine::pipeline::migrate_source;
+use cargo_migrate::engine::walk::CheckOptions;
 use cargo_migrate::pack::{self, CompiledPack, PackRule};
-use cargo_migrate::pipeline::migrate_source;
 use cargo_migrate::rules::Rule;
 
 fn root() -> &'static Path {

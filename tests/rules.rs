@@ -35,14 +35,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Once;
 
-use cargo_migrate::cfg::CfgSet;
-use cargo_migrate::check::{check_manifest_text, check_rust_text, sort_findings, CheckOptions};
-use cargo_migrate::discover::Package;
+use cargo_migrate::cargo::discover::Package;
+use cargo_migrate::core::migration::FileResult;
+use cargo_migrate::core::model::{Change, Diagnostic, Level};
+use cargo_migrate::core::plan::plan_file;
+use cargo_migrate::core::text::{FileKind, SourceFile};
 use cargo_migrate::emit::{write_file_diff, DiffStyle};
-use cargo_migrate::model::{Change, Diagnostic, Level};
-use cargo_migrate::pipeline::{migrate_source, plan_file, FileResult};
+use cargo_migrate::engine::pipeline::migrate_source;
+use cargo_migrate::engine::walk::{check_manifest_text, check_rust_text, sort_findings, CheckOptions};
 use cargo_migrate::rules::{self, Rule};
-use cargo_migrate::source::{FileKind, SourceFile};
+use cargo_migrate::syntax::cfg::CfgSet;
 
 macro_rules! rule_tests {
     ($($test:ident => $id:literal,)*) => {
@@ -222,7 +224,7 @@ fn source_file(kind: Kind, display: &str, text: &str) -> SourceFile {
             Kind::Manifest => FileKind::Manifest,
         },
         package: String::new(),
-        cfg: cargo_migrate::model::CfgStatus::Active,
+        cfg: cargo_migrate::core::model::CfgStatus::Active,
         text: text.to_string(),
     }
 }

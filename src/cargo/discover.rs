@@ -9,9 +9,9 @@ use cargo_metadata::{Edition, MetadataCommand};
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::punctuated::Punctuated;
 
-use crate::cfg::CfgSet;
-use crate::model::CfgStatus;
-use crate::syntax::{for_each_sequence, is_group, is_ident, is_punct};
+use crate::core::model::CfgStatus;
+use crate::syntax::cfg::CfgSet;
+use crate::syntax::tokens::{for_each_sequence, is_group, is_ident, is_punct};
 
 /// The workspace to migrate.
 #[derive(Debug)]
@@ -197,7 +197,7 @@ fn walk_items(items: &[syn::Item], ctx: &ModCtx, cfg: &CfgSet, status: CfgStatus
                 }
             }
             syn::Item::Macro(m) if m.ident.is_none() && m.mac.path.segments.last().is_some_and(|s| s.ident == "cfg_if") => {
-                for (branch, taken) in crate::cfg::cfg_if_branches(&m.mac.tokens, cfg) {
+                for (branch, taken) in crate::syntax::cfg::cfg_if_branches(&m.mac.tokens, cfg) {
                     macro_mods(&branch.stream(), ctx, cfg, status.and(taken), out);
                 }
             }

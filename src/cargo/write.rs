@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::pipeline::Migration;
+use crate::core::migration::Migration;
 
 /// The version-control state of the workspace.
 #[derive(Debug, PartialEq, Eq)]

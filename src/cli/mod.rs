@@ -9,15 +9,16 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::apply::{apply, vcs_state, VcsState};
-use crate::check::CheckOptions;
-use crate::compiler::BuildConfig;
-use crate::discover::{Selection, Workspace};
+use crate::cargo::build::BuildConfig;
+use crate::cargo::check::CheckCommand;
+use crate::cargo::discover::{Selection, Workspace};
+use crate::cargo::write::{apply, vcs_state, VcsState};
+use crate::core::model::{Diagnostic, Level};
 use crate::emit::{write_diff, write_json, DiffStyle, Summary};
-use crate::model::{Diagnostic, Level};
-use crate::pipeline::migrate;
+use crate::engine::pipeline::migrate;
+use crate::engine::walk::CheckOptions;
+use crate::ops::verify::verify;
 use crate::rules::{self, Rule};
-use crate::verify::{verify, CheckCommand};
 
 /// Exit status: success, and nothing left to migrate when `--check` is given.
 const OK: u8 = 0;
@@ -323,12 +324,12 @@ fn run(cli: MigrateCli) -> u8 {
                 let _ = writeln!(out, "  {:<22} {:<13} {}", m.id, m.safety.label(), m.summary);
             }
             let _ = writeln!(out, "\nCompiler lints (cargo check, the configuration it builds):");
-            for lint in crate::compiler::LINTS {
+            for lint in crate::engine::compiler::LINTS {
                 let _ = writeln!(out, "  {:<46} {}", lint.name, lint.treatment);
             }
             OK
         }
-        Command::Explain { rule } => match (rules::find(&rule), crate::compiler::lint_doc(&rule)) {
+        Command::Explain { rule } => match (rules::find(&rule), crate::engine::compiler::lint_doc(&rule)) {
             (Some(r), _) => {
                 print!("{}", r.meta().doc);
                 OK
@@ -387,7 +388,7 @@ fn stderr(c: ColorChoice) -> anstream::AutoStream<std::io::Stderr> {
 /// same lists, later).
 fn select_rules(only: &[String], skip: &[String]) -> Result<Vec<&'static dyn Rule>> {
     for id in only.iter().chain(skip) {
-        if rules::find(id).is_none() && crate::compiler::lint_doc(id).is_none() {
+        if rules::find(id).is_none() && crate::engine::compiler::lint_doc(id).is_none() {
             bail!("no rule `{id}`; `cargo migrate rules` lists them");
         }
     }
@@ -447,7 +448,7 @@ fn edition(args: EditionArgs) -> Result<u8> {
     let build = args.build.config();
     let compiler = (!args.build.no_compiler).then_some(&build);
     let mut migration = if ws.packages.is_empty() {
-        crate::pipeline::Migration::default()
+        crate::core::migration::Migration::default()
     } else {
         let cache_dir = ws.target_dir.join("cargo-migrate").join("verdicts");
         let model = judge_model(&args.llm, &cache_dir)?;
@@ -479,7 +480,7 @@ fn edition(args: EditionArgs) -> Result<u8> {
 }
 
 /// Writes the migration to disk and reports what could not be written.
-fn apply_changes(err: &mut dyn Write, m: &crate::pipeline::Migration, quiet: bool) -> u8 {
+fn apply_changes(err: &mut dyn Write, m: &crate::core::migration::Migration, quiet: bool) -> u8 {
     let mut status = OK;
     let applied = apply(m);
     for e in &applied.failed {
@@ -496,9 +497,9 @@ fn apply_changes(err: &mut dyn Write, m: &crate::pipeline::Migration, quiet: boo
 /// compiler accepts, and records the repairs in the migration (so `--verify` sees them).
 fn repair_remaining(
     err: &mut dyn Write,
-    up: &mut crate::upgrade::Upgrade,
+    up: &mut crate::ops::upgrade::Upgrade,
     cmd: &CheckCommand,
-    baseline: Option<&[crate::verify::CompileError]>,
+    baseline: Option<&[crate::cargo::check::CompileError]>,
     args: &UpgradeArgs,
 ) -> Result<()> {
     // Every error the build has now that it did not have before the upgrade.
@@ -541,7 +542,7 @@ fn repair_remaining(
     for kept in repairs.kept {
         let c = &kept.change;
         let _ = writeln!(err, "{}repaired{} {}:{} (by {}): {}", NOTE.render(), NOTE.render_reset(), c.file, c.line, c.decided_by, c.reason);
-        up.migration.record_on_disk(&up.workspace, kept.change, kept.before, kept.after);
+        up.migration.record_on_disk(&up.workspace.root, kept.change, kept.before, kept.after);
     }
     Ok(())
 }
@@ -561,7 +562,7 @@ fn refuse_unsafe_apply(root: &std::path::Path, allow_no_vcs: bool, allow_dirty: 
 
 /// Writes the changes to stdout in `format`. When writing to disk (`--apply`, `--check`),
 /// only the machine formats are printed; the diff is what the user already reviewed.
-fn write_output(m: &crate::pipeline::Migration, format: Format, writing: bool, color: ColorChoice) -> Result<()> {
+fn write_output(m: &crate::core::migration::Migration, format: Format, writing: bool, color: ColorChoice) -> Result<()> {
     let mut stdout = anstream::AutoStream::new(std::io::stdout(), stream_choice(color));
     if !writing || matches!(format, Format::Json | Format::Sarif) {
         match format {
@@ -576,7 +577,7 @@ fn write_output(m: &crate::pipeline::Migration, format: Format, writing: bool, c
 }
 
 /// Prints the diagnostics (only errors with `quiet`) and the judge's verdicts to stderr.
-fn print_findings(err: &mut dyn Write, m: &crate::pipeline::Migration, quiet: bool) {
+fn print_findings(err: &mut dyn Write, m: &crate::core::migration::Migration, quiet: bool) {
     for d in &m.diagnostics {
         if !quiet || d.level == Level::Error {
             print_diagnostic(err, d);
@@ -601,7 +602,7 @@ fn print_findings(err: &mut dyn Write, m: &crate::pipeline::Migration, quiet: bo
 }
 
 /// The build's errors before writing anything, when `--verify` will compare against them.
-fn verify_baseline(err: &mut dyn Write, cmd: &CheckCommand, wanted: bool, quiet: bool, doing: &str) -> Result<Option<Vec<crate::verify::CompileError>>> {
+fn verify_baseline(err: &mut dyn Write, cmd: &CheckCommand, wanted: bool, quiet: bool, doing: &str) -> Result<Option<Vec<crate::cargo::check::CompileError>>> {
     if !wanted {
         return Ok(None);
     }
@@ -613,9 +614,9 @@ fn verify_baseline(err: &mut dyn Write, cmd: &CheckCommand, wanted: bool, quiet:
 
 fn report_verify(
     err: &mut dyn Write,
-    migration: &crate::pipeline::Migration,
+    migration: &crate::core::migration::Migration,
     cmd: &CheckCommand,
-    baseline: &[crate::verify::CompileError],
+    baseline: &[crate::cargo::check::CompileError],
     ws: &Workspace,
     broken_code: bool,
 ) -> Result<u8> {
@@ -648,10 +649,12 @@ fn report_verify(
     }
     for r in &v.reverted {
         let why = match r.step {
-            crate::verify::RevertStep::NearError => "on the lines of a new error",
-            crate::verify::RevertStep::File => "its file still had a new error",
-            crate::verify::RevertStep::Bisected => "the new errors were elsewhere, and bisecting the changed files found this file's changes to cause them",
-            crate::verify::RevertStep::Everything => "the build was still worse than before",
+            crate::ops::verify::RevertStep::NearError => "on the lines of a new error",
+            crate::ops::verify::RevertStep::File => "its file still had a new error",
+            crate::ops::verify::RevertStep::Bisected => {
+                "the new errors were elsewhere, and bisecting the changed files found this file's changes to cause them"
+            }
+            crate::ops::verify::RevertStep::Everything => "the build was still worse than before",
         };
         let c = &r.change;
         let _ = writeln!(err, "{}reverted{} {}:{} [{}] {} ({why})", WARN.render(), WARN.render_reset(), c.file, c.line, c.rule, c.reason);
@@ -788,7 +791,7 @@ fn upgrade_command(args: UpgradeArgs) -> u8 {
 
 /// `cargo migrate upgrade` without a crate or a pack: what the built-in packs can move here.
 fn list_upgradable(args: &UpgradeArgs, err: &mut dyn Write) -> Result<u8> {
-    let candidates = crate::upgrade::upgradable(&args.select.selection())?;
+    let candidates = crate::ops::upgrade::upgradable(&args.select.selection())?;
     if candidates.is_empty() {
         let packs: Vec<String> = crate::pack::builtin()?.iter().map(|p| format!("{} {} → {}", p.file.krate, p.file.from, p.file.to)).collect();
         let _ = writeln!(err, "No dependency of this workspace has a built-in pack (built in: {}).", packs.join(", "));
@@ -810,13 +813,13 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
     let mut err = stderr(args.out.color);
     let (krate, target) = match &args.spec {
         Some(spec) => {
-            let (k, t) = crate::upgrade::parse_spec(spec)?;
+            let (k, t) = crate::ops::upgrade::parse_spec(spec)?;
             (Some(k), t)
         }
         None if args.packs.is_empty() => return list_upgradable(&args, &mut err),
         None => (None, None),
     };
-    let request = crate::upgrade::Request {
+    let request = crate::ops::upgrade::Request {
         krate,
         target,
         packs: args.packs.clone(),
@@ -834,9 +837,9 @@ fn upgrade(args: UpgradeArgs) -> Result<u8> {
     let cache_dir = ws.target_dir.join("cargo-migrate").join("verdicts");
     let mut request = request;
     request.model = judge_model(&args.llm, &cache_dir)?
-        .map(|m| crate::upgrade::Judge { model: std::sync::Arc::from(m), cache: std::sync::Arc::new(crate::judge::cache::VerdictCache::new(&cache_dir)) });
+        .map(|m| crate::ops::upgrade::Judge { model: std::sync::Arc::from(m), cache: std::sync::Arc::new(crate::judge::cache::VerdictCache::new(&cache_dir)) });
     let progress = progress_bar(args.out.quiet);
-    let planned = crate::upgrade::plan(&request, &|what| progress.set_message(what.to_string()));
+    let planned = crate::ops::upgrade::plan(&request, &|what| progress.set_message(what.to_string()));
     progress.finish_and_clear();
     let mut up = planned?;
     if !args.out.quiet {

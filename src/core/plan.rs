@@ -8,7 +8,9 @@
 
 use std::ops::Range;
 
-use crate::model::{Change, Edit};
+use crate::core::migration::FileResult;
+use crate::core::model::{Change, Decider, Diagnostic, Edit, Level};
+use crate::core::text::SourceFile;
 
 /// Why a set of edits could not be applied.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -88,6 +90,64 @@ pub fn select(changes: Vec<Change>) -> (Vec<Change>, Vec<Change>) {
         }
     }
     (accepted, deferred)
+}
+
+/// How many times a file is re-checked to apply changes that conflicted with others.
+pub const MAX_PASSES: usize = 4;
+
+/// Applies the changes of one file, deferring those that conflict and re-checking the new
+/// text (`recheck`) for them, up to [`MAX_PASSES`]. Returns `None` if the text does not change.
+pub fn plan_file(
+    file: &SourceFile,
+    mut pending: Vec<Change>,
+    diagnostics: &mut Vec<Diagnostic>,
+    recheck: &mut dyn FnMut(&str, &mut Vec<Diagnostic>) -> Vec<Change>,
+) -> Option<FileResult> {
+    let display = &file.display;
+    let mut text = file.text.clone();
+    let mut applied = Vec::new();
+    let mut passes = 0;
+    for pass in 1..=MAX_PASSES {
+        passes = pass;
+        let (accepted, deferred) = select(pending);
+        let edits: Vec<_> = accepted.iter().flat_map(|c| c.edits.iter().cloned()).collect();
+        match apply_edits(&text, &edits) {
+            Ok(new) => text = new,
+            Err(e) => {
+                diagnostics.push(Diagnostic::at(Level::Error, display, None, format!("internal error, file left unchanged: {e}")));
+                return None;
+            }
+        }
+        applied.extend(accepted);
+        // Only the rules' changes can be found again on the new text; the compiler's
+        // cannot, so a conflicting one is reported now.
+        let (deferred, lost): (Vec<Change>, Vec<Change>) = deferred.into_iter().partition(|c| c.decided_by == Decider::Rule);
+        for change in lost {
+            diagnostics.push(
+                Diagnostic::at(Level::Warning, display, Some(change.line), format!("change not applied: it overlaps another change ({})", change.reason))
+                    .with_rule(change.rule),
+            );
+        }
+        if deferred.is_empty() {
+            break;
+        }
+        if pass == MAX_PASSES {
+            for change in deferred {
+                diagnostics.push(
+                    Diagnostic::at(
+                        Level::Warning,
+                        display,
+                        Some(change.line),
+                        format!("change not applied: it conflicts with another change ({})", change.reason),
+                    )
+                    .with_rule(change.rule),
+                );
+            }
+            break;
+        }
+        pending = recheck(&text, diagnostics);
+    }
+    (text != file.text).then(|| FileResult { file: file.clone(), new_text: text, changes: applied, passes })
 }
 
 #[cfg(test)]

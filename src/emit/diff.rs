@@ -6,8 +6,8 @@ use std::io::Write;
 use anstyle::{AnsiColor, Style};
 use similar::TextDiff;
 
-use crate::model::{CfgStatus, Change};
-use crate::pipeline::{FileResult, Migration};
+use crate::core::migration::{FileResult, Migration};
+use crate::core::model::{CfgStatus, Change};
 
 /// How the diff is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

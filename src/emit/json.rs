@@ -5,8 +5,8 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::Summary;
-use crate::model::{Change, Diagnostic};
-use crate::pipeline::Migration;
+use crate::core::migration::Migration;
+use crate::core::model::{Change, Diagnostic};
 
 /// Version of the JSON document's shape; bumped on any incompatible change.
 pub const JSON_VERSION: u32 = 1;
@@ -15,7 +15,7 @@ pub const JSON_VERSION: u32 = 1;
 struct Document<'m> {
     version: u32,
     changes: Vec<&'m Change>,
-    verdicts: &'m [crate::model::Verdict],
+    verdicts: &'m [crate::core::model::Verdict],
     diagnostics: &'m [Diagnostic],
     summary: Summary,
 }

@@ -12,8 +12,8 @@ pub use sarif::write_sarif;
 
 use std::collections::BTreeMap;
 
-use crate::model::Safety;
-use crate::pipeline::Migration;
+use crate::core::migration::Migration;
+use crate::core::model::Safety;
 
 /// Counts for the summary line.
 #[derive(Debug, Default, serde::Serialize)]
@@ -42,7 +42,7 @@ impl Summary {
             s.changes += 1;
             *s.by_rule.entry(c.rule).or_default() += 1;
             *s.by_safety.entry(c.safety.label()).or_default() += 1;
-            if c.cfg != crate::model::CfgStatus::Active {
+            if c.cfg != crate::core::model::CfgStatus::Active {
                 s.cfg_inactive += 1;
             }
         }

@@ -6,8 +6,8 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 
-use crate::model::{Change, Level, Safety};
-use crate::pipeline::Migration;
+use crate::core::migration::Migration;
+use crate::core::model::{Change, Level, Safety};
 
 /// Writes the migration as one SARIF log.
 pub fn write_sarif(m: &Migration, out: &mut dyn Write) -> std::io::Result<()> {
@@ -43,7 +43,7 @@ pub fn write_sarif(m: &Migration, out: &mut dyn Write) -> std::io::Result<()> {
 fn rule_descriptor(id: &str) -> Value {
     let summary = crate::rules::find(id)
         .map(|r| r.meta().summary.to_string())
-        .or_else(|| crate::compiler::lint_doc(id).map(|l| format!("{} ({})", l.summary, l.treatment)))
+        .or_else(|| crate::engine::compiler::lint_doc(id).map(|l| format!("{} ({})", l.summary, l.treatment)))
         .unwrap_or_else(|| id.to_string());
     json!({ "id": id, "shortDescription": { "text": summary } })
 }

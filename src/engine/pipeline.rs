@@ -3,77 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::check::{check_manifest_text, check_rust_text, check_workspace, sort_findings, CheckOptions, Checked};
-use crate::compiler::{BuildConfig, COVERED_BY_RULES};
-use crate::discover::Workspace;
-use crate::model::{Change, Diagnostic, Level};
-use crate::plan::{apply_edits, select};
-use crate::source::{FileKind, SourceFile};
-
-/// How many times a file is re-checked to apply changes that conflicted with others.
-pub const MAX_PASSES: usize = 4;
-
-/// The migrated state of one file.
-#[derive(Debug, Clone)]
-pub struct FileResult {
-    /// The file as read.
-    pub file: SourceFile,
-    /// Its text after every applied change.
-    pub new_text: String,
-    /// The applied changes, in order. Changes of later passes have edits relative to the
-    /// text of the pass before.
-    pub changes: Vec<Change>,
-    /// How many passes it took (1 when no change conflicted with another).
-    pub passes: usize,
-}
-
-/// The result of a migration run, before anything is written.
-#[derive(Debug, Default)]
-pub struct Migration {
-    /// Files that change, by display path.
-    pub files: BTreeMap<String, FileResult>,
-    /// Diagnostics of every stage, sorted.
-    pub diagnostics: Vec<Diagnostic>,
-    /// How the judge decided each site.
-    pub verdicts: Vec<crate::model::Verdict>,
-    /// Rust files read.
-    pub files_read: usize,
-    /// Lines of Rust read.
-    pub lines_read: usize,
-}
-
-impl Migration {
-    /// All applied changes, in file order.
-    pub fn changes(&self) -> impl Iterator<Item = &Change> {
-        self.files.values().flat_map(|f| f.changes.iter())
-    }
-
-    /// Records a change made on disk after `--apply` (a repair): the file's text before
-    /// and after it. Such a file is reverted whole by `--verify`.
-    pub fn record_on_disk(&mut self, ws: &Workspace, change: Change, before: String, after: String) {
-        let entry = self.files.entry(change.file.clone()).or_insert_with(|| FileResult {
-            file: SourceFile {
-                path: ws.root.join(&change.file),
-                display: change.file.clone(),
-                kind: FileKind::Rust,
-                package: String::new(),
-                cfg: crate::model::CfgStatus::Active,
-                text: before.clone(),
-            },
-            new_text: before,
-            changes: Vec::new(),
-            passes: 1,
-        });
-        entry.new_text = after;
-        entry.passes += 1;
-        entry.changes.push(change);
-    }
-
-    /// Whether any diagnostic is an error (a file not processed).
-    pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.level == Level::Error)
-    }
-}
+use crate::cargo::build::BuildConfig;
+use crate::cargo::discover::Workspace;
+use crate::core::migration::Migration;
+use crate::core::model::{Change, Diagnostic, Level};
+use crate::core::plan::plan_file;
+use crate::core::text::{FileKind, SourceFile};
+use crate::engine::compiler::COVERED_BY_RULES;
+use crate::engine::walk::{check_manifest_text, check_rust_text, check_workspace, sort_findings, CheckOptions, Checked};
 
 /// Checks the workspace (syntactic rules, then the compiler phase if `compiler` is given)
 /// and plans the changes of every file.
@@ -114,7 +51,7 @@ pub fn judgement_sites(
     ws: &Workspace,
     opts: &CheckOptions<'_>,
     config: &BuildConfig,
-) -> (Vec<crate::model::Site>, BTreeMap<String, SourceFile>, Vec<Diagnostic>) {
+) -> (Vec<crate::core::model::Site>, BTreeMap<String, SourceFile>, Vec<Diagnostic>) {
     let mut checked = check_workspace(ws, opts, &|_| {});
     add_compiler_findings(ws, opts, config, &mut checked);
     (checked.sites, checked.files, checked.diagnostics)
@@ -125,7 +62,7 @@ pub fn judgement_sites(
 fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, config: &BuildConfig, checked: &mut Checked) {
     let by_path: BTreeMap<_, _> = checked.files.values().map(|f| (f.path.clone(), f)).collect();
     let packages: Vec<String> = ws.packages.iter().map(|p| p.spec()).collect();
-    let found = crate::compiler::run(&ws.root_manifest, &packages, config, &ws.root, &by_path);
+    let found = crate::engine::compiler::run(&ws.root_manifest, &packages, config, &ws.root, &by_path);
     let mut kept_expr = 0;
     for change in found.changes.into_iter().filter(|c| opts.wants(c.rule)) {
         let covering = COVERED_BY_RULES.iter().find(|(lint, _)| *lint == change.rule).map(|(_, rule)| *rule);
@@ -147,7 +84,7 @@ fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, config: &Build
         ));
     }
     checked.diagnostics.extend(found.diagnostics.into_iter().filter(|d| d.rule.is_none_or(|r| opts.wants(r))));
-    let compiler_sites: Vec<crate::model::Site> = found.sites.into_iter().filter(|s| opts.wants(s.rule)).collect();
+    let compiler_sites: Vec<crate::core::model::Site> = found.sites.into_iter().filter(|s| opts.wants(s.rule)).collect();
     // An `if let` rustc lints itself is its site, not the syntactic rule's.
     checked.sites.retain(|s| !compiler_sites.iter().any(|c| crate::rules::if_let_guard_method::same_site(s, c)));
     checked.sites.extend(compiler_sites);
@@ -175,71 +112,16 @@ pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migrat
     out
 }
 
-/// Applies the changes of one file, deferring those that conflict and re-checking the new
-/// text (`recheck`) for them, up to [`MAX_PASSES`]. Returns `None` if the text does not change.
-pub fn plan_file(
-    file: &SourceFile,
-    mut pending: Vec<Change>,
-    diagnostics: &mut Vec<Diagnostic>,
-    recheck: &mut dyn FnMut(&str, &mut Vec<Diagnostic>) -> Vec<Change>,
-) -> Option<FileResult> {
-    let display = &file.display;
-    let mut text = file.text.clone();
-    let mut applied = Vec::new();
-    let mut passes = 0;
-    for pass in 1..=MAX_PASSES {
-        passes = pass;
-        let (accepted, deferred) = select(pending);
-        let edits: Vec<_> = accepted.iter().flat_map(|c| c.edits.iter().cloned()).collect();
-        match apply_edits(&text, &edits) {
-            Ok(new) => text = new,
-            Err(e) => {
-                diagnostics.push(Diagnostic::at(Level::Error, display, None, format!("internal error, file left unchanged: {e}")));
-                return None;
-            }
-        }
-        applied.extend(accepted);
-        // Only the rules' changes can be found again on the new text; the compiler's
-        // cannot, so a conflicting one is reported now.
-        let (deferred, lost): (Vec<Change>, Vec<Change>) = deferred.into_iter().partition(|c| c.decided_by == crate::model::Decider::Rule);
-        for change in lost {
-            diagnostics.push(
-                Diagnostic::at(Level::Warning, display, Some(change.line), format!("change not applied: it overlaps another change ({})", change.reason))
-                    .with_rule(change.rule),
-            );
-        }
-        if deferred.is_empty() {
-            break;
-        }
-        if pass == MAX_PASSES {
-            for change in deferred {
-                diagnostics.push(
-                    Diagnostic::at(
-                        Level::Warning,
-                        display,
-                        Some(change.line),
-                        format!("change not applied: it conflicts with another change ({})", change.reason),
-                    )
-                    .with_rule(change.rule),
-                );
-            }
-            break;
-        }
-        pending = recheck(&text, diagnostics);
-    }
-    (text != file.text).then(|| FileResult { file: file.clone(), new_text: text, changes: applied, passes })
-}
-
 /// Migrates one Rust source text with `opts`, outside any workspace (every cfg taken as
 /// the host's): the changes made and the new text. For tests, fixtures and tools.
 pub fn migrate_source(display: &str, text: &str, opts: &CheckOptions<'_>) -> Result<(Vec<Change>, String), Diagnostic> {
-    let cfg = crate::cfg::CfgSet::host();
+    let cfg = crate::syntax::cfg::CfgSet::host();
     let file = SourceFile {
         path: display.into(),
         display: display.to_string(),
         kind: FileKind::Rust,
         package: String::new(),
-        cfg: crate::model::CfgStatus::Active,
+        cfg: crate::core::model::CfgStatus::Active,
         text: text.to_string(),
     };
     let (mut findings, _) = check_rust_text(&file, &cfg, opts, true)?;

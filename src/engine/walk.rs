@@ -11,12 +11,13 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use crate::cfg::{CfgRanges, CfgSet};
-use crate::discover::{module_refs, ModuleRef, Package, Workspace};
-use crate::model::{CfgStatus, Change, Diagnostic, Level};
+use crate::cargo::discover::{module_refs, ModuleRef, Package, Workspace};
+use crate::core::model::{CfgStatus, Change, Diagnostic, Level};
+use crate::core::text::{FileKind, LineIndex, SourceFile};
 use crate::rules::{Findings, ManifestCx, Rule, SourceCx};
-use crate::source::{FileKind, LineIndex, Parsed, SourceFile};
-use crate::syntax::Imports;
+use crate::syntax::cfg::{CfgRanges, CfgSet};
+use crate::syntax::parsed::Parsed;
+use crate::syntax::tokens::Imports;
 
 /// Files larger than this are reported and skipped (generated code, data).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
@@ -31,7 +32,7 @@ pub struct Checked {
     /// Diagnostics, sorted.
     pub diagnostics: Vec<Diagnostic>,
     /// Sites for the judge.
-    pub sites: Vec<crate::model::Site>,
+    pub sites: Vec<crate::core::model::Site>,
     /// Lines of Rust read.
     pub lines: usize,
 }
@@ -189,15 +190,15 @@ fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOpt
 }
 
 /// Parses `file.text` and runs the rules on it and on its doc tests (see
-/// [`crate::doctest`]). Also returns the file's `mod` declarations (`mod_rs`: see
-/// [`crate::discover::module_dir`]).
+/// [`crate::syntax::doctest`]). Also returns the file's `mod` declarations (`mod_rs`: see
+/// [`crate::cargo::discover::module_dir`]).
 pub fn check_rust_text(file: &SourceFile, cfg: &CfgSet, opts: &CheckOptions<'_>, mod_rs: bool) -> Result<(Findings, Vec<ModuleRef>), Diagnostic> {
     let parsed = Parsed::parse(&file.text)
         .map_err(|e| Diagnostic::at(Level::Error, &file.display, Some(e.line), format!("cannot parse, file skipped: {}", e.message)))?;
     let lines = LineIndex::new(&file.text);
     let mut findings = run_rules(file, &parsed, &lines, cfg, opts);
     let modules = module_refs(&parsed.syntax, &file.path, mod_rs, cfg);
-    let snippets = crate::doctest::snippets(&parsed.sequences, &file.text, &|s| parsed.range(s));
+    let snippets = crate::syntax::doctest::snippets(&parsed.sequences, &file.text, &|s| parsed.range(s));
     drop(parsed);
     for snippet in snippets {
         // Doc tests are compiled with the crate's edition. A block that does not parse

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use quote::ToTokens;
 use syn::visit::Visit;
 
-use crate::model::{DropOrigin, Evidence, Site};
-use crate::source::SourceFile;
+use crate::core::model::{DropOrigin, Evidence, Site};
+use crate::core::text::SourceFile;
 
 /// A heuristic's decision: the index of the chosen option, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +59,7 @@ fn acquisitions(expr: &syn::Expr) -> Vec<(String, String, Access)> {
             syn::visit::visit_expr_method_call(self, call);
         }
         fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-            crate::syntax::visit_macro_body(self, mac);
+            crate::syntax::tokens::visit_macro_body(self, mac);
         }
     }
     let mut find = Find(Vec::new());
@@ -74,7 +74,7 @@ fn normalize(expr: &syn::Expr) -> String {
     text.trim_start_matches(['&', '*']).to_string()
 }
 
-fn if_let_rescope(site: &Site, destructors: &[crate::model::Destructor], files: &BTreeMap<String, SourceFile>) -> Option<Decision> {
+fn if_let_rescope(site: &Site, destructors: &[crate::core::model::Destructor], files: &BTreeMap<String, SourceFile>) -> Option<Decision> {
     let syn::Expr::If(expr_if) = syn::parse_str::<syn::Expr>(&site.code).ok()? else { return None };
     let syn::Expr::Let(let_expr) = &*expr_if.cond else { return None };
     let (_, else_branch) = expr_if.else_branch.as_ref()?;
@@ -188,9 +188,9 @@ enum Effect {
     Unknown,
 }
 
-fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], files: &BTreeMap<String, SourceFile>) -> Option<Decision> {
+fn tail_expr_drop_order(site: &Site, destructors: &[crate::core::model::Destructor], files: &BTreeMap<String, SourceFile>) -> Option<Decision> {
     let accept = option(site, "accept");
-    let effects: Vec<(&crate::model::Destructor, Effect)> = destructors
+    let effects: Vec<(&crate::core::model::Destructor, Effect)> = destructors
         .iter()
         .map(|d| {
             let effect = match d.origin {
@@ -238,7 +238,7 @@ fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], f
     }
     // Two Drops whose effects reach the same place — a function of the workspace (`log()`),
     // an output stream, a static —: Rust 2024 swaps the order in which they happen there.
-    let bodies: Vec<(&crate::model::Destructor, &DropBody)> =
+    let bodies: Vec<(&crate::core::model::Destructor, &DropBody)> =
         effects.iter().filter_map(|(d, e)| if let Effect::Effects(b) = e { Some((*d, b)) } else { None }).collect();
     for (i, (d1, b1)) in bodies.iter().enumerate() {
         for (d2, b2) in &bodies[i + 1..] {
@@ -266,7 +266,7 @@ fn tail_expr_drop_order(site: &Site, destructors: &[crate::model::Destructor], f
 /// Whether a destructor only releases a lock or a borrow: std's (and parking_lot's...)
 /// mutex and rwlock guards, `RefCell` borrows, and the reentrant lock guards of stdout and
 /// stderr (`StdoutLock`, `StderrLock`), which the compiler points at in `reentrant_lock.rs`.
-fn is_guard(d: &crate::model::Destructor) -> bool {
+fn is_guard(d: &crate::core::model::Destructor) -> bool {
     match d.origin {
         DropOrigin::MutexGuard | DropOrigin::RwLockGuard | DropOrigin::RefCellBorrow => true,
         DropOrigin::Other => d.location.replace('\\', "/").ends_with("/reentrant_lock.rs"),
@@ -299,7 +299,7 @@ fn contains_unsafe(expr: &syn::Expr) -> bool {
             self.0 = true;
         }
         fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-            crate::syntax::visit_macro_body(self, mac);
+            crate::syntax::tokens::visit_macro_body(self, mac);
         }
     }
     let mut find = Find(false);
@@ -508,7 +508,7 @@ impl<'ast> Visit<'ast> for CollectUses {
             }
             _ => {}
         }
-        crate::syntax::visit_macro_body(self, mac);
+        crate::syntax::tokens::visit_macro_body(self, mac);
     }
 }
 

@@ -17,8 +17,8 @@ pub mod repair;
 
 use std::collections::BTreeMap;
 
-use crate::model::{Change, Decider, Diagnostic, Edit, Level, Safety, Site, SiteOption, Verdict};
-use crate::source::SourceFile;
+use crate::core::model::{Change, Decider, Diagnostic, Edit, Level, Safety, Site, SiteOption, Verdict};
+use crate::core::text::SourceFile;
 use llm::{Answer, LlmError, Model};
 
 /// What judging a set of sites produced.
@@ -97,7 +97,7 @@ pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Opti
         // A pack's choice carries its question (the rule's message) in the reason, with
         // the option taken and what it means.
         let reason = match site.evidence {
-            crate::model::Evidence::None => format!("{} → `{}` ({}): {reason}", site.question, chosen.id, chosen.when),
+            crate::core::model::Evidence::None => format!("{} → `{}` ({}): {reason}", site.question, chosen.id, chosen.when),
             _ => format!("{}: {reason}", chosen.id),
         };
         out.changes.push(Change { rule: site.rule, reason, safety, decided_by, file: site.file.clone(), line: site.line, cfg: site.cfg, edits });

@@ -9,8 +9,8 @@ use syn::visit::Visit;
 
 use super::heuristics::drop_impl_text;
 use super::llm::Question;
-use crate::model::{DropOrigin, Evidence, Site};
-use crate::source::SourceFile;
+use crate::core::model::{DropOrigin, Evidence, Site};
+use crate::core::text::SourceFile;
 
 /// Longest enclosing function included, in lines.
 const MAX_FN_LINES: usize = 80;
@@ -128,7 +128,7 @@ fn definitions(site: &Site, files: &BTreeMap<String, SourceFile>) -> Vec<String>
     let names: std::collections::BTreeSet<String> =
         site.code.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| w.chars().next().is_some_and(char::is_alphabetic)).map(String::from).collect();
     let mut out = Vec::new();
-    for file in files.values().filter(|f| f.kind == crate::source::FileKind::Rust) {
+    for file in files.values().filter(|f| f.kind == crate::core::text::FileKind::Rust) {
         let Ok(parsed) = syn::parse_file(&file.text) else { continue };
         for item in &parsed.items {
             let (ident, span) = match item {

@@ -12,10 +12,11 @@ use serde_json::json;
 use syn::spanned::Spanned;
 
 use super::llm::{LlmError, Model};
-use crate::apply::write_if_unchanged;
-use crate::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety};
-use crate::source::{LineIndex, Parsed};
-use crate::verify::{CheckCommand, CompileError};
+use crate::cargo::check::{CheckCommand, CompileError};
+use crate::cargo::write::write_if_unchanged;
+use crate::core::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety};
+use crate::core::text::LineIndex;
+use crate::syntax::parsed::Parsed;
 
 /// Errors handled at most, per run.
 pub const MAX_ERRORS: usize = 5;

@@ -7,81 +7,16 @@
 //! migration as possible is kept and the crate builds as well as before.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 
 use anyhow::{Context, Result};
-use cargo_metadata::diagnostic::DiagnosticLevel;
-use cargo_metadata::Message;
 
-use crate::apply::write_if_unchanged;
-use crate::model::Change;
-use crate::pipeline::{FileResult, Migration};
-use crate::plan::apply_edits;
-use crate::source::LineIndex;
-
-/// One compiler error, keyed so that it can be compared across builds.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct CompileError {
-    /// File of the primary span, as the compiler printed it (relative to the workspace).
-    pub file: Option<PathBuf>,
-    /// First and last line of the primary span.
-    pub lines: Option<(usize, usize)>,
-    /// The message's first line.
-    pub message: String,
-    /// The rendered diagnostic, for the report.
-    pub rendered: String,
-}
-
-impl CompileError {
-    /// What makes two errors "the same" across builds: lines shift, files and messages do not.
-    fn key(&self) -> (Option<&Path>, &str) {
-        (self.file.as_deref(), &self.message)
-    }
-}
-
-/// How to run `cargo check`.
-#[derive(Clone, Debug)]
-pub struct CheckCommand {
-    /// The workspace's root manifest.
-    pub manifest_path: PathBuf,
-    /// Packages to check (`-p`); all selected packages.
-    pub packages: Vec<String>,
-}
-
-impl CheckCommand {
-    /// Runs `cargo check --all-targets --message-format=json` and returns its errors.
-    pub fn errors(&self) -> Result<Vec<CompileError>> {
-        // `--keep-going` matters here: with it, which target fails first (it varies between
-        // runs) cannot make an old error look new.
-        let mut cmd = crate::compiler::check_command(&self.manifest_path, &self.packages, &Default::default());
-        cmd.arg("--quiet");
-        let output = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().context("cannot run `cargo check`")?;
-        let mut errors = Vec::new();
-        for message in Message::parse_stream(output.stdout.as_slice()) {
-            let Ok(Message::CompilerMessage(msg)) = message else { continue };
-            let d = msg.message;
-            if d.level != DiagnosticLevel::Error || d.message.starts_with("aborting due to") {
-                continue;
-            }
-            let primary = d.spans.iter().find(|s| s.is_primary);
-            errors.push(CompileError {
-                file: primary.map(|s| PathBuf::from(&s.file_name)),
-                lines: primary.map(|s| (s.line_start, s.line_end)),
-                message: d.message.clone(),
-                rendered: d.rendered.clone().unwrap_or(d.message),
-            });
-        }
-        if errors.is_empty() && !output.status.success() {
-            // Cargo itself failed (a manifest error, a missing dependency): not per file.
-            let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
-            errors.push(CompileError { file: None, lines: None, message: stderr.lines().next().unwrap_or("cargo check failed").to_string(), rendered: stderr });
-        }
-        errors.sort();
-        errors.dedup();
-        Ok(errors)
-    }
-}
+use crate::cargo::check::{CheckCommand, CompileError};
+use crate::cargo::write::write_if_unchanged;
+use crate::core::migration::{FileResult, Migration};
+use crate::core::model::Change;
+use crate::core::plan::apply_edits;
+use crate::core::text::LineIndex;
 
 /// A change taken back, and why.
 #[derive(Debug, Clone)]
@@ -267,7 +202,7 @@ fn near(result: &FileResult, c: usize, e: &CompileError, root: &Path) -> bool {
     }
     let lines = LineIndex::new(&result.new_text);
     // Where the change's edits ended up in the new text: shift by the edits before them.
-    let mut all: Vec<(usize, &crate::model::Edit)> = result.changes.iter().enumerate().flat_map(|(i, ch)| ch.edits.iter().map(move |e| (i, e))).collect();
+    let mut all: Vec<(usize, &crate::core::model::Edit)> = result.changes.iter().enumerate().flat_map(|(i, ch)| ch.edits.iter().map(move |e| (i, e))).collect();
     all.sort_by_key(|(_, e)| (e.range.start, e.range.end));
     let mut shift: isize = 0;
     for (i, edit) in all {
@@ -296,8 +231,8 @@ fn same_file(path: &Path, reported: &Path, root: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CfgStatus, Decider, Edit, Safety};
-    use crate::source::{FileKind, SourceFile};
+    use crate::core::model::{CfgStatus, Decider, Edit, Safety};
+    use crate::core::text::{FileKind, SourceFile};
 
     fn change(line: usize, edits: Vec<Edit>) -> Change {
         Change {

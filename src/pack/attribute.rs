@@ -139,7 +139,7 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        crate::syntax::visit_macro_body(self, mac);
+        crate::syntax::tokens::visit_macro_body(self, mac);
         visit::visit_macro(self, mac);
     }
 }

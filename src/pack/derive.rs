@@ -27,7 +27,7 @@ use syn::visit::{self, Visit};
 use super::pattern::Body;
 use super::resolve::{segments, Facts};
 use super::{Action, CompiledRule};
-use crate::model::Edit;
+use crate::core::model::Edit;
 
 /// One type defined in a matched invocation that lacks some of the rule's derives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,7 +153,7 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
                 self.invocation(rule, &traits, &mac.tokens);
             }
         }
-        crate::syntax::visit_macro_body(self, mac);
+        crate::syntax::tokens::visit_macro_body(self, mac);
         visit::visit_macro(self, mac);
     }
 }

@@ -314,7 +314,7 @@ pub struct FormatError {
 /// Parses pack text; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<PackFile, FormatError> {
     toml::from_str::<PackFile>(text).map_err(|e| {
-        let line = e.span().map(|s| crate::source::LineIndex::new(text).line(s.start));
+        let line = e.span().map(|s| crate::core::text::LineIndex::new(text).line(s.start));
         FormatError { file: file.to_string(), line, message: e.message().trim().to_string() }
     })
 }

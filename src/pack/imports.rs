@@ -16,8 +16,8 @@ use std::ops::Range;
 use super::matcher::PathSite;
 use super::resolve::{Facts, LeafKind, UseNode, Via};
 use super::template::segment_edits;
-use crate::model::Edit;
-use crate::source::{indentation_at, line_ending, LineIndex};
+use crate::core::model::Edit;
+use crate::core::text::{indentation_at, line_ending, LineIndex};
 
 /// What happens to the name a leaf binds.
 #[derive(Clone, Debug, PartialEq, Eq)]

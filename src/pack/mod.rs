@@ -35,7 +35,7 @@ use imports::{ImportAdd, LocalPlan, Mover};
 use pattern::{Body, Template};
 use resolve::{Env, Facts, PreludeFacts, Via};
 
-use crate::model::{Change, Edit, Safety};
+use crate::core::model::{Change, Edit, Safety};
 use crate::rules::{Findings, Rule, RuleMeta, SourceCx};
 
 /// The packs built into the binary: (path under `migrations/`, text).
@@ -250,7 +250,7 @@ impl CompiledPack {
     }
 
     fn compile(file: PackFile, text: &str, source: &str) -> Result<CompiledPack, FormatError> {
-        let lines = crate::source::LineIndex::new(text);
+        let lines = crate::core::text::LineIndex::new(text);
         let krate = file.krate.replace('-', "_");
         let companions: Vec<String> = file.companions.iter().map(|c| c.krate.replace('-', "_")).collect();
         let new_crates: Vec<String> = file.new_crates.iter().map(|c| c.krate.replace('-', "_")).collect();
@@ -490,14 +490,14 @@ impl PackRule {
 
     /// The judge's site for a choice: the rule's message and question, and each option's
     /// edits.
-    fn site(&self, cx: &SourceCx<'_>, choice: &PackChoice) -> crate::model::Site {
+    fn site(&self, cx: &SourceCx<'_>, choice: &PackChoice) -> crate::core::model::Site {
         let rule = &self.pack.rules[choice.rule];
         let start = choice.range.start;
         let question = match &rule.action {
             Action::Choice { question, .. } => format!("{} — {question}", rule.message),
             Action::Replace { .. } | Action::Derive { .. } => rule.message.clone(),
         };
-        crate::model::Site {
+        crate::core::model::Site {
             rule: rule.full_id,
             file: cx.file.display.clone(),
             line: cx.lines.line(start),
@@ -508,10 +508,10 @@ impl PackRule {
             options: choice
                 .options
                 .iter()
-                .map(|(id, when, edits)| crate::model::SiteOption { id: id.clone(), when: when.clone(), edits: edits.clone() })
+                .map(|(id, when, edits)| crate::core::model::SiteOption { id: id.clone(), when: when.clone(), edits: edits.clone() })
                 .collect(),
             conservative: choice.conservative,
-            evidence: crate::model::Evidence::None,
+            evidence: crate::core::model::Evidence::None,
         }
     }
 }
@@ -979,8 +979,8 @@ pub fn test_pack(path: &Path) -> Result<PackReport, FormatError> {
 pub fn test_compiled(pack: Arc<CompiledPack>) -> PackReport {
     let mut report = PackReport { source: pack.source.clone(), ..PackReport::default() };
     let rule = PackRule { assume_errors: true, ..PackRule::new(pack.clone()) };
-    let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
-    let migrate = |code: &str| crate::pipeline::migrate_source("example.rs", code, &opts).map_err(|d| d.message);
+    let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+    let migrate = |code: &str| crate::engine::pipeline::migrate_source("example.rs", code, &opts).map_err(|d| d.message);
     for (index, def) in pack.file.rules.iter().enumerate() {
         let Some(examples) = &def.examples else { continue };
         let id = pack.rules[index].full_id;
@@ -1015,17 +1015,17 @@ pub fn test_compiled(pack: Arc<CompiledPack>) -> PackReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Diagnostic;
+    use crate::core::model::Diagnostic;
 
     /// Runs `pack` (TOML text) on `code`: the new text, the changes, the diagnostics.
     /// `lib.rs` holding `code`.
-    fn lib_rs(code: &str) -> crate::source::SourceFile {
-        crate::source::SourceFile {
+    fn lib_rs(code: &str) -> crate::core::text::SourceFile {
+        crate::core::text::SourceFile {
             path: "lib.rs".into(),
             display: "lib.rs".into(),
-            kind: crate::source::FileKind::Rust,
+            kind: crate::core::text::FileKind::Rust,
             package: String::new(),
-            cfg: crate::model::CfgStatus::Active,
+            cfg: crate::core::model::CfgStatus::Active,
             text: code.to_string(),
         }
     }
@@ -1033,10 +1033,10 @@ mod tests {
     fn run(pack: &str, code: &str) -> (String, Vec<Change>, Vec<Diagnostic>) {
         let pack = Arc::new(CompiledPack::from_text(pack, "test.toml").unwrap_or_else(|e| panic!("{e}")));
         let rule = PackRule::new(pack);
-        let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
         let file = lib_rs(code);
-        let (findings, _) = crate::check::check_rust_text(&file, &crate::cfg::CfgSet::host(), &opts, true).unwrap();
-        let (changes, new) = crate::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::syntax::cfg::CfgSet::host(), &opts, true).unwrap();
+        let (changes, new) = crate::engine::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
         (new, changes, findings.diagnostics)
     }
 
@@ -1142,9 +1142,9 @@ mod tests {
         let code = "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { r.gen_range(0.0..1.0) }\n";
         let pack = Arc::new(CompiledPack::from_text(RAND, "rand.toml").unwrap());
         let rule = PackRule::new(pack);
-        let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
         let file = lib_rs(code);
-        let (findings, _) = crate::check::check_rust_text(&file, &crate::cfg::CfgSet::host(), &opts, true).unwrap();
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::syntax::cfg::CfgSet::host(), &opts, true).unwrap();
         assert_eq!(findings.sites.len(), 1);
         let site = &findings.sites[0];
         assert_eq!(site.rule, "rand/gen-range-float");
@@ -1152,8 +1152,8 @@ mod tests {
         let files = BTreeMap::from([("lib.rs".to_string(), file.clone())]);
         let judged = crate::judge::judge(findings.sites, &files, Some(&Picks("allow-high")), None);
         let change = &judged.changes[0];
-        assert_eq!((change.safety, &change.decided_by), (Safety::Judged, &crate::model::Decider::Llm("picks".into())));
-        let new = crate::plan::apply_edits(code, &change.edits).unwrap();
+        assert_eq!((change.safety, &change.decided_by), (Safety::Judged, &crate::core::model::Decider::Llm("picks".into())));
+        let new = crate::core::plan::apply_edits(code, &change.edits).unwrap();
         assert_eq!(new, "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { r.random_range(0.0..1.0) }\n");
     }
 
@@ -1162,9 +1162,9 @@ mod tests {
         let code = "fn f(s: &str) -> Vec<u8> {\n    base64::decode(s).unwrap()\n}\n";
         let pack = Arc::new(CompiledPack::from_text(include_str!("../../migrations/base64/0.13-0.22.toml"), "base64.toml").unwrap());
         let rule = PackRule::new(pack);
-        let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
         let file = lib_rs(code);
-        let (findings, _) = crate::check::check_rust_text(&file, &crate::cfg::CfgSet::host(), &opts, true).unwrap();
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::syntax::cfg::CfgSet::host(), &opts, true).unwrap();
         assert_eq!(findings.sites.len(), 1, "{:?}", findings.changes);
         assert_eq!(findings.sites[0].options.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["lenient", "strict"]);
         // The import is a change of its own, whichever option the judge takes.
@@ -1175,7 +1175,7 @@ mod tests {
         let mut edits = findings.changes[0].edits.clone();
         edits.extend(judged.changes[0].edits.clone());
         edits.sort();
-        let new = crate::plan::apply_edits(code, &edits).unwrap();
+        let new = crate::core::plan::apply_edits(code, &edits).unwrap();
         assert_eq!(new, "use base64::Engine;\nfn f(s: &str) -> Vec<u8> {\n    base64::engine::general_purpose::STANDARD.decode(s).unwrap()\n}\n");
     }
 
@@ -1222,10 +1222,10 @@ when = "the remaining entries must keep their order (O(n))"
         let item: Vec<String> = if item.is_empty() { Vec::new() } else { split_path(item) };
         let sites = code.match_indices(at).map(|(i, _)| CompilerSite { range: i..i + at.len(), item: item.clone(), code: None }).collect();
         rule.compiler_sites.insert("lib.rs".into(), sites);
-        let opts = crate::check::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
         let file = lib_rs(code);
-        let (findings, _) = crate::check::check_rust_text(&file, &crate::cfg::CfgSet::host(), &opts, true).unwrap();
-        let (_, new) = crate::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::syntax::cfg::CfgSet::host(), &opts, true).unwrap();
+        let (_, new) = crate::engine::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
         (new, findings.diagnostics)
     }
 
@@ -1393,7 +1393,7 @@ replace = "nom_language::error::VerboseError"
     fn error_rules_apply_only_where_the_compiler_reports_the_error_and_never_to_a_place() {
         let pack = Arc::new(CompiledPack::from_text(BITS_PACK, "x.toml").unwrap());
         let code = "use bitflags::bitflags;\nfn f(m: &mut M, o: &Other) -> u8 {\n    m.bits = 1;\n    m.bits |= 2;\n    o.bits + m.bits\n}\n";
-        let parsed = crate::source::Parsed::parse(code).unwrap();
+        let parsed = crate::syntax::parsed::Parsed::parse(code).unwrap();
         let env = Env::plain("bitflags");
         let at = |needle: &str, from: usize| {
             let start = code[from..].find(needle).unwrap() + from;
@@ -1429,7 +1429,7 @@ replace = "nom_language::error::VerboseError"
     fn macro_rules_follow_macro_use_from_the_crate_root_and_leave_other_macros_alone() {
         let pack = Arc::new(CompiledPack::from_text(MACRO_PACK, "x.toml").unwrap());
         let code = "bitflags! { struct F: u8 { const A = 1; } }\n";
-        let parsed = crate::source::Parsed::parse(code).unwrap();
+        let parsed = crate::syntax::parsed::Parsed::parse(code).unwrap();
         let run_with = |macro_use: bool| {
             let env = Env { macro_use, ..Env::plain("bitflags") };
             run_pack(&pack, None, &env, &[], false, &parsed.syntax, &parsed.tokens, code, &|s| parsed.range(s)).changes

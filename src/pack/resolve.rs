@@ -535,7 +535,7 @@ impl<'ast> Visit<'ast> for Collect<'_, '_> {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        crate::syntax::visit_macro_body(self, mac);
+        crate::syntax::tokens::visit_macro_body(self, mac);
     }
 }
 

@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use super::matcher::Binding;
 use super::pattern::{Piece, Template};
-use crate::model::Edit;
+use crate::core::model::Edit;
 
 /// Renders `template` with the text of `bindings` in `text`; `krate` is the crate's
 /// local name for paths of the template.
@@ -271,7 +271,7 @@ mod tests {
         let edits = minimal_edits(10..10 + old.len(), old, new);
         assert_eq!(edits[0], Edit::insert(22, "&mut "));
         assert!(edits.iter().all(|e| e.range.end <= 22 || e.range.start >= 32), "`thread_rng()` is kept: {edits:?}");
-        assert_eq!(crate::plan::apply_edits(&format!("{}{old}", " ".repeat(10)), &edits).unwrap().trim(), new);
+        assert_eq!(crate::core::plan::apply_edits(&format!("{}{old}", " ".repeat(10)), &edits).unwrap().trim(), new);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use proc_macro2::TokenTree;
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::model::{Edit, Safety};
-use crate::syntax::is_punct;
+use crate::core::model::{Edit, Safety};
+use crate::syntax::tokens::is_punct;
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/guarded-strings/README.md"))]
 pub struct GuardedStrings;

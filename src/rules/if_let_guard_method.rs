@@ -4,7 +4,7 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::model::{Destructor, DropOrigin, Edit, Evidence, Safety, Site};
+use crate::core::model::{Destructor, DropOrigin, Edit, Evidence, Safety, Site};
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/if-let-guard-method/README.md"))]
 pub struct IfLetGuardMethod;
@@ -139,7 +139,7 @@ impl<'a> Visit<'a> for Finder<'_, '_> {
         visit::visit_expr_if(self, e);
     }
     fn visit_macro(&mut self, mac: &'a syn::Macro) {
-        crate::syntax::visit_macro_body(self, mac);
+        crate::syntax::tokens::visit_macro_body(self, mac);
     }
 }
 

@@ -3,7 +3,7 @@
 use proc_macro2::TokenTree;
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::model::{Edit, Safety};
+use crate::core::model::{Edit, Safety};
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/keyword-gen/README.md"))]
 pub struct KeywordGen;

@@ -3,7 +3,7 @@
 use toml_edit::{Item, Table, TableLike, Value};
 
 use super::{Findings, ManifestCx, Rule, RuleMeta};
-use crate::model::{Diagnostic, Edit, Level, Safety};
+use crate::core::model::{Diagnostic, Edit, Level, Safety};
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/edition-manifest/README.md"))]
 pub struct EditionManifest;
@@ -50,7 +50,7 @@ impl Rule for EditionManifest {
             if let (true, Some(ws)) = (is_virtual, root.get("workspace").and_then(Item::as_table)) {
                 if ws.get("resolver").is_none() {
                     if let Some(span) = ws.span() {
-                        let newline = crate::source::line_ending(cx.file.text.as_str());
+                        let newline = crate::core::text::line_ending(cx.file.text.as_str());
                         // After the `[workspace]` header line.
                         let at = cx.file.text[span.end..].find('\n').map_or(cx.file.text.len(), |i| span.end + i + 1);
                         let prefix = if at == cx.file.text.len() && !cx.file.text.ends_with('\n') { newline } else { "" };

@@ -2,10 +2,11 @@
 //! `rules/<id>/README.md` at the repository root, is the rule's doc comment, and is what
 //! `cargo migrate explain <id>` prints. Fixtures sit beside it.
 
-use crate::cfg::CfgRanges;
-use crate::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety};
-use crate::source::{LineIndex, Parsed, SourceFile};
-use crate::syntax::Imports;
+use crate::core::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety};
+use crate::core::text::{LineIndex, SourceFile};
+use crate::syntax::cfg::CfgRanges;
+use crate::syntax::parsed::Parsed;
+use crate::syntax::tokens::Imports;
 
 mod expr_fragment;
 mod guarded_strings;
@@ -77,7 +78,7 @@ pub struct Findings {
     /// Messages that change nothing.
     pub diagnostics: Vec<Diagnostic>,
     /// Places where the right rewrite depends on intent: for the judge.
-    pub sites: Vec<crate::model::Site>,
+    pub sites: Vec<crate::core::model::Site>,
 }
 
 /// Everything a rule may read about one Rust file.
@@ -148,7 +149,7 @@ pub struct ManifestCx<'a> {
     /// The manifest, parsed with spans.
     pub doc: &'a toml_edit::ImDocument<&'a str>,
     /// The package it belongs to, if it has a `[package]`.
-    pub package: Option<&'a crate::discover::Package>,
+    pub package: Option<&'a crate::cargo::discover::Package>,
     /// Whether it is the workspace root manifest.
     pub is_workspace_root: bool,
     /// Edition to move to.

@@ -3,8 +3,8 @@
 use proc_macro2::{Delimiter, TokenTree};
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::model::{Edit, Safety};
-use crate::syntax::{is_group, is_ident, is_punct};
+use crate::core::model::{Edit, Safety};
+use crate::syntax::tokens::{is_group, is_ident, is_punct};
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/unsafe-extern-blocks/README.md"))]
 pub struct UnsafeExternBlocks;

@@ -8,9 +8,9 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
 use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::model::{Edit, Safety};
-use crate::source::{indentation_at, line_ending};
-use crate::syntax::{is_group, is_ident, is_punct, path_segments, visit_macro_body};
+use crate::core::model::{Edit, Safety};
+use crate::core::text::{indentation_at, line_ending};
+use crate::syntax::tokens::{is_group, is_ident, is_punct, path_segments, visit_macro_body};
 
 #[cfg_attr(not(doctest), doc = include_str!("../../rules/unsafe-std-functions/README.md"))]
 pub struct UnsafeStdFunctions;
@@ -87,7 +87,7 @@ impl Rule for UnsafeStdFunctions {
 /// `$metavariables` does not parse as Rust): reported, not rewritten, since an `unsafe`
 /// block there would also cover the expressions the macro's callers pass in. `wrapped`
 /// are the calls the rule rewrites already.
-fn macro_rules_calls(cx: &SourceCx<'_>, wrapped: &[Range<usize>]) -> Vec<crate::model::Diagnostic> {
+fn macro_rules_calls(cx: &SourceCx<'_>, wrapped: &[Range<usize>]) -> Vec<crate::core::model::Diagnostic> {
     let mut out = Vec::new();
     cx.for_each_sequence(&mut |seq| {
         for i in 0..seq.len().saturating_sub(3) {
@@ -108,7 +108,7 @@ fn macro_rules_calls(cx: &SourceCx<'_>, wrapped: &[Range<usize>]) -> Vec<crate::
     out
 }
 
-fn token_calls(cx: &SourceCx<'_>, mac: &str, tokens: &[TokenTree], wrapped: &[Range<usize>], out: &mut Vec<crate::model::Diagnostic>) {
+fn token_calls(cx: &SourceCx<'_>, mac: &str, tokens: &[TokenTree], wrapped: &[Range<usize>], out: &mut Vec<crate::core::model::Diagnostic>) {
     for (i, tt) in tokens.iter().enumerate() {
         let after = |ch: char| i > 0 && is_punct(&tokens[i - 1], ch);
         match tt {

@@ -8,7 +8,7 @@ use std::process::Command;
 use syn::punctuated::Punctuated;
 use syn::visit::Visit;
 
-use crate::model::CfgStatus;
+use crate::core::model::CfgStatus;
 
 /// A set of active cfg options: bare names (`unix`, `test`) and `key = "value"` pairs.
 #[derive(Clone, Debug, Default)]
@@ -150,11 +150,11 @@ impl CfgRanges {
                         }
                         // Code written inside another macro (a crate's `feature! { .. }`
                         // wrapper): its `#[cfg]`s and `cfg_if!`s count too.
-                        for body in crate::syntax::macro_bodies(&mac.tokens) {
+                        for body in crate::syntax::tokens::macro_bodies(&mac.tokens) {
                             match body {
-                                crate::syntax::MacroBody::Items(items) => items.iter().for_each(|i| self.visit_item(i)),
-                                crate::syntax::MacroBody::Stmts(stmts) => stmts.iter().for_each(|st| self.visit_stmt(st)),
-                                crate::syntax::MacroBody::Exprs(_) => {}
+                                crate::syntax::tokens::MacroBody::Items(items) => items.iter().for_each(|i| self.visit_item(i)),
+                                crate::syntax::tokens::MacroBody::Stmts(stmts) => stmts.iter().for_each(|st| self.visit_stmt(st)),
+                                crate::syntax::tokens::MacroBody::Exprs(_) => {}
                             }
                         }
                     }
@@ -196,7 +196,7 @@ pub fn cfg_if_branches(tokens: &proc_macro2::TokenStream, cfg: &CfgSet) -> Vec<(
     let mut i = 0;
     while i < seq.len() {
         // `if #[cfg(pred)] { .. }`
-        if crate::syntax::is_ident(&seq[i], "if") {
+        if crate::syntax::tokens::is_ident(&seq[i], "if") {
             let (Some(TokenTree::Group(attr)), Some(TokenTree::Group(body))) = (seq.get(i + 2), seq.get(i + 3)) else { break };
             let pred = syn::parse2::<syn::Meta>(attr.stream()).ok().and_then(|m| match m {
                 syn::Meta::List(l) if l.path.is_ident("cfg") => l.parse_args::<syn::Meta>().ok(),
@@ -213,7 +213,7 @@ pub fn cfg_if_branches(tokens: &proc_macro2::TokenStream, cfg: &CfgSet) -> Vec<(
             taken |= status == CfgStatus::Active;
             out.push((body.clone(), status));
             i += 4;
-        } else if crate::syntax::is_ident(&seq[i], "else") {
+        } else if crate::syntax::tokens::is_ident(&seq[i], "else") {
             // `else if ..` continues; a final `else { .. }` is taken if nothing was.
             match seq.get(i + 1) {
                 Some(TokenTree::Group(body)) if body.delimiter() == Delimiter::Brace => {
@@ -342,7 +342,7 @@ mod tests {
     #[test]
     fn finds_inactive_ranges() {
         let src = "fn a() {}\n#[cfg(windows)]\nmod w { fn b() {} }\nstruct S { #[cfg(unix)] x: u8, #[cfg(windows)] y: u8 }\n";
-        let parsed = crate::source::Parsed::parse(src).unwrap();
+        let parsed = crate::syntax::parsed::Parsed::parse(src).unwrap();
         let ranges = CfgRanges::of(&parsed.syntax, &linux(), &|s| parsed.range(s));
         assert_eq!(ranges.status_at(src.find("fn a").unwrap()), CfgStatus::Active);
         assert_eq!(ranges.status_at(src.find("fn b").unwrap()), CfgStatus::Inactive);
@@ -354,7 +354,7 @@ mod tests {
     #[test]
     fn cfg_if_branches_are_evaluated() {
         let src = "cfg_if::cfg_if! {\n if #[cfg(windows)] { fn w() {} }\n else if #[cfg(unix)] { fn u() {} }\n else { fn other() {} }\n}\nfn f() { cfg_if! { if #[cfg(feature = \"nope\")] { let a = 1; } else { let b = 2; } } }\n";
-        let parsed = crate::source::Parsed::parse(src).unwrap();
+        let parsed = crate::syntax::parsed::Parsed::parse(src).unwrap();
         let ranges = CfgRanges::of(&parsed.syntax, &linux(), &|s| parsed.range(s));
         assert_eq!(ranges.status_at(src.find("fn w").unwrap()), CfgStatus::Inactive);
         assert_eq!(ranges.status_at(src.find("fn u").unwrap()), CfgStatus::Active);
@@ -366,7 +366,7 @@ mod tests {
     #[test]
     fn cfg_inside_other_macros_is_evaluated() {
         let src = "feature! { #[cfg(windows)] pub fn w() {} pub fn a() { cfg_if! { if #[cfg(target_os = \"macos\")] { fn m() {} } } } }\n";
-        let parsed = crate::source::Parsed::parse(src).unwrap();
+        let parsed = crate::syntax::parsed::Parsed::parse(src).unwrap();
         let ranges = CfgRanges::of(&parsed.syntax, &linux(), &|s| parsed.range(s));
         assert_eq!(ranges.status_at(src.find("fn w").unwrap()), CfgStatus::Inactive);
         assert_eq!(ranges.status_at(src.find("fn m").unwrap()), CfgStatus::Inactive);

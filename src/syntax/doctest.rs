@@ -7,9 +7,9 @@ use std::ops::Range;
 
 use proc_macro2::{Delimiter, TokenTree};
 
-use crate::model::{Change, Edit};
-use crate::source::LineIndex;
-use crate::syntax::{is_group, is_punct};
+use crate::core::model::{Change, Edit};
+use crate::core::text::LineIndex;
+use crate::syntax::tokens::{is_group, is_punct};
 
 /// One line of a doc comment: where its text starts and what precedes it on the line.
 #[derive(Debug, Clone)]
@@ -217,7 +217,7 @@ mod tests {
     use super::*;
 
     fn find(text: &str) -> Vec<String> {
-        let parsed = crate::source::Parsed::parse(text).unwrap();
+        let parsed = crate::syntax::parsed::Parsed::parse(text).unwrap();
         snippets(&parsed.sequences, text, &|s| parsed.range(s)).into_iter().map(|s| s.code).collect()
     }
 

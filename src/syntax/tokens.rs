@@ -22,7 +22,7 @@ pub fn for_each_sequence(tokens: &TokenStream, f: &mut dyn FnMut(&[TokenTree])) 
 }
 
 /// Every token sequence of `tokens`: the top level and the contents of each group, at any
-/// depth, each once. Computed once per file ([`crate::source::Parsed::sequences`]) and
+/// depth, each once. Computed once per file ([`crate::syntax::parsed::Parsed::sequences`]) and
 /// shared by the token-level rules.
 pub fn sequences_of(tokens: &TokenStream) -> Vec<Vec<TokenTree>> {
     let mut out = Vec::new();

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use toml_edit::{Item, TableLike, Value};
 
 use super::packs::{floor, requirement, same_crate, within_line};
-use crate::model::{Diagnostic, Edit, Level, Safety};
+use crate::core::model::{Diagnostic, Edit, Level, Safety};
 use crate::pack::CompiledPack;
 use crate::rules::{Findings, ManifestCx, Rule, RuleMeta};
 
@@ -295,7 +295,7 @@ fn append(text: &str, array: &toml_edit::Array, value: &str) -> Option<Edit> {
     let line_start = text[..last.start].rfind('\n').map_or(0, |n| n + 1);
     let indent = &text[line_start..last.start];
     let quoted = format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
-    let nl = crate::source::line_ending(text);
+    let nl = crate::core::text::line_ending(text);
     let text = if indent.chars().all(|c| c == ' ' || c == '\t') { format!(",{nl}{indent}{quoted}") } else { format!(", {quoted}") };
     Some(Edit::insert(last.end, text))
 }
@@ -355,7 +355,7 @@ impl Rule for AddCrates {
                 continue;
             }
             let text = &cx.file.text;
-            let nl = crate::source::line_ending(text);
+            let nl = crate::core::text::line_ending(text);
             let edit = match item {
                 // `[dependencies.nom]`: a table of its own after it.
                 Item::Table(t) => {

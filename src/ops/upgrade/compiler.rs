@@ -11,7 +11,7 @@ use std::process::Stdio;
 use cargo_metadata::diagnostic::{Diagnostic as RustcDiagnostic, DiagnosticLevel, DiagnosticSpan};
 use cargo_metadata::Message;
 
-use crate::compiler::BuildConfig;
+use crate::cargo::build::BuildConfig;
 use crate::pack::CompilerSite;
 
 /// A compiler message the upgrade is answerable for.
@@ -125,7 +125,7 @@ pub fn deprecated_item(message: &str) -> Vec<String> {
 /// copy's) with `target_dir`, and sorts out what mentions the crate. `root` is the
 /// staging root, for the compiler's relative paths.
 pub fn check(manifest: &Path, root: &Path, packages: &[String], config: &BuildConfig, target_dir: &Path, names: &CrateNames) -> CheckOutcome {
-    let mut cmd = crate::compiler::check_command(manifest, packages, config);
+    let mut cmd = crate::cargo::build::check_command(manifest, packages, config);
     cmd.env("CARGO_TARGET_DIR", target_dir);
     tracing::info!("running {cmd:?}");
     let output = match cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output() {

@@ -40,14 +40,15 @@ use std::sync::Arc;
 use cargo_metadata::semver::Version;
 use cargo_metadata::MetadataCommand;
 
-use crate::check::{check_workspace, CheckOptions};
-use crate::compiler::BuildConfig;
-use crate::discover::{Selection, Workspace};
-use crate::model::{Diagnostic, Level};
+use crate::cargo::build::BuildConfig;
+use crate::cargo::discover::{Selection, Workspace};
+use crate::core::migration::{FileResult, Migration};
+use crate::core::model::{Diagnostic, Level};
+use crate::engine::pipeline::migrate;
+use crate::engine::walk::{check_workspace, CheckOptions};
 use crate::pack::format::FormatError;
 use crate::pack::resolve::{Env, Facts, PreludeFacts};
 use crate::pack::{CompiledPack, CompilerSite, PackRule};
-use crate::pipeline::{migrate, FileResult, Migration};
 use crate::rules::Rule;
 use detect::Usage;
 use packs::{class, floor, FoundPack, Origin};
@@ -514,8 +515,8 @@ fn index_packages(staging: &staging::Staging, selection: &Selection, krate: &str
     let checked = check_workspace(&ws, &opts, &|_| {});
     let mut env = Env::plain(krate);
     env.local_names.extend(usages.iter().map(|u| u.local_name.clone()));
-    for file in checked.files.values().filter(|f| f.kind == crate::source::FileKind::Rust) {
-        let Ok(parsed) = crate::source::Parsed::parse(&file.text) else { continue };
+    for file in checked.files.values().filter(|f| f.kind == crate::core::text::FileKind::Rust) {
+        let Ok(parsed) = crate::syntax::parsed::Parsed::parse(&file.text) else { continue };
         let facts = Facts::of(&parsed.syntax, &parsed.tokens, &env, &PreludeFacts::default(), &|s| parsed.range(s));
         let index = out.entry(file.package.clone()).or_default();
         index.own_methods.extend(facts.own_methods);

@@ -86,16 +86,16 @@ fn absolutize_paths(copy: &Path, original: &Path, root: &Path) -> std::io::Resul
         if !p.is_relative() {
             continue;
         }
-        let abs = crate::discover::normalize(&dir.join(p));
+        let abs = crate::cargo::discover::normalize(&dir.join(p));
         if abs.starts_with(root) {
             continue;
         }
         let literal = Value::from(abs.to_string_lossy().into_owned()).to_string().trim().to_string();
         rewrites.push((literal.clone(), text[span.clone()].to_string()));
-        edits.push(crate::model::Edit::replace(span, literal));
+        edits.push(crate::core::model::Edit::replace(span, literal));
     }
     if !edits.is_empty() {
-        let new = crate::plan::apply_edits(&text, &edits).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let new = crate::core::plan::apply_edits(&text, &edits).map_err(|e| std::io::Error::other(e.to_string()))?;
         std::fs::write(copy, new)?;
     }
     Ok(rewrites)
@@ -125,7 +125,7 @@ fn find_paths(item: &Item, out: &mut Vec<(std::ops::Range<usize>, String)>) {
 
 /// Maps a text of the staging copy back to the user's: the absolutized path literals
 /// become what the user wrote again; `edits` (on `staged`) are shifted to match.
-pub fn unstage(staged: &str, rewrites: &[(String, String)], edits: &mut [crate::model::Edit]) -> String {
+pub fn unstage(staged: &str, rewrites: &[(String, String)], edits: &mut [crate::core::model::Edit]) -> String {
     if rewrites.is_empty() {
         return staged.to_string();
     }
@@ -167,7 +167,7 @@ mod tests {
         let rewrites = vec![("\"/abs/lib\"".to_string(), "\"../lib\"".to_string())];
         let staged = "a = { path = \"/abs/lib\", version = \"1\" }\n";
         let at = staged.find("\"1\"").unwrap();
-        let mut edits = vec![crate::model::Edit::replace(at..at + 3, "\"2\"")];
+        let mut edits = vec![crate::core::model::Edit::replace(at..at + 3, "\"2\"")];
         let user = unstage(staged, &rewrites, &mut edits);
         assert_eq!(user, "a = { path = \"../lib\", version = \"1\" }\n");
         assert_eq!(&user[edits[0].range.clone()], "\"1\"");
