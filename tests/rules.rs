@@ -242,7 +242,7 @@ fn run_rust(display: &str, text: &str, rules: Vec<&'static dyn Rule>) -> Result<
     let opts = options(rules);
     let (changes, new_text) = migrate_source(display, text, &opts).map_err(|d| show_diagnostic(&d))?;
     let file = source_file(Kind::Rust, display, text);
-    let (findings, _) = check_rust_text(&file, &CfgSet::host(), &opts, true).map_err(|d| show_diagnostic(&d))?;
+    let (findings, _) = check_rust_text(&file, &cargo_migrate::cargo::discover::host_cfg(), &opts, true).map_err(|d| show_diagnostic(&d))?;
     Ok(Run { changes, new_text, diagnostics: findings.diagnostics })
 }
 

@@ -88,7 +88,7 @@ impl Workspace {
             out
         };
         selected.sort_by(|a, b| a.name.cmp(&b.name));
-        let host = CfgSet::host();
+        let host = host_cfg();
         let packages = selected
             .into_iter()
             .map(|p| {
@@ -302,6 +302,20 @@ fn resolve(ctx: &ModCtx, name: &str, paths: &[(String, CfgStatus)], cfg: CfgStat
     for (path, status) in paths {
         out.push(ModuleRef { candidates: vec![normalize(&base.join(path))], cfg: cfg.and(*status), from_path_attr: true });
     }
+}
+
+/// The host's configuration, from `rustc --print cfg` (`$RUSTC` if set), plus `test` and
+/// `debug_assertions` (a `cargo check --all-targets` build has both).
+pub fn host_cfg() -> CfgSet {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let printed = std::process::Command::new(rustc)
+        .args(["--print", "cfg"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    CfgSet::for_checking(&printed)
 }
 
 #[cfg(test)]

@@ -300,3 +300,20 @@ pub struct Verdict {
     /// Safety of the resulting change (judged, or needs-review for a fallback).
     pub safety: Safety,
 }
+
+/// The question of an `if let` whose scrutinee's temporaries Rust 2024 drops before
+/// `else` (rustc's `if_let_rescope` sites and the `if-let-guard-method` rule's).
+pub const IF_LET_RESCOPE_QUESTION: &str = "In Rust 2024 the temporaries of this `if let` scrutinee are dropped before the `else` branch runs (in 2021: after the whole `if let`). Keep `if let` with the new drop order, or rewrite to `match` to keep the 2021 order?";
+
+/// The options of such a site: keep `if let` (no edit), or `edits`, the rewrite to a
+/// `match` that keeps the 2021 order (the conservative one, index 1).
+pub fn if_let_rescope_options(edits: Vec<Edit>) -> Vec<SiteOption> {
+    vec![
+        SiteOption {
+            id: "keep-if-let".into(),
+            when: "the else branch does not need the temporary (a lock guard, a borrow) alive; this also fixes a deadlock or a borrow panic when else takes the same lock or borrow again".into(),
+            edits: Vec::new(),
+        },
+        SiteOption { id: "rewrite-to-match".into(), when: "the else branch relies on the temporary's destructor not having run yet (its Drop has effects that else observes)".into(), edits },
+    ]
+}

@@ -409,10 +409,10 @@ fn judgement_site(lint: &str, d: &RustcDiagnostic, file: &SourceFile, lines: &Li
             file: file.display.clone(),
             line,
             cfg: CfgStatus::Active,
-            question: crate::judge::IF_LET_RESCOPE_QUESTION.into(),
+            question: crate::core::model::IF_LET_RESCOPE_QUESTION.into(),
             code,
             context: Vec::new(),
-            options: crate::judge::if_let_rescope_options(edits),
+            options: crate::core::model::if_let_rescope_options(edits),
             conservative: 1,
             evidence: Evidence::IfLetRescope { temporary: temporary.byte_start as usize..temporary.byte_end as usize, destructors },
         });

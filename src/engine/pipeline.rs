@@ -115,7 +115,7 @@ pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migrat
 /// Migrates one Rust source text with `opts`, outside any workspace (every cfg taken as
 /// the host's): the changes made and the new text. For tests, fixtures and tools.
 pub fn migrate_source(display: &str, text: &str, opts: &CheckOptions<'_>) -> Result<(Vec<Change>, String), Diagnostic> {
-    let cfg = crate::syntax::cfg::CfgSet::host();
+    let cfg = crate::cargo::discover::host_cfg();
     let file = SourceFile {
         path: display.into(),
         display: display.to_string(),

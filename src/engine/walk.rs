@@ -37,27 +37,43 @@ pub struct Checked {
     pub lines: usize,
 }
 
+/// `--only` / `--skip`, resolved once: which rules' and compiler lints' findings are
+/// kept. The rule list of [`CheckOptions`] is already filtered by it; the compiler
+/// phase's findings are filtered with [`RuleFilter::wants`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleFilter {
+    /// Rule ids and compiler lint names to keep (empty: all).
+    pub only: Vec<String>,
+    /// Rule ids and compiler lint names to drop.
+    pub skip: Vec<String>,
+}
+
+impl RuleFilter {
+    /// Whether a finding of this rule or lint is wanted.
+    pub fn wants(&self, id: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|o| o == id)) && !self.skip.iter().any(|s| s == id)
+    }
+}
+
 /// What to check with.
 pub struct CheckOptions<'r> {
     /// The rules to run.
     pub rules: Vec<&'r dyn Rule>,
     /// The edition to move to (`"2024"`).
     pub target_edition: String,
-    /// `--only`: rule ids and compiler lint names to keep (empty: all).
-    pub only: Vec<String>,
-    /// `--skip`: rule ids and compiler lint names to drop.
-    pub skip: Vec<String>,
+    /// `--only` / `--skip`.
+    pub filter: RuleFilter,
 }
 
 impl CheckOptions<'_> {
     /// Options running `rules` towards `target_edition`, with no filter.
     pub fn new<'r>(rules: Vec<&'r dyn Rule>, target_edition: &str) -> CheckOptions<'r> {
-        CheckOptions { rules, target_edition: target_edition.to_string(), only: Vec::new(), skip: Vec::new() }
+        CheckOptions { rules, target_edition: target_edition.to_string(), filter: RuleFilter::default() }
     }
 
     /// Whether a finding of this rule or lint is wanted.
     pub fn wants(&self, id: &str) -> bool {
-        (self.only.is_empty() || self.only.iter().any(|o| o == id)) && !self.skip.iter().any(|s| s == id)
+        self.filter.wants(id)
     }
 }
 

@@ -99,6 +99,12 @@ impl VerdictCache {
         VerdictCache { dir: dir.into() }
     }
 
+    /// The cache of a workspace whose target directory is `target_dir`:
+    /// `<target_dir>/cargo-migrate/verdicts`, the one place every operation uses.
+    pub fn in_target_dir(target_dir: &Path) -> Self {
+        VerdictCache::new(target_dir.join("cargo-migrate").join("verdicts"))
+    }
+
     /// The cache directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -7,6 +7,7 @@
 //! code becomes a [`Change`].
 
 pub mod cache;
+pub mod config;
 pub mod heuristics;
 mod http;
 pub mod llm;
@@ -17,7 +18,7 @@ pub mod repair;
 
 use std::collections::BTreeMap;
 
-use crate::core::model::{Change, Decider, Diagnostic, Edit, Level, Safety, Site, SiteOption, Verdict};
+use crate::core::model::{Change, Decider, Diagnostic, Level, Safety, Site, Verdict};
 use crate::core::text::SourceFile;
 use llm::{Answer, LlmError, Model};
 
@@ -117,23 +118,6 @@ fn fallback(site: &Site, why: &str) -> (usize, Decider, String, Safety) {
 
 /// How many times a model may ask for more context before it must answer.
 pub const MAX_QUERY_ROUNDS: usize = 2;
-
-/// The question of an `if let` whose scrutinee's temporaries Rust 2024 drops before
-/// `else` (rustc's `if_let_rescope` sites and the `if-let-guard-method` rule's).
-pub const IF_LET_RESCOPE_QUESTION: &str = "In Rust 2024 the temporaries of this `if let` scrutinee are dropped before the `else` branch runs (in 2021: after the whole `if let`). Keep `if let` with the new drop order, or rewrite to `match` to keep the 2021 order?";
-
-/// The options of such a site: keep `if let` (no edit), or `edits`, the rewrite to a
-/// `match` that keeps the 2021 order (the conservative one, index 1).
-pub fn if_let_rescope_options(edits: Vec<Edit>) -> Vec<SiteOption> {
-    vec![
-        SiteOption {
-            id: "keep-if-let".into(),
-            when: "the else branch does not need the temporary (a lock guard, a borrow) alive; this also fixes a deadlock or a borrow panic when else takes the same lock or borrow again".into(),
-            edits: Vec::new(),
-        },
-        SiteOption { id: "rewrite-to-match".into(), when: "the else branch relies on the temporary's destructor not having run yet (its Drop has effects that else observes)".into(), edits },
-    ]
-}
 
 /// Asks the model about a site (or finds its verdict in the cache): the index of the
 /// chosen option and the answer. Besides the options, the model may pick a read-only

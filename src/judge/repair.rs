@@ -1,21 +1,16 @@
 //! Repair mode: when a pack's rules and the compiler phase leave errors after an upgrade,
 //! a model may propose a new version of the item (function, method) that holds each
-//! error. A proposal is kept only if it parses as the same kind of item with the same
-//! name, and `cargo check` then shows the error gone and no new error; otherwise the file
-//! is put back. Every kept repair is a change marked "llm repair, needs review".
+//! error. Here the proposal is asked for and checked to parse as the same kind of item
+//! with the same name; the judge writes nothing. [`crate::ops::finish`] writes it, and
+//! keeps it only if `cargo check` then shows the error gone and no new error; every kept
+//! repair is a change marked "llm repair, needs review".
 
-use std::collections::BTreeSet;
 use std::ops::Range;
-use std::path::Path;
 
 use serde_json::json;
 use syn::spanned::Spanned;
 
 use super::llm::{LlmError, Model};
-use crate::cargo::check::{CheckCommand, CompileError};
-use crate::cargo::write::write_if_unchanged;
-use crate::core::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety};
-use crate::core::text::LineIndex;
 use crate::syntax::parsed::Parsed;
 
 /// Errors handled at most, per run.
@@ -40,24 +35,28 @@ pub struct Broken {
     pub notes: String,
 }
 
-/// A repair that was kept: the change, and the file's text before and after it.
+/// A model's proposal for the item holding an error, checked to be one item of the
+/// same kind and name. Nothing is written: [`crate::ops::finish`] writes it, runs
+/// `cargo check` and keeps it only if the compiler accepts it.
 #[derive(Debug, Clone)]
-pub struct Repaired {
-    /// The change (already written to disk).
-    pub change: Change,
-    /// The file before the repair.
-    pub before: String,
-    /// The file after it.
-    pub after: String,
+pub struct Proposal {
+    /// The byte range of the item in the text it was asked about.
+    pub range: Range<usize>,
+    /// The item's new text.
+    pub code: String,
+    /// The model's one-line reason.
+    pub reason: String,
 }
 
-/// What repairing did.
-#[derive(Debug, Default)]
-pub struct Repairs {
-    /// Repairs kept (already written to disk).
-    pub kept: Vec<Repaired>,
-    /// What was tried and not kept, and why.
-    pub diagnostics: Vec<Diagnostic>,
+/// Why there is no proposal.
+#[derive(Debug)]
+pub enum NoProposal {
+    /// The error is not inside a function or method: nothing to ask about.
+    NotInAFunction,
+    /// The model cannot be asked again in this run (unreachable, unknown model).
+    Stop(LlmError),
+    /// This attempt's answer was unusable (invalid JSON, another item, ...).
+    Rejected(String),
 }
 
 const SYSTEM: &str = "You fix Rust code after a dependency upgrade. Answer with a JSON object \
@@ -74,75 +73,25 @@ fn schema() -> serde_json::Value {
     })
 }
 
-/// Tries to repair each error in `broken` (at most [`MAX_ERRORS`]), in the workspace at
-/// `root`, checking with `cmd`.
-pub fn repair(model: &dyn Model, broken: &[Broken], root: &Path, cmd: &CheckCommand, context: &str) -> Result<Repairs, anyhow::Error> {
-    let mut out = Repairs::default();
-    let mut errors = cmd.errors()?;
-    for b in broken.iter().take(MAX_ERRORS) {
-        let path = root.join(&b.file);
-        let key = |e: &CompileError| (e.file.clone(), e.message.clone());
-        if !errors.iter().any(|e| e.message == b.message) {
-            continue; // an earlier repair fixed it too
-        }
-        for attempt in 1..=MAX_ATTEMPTS {
-            let text = std::fs::read_to_string(&path)?;
-            let Some((range, name, kind)) = enclosing_item(&text, b.line) else {
-                out.diagnostics.push(Diagnostic::at(Level::Warning, &b.file, Some(b.line), "llm repair: the error is not inside a function; left as it is"));
-                break;
-            };
-            let prompt = format!(
-                "{context}\n\nThe compiler says:\n```\n{}\n```\nNotes from the migration pack: {}\n\nThe {kind} `{name}` in {} (line {}):\n```rust\n{}\n```\n",
-                b.rendered.trim_end(),
-                if b.notes.is_empty() { "none" } else { &b.notes },
-                b.file,
-                b.line,
-                &text[range.clone()]
-            );
-            let proposal = match model.complete_json(SYSTEM, &prompt, &schema(), MAX_CODE_TOKENS).and_then(|raw| parse_proposal(&raw)) {
-                Ok(p) => p,
-                Err(e) if e.is_fatal_for_run() => {
-                    out.diagnostics.push(Diagnostic::general(Level::Warning, format!("llm repair stopped: {e}")));
-                    return Ok(out);
-                }
-                Err(e) => {
-                    out.diagnostics.push(Diagnostic::at(Level::Warning, &b.file, Some(b.line), format!("llm repair, attempt {attempt}: {e}")));
-                    continue;
-                }
-            };
-            if let Err(why) = same_item(&proposal.0, &name, kind) {
-                out.diagnostics.push(Diagnostic::at(Level::Warning, &b.file, Some(b.line), format!("llm repair, attempt {attempt}: proposal rejected: {why}")));
-                continue;
-            }
-            let mut new_text = text.clone();
-            new_text.replace_range(range.clone(), &proposal.0);
-            write_if_unchanged(&path, &b.file, &text, &new_text)?;
-            let after = cmd.errors()?;
-            let before: BTreeSet<_> = errors.iter().map(key).collect();
-            let fixed = !after.iter().any(|e| e.message == b.message && e.file.as_deref().is_some_and(|f| path.ends_with(f)));
-            let introduced: Vec<&CompileError> = after.iter().filter(|e| !before.contains(&key(e))).collect();
-            if fixed && introduced.is_empty() {
-                let lines = LineIndex::new(&text);
-                let change = Change {
-                    rule: "llm-repair",
-                    reason: format!("llm repair, needs review: {} (fixes: {})", proposal.1, b.message),
-                    safety: Safety::NeedsReview,
-                    decided_by: Decider::Llm(model.name()),
-                    file: b.file.clone(),
-                    line: lines.line(range.start),
-                    cfg: CfgStatus::Active,
-                    edits: vec![Edit::replace(range, proposal.0)],
-                };
-                out.kept.push(Repaired { change, before: text, after: new_text });
-                errors = after;
-                break;
-            }
-            write_if_unchanged(&path, &b.file, &new_text, &text)?;
-            let why = if fixed { format!("it brings new errors: {}", introduced[0].message) } else { "the error is still there".to_string() };
-            out.diagnostics.push(Diagnostic::at(Level::Warning, &b.file, Some(b.line), format!("llm repair, attempt {attempt}: not kept, {why}")));
-        }
-    }
-    Ok(out)
+/// Asks `model` for a new version of the function or method of `text` (the file of
+/// `broken`) that holds the error. `context` says what was upgraded.
+pub fn propose(model: &dyn Model, broken: &Broken, text: &str, context: &str) -> Result<Proposal, NoProposal> {
+    let Some((range, name, kind)) = enclosing_item(text, broken.line) else { return Err(NoProposal::NotInAFunction) };
+    let prompt = format!(
+        "{context}\n\nThe compiler says:\n```\n{}\n```\nNotes from the migration pack: {}\n\nThe {kind} `{name}` in {} (line {}):\n```rust\n{}\n```\n",
+        broken.rendered.trim_end(),
+        if broken.notes.is_empty() { "none" } else { &broken.notes },
+        broken.file,
+        broken.line,
+        &text[range.clone()]
+    );
+    let (code, reason) = match model.complete_json(SYSTEM, &prompt, &schema(), MAX_CODE_TOKENS).and_then(|raw| parse_proposal(&raw)) {
+        Ok(p) => p,
+        Err(e) if e.is_fatal_for_run() => return Err(NoProposal::Stop(e)),
+        Err(e) => return Err(NoProposal::Rejected(e.to_string())),
+    };
+    same_item(&code, &name, kind).map_err(|why| NoProposal::Rejected(format!("proposal rejected: {why}")))?;
+    Ok(Proposal { range, code, reason })
 }
 
 /// The proposal's code and reason, from the model's raw JSON.

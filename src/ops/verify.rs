@@ -52,6 +52,8 @@ pub struct Verified {
     pub reverted: Vec<Reverted>,
     /// New errors left after reverting (or kept with `keep_broken`).
     pub remaining: Vec<CompileError>,
+    /// Whether the new errors were kept on purpose (`--broken-code`).
+    pub kept_broken: bool,
 }
 
 /// Checks the applied migration against the `baseline` errors (from before it). Unless
@@ -61,7 +63,7 @@ pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root
     let known: BTreeSet<_> = baseline.iter().map(CompileError::key).collect();
     let is_new = |e: &CompileError| !known.contains(&e.key());
     let (introduced, preexisting): (Vec<_>, Vec<_>) = cmd.errors()?.into_iter().partition(|e| is_new(e));
-    let mut report = Verified { preexisting, introduced: introduced.clone(), ..Verified::default() };
+    let mut report = Verified { preexisting, introduced: introduced.clone(), kept_broken: keep_broken, ..Verified::default() };
     if introduced.is_empty() || keep_broken {
         report.remaining = if keep_broken { introduced } else { Vec::new() };
         return Ok(report);

@@ -1035,7 +1035,7 @@ mod tests {
         let rule = PackRule::new(pack);
         let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
         let file = lib_rs(code);
-        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::syntax::cfg::CfgSet::host(), &opts, true).unwrap();
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
         let (changes, new) = crate::engine::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
         (new, changes, findings.diagnostics)
     }
@@ -1144,7 +1144,7 @@ mod tests {
         let rule = PackRule::new(pack);
         let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
         let file = lib_rs(code);
-        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::syntax::cfg::CfgSet::host(), &opts, true).unwrap();
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
         assert_eq!(findings.sites.len(), 1);
         let site = &findings.sites[0];
         assert_eq!(site.rule, "rand/gen-range-float");
@@ -1164,7 +1164,7 @@ mod tests {
         let rule = PackRule::new(pack);
         let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
         let file = lib_rs(code);
-        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::syntax::cfg::CfgSet::host(), &opts, true).unwrap();
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
         assert_eq!(findings.sites.len(), 1, "{:?}", findings.changes);
         assert_eq!(findings.sites[0].options.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["lenient", "strict"]);
         // The import is a change of its own, whichever option the judge takes.
@@ -1224,7 +1224,7 @@ when = "the remaining entries must keep their order (O(n))"
         rule.compiler_sites.insert("lib.rs".into(), sites);
         let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
         let file = lib_rs(code);
-        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::syntax::cfg::CfgSet::host(), &opts, true).unwrap();
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
         let (_, new) = crate::engine::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
         (new, findings.diagnostics)
     }

@@ -123,10 +123,10 @@ impl Finder<'_, '_> {
             file: self.cx.file.display.clone(),
             line,
             cfg: self.cx.file.cfg.and(self.cx.cfg.status_at(whole.start)),
-            question: crate::judge::IF_LET_RESCOPE_QUESTION.into(),
+            question: crate::core::model::IF_LET_RESCOPE_QUESTION.into(),
             code: text[whole.clone()].to_string(),
             context: Vec::new(),
-            options: crate::judge::if_let_rescope_options(edits),
+            options: crate::core::model::if_let_rescope_options(edits),
             conservative: 1,
             evidence: Evidence::IfLetRescope { temporary: r(guard.span()), destructors },
         });

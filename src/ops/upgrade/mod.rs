@@ -40,12 +40,16 @@ use std::sync::Arc;
 use cargo_metadata::semver::Version;
 use cargo_metadata::MetadataCommand;
 
+use super::finish::{finish, refuse_unsafe_apply, Finish, Finished, RepairWith};
+use super::{Progress, WriteMode};
 use crate::cargo::build::BuildConfig;
+use crate::cargo::check::CheckCommand;
 use crate::cargo::discover::{Selection, Workspace};
 use crate::core::migration::{FileResult, Migration};
 use crate::core::model::{Diagnostic, Level};
 use crate::engine::pipeline::migrate;
 use crate::engine::walk::{check_workspace, CheckOptions};
+use crate::judge::config::ModelConfig;
 use crate::pack::format::FormatError;
 use crate::pack::resolve::{Env, Facts, PreludeFacts};
 use crate::pack::{CompiledPack, CompilerSite, PackRule};
@@ -71,11 +75,17 @@ pub struct Request {
     pub build: BuildConfig,
     /// Whether to run the compiler phase.
     pub compiler: bool,
-    /// The judge's model for the packs' choice rules (none: the conservative option).
-    pub model: Option<Judge>,
+    /// The model for the packs' choice rules and `--repair` (none: the conservative
+    /// option, no repair).
+    pub judge: ModelConfig,
+    /// Dry run, check, or apply.
+    pub write: WriteMode,
+    /// With [`WriteMode::Apply`]: ask the model to repair the errors the packs leave.
+    pub repair: bool,
 }
 
-/// The judge's model and verdict cache, as an upgrade uses them.
+/// The judge's model and verdict cache, connected once per run and shared by the steps
+/// (which run in parallel) and `--repair`.
 #[derive(Clone)]
 pub struct Judge {
     /// The model.
@@ -175,9 +185,9 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), UpgradeError> 
     }
 }
 
-/// Runs the pipeline on the staging copy for one step, with the request's judge.
-fn run_step(req: &Request, ws: &Workspace, opts: &CheckOptions<'_>) -> Migration {
-    migrate(ws, opts, None, req.model.as_ref().map(|j| &*j.model as &dyn crate::judge::llm::Model), req.model.as_ref().map(|j| &*j.cache), &|_| {})
+/// Runs the pipeline on the staging copy for one step, with the run's judge.
+fn run_step(judge: Option<&Judge>, ws: &Workspace, opts: &CheckOptions<'_>) -> Migration {
+    migrate(ws, opts, None, judge.map(|j| &*j.model as &dyn crate::judge::llm::Model), judge.map(|j| &*j.cache), &|_| {})
 }
 
 /// The selected workspace, its metadata without dependencies (nothing resolved), and the
@@ -232,8 +242,102 @@ pub fn upgradable(selection: &Selection) -> Result<Vec<Candidate>, UpgradeError>
     Ok(out)
 }
 
-/// Plans the upgrade (in a staging copy): detection, packs, steps, bump, compiler phase.
-pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeError> {
+/// What an upgrade found and did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The planned upgrade (its migration includes the repairs that were kept).
+    pub upgrade: Upgrade,
+    /// What was written, repaired and verified, with [`WriteMode::Apply`].
+    pub finished: Option<Finished>,
+}
+
+/// Runs the upgrade: plans it in a staging copy; with [`WriteMode::Apply`] (the tree is
+/// checked before any work) writes it, repairs (`req.repair`) and verifies.
+pub fn run(req: &Request, progress: &dyn Progress) -> anyhow::Result<Outcome> {
+    let ws = Workspace::discover(&req.selection)?;
+    if let WriteMode::Apply(options) = &req.write {
+        refuse_unsafe_apply(&ws.root, options)?;
+    }
+    let cache = crate::judge::cache::VerdictCache::in_target_dir(&ws.target_dir);
+    let judge = req.judge.connect(&cache)?.map(|m| Judge { model: Arc::from(m), cache: Arc::new(cache) });
+    let mut up = plan(req, judge.as_ref(), progress)?;
+    let WriteMode::Apply(options) = &req.write else { return Ok(Outcome { upgrade: up, finished: None }) };
+    let repair = req.repair.then(|| RepairWith {
+        model: judge.as_ref().map(|j| &*j.model),
+        context: format!(
+            "The project was upgraded from {} to {} {}.",
+            up.usages.first().map_or("an older release".to_string(), |u| u.describe(&up.krate)),
+            up.krate,
+            up.target
+        ),
+        notes: up
+            .steps
+            .iter()
+            .map(|s| format!("{} ({})", s.pack.file.summary, s.pack.file.guide.as_deref().unwrap_or("no guide")))
+            .collect::<Vec<_>>()
+            .join("; "),
+    });
+    let check = CheckCommand { manifest_path: up.workspace.root_manifest.clone(), packages: up.moved.clone() };
+    let root = up.workspace.root.clone();
+    let finished = finish(&mut up.migration, &Finish { root: &root, check, options, repair }, progress)?;
+    Ok(Outcome { upgrade: up, finished: Some(finished) })
+}
+
+/// Plans the upgrade in a staging copy: detection, packs, the chain of steps, each step's
+/// rewrite and bump, then the compiler phase. Nothing of the user's is written.
+pub fn plan(req: &Request, judge: Option<&Judge>, progress: &dyn Progress) -> Result<Upgrade, UpgradeError> {
+    let (krate, flagged) = flagged_packs(req)?;
+    progress.stage("reading the workspace");
+    let (ws, meta, members) = read_workspace(&req.selection)?;
+    let target_dir = meta.target_directory.clone().into_std_path_buf();
+    if detect::usages(&meta, &members, &krate, None).is_empty() {
+        return Err(UpgradeError::NotADependency(krate));
+    }
+    let staging = staging::Staging::copy(&ws.root, &target_dir)?;
+    progress.stage("resolving versions (cargo metadata)");
+    let resolved = detect::resolve(&staging.staged(&ws.root_manifest), &target_dir);
+    let usages = detect::usages(&meta, &members, &krate, resolved.as_ref());
+    let mut diagnostics = Vec::new();
+    if resolved.is_none() {
+        diagnostics.push(Diagnostic::general(
+            Level::Note,
+            "cargo could not resolve the workspace as it is (a dependency no longer matches its requirement, or no network): versions are read from the requirements".to_string(),
+        ));
+    }
+    // The guard keeps a release unpacked from cargo's registry while the plan runs.
+    let (found, target, _unpacked) = discover_packs(req, &krate, &usages, flagged, &mut diagnostics, progress)?;
+    let target_version = floor(&target).ok_or_else(|| UpgradeError::BadVersion(target.clone()))?;
+    let (current, steps) = chain_steps(&krate, &usages, &found, &target_version, &mut diagnostics)?;
+
+    let cx =
+        StepCx { req, judge, ws: &ws, staging: &staging, krate: &krate, usages: &usages, index: index_packages(&staging, &req.selection, &krate, &usages) };
+    let mut combined = Combined::default();
+    let moved = run_steps(&cx, &steps, current.clone(), &mut combined, progress)?;
+    for (package, v) in current.iter().filter(|(p, _)| !moved.contains(*p)) {
+        if class(v) == class(&target_version) {
+            diagnostics.push(Diagnostic::general(Level::Note, format!("`{package}` already uses {krate} {v}: nothing to upgrade")));
+        } else if *v > target_version {
+            diagnostics.push(Diagnostic::general(Level::Note, format!("`{package}` uses {krate} {v}, newer than {target}: left alone")));
+        }
+    }
+    let (remaining, compiler_rounds) = if req.compiler && !moved.is_empty() {
+        let (remaining, rounds) = compiler_phase(&cx, &steps, &moved, &target, &target_dir, &mut combined, &mut diagnostics, progress)?;
+        (remaining, Some(rounds))
+    } else {
+        (Vec::new(), None)
+    };
+
+    let mut migration = combined.finish();
+    migration.diagnostics.extend(diagnostics);
+    migration.diagnostics.sort();
+    migration.diagnostics.dedup();
+    // A line pack as the last step moves code to a release within the class (`0.4.38`).
+    let reached = steps.last().filter(|s| s.is_line()).map_or_else(|| class(&target_version), |s| s.pack.file.to.clone());
+    Ok(Upgrade { krate, usages, target: reached, steps, migration, remaining, compiler_rounds, workspace: ws, moved: moved.into_iter().collect() })
+}
+
+/// The `--pack` files, and the crate they (or the request) name.
+fn flagged_packs(req: &Request) -> Result<(String, Vec<FoundPack>), UpgradeError> {
     let flagged: Vec<FoundPack> =
         req.packs.iter().map(|p| CompiledPack::load(p).map(|pack| FoundPack { pack: Arc::new(pack), origin: Origin::Flag })).collect::<Result<_, _>>()?;
     let krate = match (&req.krate, flagged.first()) {
@@ -246,52 +350,45 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
             return Err(UpgradeError::OtherCrate { file: p.pack.source.clone(), pack: p.pack.file.krate.clone(), krate });
         }
     }
+    Ok((krate, flagged))
+}
 
-    progress("reading the workspace");
-    let (ws, meta, members) = read_workspace(&req.selection)?;
-    let target_dir = meta.target_directory.clone().into_std_path_buf();
-    if detect::usages(&meta, &members, &krate, None).is_empty() {
-        return Err(UpgradeError::NotADependency(krate));
-    }
-    let staging = staging::Staging::copy(&ws.root, &target_dir)?;
-    let staged_manifest = staging.staged(&ws.root_manifest);
-    progress("resolving versions (cargo metadata)");
-    let resolved = detect::resolve(&staged_manifest, &target_dir);
-    let usages = detect::usages(&meta, &members, &krate, resolved.as_ref());
-    let mut diagnostics = Vec::new();
-    if resolved.is_none() {
-        diagnostics.push(Diagnostic::general(
-            Level::Note,
-            "cargo could not resolve the workspace as it is (a dependency no longer matches its requirement, or no network): versions are read from the requirements".to_string(),
-        ));
-    }
-
-    // Packs, in order of preference.
+/// Every pack for the crate, in order of preference (`--pack` files, packs shipped in a
+/// path dependency's folder or in the release's registry package, built-in packs), and
+/// the target: the request's, else the newest a pack reaches. Line packs that would move
+/// past the request's target are dropped with a note.
+fn discover_packs(
+    req: &Request,
+    krate: &str,
+    usages: &[Usage],
+    flagged: Vec<FoundPack>,
+    diagnostics: &mut Vec<Diagnostic>,
+    progress: &dyn Progress,
+) -> Result<(Vec<FoundPack>, String, Option<tempfile::TempDir>), UpgradeError> {
     let mut found = flagged;
     let mut seen_dirs = BTreeSet::new();
-    for u in &usages {
+    for u in usages {
         if let Some(dir) = &u.path {
             if seen_dirs.insert(dir.clone()) {
-                found.extend(packs::shipped_in(dir, &krate)?);
+                found.extend(packs::shipped_in(dir, krate)?);
             }
         }
     }
-    let builtin = packs::builtin(&krate)?;
-    let from_registry = usages.iter().any(|u| u.path.is_none());
+    let builtin = packs::builtin(krate)?;
     let mut target = req.target.clone().or_else(|| newest(found.iter().chain(&builtin)));
-    let mut _unpacked = None;
-    if from_registry {
+    let mut unpacked = None;
+    if usages.iter().any(|u| u.path.is_none()) {
         let wanted = target.as_ref().map_or_else(|| "*".to_string(), |t| format!("^{}", class(&floor(t).expect("checked"))));
-        progress(&format!("looking for packs shipped with {krate} {wanted}"));
-        match packs::registry_source(&krate, &wanted) {
+        progress.stage(&format!("looking for packs shipped with {krate} {wanted}"));
+        match packs::registry_source(krate, &wanted) {
             Ok((version, dir, guard)) => {
-                let shipped = packs::shipped_in(&dir, &krate)?;
+                let shipped = packs::shipped_in(&dir, krate)?;
                 if !shipped.is_empty() {
                     diagnostics
                         .push(Diagnostic::general(Level::Note, format!("{} pack(s) shipped with {krate} {version} found in its package", shipped.len())));
                 }
                 found.extend(shipped);
-                _unpacked = guard;
+                unpacked = guard;
             }
             Err(e) => diagnostics
                 .push(Diagnostic::general(Level::Note, format!("could not look for packs shipped with {krate} {wanted}: {e}; using the packs at hand"))),
@@ -301,8 +398,7 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         }
     }
     found.extend(builtin);
-    let Some(target) = target else { return Err(UpgradeError::NoPack(krate)) };
-    let target_version = floor(&target).ok_or_else(|| UpgradeError::BadVersion(target.clone()))?;
+    let Some(target) = target else { return Err(UpgradeError::NoPack(krate.to_string())) };
     // A target is a requirement (`chrono@0.4` admits 0.4.38): a line pack whose `to` the
     // user's target excludes (`chrono@=0.4.20`) would move past it.
     if let (Some(wanted), Some(text)) = (req.target.as_deref().and_then(packs::requirement), &req.target) {
@@ -314,10 +410,20 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
             keep
         });
     }
+    Ok((found, target, unpacked))
+}
 
-    // Each member's version, and the chain of steps.
+/// Each member's version of the crate (the lowest it uses), and the chain of steps that
+/// takes every one of them to the target, in order.
+fn chain_steps(
+    krate: &str,
+    usages: &[Usage],
+    found: &[FoundPack],
+    target_version: &Version,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<(BTreeMap<String, Version>, Vec<FoundPack>), UpgradeError> {
     let mut current: BTreeMap<String, Version> = BTreeMap::new();
-    for u in &usages {
+    for u in usages {
         match u.version() {
             Some(v) => {
                 let e = current.entry(u.package.clone()).or_insert_with(|| v.clone());
@@ -332,14 +438,14 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
     }
     let mut steps: Vec<FoundPack> = Vec::new();
     for v in current.values().collect::<BTreeSet<_>>() {
-        if *v > target_version && class(v) != class(&target_version) {
+        if v > target_version && class(v) != class(target_version) {
             continue;
         }
-        let chain = packs::chain(&found, v, &target_version).ok_or_else(|| UpgradeError::NoPath {
-            krate: krate.clone(),
+        let chain = packs::chain(found, v, target_version).ok_or_else(|| UpgradeError::NoPath {
+            krate: krate.to_string(),
             from: class(v),
-            to: class(&target_version),
-            available: packs::available(&found),
+            to: class(target_version),
+            available: packs::available(found),
         })?;
         for step in chain {
             if !steps.iter().any(|s| Arc::ptr_eq(&s.pack, &step.pack)) {
@@ -348,11 +454,31 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         }
     }
     steps.sort_by_key(|s| s.to_version());
-    let versions_before = current.clone();
+    Ok((current, steps))
+}
 
-    // The steps, in the staging copy.
-    let index = index_packages(&staging, &req.selection, &krate, &usages);
-    let mut combined = Combined::default();
+/// What every step of one upgrade shares.
+struct StepCx<'a> {
+    req: &'a Request,
+    judge: Option<&'a Judge>,
+    /// The user's workspace.
+    ws: &'a Workspace,
+    staging: &'a staging::Staging,
+    krate: &'a str,
+    usages: &'a [Usage],
+    /// Each member's own items (for the packs' name-collision checks).
+    index: BTreeMap<String, PackageIndex>,
+}
+
+/// Runs each step (pack rewrite and manifest bump; then the `new_crates` dependencies its
+/// rewrite needs) on the members it moves, in the staging copy. Returns the members moved.
+fn run_steps(
+    cx: &StepCx<'_>,
+    steps: &[FoundPack],
+    mut current: BTreeMap<String, Version>,
+    combined: &mut Combined,
+    progress: &dyn Progress,
+) -> Result<BTreeSet<String>, UpgradeError> {
     let mut moved: BTreeSet<String> = BTreeSet::new();
     let last = steps.len().saturating_sub(1);
     for (i, step) in steps.iter().enumerate() {
@@ -363,26 +489,26 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         if moving.is_empty() {
             continue;
         }
-        progress(&format!("{} {}", krate, step.step()));
+        progress.stage(&format!("{} {}", cx.krate, step.step()));
         // The user's target is written if it is in the step's class and not below its `to`.
-        let requirement = match &req.target {
+        let requirement = match &cx.req.target {
             Some(t) if i == last && floor(t).is_some_and(|t| class(&t) == class(&to) && t >= to) => t.clone(),
             _ => step.pack.file.to.clone(),
         };
         let mut rule = PackRule::new(step.pack.clone());
-        rule.envs = envs(&usages, &moving, &step.pack, &index);
+        rule.envs = envs(cx.usages, &moving, &step.pack, &cx.index);
         let bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
-        let step_ws = staged_workspace(&staging, &req.selection, Some(&moving))?;
+        let step_ws = staged_workspace(cx.staging, &cx.req.selection, Some(&moving))?;
         let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
-        let m = run_step(req, &step_ws, &opts);
+        let m = run_step(cx.judge, &step_ws, &opts);
         let needs = new_crates_needed(&step.pack, &m);
-        combined.add(m, &ws, &staging, None)?;
+        combined.add(m, cx.ws, cx.staging, None)?;
         if !needs.is_empty() {
             // The members whose code now names a crate the items moved to depend on it.
             let add = bump::AddCrates::new(step.pack.clone(), needs);
-            let step_ws = staged_workspace(&staging, &req.selection, Some(&moving))?;
+            let step_ws = staged_workspace(cx.staging, &cx.req.selection, Some(&moving))?;
             let opts = CheckOptions::new(vec![&add as &dyn Rule], "2021");
-            combined.add(migrate(&step_ws, &opts, None, None, None, &|_| {}), &ws, &staging, None)?;
+            combined.add(migrate(&step_ws, &opts, None, None, None, &|_| {}), cx.ws, cx.staging, None)?;
         }
         for p in &moving {
             if current[p] < to {
@@ -391,93 +517,91 @@ pub fn plan(req: &Request, progress: &dyn Fn(&str)) -> Result<Upgrade, UpgradeEr
         }
         moved.extend(moving);
     }
-    for (package, v) in versions_before.iter().filter(|(p, _)| !moved.contains(*p)) {
-        if class(v) == class(&target_version) {
-            diagnostics.push(Diagnostic::general(Level::Note, format!("`{package}` already uses {krate} {v}: nothing to upgrade")));
-        } else if *v > target_version {
-            diagnostics.push(Diagnostic::general(Level::Note, format!("`{package}` uses {krate} {v}, newer than {target}: left alone")));
-        }
-    }
+    Ok(moved)
+}
 
-    // The compiler phase.
-    let mut remaining = Vec::new();
-    let mut compiler_rounds = None;
-    if req.compiler && !moved.is_empty() {
-        let names = crate_names(&krate, &usages, &steps);
-        let packages: Vec<String> = moved.iter().cloned().collect();
-        let attempts = if req.build.features.is_empty() && !req.build.all_features && !req.build.no_default_features {
-            vec![BuildConfig { all_features: true, ..req.build.clone() }, req.build.clone()]
-        } else {
-            vec![req.build.clone()]
-        };
-        let check = |round: usize| {
-            progress(&format!("cargo check against {krate} {target} (round {round})"));
-            let mut last = compiler::CheckOutcome::default();
-            for config in &attempts {
-                last = compiler::check(&staged_manifest, &staging.root, &packages, config, &target_dir, &names);
-                if last.compiled {
-                    break;
-                }
-            }
-            last
-        };
-        let mut round = 1;
-        let mut outcome = check(round);
-        loop {
-            if let Some(f) = &outcome.failure {
-                diagnostics.push(Diagnostic::general(Level::Warning, format!("compiler phase: cargo could not build the upgraded workspace: {f}")));
+/// The compiler phase: rounds (at most [`MAX_COMPILER_ROUNDS`]) of `cargo check` against
+/// the new release in the staging copy and matching the packs at the compiler's sites.
+/// Returns what the compiler still says about the crate, and the rounds run.
+#[allow(clippy::too_many_arguments)]
+fn compiler_phase(
+    cx: &StepCx<'_>,
+    steps: &[FoundPack],
+    moved: &BTreeSet<String>,
+    target: &str,
+    target_dir: &std::path::Path,
+    combined: &mut Combined,
+    diagnostics: &mut Vec<Diagnostic>,
+    progress: &dyn Progress,
+) -> Result<(Vec<compiler::Attributed>, usize), UpgradeError> {
+    let krate = cx.krate;
+    let req = cx.req;
+    let staged_manifest = cx.staging.staged(&cx.ws.root_manifest);
+    let names = crate_names(krate, cx.usages, steps);
+    let packages: Vec<String> = moved.iter().cloned().collect();
+    let attempts = if req.build.features.is_empty() && !req.build.all_features && !req.build.no_default_features {
+        vec![BuildConfig { all_features: true, ..req.build.clone() }, req.build.clone()]
+    } else {
+        vec![req.build.clone()]
+    };
+    let check = |round: usize| {
+        progress.stage(&format!("cargo check against {krate} {target} (round {round})"));
+        let mut last = compiler::CheckOutcome::default();
+        for config in &attempts {
+            last = compiler::check(&staged_manifest, &cx.staging.root, &packages, config, target_dir, &names);
+            if last.compiled {
                 break;
             }
-            let sites = sites(&outcome.attributed, &staging);
-            if sites.is_empty() || round >= MAX_COMPILER_ROUNDS {
-                break;
+        }
+        last
+    };
+    let mut round = 1;
+    let mut outcome = check(round);
+    loop {
+        if let Some(f) = &outcome.failure {
+            diagnostics.push(Diagnostic::general(Level::Warning, format!("compiler phase: cargo could not build the upgraded workspace: {f}")));
+            break;
+        }
+        let sites = sites(&outcome.attributed, cx.staging);
+        if sites.is_empty() || round >= MAX_COMPILER_ROUNDS {
+            break;
+        }
+        let mut progressed = false;
+        for step in steps.iter().rev() {
+            let mut rule = PackRule::new(step.pack.clone());
+            rule.envs = envs(cx.usages, moved, &step.pack, &cx.index);
+            rule.compiler_sites = sites.clone();
+            let step_ws = staged_workspace(cx.staging, &req.selection, Some(moved))?;
+            let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+            let m = run_step(cx.judge, &step_ws, &opts);
+            if m.files.is_empty() {
+                continue;
             }
-            let mut progressed = false;
-            for step in steps.iter().rev() {
-                let mut rule = PackRule::new(step.pack.clone());
-                rule.envs = envs(&usages, &moved, &step.pack, &index);
-                rule.compiler_sites = sites.clone();
-                let step_ws = staged_workspace(&staging, &req.selection, Some(&moved))?;
-                let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
-                let m = run_step(req, &step_ws, &opts);
-                if m.files.is_empty() {
-                    continue;
-                }
-                let messages: BTreeMap<(String, usize), String> =
-                    outcome.attributed.iter().filter_map(|a| Some(((a.file.clone()?, a.line?), a.message.clone()))).collect();
-                combined.add(m, &ws, &staging, Some(&messages))?;
-                progressed = true;
-                break;
-            }
-            if !progressed {
-                break;
-            }
-            round += 1;
-            outcome = check(round);
+            let messages: BTreeMap<(String, usize), String> =
+                outcome.attributed.iter().filter_map(|a| Some(((a.file.clone()?, a.line?), a.message.clone()))).collect();
+            combined.add(m, cx.ws, cx.staging, Some(&messages))?;
+            progressed = true;
+            break;
         }
-        compiler_rounds = Some(round);
-        if outcome.other_errors > 0 {
-            diagnostics.push(Diagnostic::general(
-                Level::Note,
-                format!("after the upgrade, {} other compile error(s) do not mention {krate} (run `cargo check` to see them)", outcome.other_errors),
-            ));
+        if !progressed {
+            break;
         }
-        for a in &outcome.attributed {
-            diagnostics.push(remaining_diagnostic(a, &steps));
-        }
-        if outcome.failure.is_none() {
-            settle_left_to_compiler(&mut combined.diagnostics, &mut diagnostics, &krate);
-        }
-        remaining = outcome.attributed;
+        round += 1;
+        outcome = check(round);
     }
-
-    let mut migration = combined.finish();
-    migration.diagnostics.extend(diagnostics);
-    migration.diagnostics.sort();
-    migration.diagnostics.dedup();
-    // A line pack as the last step moves code to a release within the class (`0.4.38`).
-    let reached = steps.last().filter(|s| s.is_line()).map_or_else(|| class(&target_version), |s| s.pack.file.to.clone());
-    Ok(Upgrade { krate, usages, target: reached, steps, migration, remaining, compiler_rounds, workspace: ws, moved: moved.into_iter().collect() })
+    if outcome.other_errors > 0 {
+        diagnostics.push(Diagnostic::general(
+            Level::Note,
+            format!("after the upgrade, {} other compile error(s) do not mention {krate} (run `cargo check` to see them)", outcome.other_errors),
+        ));
+    }
+    for a in &outcome.attributed {
+        diagnostics.push(remaining_diagnostic(a, steps));
+    }
+    if outcome.failure.is_none() {
+        settle_left_to_compiler(&mut combined.diagnostics, diagnostics, krate);
+    }
+    Ok((outcome.attributed, round))
 }
 
 /// The newest `to` among packs.

@@ -1,0 +1,300 @@
+//! The command line's shape: clap types and help texts. Turning them into requests is
+//! [`super::config`]; this file only says what a user can type.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap_cargo_styles())]
+pub(super) enum Cargo {
+    /// Migrate Rust code across editions and breaking library releases, as reviewable diffs.
+    Migrate(MigrateCli),
+}
+
+/// Migrate Rust code across editions and breaking library releases, as reviewable diffs.
+///
+/// Every run is a dry run unless `--apply` is given: the changes are printed as a unified
+/// diff, each hunk headed by the rule that made it, why, and how safe it is.
+#[derive(Args, Debug)]
+#[command(version, long_about = None, after_help = "Start with `cargo migrate edition`, read the diff, then `cargo migrate edition --apply`.")]
+pub(super) struct MigrateCli {
+    #[command(subcommand)]
+    pub(super) command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub(super) enum Command {
+    /// Migrate the workspace from Rust 2021 to Rust 2024 (dry run: prints a diff).
+    #[command(after_long_help = EDITION_HELP)]
+    Edition(Box<EditionArgs>),
+    /// Print the documentation of a rule: what it does, why, an example, its fix safety.
+    Explain {
+        /// The rule id, as `cargo migrate rules` lists it, or a pack's rule or pack as a
+        /// diff names it (`rand/gen-range`, `rand@0.8-0.9`).
+        rule: String,
+    },
+    /// List the rules with their id, summary and fix safety.
+    Rules,
+    /// Upgrade a dependency across breaking releases with migration packs (dry run: prints a diff).
+    #[command(after_long_help = UPGRADE_HELP)]
+    Upgrade(UpgradeArgs),
+    /// Work with migration packs: test, scaffold, list, schema.
+    Pack {
+        #[command(subcommand)]
+        command: PackCommand,
+    },
+}
+
+pub(super) const EDITION_HELP: &str = "\
+Examples:
+  cargo migrate edition                     # dry run: annotated diff on stdout
+  cargo migrate edition --format json       # the same changes as JSON, for tools
+  cargo migrate edition --apply             # write the changes (needs a clean git tree)
+  cargo migrate edition --apply --verify    # then `cargo check`; revert what breaks
+  cargo migrate edition --check             # CI: exit 1 if anything is left to migrate
+
+Unlike `cargo fix --edition`, this reads every module, including those behind a #[cfg]
+that is off on this machine, and macro arguments; each change says whether the current
+configuration compiles it.
+
+Exit status: 0 done, 1 changes remain (with --check), 2 error.";
+
+#[derive(Args, Debug)]
+pub(super) struct EditionArgs {
+    #[command(flatten)]
+    pub(super) select: SelectArgs,
+    /// Run only these rules (comma-separated or repeated).
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub(super) only: Vec<String>,
+    /// Skip these rules (comma-separated or repeated).
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub(super) skip: Vec<String>,
+    /// The edition to migrate to.
+    #[arg(long, value_name = "EDITION", default_value = "2024", value_parser = ["2024"])]
+    pub(super) to: String,
+    #[command(flatten)]
+    pub(super) write: WriteArgs,
+    #[command(flatten)]
+    pub(super) out: OutputArgs,
+    #[command(flatten)]
+    pub(super) build: BuildArgs,
+    #[command(flatten)]
+    pub(super) llm: LlmArgs,
+    /// Number of threads (default: one per core). The output does not depend on it.
+    #[arg(short, long, value_name = "N")]
+    pub(super) jobs: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub(super) enum Format {
+    /// Unified diff, each hunk headed by its changes' rule, safety and reason.
+    Diff,
+    /// Plain unified diff that `git apply` accepts (changes listed per file).
+    Patch,
+    /// One JSON document: changes with byte-range edits, diagnostics, summary.
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards: one result per change, with its fix.
+    Sarif,
+}
+
+/// Which packages, shared by `edition` and `upgrade`.
+#[derive(Args, Debug, Clone)]
+pub(super) struct SelectArgs {
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    pub(super) manifest_path: Option<PathBuf>,
+    /// Package to work on (repeatable); default: the workspace's default members.
+    #[arg(short, long = "package", value_name = "SPEC")]
+    pub(super) package: Vec<String>,
+    /// Every workspace member.
+    #[arg(long)]
+    pub(super) workspace: bool,
+}
+
+/// Whether and how to write, shared by `edition` and `upgrade`.
+#[derive(Args, Debug, Clone)]
+pub(super) struct WriteArgs {
+    /// Write the changes to disk (atomically, file by file).
+    #[arg(long)]
+    pub(super) apply: bool,
+    /// After --apply, run `cargo check --all-targets` and revert the changes that break
+    /// the build (errors that were already there are not blamed on the migration).
+    #[arg(long, requires = "apply")]
+    pub(super) verify: bool,
+    /// With --verify, keep changes even if the build breaks.
+    #[arg(long, requires = "verify")]
+    pub(super) broken_code: bool,
+    /// Exit with status 1 if there is anything to change; write nothing.
+    #[arg(long, conflicts_with = "apply")]
+    pub(super) check: bool,
+    /// Apply even if the git work tree has uncommitted changes.
+    #[arg(long)]
+    pub(super) allow_dirty: bool,
+    /// Apply even if the workspace is not under version control.
+    #[arg(long)]
+    pub(super) allow_no_vcs: bool,
+}
+
+/// What is printed and how, shared by `edition` and `upgrade`.
+#[derive(Args, Debug, Clone)]
+pub(super) struct OutputArgs {
+    /// Output format of the changes.
+    #[arg(long, value_enum, default_value_t = Format::Diff)]
+    pub(super) format: Format,
+    /// When to use colors.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(super) color: ColorChoice,
+    /// Print only errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub(super) quiet: bool,
+    /// Print more (repeat for debug logs).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(super) verbose: u8,
+}
+
+/// The compiler phase's flags, shared by `edition` and `upgrade`.
+#[derive(Args, Debug, Clone)]
+pub(super) struct BuildArgs {
+    /// Syntax only: skip the compiler phase (`cargo check` with the migration lints, or
+    /// against the new release for `upgrade`).
+    #[arg(long)]
+    pub(super) no_compiler: bool,
+    /// Features to enable in the compiler phase (comma-separated or repeated).
+    #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
+    pub(super) features: Vec<String>,
+    /// Enable all features in the compiler phase (tried by default when no feature flag is given).
+    #[arg(long)]
+    pub(super) all_features: bool,
+    /// Do not enable the default features in the compiler phase.
+    #[arg(long)]
+    pub(super) no_default_features: bool,
+    /// Target triple for the compiler phase.
+    #[arg(long, value_name = "TRIPLE")]
+    pub(super) target: Option<String>,
+}
+
+/// The model flags, shared by `edition` (the judge) and `upgrade` (the judge of pack
+/// choices and `--repair`).
+#[derive(Args, Debug, Clone)]
+pub(super) struct LlmArgs {
+    /// Model for the sites heuristics cannot decide: an Ollama server, any
+    /// OpenAI-compatible server (llama.cpp's llama-server, vLLM, LM Studio), only the
+    /// verdicts cached by earlier runs (`replay`, offline and reproducible), or none.
+    #[arg(long, value_enum, default_value_t = LlmKind::Ollama, value_name = "KIND")]
+    pub(super) llm: LlmKind,
+    /// Model name (default: `qwen2.5-coder:7b` for Ollama; required for `openai`).
+    #[arg(long, value_name = "NAME")]
+    pub(super) model: Option<String>,
+    /// Server URL (default: `$OLLAMA_HOST` or http://127.0.0.1:11434 for Ollama,
+    /// http://127.0.0.1:8080 for `openai`).
+    #[arg(long, value_name = "URL")]
+    pub(super) llm_url: Option<String>,
+    /// Seconds to wait for one answer.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub(super) llm_timeout: u64,
+    /// Environment variable holding an API key for `openai` servers that need one.
+    #[arg(long, value_name = "VAR")]
+    pub(super) llm_api_key_env: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub(super) enum LlmKind {
+    /// An Ollama server (`ollama serve`; `ollama pull MODEL` first).
+    Ollama,
+    /// An OpenAI-compatible `/v1/chat/completions` endpoint.
+    Openai,
+    /// Only verdicts cached by earlier runs: no server, reproducible.
+    Replay,
+    /// No model: undecided sites keep today's behaviour, marked needs-review.
+    None,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub(super) enum ColorChoice {
+    /// Colors when writing to a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+pub(super) fn clap_cargo_styles() -> clap::builder::Styles {
+    use anstyle::{AnsiColor, Effects};
+    clap::builder::Styles::styled()
+        .header(AnsiColor::Green.on_default().effects(Effects::BOLD))
+        .usage(AnsiColor::Green.on_default().effects(Effects::BOLD))
+        .literal(AnsiColor::Cyan.on_default().effects(Effects::BOLD))
+        .placeholder(AnsiColor::Cyan.on_default())
+}
+
+pub(super) const UPGRADE_HELP: &str = "\
+Examples:
+  cargo migrate upgrade                           # which dependencies the built-in packs can move
+  cargo migrate upgrade rand                      # dry run: the diff to rand's newest release a pack reaches
+  cargo migrate upgrade rand@0.9 --apply --verify # write it, then `cargo check`; revert what breaks
+  cargo migrate upgrade --pack path/to/pack.toml  # with your own pack (preferred over all others)
+
+Packs are found in this order: --pack files; a `migrations/` folder shipped inside the
+crate's own package (a path dependency's folder, or the target release in cargo's
+registry, fetched if needed); the packs built into cargo-migrate. Steps are chained
+(0.7 -> 0.8 -> 0.9). After the rewrite and the bump of Cargo.toml, `cargo check` runs
+against the new release (in a temporary copy: a dry run writes nothing); what it says
+about the crate is matched against the packs again, and what is left is listed.
+
+Exit status: 0 done, 1 changes remain (with --check), 2 error.";
+
+#[derive(Args, Debug)]
+pub(super) struct UpgradeArgs {
+    /// The dependency to upgrade, optionally with the release to reach: `rand`, `rand@0.9`.
+    /// Taken from the --pack files when absent; without either, lists the dependencies the
+    /// built-in packs can move.
+    #[arg(value_name = "CRATE[@VERSION]")]
+    pub(super) spec: Option<String>,
+    /// A migration pack to use (repeatable); preferred over shipped and built-in packs.
+    #[arg(long = "pack", value_name = "FILE")]
+    pub(super) packs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(super) select: SelectArgs,
+    #[command(flatten)]
+    pub(super) write: WriteArgs,
+    /// After --apply, ask the model (--llm) to repair the errors the packs and the
+    /// compiler phase leave: each proposal is kept only if `cargo check` then shows the
+    /// error gone and no new error; kept repairs are marked needs-review.
+    #[arg(long, requires = "apply")]
+    pub(super) repair: bool,
+    #[command(flatten)]
+    pub(super) llm: LlmArgs,
+    #[command(flatten)]
+    pub(super) out: OutputArgs,
+    #[command(flatten)]
+    pub(super) build: BuildArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub(super) enum PackCommand {
+    /// Run a pack's own examples (`valid` / `invalid` of each rule); exit 1 if one fails.
+    Test {
+        /// Pack files or folders of packs (`.toml` may be left out).
+        #[arg(required = true, value_name = "PACK")]
+        paths: Vec<PathBuf>,
+    },
+    /// Write a new pack, `<DIR>/<CRATE>/<FROM>-<TO>.toml`, with a commented example rule.
+    New {
+        /// The crate the pack migrates.
+        #[arg(value_name = "CRATE")]
+        krate: String,
+        /// The release the code is written for (`1`, `0.8`).
+        from: String,
+        /// The release the pack moves it to (`2`, `0.9`).
+        to: String,
+        /// The folder of packs.
+        #[arg(long, value_name = "DIR", default_value = "migrations")]
+        dir: PathBuf,
+    },
+    /// List the packs built into cargo-migrate.
+    List,
+    /// Print the JSON Schema of the pack format.
+    Schema,
+}

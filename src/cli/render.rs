@@ -1,0 +1,224 @@
+//! Rendering outcomes for a person or a tool: the changes on stdout in the chosen format,
+//! diagnostics, verdicts, summaries and what `--apply` did on stderr, and the progress
+//! display. Nothing here decides anything; it prints what the operations returned.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::args::{ColorChoice, Format};
+use crate::core::migration::Migration;
+use crate::core::model::{Diagnostic, Level};
+use crate::emit::{write_diff, write_json, DiffStyle};
+use crate::ops::finish::Finished;
+use crate::ops::verify::{RevertStep, Verified};
+use crate::ops::Progress;
+
+pub(super) const ERR: anstyle::Style = anstyle::AnsiColor::Red.on_default().effects(anstyle::Effects::BOLD);
+pub(super) const WARN: anstyle::Style = anstyle::AnsiColor::Yellow.on_default().effects(anstyle::Effects::BOLD);
+pub(super) const NOTE: anstyle::Style = anstyle::AnsiColor::Cyan.on_default().effects(anstyle::Effects::BOLD);
+
+fn stream_choice(c: ColorChoice) -> anstream::ColorChoice {
+    match c {
+        ColorChoice::Auto => anstream::ColorChoice::Auto,
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+    }
+}
+
+/// Standard error with the user's color choice.
+pub(super) fn stderr(c: ColorChoice) -> anstream::AutoStream<std::io::Stderr> {
+    anstream::AutoStream::new(std::io::stderr(), stream_choice(c))
+}
+
+/// Standard output with the user's color choice.
+pub(super) fn stdout(c: ColorChoice) -> anstream::AutoStream<std::io::Stdout> {
+    anstream::AutoStream::new(std::io::stdout(), stream_choice(c))
+}
+
+/// `error: ...` on stderr.
+pub(super) fn print_error(color: ColorChoice, e: &dyn std::fmt::Display) {
+    let mut err = stderr(color);
+    let _ = writeln!(err, "{}error:{} {e}", ERR.render(), ERR.render_reset());
+}
+
+/// Writes the changes to stdout in `format`. When writing to disk (`--apply`, `--check`),
+/// only the machine formats are printed; the diff is what the user already reviewed.
+pub(super) fn write_output(m: &Migration, format: Format, writing: bool, color: ColorChoice) -> Result<()> {
+    let mut out = stdout(color);
+    if !writing || matches!(format, Format::Json | Format::Sarif) {
+        match format {
+            Format::Diff => write_diff(m, DiffStyle::Annotated, &mut out)?,
+            Format::Patch => write_diff(m, DiffStyle::Patch, &mut out)?,
+            Format::Json => write_json(m, &mut out)?,
+            Format::Sarif => crate::emit::write_sarif(m, &mut out)?,
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints the diagnostics (only errors with `quiet`) and the judge's verdicts to stderr.
+pub(super) fn print_findings(err: &mut dyn Write, m: &Migration, quiet: bool) {
+    for d in &m.diagnostics {
+        if !quiet || d.level == Level::Error {
+            print_diagnostic(err, d);
+        }
+    }
+    if !quiet {
+        for v in &m.verdicts {
+            let _ = writeln!(
+                err,
+                "{}judged:{} {}:{} [{}] {} (by {}): {}",
+                NOTE.render(),
+                NOTE.render_reset(),
+                v.file,
+                v.line,
+                v.rule,
+                v.option,
+                v.decided_by,
+                v.reason
+            );
+        }
+    }
+}
+
+/// One diagnostic: `level: file:line: message [rule]`.
+pub(super) fn print_diagnostic(err: &mut dyn Write, d: &Diagnostic) {
+    let (style, label) = match d.level {
+        Level::Error => (ERR, "error"),
+        Level::Warning => (WARN, "warning"),
+        Level::Note => (NOTE, "note"),
+    };
+    let place = match (&d.file, d.line) {
+        (Some(f), Some(l)) => format!("{f}:{l}: "),
+        (Some(f), None) => format!("{f}: "),
+        _ => String::new(),
+    };
+    let rule = d.rule.map(|r| format!(" [{r}]")).unwrap_or_default();
+    let _ = writeln!(err, "{}{label}:{} {place}{}{rule}", style.render(), style.render_reset(), d.message);
+}
+
+/// What `--apply` did: files written, repairs, the verification. Returns whether all went
+/// well (every file written, no error the migration introduced).
+pub(super) fn report_finished(err: &mut dyn Write, m: &Migration, f: &Finished, quiet: bool) -> bool {
+    let mut ok = true;
+    for e in &f.write_errors {
+        let _ = writeln!(err, "{}error:{} {e}", ERR.render(), ERR.render_reset());
+        ok = false;
+    }
+    if !quiet {
+        let repaired = f.repairs.as_ref().map_or(0, |r| r.kept.len());
+        let _ = writeln!(err, "{}Applied{} {} changes to {} files", NOTE.render(), NOTE.render_reset(), m.changes().count() - repaired, f.written.len());
+    }
+    if let Some(repairs) = &f.repairs {
+        for d in &repairs.diagnostics {
+            print_diagnostic(err, d);
+        }
+        for c in &repairs.kept {
+            let _ = writeln!(err, "{}repaired{} {}:{} (by {}): {}", NOTE.render(), NOTE.render_reset(), c.file, c.line, c.decided_by, c.reason);
+        }
+    }
+    if let Some(v) = &f.verified {
+        ok &= report_verify(err, v);
+    }
+    ok
+}
+
+/// The verification: errors that were there before, the new ones, what was reverted and
+/// why. Returns whether the migration introduced no error.
+fn report_verify(err: &mut dyn Write, v: &Verified) -> bool {
+    if !v.preexisting.is_empty() {
+        let _ =
+            writeln!(err, "{}note:{} {} error(s) existed before the migration and are not its doing:", NOTE.render(), NOTE.render_reset(), v.preexisting.len());
+        for e in &v.preexisting {
+            let place = e.file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default();
+            let _ = writeln!(err, "  {place}{}", e.message);
+        }
+    }
+    if v.introduced.is_empty() {
+        if v.preexisting.is_empty() {
+            let _ = writeln!(err, "{}Verified{}: the migrated code builds", NOTE.render(), NOTE.render_reset());
+        } else {
+            let _ = writeln!(
+                err,
+                "{}Verified{}: the migration introduced no new errors (the build still fails with the errors above)",
+                NOTE.render(),
+                NOTE.render_reset()
+            );
+        }
+        return true;
+    }
+    let _ = writeln!(err, "{}error:{} the migration introduced {} compile error(s):", ERR.render(), ERR.render_reset(), v.introduced.len());
+    for e in &v.introduced {
+        let _ = writeln!(err, "{}", e.rendered.trim_end());
+    }
+    for r in &v.reverted {
+        let why = match r.step {
+            RevertStep::NearError => "on the lines of a new error",
+            RevertStep::File => "its file still had a new error",
+            RevertStep::Bisected => "the new errors were elsewhere, and bisecting the changed files found this file's changes to cause them",
+            RevertStep::Everything => "the build was still worse than before",
+        };
+        let c = &r.change;
+        let _ = writeln!(err, "{}reverted{} {}:{} [{}] {} ({why})", WARN.render(), WARN.render_reset(), c.file, c.line, c.rule, c.reason);
+    }
+    if v.remaining.is_empty() {
+        let _ = writeln!(err, "{}Verified{}: after reverting, the code builds as before", NOTE.render(), NOTE.render_reset());
+    } else {
+        let _ = writeln!(
+            err,
+            "{}error:{} THE BUILD IS BROKEN: {} new error(s) remain{}",
+            ERR.render(),
+            ERR.render_reset(),
+            v.remaining.len(),
+            if v.kept_broken { " (kept because of --broken-code)" } else { " after reverting every change" }
+        );
+    }
+    false
+}
+
+/// The progress display on stderr: a spinner with the current stage (hidden when stderr
+/// is not a terminal, as indicatif does), and step lines printed above it.
+pub(super) struct Spinner {
+    bar: indicatif::ProgressBar,
+    quiet: bool,
+    color: ColorChoice,
+}
+
+impl Spinner {
+    pub(super) fn new(quiet: bool, color: ColorChoice) -> Spinner {
+        let bar = if quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        };
+        Spinner { bar, quiet, color }
+    }
+
+    /// Removes the spinner before the report is printed.
+    pub(super) fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Progress for Spinner {
+    fn stage(&self, what: &str) {
+        self.bar.set_message(what.to_string());
+    }
+
+    fn step(&self, what: &str) {
+        if self.quiet {
+            return;
+        }
+        // The first word in the note style, as cargo heads its lines.
+        let (head, rest) = what.split_once(' ').unwrap_or((what, ""));
+        self.bar.suspend(|| {
+            let mut err = stderr(self.color);
+            let _ = writeln!(err, "{}{head}{} {rest}", NOTE.render(), NOTE.render_reset());
+        });
+    }
+}

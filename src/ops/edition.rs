@@ -1,0 +1,121 @@
+//! `edition`: move a workspace's packages to a new edition. Discovery, the syntactic
+//! rules and the compiler phase, the judge, the plan; then, with
+//! [`WriteMode::Apply`], [`finish`](super::finish).
+
+use anyhow::{bail, Result};
+
+use super::finish::{finish, refuse_unsafe_apply, Finish, Finished};
+use super::{Progress, WriteMode};
+use crate::cargo::build::BuildConfig;
+use crate::cargo::check::CheckCommand;
+use crate::cargo::discover::{Selection, Workspace};
+use crate::core::migration::Migration;
+use crate::core::model::{Diagnostic, Level};
+use crate::engine::compiler::lint_doc;
+use crate::engine::pipeline::migrate;
+use crate::engine::walk::{CheckOptions, RuleFilter};
+use crate::judge::cache::VerdictCache;
+use crate::judge::config::ModelConfig;
+use crate::rules::{self, Rule};
+
+/// The editions this operation moves to.
+pub const TARGETS: [&str; 1] = ["2024"];
+
+/// An edition migration, fully resolved.
+pub struct Request {
+    /// Which packages.
+    pub selection: Selection,
+    /// The syntactic rules to run (already filtered by `filter`).
+    pub rules: Vec<&'static dyn Rule>,
+    /// `--only` / `--skip`, for the compiler phase's lints.
+    pub filter: RuleFilter,
+    /// The edition to reach.
+    pub to: String,
+    /// The compiler phase's configuration; `None` for syntax only.
+    pub compiler: Option<BuildConfig>,
+    /// The judge's model for sites heuristics leave open.
+    pub judge: ModelConfig,
+    /// Dry run, check, or apply.
+    pub write: WriteMode,
+}
+
+impl Request {
+    /// Every built-in rule, towards 2024, with the compiler phase on the default
+    /// configuration, no model, as a dry run.
+    pub fn new(selection: Selection) -> Request {
+        Request {
+            selection,
+            rules: rules::edition_2024().to_vec(),
+            filter: RuleFilter::default(),
+            to: TARGETS[0].to_string(),
+            compiler: Some(BuildConfig::default()),
+            judge: ModelConfig::none(),
+            write: WriteMode::DryRun,
+        }
+    }
+}
+
+/// Resolves `--only` / `--skip` (rule ids or compiler lint names) into the rules to run
+/// and the filter for the compiler's lints. An unknown name is an error.
+pub fn select_rules(only: &[String], skip: &[String]) -> Result<(Vec<&'static dyn Rule>, RuleFilter)> {
+    for id in only.iter().chain(skip) {
+        if rules::find(id).is_none() && lint_doc(id).is_none() {
+            bail!("no rule `{id}`; `cargo migrate rules` lists them");
+        }
+    }
+    let filter = RuleFilter { only: only.to_vec(), skip: skip.to_vec() };
+    Ok((rules::edition_2024().iter().copied().filter(|r| filter.wants(r.meta().id)).collect(), filter))
+}
+
+/// What an edition migration found and did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The workspace.
+    pub workspace: Workspace,
+    /// The changes, verdicts and diagnostics (with notes on packages left alone).
+    pub migration: Migration,
+    /// What was written, repaired and verified, with [`WriteMode::Apply`].
+    pub finished: Option<Finished>,
+}
+
+/// Runs the migration. Packages already on `to` (or on an edition before 2021) are left
+/// alone with a note; with [`WriteMode::Apply`] the tree is checked before any work.
+pub fn run(req: &Request, progress: &dyn Progress) -> Result<Outcome> {
+    let mut ws = Workspace::discover(&req.selection)?;
+    let mut notes = Vec::new();
+    ws.packages.retain(|p| match p.edition.as_str() {
+        "2021" => true,
+        e if e >= req.to.as_str() => {
+            notes.push(Diagnostic::general(Level::Note, format!("package `{}` is already on edition {e}", p.name)));
+            false
+        }
+        e => {
+            notes.push(Diagnostic::general(
+                Level::Warning,
+                format!("package `{}` is on edition {e}: cargo migrate moves 2021 to 2024; run `cargo fix --edition` to reach 2021 first", p.name),
+            ));
+            false
+        }
+    });
+    if let WriteMode::Apply(options) = &req.write {
+        refuse_unsafe_apply(&ws.root, options)?;
+    }
+    let opts = CheckOptions { rules: req.rules.iter().map(|r| *r as &dyn Rule).collect(), target_edition: req.to.clone(), filter: req.filter.clone() };
+    let mut migration = if ws.packages.is_empty() {
+        Migration::default()
+    } else {
+        let cache = VerdictCache::in_target_dir(&ws.target_dir);
+        let model = req.judge.connect(&cache)?;
+        migrate(&ws, &opts, req.compiler.as_ref(), model.as_deref(), Some(&cache), &|what| progress.stage(&format!("Checking {what}")))
+    };
+    migration.diagnostics.extend(notes);
+    migration.diagnostics.sort();
+    let finished = match &req.write {
+        WriteMode::Apply(options) => {
+            let check = CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.spec()).collect() };
+            Some(finish(&mut migration, &Finish { root: &ws.root, check, options, repair: None }, progress)?)
+        }
+        _ => None,
+    };
+    Ok(Outcome { workspace: ws, migration, finished })
+}

@@ -1,0 +1,200 @@
+//! The sequence every operation ends with when it writes: refuse a tree the write could
+//! not be undone in (before any work), then the baseline build (for `--verify`) → write →
+//! repair (a model's proposals, kept only if the compiler accepts them) → verify.
+//! Written once, for `edition`, `upgrade` and whatever front end comes next.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+use super::verify::{verify, Verified};
+use super::{ApplyOptions, Progress};
+use crate::cargo::check::{CheckCommand, CompileError};
+use crate::cargo::write::{apply, vcs_state, write_if_unchanged, VcsState};
+use crate::core::migration::Migration;
+use crate::core::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety};
+use crate::core::text::LineIndex;
+use crate::judge::llm::Model;
+use crate::judge::repair::{propose, Broken, NoProposal, MAX_ATTEMPTS, MAX_ERRORS};
+
+/// Refuses to write where it could not be undone: no VCS, or uncommitted changes
+/// (unless the options allow it). Operations call it before any work.
+pub fn refuse_unsafe_apply(root: &Path, options: &ApplyOptions) -> Result<()> {
+    match vcs_state(root) {
+        VcsState::NoVcs if !options.allow_no_vcs => {
+            bail!("no VCS found for {}: --apply could not be undone. Commit it to git first, or pass --allow-no-vcs", root.display())
+        }
+        VcsState::Dirty(files) if !options.allow_dirty => {
+            bail!("the working tree has uncommitted changes; commit or stash them, or pass --allow-dirty:\n  {}", files.join("\n  "))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What to finish with.
+pub struct Finish<'a> {
+    /// The workspace root (files of the migration are relative to it).
+    pub root: &'a Path,
+    /// How to build the packages the migration moved.
+    pub check: CheckCommand,
+    /// Whether to verify.
+    pub options: &'a ApplyOptions,
+    /// `--repair`: the model, and what to tell it.
+    pub repair: Option<RepairWith<'a>>,
+}
+
+/// `--repair`'s inputs.
+pub struct RepairWith<'a> {
+    /// The model that proposes repairs (none: the errors are listed, not repaired).
+    pub model: Option<&'a dyn Model>,
+    /// What was upgraded, for the prompt ("The project was upgraded from ... to ...").
+    pub context: String,
+    /// The packs' summaries and guides, for the prompt.
+    pub notes: String,
+}
+
+/// What finishing did.
+#[derive(Debug, Default)]
+pub struct Finished {
+    /// Files written.
+    pub written: Vec<PathBuf>,
+    /// Files that could not be written, and why (each makes the run fail).
+    pub write_errors: Vec<String>,
+    /// What `--repair` did, if it was asked for.
+    pub repairs: Option<Repairs>,
+    /// The verification, if asked for.
+    pub verified: Option<Verified>,
+}
+
+/// What repairing did.
+#[derive(Debug, Default)]
+pub struct Repairs {
+    /// The errors the upgrade left that were not there before (the repair's input).
+    pub broken: usize,
+    /// The model asked, if any.
+    pub model: Option<String>,
+    /// Repairs kept: written, and recorded in the migration (so verify sees them).
+    pub kept: Vec<Change>,
+    /// What was tried and not kept, and why.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Writes `migration`, then repairs and verifies as `finish` asks. Kept repairs are added
+/// to `migration`, so that what verify may revert and what the outcome reports are one.
+pub fn finish(migration: &mut Migration, finish: &Finish<'_>, progress: &dyn Progress) -> Result<Finished> {
+    let mut out = Finished::default();
+    let wants_build = !finish.check.packages.is_empty();
+    let baseline = if finish.options.verify && wants_build {
+        progress.step("Checking the build before writing (for --verify)");
+        Some(finish.check.errors()?)
+    } else {
+        None
+    };
+    progress.stage("writing");
+    let applied = apply(migration);
+    out.written = applied.written;
+    out.write_errors = applied.failed.iter().map(|e| e.to_string()).collect();
+    if let Some(repair) = &finish.repair {
+        out.repairs = Some(repair_remaining(migration, finish, repair, baseline.as_deref(), progress)?);
+    }
+    if let Some(baseline) = baseline {
+        progress.step("Verifying the migrated code with `cargo check --all-targets`");
+        out.verified = Some(verify(migration, &finish.check, &baseline, finish.root, finish.options.broken_code)?);
+    }
+    Ok(out)
+}
+
+/// `--repair`: asks the model to fix each error the build has now and did not have
+/// before; a proposal is written, kept if `cargo check` shows the error gone and no new
+/// error, else put back.
+fn repair_remaining(
+    migration: &mut Migration,
+    finish: &Finish<'_>,
+    repair: &RepairWith<'_>,
+    baseline: Option<&[CompileError]>,
+    progress: &dyn Progress,
+) -> Result<Repairs> {
+    let before: BTreeSet<(Option<PathBuf>, String)> = baseline.unwrap_or_default().iter().map(|e| (e.file.clone(), e.message.clone())).collect();
+    let mut errors = finish.check.errors()?;
+    let broken: Vec<Broken> = errors
+        .iter()
+        .filter(|e| !before.contains(&(e.file.clone(), e.message.clone())))
+        .filter_map(|e| {
+            Some(Broken {
+                file: e.file.as_ref()?.to_string_lossy().replace('\\', "/"),
+                line: e.lines?.0,
+                message: e.message.clone(),
+                rendered: e.rendered.clone(),
+                notes: repair.notes.clone(),
+            })
+        })
+        .collect();
+    let mut out = Repairs { broken: broken.len(), model: repair.model.map(|m| m.name()), ..Repairs::default() };
+    if broken.is_empty() {
+        return Ok(out);
+    }
+    let Some(model) = repair.model else {
+        out.diagnostics.push(Diagnostic::general(Level::Warning, format!("--repair needs a model (--llm); {} error(s) left", broken.len())));
+        return Ok(out);
+    };
+    progress.step(&format!("Repairing {} error(s) with {}", broken.len(), model.name()));
+    let key = |e: &CompileError| (e.file.clone(), e.message.clone());
+    'errors: for b in broken.iter().take(MAX_ERRORS) {
+        let path = finish.root.join(&b.file);
+        if !errors.iter().any(|e| e.message == b.message) {
+            continue; // an earlier repair fixed it too
+        }
+        for attempt in 1..=MAX_ATTEMPTS {
+            progress.stage(&format!("repairing {}:{} (attempt {attempt})", b.file, b.line));
+            let text = std::fs::read_to_string(&path)?;
+            let proposal = match propose(model, b, &text, &repair.context) {
+                Ok(p) => p,
+                Err(NoProposal::NotInAFunction) => {
+                    out.diagnostics.push(Diagnostic::at(
+                        Level::Warning,
+                        &b.file,
+                        Some(b.line),
+                        "llm repair: the error is not inside a function; left as it is",
+                    ));
+                    continue 'errors;
+                }
+                Err(NoProposal::Stop(e)) => {
+                    out.diagnostics.push(Diagnostic::general(Level::Warning, format!("llm repair stopped: {e}")));
+                    return Ok(out);
+                }
+                Err(NoProposal::Rejected(why)) => {
+                    out.diagnostics.push(Diagnostic::at(Level::Warning, &b.file, Some(b.line), format!("llm repair, attempt {attempt}: {why}")));
+                    continue;
+                }
+            };
+            let mut new_text = text.clone();
+            new_text.replace_range(proposal.range.clone(), &proposal.code);
+            write_if_unchanged(&path, &b.file, &text, &new_text)?;
+            let after = finish.check.errors()?;
+            let known: BTreeSet<_> = errors.iter().map(key).collect();
+            let fixed = !after.iter().any(|e| e.message == b.message && e.file.as_deref().is_some_and(|f| path.ends_with(f)));
+            let introduced: Vec<&CompileError> = after.iter().filter(|e| !known.contains(&key(e))).collect();
+            if fixed && introduced.is_empty() {
+                let change = Change {
+                    rule: "llm-repair",
+                    reason: format!("llm repair, needs review: {} (fixes: {})", proposal.reason, b.message),
+                    safety: Safety::NeedsReview,
+                    decided_by: Decider::Llm(model.name()),
+                    file: b.file.clone(),
+                    line: LineIndex::new(&text).line(proposal.range.start),
+                    cfg: CfgStatus::Active,
+                    edits: vec![Edit::replace(proposal.range, proposal.code)],
+                };
+                out.kept.push(change.clone());
+                migration.record_on_disk(finish.root, change, text, new_text);
+                errors = after;
+                continue 'errors;
+            }
+            write_if_unchanged(&path, &b.file, &new_text, &text)?;
+            let why = if fixed { format!("it brings new errors: {}", introduced[0].message) } else { "the error is still there".to_string() };
+            out.diagnostics.push(Diagnostic::at(Level::Warning, &b.file, Some(b.line), format!("llm repair, attempt {attempt}: not kept, {why}")));
+        }
+    }
+    Ok(out)
+}
