@@ -263,7 +263,7 @@ pub fn files(dir: &Path, with_lock: bool) -> BTreeMap<String, Vec<u8>> {
 /// - cargo's progress lines (`Compiling`, `Checking`, `Finished`, lock and index
 ///   messages) are dropped;
 /// - a diagnostic rustc rendered keeps its first line and its ` --> file:line:col`; the
-///   code frame, notes and help under it (which change with the toolchain) become one
+///   code frame, notes, help and suggested edits under it (which change with the toolchain) become one
 ///   `[rustc's code frame and notes]` line.
 pub fn redact(output: &str) -> String {
     const CARGO_PROGRESS: [&str; 10] =
@@ -276,7 +276,7 @@ pub fn redact(output: &str) -> String {
             || t.starts_with("= ")
             || t.starts_with("::: ")
             || t.trim_end() == "..."
-            || (numbered.len() < t.len() && numbered.trim_start().starts_with('|'))
+            || (numbered.len() < t.len() && numbered.starts_with(' ') && numbered.trim_start().starts_with(['|', '+', '-', '~']))
             || (line.starts_with(' ') && t.starts_with("--> "))
     };
     let mut text = String::new();
