@@ -601,3 +601,46 @@ fn sarif_output_carries_every_change_with_its_fix() {
     let rule_ids: Vec<&str> = run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert!(rule_ids.contains(&"keyword-gen"), "{rule_ids:?}");
 }
+
+/// The snapshots' normalization replaces what varies between machines, runs and
+/// toolchains, and keeps the rest of the text as it is.
+#[test]
+fn redact_replaces_what_varies_and_keeps_the_rest() {
+    let tmp = std::env::temp_dir().join(".tmpAbC123");
+    let output = format!(
+        "   Compiling mini v0.9.0 ({tmp}/mini)
+    Finished `dev` profile [unoptimized + debuginfo] target(s) in 1.02s
+error: no VCS found for {tmp}/crate: --apply could not be undone
+error: the migration introduced 1 compile error(s):
+error[E0425]: cannot find type `Widget` in module `crate::a`
+ --> src/b.rs:1:28
+  |
+1 | pub fn make() -> crate::a::Widget {{
+  |                            ^^^^^^ not found in `crate::a`
+help: a type alias with a similar name exists
+  |
+1 - pub fn make() -> crate::a::Widget {{
+1 + pub fn make() -> crate::a::Gadget {{
+  |
+note: 1 error(s) existed before the migration
+ok {repo}/migrations/rand/0.8-0.9.toml: 37 examples, 0 failed
+cannot reach http://127.0.0.1:45123/api/chat (default http://127.0.0.1:11434, timeout 60s)
+ Checking stays (one space: a diff's context line, not cargo's column); 1.5s in any text is taken for a time
+Summary: 2 changes in 2 files (safe 2); 1 files, 8 lines checked in 0.42s
+",
+        tmp = tmp.display(),
+        repo = env!("CARGO_MANIFEST_DIR"),
+    );
+    let expected = "error: no VCS found for [ROOT]/crate: --apply could not be undone
+error: the migration introduced 1 compile error(s):
+error[E0425]: cannot find type `Widget` in module `crate::a`
+ --> src/b.rs:1:28
+  [rustc's code frame and notes]
+note: 1 error(s) existed before the migration
+ok [REPO]/migrations/rand/0.8-0.9.toml: 37 examples, 0 failed
+cannot reach http://127.0.0.1:[PORT]/api/chat (default http://127.0.0.1:11434, timeout 60s)
+ Checking stays (one space: a diff's context line, not cargo's column); [TIME] in any text is taken for a time
+Summary: 2 changes in 2 files (safe 2); 1 files, 8 lines checked in [TIME]
+";
+    assert_eq!(redact(&output), expected);
+}

@@ -254,21 +254,22 @@ pub fn files(dir: &Path, with_lock: bool) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// An output of `cargo-migrate` as a snapshot shows it, the same on every machine, run and
-/// toolchain:
-/// - the repository becomes `[REPO]`, cargo's home `[CARGO_HOME]`, and a test's temporary
-///   folder (`<temp dir>/<random name>`) `[ROOT]`;
-/// - durations (`in 0.42s`, `1.2s`, `350ms`) become `[TIME]`, and a loopback port the
-///   system assigned (32768 and up) `[PORT]`;
+/// An output of `cargo-migrate` as a snapshot shows it, the same on every machine, run
+/// and toolchain; every snapshot goes through it:
+/// - the repository becomes `[REPO]`, cargo's home `[CARGO_HOME]`, and a test's
+///   temporary folder (`<temp dir>/<random name>`) `[ROOT]`;
+/// - measured durations (`in 0.42s`, `1.2s`, `350ms`) become `[TIME]`, and a loopback
+///   port the system assigned (32768 and up) `[PORT]`;
 /// - cargo's progress lines (`Compiling`, `Checking`, `Finished`, lock and index
 ///   messages) are dropped;
 /// - a diagnostic rustc rendered keeps its first line and its ` --> file:line:col`; the
-///   code frame, notes, help and suggested edits under it (which change with the toolchain) become one
-///   `[rustc's code frame and notes]` line.
+///   code frame, notes, help and suggested edits under it (which change with the
+///   toolchain) become one `[rustc's code frame and notes]` line.
 pub fn redact(output: &str) -> String {
-    const CARGO_PROGRESS: [&str; 10] =
-        ["Compiling ", "Checking ", "Finished ", "Blocking ", "Locking ", "Updating ", "Downloading ", "Downloaded ", "Adding ", "Fresh "];
-    let lines: Vec<&str> = output.split_inclusive('\n').filter(|line| !CARGO_PROGRESS.iter().any(|p| line.trim_start().starts_with(p))).collect();
+    // Cargo right-aligns its status word to 12 columns: `   Compiling mini v0.9.0 (..)`.
+    const CARGO_PROGRESS: [&str; 10] = ["Compiling", "Checking", "Finished", "Blocking", "Locking", "Updating", "Downloading", "Downloaded", "Adding", "Fresh"];
+    let progress = |line: &str| CARGO_PROGRESS.iter().any(|p| line.strip_prefix(&" ".repeat(12 - p.len())).is_some_and(|l| l.starts_with(&format!("{p} "))));
+    let lines: Vec<&str> = output.split_inclusive('\n').filter(|line| !progress(line)).collect();
     let frame = |line: &str| {
         let t = line.trim_start();
         let numbered = t.trim_start_matches(|c: char| c.is_ascii_digit());
@@ -327,7 +328,8 @@ pub fn redact(output: &str) -> String {
         let unit = ["ms", "s"].into_iter().find(|u| after.starts_with(u) && !after[u.len()..].starts_with(|c: char| c.is_alphanumeric()));
         let loopback = ["127.0.0.1:", "localhost:", "[::1]:"].iter().any(|h| out.ends_with(h));
         match unit {
-            Some(unit) if starts_word && !number.ends_with('.') => {
+            // A measured duration: `0.42s`, `12ms` (a whole number of seconds is a setting).
+            Some(unit) if starts_word && !number.ends_with('.') && (unit == "ms" || number.contains('.')) => {
                 out.push_str("[TIME]");
                 rest = &after[unit.len()..];
             }
