@@ -9,6 +9,7 @@ use std::process::Command;
 use serde_json::Value;
 
 mod common;
+use common::redact;
 
 fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
     common::fixture_copy("judge-cases")
@@ -87,6 +88,8 @@ fn verdict(dir: &Path, llm: &[&str]) -> (Value, String) {
         .arg(dir.join("Cargo.toml"))
         .args(llm)
         .env("CARGO_TARGET_DIR", dir.join("target"))
+        // Its stderr is snapshotted: no log lines in it.
+        .env_remove("CARGO_MIGRATE_LOG")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -125,7 +128,8 @@ fn an_answer_outside_the_options_falls_back_to_the_conservative_rewrite() {
     let (v, stderr) = verdict(&dir, &["--llm", "openai", "--model", "fake-coder", "--llm-url", &url]);
     assert_eq!(v["option"], "rewrite-to-match");
     assert_eq!(v["safety"], "needs-review");
-    assert!(stderr.contains("gave no usable answer"), "{stderr}");
+    // The model "gave no usable answer"; the site falls back, marked needs-review.
+    insta::assert_snapshot!("answer_outside_the_options_stderr", redact(&stderr));
     assert_eq!(server.finish().len(), 2, "one retry, then the fallback");
 }
 
@@ -136,8 +140,8 @@ fn a_dead_endpoint_is_one_warning_and_the_run_goes_on() {
     let (v, stderr) = verdict(&dir, &["--llm", "ollama", "--llm-url", &format!("http://127.0.0.1:{port}")]);
     assert_eq!(v["option"], "rewrite-to-match");
     assert_eq!(v["safety"], "needs-review");
-    assert_eq!(stderr.matches("could not be used").count(), 1, "{stderr}");
-    assert!(stderr.contains("127.0.0.1"), "{stderr}");
+    // One warning that the model "could not be used", naming the endpoint.
+    insta::assert_snapshot!("dead_endpoint_stderr", redact(&stderr));
 }
 
 #[test]

@@ -226,6 +226,9 @@ pub fn isolate<'a>(cmd: &'a mut Command, tmp: &Path) -> &'a mut Command {
         .env("GIT_COMMITTER_NAME", "cargo-migrate test")
         .env("GIT_COMMITTER_EMAIL", "test@example.com")
         .env_remove("CARGO_MIGRATE_LOG")
+        // Snapshots of help and usage text: clap's default width, no forced colour.
+        .env_remove("COLUMNS")
+        .env_remove("CLICOLOR_FORCE")
 }
 
 /// Every file under `dir` by relative path (`/`-separated), without build output and VCS
@@ -248,5 +251,98 @@ pub fn files(dir: &Path, with_lock: bool) -> BTreeMap<String, Vec<u8>> {
     }
     let mut out = BTreeMap::new();
     walk(dir, dir, with_lock, &mut out);
+    out
+}
+
+/// An output of `cargo-migrate` as a snapshot shows it, the same on every machine, run
+/// and toolchain; every snapshot goes through it:
+/// - the repository becomes `[REPO]`, cargo's home `[CARGO_HOME]`, and a test's
+///   temporary folder (`<temp dir>/<random name>`) `[ROOT]`;
+/// - measured durations (`in 0.42s`, `1.2s`, `350ms`) become `[TIME]`, and a loopback
+///   port the system assigned (32768 and up) `[PORT]`;
+/// - cargo's progress lines (`Compiling`, `Checking`, `Finished`, lock and index
+///   messages) are dropped;
+/// - a diagnostic rustc rendered keeps its first line and its ` --> file:line:col`; the
+///   code frame, notes, help and suggested edits under it (which change with the
+///   toolchain) become one `[rustc's code frame and notes]` line.
+pub fn redact(output: &str) -> String {
+    // Cargo right-aligns its status word to 12 columns: `   Compiling mini v0.9.0 (..)`.
+    const CARGO_PROGRESS: [&str; 10] = ["Compiling", "Checking", "Finished", "Blocking", "Locking", "Updating", "Downloading", "Downloaded", "Adding", "Fresh"];
+    let progress = |line: &str| CARGO_PROGRESS.iter().any(|p| line.strip_prefix(&" ".repeat(12 - p.len())).is_some_and(|l| l.starts_with(&format!("{p} "))));
+    let lines: Vec<&str> = output.split_inclusive('\n').filter(|line| !progress(line)).collect();
+    let frame = |line: &str| {
+        let t = line.trim_start();
+        let numbered = t.trim_start_matches(|c: char| c.is_ascii_digit());
+        t.starts_with('|')
+            || t.starts_with("= ")
+            || t.starts_with("::: ")
+            || t.trim_end() == "..."
+            || (numbered.len() < t.len() && numbered.starts_with(' ') && numbered.trim_start().starts_with(['|', '+', '-', '~']))
+            || (line.starts_with(' ') && t.starts_with("--> "))
+    };
+    let mut text = String::new();
+    let mut in_diagnostic = false;
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim_start();
+        let sub = (t.starts_with("help: ") || t.starts_with("note: ")) && lines.get(i + 1).is_some_and(|next| frame(next));
+        if in_diagnostic && (frame(line) || sub) {
+            if !text.ends_with("[rustc's code frame and notes]\n") {
+                text.push_str("  [rustc's code frame and notes]\n");
+            }
+            continue;
+        }
+        in_diagnostic = line.starts_with(' ') && t.starts_with("--> ");
+        text.push_str(line);
+    }
+    // Longest first: the repository or cargo's home may lie inside the temporary folder.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
+    let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    for (path, name) in [(Some(repo), "[REPO]"), (cargo_home, "[CARGO_HOME]")] {
+        for path in path.into_iter().flat_map(|p| [std::fs::canonicalize(&p).ok(), Some(p)]).flatten() {
+            text = text.replace(&path.display().to_string(), name);
+        }
+    }
+    let tmp = std::env::temp_dir();
+    for tmp in [std::fs::canonicalize(&tmp).ok(), Some(tmp)].into_iter().flatten() {
+        let prefix = format!("{}/", tmp.display().to_string().trim_end_matches('/'));
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(&prefix) {
+            out.push_str(&rest[..at]);
+            out.push_str("[ROOT]");
+            rest = &rest[at + prefix.len()..];
+            rest = &rest[rest.find(|c: char| c == '/' || c.is_whitespace() || "\"'`:;,)]".contains(c)).unwrap_or(rest.len())..];
+        }
+        out.push_str(rest);
+        text = out;
+    }
+    // Numbers that start a word: a duration when a unit follows, a port after a loopback host.
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(|c: char| c.is_ascii_digit()) {
+        let starts_word = !rest[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let (number, after) = rest.split_at(len);
+        let unit = ["ms", "s"].into_iter().find(|u| after.starts_with(u) && !after[u.len()..].starts_with(|c: char| c.is_alphanumeric()));
+        let loopback = ["127.0.0.1:", "localhost:", "[::1]:"].iter().any(|h| out.ends_with(h));
+        match unit {
+            // A measured duration: `0.42s`, `12ms` (a whole number of seconds is a setting).
+            Some(unit) if starts_word && !number.ends_with('.') && (unit == "ms" || number.contains('.')) => {
+                out.push_str("[TIME]");
+                rest = &after[unit.len()..];
+            }
+            _ if starts_word && loopback && number.parse::<u32>().is_ok_and(|port| port >= 32768) => {
+                out.push_str("[PORT]");
+                rest = after;
+            }
+            _ => {
+                out.push_str(number);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
     out
 }
