@@ -13,6 +13,7 @@
 
 pub mod edition;
 pub mod finish;
+pub mod sweep;
 pub mod upgrade;
 pub mod verify;
 
