@@ -109,8 +109,6 @@ pub struct RepoResult {
     pub commit: Option<String>,
     /// Wall time of this repository, in seconds.
     pub seconds: f64,
-    /// Of which inside `cargo` / `rustc` (the compiler phase, verify), in seconds.
-    pub cargo_seconds: f64,
 }
 
 impl RepoResult {
@@ -138,7 +136,6 @@ impl RepoResult {
             branch: None,
             commit: None,
             seconds: 0.0,
-            cargo_seconds: 0.0,
         }
     }
 }
