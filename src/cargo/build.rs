@@ -29,7 +29,7 @@ pub fn run_as_wrapper_if_asked() -> Option<i32> {
 }
 
 /// The feature and target flags passed to `cargo check`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BuildConfig {
     /// `--features`.
     pub features: Vec<String>,

@@ -44,6 +44,108 @@ pub(super) enum Command {
         #[command(subcommand)]
         command: PackCommand,
     },
+    /// Run one migration over many repositories: a patch, a result and a log each, and one
+    /// report (report.json, report.html).
+    #[command(after_long_help = SWEEP_HELP, args_conflicts_with_subcommands = true)]
+    Sweep(Box<SweepArgs>),
+    /// One repository of a sweep (started by `sweep`, not by hand).
+    #[command(hide = true)]
+    SweepWorker {
+        /// The job file the sweep wrote.
+        job: PathBuf,
+    },
+}
+
+pub(super) const SWEEP_HELP: &str = "\
+Examples:
+  cargo migrate sweep --repos repos.txt --migration edition --out sweep/              # dry run
+  cargo migrate sweep --repos ~/src --migration upgrade:rand@0.9 --verify --out sweep/
+  cargo migrate sweep --repos repos.txt --shard 3/16 --out shard-3/                   # one share
+  cargo migrate sweep merge shard-*/ --out sweep/                                     # one report
+  cargo migrate sweep --repos repos.txt --apply --branch migrate/edition-2024 --out sweep/
+
+--repos is a folder whose subfolders are checkouts, or a file listing local paths and git
+URLs (cloned into <out>/.sweep/clones). Every Cargo workspace of a repository is migrated;
+each repository runs in a worker process of its own, in a throwaway copy at its last
+commit (a git worktree, or a copy of a plain folder), so the checkout is never touched.
+Per repository: <name>.patch (`git apply` on that commit), <name>.json, <name>.log; for the
+sweep: report.json and report.html. A second run with the same migration and options
+reuses the results of repositories whose commit has not changed (failed ones are retried).
+--shard K/N takes a stable share of the list (a hash of each repository's path or URL),
+for a CI matrix or a Kubernetes Indexed Job (examples/sweep/).
+
+Exit status: 0 when every repository has a result (failed ones are results, listed in the
+report), 2 when the sweep itself could not run (bad --repos, an --out holding another
+sweep's results).";
+
+#[derive(Args, Debug)]
+pub(super) struct SweepArgs {
+    #[command(subcommand)]
+    pub(super) command: Option<SweepCommand>,
+    /// A folder of checkouts, or a file listing local paths and git URLs (one a line).
+    #[arg(long, value_name = "PATH")]
+    pub(super) repos: Option<PathBuf>,
+    /// `edition`, or `upgrade:CRATE[@VERSION]` (the built-in packs and those the crate ships).
+    #[arg(long, value_name = "MIGRATION", default_value = "edition")]
+    pub(super) migration: String,
+    /// The output folder (created; refused if it holds another sweep's results).
+    #[arg(long, value_name = "DIR")]
+    pub(super) out: Option<PathBuf>,
+    /// Repositories at once (default: one per core).
+    #[arg(short, long, value_name = "N")]
+    pub(super) jobs: Option<usize>,
+    /// Seconds one repository may take before its worker is stopped.
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    pub(super) timeout: u64,
+    /// Take the K-th of N stable shares of the repositories (1-based).
+    #[arg(long, value_name = "K/N")]
+    pub(super) shard: Option<String>,
+    /// Run `cargo check` after migrating each copy; revert what breaks (the patch holds what builds).
+    #[arg(long)]
+    pub(super) verify: bool,
+    /// Commit the migration in each repository, on a new branch (needs --branch).
+    #[arg(long, requires = "branch")]
+    pub(super) apply: bool,
+    /// The branch --apply creates from each repository's last commit (never the current one; nothing is pushed).
+    #[arg(long, value_name = "NAME", requires = "apply")]
+    pub(super) branch: Option<String>,
+    /// Where git URLs are cloned (default: <out>/.sweep/clones).
+    #[arg(long, value_name = "DIR")]
+    pub(super) cache: Option<PathBuf>,
+    /// One cargo target directory for all workers (default: one per repository, removed
+    /// when it is done; a shared one saves rebuilding common dependencies but serializes
+    /// the builds, since cargo locks a target directory while it builds).
+    #[arg(long, value_name = "DIR")]
+    pub(super) target_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) build: BuildArgs,
+    #[command(flatten)]
+    pub(super) llm: LlmArgs,
+    /// When to use colors.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(super) color: ColorChoice,
+    /// Print only errors.
+    #[arg(short, long)]
+    pub(super) quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub(super) enum SweepCommand {
+    /// Merge the output folders of a sweep's shards into one report.
+    Merge {
+        /// The shard folders.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// The folder for the merged report (and the repositories' files).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// When to use colors.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+        /// Print only errors.
+        #[arg(short, long)]
+        quiet: bool,
+    },
 }
 
 pub(super) const EDITION_HELP: &str = "\

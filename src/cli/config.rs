@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::args::{BuildArgs, EditionArgs, LlmArgs, LlmKind, SelectArgs, UpgradeArgs, WriteArgs};
+use super::args::{BuildArgs, EditionArgs, LlmArgs, LlmKind, SelectArgs, SweepArgs, UpgradeArgs, WriteArgs};
 use crate::cargo::build::BuildConfig;
 use crate::cargo::discover::Selection;
 use crate::judge::config::{self, ModelConfig};
-use crate::ops::{edition, upgrade, ApplyOptions, WriteMode};
+use crate::ops::{edition, sweep, upgrade, ApplyOptions, WriteMode};
 
 impl SelectArgs {
     /// The selection discovery takes.
@@ -97,5 +97,32 @@ impl UpgradeArgs {
             write: self.write.mode(),
             repair: self.repair,
         }
+    }
+}
+
+impl SweepArgs {
+    /// The sweep request; `--repos` and `--out` are required outside `sweep merge`.
+    pub(super) fn request(&self) -> Result<sweep::Request> {
+        let repos =
+            self.repos.clone().ok_or_else(|| anyhow::anyhow!("sweep needs --repos PATH (a folder of checkouts, or a file listing paths and git URLs)"))?;
+        let out = self.out.clone().ok_or_else(|| anyhow::anyhow!("sweep needs --out DIR (where the patches and the report go)"))?;
+        let jobs = self.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        Ok(sweep::Request {
+            repos,
+            options: sweep::worker::Options {
+                migration: self.migration.clone(),
+                compiler: !self.build.no_compiler,
+                build: self.build.config(),
+                judge: self.llm.model_config(),
+                verify: self.verify,
+                branch: self.apply.then(|| self.branch.clone()).flatten(),
+            },
+            out,
+            cache: self.cache.clone(),
+            target_dir: self.target_dir.clone(),
+            jobs,
+            timeout: Duration::from_secs(self.timeout.max(1)),
+            shard: self.shard.as_deref().map(sweep::parse_shard).transpose()?,
+        })
     }
 }

@@ -5,6 +5,7 @@
 mod args;
 mod config;
 mod render;
+mod sweep;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -79,6 +80,14 @@ fn run(cli: MigrateCli) -> u8 {
         },
         Command::Upgrade(args) => or_error(args.out.color, upgrade_command(&args)),
         Command::Pack { command } => pack_command(command),
+        Command::Sweep(args) => {
+            let color = match &args.command {
+                Some(args::SweepCommand::Merge { color, .. }) => *color,
+                None => args.color,
+            };
+            or_error(color, sweep::sweep_command(&args))
+        }
+        Command::SweepWorker { job } => sweep::worker_command(&job),
         Command::Edition(args) => or_error(args.out.color, edition_command(&args)),
     }
 }

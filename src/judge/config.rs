@@ -15,7 +15,8 @@ pub const DEFAULT_OLLAMA_MODEL: &str = "qwen2.5-coder:7b";
 pub const DEFAULT_OPENAI_URL: &str = "http://127.0.0.1:8080";
 
 /// The kind of model server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LlmKind {
     /// An Ollama server.
     #[default]
@@ -29,7 +30,7 @@ pub enum LlmKind {
 }
 
 /// The model the judge asks, and how.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ModelConfig {
     /// The kind of server.
     pub kind: LlmKind,

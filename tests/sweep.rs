@@ -1,0 +1,361 @@
+//! `cargo migrate sweep` end to end: repositories made here as real git checkouts, plain
+//! folders, bare repositories cloned through `file://` URLs and broken inputs; the
+//! binary runs its own worker processes. Every run is isolated (git configuration, cargo
+//! target directory) in a temporary folder.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+use common::{copy_dir, isolate, redact};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
+
+/// A temporary folder with repositories under `repos/`.
+struct Fleet {
+    tmp: tempfile::TempDir,
+}
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stderr: String,
+}
+
+impl Fleet {
+    fn new() -> Fleet {
+        Fleet { tmp: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn git(&self, dir: &str, args: &[&str]) -> String {
+        let mut cmd = Command::new("git");
+        isolate(&mut cmd, self.tmp.path());
+        let out = cmd.arg("-C").arg(self.path(dir)).args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?} in {dir}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Commits everything in `dir` as a new git repository.
+    fn commit_all(&self, dir: &str) {
+        self.git(dir, &["init", "-q", "-b", "main"]);
+        self.git(dir, &["add", "-A"]);
+        self.git(dir, &["commit", "-q", "-m", "initial"]);
+    }
+
+    /// A copy of `examples/edition-demo` at `rel`.
+    fn demo(&self, rel: &str) {
+        copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/edition-demo"), &self.path(rel));
+    }
+
+    fn sweep(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(BIN);
+        isolate(&mut cmd, self.tmp.path());
+        let out = cmd.current_dir(self.tmp.path()).arg("sweep").args(["--llm", "none", "--color", "never"]).args(args).output().unwrap();
+        Run { code: out.status.code().unwrap_or(-1), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+    }
+
+    fn report(&self, out: &str) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(self.path(out).join("report.json")).unwrap()).unwrap()
+    }
+}
+
+/// The report without what varies between runs (times, commits, keys, diffs), by
+/// repository: what a reviewer compares.
+fn outline(report: &serde_json::Value) -> String {
+    let mut lines = vec![format!(
+        "{} ({}): {}",
+        report["migration"].as_str().unwrap(),
+        report["options"].as_str().unwrap(),
+        serde_json::to_string(&report["totals"]["by_status"]).unwrap()
+    )];
+    for r in report["repositories"].as_array().unwrap() {
+        lines.push(format!(
+            "{} {}: {} change(s) in {} file(s), {} judged, {} to review; workspaces {}; rules {}{}{}",
+            r["name"].as_str().unwrap(),
+            r["status"].as_str().unwrap(),
+            r["changes"],
+            r["files"],
+            r["judged"],
+            r["needs_review"],
+            serde_json::to_string(&r["workspaces"]).unwrap(),
+            serde_json::to_string(&r["by_rule"]).unwrap(),
+            r["reason"].as_str().map(|s| format!("; reason: {s}")).unwrap_or_default(),
+            r["verify"].as_object().map(|v| format!("; verify: {}", serde_json::to_string(v).unwrap())).unwrap_or_default(),
+        ));
+    }
+    redact(&(lines.join("\n") + "\n"))
+}
+
+/// A fleet of five: two git checkouts of the demo, a plain folder of it, a repository
+/// with two workspaces (one nested) and a test fixture's manifest, and one without a
+/// Cargo.toml.
+fn fleet() -> Fleet {
+    let f = Fleet::new();
+    f.demo("repos/alpha");
+    f.commit_all("repos/alpha");
+    f.demo("repos/beta");
+    f.commit_all("repos/beta");
+    f.demo("repos/plain");
+    f.write("repos/multi/Cargo.toml", "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n");
+    f.write("repos/multi/app/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    f.write("repos/multi/app/src/lib.rs", "pub fn gen() -> u32 {\n    4\n}\n");
+    // A manifest under a member's folder: a test fixture, not a workspace.
+    f.write("repos/multi/app/tests/fixtures/broken/Cargo.toml", "this is not toml [\n");
+    f.write("repos/multi/tools/Cargo.toml", "[package]\nname = \"tools\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
+    f.write("repos/multi/tools/src/main.rs", "extern \"C\" {\n    fn abs(x: i32) -> i32;\n}\n\nfn main() {\n    println!(\"{}\", unsafe { abs(-1) });\n}\n");
+    f.commit_all("repos/multi");
+    f.write("repos/empty/README.md", "no Rust here\n");
+    f
+}
+
+#[test]
+fn a_dry_run_sweep_migrates_each_repository_in_a_copy_and_its_patches_apply() {
+    let f = fleet();
+    let run = f.sweep(&["--repos", "repos", "--out", "out", "--no-compiler"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    insta::assert_snapshot!("dry_run_stderr", redact(&run.stderr));
+    let report = f.report("out");
+    insta::assert_snapshot!("dry_run_outline", outline(&report));
+    // Per repository: a result, a log, and a patch where something changed.
+    for name in ["alpha", "beta", "plain", "multi", "empty"] {
+        assert!(f.path(&format!("out/{name}.json")).is_file() && f.path(&format!("out/{name}.log")).is_file(), "{name}");
+    }
+    assert!(!f.path("out/empty.patch").exists());
+    // The checkouts are untouched: no change, no worktree left, no branch made.
+    for repo in ["alpha", "multi"] {
+        let dir = format!("repos/{repo}");
+        assert_eq!(f.git(&dir, &["status", "--porcelain"]), "", "{repo}");
+        assert_eq!(f.git(&dir, &["worktree", "list"]).lines().count(), 1, "{repo}");
+        assert_eq!(f.git(&dir, &["branch", "--format=%(refname:short)"]), "main");
+    }
+    // The patch is what `cargo migrate edition --apply` writes, and applies on the commit.
+    f.git("repos/alpha", &["apply", &f.path("out/alpha.patch").display().to_string()]);
+    f.demo("direct");
+    f.commit_all("direct");
+    let mut cmd = Command::new(BIN);
+    isolate(&mut cmd, f.tmp.path());
+    let direct = cmd.current_dir(f.path("direct")).args(["edition", "--apply", "--no-compiler", "--llm", "none"]).output().unwrap();
+    assert!(direct.status.success(), "{}", String::from_utf8_lossy(&direct.stderr));
+    assert_eq!(common::files(&f.path("repos/alpha"), false), common::files(&f.path("direct"), false));
+    // The nested workspace's changes are in the same patch, under its folder.
+    let multi = std::fs::read_to_string(f.path("out/multi.patch")).unwrap();
+    assert!(multi.contains("a/tools/src/main.rs") && multi.contains("a/app/src/lib.rs"), "{multi}");
+    f.git("repos/multi", &["apply", "--check", &f.path("out/multi.patch").display().to_string()]);
+    // The annotated diff of the report names the rule of each change.
+    let alpha = &report["repositories"].as_array().unwrap()[0];
+    assert!(alpha["diff"].as_str().unwrap().contains("# keyword-gen [safe, by rule]"), "{alpha}");
+}
+
+#[test]
+fn a_second_run_reuses_unchanged_repositories_and_redoes_changed_ones() {
+    let f = fleet();
+    assert_eq!(f.sweep(&["--repos", "repos", "--out", "out", "--no-compiler"]).code, 0);
+    let first = f.report("out");
+    let again = f.sweep(&["--repos", "repos", "--out", "out", "--no-compiler"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    // The four with results are reused; `empty` failed and is tried again.
+    assert_eq!(f.report("out")["reused"], 4, "{}", again.stderr);
+    assert_eq!(outline(&f.report("out")), outline(&first));
+    // A new commit in one repository: that one runs again.
+    f.write("repos/beta/src/extra.rs", "pub fn gen() {}\n");
+    f.git("repos/beta", &["add", "-A"]);
+    f.git("repos/beta", &["commit", "-q", "-m", "more"]);
+    f.write("repos/plain/src/extra.rs", "pub fn gen() {}\n");
+    let third = f.sweep(&["--repos", "repos", "--out", "out", "--no-compiler"]);
+    assert_eq!(third.code, 0, "{third:?}");
+    let report = f.report("out");
+    assert_eq!(report["reused"], 2, "alpha and multi: {}", third.stderr);
+    let beta = report["repositories"].as_array().unwrap().iter().find(|r| r["name"] == "beta").unwrap();
+    assert_ne!(beta["input"], first["repositories"].as_array().unwrap().iter().find(|r| r["name"] == "beta").unwrap()["input"]);
+    // An output folder holding another sweep is refused, and keeps its results.
+    let other = f.sweep(&["--repos", "repos", "--out", "out", "--migration", "upgrade:rand@0.9", "--no-compiler"]);
+    assert_eq!(other.code, 2);
+    insta::assert_snapshot!("other_sweep_refused", redact(&other.stderr));
+    assert_eq!(f.report("out"), report);
+}
+
+#[test]
+fn urls_are_cloned_and_bad_entries_fail_alone() {
+    let f = fleet();
+    // A bare repository served by URL, and entries that cannot work.
+    let bare = f.path("served/gamma.git");
+    let out = Command::new("git").args(["clone", "-q", "--bare"]).arg(f.path("repos/alpha")).arg(&bare).output().unwrap();
+    assert!(out.status.success());
+    f.write(
+        "list.txt",
+        &format!(
+            "# the fleet\nrepos/alpha\n{}\nfile://{}/served/missing.git\nrepos/nowhere\nrepos/empty\n\nrepos/alpha\nelsewhere/alpha\n",
+            url(&bare),
+            f.tmp.path().display()
+        ),
+    );
+    f.demo("elsewhere/alpha");
+    let run = f.sweep(&["--repos", "list.txt", "--out", "out", "--no-compiler"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // The two `alpha`s are told apart by a hash of their (temporary) paths.
+    let unhash = |text: &str| {
+        let mut lines: Vec<String> = text
+            .lines()
+            .map(|l| match l.find("alpha-") {
+                Some(at) if l[at + 6..].len() >= 6 && l[at + 6..at + 12].chars().all(|c| c.is_ascii_hexdigit()) => {
+                    format!("{}alpha-[HASH]{}", &l[..at], &l[at + 12..])
+                }
+                _ => l.to_string(),
+            })
+            .collect();
+        lines.sort();
+        lines.join("\n") + "\n"
+    };
+    insta::assert_snapshot!("list_stderr", unhash(&redact(&run.stderr)));
+    insta::assert_snapshot!("list_outline", unhash(&outline(&f.report("out"))));
+    // The clone is in the sweep's cache, and its patch is the checkout's.
+    assert!(f.path("out/.sweep/clones/gamma/.git").is_dir());
+    let patch = |name: &str| std::fs::read_to_string(f.path(&format!("out/{name}.patch"))).unwrap();
+    let alpha = std::fs::read_dir(f.path("out"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("alpha-") && n.ends_with(".patch") && patch(n.trim_end_matches(".patch")).contains("Cargo.toml"));
+    assert_eq!(patch("gamma"), patch(alpha.unwrap().trim_end_matches(".patch")));
+}
+
+fn url(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+#[test]
+fn shards_partition_the_fleet_and_merge_into_the_unsharded_report() {
+    let f = fleet();
+    assert_eq!(f.sweep(&["--repos", "repos", "--out", "all", "--no-compiler"]).code, 0);
+    let mut names = Vec::new();
+    for k in 1..=3 {
+        let run = f.sweep(&["--repos", "repos", "--out", &format!("shard-{k}"), "--shard", &format!("{k}/3"), "--no-compiler"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        names.extend(f.report(&format!("shard-{k}"))["repositories"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()));
+    }
+    names.sort();
+    assert_eq!(names, ["alpha", "beta", "empty", "multi", "plain"], "each repository in exactly one shard");
+    let mut cmd = Command::new(BIN);
+    isolate(&mut cmd, f.tmp.path());
+    let merged =
+        cmd.current_dir(f.tmp.path()).args(["sweep", "merge", "shard-1", "shard-2", "shard-3", "--out", "merged", "--color", "never"]).output().unwrap();
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    let strip = |mut r: serde_json::Value| {
+        for key in ["seconds", "shards"] {
+            r.as_object_mut().unwrap().remove(key);
+        }
+        r["totals"].as_object_mut().unwrap().remove("seconds");
+        for repo in r["repositories"].as_array_mut().unwrap() {
+            repo.as_object_mut().unwrap().remove("seconds");
+        }
+        r
+    };
+    assert_eq!(strip(f.report("merged")), strip(f.report("all")));
+    assert_eq!(f.report("merged")["shards"].as_array().unwrap().len(), 3);
+    for name in ["alpha.patch", "multi.json", "empty.log"] {
+        assert!(f.path("merged").join(name).is_file(), "{name}");
+    }
+    // Overlapping or foreign folders are refused with the reason.
+    let refuse = |args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        isolate(&mut cmd, f.tmp.path());
+        let out = cmd.current_dir(f.tmp.path()).args(["sweep", "merge"]).args(args).args(["--color", "never"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        redact(&String::from_utf8_lossy(&out.stderr))
+    };
+    let twice = refuse(&["shard-1", "shard-1", "--out", "m1"]);
+    let overlap = refuse(&["shard-1", "all", "--out", "m2"]);
+    let missing = refuse(&["repos", "--out", "m3"]);
+    insta::assert_snapshot!("merge_refusals", format!("{twice}{overlap}{missing}"));
+}
+
+#[test]
+fn apply_commits_on_a_new_branch_and_never_on_the_current_one() {
+    let f = fleet();
+    // A checkout with uncommitted work is refused, and keeps it.
+    f.write("repos/beta/src/lib.rs", "// work in progress\n");
+    let run = f.sweep(&["--repos", "repos", "--out", "out", "--no-compiler", "--apply", "--branch", "migrate/edition-2024"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    insta::assert_snapshot!("apply_outline", outline(&f.report("out")));
+    let head = f.git("repos/alpha", &["rev-parse", "HEAD"]);
+    assert_eq!(f.git("repos/alpha", &["status", "--porcelain"]), "");
+    assert_eq!(f.git("repos/alpha", &["branch", "--show-current"]), "main");
+    assert_eq!(f.git("repos/alpha", &["rev-parse", "migrate/edition-2024^"]), head, "the branch starts at the input commit");
+    let message = f.git("repos/alpha", &["log", "-1", "--format=%B", "migrate/edition-2024"]);
+    insta::assert_snapshot!("apply_commit_message", message);
+    // The branch holds exactly the patch.
+    let diff = f.git("repos/alpha", &["diff", "main", "migrate/edition-2024"]);
+    assert_eq!(diff + "\n", std::fs::read_to_string(f.path("out/alpha.patch")).unwrap());
+    assert!(f.git("repos/beta", &["status", "--porcelain"]).contains("src/lib.rs"));
+    assert_eq!(f.git("repos/beta", &["branch", "--format=%(refname:short)"]), "main", "no branch where nothing was committed");
+    assert_eq!(f.git("repos/alpha", &["worktree", "list"]).lines().count(), 1);
+}
+
+#[test]
+fn a_repository_past_its_timeout_is_stopped_and_the_rest_go_on() {
+    let f = Fleet::new();
+    f.demo("repos/quick");
+    f.commit_all("repos/quick");
+    // A build script that outlasts the timeout: the compiler phase runs it.
+    f.write("repos/slow/Cargo.toml", "[package]\nname = \"slow\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n");
+    f.write("repos/slow/build.rs", "fn main() {\n    std::thread::sleep(std::time::Duration::from_secs(60));\n}\n");
+    f.write("repos/slow/src/lib.rs", "pub fn gen() {}\n");
+    f.commit_all("repos/slow");
+    let started = std::time::Instant::now();
+    let run = f.sweep(&["--repos", "repos", "--out", "out", "--timeout", "8", "-j", "2"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(started.elapsed().as_secs() < 50, "the slow worker was not stopped: {:?}", started.elapsed());
+    insta::assert_snapshot!("timeout_outline", outline(&f.report("out")));
+    // Nothing of the stopped worker is left running.
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(!ps.lines().any(|l| l.contains("sweep-worker") && l.contains(&f.tmp.path().display().to_string())), "{ps}");
+}
+
+#[test]
+fn bad_sweep_input_gets_a_clear_message() {
+    let f = Fleet::new();
+    std::fs::create_dir_all(f.path("repos")).unwrap();
+    f.write("busy/notes.txt", "mine\n");
+    let mut out = String::new();
+    for args in [
+        vec!["--repos", "nowhere", "--out", "o1"],
+        vec!["--repos", "repos"],
+        vec!["--repos", "repos", "--out", "busy"],
+        vec!["--repos", "repos", "--out", "o2", "--shard", "4/3"],
+        vec!["--repos", "repos", "--out", "o3", "--migration", "rewrite"],
+        vec!["--repos", "repos", "--out", "o4", "--apply", "--branch", "bad..name"],
+    ] {
+        let run = f.sweep(&args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        out.push_str(&format!("$ sweep {}\n{}", args.join(" "), redact(&run.stderr)));
+    }
+    insta::assert_snapshot!("bad_input", out);
+    assert_eq!(std::fs::read_to_string(f.path("busy/notes.txt")).unwrap(), "mine\n");
+}
+
+#[test]
+fn an_upgrade_sweep_moves_the_repositories_that_use_the_crate() {
+    let f = Fleet::new();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    copy_dir(&examples.join("mylib-author"), &f.path("repos/mono/mylib-author"));
+    copy_dir(&examples.join("mylib-user"), &f.path("repos/mono/mylib-user"));
+    f.commit_all("repos/mono");
+    f.demo("repos/other");
+    f.commit_all("repos/other");
+    let run = f.sweep(&["--repos", "repos", "--out", "out", "--migration", "upgrade:mylib", "--verify"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    insta::assert_snapshot!("upgrade_outline", outline(&f.report("out")));
+    let patch = std::fs::read_to_string(f.path("out/mono.patch")).unwrap();
+    assert!(patch.contains("+++ b/mylib-user/src/main.rs") && patch.contains("version = \"2\""), "{patch}");
+}
