@@ -176,3 +176,136 @@ fn the_model_may_ask_for_more_code_a_bounded_number_of_times() {
     assert_eq!((v["option"].as_str(), v["safety"].as_str()), (Some("rewrite-to-match"), Some("needs-review")));
     assert_eq!(server.finish().len(), 4, "two query rounds, then an invalid answer and its retry");
 }
+
+/// A crate with three sites the heuristics leave to a model (the `stdout_lock_crate`
+/// site, three times).
+fn three_site_crate() -> (tempfile::TempDir, PathBuf) {
+    let (tmp, dir) = stdout_lock_crate();
+    let f = |name: &str| {
+        format!("pub fn {name}(name: &str) -> bool {{\n    if let Ok(()) = std::io::stdout().lock().write_all(name.as_bytes()) {{\n        true\n    }} else {{\n        eprintln!(\"could not write\");\n        false\n    }}\n}}\n")
+    };
+    std::fs::write(dir.join("src/lib.rs"), format!("use std::io::Write;\n\n{}\n{}\n{}", f("one"), f("two"), f("three"))).unwrap();
+    (tmp, dir)
+}
+
+/// A server on loopback that accepts connections, reads nothing and never answers,
+/// holding each connection open until it is dropped; it counts the connections.
+struct SilentServer {
+    url: String,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SilentServer {
+    fn start() -> SilentServer {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (a, s) = (accepted.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let mut held = Vec::new();
+            while !s.load(Ordering::SeqCst) && started.elapsed() < std::time::Duration::from_secs(120) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        a.fetch_add(1, Ordering::SeqCst);
+                        held.push(stream);
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                }
+            }
+        });
+        SilentServer { url, accepted, stop, thread: Some(thread) }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs `cargo migrate edition --format json` with `args`: every verdict, stderr.
+fn verdicts(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Vec<Value>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+        .args(["edition", "--color", "never", "--format", "json", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .args(args)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (doc["verdicts"].as_array().unwrap().clone(), stderr)
+}
+
+/// The lines of `stderr` that are warnings about the judge's model.
+fn model_warnings(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("warning:") && l.contains("model")).collect()
+}
+
+#[test]
+fn a_server_that_never_answers_is_asked_once_and_the_run_says_so_in_one_line() {
+    let (_tmp, dir) = three_site_crate();
+    let server = SilentServer::start();
+    let (verdicts, stderr) = verdicts(&dir, &["--llm", "openai", "--model", "fake-coder", "--llm-url", &server.url, "--llm-timeout", "1"], &[]);
+    assert_eq!(server.accepted(), 1, "the endpoint is asked once, not once per site:\n{stderr}");
+    assert_eq!(verdicts.len(), 3, "{verdicts:?}");
+    for v in &verdicts {
+        assert_eq!((v["option"].as_str(), v["safety"].as_str()), (Some("rewrite-to-match"), Some("needs-review")), "{v}");
+        assert_eq!(v["reason"], "the model did not answer in time: kept today's behaviour", "{v}");
+    }
+    assert_eq!(
+        model_warnings(&stderr),
+        ["warning: the judge's model did not answer within 1s and is not asked again in this run: 3 sites keep today's behaviour, marked needs-review (raise --llm-timeout, or pass --llm none)"],
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_model_time_budget_leaves_the_rest_of_the_sites_unasked_in_one_line() {
+    let (_tmp, dir) = three_site_crate();
+    let server = FakeServer::start(|_, _| openai_answer(r#"{"option":"keep-if-let","reason":"else does not use stdout"}"#));
+    let url = server.url.clone();
+    let (verdicts, stderr) = verdicts(&dir, &["--llm", "openai", "--model", "fake-coder", "--llm-url", &url], &[("CARGO_MIGRATE_LLM_BUDGET", "0")]);
+    assert_eq!(server.finish().len(), 0, "a spent budget asks nothing:\n{stderr}");
+    assert!(verdicts.iter().all(|v| v["reason"] == "the model's time budget for this run is spent: kept today's behaviour"), "{verdicts:?}");
+    assert_eq!(
+        model_warnings(&stderr),
+        ["warning: the judge's model used this run's time budget (0s, set CARGO_MIGRATE_LLM_BUDGET=SECS to change it): 3 sites keep today's behaviour without being asked, marked needs-review (answers are cached: a new run asks only the rest)"],
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_ollama_server_by_default_is_one_warning_line_with_the_hint() {
+    let (_tmp, dir) = three_site_crate();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // What the system says about a closed port ("Connection refused (os error 111)").
+    let refused = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_err().to_string();
+    // No --llm: the default, Ollama, at OLLAMA_HOST.
+    let (verdicts, stderr) = verdicts(&dir, &[], &[("OLLAMA_HOST", &format!("127.0.0.1:{port}"))]);
+    assert!(verdicts.iter().all(|v| v["reason"] == "the model is not available: kept today's behaviour"), "one wording for one failure: {verdicts:?}");
+    assert_eq!(
+        model_warnings(&stderr),
+        [format!(
+            "warning: the judge's model is not available: cannot reach the model server at http://127.0.0.1:{port}: {refused}; 3 sites keep today's behaviour, marked needs-review (start it with `ollama serve` and `ollama pull qwen2.5-coder:7b`, or pass --llm none)"
+        )],
+        "{stderr}"
+    );
+    let judged: Vec<&str> = stderr.lines().filter(|l| l.starts_with("judged:")).collect();
+    assert!(judged.iter().all(|l| l.ends_with("(by rule): the model is not available: kept today's behaviour")), "{stderr}");
+}

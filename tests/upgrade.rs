@@ -874,3 +874,33 @@ fn error_rules_apply_where_the_compiler_reports_their_error() {
     assert_eq!(run.code, 0, "{run:?}");
     insta::assert_snapshot!("error_rule_without_the_compiler_diff", redact(&run.stdout));
 }
+
+/// A pack's `new_crates` version holding a quote and a newline would have added a
+/// `[build-dependencies]` table to the user's manifest (labelled safe): the pack is
+/// refused when it is loaded, naming the file, line and field, and nothing is written.
+#[test]
+fn a_pack_value_that_would_inject_toml_into_the_manifest_is_refused_and_nothing_is_written() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.8.0"));
+    s.write("mini/src/lib.rs", MINI_LIB);
+    s.write("mini-lang/Cargo.toml", "[package]\nname = \"mini-lang\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    s.write("mini-lang/src/lib.rs", "pub fn a() {}\n");
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n");
+    s.write("user/src/lib.rs", "pub fn f() { mini::a() }\n");
+    s.write(
+        "p.toml",
+        "crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.9\"\nsummary = \"mini 0.8 → 0.9\"\n\n[[new_crates]]\ncrate = \"mini-lang\"\nversion = \"0.1\\\"\\n[build-dependencies]\\nevil = { path = \\\"/tmp/evil\\\" }\\n#\"\n\n[[rule]]\nid = \"a-moved\"\nmessage = \"`mini::a` is `mini_lang::a`\"\nmatch = \"mini::a\"\nreplace = \"mini_lang::a\"\n",
+    );
+    let before = s.files("user");
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--apply", "--allow-no-vcs", "--color", "never"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            r#"../p.toml:8: `new_crates[0].version`: "0.1\"\n[build-dependencies]\nevil = { path = \"/tmp/evil\" }\n#" is not a semver version requirement such as "0.9""#
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.files("user"), before, "nothing is written");
+    assert!(!run.stdout.contains("build-dependencies"), "{}", run.stdout);
+}

@@ -77,19 +77,77 @@ pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<String, EditError> {
 
 /// Splits the changes of one file into those that can be applied together (in order of
 /// preference: the given order) and those that conflict with an accepted one.
+///
+/// Each edit is checked against an index of the accepted ones ([`EditIndex`]), so a file
+/// with `n` edits costs `O(n log n)`, not a comparison of every change with every
+/// accepted one.
 pub fn select(changes: Vec<Change>) -> (Vec<Change>, Vec<Change>) {
     let mut accepted: Vec<Change> = Vec::new();
     let mut deferred = Vec::new();
+    let mut index = EditIndex::default();
     for change in changes {
-        let clash = accepted.iter().any(|a| a.edits.iter().any(|x| change.edits.iter().any(|y| conflicts(x, y))));
-        let inner_clash = change.edits.iter().enumerate().any(|(i, x)| change.edits[i + 1..].iter().any(|y| conflicts(x, y)));
-        if clash || inner_clash {
+        let clash = change.edits.iter().any(|e| index.conflicts(e));
+        if clash || inner_clash(&change.edits) {
             deferred.push(change);
         } else {
+            for edit in &change.edits {
+                index.insert(edit);
+            }
             accepted.push(change);
         }
     }
     (accepted, deferred)
+}
+
+/// Whether two edits of one change conflict with each other.
+fn inner_clash(edits: &[Edit]) -> bool {
+    if edits.len() <= 8 {
+        return edits.iter().enumerate().any(|(i, x)| edits[i + 1..].iter().any(|y| conflicts(x, y)));
+    }
+    let mut index = EditIndex::default();
+    for edit in edits {
+        if index.conflicts(edit) {
+            return true;
+        }
+        index.insert(edit);
+    }
+    false
+}
+
+/// A set of edits no two of which [`conflict`](conflicts), indexed to tell in `O(log n)`
+/// whether another edit conflicts with any of them. Two replacements of the set either
+/// are identical or do not overlap, so there is at most one per start offset, and the one
+/// starting last before a range's end is the only one that can overlap it.
+#[derive(Default)]
+struct EditIndex {
+    /// Replacements (non-empty ranges) by start offset.
+    replacements: std::collections::BTreeMap<usize, Edit>,
+    /// Offsets of insertions (empty ranges).
+    insertions: std::collections::BTreeSet<usize>,
+}
+
+impl EditIndex {
+    /// Whether `edit` conflicts with an edit of the set.
+    fn conflicts(&self, edit: &Edit) -> bool {
+        let Range { start, end } = edit.range;
+        if start >= end {
+            // An insertion conflicts with a replacement strictly around it.
+            return self.replacements.range(..start).next_back().is_some_and(|(_, r)| r.range.end > start);
+        }
+        if start + 1 < end && self.insertions.range(start + 1..end).next().is_some() {
+            return true;
+        }
+        self.replacements.range(..end).next_back().is_some_and(|(_, r)| r.range.end > start && r != edit)
+    }
+
+    /// Adds an edit that does not conflict with the set.
+    fn insert(&mut self, edit: &Edit) {
+        if edit.range.is_empty() {
+            self.insertions.insert(edit.range.start);
+        } else {
+            self.replacements.insert(edit.range.start, edit.clone());
+        }
+    }
 }
 
 /// How many times a file is re-checked to apply changes that conflicted with others.
@@ -168,6 +226,82 @@ mod tests {
         assert!(apply_edits("0123", &[Edit::replace(0..2, "x"), Edit::insert(1, "y")]).is_err());
         assert!(apply_edits("0123", &[Edit::replace(0..2, "x"), Edit::insert(2, "y")]).is_ok());
         assert!(apply_edits("é", &[Edit::insert(1, "y")]).is_err());
+    }
+
+    /// `select` as it was before the edit index: every change compared with every
+    /// accepted one. The reference the indexed version must agree with.
+    fn select_by_pairs(changes: Vec<Change>) -> (Vec<Change>, Vec<Change>) {
+        let mut accepted: Vec<Change> = Vec::new();
+        let mut deferred = Vec::new();
+        for change in changes {
+            let clash = accepted.iter().any(|a| a.edits.iter().any(|x| change.edits.iter().any(|y| conflicts(x, y))));
+            let inner_clash = change.edits.iter().enumerate().any(|(i, x)| change.edits[i + 1..].iter().any(|y| conflicts(x, y)));
+            if clash || inner_clash {
+                deferred.push(change);
+            } else {
+                accepted.push(change);
+            }
+        }
+        (accepted, deferred)
+    }
+
+    fn change(n: usize, edits: Vec<Edit>) -> Change {
+        Change {
+            rule: "test",
+            reason: format!("change {n}"),
+            safety: crate::core::model::Safety::Safe,
+            decided_by: Decider::Rule,
+            file: "f.rs".into(),
+            line: 1,
+            cfg: crate::core::model::CfgStatus::Active,
+            edits,
+        }
+    }
+
+    /// Random edits on a short text: many overlaps, touching ranges, insertions at one
+    /// offset and identical edits (replacements drawn from two strings).
+    fn edits_strategy(max: usize) -> impl Strategy<Value = Vec<Edit>> {
+        proptest::collection::vec((0usize..24, 0usize..5, prop_oneof![Just("x"), Just("y")]), 1..max)
+            .prop_map(|raw| raw.into_iter().map(|(start, len, rep)| Edit::replace(start..start + len, rep)).collect())
+    }
+
+    #[test]
+    fn select_defers_overlaps_and_insertions_inside_keeps_identical_and_touching() {
+        let changes = vec![
+            change(0, vec![Edit::replace(2..5, "a")]),
+            change(1, vec![Edit::replace(4..6, "b")]),                             // overlaps 0
+            change(2, vec![Edit::insert(3, "c")]),                                 // strictly inside 0
+            change(3, vec![Edit::insert(2, "d")]),                                 // at 0's start: fine
+            change(4, vec![Edit::insert(5, "e")]),                                 // at 0's end: fine
+            change(5, vec![Edit::replace(2..5, "a")]),                             // identical to 0
+            change(6, vec![Edit::replace(5..7, "f")]),                             // touches 0
+            change(7, vec![Edit::replace(9..10, "g"), Edit::replace(8..11, "h")]), // inner clash
+            change(8, vec![Edit::replace(0..1, "i"), Edit::insert(6, "j")]),       // one edit inside 6
+        ];
+        let (accepted, deferred) = select(changes.clone());
+        let names = |v: &[Change]| v.iter().map(|c| c.reason.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&accepted), ["change 0", "change 3", "change 4", "change 5", "change 6"]);
+        assert_eq!(names(&deferred), ["change 1", "change 2", "change 7", "change 8"]);
+        assert_eq!(select_by_pairs(changes), (accepted, deferred));
+    }
+
+    #[test]
+    fn select_checks_many_edits_of_one_change_against_each_other() {
+        let mut edits: Vec<Edit> = (0..20).map(|i| Edit::replace(i * 3..i * 3 + 2, "z")).collect();
+        assert_eq!(select(vec![change(0, edits.clone())]).0.len(), 1);
+        edits.push(Edit::insert(31, "w")); // inside 30..32
+        assert_eq!(select(vec![change(0, edits)]).1.len(), 1);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// The indexed `select` accepts and defers exactly what comparing every pair did,
+        /// in the same order.
+        #[test]
+        fn select_agrees_with_pairwise_reference(raw in proptest::collection::vec(edits_strategy(12), 0..30)) {
+            let changes: Vec<Change> = raw.into_iter().enumerate().map(|(n, edits)| change(n, edits)).collect();
+            prop_assert_eq!(select(changes.clone()), select_by_pairs(changes));
+        }
     }
 
     proptest! {

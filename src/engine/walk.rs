@@ -120,12 +120,17 @@ pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn F
             let parent_status = reach[&job.path];
             for module in &outcome.modules {
                 let Some(found) = module.candidates.iter().find(|c| c.is_file()) else {
+                    // A module the current configuration compiles has code this run could
+                    // not check: an error (exit status 2), as for a file that cannot be
+                    // read, so that `--check` never passes a crate it did not see whole.
+                    // A cfg-inactive declaration may name a file that exists elsewhere.
                     if module.cfg == CfgStatus::Active && parent_status == CfgStatus::Active {
+                        let tried: Vec<String> = module.candidates.iter().map(|c| ws.display(c)).collect();
                         out.diagnostics.push(Diagnostic::at(
-                            Level::Warning,
+                            Level::Error,
                             &ws.display(&job.path),
                             None,
-                            format!("module file not found: {}", ws.display(&module.candidates[0])),
+                            format!("module file not found ({}): that module was not checked", tried.join(" or ")),
                         ));
                     }
                     continue;

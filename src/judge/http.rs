@@ -69,7 +69,7 @@ pub(crate) fn block_on_with_deadline<T>(
 /// [`LlmError::Timeout`], anything else → [`LlmError::Server`].
 pub(crate) fn transport_error(e: &reqwest::Error, url: &str, timeout: Duration) -> LlmError {
     if e.is_connect() {
-        LlmError::Unreachable { url: url.to_string(), message: error_chain(e) }
+        LlmError::Unreachable { url: url.to_string(), message: root_cause(e) }
     } else if e.is_timeout() {
         LlmError::Timeout(timeout)
     } else {
@@ -91,6 +91,16 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// The innermost cause of an error ("Connection refused (os error 111)"): what a user
+/// can act on, without reqwest's and hyper's layers around it.
+pub(crate) fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(s) = cause.source() {
+        cause = s;
+    }
+    cause.to_string()
 }
 
 /// At most `max` characters of a server's text, for error messages.

@@ -109,6 +109,12 @@ pub trait Model: Send + Sync {
         let _ = (system, prompt, schema, max_tokens);
         Err(LlmError::Config(format!("`{}` cannot propose code", self.name())))
     }
+
+    /// What the user can do when the server cannot be reached ([`LlmError::Unreachable`]),
+    /// shown once per run with the judge's warning.
+    fn unreachable_hint(&self) -> String {
+        "start the model server, or pass --llm none".to_string()
+    }
 }
 
 impl<M: Model + ?Sized> Model for Box<M> {
@@ -120,6 +126,9 @@ impl<M: Model + ?Sized> Model for Box<M> {
     }
     fn complete_json(&self, system: &str, prompt: &str, schema: &serde_json::Value, max_tokens: u32) -> Result<String, LlmError> {
         (**self).complete_json(system, prompt, schema, max_tokens)
+    }
+    fn unreachable_hint(&self) -> String {
+        (**self).unreachable_hint()
     }
 }
 
@@ -133,6 +142,9 @@ impl<M: Model + ?Sized> Model for std::sync::Arc<M> {
     fn complete_json(&self, system: &str, prompt: &str, schema: &serde_json::Value, max_tokens: u32) -> Result<String, LlmError> {
         (**self).complete_json(system, prompt, schema, max_tokens)
     }
+    fn unreachable_hint(&self) -> String {
+        (**self).unreachable_hint()
+    }
 }
 
 impl<M: Model + ?Sized> Model for &M {
@@ -144,6 +156,9 @@ impl<M: Model + ?Sized> Model for &M {
     }
     fn complete_json(&self, system: &str, prompt: &str, schema: &serde_json::Value, max_tokens: u32) -> Result<String, LlmError> {
         (**self).complete_json(system, prompt, schema, max_tokens)
+    }
+    fn unreachable_hint(&self) -> String {
+        (**self).unreachable_hint()
     }
 }
 

@@ -17,6 +17,7 @@ pub mod prompt;
 pub mod repair;
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use crate::core::model::{Change, Decider, Diagnostic, Level, Safety, Site, Verdict};
 use crate::core::text::SourceFile;
@@ -33,46 +34,128 @@ pub struct Judged {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The most time one run waits for the model, all questions together, unless the
+/// environment variable [`MODEL_BUDGET_ENV`] gives another number of seconds. Sites
+/// reached after it is spent are not asked: they keep today's behaviour, marked
+/// needs-review (answers already given are cached, so a new run asks only the rest). A
+/// question under way when the budget runs out is not cut short: the budget can be
+/// exceeded by at most one answer's timeout (`--llm-timeout`).
+pub const DEFAULT_MODEL_BUDGET: Duration = Duration::from_secs(300);
+
+/// The environment variable overriding [`DEFAULT_MODEL_BUDGET`], in seconds.
+pub const MODEL_BUDGET_ENV: &str = "CARGO_MIGRATE_LLM_BUDGET";
+
+/// The model's time budget for this run: [`MODEL_BUDGET_ENV`] if it holds a number of
+/// seconds, else [`DEFAULT_MODEL_BUDGET`].
+pub fn model_budget() -> Duration {
+    match std::env::var(MODEL_BUDGET_ENV) {
+        Ok(v) => match v.trim().parse::<f64>() {
+            Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
+            _ => {
+                tracing::warn!("{MODEL_BUDGET_ENV}=`{v}` is not a number of seconds; using {}s", DEFAULT_MODEL_BUDGET.as_secs());
+                DEFAULT_MODEL_BUDGET
+            }
+        },
+        Err(_) => DEFAULT_MODEL_BUDGET,
+    }
+}
+
+/// Why the model is no longer asked in this run (a circuit breaker: once open, it stays
+/// open until the run ends).
+enum Breaker {
+    /// The model can be asked.
+    Closed,
+    /// An error that will not go away (no server, no model, a bad configuration): what
+    /// happened, and what the user can do.
+    Down { why: String, hint: String },
+    /// The model did not answer within the per-question timeout: a server that accepts
+    /// and never answers would cost the timeout again for every site.
+    Silent(Duration),
+    /// The run's time budget for the model is spent.
+    OutOfTime,
+}
+
+impl Breaker {
+    /// The reason given to each site that falls back because of it.
+    fn site_reason(&self) -> &'static str {
+        match self {
+            Breaker::Closed => "the model gave no usable answer",
+            Breaker::Down { .. } => "the model is not available",
+            Breaker::Silent(_) => "the model did not answer in time",
+            Breaker::OutOfTime => "the model's time budget for this run is spent",
+        }
+    }
+}
+
 /// Decides every site. `model` is asked only when no heuristic settles a site and the
-/// cache has no verdict for it; after an error that will not go away (no server, no
-/// model), it is not asked again in this run. Valid answers are cached.
+/// cache has no verdict for it, within the run's time budget ([`model_budget`]); after an
+/// error that will not go away (no server, no model) or a question that timed out, it is
+/// not asked again in this run. Valid answers are cached.
 pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Option<&dyn Model>, cache: Option<&cache::VerdictCache>) -> Judged {
+    judge_within(sites, files, model, cache, model_budget())
+}
+
+/// [`judge`] with an explicit time budget for the model's questions. When the model stops
+/// being asked, one warning says why and how many sites it leaves for review.
+pub fn judge_within(
+    sites: Vec<Site>,
+    files: &BTreeMap<String, SourceFile>,
+    model: Option<&dyn Model>,
+    cache: Option<&cache::VerdictCache>,
+    budget: Duration,
+) -> Judged {
     let mut out = Judged::default();
-    let mut model_down: Option<String> = None;
+    let mut breaker = Breaker::Closed;
+    let mut spent = Duration::ZERO;
+    // Sites that fell back because the breaker is open.
+    let mut unasked = 0usize;
     for mut site in sites {
         prompt::add_context(&mut site, files);
         let (option, decided_by, reason, safety) = if let Some(d) = heuristics::decide(&site, files) {
             (d.option, Decider::Heuristic, d.reason, Safety::Judged)
-        } else {
-            match model.filter(|_| model_down.is_none()) {
-                Some(m) => match ask_model(m, &site, files, cache) {
+        } else if let Some(m) = model {
+            if matches!(breaker, Breaker::Closed) && spent >= budget {
+                breaker = Breaker::OutOfTime;
+            }
+            if !matches!(breaker, Breaker::Closed) {
+                unasked += 1;
+                fallback(&site, breaker.site_reason())
+            } else {
+                let started = Instant::now();
+                let asked = ask_model(m, &site, files, cache);
+                spent += started.elapsed();
+                match asked {
                     Ok((index, answer)) => (index, Decider::Llm(m.name()), answer.reason, Safety::Judged),
+                    Err(e) if e.is_fatal_for_run() => {
+                        let hint = match e {
+                            LlmError::Unreachable { .. } => m.unreachable_hint(),
+                            _ => "or pass --llm none".to_string(),
+                        };
+                        breaker = Breaker::Down { why: e.to_string(), hint };
+                        unasked += 1;
+                        fallback(&site, breaker.site_reason())
+                    }
+                    Err(LlmError::Timeout(limit)) => {
+                        breaker = Breaker::Silent(limit);
+                        unasked += 1;
+                        fallback(&site, breaker.site_reason())
+                    }
                     Err(e) => {
-                        if e.is_fatal_for_run() {
-                            let hint = match e {
-                                LlmError::Unreachable { .. } => format!(
-                                    " (is the server running? For Ollama: `ollama serve`, then `ollama pull {}`; or pick another with --llm/--llm-url, or --llm none)",
-                                    m.name()
-                                ),
-                                _ => String::new(),
-                            };
-                            model_down = Some(format!("{e}{hint}"));
-                        } else {
-                            out.diagnostics.push(
-                                Diagnostic::at(
-                                    Level::Warning,
-                                    &site.file,
-                                    Some(site.line),
-                                    format!("the model gave no usable answer ({e}); kept today's behaviour"),
-                                )
-                                .with_rule(site.rule),
-                            );
-                        }
+                        out.diagnostics.push(
+                            Diagnostic::at(
+                                Level::Warning,
+                                &site.file,
+                                Some(site.line),
+                                format!("the model gave no usable answer ({e}); kept today's behaviour"),
+                            )
+                            .with_rule(site.rule),
+                        );
                         fallback(&site, "the model gave no usable answer")
                     }
-                },
-                None => fallback(&site, if model.is_some() { "the model is not available" } else { "no model was asked (--llm none)" }),
+                }
             }
+        } else {
+            fallback(&site, "no model was asked (--llm none)")
         };
         let chosen = &site.options[option];
         out.verdicts.push(Verdict {
@@ -103,11 +186,24 @@ pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Opti
         };
         out.changes.push(Change { rule: site.rule, reason, safety, decided_by, file: site.file.clone(), line: site.line, cfg: site.cfg, edits });
     }
-    if let Some(why) = model_down {
-        out.diagnostics.push(Diagnostic::general(
-            Level::Warning,
-            format!("the judge's model could not be used: {why}; the sites it was needed for keep today's behaviour and are marked needs-review"),
-        ));
+    let sites = match unasked {
+        1 => "1 site keeps".to_string(),
+        n => format!("{n} sites keep"),
+    };
+    let message = match breaker {
+        Breaker::Closed => None,
+        Breaker::Down { why, hint } => Some(format!("the judge's model is not available: {why}; {sites} today's behaviour, marked needs-review ({hint})")),
+        Breaker::Silent(limit) => Some(format!(
+            "the judge's model did not answer within {}s and is not asked again in this run: {sites} today's behaviour, marked needs-review (raise --llm-timeout, or pass --llm none)",
+            limit.as_secs_f64()
+        )),
+        Breaker::OutOfTime => Some(format!(
+            "the judge's model used this run's time budget ({}s, set {MODEL_BUDGET_ENV}=SECS to change it): {sites} today's behaviour without being asked, marked needs-review (answers are cached: a new run asks only the rest)",
+            budget.as_secs_f64()
+        )),
+    };
+    if let Some(message) = message {
+        out.diagnostics.push(Diagnostic::general(Level::Warning, message));
     }
     out
 }

@@ -127,6 +127,10 @@ impl Model for OllamaModel {
             http::block_on_with_deadline(&self.runtime, self.timeout, async { self.client.send_chat_messages(request).await.map_err(|e| self.map_error(e)) })?;
         Ok(response.message.content)
     }
+
+    fn unreachable_hint(&self) -> String {
+        format!("start it with `ollama serve` and `ollama pull {}`, or pass --llm none", self.model)
+    }
 }
 
 /// The server URL an `OLLAMA_HOST` value names, read the way the `ollama` command reads

@@ -311,12 +311,157 @@ pub struct FormatError {
     pub message: String,
 }
 
-/// Parses pack text; `file` names it in errors.
+/// Parses pack text; `file` names it in errors. The values `cargo migrate upgrade` writes
+/// into a user's `Cargo.toml` are validated here ([`check_manifest_values`]).
 pub fn parse(text: &str, file: &str) -> Result<PackFile, FormatError> {
-    toml::from_str::<PackFile>(text).map_err(|e| {
+    let pack = toml::from_str::<PackFile>(text).map_err(|e| {
         let line = e.span().map(|s| crate::core::text::LineIndex::new(text).line(s.start));
         FormatError { file: file.to_string(), line, message: e.message().trim().to_string() }
-    })
+    })?;
+    check_manifest_values(&pack).map_err(|(field, message)| FormatError {
+        file: file.to_string(),
+        line: line_of(text, &field),
+        message: format!("`{}`: {message}", field_name(&field)),
+    })?;
+    Ok(pack)
+}
+
+/// One step of the path to a pack value: a key, or an index in an array.
+#[derive(Clone, Debug)]
+enum Step {
+    Key(&'static str),
+    Owned(String),
+    Index(usize),
+}
+
+/// `new_crates[0].version`, as errors name a field.
+fn field_name(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) => push_key(&mut out, k),
+            Step::Owned(k) => push_key(&mut out, k),
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+fn push_key(out: &mut String, key: &str) {
+    if !out.is_empty() {
+        out.push('.');
+    }
+    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        out.push_str(key);
+    } else {
+        out.push_str(&format!("{key:?}"));
+    }
+}
+
+/// Checks every value of a pack that is written into a user's manifest: crate names
+/// (`crate`, `new_crates[].crate`, `companions[].crate`) as crate names, versions (`from`,
+/// `to`, `new_crates[].version`, `companions[].from`/`to`) as semver requirements, and
+/// features (`renamed_features`, `new_features[].feature`/`when`) as feature names. The
+/// manifest edits render these values through `toml_edit`, and this check keeps anything
+/// but the value itself out of them: a pack is data, and a version holding a quote and a
+/// newline must not add a table to someone's `Cargo.toml`. On error: the field and what
+/// is wrong.
+fn check_manifest_values(pack: &PackFile) -> Result<(), (Vec<Step>, String)> {
+    use Step::{Index, Key, Owned};
+    crate_name(&pack.krate).map_err(|m| (vec![Key("crate")], m))?;
+    version_req(&pack.from).map_err(|m| (vec![Key("from")], m))?;
+    version_req(&pack.to).map_err(|m| (vec![Key("to")], m))?;
+    for (old, new) in &pack.renamed_features {
+        feature_name(old).map_err(|m| (vec![Key("renamed_features"), Owned(old.clone())], format!("the key: {m}")))?;
+        feature_name(new).map_err(|m| (vec![Key("renamed_features"), Owned(old.clone())], m))?;
+    }
+    for (i, f) in pack.new_features.iter().enumerate() {
+        feature_name(&f.feature).map_err(|m| (vec![Key("new_features"), Index(i), Key("feature")], m))?;
+        for (j, w) in f.when.iter().enumerate() {
+            feature_name(w).map_err(|m| (vec![Key("new_features"), Index(i), Key("when"), Index(j)], m))?;
+        }
+    }
+    for (i, c) in pack.new_crates.iter().enumerate() {
+        crate_name(&c.krate).map_err(|m| (vec![Key("new_crates"), Index(i), Key("crate")], m))?;
+        version_req(&c.version).map_err(|m| (vec![Key("new_crates"), Index(i), Key("version")], m))?;
+    }
+    for (i, c) in pack.companions.iter().enumerate() {
+        crate_name(&c.krate).map_err(|m| (vec![Key("companions"), Index(i), Key("crate")], m))?;
+        if let Some(from) = &c.from {
+            version_req(from).map_err(|m| (vec![Key("companions"), Index(i), Key("from")], m))?;
+        }
+        version_req(&c.to).map_err(|m| (vec![Key("companions"), Index(i), Key("to")], m))?;
+    }
+    Ok(())
+}
+
+/// A crate name as Cargo and crates.io accept one: ASCII letters, digits, `-` and `_`,
+/// starting with a letter, at most 64 characters.
+fn crate_name(name: &str) -> Result<(), String> {
+    let ok = name.len() <= 64
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{name:?} is not a crate name (ASCII letters, digits, `-` and `_`, starting with a letter)"))
+    }
+}
+
+/// A semver version requirement as Cargo reads one (`0.9`, `^1.2`, `>=1, <3`).
+fn version_req(text: &str) -> Result<(), String> {
+    match cargo_metadata::semver::VersionReq::parse(text) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("{text:?} is not a semver version requirement such as \"0.9\" ({e})")),
+    }
+}
+
+/// A feature name as Cargo accepts one: letters, digits and `_`, then also `-`, `+`
+/// and `.`.
+fn feature_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let ok = chars.next().is_some_and(|c| c.is_alphanumeric() || c == '_') && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '+' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{name:?} is not a feature name (letters, digits, `_`, then also `-`, `+` and `.`)"))
+    }
+}
+
+/// The 1-based line of the value at `path` in the pack text, if it can be found.
+fn line_of(text: &str, path: &[Step]) -> Option<usize> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let span = span_in_table(doc.as_table(), path)?;
+    Some(crate::core::text::LineIndex::new(text).line(span.start))
+}
+
+fn key(step: &Step) -> Option<&str> {
+    match step {
+        Step::Key(k) => Some(k),
+        Step::Owned(k) => Some(k),
+        Step::Index(_) => None,
+    }
+}
+
+fn span_in_table(table: &toml_edit::Table, path: &[Step]) -> Option<std::ops::Range<usize>> {
+    let Some((step, rest)) = path.split_first() else { return table.span() };
+    match table.get(key(step)?)? {
+        toml_edit::Item::Value(v) => span_in_value(v, rest),
+        toml_edit::Item::Table(t) => span_in_table(t, rest),
+        toml_edit::Item::ArrayOfTables(a) => match rest.split_first()? {
+            (Step::Index(i), rest) => span_in_table(a.get(*i)?, rest),
+            _ => None,
+        },
+        toml_edit::Item::None => None,
+    }
+}
+
+fn span_in_value(value: &toml_edit::Value, path: &[Step]) -> Option<std::ops::Range<usize>> {
+    let Some((step, rest)) = path.split_first() else { return value.span() };
+    match step {
+        Step::Index(i) => span_in_value(value.as_array()?.get(*i)?, rest),
+        _ => span_in_value(value.as_inline_table()?.get(key(step)?)?, rest),
+    }
 }
 
 /// The JSON Schema of the pack format, as checked in.
@@ -351,6 +496,20 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.line, Some(9), "{err}");
+    }
+
+    #[test]
+    fn values_written_into_manifests_are_validated_naming_file_line_and_field() {
+        let head = "crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.9\"\nsummary = \"s\"\n";
+        let err = |tail: &str| parse(&format!("{head}{tail}"), "p.toml").unwrap_err().to_string();
+        assert!(parse(&format!("{head}[[new_crates]]\ncrate = \"mini-lang\"\nversion = \">=0.1, <0.3\"\n"), "p.toml").is_ok());
+        assert!(err("[[new_crates]]\ncrate = \"mini-lang\"\nversion = \"0.1\\\"\\n[x]\"\n")
+            .starts_with("p.toml:7: `new_crates[0].version`: \"0.1\\\"\\n[x]\" is not a semver"));
+        assert!(err("[[new_crates]]\ncrate = \"a b\"\nversion = \"1\"\n").starts_with("p.toml:6: `new_crates[0].crate`: \"a b\" is not a crate name"));
+        assert!(err("[[companions]]\ncrate = \"c\"\nto = \"one\"\n").starts_with("p.toml:7: `companions[0].to`:"));
+        assert!(err("[renamed_features]\nold = \"new\\\"\"\n").starts_with("p.toml:6: `renamed_features.old`: \"new\\\"\" is not a feature name"));
+        assert!(err("[[new_features]]\nfeature = \"f\"\nwhen = [\"std\", \"a,b\"]\nmessage = \"m\"\n").starts_with("p.toml:7: `new_features[0].when[1]`:"));
+        assert!(parse("crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.9 ]\"\nsummary = \"s\"\n", "p.toml").unwrap_err().to_string().starts_with("p.toml:3: `to`:"));
     }
 
     /// The checked-in schema is what the types generate. `BLESS=1` rewrites it.

@@ -191,11 +191,13 @@ fn snippet(body: &[DocLine], text: &str) -> Snippet {
 }
 
 impl Snippet {
-    /// Maps a change made on the snippet back onto the original text. `None` when an
+    /// Maps a change made on the snippet back onto the original text; a line the change
+    /// inserts gets the comment's prefix and the file's line ending. `None` when an
     /// edit crosses a line of the comment or touches the wrapper: such a change is not
     /// made.
     pub fn map_back(&self, change: Change, text: &str, lines: &LineIndex) -> Option<Change> {
         let mut edits = Vec::new();
+        let newline = crate::core::text::line_ending(text);
         for edit in &change.edits {
             let &(start, len, orig, ref prefix) =
                 self.lines.iter().rev().find(|(start, len, ..)| *start <= edit.range.start && edit.range.start <= start + len)?;
@@ -203,8 +205,9 @@ impl Snippet {
                 return None;
             }
             let at = orig + (edit.range.start - start);
-            // A new line in a comment needs the comment's prefix.
-            let replacement = edit.replacement.replace('\n', &format!("\n{}", &text[prefix.clone()]));
+            // A new line in a comment needs the comment's prefix, and the file's line
+            // ending: the snippet's lines end with `\n` whatever the file uses.
+            let replacement = edit.replacement.replace("\r\n", "\n").replace('\n', &format!("{newline}{}", &text[prefix.clone()]));
             edits.push(Edit::replace(at..at + edit.range.len(), replacement));
         }
         let first = edits.iter().map(|e| e.range.start).min()?;

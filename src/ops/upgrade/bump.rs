@@ -188,7 +188,6 @@ impl BumpRule {
             return;
         }
         let written = &cx.file.text[span.clone()];
-        let quote = if written.starts_with('\'') { '\'' } else { '"' };
         let reason = match why {
             Some(why) => format!("{krate} `{current}` → `{new}` in {}: {why}", entry.table),
             None if within_line(from, to) => {
@@ -199,7 +198,7 @@ impl BumpRule {
             }
             None => format!("{krate} `{current}` → `{new}` in {}: the version the pack `{}` migrates the code to", entry.table, self.pack.meta.id),
         };
-        out.changes.push(cx.change(self.meta, reason, vec![Edit::replace(span, format!("{quote}{new}{quote}"))]));
+        out.changes.push(cx.change(self.meta, reason, vec![Edit::replace(span, toml_string(new, written))]));
     }
 
     /// Renames features in the dependency's own `features = [..]`.
@@ -208,7 +207,7 @@ impl BumpRule {
         for value in features.iter() {
             let Value::String(s) = value else { continue };
             if let (Some(new), Some(span)) = (self.pack.file.renamed_features.get(s.value()), s.span()) {
-                self.rename(cx, span, s.value(), new, &format!("feature `{}` of {} in {}", s.value(), self.pack.file.krate, entry.table), out);
+                self.rename(cx, span, new, &format!("feature `{}` of {} in {}", s.value(), self.pack.file.krate, entry.table), out);
             }
         }
     }
@@ -228,7 +227,7 @@ impl BumpRule {
                 }
                 if let Some(span) = s.span() {
                     let new_value = format!("{dep}/{new}");
-                    self.rename(cx, span, s.value(), &new_value, &format!("feature `{feature}` of {} (in feature `{name}`)", self.pack.file.krate), out);
+                    self.rename(cx, span, &new_value, &format!("feature `{feature}` of {} (in feature `{name}`)", self.pack.file.krate), out);
                 }
             }
         }
@@ -274,17 +273,34 @@ impl BumpRule {
         }
     }
 
-    fn rename(&self, cx: &ManifestCx<'_>, span: std::ops::Range<usize>, old: &str, new: &str, what: &str, out: &mut Findings) {
+    /// Replaces the whole string value at `span` with `new`, written as a TOML string.
+    fn rename(&self, cx: &ManifestCx<'_>, span: std::ops::Range<usize>, new: &str, what: &str, out: &mut Findings) {
         let written = &cx.file.text[span.clone()];
-        // Keep the quotes; a plain literal spells the value as is.
-        let Some(at) = written.find(old) else { return };
-        let start = span.start + at;
         out.changes.push(cx.change(
             self.meta,
             format!("{what} is named `{}` in {} {}", new.rsplit('/').next().unwrap_or(new), self.pack.file.krate, self.pack.file.to),
-            vec![Edit::replace(start..start + old.len(), new.to_string())],
+            vec![Edit::replace(span, toml_string(new, written))],
         ));
     }
+}
+
+/// `value` as a TOML string, rendered by `toml_edit` (quotes, escapes: a value never
+/// becomes anything but one string). Where the value it replaces (`written`) is a literal
+/// string (`'0.8'`) and `value` reads back unchanged as one, that style is kept.
+fn toml_string(value: &str, written: &str) -> String {
+    if written.starts_with('\'') && !written.starts_with("'''") {
+        if let Ok(literal) = format!("'{value}'").parse::<Value>() {
+            if literal.as_str() == Some(value) {
+                return literal.to_string();
+            }
+        }
+    }
+    Value::from(value).to_string()
+}
+
+/// `name` as a TOML key, rendered by `toml_edit` (bare when it can be, quoted otherwise).
+fn toml_key(name: &str) -> String {
+    toml_edit::Key::new(name).display_repr().into_owned()
 }
 
 /// The insertion that appends the string `value` to a non-empty TOML array, written as
@@ -294,7 +310,7 @@ fn append(text: &str, array: &toml_edit::Array, value: &str) -> Option<Edit> {
     let last = array.iter().last()?.span()?;
     let line_start = text[..last.start].rfind('\n').map_or(0, |n| n + 1);
     let indent = &text[line_start..last.start];
-    let quoted = format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
+    let quoted = toml_string(value, "");
     let nl = crate::core::text::line_ending(text);
     let text = if indent.chars().all(|c| c == ' ' || c == '\t') { format!(",{nl}{indent}{quoted}") } else { format!(", {quoted}") };
     Some(Edit::insert(last.end, text))
@@ -361,13 +377,13 @@ impl Rule for AddCrates {
                 Item::Table(t) => {
                     let Some(span) = t.span() else { continue };
                     let header = table.trim_end_matches(']');
-                    Edit::insert(span.end, format!("{nl}{nl}{header}.{}]{nl}version = \"{}\"", new.krate, new.version))
+                    Edit::insert(span.end, format!("{nl}{nl}{header}.{}]{nl}version = {}", toml_key(&new.krate), toml_string(&new.version, "")))
                 }
                 // `nom = ..` in `[dependencies]`: a line after it.
                 _ => {
                     let Some(span) = item.span() else { continue };
                     let at = text[span.end..].find(['\r', '\n']).map_or(text.len(), |n| span.end + n);
-                    Edit::insert(at, format!("{nl}{} = \"{}\"", new.krate, new.version))
+                    Edit::insert(at, format!("{nl}{} = {}", toml_key(&new.krate), toml_string(&new.version, "")))
                 }
             };
             let rules: Vec<String> = rules.iter().map(|r| format!("`{r}`")).collect();
