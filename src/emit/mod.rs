@@ -1,14 +1,16 @@
 //! Emit: how a migration is shown. An annotated unified diff for people (the default),
 //! a plain patch for `git apply`, JSON for tools, SARIF for code-scanning dashboards, and
-//! the summary line.
+//! the summary line; and `report.html`, the page of a sweep's report.
 
 mod diff;
 mod json;
 mod sarif;
+mod sweep_html;
 
 pub use diff::{annotation, write_diff, write_file_diff, DiffStyle};
 pub use json::write_json;
 pub use sarif::write_sarif;
+pub use sweep_html::write_sweep_html;
 
 use std::collections::BTreeMap;
 
