@@ -131,6 +131,10 @@ fn a_dry_run_sweep_migrates_each_repository_in_a_copy_and_its_patches_apply() {
         assert!(f.path(&format!("out/{name}.json")).is_file() && f.path(&format!("out/{name}.log")).is_file(), "{name}");
     }
     assert!(!f.path("out/empty.patch").exists());
+    // The page is written beside report.json, from the same data (tests/sweep_html.rs
+    // checks it in a browser).
+    let html = std::fs::read_to_string(f.path("out/report.html")).unwrap();
+    assert!(html.contains("alpha") && html.contains("no Cargo.toml in the repository"), "{html}");
     // The checkouts are untouched: no change, no worktree left, no branch made.
     for repo in ["alpha", "multi"] {
         let dir = format!("repos/{repo}");
@@ -274,7 +278,10 @@ fn shards_partition_the_fleet_and_merge_into_the_unsharded_report() {
         redact(&String::from_utf8_lossy(&out.stderr))
     };
     let twice = refuse(&["shard-1", "shard-1", "--out", "m1"]);
-    let overlap = refuse(&["shard-1", "all", "--out", "m2"]);
+    // Which repositories a shard holds depends on their (temporary) paths; two unsharded
+    // runs overlap in every one, the first by name being `alpha`.
+    assert_eq!(f.sweep(&["--repos", "repos", "--out", "all-again", "--no-compiler"]).code, 0);
+    let overlap = refuse(&["all", "all-again", "--out", "m2"]);
     let missing = refuse(&["repos", "--out", "m3"]);
     insta::assert_snapshot!("merge_refusals", format!("{twice}{overlap}{missing}"));
 }

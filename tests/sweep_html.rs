@@ -78,7 +78,6 @@ fn sample() -> SweepReport {
         + "\n";
     alpha.patch = Some("alpha.patch".into());
     alpha.seconds = 12.5;
-    alpha.cargo_seconds = 9.0;
 
     let mut beta = repo("beta", Status::Migrated);
     beta.by_rule = BTreeMap::from([("keyword-gen".to_string(), 1)]);

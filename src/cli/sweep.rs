@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use super::args::{ColorChoice, SweepArgs, SweepCommand};
 use super::render::{stderr, Spinner, NOTE, WARN};
 use super::{ERROR, OK};
-use crate::emit::{write_diff, DiffStyle};
+use crate::emit::{write_diff, write_sweep_html, DiffStyle};
 use crate::ops::sweep::report::{Status, SweepReport};
 use crate::ops::sweep::{self, merge, worker};
 use crate::ops::Progress;
@@ -45,6 +45,9 @@ pub(super) fn sweep_command(args: &SweepArgs) -> Result<u8> {
 fn write_report(report: &SweepReport, out: &Path) -> Result<()> {
     let json = serde_json::to_string_pretty(report)? + "\n";
     std::fs::write(out.join("report.json"), json).with_context(|| format!("cannot write {}", out.join("report.json").display()))?;
+    let mut html = Vec::new();
+    write_sweep_html(report, &mut html)?;
+    std::fs::write(out.join("report.html"), html).with_context(|| format!("cannot write {}", out.join("report.html").display()))?;
     Ok(())
 }
 
@@ -80,7 +83,7 @@ fn print_summary(color: ColorChoice, quiet: bool, report: &SweepReport, out: &Pa
         t.needs_review,
         report.seconds
     );
-    let _ = writeln!(err, "{}Report{} {}", NOTE.render(), NOTE.render_reset(), out.join("report.json").display());
+    let _ = writeln!(err, "{}Report{} {} (and report.json)", NOTE.render(), NOTE.render_reset(), out.join("report.html").display());
 }
 
 /// Progress of a worker: its steps as lines in its log.
