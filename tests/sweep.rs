@@ -61,7 +61,15 @@ impl Fleet {
         let mut cmd = Command::new(BIN);
         isolate(&mut cmd, self.tmp.path());
         let out = cmd.current_dir(self.tmp.path()).arg("sweep").args(["--llm", "none", "--color", "never"]).args(args).output().unwrap();
-        Run { code: out.status.code().unwrap_or(-1), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        // One progress line per repository as it finishes (stderr is not a terminal), in
+        // the order they finish: counted here, left out of the snapshots.
+        let (progress, rest): (Vec<&str>, Vec<&str>) = stderr.split_inclusive('\n').partition(|l| l.starts_with("Swept ["));
+        let summary = rest.iter().find(|l| l.starts_with("Swept ")).map(|l| l.split(' ').nth(1).unwrap_or("").parse::<usize>().unwrap_or(0));
+        if let Some(n) = summary {
+            assert_eq!(progress.len(), n, "a progress line per repository: {stderr}");
+        }
+        Run { code: out.status.code().unwrap_or(-1), stderr: rest.concat() }
     }
 
     fn report(&self, out: &str) -> serde_json::Value {

@@ -191,6 +191,20 @@ pub fn run(req: &Request, worker: &(dyn Fn(&Path) -> Command + Sync), progress: 
                 t.done += 1;
                 t.failed += usize::from(matches!(status, Status::Failed | Status::TimedOut));
                 t.reused += usize::from(reused);
+                let changes = worker::recorded(&req.out, &repo.name).map_or(0, |r| r.changes);
+                progress.step(&format!(
+                    "Swept [{}/{total}] {}: {}{}",
+                    t.done,
+                    repo.name,
+                    status.label(),
+                    if reused {
+                        " (reused)".to_string()
+                    } else if changes > 0 {
+                        format!(", {changes} change(s)")
+                    } else {
+                        String::new()
+                    }
+                ));
                 show(&t);
             });
         }
