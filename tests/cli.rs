@@ -406,9 +406,10 @@ fn verify_reverts_a_migration_that_breaks_the_build() {
 }
 
 #[test]
-fn bad_files_are_reported_and_the_rest_is_migrated() {
+fn bad_files_are_reported_their_package_is_left_whole_and_fixed_files_migrate_byte_exact() {
     let sandbox = Sandbox::demo();
-    let mut lib = sandbox.read("src/lib.rs");
+    let original_lib = sandbox.read("src/lib.rs");
+    let mut lib = original_lib.clone();
     lib.extend_from_slice(b"pub mod broken;\npub mod latin1;\npub mod crlf;\npub mod bom;\n");
     sandbox.write("src/lib.rs", &lib);
     sandbox.write("src/broken.rs", b"fn gen() {}\n\nfn broken() {\n    let = 1;\n}\n");
@@ -422,24 +423,38 @@ fn bad_files_are_reported_and_the_rest_is_migrated() {
     assert_eq!(dry.code, 2, "{dry:?}");
     let doc: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
     let errors: Vec<_> = doc["diagnostics"].as_array().unwrap().iter().filter(|d| d["level"] == "error").collect();
-    assert_eq!(errors.len(), 2, "{errors:#?}");
-    assert_eq!((&errors[0]["file"], &errors[0]["line"]), (&"src/broken.rs".into(), &4.into()));
-    assert_eq!(errors[1]["file"], "src/latin1.rs");
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    // The package's error first (general), then each file's.
+    assert!(errors[0]["message"].as_str().unwrap().starts_with("package `edition-demo` is left as it is"), "{errors:#?}");
+    assert_eq!((&errors[1]["file"], &errors[1]["line"]), (&"src/broken.rs".into(), &4.into()));
+    assert_eq!(errors[2]["file"], "src/latin1.rs");
+    assert_eq!(doc["changes"].as_array().unwrap().len(), 0, "nothing of the package would be written");
     let check = sandbox.edition(&["--check"]);
     assert_eq!(check.code, 2, "an error is not hidden behind `changes remain`: {check:?}");
 
     let run = sandbox.edition(&["--apply", "--allow-no-vcs", "--color", "never"]);
     assert_eq!(run.code, 2, "{run:?}");
-    // src/broken.rs cannot be parsed, src/latin1.rs is not UTF-8: both are skipped.
+    // src/broken.rs cannot be parsed, src/latin1.rs is not UTF-8: the package is left whole,
+    // its manifest included (it would say 2024 while two files were never migrated).
     insta::assert_snapshot!("bad_files_apply_stderr", redact(&run.stderr));
-    let after = sandbox.files();
-    assert_eq!(after["src/broken.rs"], before["src/broken.rs"]);
-    assert_eq!(after["src/latin1.rs"], before["src/latin1.rs"]);
-    assert!(sandbox.read_string("src/lib.rs").contains("pub fn r#gen()"), "the other files are migrated");
-    assert!(sandbox.read_string("src/windows.rs").contains("pub fn r#gen()"));
+    assert_eq!(sandbox.files(), before, "nothing of the package was written");
 
-    // Bytes outside the edits are untouched: the JSON edits on the original text give
-    // exactly what was written.
+    // Fixed (the two files dropped), the package migrates, and bytes outside the edits are
+    // untouched: the JSON edits on the original text give exactly what was written.
+    let mut lib = original_lib;
+    lib.extend_from_slice(b"pub mod crlf;\npub mod bom;\n");
+    sandbox.write("src/lib.rs", &lib);
+    std::fs::remove_file(sandbox.dir.join("src/broken.rs")).unwrap();
+    std::fs::remove_file(sandbox.dir.join("src/latin1.rs")).unwrap();
+    let before = sandbox.files();
+    let dry = sandbox.edition(&["--format", "json"]);
+    assert_eq!(dry.code, 0, "{dry:?}");
+    let doc: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+    let run = sandbox.edition(&["--apply", "--allow-no-vcs", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let after = sandbox.files();
+    assert!(sandbox.read_string("src/lib.rs").contains("pub fn r#gen()"));
+    assert!(sandbox.read_string("src/windows.rs").contains("pub fn r#gen()"));
     let edits = json_edits(&doc);
     for file in ["src/crlf.rs", "src/bom.rs"] {
         assert_eq!(apply_edits(&before[file], &edits[file]), after[file], "{file}");

@@ -175,6 +175,11 @@ pub(super) struct EditionArgs {
     /// The edition to migrate to.
     #[arg(long, value_name = "EDITION", default_value = "2024", value_parser = ["2024"])]
     pub(super) to: String,
+    /// Also migrate the code of packages that already say the target edition, as if it
+    /// were this edition's: finishes a package whose manifest moved while some of its
+    /// files were not migrated.
+    #[arg(long, value_name = "EDITION", value_parser = ["2021"])]
+    pub(super) from: Option<String>,
     #[command(flatten)]
     pub(super) write: WriteArgs,
     #[command(flatten)]

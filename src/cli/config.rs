@@ -76,6 +76,7 @@ impl EditionArgs {
             rules,
             filter,
             to: self.to.clone(),
+            from: self.from.clone(),
             compiler: (!self.build.no_compiler).then(|| self.build.config()),
             judge: self.llm.model_config(),
             write: self.write.mode(),

@@ -120,6 +120,17 @@ fn setup(out: &OutputArgs, jobs: Option<usize>) -> Result<()> {
     Ok(())
 }
 
+/// The summary line; with errors and no change, it says there is nothing to write rather
+/// than nothing to do (a package may have been held back).
+fn summary_line(m: &Migration) -> String {
+    let summary = Summary::of(m);
+    if summary.changes == 0 && m.has_errors() {
+        format!("nothing to write, see the errors above ({} files, {} lines checked)", summary.files_read, summary.lines_read)
+    } else {
+        summary.line()
+    }
+}
+
 /// The exit status of a migration run: an error in the migration (a file that could
 /// not be processed) or in writing wins; `--check` fails when changes remain.
 fn status(m: &Migration, write: &WriteMode, finished_ok: bool) -> u8 {
@@ -145,7 +156,7 @@ fn edition_command(args: &EditionArgs) -> Result<u8> {
     write_output(m, args.out.format, request.write != WriteMode::DryRun, args.out.color)?;
     print_findings(&mut err, m, args.out.quiet);
     if !args.out.quiet {
-        let _ = writeln!(err, "{}Summary{}: {} in {:.2}s", NOTE.render(), NOTE.render_reset(), Summary::of(m).line(), started.elapsed().as_secs_f64());
+        let _ = writeln!(err, "{}Summary{}: {} in {:.2}s", NOTE.render(), NOTE.render_reset(), summary_line(m), started.elapsed().as_secs_f64());
     }
     let finished_ok = outcome.finished.as_ref().is_none_or(|f| report_finished(&mut err, m, f, args.out.quiet));
     Ok(status(m, &request.write, finished_ok))
@@ -192,7 +203,7 @@ fn upgrade_command(args: &UpgradeArgs) -> Result<u8> {
             NOTE.render_reset(),
             up.krate,
             up.target,
-            Summary::of(m).line(),
+            summary_line(m),
             started.elapsed().as_secs_f64()
         );
     }

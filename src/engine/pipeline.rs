@@ -39,7 +39,55 @@ pub fn migrate(
     }
     let mut migration = plan(ws, opts, checked);
     migration.verdicts = verdicts;
+    hold_back_broken_packages(ws, &mut migration);
     migration
+}
+
+/// A package's changes land together or not at all: when a file of a package could not
+/// be processed (it does not parse, is not UTF-8, a `mod`'s file is missing, a rule
+/// panicked on it), none of the package's changes are kept — its manifest would
+/// otherwise say the new edition while that file was never migrated, and the next run
+/// would find nothing to do. One error per package names the file and what to do.
+pub fn hold_back_broken_packages(ws: &Workspace, m: &mut Migration) {
+    // Each package's folder, relative to the workspace root, longest first so that a
+    // nested package wins over the one around it.
+    let mut dirs: Vec<(String, &str)> = ws
+        .packages
+        .iter()
+        .map(|p| {
+            let dir = ws.display(p.manifest_path.parent().unwrap_or(&ws.root));
+            (if dir.is_empty() { String::new() } else { format!("{dir}/") }, p.name.as_str())
+        })
+        .collect();
+    dirs.sort_by_key(|(d, _)| std::cmp::Reverse(d.len()));
+    let package_of = |file: &str| dirs.iter().find(|(d, _)| file.starts_with(d.as_str())).map(|(_, name)| *name);
+    let mut broken: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+    for d in m.diagnostics.iter().filter(|d| d.level == Level::Error) {
+        if let Some(file) = &d.file {
+            if let Some(package) = package_of(file) {
+                broken.entry(package).or_insert((file.as_str(), d.message.as_str()));
+            }
+        }
+    }
+    if broken.is_empty() {
+        return;
+    }
+    let mut held = Vec::new();
+    for (package, (file, why)) in &broken {
+        let dropped: Vec<String> =
+            m.files.iter().filter(|(display, r)| r.file.package == *package || package_of(display) == Some(package)).map(|(d, _)| d.clone()).collect();
+        let changes: usize = dropped.iter().map(|d| m.files[d].changes.len()).sum();
+        for d in &dropped {
+            m.files.remove(d);
+        }
+        held.push(Diagnostic::general(
+            Level::Error,
+            format!(
+                "package `{package}` is left as it is ({changes} change(s) held back, a package's changes land together or not at all): {file}: {why}; fix it and run again"
+            ),
+        ));
+    }
+    m.diagnostics.extend(held);
 }
 
 /// The judge's sites of a workspace, not yet judged: the files are read (with `opts`'

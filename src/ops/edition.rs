@@ -31,6 +31,9 @@ pub struct Request {
     pub filter: RuleFilter,
     /// The edition to reach.
     pub to: String,
+    /// `--from 2021`: packages that already say `to` are migrated as if they were on this
+    /// edition (their source, not their manifest): finishes a half-migrated package.
+    pub from: Option<String>,
     /// The compiler phase's configuration; `None` for syntax only.
     pub compiler: Option<BuildConfig>,
     /// The judge's model for sites heuristics leave open.
@@ -48,6 +51,7 @@ impl Request {
             rules: rules::edition_2024().to_vec(),
             filter: RuleFilter::default(),
             to: TARGETS[0].to_string(),
+            from: None,
             compiler: Some(BuildConfig::default()),
             judge: ModelConfig::none(),
             write: WriteMode::DryRun,
@@ -85,8 +89,18 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Outcome> {
     let mut notes = Vec::new();
     ws.packages.retain(|p| match p.edition.as_str() {
         "2021" => true,
+        e if e == req.to && req.from.is_some() => {
+            notes.push(Diagnostic::general(
+                Level::Note,
+                format!("package `{}` already says edition {e}: its code is migrated as {} code (--from)", p.name, req.from.as_deref().unwrap_or("2021")),
+            ));
+            true
+        }
         e if e >= req.to.as_str() => {
-            notes.push(Diagnostic::general(Level::Note, format!("package `{}` is already on edition {e}", p.name)));
+            notes.push(Diagnostic::general(
+                Level::Note,
+                format!("package `{}` is already on edition {e} (if some of its files were never migrated, `--from 2021` migrates its code again)", p.name),
+            ));
             false
         }
         e => {
