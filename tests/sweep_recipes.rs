@@ -363,7 +363,7 @@ fn an_indexed_job_run_here_merges_into_the_unsharded_report() {
     let merged = report(&volume.join("merged"));
     assert_eq!(merged["shards"].as_array().unwrap().len(), N);
     assert_eq!(strip(merged), strip(report(&root.join("all"))));
-    for name in ["alpha.patch", "multi.json", "empty.log"] {
+    for name in ["report.html", "alpha.patch", "multi.json", "empty.log"] {
         assert!(volume.join("merged").join(name).is_file(), "{name}");
     }
     eprintln!("sweeps and merge: {:.1}s", started.elapsed().as_secs_f64());
