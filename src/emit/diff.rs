@@ -7,7 +7,7 @@ use anstyle::{AnsiColor, Style};
 use similar::TextDiff;
 
 use crate::core::migration::{FileResult, Migration};
-use crate::core::model::{CfgStatus, Change};
+use crate::core::model::{CfgStatus, Change, Decider, Verdict};
 
 /// How the diff is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,8 +25,13 @@ const ADD: Style = AnsiColor::Green.on_default();
 const NOTE: Style = AnsiColor::Yellow.on_default();
 
 /// Writes the diff of every changed file. Colors are written as ANSI codes; the caller's
-/// stream decides whether to keep them (`anstream`).
+/// stream decides whether to keep them (`anstream`). A model's verdict is never silent:
+/// those that change nothing (an `if let` kept) head the diff as `#` lines, which `git
+/// apply` ignores.
 pub fn write_diff(m: &Migration, style: DiffStyle, out: &mut dyn Write) -> std::io::Result<()> {
+    for v in model_verdicts_without_change(m) {
+        writeln!(out, "{NOTE}# {} [{}, by {}] {}:{}: `{}`, no change: {}{NOTE:#}", v.rule, v.safety.label(), v.decided_by, v.file, v.line, v.option, v.reason)?;
+    }
     for result in m.files.values() {
         write_file_diff(result, style, out)?;
     }
@@ -78,6 +83,14 @@ pub fn write_file_diff(result: &FileResult, style: DiffStyle, out: &mut dyn Writ
         }
     }
     Ok(())
+}
+
+/// The verdicts a model gave whose option edits nothing: no change shows them, so every
+/// output format lists them on their own.
+pub fn model_verdicts_without_change(m: &Migration) -> impl Iterator<Item = &Verdict> {
+    m.verdicts
+        .iter()
+        .filter(move |v| matches!(v.decided_by, Decider::Llm(_)) && !m.changes().any(|c| c.file == v.file && c.line == v.line && c.decided_by == v.decided_by))
 }
 
 /// The last (1-based) old line a hunk covers.

@@ -7,7 +7,7 @@ mod json;
 mod sarif;
 mod sweep_html;
 
-pub use diff::{annotation, write_diff, write_file_diff, DiffStyle};
+pub use diff::{annotation, model_verdicts_without_change, write_diff, write_file_diff, DiffStyle};
 pub use json::write_json;
 pub use sarif::write_sarif;
 pub use sweep_html::write_sweep_html;

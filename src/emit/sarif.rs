@@ -11,7 +11,8 @@ use crate::core::model::{Change, Level, Safety};
 
 /// Writes the migration as one SARIF log.
 pub fn write_sarif(m: &Migration, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut rule_ids: Vec<&str> = m.changes().map(|c| c.rule).chain(m.diagnostics.iter().filter_map(|d| d.rule)).collect();
+    let mut rule_ids: Vec<&str> =
+        m.changes().map(|c| c.rule).chain(m.diagnostics.iter().filter_map(|d| d.rule)).chain(super::model_verdicts_without_change(m).map(|v| v.rule)).collect();
     rule_ids.sort();
     rule_ids.dedup();
     let rules: Vec<Value> = rule_ids.iter().map(|id| rule_descriptor(id)).collect();
@@ -22,6 +23,16 @@ pub fn write_sarif(m: &Migration, out: &mut dyn Write) -> std::io::Result<()> {
             "level": match d.level { Level::Error => "error", Level::Warning => "warning", Level::Note => "note" },
             "message": { "text": d.message },
             "locations": [location(d.file.as_deref().unwrap_or_default(), d.line.unwrap_or(1))],
+        })
+    }));
+    // A model's verdict that changes nothing is a result too: never silent.
+    results.extend(super::model_verdicts_without_change(m).map(|v| {
+        json!({
+            "ruleId": v.rule,
+            "level": if v.safety == Safety::NeedsReview { "warning" } else { "note" },
+            "message": { "text": format!("`{}`, no change [{}, by {}]: {}", v.option, v.safety.label(), v.decided_by, v.reason) },
+            "locations": [location(&v.file, v.line)],
+            "properties": { "safety": v.safety.label(), "decidedBy": v.decided_by.to_string(), "option": v.option },
         })
     }));
     let log = json!({

@@ -125,7 +125,16 @@ pub fn judge_within(
                 let asked = ask_model(m, &site, files, cache);
                 spent += started.elapsed();
                 match asked {
-                    Ok((index, answer)) => (index, Decider::Llm(m.name()), answer.reason, Safety::Judged),
+                    Ok((index, answer)) => match prompt::site_instructions(&site).first() {
+                        // The code may have steered the answer: the verdict stands, for review.
+                        Some(line) => (
+                            index,
+                            Decider::Llm(m.name()),
+                            format!("{} (the code holds text that reads like an instruction to the model, `{line}`: review this verdict)", answer.reason),
+                            Safety::NeedsReview,
+                        ),
+                        None => (index, Decider::Llm(m.name()), answer.reason, Safety::Judged),
+                    },
                     Err(e) if e.is_fatal_for_run() => {
                         let hint = match e {
                             LlmError::Unreachable { .. } => m.unreachable_hint(),
