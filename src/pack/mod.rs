@@ -47,5 +47,5 @@ pub use compile::{Action, ChoiceOption, CompiledPack, CompiledRule};
 pub use explain::explain;
 pub use registry::{builtin, builtin_sources};
 pub use rule::PackRule;
-pub use run::{run_pack, CompilerSite, PackChoice, PackRun};
+pub use run::{run_pack, CompilerSite, PackChoice, PackRun, RunCx};
 pub use scaffold::scaffold;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::compile::{Action, CompiledPack};
 use super::resolve::Env;
-use super::run::{run_pack, CompilerSite, PackChoice};
+use super::run::{run_pack, CompilerSite, PackChoice, RunCx};
 use crate::core::model::Change;
 use crate::rules::{Findings, Rule, RuleMeta, SourceCx};
 
@@ -75,7 +75,17 @@ impl Rule for PackRule {
         let env = self.env(&cx.file.package);
         let range = |s: proc_macro2::Span| cx.range(s);
         let sites = self.compiler_sites.get(&cx.file.display).map_or(&[][..], Vec::as_slice);
-        let run = run_pack(&self.pack, self.only, &env, sites, self.assume_errors, &cx.parsed.syntax, &cx.parsed.tokens, cx.text(), &range);
+        let run = run_pack(&RunCx {
+            pack: &self.pack,
+            only: self.only,
+            env: &env,
+            sites,
+            assume_errors: self.assume_errors,
+            file: &cx.parsed.syntax,
+            tokens: &cx.parsed.tokens,
+            text: cx.text(),
+            range: &range,
+        });
         for (rule, safety, reason, edits) in run.changes {
             // A choice whose options replace the matched code goes to the judge.
             if let Some(choice) = run.choices.iter().find(|c| c.rule == rule && c.conservative_edits == edits) {
@@ -487,7 +497,19 @@ replace = "nom_language::error::VerboseError"
             start..start + needle.len()
         };
         let run = |sites: &[CompilerSite], assume: bool| {
-            let changes = run_pack(&pack, None, &env, sites, assume, &parsed.syntax, &parsed.tokens, code, &|s| parsed.range(s)).changes;
+            let range = |s| parsed.range(s);
+            let cx = RunCx {
+                pack: &pack,
+                only: None,
+                env: &env,
+                sites,
+                assume_errors: assume,
+                file: &parsed.syntax,
+                tokens: &parsed.tokens,
+                text: code,
+                range: &range,
+            };
+            let changes = run_pack(&cx).changes;
             changes.into_iter().flat_map(|(_, _, _, edits)| edits).collect::<Vec<_>>()
         };
         // The syntactic pass: never.
@@ -519,7 +541,19 @@ replace = "nom_language::error::VerboseError"
         let parsed = crate::syntax::parsed::Parsed::parse(code).unwrap();
         let run_with = |macro_use: bool| {
             let env = Env { macro_use, ..Env::plain("bitflags") };
-            run_pack(&pack, None, &env, &[], false, &parsed.syntax, &parsed.tokens, code, &|s| parsed.range(s)).changes
+            let range = |s| parsed.range(s);
+            run_pack(&RunCx {
+                pack: &pack,
+                only: None,
+                env: &env,
+                sites: &[],
+                assume_errors: false,
+                file: &parsed.syntax,
+                tokens: &parsed.tokens,
+                text: code,
+                range: &range,
+            })
+            .changes
         };
         // Without `#[macro_use]` anywhere, a bare `bitflags!` is some other macro.
         assert!(run_with(false).is_empty());
