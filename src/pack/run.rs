@@ -63,8 +63,9 @@ pub struct PackChoice {
 pub struct RunCx<'a> {
     /// The pack.
     pub pack: &'a CompiledPack,
-    /// Run only this rule of the pack (by index); `None`: every rule.
-    pub only: Option<usize>,
+    /// Restricts the run to one rule of the pack, by its index in `pack.rules`; `None`:
+    /// every rule (see [`super::PackRule::single_rule`]).
+    pub single_rule: Option<usize>,
     /// How the file's package names the crate, and the methods it defines itself.
     pub env: &'a Env,
     /// The compiler's sites in this file (see [`CompilerSite`]); empty for a syntactic
@@ -86,7 +87,7 @@ pub struct RunCx<'a> {
 impl RunCx<'_> {
     /// Whether this run applies the pack's rule `rule`.
     fn wanted(&self, rule: usize) -> bool {
-        self.only.is_none_or(|o| o == rule)
+        self.single_rule.is_none_or(|o| o == rule)
     }
 }
 
