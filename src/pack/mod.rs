@@ -8,7 +8,7 @@
 //! - [`resolve`]: what a file's names stand for (imports, local items, bindings);
 //! - [`matcher`]: where patterns match, with metavariables bound to byte ranges;
 //! - [`template`] and [`imports`]: the replacement text and the smallest edits, for code
-//!   and for `use` items; [`attribute`] and [`derive`] match attribute and macro rules.
+//!   and for `use` items; [`attribute`] and [`derive`](mod@derive) match attribute and macro rules.
 //!
 //! Around those stages, one module per job:
 //!

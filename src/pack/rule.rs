@@ -9,7 +9,7 @@ use super::compile::{Action, CompiledPack};
 use super::resolve::Env;
 use super::run::{run_pack, CompilerSite, PackChoice, RunCx};
 use crate::core::model::Change;
-use crate::rules::{Findings, Rule, RuleMeta, SourceCx};
+use crate::rules::{Declared, Findings, Rule, RuleMeta, SourceCx};
 
 /// A pack run as a rule of the pipeline.
 pub struct PackRule {
@@ -70,11 +70,13 @@ impl PackRule {
     }
 }
 
-impl Rule for PackRule {
+impl Declared for PackRule {
     fn meta(&self) -> &'static RuleMeta {
         self.pack.meta
     }
+}
 
+impl Rule for PackRule {
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         let env = self.env(&cx.file.package);
         let range = |s: proc_macro2::Span| cx.range(s);
