@@ -23,7 +23,7 @@
 //!
 //! This layer depends on `core`, `syntax`, `rules` and `judge` only: running a pack's own
 //! examples through the pipeline (`cargo migrate pack test`) is
-//! `crate::engine::pack_examples`.
+//! the engine's `pack_examples` module.
 //!
 //! **Architecture invariant:** a pack is data. Nothing in it is executed: patterns are
 //! parsed, never expanded; templates are spliced text.
