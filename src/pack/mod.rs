@@ -8,7 +8,8 @@
 //! - [`resolve`]: what a file's names stand for (imports, local items, bindings);
 //! - [`matcher`]: where patterns match, with metavariables bound to byte ranges;
 //! - [`template`] and [`imports`]: the replacement text and the smallest edits, for code
-//!   and for `use` items; [`attribute`] and [`derive`](mod@derive) match attribute and macro rules.
+//!   and for `use` items; [`attribute`] and [`derive`](mod@derive) match attribute and
+//!   macro rules.
 //!
 //! Around those stages, one module per job:
 //!
@@ -18,12 +19,12 @@
 //!   compiler's [`CompilerSite`]s of an upgrade;
 //! - [`rule`]: [`PackRule`], which runs a pack as a [`crate::rules::Rule`], so the
 //!   pipeline runs packs exactly like built-in rules;
-//! - [`registry`]: the built-in packs; [`explain`](mod@explain): what `cargo migrate explain` prints
-//!   for them; [`scaffold`](mod@scaffold): `cargo migrate pack new`.
+//! - [`registry`]: the built-in packs; [`explain`](mod@explain): what `cargo migrate
+//!   explain` prints for them; [`scaffold`](mod@scaffold): `cargo migrate pack new`.
 //!
 //! This layer depends on `core`, `syntax`, `rules` and `judge` only: running a pack's own
-//! examples through the pipeline (`cargo migrate pack test`) is
-//! the engine's `pack_examples` module.
+//! examples through the pipeline (`cargo migrate pack test`) is the engine's
+//! `pack_examples` module.
 //!
 //! **Architecture invariant:** a pack is data. Nothing in it is executed: patterns are
 //! parsed, never expanded; templates are spliced text.
