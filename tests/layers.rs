@@ -22,9 +22,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// Known exceptions, each to be removed: the test fails when one is no longer needed.
-/// `pack::test_compiled` (a pack's example runner) runs the pipeline; it moves to the
-/// engine layer.
-const KNOWN: &[(&str, &str)] = &[("pack/mod.rs", "engine")];
+const KNOWN: &[(&str, &str)] = &[];
 
 /// What the bottom layers must not touch: plain data and pure functions of text.
 const FORBIDDEN_IN: &[(&str, &[&str])] = &[

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cargo_migrate::core::model::Safety;
+use cargo_migrate::engine::pack_examples;
 use cargo_migrate::engine::pipeline::migrate_source;
 use cargo_migrate::engine::walk::CheckOptions;
 use cargo_migrate::pack::{self, CompiledPack, PackRule};
@@ -17,7 +18,7 @@ fn root() -> &'static Path {
 #[test]
 fn every_shipped_pack_passes_its_examples() {
     for (path, _) in pack::builtin_sources() {
-        let report = pack::test_pack(&root().join("migrations").join(path)).unwrap_or_else(|e| panic!("{e}"));
+        let report = pack_examples::test_pack(&root().join("migrations").join(path)).unwrap_or_else(|e| panic!("{e}"));
         assert!(report.examples > 0, "{path} has no examples");
         let failures: Vec<String> = report.failures.iter().map(|(rule, what)| format!("{path} rule `{rule}`: {what}")).collect();
         assert!(report.passed(), "{}", failures.join("\n\n"));

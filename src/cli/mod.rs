@@ -292,7 +292,7 @@ fn pack_test(paths: &[PathBuf]) -> u8 {
     let mut out = anstream::stdout();
     let mut status = OK;
     for file in files {
-        match crate::pack::test_pack(&file) {
+        match crate::engine::pack_examples::test_pack(&file) {
             Ok(report) => {
                 for (rule, what) in &report.failures {
                     let _ = writeln!(out, "{}FAIL{} {} rule `{rule}`: {what}\n", ERR.render(), ERR.render_reset(), report.source);

@@ -2,25 +2,19 @@
 
 use proc_macro2::{Delimiter, TokenTree};
 
-use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::core::model::{Edit, Safety};
+use super::{Findings, Rule, SourceCx};
+use crate::core::model::Edit;
 use crate::syntax::tokens::{is_group, is_ident, is_punct};
 
-#[cfg_attr(not(doctest), doc = include_str!("../../rules/expr-fragment/README.md"))]
-pub struct ExprFragment;
-
-static META: RuleMeta = RuleMeta {
-    id: "expr-fragment",
-    summary: "change `$x:expr` to `$x:expr_2021` only where a later macro arm would be shadowed",
-    safety: Safety::Safe,
-    doc: include_str!("../../rules/expr-fragment/README.md"),
-};
+declare_rule! {
+    pub ExprFragment {
+        id: "expr-fragment",
+        safety: Safe,
+        summary: "change `$x:expr` to `$x:expr_2021` only where a later macro arm would be shadowed",
+    }
+}
 
 impl Rule for ExprFragment {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         if !cx.mentions(&["macro_rules"]) {
             return;

@@ -2,25 +2,19 @@
 
 use proc_macro2::TokenTree;
 
-use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::core::model::{Edit, Safety};
+use super::{Findings, Rule, SourceCx};
+use crate::core::model::Edit;
 use crate::syntax::tokens::is_punct;
 
-#[cfg_attr(not(doctest), doc = include_str!("../../rules/guarded-strings/README.md"))]
-pub struct GuardedStrings;
-
-static META: RuleMeta = RuleMeta {
-    id: "guarded-strings",
-    summary: "separate `#` from a following `#` or string literal, as 2024 reserves `#\"..\"` and `##`",
-    safety: Safety::Safe,
-    doc: include_str!("../../rules/guarded-strings/README.md"),
-};
+declare_rule! {
+    pub GuardedStrings {
+        id: "guarded-strings",
+        safety: Safe,
+        summary: "separate `#` from a following `#` or string literal, as 2024 reserves `#\"..\"` and `##`",
+    }
+}
 
 impl Rule for GuardedStrings {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         cx.for_each_sequence(&mut |seq| {
             for pair in seq.windows(2) {

@@ -3,19 +3,16 @@
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
-use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::core::model::{Destructor, DropOrigin, Edit, Evidence, Safety, Site};
+use super::{Findings, Rule, SourceCx};
+use crate::core::model::{Destructor, DropOrigin, Edit, Evidence, Site};
 
-#[cfg_attr(not(doctest), doc = include_str!("../../rules/if-let-guard-method/README.md"))]
-pub struct IfLetGuardMethod;
-
-static META: RuleMeta = RuleMeta {
-    id: "if-let-guard-method",
-    summary:
-        "`if let` whose scrutinee calls a method through a lock guard or `RefCell` borrow: dropped before `else` in 2024, unlinted by rustc (a judge site)",
-    safety: Safety::NeedsReview,
-    doc: include_str!("../../rules/if-let-guard-method/README.md"),
-};
+declare_rule! {
+    pub IfLetGuardMethod {
+        id: "if-let-guard-method",
+        safety: NeedsReview,
+        summary: "`if let` whose scrutinee calls a method through a lock guard or `RefCell` borrow: dropped before `else` in 2024, unlinted by rustc (a judge site)",
+    }
+}
 
 /// What kind of guard a method without arguments takes, by its name.
 fn guard_origin(method: &str) -> Option<DropOrigin> {
@@ -144,10 +141,6 @@ impl<'a> Visit<'a> for Finder<'_, '_> {
 }
 
 impl Rule for IfLetGuardMethod {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         if !cx.mentions(&["let"]) || !cx.mentions(&["lock(", "read(", "write(", "borrow(", "borrow_mut("]) {
             return;

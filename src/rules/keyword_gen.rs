@@ -2,24 +2,18 @@
 
 use proc_macro2::TokenTree;
 
-use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::core::model::{Edit, Safety};
+use super::{Findings, Rule, SourceCx};
+use crate::core::model::Edit;
 
-#[cfg_attr(not(doctest), doc = include_str!("../../rules/keyword-gen/README.md"))]
-pub struct KeywordGen;
-
-static META: RuleMeta = RuleMeta {
-    id: "keyword-gen",
-    summary: "rename the identifier `gen` (now a keyword) to `r#gen`",
-    safety: Safety::Safe,
-    doc: include_str!("../../rules/keyword-gen/README.md"),
-};
+declare_rule! {
+    pub KeywordGen {
+        id: "keyword-gen",
+        safety: Safe,
+        summary: "rename the identifier `gen` (now a keyword) to `r#gen`",
+    }
+}
 
 impl Rule for KeywordGen {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         if !cx.mentions(&["gen"]) {
             return;

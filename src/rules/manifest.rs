@@ -2,18 +2,16 @@
 
 use toml_edit::{Item, Table, TableLike, Value};
 
-use super::{Findings, ManifestCx, Rule, RuleMeta};
-use crate::core::model::{Diagnostic, Edit, Level, Safety};
+use super::{Findings, ManifestCx, Rule};
+use crate::core::model::{Diagnostic, Edit, Level};
 
-#[cfg_attr(not(doctest), doc = include_str!("../../rules/edition-manifest/README.md"))]
-pub struct EditionManifest;
-
-static META: RuleMeta = RuleMeta {
-    id: "edition-manifest",
-    summary: "Cargo.toml: set `edition = \"2024\"`, rename the underscore keys 2024 rejects, `resolver = \"3\"`, raise `rust-version` to 1.85",
-    safety: Safety::Safe,
-    doc: include_str!("../../rules/edition-manifest/README.md"),
-};
+declare_rule! {
+    pub EditionManifest {
+        id: "edition-manifest",
+        safety: Safe,
+        summary: "Cargo.toml: set `edition = \"2024\"`, rename the underscore keys 2024 rejects, `resolver = \"3\"`, raise `rust-version` to 1.85",
+    }
+}
 
 /// Keys spelled with `_` that edition 2024 rejects, and their `-` spelling.
 const UNDERSCORE_KEYS: [(&str, &str); 5] = [
@@ -28,10 +26,6 @@ const UNDERSCORE_KEYS: [(&str, &str); 5] = [
 const MIN_RUST_2024: (u64, u64) = (1, 85);
 
 impl Rule for EditionManifest {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_manifest(&self, cx: &ManifestCx<'_>, out: &mut Findings) {
         let root = cx.doc.as_table();
         let target = cx.target_edition;

@@ -1,12 +1,49 @@
-//! The built-in rules. One file per rule; each rule's documentation lives in
-//! `rules/<id>/README.md` at the repository root, is the rule's doc comment, and is what
-//! `cargo migrate explain <id>` prints. Fixtures sit beside it.
+//! The built-in rules. One file per rule, which starts with the rule's declaration
+//! (`declare_rule!`: its id, fix safety and summary) and then holds its logic
+//! (`impl Rule`). Each rule's documentation lives in `rules/<id>/README.md` at the
+//! repository root, is the rule's doc comment, and is what `cargo migrate explain <id>`
+//! prints. Fixtures sit beside it.
 
 use crate::core::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety};
 use crate::core::text::{LineIndex, SourceFile};
 use crate::syntax::cfg::CfgRanges;
 use crate::syntax::parsed::Parsed;
 use crate::syntax::tokens::Imports;
+
+/// Declares a built-in rule: a unit struct documented by `rules/<id>/README.md`, its
+/// [`RuleMeta`] (the same README as `doc`) as `static META` in the invoking module, where
+/// the rule's logic uses it for its changes, and the [`Declared`] impl returning it.
+///
+/// ```ignore
+/// declare_rule! {
+///     pub KeywordGen {
+///         id: "keyword-gen",
+///         safety: Safe,
+///         summary: "rename the identifier `gen` (now a keyword) to `r#gen`",
+///     }
+/// }
+///
+/// impl Rule for KeywordGen { /* check_source or check_manifest */ }
+/// ```
+macro_rules! declare_rule {
+    ($vis:vis $name:ident { id: $id:literal, safety: $safety:ident, summary: $summary:literal $(,)? }) => {
+        #[cfg_attr(not(doctest), doc = include_str!(concat!("../../rules/", $id, "/README.md")))]
+        $vis struct $name;
+
+        static META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
+            id: $id,
+            summary: $summary,
+            safety: $crate::core::model::Safety::$safety,
+            doc: include_str!(concat!("../../rules/", $id, "/README.md")),
+        };
+
+        impl $crate::rules::Declared for $name {
+            fn meta(&self) -> &'static $crate::rules::RuleMeta {
+                &META
+            }
+        }
+    };
+}
 
 mod expr_fragment;
 mod guarded_strings;
@@ -39,11 +76,16 @@ impl RuleMeta {
     }
 }
 
-/// A migration rule. Rules are pure: they read one file and return plain data.
-pub trait Rule: Sync {
+/// What a rule is: the half of a [`Rule`] that `declare_rule!` writes for a built-in
+/// rule. Rules made at run time (a pack, a bump) implement it by hand.
+pub trait Declared {
     /// The rule's identity and documentation.
     fn meta(&self) -> &'static RuleMeta;
+}
 
+/// A migration rule: a [`Declared`] identity and the checks. Rules are pure: they read
+/// one file and return plain data.
+pub trait Rule: Declared + Sync {
     /// Checks a Rust source file.
     fn check_source(&self, _cx: &SourceCx<'_>, _out: &mut Findings) {}
 

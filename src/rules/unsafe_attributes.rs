@@ -2,28 +2,22 @@
 
 use proc_macro2::{Delimiter, TokenTree};
 
-use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::core::model::{Edit, Safety};
+use super::{Findings, Rule, SourceCx};
+use crate::core::model::Edit;
 use crate::syntax::tokens::{is_group, is_ident, is_punct, split_commas};
 
-#[cfg_attr(not(doctest), doc = include_str!("../../rules/unsafe-attributes/README.md"))]
-pub struct UnsafeAttributes;
-
-static META: RuleMeta = RuleMeta {
-    id: "unsafe-attributes",
-    summary: "wrap `no_mangle`, `export_name`, `link_section` in `unsafe(..)`",
-    safety: Safety::Safe,
-    doc: include_str!("../../rules/unsafe-attributes/README.md"),
-};
+declare_rule! {
+    pub UnsafeAttributes {
+        id: "unsafe-attributes",
+        safety: Safe,
+        summary: "wrap `no_mangle`, `export_name`, `link_section` in `unsafe(..)`",
+    }
+}
 
 /// Attributes that Rust 2024 requires to be written `#[unsafe(..)]`.
 const UNSAFE_ATTRS: [&str; 3] = ["no_mangle", "export_name", "link_section"];
 
 impl Rule for UnsafeAttributes {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         if !cx.mentions(&["no_mangle", "export_name", "link_section"]) {
             return;

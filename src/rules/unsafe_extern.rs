@@ -2,25 +2,19 @@
 
 use proc_macro2::{Delimiter, TokenTree};
 
-use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::core::model::{Edit, Safety};
+use super::{Findings, Rule, SourceCx};
+use crate::core::model::Edit;
 use crate::syntax::tokens::{is_group, is_ident, is_punct};
 
-#[cfg_attr(not(doctest), doc = include_str!("../../rules/unsafe-extern-blocks/README.md"))]
-pub struct UnsafeExternBlocks;
-
-static META: RuleMeta = RuleMeta {
-    id: "unsafe-extern-blocks",
-    summary: "mark `extern` blocks `unsafe extern`",
-    safety: Safety::Safe,
-    doc: include_str!("../../rules/unsafe-extern-blocks/README.md"),
-};
+declare_rule! {
+    pub UnsafeExternBlocks {
+        id: "unsafe-extern-blocks",
+        safety: Safe,
+        summary: "mark `extern` blocks `unsafe extern`",
+    }
+}
 
 impl Rule for UnsafeExternBlocks {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         if !cx.mentions(&["extern"]) {
             return;

@@ -7,20 +7,18 @@ use proc_macro2::{Delimiter, TokenTree};
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
-use super::{Findings, Rule, RuleMeta, SourceCx};
-use crate::core::model::{Edit, Safety};
+use super::{Findings, Rule, SourceCx};
+use crate::core::model::Edit;
 use crate::core::text::{indentation_at, line_ending};
 use crate::syntax::tokens::{is_group, is_ident, is_punct, path_segments, visit_macro_body};
 
-#[cfg_attr(not(doctest), doc = include_str!("../../rules/unsafe-std-functions/README.md"))]
-pub struct UnsafeStdFunctions;
-
-static META: RuleMeta = RuleMeta {
-    id: "unsafe-std-functions",
-    summary: "wrap calls of `env::set_var`, `env::remove_var`, `CommandExt::before_exec` in `unsafe { }` with a SAFETY note",
-    safety: Safety::NeedsReview,
-    doc: include_str!("../../rules/unsafe-std-functions/README.md"),
-};
+declare_rule! {
+    pub UnsafeStdFunctions {
+        id: "unsafe-std-functions",
+        safety: NeedsReview,
+        summary: "wrap calls of `env::set_var`, `env::remove_var`, `CommandExt::before_exec` in `unsafe { }` with a SAFETY note",
+    }
+}
 
 /// Free functions that Rust 2024 makes `unsafe`, by full path.
 const UNSAFE_FNS: [[&str; 3]; 2] = [["std", "env", "set_var"], ["std", "env", "remove_var"]];
@@ -38,10 +36,6 @@ fn safety_note(names: &[&str]) -> String {
 }
 
 impl Rule for UnsafeStdFunctions {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         if !cx.mentions(&["set_var", "remove_var", "before_exec"]) {
             return;

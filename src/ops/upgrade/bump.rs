@@ -23,7 +23,7 @@ use toml_edit::{Item, TableLike, Value};
 use super::packs::{floor, requirement, same_crate, within_line};
 use crate::core::model::{Diagnostic, Edit, Level, Safety};
 use crate::pack::CompiledPack;
-use crate::rules::{Findings, ManifestCx, Rule, RuleMeta};
+use crate::rules::{Declared, Findings, ManifestCx, Rule, RuleMeta};
 
 /// The manifest half of one upgrade step.
 pub struct BumpRule {
@@ -82,11 +82,13 @@ fn string_value(item: &Item) -> Option<&toml_edit::Formatted<String>> {
     }
 }
 
-impl Rule for BumpRule {
+impl Declared for BumpRule {
     fn meta(&self) -> &'static RuleMeta {
         self.meta
     }
+}
 
+impl Rule for BumpRule {
     fn check_manifest(&self, cx: &ManifestCx<'_>, out: &mut Findings) {
         let root = cx.doc.as_table();
         let member = cx.package.map(|p| p.name.clone());
@@ -346,11 +348,13 @@ impl AddCrates {
     }
 }
 
-impl Rule for AddCrates {
+impl Declared for AddCrates {
     fn meta(&self) -> &'static RuleMeta {
         self.meta
     }
+}
 
+impl Rule for AddCrates {
     fn check_manifest(&self, cx: &ManifestCx<'_>, out: &mut Findings) {
         let Some(needs) = cx.package.and_then(|p| self.needs.get(&p.name)) else { return };
         let root = cx.doc.as_table();

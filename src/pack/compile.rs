@@ -1,0 +1,325 @@
+//! Compiling a pack file: each rule's pattern, templates and options checked and turned
+//! into a [`CompiledRule`]; the pack's prelude, traits and documentation gathered into a
+//! [`CompiledPack`], plain data shared by every thread.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::format::{self, FormatError, Kind, PackFile, RuleSafety};
+use super::imports::Mover;
+use super::pattern::{self, Body, Template};
+use super::resolve::PreludeFacts;
+use crate::core::model::Safety;
+use crate::rules::RuleMeta;
+
+/// What a rule does with a match.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Rewrites with one template.
+    Replace {
+        /// The template (`None` for path rules, which move paths).
+        template: Option<Template>,
+        /// Imports the result needs.
+        imports: Vec<Vec<String>>,
+    },
+    /// Offers several templates. Where each replaces the matched code and all need the
+    /// same imports, the site goes to the judge (the imports are a change of their own);
+    /// otherwise the conservative one is applied and marked needs review.
+    Choice {
+        /// The question.
+        question: String,
+        /// The options: id, template, when to pick it, imports.
+        options: Vec<ChoiceOption>,
+        /// Index of the conservative option.
+        conservative: usize,
+    },
+    /// Adds the derives each type an item macro defines lacks (a macro rule).
+    Derive {
+        /// The traits, as a `#[derive(..)]` writes them.
+        traits: Vec<String>,
+    },
+}
+
+/// One option of a choice rule, compiled.
+#[derive(Clone, Debug)]
+pub struct ChoiceOption {
+    /// Its id.
+    pub id: String,
+    /// Its template.
+    pub template: Template,
+    /// When to pick it.
+    pub when: String,
+    /// Imports it needs.
+    pub imports: Vec<Vec<String>>,
+}
+
+/// One rule of a pack, compiled.
+#[derive(Clone, Debug)]
+pub struct CompiledRule {
+    /// `<crate>/<id>`: what changes carry as their rule.
+    pub full_id: &'static str,
+    /// The id within the pack.
+    pub id: String,
+    /// Why: shown above the hunk.
+    pub message: String,
+    /// What it matches.
+    pub kind: Kind,
+    /// The compiled pattern.
+    pub body: Body,
+    /// The trait that must be in scope.
+    pub trait_path: Option<Vec<String>>,
+    /// The receiver type that must be evident.
+    pub receiver_type: Option<Vec<String>>,
+    /// Constraints on metavariables.
+    pub constraints: BTreeMap<String, format::Constraint>,
+    /// What it does.
+    pub action: Action,
+    /// Safety of its changes.
+    pub safety: Safety,
+    /// Companion crates: their types count as the crate's own for evidence.
+    pub companions: Vec<String>,
+    /// The compiler error this rule applies at, and only there.
+    pub at_error: Option<String>,
+}
+
+/// A pack, compiled: plain data, shared by every thread.
+#[derive(Debug)]
+pub struct CompiledPack {
+    /// The file as loaded.
+    pub file: PackFile,
+    /// Where it came from (for messages).
+    pub source: String,
+    /// The crate, as paths write it.
+    pub krate: String,
+    /// The rules, in order.
+    pub rules: Vec<CompiledRule>,
+    /// The prelude.
+    pub prelude: PreludeFacts,
+    /// Trait method sets of the new release.
+    pub traits: BTreeMap<Vec<String>, Vec<String>>,
+    /// What [`super::PackRule`]'s `meta` returns.
+    pub meta: &'static RuleMeta,
+}
+
+/// `a::b::c` (or `::a::b`) as its segments.
+pub(super) fn split_path(p: &str) -> Vec<String> {
+    p.trim().trim_start_matches("::").split("::").map(|s| s.trim().to_string()).collect()
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn is_kebab(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+impl CompiledPack {
+    /// Loads and compiles a pack file.
+    pub fn load(path: &Path) -> Result<CompiledPack, FormatError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| FormatError { file: shown.clone(), line: None, message: format!("cannot read: {e}") })?;
+        CompiledPack::from_text(&text, &shown)
+    }
+
+    /// Compiles pack text; `source` names it in errors.
+    pub fn from_text(text: &str, source: &str) -> Result<CompiledPack, FormatError> {
+        let file = format::parse(text, source)?;
+        CompiledPack::compile(file, text, source)
+    }
+
+    fn compile(file: PackFile, text: &str, source: &str) -> Result<CompiledPack, FormatError> {
+        let lines = crate::core::text::LineIndex::new(text);
+        let krate = file.krate.replace('-', "_");
+        let companions: Vec<String> = file.companions.iter().map(|c| c.krate.replace('-', "_")).collect();
+        let new_crates: Vec<String> = file.new_crates.iter().map(|c| c.krate.replace('-', "_")).collect();
+        // Path moves first: templates may name a pattern's path by its new name.
+        let moves: Vec<(Vec<String>, Vec<String>)> = file
+            .rules
+            .iter()
+            .filter_map(|d| {
+                let (body, _, _) = pattern::parse_pattern(&d.pattern, d.kind).ok()?;
+                let Body::Path { from, .. } = body else { return None };
+                let to = pattern::plain_path(d.replace.as_deref()?.trim().strip_prefix("use ").unwrap_or(d.replace.as_deref()?).trim_end_matches(';')).ok()?;
+                Some((from, to))
+            })
+            .collect();
+        let moved = |p: &[String]| -> Vec<String> {
+            let best = moves.iter().filter(|(from, _)| p.starts_with(from)).max_by_key(|(from, _)| from.len());
+            best.map_or_else(|| p.to_vec(), |(from, to)| to.iter().chain(&p[from.len()..]).cloned().collect())
+        };
+        let mut rules = Vec::new();
+        let mut ids = BTreeSet::new();
+        for def in &file.rules {
+            // Point errors at the rule's `id` line.
+            let needle = format!("id = \"{}\"", def.id);
+            let line = text.find(&needle).map(|at| lines.line(at));
+            let err = |message: String| FormatError { file: source.to_string(), line, message: format!("rule `{}`: {message}", def.id) };
+            if !is_kebab(&def.id) {
+                return Err(err("ids are kebab-case".into()));
+            }
+            if !ids.insert(def.id.clone()) {
+                return Err(err("duplicate id".into()));
+            }
+            let (mut body, kind, metas) = pattern::parse_pattern(&def.pattern, def.kind).map_err(|e| err(format!("`match`: {e}")))?;
+            for name in def.constraints.keys() {
+                if metas.get(name) != Some(&pattern::MetaKind::One) {
+                    return Err(err(format!("`where` names `{name}`, which the pattern does not bind as `${name}`")));
+                }
+            }
+            let mut named = Vec::new();
+            match &body {
+                Body::Expr(p) => pattern::pattern_paths(p, &mut named),
+                Body::Attribute(a) if a.path.len() > 1 => named.push(a.path.clone()),
+                _ => {}
+            }
+            let paths = |t: &[String]| -> Option<Vec<pattern::Piece>> {
+                for p in &named {
+                    let m = moved(p);
+                    let key = p.join("::");
+                    if t == p.as_slice() || t == m.as_slice() {
+                        return Some(vec![pattern::Piece::Var(format!("@path:{key}"))]);
+                    }
+                    let n = t.len();
+                    if n == p.len() && n >= 2 && (t[..n - 1] == p[..n - 1] || t[..n - 1] == m[..n - 1]) {
+                        return Some(vec![pattern::Piece::Var(format!("@pathhead:{key}")), pattern::Piece::Text(t[n - 1].clone())]);
+                    }
+                }
+                None
+            };
+            let path_imports = |i: &Option<format::ImportsDef>| i.as_ref().map(|i| i.add.iter().map(|p| split_path(p)).collect()).unwrap_or_default();
+            if !def.derive.is_empty() && !matches!(body, Body::Macro(_)) {
+                return Err(err("`derive` is for macro rules (`match = \"crate::macro_name!\"`)".into()));
+            }
+            let action = match (&def.replace, &def.question, def.options.is_empty()) {
+                (None, None, true) if matches!(body, Body::Macro(_)) => {
+                    if def.derive.is_empty() {
+                        return Err(err("a macro rule lists the traits to add in `derive`".into()));
+                    }
+                    for t in &def.derive {
+                        syn::parse_str::<syn::Path>(t).map_err(|e| err(format!("`derive`: `{t}` is not a path: {e}")))?;
+                    }
+                    Action::Derive { traits: def.derive.clone() }
+                }
+                _ if matches!(body, Body::Macro(_)) => return Err(err("a macro rule takes `derive`, not `replace` nor options".into())),
+                (Some(replace), None, true) => {
+                    let template = match &mut body {
+                        Body::Path { to, .. } => {
+                            *to = pattern::plain_path(replace.trim().strip_prefix("use ").unwrap_or(replace).trim_end_matches(';'))
+                                .map_err(|e| err(format!("`replace`: {e}")))?;
+                            if to[0] != krate && !new_crates.contains(&to[0]) {
+                                return Err(err(format!("`replace`: a path rule moves items within `{krate}`, or to a crate of `new_crates`")));
+                            }
+                            None
+                        }
+                        _ => Some(pattern::parse_template(replace, kind, &metas, &krate, &paths).map_err(|e| err(format!("`replace`: {e}")))?),
+                    };
+                    Action::Replace { template, imports: path_imports(&def.imports) }
+                }
+                (None, Some(question), false) => {
+                    if matches!(body, Body::Path { .. }) {
+                        return Err(err("a path rule cannot be a choice".into()));
+                    }
+                    let mut options = Vec::new();
+                    for o in &def.options {
+                        if !is_kebab(&o.id) {
+                            return Err(err(format!("option `{}`: ids are kebab-case", o.id)));
+                        }
+                        let template = pattern::parse_template(&o.replace, kind, &metas, &krate, &paths).map_err(|e| err(format!("option `{}`: {e}", o.id)))?;
+                        let mut imports = path_imports(&def.imports);
+                        imports.extend(path_imports(&o.imports));
+                        options.push(ChoiceOption { id: o.id.clone(), template, when: o.when.clone(), imports });
+                    }
+                    let conservative: Vec<usize> = def.options.iter().enumerate().filter(|(_, o)| o.conservative).map(|(i, _)| i).collect();
+                    let [conservative] = conservative.as_slice() else {
+                        return Err(err("exactly one option must be `conservative = true` (the one that keeps today's behaviour)".into()));
+                    };
+                    if options.len() < 2 {
+                        return Err(err("a choice needs at least two options".into()));
+                    }
+                    Action::Choice { question: question.clone(), options, conservative: *conservative }
+                }
+                _ => return Err(err("give either `replace`, or `question` with `options`".into())),
+            };
+            if (def.trait_path.is_some() || def.receiver_type.is_some()) && !matches!(body, Body::Expr(_)) {
+                return Err(err("`trait` and `receiver_type` are for method and expression rules".into()));
+            }
+            if def.trait_path.is_some() && def.receiver_type.is_some() {
+                return Err(err("give `trait` or `receiver_type`, not both".into()));
+            }
+            if let Some(code) = &def.at_error {
+                if !matches!(body, Body::Expr(_)) {
+                    return Err(err("`at_error` is for expression rules".into()));
+                }
+                if !(code.len() == 5 && code.starts_with('E') && code[1..].chars().all(|c| c.is_ascii_digit())) {
+                    return Err(err(format!("`at_error`: `{code}` is not an error code (`E0615`)")));
+                }
+            }
+            let safety = match (&action, def.safety) {
+                (Action::Choice { .. }, _) | (_, Some(RuleSafety::NeedsReview)) => Safety::NeedsReview,
+                _ => Safety::Safe,
+            };
+            rules.push(CompiledRule {
+                full_id: leak(format!("{}/{}", file.krate, def.id)),
+                id: def.id.clone(),
+                message: def.message.clone(),
+                kind,
+                body,
+                trait_path: def.trait_path.as_deref().map(split_path),
+                receiver_type: def.receiver_type.as_deref().map(split_path),
+                constraints: def.constraints.clone(),
+                action,
+                safety,
+                companions: companions.clone(),
+                at_error: def.at_error.clone(),
+            });
+        }
+        let prelude = file.prelude.as_ref().map_or_else(PreludeFacts::default, |p| PreludeFacts {
+            path: split_path(&p.path),
+            from: p.from.iter().map(|i| split_path(i)).map(|i| (i.last().cloned().unwrap_or_default(), i)).collect(),
+            to: p.to.iter().map(|i| split_path(i)).collect(),
+        });
+        let traits = file.traits.iter().map(|t| (split_path(&t.path), t.methods.clone())).collect();
+        let mut doc = format!("# {} {} → {}\n\n{}\n", file.krate, file.from, file.to, file.summary);
+        if let Some(guide) = &file.guide {
+            doc.push_str(&format!("\nUpstream guide: {guide}\n"));
+        }
+        doc.push_str("\n## Rules\n\n");
+        for r in &rules {
+            doc.push_str(&format!("- `{}`: {}\n", r.full_id, r.message));
+        }
+        let safety = if rules.iter().any(|r| r.safety == Safety::NeedsReview) { Safety::NeedsReview } else { Safety::Safe };
+        let meta = RuleMeta::leaked(format!("{}@{}-{}", file.krate, file.from, file.to), file.summary.clone(), safety, doc);
+        Ok(CompiledPack { file, source: source.to_string(), krate, rules, prelude, traits, meta })
+    }
+
+    /// Where a path rule moves the path `full` (the longest `match` prefix wins; a rule
+    /// matching only `use` items counts only `in_use`): the new path and the rule.
+    pub(super) fn moved_by(&self, full: &[String], in_use: bool) -> Option<(Vec<String>, usize)> {
+        let mut best: Option<(usize, usize)> = None; // (prefix length, rule)
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Body::Path { from, use_only, .. } = &rule.body else { continue };
+            if (*use_only && !in_use) || !full.starts_with(from) {
+                continue;
+            }
+            if best.is_none_or(|(len, _)| from.len() > len) {
+                best = Some((from.len(), i));
+            }
+        }
+        let (len, i) = best?;
+        let Body::Path { to, .. } = &self.rules[i].body else { unreachable!() };
+        let mut new = to.clone();
+        new.extend(full[len..].iter().cloned());
+        Some((new, i))
+    }
+}
+
+impl Mover for CompiledPack {
+    fn moved(&self, full: &[String], in_use: bool) -> Option<(Vec<String>, usize)> {
+        self.moved_by(full, in_use)
+    }
+
+    fn trait_methods(&self, path: &[String]) -> Option<&[String]> {
+        self.traits.get(path).map(Vec::as_slice)
+    }
+}

@@ -1,0 +1,82 @@
+//! What `cargo migrate explain` prints for a built-in pack or one of its rules.
+
+use super::registry::builtin;
+use crate::core::model::Safety;
+
+/// The documentation `cargo migrate explain` prints for a rule of a built-in pack
+/// (`bitflags/lost-derives`, as diffs name it) or a whole pack (`bitflags@1-2`).
+pub fn explain(id: &str) -> Option<String> {
+    let packs = builtin().ok()?;
+    if let Some(pack) = packs.iter().find(|p| p.meta.id == id) {
+        return Some(pack.meta.doc.to_string());
+    }
+    let (pack, index) = packs.iter().find_map(|p| p.rules.iter().position(|r| r.full_id == id).map(|i| (p, i)))?;
+    let (rule, def, f) = (&pack.rules[index], &pack.file.rules[index], &pack.file);
+    let mut doc = format!(
+        "# {}
+
+A rule of the {} {} → {} migration pack (`{}`, {}).
+
+{}
+
+",
+        rule.full_id, f.krate, f.from, f.to, pack.meta.id, pack.source, def.message
+    );
+    doc.push_str(&format!(
+        "Matches: `{}`
+",
+        def.pattern
+    ));
+    match (&def.replace, &def.question) {
+        (Some(replace), _) => doc.push_str(&format!(
+            "Becomes: `{replace}`
+"
+        )),
+        (None, Some(question)) => {
+            doc.push_str(&format!(
+                "Asks: {question}
+"
+            ));
+            for o in &def.options {
+                let mark = if o.conservative { " (conservative: keeps today's behaviour)" } else { "" };
+                doc.push_str(&format!(
+                    "- `{}`{mark}: `{}` — {}
+",
+                    o.id, o.replace, o.when
+                ));
+            }
+        }
+        (None, None) if !def.derive.is_empty() => doc.push_str(&format!(
+            "Adds inside each invocation: `#[derive({})]`
+",
+            def.derive.join(", ")
+        )),
+        (None, None) => {}
+    }
+    let safety = if rule.safety == Safety::Safe { "safe" } else { "needs review" };
+    doc.push_str(&format!(
+        "Fix safety: {safety}
+"
+    ));
+    if let Some(example) = def.examples.as_ref().and_then(|e| e.invalid.first()) {
+        doc.push_str(&format!(
+            "
+## Example
+```rust
+{}```
+becomes
+```rust
+{}```
+",
+            example.code, example.fixed
+        ));
+    }
+    if let Some(guide) = &f.guide {
+        doc.push_str(&format!(
+            "
+Upstream guide: {guide}
+"
+        ));
+    }
+    Some(doc)
+}

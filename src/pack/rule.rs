@@ -1,0 +1,574 @@
+//! [`PackRule`]: a compiled pack run as a [`crate::rules::Rule`], so the pipeline runs
+//! packs exactly like built-in rules. Choices whose options all replace the matched code
+//! become judge sites.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::compile::{Action, CompiledPack};
+use super::resolve::Env;
+use super::run::{run_pack, CompilerSite, PackChoice, RunCx};
+use crate::core::model::Change;
+use crate::rules::{Declared, Findings, Rule, RuleMeta, SourceCx};
+
+/// A pack run as a rule of the pipeline.
+pub struct PackRule {
+    /// The pack.
+    pub pack: Arc<CompiledPack>,
+    /// Per package name: how it names the crate (renamed dependencies) and what
+    /// methods it defines itself. Packages not listed use the crate's own name.
+    pub envs: BTreeMap<String, Env>,
+    /// Restricts the run to one rule of the pack: its index in `pack.rules` (`None`, the
+    /// default: every rule). Not a selection like the CLI's `--only`, which picks among
+    /// the tool's rules by id; this picks one rule inside this pack, whose other rules
+    /// then do nothing (not even the path moves a template may rely on). Nothing sets it
+    /// today: `pack test` runs each example with the whole pack.
+    pub single_rule: Option<usize>,
+    /// Per file (display path): where the compiler resolved a call to the crate's item.
+    /// Empty for the syntactic pass; the compiler phase of an upgrade fills it.
+    pub compiler_sites: BTreeMap<String, Vec<CompilerSite>>,
+    /// Whether rules that apply at a compiler error apply wherever they match: for a
+    /// pack's own examples, which no compiler checks.
+    pub assume_errors: bool,
+}
+
+impl PackRule {
+    /// Runs every rule of `pack`, for packages that depend on the crate under its own name.
+    pub fn new(pack: Arc<CompiledPack>) -> PackRule {
+        PackRule { pack, envs: BTreeMap::new(), single_rule: None, compiler_sites: BTreeMap::new(), assume_errors: false }
+    }
+
+    fn env(&self, package: &str) -> Env {
+        self.envs.get(package).cloned().unwrap_or_else(|| Env::plain(&self.pack.krate))
+    }
+
+    /// The judge's site for a choice: the rule's message and question, and each option's
+    /// edits.
+    fn site(&self, cx: &SourceCx<'_>, choice: &PackChoice) -> crate::core::model::Site {
+        let rule = &self.pack.rules[choice.rule];
+        let start = choice.range.start;
+        let question = match &rule.action {
+            Action::Choice { question, .. } => format!("{} — {question}", rule.message),
+            Action::Replace { .. } | Action::Derive { .. } => rule.message.clone(),
+        };
+        crate::core::model::Site {
+            rule: rule.full_id,
+            file: cx.file.display.clone(),
+            line: cx.lines.line(start),
+            cfg: cx.file.cfg.and(cx.cfg.status_at(start)),
+            question,
+            code: cx.text()[choice.range.clone()].to_string(),
+            context: Vec::new(),
+            options: choice
+                .options
+                .iter()
+                .map(|(id, when, edits)| crate::core::model::SiteOption { id: id.clone(), when: when.clone(), edits: edits.clone() })
+                .collect(),
+            conservative: choice.conservative,
+            evidence: crate::core::model::Evidence::None,
+        }
+    }
+}
+
+impl Declared for PackRule {
+    fn meta(&self) -> &'static RuleMeta {
+        self.pack.meta
+    }
+}
+
+impl Rule for PackRule {
+    fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
+        let env = self.env(&cx.file.package);
+        let range = |s: proc_macro2::Span| cx.range(s);
+        let sites = self.compiler_sites.get(&cx.file.display).map_or(&[][..], Vec::as_slice);
+        let run = run_pack(&RunCx {
+            pack: &self.pack,
+            single_rule: self.single_rule,
+            env: &env,
+            sites,
+            assume_errors: self.assume_errors,
+            file: &cx.parsed.syntax,
+            tokens: &cx.parsed.tokens,
+            text: cx.text(),
+            range: &range,
+        });
+        for (rule, safety, reason, edits) in run.changes {
+            // A choice whose options replace the matched code goes to the judge.
+            if let Some(choice) = run.choices.iter().find(|c| c.rule == rule && c.conservative_edits == edits) {
+                out.sites.push(self.site(cx, choice));
+                continue;
+            }
+            let mut change: Change = cx.change(self.pack.meta, safety, reason, edits);
+            change.rule = self.pack.rules[rule].full_id;
+            out.changes.push(change);
+        }
+        for (rule, offset, message) in run.notes {
+            let mut d = cx.warning(self.pack.meta, offset, message);
+            d.rule = Some(rule.map_or(self.pack.meta.id, |r| self.pack.rules[r].full_id));
+            out.diagnostics.push(d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! End-to-end tests of packs: compiled from TOML, run as rules through the pipeline.
+
+    use std::ops::Range;
+
+    use super::*;
+    use crate::core::model::{Diagnostic, Edit, Safety};
+    use crate::pack::compile::split_path;
+
+    /// Runs `pack` (TOML text) on `code`: the new text, the changes, the diagnostics.
+    /// `lib.rs` holding `code`.
+    fn lib_rs(code: &str) -> crate::core::text::SourceFile {
+        crate::core::text::SourceFile {
+            path: "lib.rs".into(),
+            display: "lib.rs".into(),
+            kind: crate::core::text::FileKind::Rust,
+            package: String::new(),
+            cfg: crate::core::model::CfgStatus::Active,
+            text: code.to_string(),
+        }
+    }
+
+    fn run(pack: &str, code: &str) -> (String, Vec<Change>, Vec<Diagnostic>) {
+        let pack = Arc::new(CompiledPack::from_text(pack, "test.toml").unwrap_or_else(|e| panic!("{e}")));
+        let rule = PackRule::new(pack);
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let file = lib_rs(code);
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
+        let (changes, new) = crate::engine::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
+        (new, changes, findings.diagnostics)
+    }
+
+    const RAND: &str = include_str!("../../migrations/rand/0.8-0.9.toml");
+
+    fn check(code: &str, expected: &str) {
+        let (new, _, _) = run(RAND, code);
+        assert_eq!(new, expected);
+        let (again, changes, _) = run(RAND, &new);
+        assert!(changes.is_empty() && again == new, "not idempotent: {again}");
+    }
+
+    #[test]
+    fn a_crates_own_methods_and_functions_are_never_rewritten() {
+        // Its own `gen_range` / `gen_bool` on its own type, with `Rng` in scope.
+        let code = "use rand::Rng;\nstruct Die;\nimpl Die {\n    fn gen_range(&self, n: u8) -> u8 { n }\n    fn gen_bool(&self) -> bool { true }\n}\nfn f(d: &Die) -> u8 { if d.gen_bool() { d.gen_range(6) } else { 0 } }\nfn g() -> u8 { let d = Die; d.gen_range(6) }\nimpl Die { fn h(&self) -> u8 { self.gen_range(2) } }\n";
+        check(code, code);
+        // Its own `thread_rng` function, next to rand's prelude.
+        let code = "use rand::prelude::*;\nfn thread_rng() -> u8 { 4 }\nfn f() -> u8 { thread_rng() }\n";
+        check(code, code);
+        // Its own trait with a `gen_bool`, the receiver's type unknown: left alone, and said.
+        let code = "use rand::Rng;\ntrait Coin { fn gen_bool(&self, p: f64) -> bool; }\nfn f(c: &dyn Coin) -> bool { c.gen_bool(0.5) }\nfn g(x: &Thing) -> bool { x.gen_bool(0.5) }\n";
+        let (new, _, diags) = run(RAND, code);
+        assert_eq!(new, code);
+        assert!(diags.iter().any(|d| d.message.contains("compiler phase") && d.rule == Some("rand/gen-bool")), "{diags:?}");
+        // Without the trait in scope, a method of that name is not rand's.
+        let code = "fn f(r: &mut R) -> u8 { r.gen_range(0..3) }\n";
+        check(code, code);
+    }
+
+    #[test]
+    fn the_trait_evidence_and_rand_receivers_are_rewritten() {
+        check(
+            "use rand::Rng;\ntrait Coin { fn gen_bool(&self, p: f64) -> bool; }\nfn f<R: Rng>(r: &mut R) -> bool { r.gen_bool(0.5) }\n",
+            "use rand::Rng;\ntrait Coin { fn gen_bool(&self, p: f64) -> bool; }\nfn f<R: Rng>(r: &mut R) -> bool { r.random_bool(0.5) }\n",
+        );
+    }
+
+    #[test]
+    fn imports_follow_renames_without_leaving_unused_ones() {
+        // Renamed in a group, with the new name free.
+        check("use rand::{thread_rng, Rng};\nfn f() -> u8 { thread_rng().gen() }\n", "use rand::{rng, Rng};\nfn f() -> u8 { rng().random() }\n");
+        // The new name is a local: sites written in full, the leaf removed.
+        check("use rand::thread_rng;\nfn f() { let rng = thread_rng(); drop(rng); }\n", "fn f() { let rng = rand::rng(); drop(rng); }\n");
+        // Nested groups, `self`, aliases.
+        check(
+            "use rand::{distributions::{self, Distribution, Standard as S}, Rng};\nfn f(r: &mut impl Rng) -> (u8, u8) { (S.sample(r), r.sample(distributions::Standard)) }\n",
+            "use rand::{distr::{self, Distribution, StandardUniform as S}, Rng};\nfn f(r: &mut impl Rng) -> (u8, u8) { (S.sample(r), r.sample(distr::StandardUniform)) }\n",
+        );
+        // `extern crate .. as`.
+        check("extern crate rand as r;\nfn f() -> u8 { r::thread_rng().gen() }\n", "extern crate rand as r;\nfn f() -> u8 { r::rng().gen() }\n");
+        // A name the rules cannot see everywhere keeps its old name as an alias.
+        check(
+            "use rand::thread_rng;\nfn f() { let _ = thread_rng(); let _ = dsl!(thread_rng => 1); }\n",
+            "use rand::rng as thread_rng;\nfn f() { let _ = thread_rng(); let _ = dsl!(thread_rng => 1); }\n",
+        );
+    }
+
+    #[test]
+    fn a_sibling_written_after_the_head_keeps_the_heads_import() {
+        let pack = "crate = \"t\"\nfrom = \"1\"\nto = \"1.1\"\nsummary = \"s\"\n\n[[rule]]\nid = \"a\"\nmessage = \"m\"\nmatch = \"t::Time::hms($..a)\"\nreplace = \"t::Time::hms_opt($..a).unwrap()\"\n";
+        // `Time` is used only in the rewritten call: its import stays.
+        let (new, _, _) = run(pack, "use t::Time;\nfn f() { let _ = Time::hms(1, 2, 3); }\n");
+        assert_eq!(new, "use t::Time;\nfn f() { let _ = Time::hms_opt(1, 2, 3).unwrap(); }\n");
+        // Imported by its own name, the function goes and its sibling is imported.
+        let (new, _, _) = run(pack, "use t::Time::hms;\nfn f() { let _ = hms(1, 2, 3); }\n");
+        assert_eq!(new, "use t::Time::hms_opt;\nfn f() { let _ = hms_opt(1, 2, 3).unwrap(); }\n");
+    }
+
+    #[test]
+    fn macro_arguments_are_matched() {
+        check(
+            "use rand::Rng;\nfn f(r: &mut impl Rng) { println!(\"{}\", r.gen_range(0..3)); assert!(r.gen_bool(1.0)); }\n",
+            "use rand::Rng;\nfn f(r: &mut impl Rng) { println!(\"{}\", r.random_range(0..3)); assert!(r.random_bool(1.0)); }\n",
+        );
+    }
+
+    #[test]
+    fn choice_rules_go_to_the_judge_and_fall_back_to_the_conservative_option() {
+        let (new, changes, _) = run(RAND, "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { r.gen_range(0.0..1.0) }\n");
+        assert_eq!(new, "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { loop { let x = r.random_range(0.0..1.0); if x < 1.0 { break x; } } }\n");
+        let c = &changes[0];
+        assert_eq!((c.rule, c.safety), ("rand/gen-range-float", Safety::NeedsReview));
+        assert!(c.reason.contains("Can this code accept the upper bound") && c.reason.contains("`exclude-high`"), "{}", c.reason);
+        assert!(c.reason.contains("no model was asked"), "without a model the judge keeps today's behaviour: {}", c.reason);
+    }
+
+    /// A model that always picks one option id.
+    struct Picks(&'static str);
+
+    impl crate::judge::llm::Model for Picks {
+        fn name(&self) -> String {
+            "picks".into()
+        }
+        fn ask(&self, q: &crate::judge::llm::Question) -> Result<crate::judge::llm::Answer, crate::judge::llm::LlmError> {
+            assert!(q.option_ids.iter().any(|o| o == self.0), "{:?}", q.option_ids);
+            Ok(crate::judge::llm::Answer { option: self.0.into(), reason: "the bound is fine here".into() })
+        }
+    }
+
+    #[test]
+    fn a_choice_is_a_judge_site_and_a_model_may_pick_any_option() {
+        let code = "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { r.gen_range(0.0..1.0) }\n";
+        let pack = Arc::new(CompiledPack::from_text(RAND, "rand.toml").unwrap());
+        let rule = PackRule::new(pack);
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let file = lib_rs(code);
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
+        assert_eq!(findings.sites.len(), 1);
+        let site = &findings.sites[0];
+        assert_eq!(site.rule, "rand/gen-range-float");
+        assert_eq!(site.options.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["exclude-high", "allow-high"]);
+        let files = BTreeMap::from([("lib.rs".to_string(), file.clone())]);
+        let judged = crate::judge::judge(findings.sites, &files, Some(&Picks("allow-high")), None);
+        let change = &judged.changes[0];
+        assert_eq!((change.safety, &change.decided_by), (Safety::Judged, &crate::core::model::Decider::Llm("picks".into())));
+        let new = crate::core::plan::apply_edits(code, &change.edits).unwrap();
+        assert_eq!(new, "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { r.random_range(0.0..1.0) }\n");
+    }
+
+    #[test]
+    fn a_choice_whose_options_need_the_same_import_goes_to_the_judge_and_the_import_stays() {
+        let code = "fn f(s: &str) -> Vec<u8> {\n    base64::decode(s).unwrap()\n}\n";
+        let pack = Arc::new(CompiledPack::from_text(include_str!("../../migrations/base64/0.13-0.22.toml"), "base64.toml").unwrap());
+        let rule = PackRule::new(pack);
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let file = lib_rs(code);
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
+        assert_eq!(findings.sites.len(), 1, "{:?}", findings.changes);
+        assert_eq!(findings.sites[0].options.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["lenient", "strict"]);
+        // The import is a change of its own, whichever option the judge takes.
+        assert_eq!(findings.changes.len(), 1, "{:?}", findings.changes);
+        assert!(findings.changes[0].reason.starts_with("the import every option of `decode` needs"), "{}", findings.changes[0].reason);
+        let files = BTreeMap::from([("lib.rs".to_string(), file.clone())]);
+        let judged = crate::judge::judge(findings.sites, &files, Some(&Picks("strict")), None);
+        let mut edits = findings.changes[0].edits.clone();
+        edits.extend(judged.changes[0].edits.clone());
+        edits.sort();
+        let new = crate::core::plan::apply_edits(code, &edits).unwrap();
+        assert_eq!(new, "use base64::Engine;\nfn f(s: &str) -> Vec<u8> {\n    base64::engine::general_purpose::STANDARD.decode(s).unwrap()\n}\n");
+    }
+
+    const INDEXMAP: &str = r#"
+crate = "indexmap"
+from = "1"
+to = "2"
+summary = "indexmap 1 → 2"
+
+[[rule]]
+id = "remove"
+message = "`IndexMap::remove` is deprecated: it is `swap_remove`, which moves the last entry into the hole"
+receiver_type = "indexmap::IndexMap"
+match = "$m.remove($k)"
+question = "Does the order of the remaining entries matter?"
+
+[[rule.options]]
+id = "swap"
+replace = "$m.swap_remove($k)"
+when = "order does not matter (what `remove` did in 1.x)"
+conservative = true
+
+[[rule.options]]
+id = "shift"
+replace = "$m.shift_remove($k)"
+when = "the remaining entries must keep their order (O(n))"
+"#;
+
+    #[test]
+    fn inherent_method_rules_need_type_evidence() {
+        let code = "use indexmap::IndexMap;\nstruct S { m: IndexMap<u8, u8> }\nfn f(a: &mut IndexMap<u8, u8>, h: &mut std::collections::HashMap<u8, u8>, s: &mut S) {\n    let mut b = IndexMap::new();\n    b.insert(1, 1);\n    a.remove(&1);\n    b.remove(&1);\n    s.m.remove(&1);\n    h.remove(&1);\n    let mut x = make();\n    x.remove(&1);\n}\n";
+        let (new, changes, diags) = run(INDEXMAP, code);
+        assert_eq!(new.matches("swap_remove").count(), 3, "{new}");
+        assert!(new.contains("h.remove(&1)") && new.contains("x.remove(&1)"));
+        assert!(changes.iter().all(|c| c.safety == Safety::NeedsReview));
+        assert_eq!(diags.iter().filter(|d| d.message.contains("compiler phase must decide")).count(), 1, "{diags:?}");
+    }
+
+    /// Runs `pack` on `code` with compiler sites at each occurrence of `at` (the primary
+    /// span of a method's name), naming `item`.
+    fn run_at(pack: &str, code: &str, at: &str, item: &str) -> (String, Vec<Diagnostic>) {
+        let pack = Arc::new(CompiledPack::from_text(pack, "test.toml").unwrap_or_else(|e| panic!("{e}")));
+        let mut rule = PackRule::new(pack);
+        let item: Vec<String> = if item.is_empty() { Vec::new() } else { split_path(item) };
+        let sites = code.match_indices(at).map(|(i, _)| CompilerSite { range: i..i + at.len(), item: item.clone(), code: None }).collect();
+        rule.compiler_sites.insert("lib.rs".into(), sites);
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let file = lib_rs(code);
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
+        let (_, new) = crate::engine::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
+        (new, findings.diagnostics)
+    }
+
+    #[test]
+    fn compiler_sites_settle_what_syntax_cannot() {
+        // The receiver's type is not evident (the file does not even name the crate): left
+        // to the compiler, which names IndexMap.
+        let code = "fn f() {\n    let mut x = make();\n    x.remove(&1);\n}\n";
+        let (new, _, _) = run(INDEXMAP, code);
+        assert_eq!(new, code);
+        let (new, diags) = run_at(INDEXMAP, code, "remove", "indexmap::IndexMap::remove");
+        assert_eq!(new, "fn f() {\n    let mut x = make();\n    x.swap_remove(&1);\n}\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        // A site naming another crate's item, or another method, is not trusted.
+        let (new, _) = run_at(INDEXMAP, code, "remove", "std::collections::HashMap::remove");
+        assert_eq!(new, code);
+        let (new, _) = run_at(INDEXMAP, code, "x", "indexmap::IndexMap::remove");
+        assert_eq!(new, code);
+        // A trait method whose trait the file does not import (it came through a
+        // re-export the resolver cannot follow): the compiler says it is rand's.
+        let code = "use crate::prelude::*;\nfn f(r: &mut Thing) -> u8 { r.gen_range(0..3) }\n";
+        let (new, _, _) = run(RAND, code);
+        assert_eq!(new, code);
+        let (new, _) = run_at(RAND, code, "gen_range", "rand::Rng::gen_range");
+        assert_eq!(new, "use crate::prelude::*;\nfn f(r: &mut Thing) -> u8 { r.random_range(0..3) }\n");
+        // The crate's own method of that name: the compiler names the crate's own type.
+        let code = "use rand::Rng;\nstruct Die;\nimpl Die { fn gen_range(&self, n: u8) -> u8 { n } }\nfn f(d: &Die) -> u8 { d.gen_range(6) }\n";
+        let (new, _) = run_at(RAND, code, "gen_range(6)", "");
+        assert_eq!(new, code);
+        let (new, _) = run_at(RAND, code, "gen_range", "mycrate::Die::gen_range");
+        assert_eq!(new, code);
+    }
+
+    #[test]
+    fn pack_errors_name_the_rule() {
+        let bad =
+            "crate = \"x\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"a\"\nmessage = \"m\"\nmatch = \"x::f($a)\"\nreplace = \"x::g($b)\"\n";
+        let err = CompiledPack::from_text(bad, "x.toml").unwrap_err();
+        assert_eq!(err.line, Some(7));
+        assert!(err.to_string().contains("rule `a`") && err.to_string().contains("`$b`"), "{err}");
+        let two_conservative = INDEXMAP.replace("when = \"the remaining", "conservative = true\nwhen = \"the remaining");
+        assert!(CompiledPack::from_text(&two_conservative, "x.toml").unwrap_err().to_string().contains("exactly one"));
+    }
+
+    #[test]
+    fn macro_rules_take_derives_and_nothing_else() {
+        let head = "crate = \"x\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"a\"\nmessage = \"m\"\n";
+        let error = |rule: &str| CompiledPack::from_text(&format!("{head}{rule}"), "x.toml").unwrap_err().to_string();
+        assert!(error("match = \"x::m!\"\n").contains("lists the traits to add in `derive`"));
+        assert!(error("match = \"x::m!\"\nreplace = \"x::n!\"\n").contains("takes `derive`, not `replace`"));
+        assert!(error("match = \"x::f($a)\"\nreplace = \"x::g($a)\"\nderive = [\"Debug\"]\n").contains("`derive` is for macro rules"));
+        assert!(error("match = \"x::m!\"\nderive = [\"not a path\"]\n").contains("is not a path"));
+        let ok = CompiledPack::from_text(&format!("{head}match = \"x::m!\"\nderive = [\"Debug\", \"std::clone::Clone\"]\n"), "x.toml").unwrap();
+        assert!(matches!(&ok.rules[0].action, Action::Derive { traits } if traits.len() == 2));
+    }
+
+    const ATTRIBUTE_PACK: &str = r##"
+crate = "mylib"
+from = "1"
+to = "2"
+summary = "s"
+
+[[rule]]
+id = "main-threads"
+message = "`core_threads` is `worker_threads`"
+match = "#[mylib::main($..a core_threads $..b)]"
+replace = "#[mylib::main($..a worker_threads $..b)]"
+
+[[rule]]
+id = "opt"
+message = "the helper attribute `old_opt` is `new_opt`"
+match = "#[old_opt($..args)]"
+replace = "#[new_opt($..args)]"
+
+[[rule]]
+id = "flag"
+message = "`#[legacy]` is `#[modern]`"
+match = "#[legacy]"
+replace = "#[modern]"
+"##;
+
+    #[test]
+    fn attribute_rules_match_by_resolved_path_or_helper_name_and_keep_the_written_path() {
+        let code = r#"#![old_opt(crate_level)]
+use mylib::main;
+#[mylib::main(flavor = "x", core_threads = 4)]
+async fn a() {}
+#[main(core_threads = 2)]
+async fn b() {}
+#[other::main(core_threads = 2)]
+async fn c() {}
+#[derive(mylib::Opts)]
+struct O {
+    #[old_opt(long, short = 'x')]
+    #[legacy]
+    #[legacy = 1]
+    f: u8,
+}
+"#;
+        let expected = r#"#![new_opt(crate_level)]
+use mylib::main;
+#[mylib::main(flavor = "x", worker_threads = 4)]
+async fn a() {}
+#[main(worker_threads = 2)]
+async fn b() {}
+#[other::main(core_threads = 2)]
+async fn c() {}
+#[derive(mylib::Opts)]
+struct O {
+    #[new_opt(long, short = 'x')]
+    #[modern]
+    #[legacy = 1]
+    f: u8,
+}
+"#;
+        let (new, changes, _) = run(ATTRIBUTE_PACK, code);
+        assert_eq!(new, expected);
+        assert_eq!(changes.len(), 5, "{changes:?}");
+        let (_, again, _) = run(ATTRIBUTE_PACK, &new);
+        assert!(again.is_empty(), "{again:?}");
+    }
+
+    const MOVED_PACK: &str = r#"
+crate = "nom"
+from = "7"
+to = "8"
+summary = "s"
+
+[[new_crates]]
+crate = "nom-language"
+version = "0.1"
+
+[[rule]]
+id = "verbose-error"
+message = "`VerboseError` is in `nom-language`"
+match = "nom::error::VerboseError"
+replace = "nom_language::error::VerboseError"
+"#;
+
+    #[test]
+    fn path_rules_move_items_to_a_new_crate_under_its_own_name() {
+        let (new, _, _) = run(MOVED_PACK, "use nom::error::VerboseError;\nfn f(e: VerboseError<&str>) {}\n");
+        assert_eq!(new, "use nom_language::error::VerboseError;\nfn f(e: VerboseError<&str>) {}\n");
+        let (new, _, _) = run(MOVED_PACK, "use nom::error::{ErrorKind, VerboseError};\nfn f(e: VerboseError<&str>, k: ErrorKind) {}\n");
+        assert_eq!(new, "use nom::error::ErrorKind;\nuse nom_language::error::VerboseError;\nfn f(e: VerboseError<&str>, k: ErrorKind) {}\n");
+        let two = MOVED_PACK.to_string()
+            + "\n[[rule]]\nid = \"convert-error\"\nmessage = \"m\"\nmatch = \"nom::error::convert_error\"\nreplace = \"nom_language::error::convert_error\"\n";
+        // Every leaf of a group moves out: the group gives way to `use` items of their own.
+        let (new, changes, _) =
+            run(&two, "use nom::error::{convert_error, VerboseError};\nfn show(i: &str, e: VerboseError<&str>) -> String { convert_error(i, e) }\n");
+        assert_eq!(new, "use nom_language::error::convert_error;\nuse nom_language::error::VerboseError;\nfn show(i: &str, e: VerboseError<&str>) -> String { convert_error(i, e) }\n");
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        let (new, _, _) = run(MOVED_PACK, "extern crate nom as n;\nfn f(e: n::error::VerboseError<&str>) {}\n");
+        assert_eq!(new, "extern crate nom as n;\nfn f(e: nom_language::error::VerboseError<&str>) {}\n");
+        // Moved already: nothing more to do.
+        let (_, again, _) = run(MOVED_PACK, "use nom_language::error::VerboseError;\nfn f(e: VerboseError<&str>) {}\n");
+        assert!(again.is_empty(), "{again:?}");
+        let undeclared = MOVED_PACK.replace("[[new_crates]]\ncrate = \"nom-language\"\nversion = \"0.1\"\n", "");
+        assert!(CompiledPack::from_text(&undeclared, "x.toml").unwrap_err().to_string().contains("or to a crate of `new_crates`"));
+    }
+
+    const BITS_PACK: &str = "crate = \"bitflags\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"bits\"\nmessage = \"m\"\nmatch = \"$x.bits\"\nreplace = \"$x.bits()\"\nat_error = \"E0615\"\n";
+
+    #[test]
+    fn error_rules_apply_only_where_the_compiler_reports_the_error_and_never_to_a_place() {
+        let pack = Arc::new(CompiledPack::from_text(BITS_PACK, "x.toml").unwrap());
+        let code = "use bitflags::bitflags;\nfn f(m: &mut M, o: &Other) -> u8 {\n    m.bits = 1;\n    m.bits |= 2;\n    o.bits + m.bits\n}\n";
+        let parsed = crate::syntax::parsed::Parsed::parse(code).unwrap();
+        let env = Env::plain("bitflags");
+        let at = |needle: &str, from: usize| {
+            let start = code[from..].find(needle).unwrap() + from;
+            start..start + needle.len()
+        };
+        let run = |sites: &[CompilerSite], assume: bool| {
+            let range = |s| parsed.range(s);
+            let cx = RunCx {
+                pack: &pack,
+                single_rule: None,
+                env: &env,
+                sites,
+                assume_errors: assume,
+                file: &parsed.syntax,
+                tokens: &parsed.tokens,
+                text: code,
+                range: &range,
+            };
+            let changes = run_pack(&cx).changes;
+            changes.into_iter().flat_map(|(_, _, _, edits)| edits).collect::<Vec<_>>()
+        };
+        // The syntactic pass: never.
+        assert!(run(&[], false).is_empty());
+        // Where the compiler reports E0615 (the read of `m.bits`, not `o.bits`): that read.
+        let read = code.rfind("m.bits").unwrap();
+        let site = |range: Range<usize>, code: &str| CompilerSite { range, item: Vec::new(), code: Some(code.into()) };
+        assert_eq!(run(&[site(at("bits", read), "E0615")], false), vec![Edit::insert(read + 6, "()")]);
+        // Another error code there: no.
+        assert!(run(&[site(at("bits", read), "E0609")], false).is_empty());
+        // The writes, even where reported (and even assumed): never.
+        let writes = [site(at("bits", code.find("m.bits = 1").unwrap()), "E0615"), site(at("bits", code.find("m.bits |=").unwrap()), "E0615")];
+        assert!(run(&writes, false).is_empty());
+        let assumed = run(&[], true);
+        assert_eq!(assumed.len(), 2, "the two reads, not the writes: {assumed:?}");
+        // Only expression rules, with a real code.
+        let err = |t: &str| CompiledPack::from_text(t, "x.toml").unwrap_err().to_string();
+        assert!(err(&BITS_PACK.replace("E0615", "615")).contains("is not an error code"));
+        assert!(err(&BITS_PACK.replace("match = \"$x.bits\"\nreplace = \"$x.bits()\"", "match = \"bitflags::Flags\"\nreplace = \"bitflags::Flags2\""))
+            .contains("`at_error` is for expression rules"));
+    }
+
+    const MACRO_PACK: &str = "crate = \"bitflags\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"d\"\nmessage = \"m\"\nmatch = \"bitflags::bitflags!\"\nderive = [\"Debug\", \"Clone\"]\n";
+
+    #[test]
+    fn macro_rules_follow_macro_use_from_the_crate_root_and_leave_other_macros_alone() {
+        let pack = Arc::new(CompiledPack::from_text(MACRO_PACK, "x.toml").unwrap());
+        let code = "bitflags! { struct F: u8 { const A = 1; } }\n";
+        let parsed = crate::syntax::parsed::Parsed::parse(code).unwrap();
+        let run_with = |macro_use: bool| {
+            let env = Env { macro_use, ..Env::plain("bitflags") };
+            let range = |s| parsed.range(s);
+            run_pack(&RunCx {
+                pack: &pack,
+                single_rule: None,
+                env: &env,
+                sites: &[],
+                assume_errors: false,
+                file: &parsed.syntax,
+                tokens: &parsed.tokens,
+                text: code,
+                range: &range,
+            })
+            .changes
+        };
+        // Without `#[macro_use]` anywhere, a bare `bitflags!` is some other macro.
+        assert!(run_with(false).is_empty());
+        let changes = run_with(true);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].3, vec![Edit::insert(12, "#[derive(Debug, Clone)] ")]);
+        assert!(changes[0].2.contains("`F` gets `Debug, Clone`"), "{}", changes[0].2);
+        // A derive already there (a second run) is not added again.
+        let (_, again, _) = run(MACRO_PACK, "use bitflags::bitflags;\nbitflags! { #[derive(Clone, Debug)] struct F: u8 { const A = 1; } }\n");
+        assert!(again.is_empty());
+    }
+}
