@@ -21,9 +21,6 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("cli", &["core", "syntax", "cargo", "rules", "pack", "judge", "engine", "ops", "emit"]),
 ];
 
-/// Known exceptions, each to be removed: the test fails when one is no longer needed.
-const KNOWN: &[(&str, &str)] = &[];
-
 /// What the bottom layers must not touch: plain data and pure functions of text.
 const FORBIDDEN_IN: &[(&str, &[&str])] = &[
     ("core", &["std::fs", "std::process", "std::net", "syn::", "proc_macro2", "rayon"]),
@@ -94,7 +91,6 @@ fn dependencies_point_down_the_layers() {
     rust_files(&src, &mut files);
     let mut wrong = Vec::new();
     let mut seen_layers = std::collections::BTreeSet::new();
-    let mut known_used = std::collections::BTreeSet::new();
     for file in &files {
         let rel = file.strip_prefix(&src).unwrap();
         let Some(layer) = rel.components().next().and_then(|c| c.as_os_str().to_str()).filter(|_| rel.components().count() > 1) else {
@@ -108,9 +104,7 @@ fn dependencies_point_down_the_layers() {
         let text = std::fs::read_to_string(file).unwrap();
         for (number, line) in code_lines(&text) {
             for used in crate_refs(&line) {
-                if KNOWN.contains(&(rel.to_str().unwrap(), used.as_str())) {
-                    known_used.insert((rel.to_str().unwrap().to_string(), used.clone()));
-                } else if used != layer && !allowed.contains(&used.as_str()) {
+                if used != layer && !allowed.contains(&used.as_str()) {
                     wrong.push(format!("src/{}:{number}: `{layer}` uses `crate::{used}`: {}", rel.display(), line.trim()));
                 }
             }
@@ -124,9 +118,6 @@ fn dependencies_point_down_the_layers() {
         }
     }
     assert!(wrong.is_empty(), "dependencies against the layers:\n{}", wrong.join("\n"));
-    for (file, used) in KNOWN {
-        assert!(known_used.contains(&(file.to_string(), used.to_string())), "src/{file} no longer uses `crate::{used}`: remove it from KNOWN");
-    }
     let expected: std::collections::BTreeSet<String> = ALLOWED.iter().map(|(l, _)| l.to_string()).collect();
     assert_eq!(seen_layers, expected, "every layer of the table has code");
 }

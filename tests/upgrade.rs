@@ -904,3 +904,49 @@ fn a_pack_value_that_would_inject_toml_into_the_manifest_is_refused_and_nothing_
     assert_eq!(s.files("user"), before, "nothing is written");
     assert!(!run.stdout.contains("build-dependencies"), "{}", run.stdout);
 }
+
+/// "A method of the user's own type with that name is never rewritten" holds across the
+/// workspace: `libb::Ids::gen`, an inherent method of another member, called from `liba`
+/// where the pack's trait is in scope, is not rewritten by the syntactic pass (it was, to
+/// a method that does not exist, labelled safe); the compiler phase settles the call
+/// that really is the trait's.
+#[test]
+fn an_inherent_method_of_another_member_is_not_taken_for_the_trait_method() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.8.0"));
+    s.write("mini/src/lib.rs", "pub trait Rng {\n    fn gen(&self) -> u32 { 4 }\n}\npub struct Thread;\nimpl Rng for Thread {}\n");
+    s.write("ws/Cargo.toml", "[workspace]\nmembers = [\"liba\", \"libb\"]\nresolver = \"2\"\n");
+    s.write("ws/libb/Cargo.toml", "[package]\nname = \"libb\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    s.write("ws/libb/src/lib.rs", "pub struct Ids;\nimpl Ids {\n    pub fn gen(&self) -> u32 { 1 }\n}\n");
+    s.write(
+        "ws/liba/Cargo.toml",
+        "[package]\nname = \"liba\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nlibb = { path = \"../libb\" }\nmini = { path = \"../../mini\", version = \"0.8\" }\n",
+    );
+    s.write("ws/liba/src/lib.rs", "use mini::Rng;\n\npub fn both(ids: &libb::Ids, rng: &mini::Thread) -> u32 {\n    ids.gen() + rng.gen()\n}\n");
+    s.write(
+        "p.toml",
+        "crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.9\"\nsummary = \"s\"\n\n[[rule]]\nid = \"gen\"\nmessage = \"`Rng::gen` is `Rng::random`\"\ntrait = \"mini::Rng\"\nmatch = \"$r.gen()\"\nreplace = \"$r.random()\"\n",
+    );
+    // Syntax only: `rng.gen()` (a `mini::Thread`, evidently) becomes `random`; `ids.gen()`
+    // (a type of another member, which defines its own `gen`) is left to the compiler
+    // phase with a note.
+    let run = s.run("ws", &["upgrade", "--pack", "../p.toml", "--no-compiler", "--color", "never", "-p", "liba"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("+    ids.gen() + rng.random()\n"), "{}", run.stdout);
+    assert!(run.stderr.contains("defines its own `gen`"), "the call is named as left to the compiler phase: {}", run.stderr);
+
+    // With the compiler phase (mini 0.9 in place), only the trait's call becomes `random`.
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write("mini/src/lib.rs", "pub trait Rng {\n    fn random(&self) -> u32 { 4 }\n}\npub struct Thread;\nimpl Rng for Thread {}\n");
+    let run = s.run("ws", &["upgrade", "--pack", "../p.toml", "--format", "json", "--color", "never", "-p", "liba"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let edits: Vec<String> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["rule"] == "mini/gen")
+        .flat_map(|c| c["edits"].as_array().unwrap().iter().map(|e| e["replacement"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(edits, ["random"], "only `rng.gen()` changes: {}", run.stdout);
+}

@@ -14,7 +14,7 @@ use crate::syntax::tokens::Imports;
 /// [`RuleMeta`] (the same README as `doc`) as `static META` in the invoking module, where
 /// the rule's logic uses it for its changes, and the [`Declared`] impl returning it.
 ///
-/// ```ignore
+/// ```text
 /// declare_rule! {
 ///     pub KeywordGen {
 ///         id: "keyword-gen",

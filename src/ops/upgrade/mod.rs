@@ -632,19 +632,53 @@ struct PackageIndex {
     macro_use: bool,
 }
 
+/// Each selected member's index: its `#[macro_use]`, and the inherent methods a method
+/// rule must not touch. Those are every method defined in the whole workspace (every
+/// member, selected or not) and in its path dependencies: `libb::Ids::gen` called from
+/// `liba` is no more `rand::Rng::gen` than a method of `liba`'s own; syntax cannot tell
+/// which one a call reaches, so such calls are left to the compiler phase.
 fn index_packages(staging: &staging::Staging, selection: &Selection, krate: &str, usages: &[Usage]) -> BTreeMap<String, PackageIndex> {
     let mut out: BTreeMap<String, PackageIndex> = BTreeMap::new();
-    let Ok(ws) = staged_workspace(staging, selection, None) else { return out };
-    let opts = CheckOptions::new(Vec::new(), "2021");
-    let checked = check_workspace(&ws, &opts, &|_| {});
+    let everyone = Selection { manifest_path: selection.manifest_path.clone(), packages: Vec::new(), workspace: true };
+    let Ok(ws) = staged_workspace(staging, &everyone, None) else { return out };
     let mut env = Env::plain(krate);
     env.local_names.extend(usages.iter().map(|u| u.local_name.clone()));
-    for file in checked.files.values().filter(|f| f.kind == crate::core::text::FileKind::Rust) {
-        let Ok(parsed) = crate::syntax::parsed::Parsed::parse(&file.text) else { continue };
-        let facts = Facts::of(&parsed.syntax, &parsed.tokens, &env, &PreludeFacts::default(), &|s| parsed.range(s));
-        let index = out.entry(file.package.clone()).or_default();
-        index.own_methods.extend(facts.own_methods);
-        index.macro_use |= facts.macro_use;
+    let mut workspace_methods = BTreeSet::new();
+    let mut index_of = |ws: &Workspace, out: &mut BTreeMap<String, PackageIndex>, members: bool| {
+        let checked = check_workspace(ws, &CheckOptions::new(Vec::new(), "2021"), &|_| {});
+        for file in checked.files.values().filter(|f| f.kind == crate::core::text::FileKind::Rust) {
+            let Ok(parsed) = crate::syntax::parsed::Parsed::parse(&file.text) else { continue };
+            let facts = Facts::of(&parsed.syntax, &parsed.tokens, &env, &PreludeFacts::default(), &|s| parsed.range(s));
+            if members {
+                out.entry(file.package.clone()).or_default().macro_use |= facts.macro_use;
+            }
+            workspace_methods.extend(facts.own_methods);
+        }
+    };
+    index_of(&ws, &mut out, true);
+    // Path dependencies outside the workspace (not the crate being upgraded).
+    let outside: BTreeSet<PathBuf> = cargo_metadata::MetadataCommand::new()
+        .no_deps()
+        .manifest_path(&ws.root_manifest)
+        .exec()
+        .map(|meta| {
+            meta.workspace_packages()
+                .iter()
+                .flat_map(|p| &p.dependencies)
+                .filter(|d| d.name != krate && d.path.is_some())
+                .filter_map(|d| d.path.as_ref().map(|p| p.as_std_path().join("Cargo.toml")))
+                .filter(|m| !m.starts_with(&ws.root))
+                .collect()
+        })
+        .unwrap_or_default();
+    for manifest in outside {
+        let dep = Selection { manifest_path: Some(manifest), packages: Vec::new(), workspace: false };
+        if let Ok(dep_ws) = Workspace::discover(&dep) {
+            index_of(&dep_ws, &mut out, false);
+        }
+    }
+    for member in &ws.packages {
+        out.entry(member.name.clone()).or_default().own_methods = workspace_methods.clone();
     }
     out
 }
