@@ -328,7 +328,7 @@ def main():
     ap.add_argument("--bin", default=str(ROOT / "target" / "release" / "cargo-migrate"))
     ap.add_argument("--jobs", default="1,2", help="comma-separated -j values (default 1,2)")
     ap.add_argument("--default-subset", type=int, default=0,
-                    help="run default mode on N repositories spread over the sizes (default: all)")
+                    help="run default mode on N repositories, every (n/N)-th by size from the smallest (default: all)")
     ap.add_argument("--skip-default", action="store_true", help="syntax-only runs only")
     ap.add_argument("--repeat", type=int, default=1, help="syntax-only runs per -j (best wall time kept)")
     ap.add_argument("--profile-repos", type=int, default=6, help="repositories the per-step profile samples (0: none)")
@@ -371,7 +371,8 @@ def main():
     subset_note = ""
     if args.default_subset and args.default_subset < len(crates):
         k = args.default_subset
-        subset = [by_size[round(i * (len(by_size) - 1) / max(1, k - 1))] for i in range(k)]
+        # A systematic sample by size: every (n/k)-th, from the smallest.
+        subset = [by_size[i * len(by_size) // k] for i in range(k)]
         subset_note = f" ({k} of {len(crates)} repos)"
     default_list = BENCH / "repos-default.txt"
     default_list.write_text("".join(f"{c['repo']}\n" for c in subset))
