@@ -28,7 +28,8 @@ and the share is the sum of those durations over wall time x jobs. The load aver
 recorded before and after each run.
 
 Usage: python3 benches/sweep.py [--bin PATH] [--default-subset N] [--skip-default]
-                                [--jobs 1,2] [--profile-repos N]
+                                [--jobs 1,2] [--repeat N] [--profile-repos N]
+(docs/sweep-cost.md ran `--repeat 3 --default-subset 6`.)
 Prints a Markdown table and writes target/bench-sweep.json.
 Needs the network (through cargo only) the first time; later runs use cargo's cache.
 """
@@ -49,6 +50,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,12 +146,12 @@ def rust_lines(root):
 
 
 def edition(manifest):
-    import tomllib
     return str(tomllib.loads(manifest.read_text()).get("package", {}).get("edition", "2015"))
 
 
 WRAPPER = """#!/bin/sh
-# Logs each cargo invocation (start, end, subcommand) and runs the real cargo.
+# Logs each cargo invocation (start, end, subcommand) and runs the real cargo (as a child,
+# not exec: the end time is logged after it exits).
 s=$(date +%s.%N)
 "$CARGO_MIGRATE_BENCH_REAL_CARGO" "$@"
 rc=$?
