@@ -206,12 +206,16 @@ fn urls_are_cloned_and_bad_entries_fail_alone() {
     f.write(
         "list.txt",
         &format!(
-            "# the fleet\nrepos/alpha\n{}\nfile://{}/served/missing.git\nrepos/nowhere\nrepos/empty\n\nrepos/alpha\nelsewhere/alpha\n",
+            "# the fleet\nrepos/alpha\n{}\nfile://{}/served/missing.git\nrepos/nowhere\nrepos/empty\nrepos/broken\n\nrepos/alpha\nelsewhere/alpha\n",
             url(&bare),
             f.tmp.path().display()
         ),
     );
     f.demo("elsewhere/alpha");
+    // A manifest cargo cannot read.
+    f.write("repos/broken/Cargo.toml", "[package\nname = \"broken\"\n");
+    f.write("repos/broken/src/lib.rs", "pub fn gen() {}\n");
+    f.commit_all("repos/broken");
     let run = f.sweep(&["--repos", "list.txt", "--out", "out", "--no-compiler"]);
     assert_eq!(run.code, 0, "{run:?}");
     // The two `alpha`s are told apart by a hash of their (temporary) paths.
