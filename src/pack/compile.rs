@@ -129,7 +129,6 @@ impl CompiledPack {
     }
 
     fn compile(file: PackFile, text: &str, source: &str) -> Result<CompiledPack, FormatError> {
-        let lines = crate::core::text::LineIndex::new(text);
         let krate = file.krate.replace('-', "_");
         let companions: Vec<String> = file.companions.iter().map(|c| c.krate.replace('-', "_")).collect();
         let new_crates: Vec<String> = file.new_crates.iter().map(|c| c.krate.replace('-', "_")).collect();
@@ -150,21 +149,23 @@ impl CompiledPack {
         };
         let mut rules = Vec::new();
         let mut ids = BTreeSet::new();
-        for def in &file.rules {
-            // Point errors at the rule's `id` line.
-            let needle = format!("id = \"{}\"", def.id);
-            let line = text.find(&needle).map(|at| lines.line(at));
-            let err = |message: String| FormatError { file: source.to_string(), line, message: format!("rule `{}`: {message}", def.id) };
+        for (index, def) in file.rules.iter().enumerate() {
+            // Point errors at the line of the value they are about (`match`, `replace`, an
+            // option's `replace`), else at the rule's `id`.
+            let line = |path: &[&str]| format::rule_line(text, index, path).or_else(|| format::rule_line(text, index, &["id"]));
+            let err_at =
+                |path: &[&str], message: String| FormatError { file: source.to_string(), line: line(path), message: format!("rule `{}`: {message}", def.id) };
+            let err = |message: String| err_at(&["id"], message);
             if !is_kebab(&def.id) {
                 return Err(err("ids are kebab-case".into()));
             }
             if !ids.insert(def.id.clone()) {
                 return Err(err("duplicate id".into()));
             }
-            let (mut body, kind, metas) = pattern::parse_pattern(&def.pattern, def.kind).map_err(|e| err(format!("`match`: {e}")))?;
+            let (mut body, kind, metas) = pattern::parse_pattern(&def.pattern, def.kind).map_err(|e| err_at(&["match"], format!("`match`: {e}")))?;
             for name in def.constraints.keys() {
                 if metas.get(name) != Some(&pattern::MetaKind::One) {
-                    return Err(err(format!("`where` names `{name}`, which the pattern does not bind as `${name}`")));
+                    return Err(err_at(&["where"], format!("`where` names `{name}`, which the pattern does not bind as `${name}`")));
                 }
             }
             let mut named = Vec::new();
@@ -206,13 +207,16 @@ impl CompiledPack {
                     let template = match &mut body {
                         Body::Path { to, .. } => {
                             *to = pattern::plain_path(replace.trim().strip_prefix("use ").unwrap_or(replace).trim_end_matches(';'))
-                                .map_err(|e| err(format!("`replace`: {e}")))?;
+                                .map_err(|e| err_at(&["replace"], format!("`replace`: {e}")))?;
                             if to[0] != krate && !new_crates.contains(&to[0]) {
-                                return Err(err(format!("`replace`: a path rule moves items within `{krate}`, or to a crate of `new_crates`")));
+                                return Err(err_at(
+                                    &["replace"],
+                                    format!("`replace`: a path rule moves items within `{krate}`, or to a crate of `new_crates`"),
+                                ));
                             }
                             None
                         }
-                        _ => Some(pattern::parse_template(replace, kind, &metas, &krate, &paths).map_err(|e| err(format!("`replace`: {e}")))?),
+                        _ => Some(pattern::parse_template(replace, kind, &metas, &krate, &paths).map_err(|e| err_at(&["replace"], format!("`replace`: {e}")))?),
                     };
                     Action::Replace { template, imports: path_imports(&def.imports) }
                 }
@@ -221,11 +225,13 @@ impl CompiledPack {
                         return Err(err("a path rule cannot be a choice".into()));
                     }
                     let mut options = Vec::new();
-                    for o in &def.options {
+                    for (j, o) in def.options.iter().enumerate() {
+                        let j = j.to_string();
                         if !is_kebab(&o.id) {
-                            return Err(err(format!("option `{}`: ids are kebab-case", o.id)));
+                            return Err(err_at(&["options", &j, "id"], format!("option `{}`: ids are kebab-case", o.id)));
                         }
-                        let template = pattern::parse_template(&o.replace, kind, &metas, &krate, &paths).map_err(|e| err(format!("option `{}`: {e}", o.id)))?;
+                        let template = pattern::parse_template(&o.replace, kind, &metas, &krate, &paths)
+                            .map_err(|e| err_at(&["options", &j, "replace"], format!("option `{}`: {e}", o.id)))?;
                         let mut imports = path_imports(&def.imports);
                         imports.extend(path_imports(&o.imports));
                         options.push(ChoiceOption { id: o.id.clone(), template, when: o.when.clone(), imports });
@@ -321,5 +327,39 @@ impl Mover for CompiledPack {
 
     fn trait_methods(&self, path: &[String]) -> Option<&[String]> {
         self.traits.get(path).map(Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "crate = \"mini\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n";
+
+    fn rule(id: &str, pattern: &str, replace: &str) -> String {
+        format!("\n[[rule]]\nid = \"{id}\"\nmessage = \"m\"\nmatch = \"{pattern}\"\nreplace = \"{replace}\"\n")
+    }
+
+    /// A pattern error names the metavariables as the author wrote them (`$x`, never the
+    /// parser's stand-in `__mv_x`) and points at the line of the rule's `match` value,
+    /// not at another rule's.
+    #[test]
+    fn pattern_errors_name_metavariables_and_the_line_of_their_value() {
+        let text = format!(
+            "{HEAD}{}{}{}",
+            rule("first", "mini::a($x)", "mini::b($x)"),
+            rule("second", "$r.old($..args)", "$r.new($..args)"),
+            rule("third", "$x.frob($y +)", "$x.frobnicate($y)")
+        );
+        let err = CompiledPack::from_text(&text, "packs/mini.toml").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "packs/mini.toml:21: rule `third`: `match`: `$x.frob($y +)` is neither an expression nor a type: unexpected end of input, expected an expression"
+        );
+        // A template's error points at its `replace`.
+        let text = format!("{HEAD}{}{}", rule("first", "mini::a($x)", "mini::b($x)"), rule("second", "$r.old($..args)", "$r.new($..args"));
+        let err = CompiledPack::from_text(&text, "packs/mini.toml").unwrap_err();
+        assert_eq!(err.line, Some(16), "{err}");
+        assert!(!err.message.contains("__mv_"), "{err}");
     }
 }

@@ -367,7 +367,7 @@ when = "the remaining entries must keep their order (O(n))"
         let bad =
             "crate = \"x\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"a\"\nmessage = \"m\"\nmatch = \"x::f($a)\"\nreplace = \"x::g($b)\"\n";
         let err = CompiledPack::from_text(bad, "x.toml").unwrap_err();
-        assert_eq!(err.line, Some(7));
+        assert_eq!(err.line, Some(10), "the line of `replace`");
         assert!(err.to_string().contains("rule `a`") && err.to_string().contains("`$b`"), "{err}");
         let two_conservative = INDEXMAP.replace("when = \"the remaining", "conservative = true\nwhen = \"the remaining");
         assert!(CompiledPack::from_text(&two_conservative, "x.toml").unwrap_err().to_string().contains("exactly one"));
