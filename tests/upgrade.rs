@@ -239,6 +239,25 @@ fn pack_test_exit_codes() {
     insta::assert_snapshot!("pack_test_without_extension_stdout", redact(&run.stdout));
 }
 
+/// `pack test` says which rule's replacement introduces code its pattern did not have
+/// (its changes are needs-review), one line per rule; rules that introduce nothing are
+/// not named.
+#[test]
+fn pack_test_reports_what_a_replacement_introduces() {
+    let s = Sandbox::new();
+    let text = format!(
+        "{}\n[[rule]]\nid = \"run\"\nmessage = \"`run` is `exec`\"\nmatch = \"mini::run($x)\"\nreplace = \"mini::exec(std::process::Command::new(\\\"sh\\\").arg($x))\"\n",
+        pack("1", "2", "old", "new")
+    );
+    s.write("p/mini.toml", &text);
+    let run = s.run("p", &["pack", "test", "mini.toml"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "note: mini.toml rule `run` is needs-review: the replacement introduces `std::process::Command::new`\nok mini.toml: 0 examples, 0 failed\n"
+    );
+}
+
 #[test]
 fn pack_new_scaffolds_a_pack_that_passes_its_tests() {
     let s = Sandbox::new();

@@ -74,6 +74,10 @@ pub struct CompiledRule {
     pub constraints: BTreeMap<String, format::Constraint>,
     /// What it does.
     pub action: Action,
+    /// What its replacement introduces that its pattern did not have (a path outside the
+    /// pack's crates and std's prelude, a macro, `unsafe`, an item): such a rule is
+    /// needs-review, and its message says so ([`super::introduced`]).
+    pub introduces: Vec<String>,
     /// Safety of its changes.
     pub safety: Safety,
     /// Companion crates: their types count as the crate's own for evidence.
@@ -261,14 +265,26 @@ impl CompiledPack {
                     return Err(err(format!("`at_error`: `{code}` is not an error code (`E0615`)")));
                 }
             }
+            if let Body::Attribute(a) = &body {
+                // A derive's helper attribute, by its one name.
+                named.push(a.path.clone());
+            }
+            let introduces = introductions(&action, def, kind, &krate, &new_crates, &named);
             let safety = match (&action, def.safety) {
                 (Action::Choice { .. }, _) | (_, Some(RuleSafety::NeedsReview)) => Safety::NeedsReview,
+                _ if !introduces.is_empty() => Safety::NeedsReview,
                 _ => Safety::Safe,
+            };
+            let message = if introduces.is_empty() {
+                def.message.clone()
+            } else {
+                format!("{} (needs review: the replacement introduces {})", def.message, introduces.join(", "))
             };
             rules.push(CompiledRule {
                 full_id: leak(format!("{}/{}", file.krate, def.id)),
                 id: def.id.clone(),
-                message: def.message.clone(),
+                message,
+                introduces,
                 kind,
                 body,
                 trait_path: def.trait_path.as_deref().map(split_path),
@@ -318,6 +334,43 @@ impl CompiledPack {
         new.extend(full[len..].iter().cloned());
         Some((new, i))
     }
+}
+
+/// What a rule's replacements (every option of a choice), imports and derives introduce
+/// beyond its pattern; computed once, when the pack is compiled.
+fn introductions(action: &Action, def: &format::RuleDef, kind: Kind, krate: &str, new_crates: &[String], named: &[Vec<String>]) -> Vec<String> {
+    use super::introduced::{introduced, introduced_derives, introduced_imports};
+    let mut crates = vec![krate.to_string()];
+    crates.extend(new_crates.iter().cloned());
+    let own = |imports: &[Vec<String>]| -> Vec<String> {
+        let mut names = crates.clone();
+        names.extend(imports.iter().filter(|p| p.len() > 1 && crates.contains(&p[0])).filter_map(|p| p.last().cloned()));
+        names
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |found: Vec<String>| {
+        for f in found {
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+    };
+    match action {
+        Action::Replace { template, imports } => {
+            if template.is_some() {
+                add(introduced(def.replace.as_deref().unwrap_or_default(), kind, &own(imports), named));
+            }
+            add(introduced_imports(imports, &crates));
+        }
+        Action::Choice { options, .. } => {
+            for (o, def) in options.iter().zip(&def.options) {
+                add(introduced(&def.replace, kind, &own(&o.imports), named));
+                add(introduced_imports(&o.imports, &crates));
+            }
+        }
+        Action::Derive { traits } => add(introduced_derives(traits, &crates)),
+    }
+    out
 }
 
 impl Mover for CompiledPack {
