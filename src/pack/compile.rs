@@ -312,7 +312,22 @@ impl CompiledPack {
         }
         let safety = if rules.iter().any(|r| r.safety == Safety::NeedsReview) { Safety::NeedsReview } else { Safety::Safe };
         let meta = RuleMeta::leaked(format!("{}@{}-{}", file.krate, file.from, file.to), file.summary.clone(), safety, doc);
-        Ok(CompiledPack { file, source: source.to_string(), krate, rules, prelude, traits, meta })
+        let pack = CompiledPack { file, source: source.to_string(), krate, rules, prelude, traits, meta };
+        // A rule that rewrites its own output never settles: refused before any use.
+        for (index, rule) in pack.rules.iter().enumerate() {
+            if let Some((value, before, after)) = rewrites_own_output(&pack, index) {
+                let line = format::rule_line(text, index, &value.iter().map(String::as_str).collect::<Vec<_>>());
+                return Err(FormatError {
+                    file: source.to_string(),
+                    line,
+                    message: format!(
+                        "rule `{}`: the rule rewrites its own replacement again (`{before}` becomes `{after}`), so it would never settle: a replacement must not contain the rule's own pattern",
+                        rule.id
+                    ),
+                });
+            }
+        }
+        Ok(pack)
     }
 
     /// Where a path rule moves the path `full` (the longest `match` prefix wins; a rule
@@ -334,6 +349,128 @@ impl CompiledPack {
         new.extend(full[len..].iter().cloned());
         Some((new, i))
     }
+}
+
+/// Whether the pack's rule `index` changes its own output: each of its replacements
+/// (every option of a choice; a path rule's new path), instantiated with fresh names for
+/// its metavariables (literals where `where` asks for one) and the pattern's paths as the
+/// pack's path rules move them, in a file that gives the rule
+/// what it needs to match (its trait imported, its receiver's type evident), is run
+/// through the rule once more. A rule that matches there and changes the text again would
+/// nest itself at every pass. Returns the value at fault (`["replace"]`,
+/// `["options", "1", "replace"]`), the instantiated replacement and what the rule makes
+/// of it.
+fn rewrites_own_output(pack: &CompiledPack, index: usize) -> Option<(Vec<String>, String, String)> {
+    let rule = &pack.rules[index];
+    // (the value, the output, the option that wrote it)
+    let mut outputs: Vec<(Vec<String>, String, Option<usize>)> = Vec::new();
+    match &rule.action {
+        Action::Replace { template: Some(t), .. } => outputs.push((vec!["replace".into()], instantiate(t, rule, pack), None)),
+        Action::Replace { template: None, .. } => {
+            let Body::Path { to, use_only, .. } = &rule.body else { return None };
+            let path = to.join("::");
+            // An item under the new path, as code names one.
+            let output = if *use_only { format!("use {path}::converge;") } else { format!("{path}::converge()") };
+            outputs.push((vec!["replace".into()], output, None));
+        }
+        Action::Choice { options, .. } => {
+            for (j, o) in options.iter().enumerate() {
+                outputs.push((vec!["options".into(), j.to_string(), "replace".into()], instantiate(&o.template, rule, pack), Some(j)));
+            }
+        }
+        Action::Derive { .. } => {}
+    }
+    for (value, output, option) in outputs {
+        let mut head = String::new();
+        if let Some(t) = &rule.trait_path {
+            head.push_str(&format!("use {};\n", t.join("::")));
+        }
+        let receiver = match (&rule.body, &rule.receiver_type) {
+            (Body::Expr(pattern::Pat::Method { receiver, .. }), Some(ty)) => match &**receiver {
+                pattern::Pat::Meta(name) => format!("converge_{name}: {}", ty.join("::")),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        };
+        let (before, after) = match rule.kind {
+            Kind::Use => (head, String::new()),
+            Kind::Type => (format!("{head}type Converge = "), ";\n".to_string()),
+            Kind::Attribute => (head, "\nfn converge() {}\n".to_string()),
+            _ => (format!("{head}fn converge({receiver}) {{\n    let _ = "), ";\n}\n".to_string()),
+        };
+        let text = format!("{before}{output}{after}");
+        let Ok(parsed) = crate::syntax::parsed::Parsed::parse(&text) else { continue };
+        let env = super::resolve::Env::plain(&pack.krate);
+        let range = |s: proc_macro2::Span| parsed.range(s);
+        let run = super::run::run_pack(&super::run::RunCx {
+            pack,
+            single_rule: Some(index),
+            env: &env,
+            sites: &[],
+            assume_errors: true,
+            file: &parsed.syntax,
+            tokens: &parsed.tokens,
+            text: &text,
+            range: &range,
+        });
+        // Edits of the replacement itself (not the imports it needs, which the first pass
+        // added).
+        let output_range = before.len()..text.len() - after.len();
+        // A choice's option is taken again where it was taken (an option that keeps the
+        // code as it is settles); where the judge is not asked, the conservative one is.
+        let mut edits: Vec<crate::core::model::Edit> = match (option, &rule.action) {
+            (Some(j), _) if run.choices.iter().any(|c| c.rule == index) => {
+                run.choices.iter().filter(|c| c.rule == index).flat_map(|c| c.options[j].2.clone()).collect()
+            }
+            (Some(j), Action::Choice { conservative, .. }) if j != *conservative => Vec::new(),
+            _ => run.changes.into_iter().filter(|c| c.0 == index).flat_map(|c| c.3).collect(),
+        };
+        edits.retain(|e| e.range.start < output_range.end && e.range.end > output_range.start);
+        if edits.is_empty() {
+            continue;
+        }
+        let Ok(again) = crate::core::plan::apply_edits(&text, &edits) else { continue };
+        let shown = again.get(before.len()..again.len().saturating_sub(after.len())).unwrap_or(&again).trim().to_string();
+        return Some((value, output.trim().to_string(), shown));
+    }
+    None
+}
+
+/// A template rendered with fresh names for its metavariables (`converge_x`; a literal
+/// where the rule's `where` asks for one), the pattern's paths written in full where the
+/// pack's path rules move them.
+fn instantiate(template: &Template, rule: &CompiledRule, pack: &CompiledPack) -> String {
+    use super::matcher::Binding;
+    let mut text = String::new();
+    let mut bindings = BTreeMap::new();
+    for piece in &template.pieces {
+        let (pattern::Piece::Var(name) | pattern::Piece::Rest(name)) = piece else { continue };
+        if bindings.contains_key(name) {
+            continue;
+        }
+        // The pattern's paths as the whole pack leaves them: moved by its path rules.
+        let moved = |key: &str| pack.moved_by(&split_path(key), false).map_or_else(|| split_path(key), |(new, _)| new);
+        let value = if let Some(key) = name.strip_prefix("@path:") {
+            moved(key).join("::")
+        } else if let Some(key) = name.strip_prefix("@pathhead:") {
+            let mut head = moved(key);
+            head.pop();
+            head.iter().map(|s| format!("{s}::")).collect()
+        } else {
+            match rule.constraints.get(name) {
+                Some(format::Constraint::FloatLiteral) => "1.5".into(),
+                Some(format::Constraint::IntLiteral | format::Constraint::Literal) => "1".into(),
+                Some(format::Constraint::StringLiteral) => "\"s\"".into(),
+                Some(format::Constraint::ByteStringLiteral) => "b\"s\"".into(),
+                Some(format::Constraint::Simple) | None => format!("converge_{name}"),
+            }
+        };
+        let start = text.len();
+        text.push_str(&value);
+        bindings.insert(name.clone(), Binding { range: start..text.len(), loose: 0 });
+        text.push(' ');
+    }
+    super::template::render(template, &bindings, &text, &pack.krate)
 }
 
 /// What a rule's replacements (every option of a choice), imports and derives introduce
@@ -414,5 +551,35 @@ mod tests {
         let err = CompiledPack::from_text(&text, "packs/mini.toml").unwrap_err();
         assert_eq!(err.line, Some(16), "{err}");
         assert!(!err.message.contains("__mv_"), "{err}");
+    }
+
+    /// A rule whose replacement contains its own pattern would nest itself at every pass
+    /// (`.into_iter().collect()` four times): the pack is refused when compiled, naming the
+    /// file, the line of the `replace` and the rule.
+    #[test]
+    fn a_rule_that_rewrites_its_own_output_is_refused_when_compiled() {
+        let method =
+            "\n[[rule]]\nid = \"collect\"\nmessage = \"m\"\ntrait = \"mini::Collect\"\nmatch = \"$v.collect()\"\nreplace = \"$v.into_iter().collect()\"\n";
+        let text = format!("{HEAD}{}{method}", rule("first", "mini::a($x)", "mini::b($x)"));
+        let err = CompiledPack::from_text(&text, "packs/mini.toml").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "packs/mini.toml:17: rule `collect`: the rule rewrites its own replacement again (`converge_v.into_iter().collect()` becomes `converge_v.into_iter().into_iter().collect()`), so it would never settle: a replacement must not contain the rule's own pattern"
+        );
+        let text = format!("{HEAD}{}", rule("wrap", "mini::a($x)", "mini::a(mini::a($x))"));
+        let err = CompiledPack::from_text(&text, "p.toml").unwrap_err();
+        assert_eq!(err.line, Some(10), "{err}");
+        // A path rule moving an item under itself.
+        let text = format!("{HEAD}{}", rule("nest", "mini::a", "mini::a::inner"));
+        assert!(CompiledPack::from_text(&text, "p.toml").unwrap_err().to_string().contains("rule `nest`: the rule rewrites its own replacement again"));
+        // Any option of a choice (a model may pick it); an option that keeps the code
+        // settles.
+        let choice = "\n[[rule]]\nid = \"pick\"\nmessage = \"m\"\nmatch = \"mini::a($x)\"\nquestion = \"q\"\n[[rule.options]]\nid = \"keep\"\nconservative = true\nreplace = \"mini::a($x)\"\nwhen = \"w\"\n[[rule.options]]\nid = \"wrap\"\nreplace = \"mini::b(mini::a($x))\"\nwhen = \"w\"\n";
+        let err = CompiledPack::from_text(&format!("{HEAD}{choice}"), "p.toml").unwrap_err();
+        assert_eq!(err.line, Some(18), "the `replace` of option `wrap`: {err}");
+        assert!(err.message.starts_with("rule `pick`: the rule rewrites its own replacement again (`mini::b(mini::a(converge_x))` becomes"), "{err}");
+        // A replacement equal to its pattern (an import added, say) settles.
+        let text = format!("{HEAD}{}", rule("same", "mini::a($x)", "mini::a($x)"));
+        assert!(CompiledPack::from_text(&text, "p.toml").is_ok());
     }
 }
