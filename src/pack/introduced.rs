@@ -85,8 +85,8 @@ const BUILTIN_ATTRIBUTES: &[&str] = &["no_mangle", "export_name", "link_section"
 
 /// Keywords that are neither paths nor items.
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "continue", "dyn", "else", "false", "for", "if", "in", "let", "loop", "match", "move", "mut", "ref", "return", "self",
-    "Self", "true", "where", "while", "_",
+    "as", "async", "await", "break", "continue", "dyn", "else", "false", "for", "if", "in", "let", "loop", "match", "move", "mut", "ref", "return", "true",
+    "where", "while", "_",
 ];
 
 /// Keywords that start an item in an expression (a block's statements).
@@ -280,6 +280,11 @@ impl Walk<'_> {
         if PRELUDE.contains(&first) {
             return true;
         }
+        if segments.len() == 1 && matches!(first, "self" | "Self") {
+            // The receiver or type of the user's `impl` (`self::`, `Self::`, `super::` and
+            // `crate::` paths name the user's items: introductions).
+            return true;
+        }
         if segments.len() == 1 {
             // A binding of the template's own, a field (`x: v`) or an associated type
             // binding (`Item = T`).
@@ -389,6 +394,7 @@ mod tests {
         assert_eq!(of("{ struct S; impl Drop for S { fn drop(&mut self) {} } $x }"), ["a new item (`struct`)", "a new item (`impl`)", "a new item (`fn`)"]);
         assert_eq!(of("cleanup($x)"), ["`cleanup`"]);
         assert_eq!(of("::std::fs::remove_dir_all($x)"), ["`std::fs::remove_dir_all`"]);
+        assert_eq!(of("self::purge(crate::ROOT, super::x(Self::new(self)))"), ["`self::purge`", "`crate::ROOT`", "`super::x`", "`Self::new`"]);
         let attr = |t: &str| introduced(t, Kind::Attribute, &["mini".into()], &[]);
         assert!(attr("#[mini::main(flavor = \"current_thread\", $..a)]").is_empty());
         assert_eq!(attr("#[other::main(x = env!(\"HOME\"))]"), ["the attribute `#[other::main]`", "`env!`"]);
