@@ -25,6 +25,24 @@ fn every_shipped_pack_passes_its_examples() {
     }
 }
 
+/// The built-in packs' templates name only their own crate's paths, the user's code and
+/// std's prelude: no rule of theirs is needs-review for what its replacement introduces,
+/// and `pack test` has no such line for them (nor for the shipped example pack).
+#[test]
+fn builtin_packs_introduce_nothing_beyond_their_crates() {
+    let shipped = CompiledPack::load(&root().join("examples/mylib-author/migrations/mylib/1-2.toml")).unwrap();
+    let mut introducing: Vec<String> = Vec::new();
+    for p in pack::builtin().unwrap().iter().map(|p| &**p).chain([&shipped]) {
+        for r in p.rules.iter().filter(|r| !r.introduces.is_empty()) {
+            introducing.push(format!("{}: {:?}", r.full_id, r.introduces));
+        }
+    }
+    assert_eq!(introducing, Vec::<String>::new());
+    for (path, _) in pack::builtin_sources() {
+        assert_eq!(pack_examples::test_pack(&root().join("migrations").join(path)).unwrap().notes, Vec::<String>::new(), "{path}");
+    }
+}
+
 #[test]
 fn every_pack_file_is_built_in() {
     let mut on_disk = Vec::new();

@@ -213,6 +213,23 @@ fn errors_are_clear() {
     insta::assert_snapshot!("invalid_pack_stderr", redact(&run.stderr));
 }
 
+/// A pack whose rule's replacement contains the rule's own pattern would nest it at every
+/// pass; `upgrade --pack` refuses it before running, naming the pack file, the line of
+/// the `replace` and the rule, and writes nothing.
+#[test]
+fn upgrade_refuses_a_pack_whose_rule_rewrites_its_own_output() {
+    let s = chain_sandbox();
+    s.write("loop.toml", "crate = \"mini\"\nfrom = \"0.7\"\nto = \"0.8\"\nsummary = \"s\"\n\n[[rule]]\nid = \"wrap\"\nmessage = \"m\"\nmatch = \"mini::a()\"\nreplace = \"mini::b(mini::a())\"\n");
+    let before = s.files("user");
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../loop.toml", "--apply", "--allow-no-vcs", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "error: ../loop.toml:10: rule `wrap`: the rule rewrites its own replacement again (`mini::b(mini::a())` becomes `mini::b(mini::b(mini::a()))`), so it would never settle: a replacement must not contain the rule's own pattern\n"
+    );
+    assert_eq!(s.files("user"), before, "nothing is written");
+}
+
 #[test]
 fn pack_test_exit_codes() {
     let s = Sandbox::new();
@@ -237,6 +254,25 @@ fn pack_test_exit_codes() {
     let run = s.run("p", &["pack", "test", rand.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{run:?}");
     insta::assert_snapshot!("pack_test_without_extension_stdout", redact(&run.stdout));
+}
+
+/// `pack test` says which rule's replacement introduces code its pattern did not have
+/// (its changes are needs-review), one line per rule; rules that introduce nothing are
+/// not named.
+#[test]
+fn pack_test_reports_what_a_replacement_introduces() {
+    let s = Sandbox::new();
+    let text = format!(
+        "{}\n[[rule]]\nid = \"run\"\nmessage = \"`run` is `exec`\"\nmatch = \"mini::run($x)\"\nreplace = \"mini::exec(std::process::Command::new(\\\"sh\\\").arg($x))\"\n",
+        pack("1", "2", "old", "new")
+    );
+    s.write("p/mini.toml", &text);
+    let run = s.run("p", &["pack", "test", "mini.toml"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "note: mini.toml rule `run` is needs-review: the replacement introduces `std::process::Command::new`\nok mini.toml: 0 examples, 0 failed\n"
+    );
 }
 
 #[test]

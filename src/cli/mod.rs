@@ -294,6 +294,7 @@ fn pack_test(paths: &[PathBuf]) -> u8 {
     for file in files {
         match crate::engine::pack_examples::test_pack(&file) {
             Ok(report) => {
+                let _ = write!(out, "{}", report.notes.concat());
                 for (rule, what) in &report.failures {
                     let _ = writeln!(out, "{}FAIL{} {} rule `{rule}`: {what}\n", ERR.render(), ERR.render_reset(), report.source);
                 }

@@ -19,6 +19,9 @@ pub struct PackReport {
     pub examples: usize,
     /// Failures: rule id and what went wrong.
     pub failures: Vec<(String, String)>,
+    /// Lines (each ending in a newline) to show before the result: a rule whose replacement introduces code its
+    /// pattern did not have, which makes its changes needs-review.
+    pub notes: Vec<String>,
 }
 
 impl PackReport {
@@ -40,6 +43,9 @@ pub fn test_pack(path: &Path) -> Result<PackReport, FormatError> {
 /// text, with a change of the rule, and that text must parse and not change again.
 pub fn test_compiled(pack: Arc<CompiledPack>) -> PackReport {
     let mut report = PackReport { source: pack.source.clone(), ..PackReport::default() };
+    for rule in pack.rules.iter().filter(|r| !r.introduces.is_empty()) {
+        report.notes.push(format!("note: {} rule `{}` is needs-review: the replacement introduces {}\n", pack.source, rule.id, rule.introduces.join(", ")));
+    }
     let rule = PackRule { assume_errors: true, ..PackRule::new(pack.clone()) };
     let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
     let migrate = |code: &str| crate::engine::pipeline::migrate_source("example.rs", code, &opts).map_err(|d| d.message);

@@ -74,6 +74,10 @@ pub struct CompiledRule {
     pub constraints: BTreeMap<String, format::Constraint>,
     /// What it does.
     pub action: Action,
+    /// What its replacement introduces that its pattern did not have (a path outside the
+    /// pack's crates and std's prelude, a macro, `unsafe`, an item): such a rule is
+    /// needs-review, and its message says so ([`super::introduced`]).
+    pub introduces: Vec<String>,
     /// Safety of its changes.
     pub safety: Safety,
     /// Companion crates: their types count as the crate's own for evidence.
@@ -129,7 +133,6 @@ impl CompiledPack {
     }
 
     fn compile(file: PackFile, text: &str, source: &str) -> Result<CompiledPack, FormatError> {
-        let lines = crate::core::text::LineIndex::new(text);
         let krate = file.krate.replace('-', "_");
         let companions: Vec<String> = file.companions.iter().map(|c| c.krate.replace('-', "_")).collect();
         let new_crates: Vec<String> = file.new_crates.iter().map(|c| c.krate.replace('-', "_")).collect();
@@ -150,21 +153,23 @@ impl CompiledPack {
         };
         let mut rules = Vec::new();
         let mut ids = BTreeSet::new();
-        for def in &file.rules {
-            // Point errors at the rule's `id` line.
-            let needle = format!("id = \"{}\"", def.id);
-            let line = text.find(&needle).map(|at| lines.line(at));
-            let err = |message: String| FormatError { file: source.to_string(), line, message: format!("rule `{}`: {message}", def.id) };
+        for (index, def) in file.rules.iter().enumerate() {
+            // Point errors at the line of the value they are about (`match`, `replace`, an
+            // option's `replace`), else at the rule's `id`.
+            let line = |path: &[&str]| format::rule_line(text, index, path).or_else(|| format::rule_line(text, index, &["id"]));
+            let err_at =
+                |path: &[&str], message: String| FormatError { file: source.to_string(), line: line(path), message: format!("rule `{}`: {message}", def.id) };
+            let err = |message: String| err_at(&["id"], message);
             if !is_kebab(&def.id) {
                 return Err(err("ids are kebab-case".into()));
             }
             if !ids.insert(def.id.clone()) {
                 return Err(err("duplicate id".into()));
             }
-            let (mut body, kind, metas) = pattern::parse_pattern(&def.pattern, def.kind).map_err(|e| err(format!("`match`: {e}")))?;
+            let (mut body, kind, metas) = pattern::parse_pattern(&def.pattern, def.kind).map_err(|e| err_at(&["match"], format!("`match`: {e}")))?;
             for name in def.constraints.keys() {
                 if metas.get(name) != Some(&pattern::MetaKind::One) {
-                    return Err(err(format!("`where` names `{name}`, which the pattern does not bind as `${name}`")));
+                    return Err(err_at(&["where"], format!("`where` names `{name}`, which the pattern does not bind as `${name}`")));
                 }
             }
             let mut named = Vec::new();
@@ -206,13 +211,16 @@ impl CompiledPack {
                     let template = match &mut body {
                         Body::Path { to, .. } => {
                             *to = pattern::plain_path(replace.trim().strip_prefix("use ").unwrap_or(replace).trim_end_matches(';'))
-                                .map_err(|e| err(format!("`replace`: {e}")))?;
+                                .map_err(|e| err_at(&["replace"], format!("`replace`: {e}")))?;
                             if to[0] != krate && !new_crates.contains(&to[0]) {
-                                return Err(err(format!("`replace`: a path rule moves items within `{krate}`, or to a crate of `new_crates`")));
+                                return Err(err_at(
+                                    &["replace"],
+                                    format!("`replace`: a path rule moves items within `{krate}`, or to a crate of `new_crates`"),
+                                ));
                             }
                             None
                         }
-                        _ => Some(pattern::parse_template(replace, kind, &metas, &krate, &paths).map_err(|e| err(format!("`replace`: {e}")))?),
+                        _ => Some(pattern::parse_template(replace, kind, &metas, &krate, &paths).map_err(|e| err_at(&["replace"], format!("`replace`: {e}")))?),
                     };
                     Action::Replace { template, imports: path_imports(&def.imports) }
                 }
@@ -221,11 +229,13 @@ impl CompiledPack {
                         return Err(err("a path rule cannot be a choice".into()));
                     }
                     let mut options = Vec::new();
-                    for o in &def.options {
+                    for (j, o) in def.options.iter().enumerate() {
+                        let j = j.to_string();
                         if !is_kebab(&o.id) {
-                            return Err(err(format!("option `{}`: ids are kebab-case", o.id)));
+                            return Err(err_at(&["options", &j, "id"], format!("option `{}`: ids are kebab-case", o.id)));
                         }
-                        let template = pattern::parse_template(&o.replace, kind, &metas, &krate, &paths).map_err(|e| err(format!("option `{}`: {e}", o.id)))?;
+                        let template = pattern::parse_template(&o.replace, kind, &metas, &krate, &paths)
+                            .map_err(|e| err_at(&["options", &j, "replace"], format!("option `{}`: {e}", o.id)))?;
                         let mut imports = path_imports(&def.imports);
                         imports.extend(path_imports(&o.imports));
                         options.push(ChoiceOption { id: o.id.clone(), template, when: o.when.clone(), imports });
@@ -255,14 +265,26 @@ impl CompiledPack {
                     return Err(err(format!("`at_error`: `{code}` is not an error code (`E0615`)")));
                 }
             }
+            if let Body::Attribute(a) = &body {
+                // A derive's helper attribute, by its one name.
+                named.push(a.path.clone());
+            }
+            let introduces = introductions(&action, def, kind, &krate, &new_crates, &named);
             let safety = match (&action, def.safety) {
                 (Action::Choice { .. }, _) | (_, Some(RuleSafety::NeedsReview)) => Safety::NeedsReview,
+                _ if !introduces.is_empty() => Safety::NeedsReview,
                 _ => Safety::Safe,
+            };
+            let message = if introduces.is_empty() {
+                def.message.clone()
+            } else {
+                format!("{} (needs review: the replacement introduces {})", def.message, introduces.join(", "))
             };
             rules.push(CompiledRule {
                 full_id: leak(format!("{}/{}", file.krate, def.id)),
                 id: def.id.clone(),
-                message: def.message.clone(),
+                message,
+                introduces,
                 kind,
                 body,
                 trait_path: def.trait_path.as_deref().map(split_path),
@@ -290,7 +312,22 @@ impl CompiledPack {
         }
         let safety = if rules.iter().any(|r| r.safety == Safety::NeedsReview) { Safety::NeedsReview } else { Safety::Safe };
         let meta = RuleMeta::leaked(format!("{}@{}-{}", file.krate, file.from, file.to), file.summary.clone(), safety, doc);
-        Ok(CompiledPack { file, source: source.to_string(), krate, rules, prelude, traits, meta })
+        let pack = CompiledPack { file, source: source.to_string(), krate, rules, prelude, traits, meta };
+        // A rule that rewrites its own output never settles: refused before any use.
+        for (index, rule) in pack.rules.iter().enumerate() {
+            if let Some((value, before, after)) = rewrites_own_output(&pack, index) {
+                let line = format::rule_line(text, index, &value.iter().map(String::as_str).collect::<Vec<_>>());
+                return Err(FormatError {
+                    file: source.to_string(),
+                    line,
+                    message: format!(
+                        "rule `{}`: the rule rewrites its own replacement again (`{before}` becomes `{after}`), so it would never settle: a replacement must not contain the rule's own pattern",
+                        rule.id
+                    ),
+                });
+            }
+        }
+        Ok(pack)
     }
 
     /// Where a path rule moves the path `full` (the longest `match` prefix wins; a rule
@@ -314,6 +351,165 @@ impl CompiledPack {
     }
 }
 
+/// Whether the pack's rule `index` changes its own output: each of its replacements
+/// (every option of a choice; a path rule's new path), instantiated with fresh names for
+/// its metavariables (literals where `where` asks for one) and the pattern's paths as the
+/// pack's path rules move them, in a file that gives the rule
+/// what it needs to match (its trait imported, its receiver's type evident), is run
+/// through the rule once more. A rule that matches there and changes the text again would
+/// nest itself at every pass. Returns the value at fault (`["replace"]`,
+/// `["options", "1", "replace"]`), the instantiated replacement and what the rule makes
+/// of it.
+fn rewrites_own_output(pack: &CompiledPack, index: usize) -> Option<(Vec<String>, String, String)> {
+    let rule = &pack.rules[index];
+    // (the value, the output, the option that wrote it)
+    let mut outputs: Vec<(Vec<String>, String, Option<usize>)> = Vec::new();
+    match &rule.action {
+        Action::Replace { template: Some(t), .. } => outputs.push((vec!["replace".into()], instantiate(t, rule, pack), None)),
+        Action::Replace { template: None, .. } => {
+            let Body::Path { to, use_only, .. } = &rule.body else { return None };
+            let path = to.join("::");
+            // An item under the new path, as code names one.
+            let output = if *use_only { format!("use {path}::converge;") } else { format!("{path}::converge()") };
+            outputs.push((vec!["replace".into()], output, None));
+        }
+        Action::Choice { options, .. } => {
+            for (j, o) in options.iter().enumerate() {
+                outputs.push((vec!["options".into(), j.to_string(), "replace".into()], instantiate(&o.template, rule, pack), Some(j)));
+            }
+        }
+        Action::Derive { .. } => {}
+    }
+    for (value, output, option) in outputs {
+        let mut head = String::new();
+        if let Some(t) = &rule.trait_path {
+            head.push_str(&format!("use {};\n", t.join("::")));
+        }
+        let receiver = match (&rule.body, &rule.receiver_type) {
+            (Body::Expr(pattern::Pat::Method { receiver, .. }), Some(ty)) => match &**receiver {
+                pattern::Pat::Meta(name) => format!("converge_{name}: {}", ty.join("::")),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        };
+        let (before, after) = match rule.kind {
+            Kind::Use => (head, String::new()),
+            Kind::Type => (format!("{head}type Converge = "), ";\n".to_string()),
+            Kind::Attribute => (head, "\nfn converge() {}\n".to_string()),
+            _ => (format!("{head}fn converge({receiver}) {{\n    let _ = "), ";\n}\n".to_string()),
+        };
+        let text = format!("{before}{output}{after}");
+        let Ok(parsed) = crate::syntax::parsed::Parsed::parse(&text) else { continue };
+        let env = super::resolve::Env::plain(&pack.krate);
+        let range = |s: proc_macro2::Span| parsed.range(s);
+        let run = super::run::run_pack(&super::run::RunCx {
+            pack,
+            single_rule: Some(index),
+            env: &env,
+            sites: &[],
+            assume_errors: true,
+            file: &parsed.syntax,
+            tokens: &parsed.tokens,
+            text: &text,
+            range: &range,
+        });
+        // Edits of the replacement itself (not the imports it needs, which the first pass
+        // added).
+        let output_range = before.len()..text.len() - after.len();
+        // A choice's option is taken again where it was taken (an option that keeps the
+        // code as it is settles); where the judge is not asked, the conservative one is.
+        let mut edits: Vec<crate::core::model::Edit> = match (option, &rule.action) {
+            (Some(j), _) if run.choices.iter().any(|c| c.rule == index) => {
+                run.choices.iter().filter(|c| c.rule == index).flat_map(|c| c.options[j].2.clone()).collect()
+            }
+            (Some(j), Action::Choice { conservative, .. }) if j != *conservative => Vec::new(),
+            _ => run.changes.into_iter().filter(|c| c.0 == index).flat_map(|c| c.3).collect(),
+        };
+        edits.retain(|e| e.range.start < output_range.end && e.range.end > output_range.start);
+        if edits.is_empty() {
+            continue;
+        }
+        let Ok(again) = crate::core::plan::apply_edits(&text, &edits) else { continue };
+        let shown = again.get(before.len()..again.len().saturating_sub(after.len())).unwrap_or(&again).trim().to_string();
+        return Some((value, output.trim().to_string(), shown));
+    }
+    None
+}
+
+/// A template rendered with fresh names for its metavariables (`converge_x`; a literal
+/// where the rule's `where` asks for one), the pattern's paths written in full where the
+/// pack's path rules move them.
+fn instantiate(template: &Template, rule: &CompiledRule, pack: &CompiledPack) -> String {
+    use super::matcher::Binding;
+    let mut text = String::new();
+    let mut bindings = BTreeMap::new();
+    for piece in &template.pieces {
+        let (pattern::Piece::Var(name) | pattern::Piece::Rest(name)) = piece else { continue };
+        if bindings.contains_key(name) {
+            continue;
+        }
+        // The pattern's paths as the whole pack leaves them: moved by its path rules.
+        let moved = |key: &str| pack.moved_by(&split_path(key), false).map_or_else(|| split_path(key), |(new, _)| new);
+        let value = if let Some(key) = name.strip_prefix("@path:") {
+            moved(key).join("::")
+        } else if let Some(key) = name.strip_prefix("@pathhead:") {
+            let mut head = moved(key);
+            head.pop();
+            head.iter().map(|s| format!("{s}::")).collect()
+        } else {
+            match rule.constraints.get(name) {
+                Some(format::Constraint::FloatLiteral) => "1.5".into(),
+                Some(format::Constraint::IntLiteral | format::Constraint::Literal) => "1".into(),
+                Some(format::Constraint::StringLiteral) => "\"s\"".into(),
+                Some(format::Constraint::ByteStringLiteral) => "b\"s\"".into(),
+                Some(format::Constraint::Simple) | None => format!("converge_{name}"),
+            }
+        };
+        let start = text.len();
+        text.push_str(&value);
+        bindings.insert(name.clone(), Binding { range: start..text.len(), loose: 0 });
+        text.push(' ');
+    }
+    super::template::render(template, &bindings, &text, &pack.krate)
+}
+
+/// What a rule's replacements (every option of a choice), imports and derives introduce
+/// beyond its pattern; computed once, when the pack is compiled.
+fn introductions(action: &Action, def: &format::RuleDef, kind: Kind, krate: &str, new_crates: &[String], named: &[Vec<String>]) -> Vec<String> {
+    use super::introduced::{introduced, introduced_derives, introduced_imports};
+    let mut crates = vec![krate.to_string()];
+    crates.extend(new_crates.iter().cloned());
+    let own = |imports: &[Vec<String>]| -> Vec<String> {
+        let mut names = crates.clone();
+        names.extend(imports.iter().filter(|p| p.len() > 1 && crates.contains(&p[0])).filter_map(|p| p.last().cloned()));
+        names
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |found: Vec<String>| {
+        for f in found {
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+    };
+    match action {
+        Action::Replace { template, imports } => {
+            if template.is_some() {
+                add(introduced(def.replace.as_deref().unwrap_or_default(), kind, &own(imports), named));
+            }
+            add(introduced_imports(imports, &crates));
+        }
+        Action::Choice { options, .. } => {
+            for (o, def) in options.iter().zip(&def.options) {
+                add(introduced(&def.replace, kind, &own(&o.imports), named));
+                add(introduced_imports(&o.imports, &crates));
+            }
+        }
+        Action::Derive { traits } => add(introduced_derives(traits, &crates)),
+    }
+    out
+}
+
 impl Mover for CompiledPack {
     fn moved(&self, full: &[String], in_use: bool) -> Option<(Vec<String>, usize)> {
         self.moved_by(full, in_use)
@@ -321,5 +517,69 @@ impl Mover for CompiledPack {
 
     fn trait_methods(&self, path: &[String]) -> Option<&[String]> {
         self.traits.get(path).map(Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "crate = \"mini\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n";
+
+    fn rule(id: &str, pattern: &str, replace: &str) -> String {
+        format!("\n[[rule]]\nid = \"{id}\"\nmessage = \"m\"\nmatch = \"{pattern}\"\nreplace = \"{replace}\"\n")
+    }
+
+    /// A pattern error names the metavariables as the author wrote them (`$x`, never the
+    /// parser's stand-in `__mv_x`) and points at the line of the rule's `match` value,
+    /// not at another rule's.
+    #[test]
+    fn pattern_errors_name_metavariables_and_the_line_of_their_value() {
+        let text = format!(
+            "{HEAD}{}{}{}",
+            rule("first", "mini::a($x)", "mini::b($x)"),
+            rule("second", "$r.old($..args)", "$r.new($..args)"),
+            rule("third", "$x.frob($y +)", "$x.frobnicate($y)")
+        );
+        let err = CompiledPack::from_text(&text, "packs/mini.toml").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "packs/mini.toml:21: rule `third`: `match`: `$x.frob($y +)` is neither an expression nor a type: unexpected end of input, expected an expression"
+        );
+        // A template's error points at its `replace`.
+        let text = format!("{HEAD}{}{}", rule("first", "mini::a($x)", "mini::b($x)"), rule("second", "$r.old($..args)", "$r.new($..args"));
+        let err = CompiledPack::from_text(&text, "packs/mini.toml").unwrap_err();
+        assert_eq!(err.line, Some(16), "{err}");
+        assert!(!err.message.contains("__mv_"), "{err}");
+    }
+
+    /// A rule whose replacement contains its own pattern would nest itself at every pass
+    /// (`.into_iter().collect()` four times): the pack is refused when compiled, naming the
+    /// file, the line of the `replace` and the rule.
+    #[test]
+    fn a_rule_that_rewrites_its_own_output_is_refused_when_compiled() {
+        let method =
+            "\n[[rule]]\nid = \"collect\"\nmessage = \"m\"\ntrait = \"mini::Collect\"\nmatch = \"$v.collect()\"\nreplace = \"$v.into_iter().collect()\"\n";
+        let text = format!("{HEAD}{}{method}", rule("first", "mini::a($x)", "mini::b($x)"));
+        let err = CompiledPack::from_text(&text, "packs/mini.toml").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "packs/mini.toml:17: rule `collect`: the rule rewrites its own replacement again (`converge_v.into_iter().collect()` becomes `converge_v.into_iter().into_iter().collect()`), so it would never settle: a replacement must not contain the rule's own pattern"
+        );
+        let text = format!("{HEAD}{}", rule("wrap", "mini::a($x)", "mini::a(mini::a($x))"));
+        let err = CompiledPack::from_text(&text, "p.toml").unwrap_err();
+        assert_eq!(err.line, Some(10), "{err}");
+        // A path rule moving an item under itself.
+        let text = format!("{HEAD}{}", rule("nest", "mini::a", "mini::a::inner"));
+        assert!(CompiledPack::from_text(&text, "p.toml").unwrap_err().to_string().contains("rule `nest`: the rule rewrites its own replacement again"));
+        // Any option of a choice (a model may pick it); an option that keeps the code
+        // settles.
+        let choice = "\n[[rule]]\nid = \"pick\"\nmessage = \"m\"\nmatch = \"mini::a($x)\"\nquestion = \"q\"\n[[rule.options]]\nid = \"keep\"\nconservative = true\nreplace = \"mini::a($x)\"\nwhen = \"w\"\n[[rule.options]]\nid = \"wrap\"\nreplace = \"mini::b(mini::a($x))\"\nwhen = \"w\"\n";
+        let err = CompiledPack::from_text(&format!("{HEAD}{choice}"), "p.toml").unwrap_err();
+        assert_eq!(err.line, Some(18), "the `replace` of option `wrap`: {err}");
+        assert!(err.message.starts_with("rule `pick`: the rule rewrites its own replacement again (`mini::b(mini::a(converge_x))` becomes"), "{err}");
+        // A replacement equal to its pattern (an import added, say) settles.
+        let text = format!("{HEAD}{}", rule("same", "mini::a($x)", "mini::a($x)"));
+        assert!(CompiledPack::from_text(&text, "p.toml").is_ok());
     }
 }

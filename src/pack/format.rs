@@ -428,6 +428,15 @@ fn feature_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// The 1-based line of a value of the pack's `index`th rule (`["match"]`,
+/// `["options", "1", "replace"]`: a key, or an index in an array), if it can be found:
+/// where errors about that value point.
+pub fn rule_line(text: &str, index: usize, path: &[&str]) -> Option<usize> {
+    let mut steps = vec![Step::Key("rule"), Step::Index(index)];
+    steps.extend(path.iter().map(|k| k.parse().map_or_else(|_| Step::Owned(k.to_string()), Step::Index)));
+    line_of(text, &steps)
+}
+
 /// The 1-based line of the value at `path` in the pack text, if it can be found.
 fn line_of(text: &str, path: &[Step]) -> Option<usize> {
     let doc = toml_edit::ImDocument::parse(text).ok()?;

@@ -9,7 +9,8 @@
 //! - [`matcher`]: where patterns match, with metavariables bound to byte ranges;
 //! - [`template`] and [`imports`]: the replacement text and the smallest edits, for code
 //!   and for `use` items; [`attribute`] and [`derive`](mod@derive) match attribute and
-//!   macro rules.
+//!   macro rules; [`introduced`]: what a replacement brings that its pattern did not
+//!   have, which makes its rule needs-review.
 //!
 //! Around those stages, one module per job:
 //!
@@ -35,6 +36,7 @@ pub mod derive;
 pub mod explain;
 pub mod format;
 pub mod imports;
+pub mod introduced;
 pub mod matcher;
 pub mod pattern;
 pub mod registry;

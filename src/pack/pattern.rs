@@ -299,9 +299,33 @@ pub fn token_text(t: &impl quote::ToTokens) -> String {
     t.to_token_stream().to_string()
 }
 
+/// Writes the stand-ins of a message back as the metavariables the author wrote
+/// (`__mv_x` → `$x`, `__mv_rest_xs` → `$..xs`): errors speak the pack's language, never
+/// the parser's.
+pub fn restore_metavariables(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find(STAND_IN) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let (prefix, name_at) = if after.starts_with(STAND_IN_REST) { ("$..", STAND_IN_REST.len()) } else { ("$", STAND_IN.len()) };
+        let tail = &after[name_at..];
+        let len = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
+        out.push_str(prefix);
+        out.push_str(&tail[..len]);
+        rest = &tail[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Parses a `match` text of the given kind (or infers the kind): the body, its kind, and
-/// the metavariables it binds.
+/// the metavariables it binds. Errors name metavariables as written (`$x`).
 pub fn parse_pattern(text: &str, kind: Option<Kind>) -> Result<(Body, Kind, BTreeMap<String, MetaKind>), PatternError> {
+    parse_pattern_stand_ins(text, kind).map_err(|e| restore_metavariables(&e))
+}
+
+fn parse_pattern_stand_ins(text: &str, kind: Option<Kind>) -> Result<(Body, Kind, BTreeMap<String, MetaKind>), PatternError> {
     let (source, metas) = stand_ins(text.trim())?;
     let source = source.trim().trim_end_matches(';').trim();
     let kind = match kind {
@@ -372,10 +396,13 @@ fn infer_kind(source: &str) -> Result<Kind, PatternError> {
             _ => Kind::Expr,
         });
     }
-    if syn::parse_str::<syn::Type>(source).is_ok() {
-        return Ok(Kind::Type);
+    match syn::parse_str::<syn::Type>(source) {
+        Ok(_) => Ok(Kind::Type),
+        Err(_) => {
+            let why = syn::parse_str::<syn::Expr>(source).err().map(|e| format!(": {e}")).unwrap_or_default();
+            Err(format!("`{source}` is neither an expression nor a type{why}"))
+        }
     }
-    Err(format!("`{source}` is neither an expression nor a type"))
 }
 
 /// A path without metavariables or generics, as segments (`rand::thread_rng`).
@@ -529,8 +556,19 @@ fn lower_type(ty: &syn::Type) -> Result<TyPat, PatternError> {
 /// Parses a `replace` template for a pattern of `kind` that binds `metas`; `krate` is
 /// the pack's crate name as written in paths.
 /// `paths` turns a full path written in the template into pieces when it stands for a
-/// path of the pattern (which is then spliced as the code wrote it).
+/// path of the pattern (which is then spliced as the code wrote it). Errors name
+/// metavariables as written (`$x`).
 pub fn parse_template(
+    text: &str,
+    kind: Kind,
+    metas: &BTreeMap<String, MetaKind>,
+    krate: &str,
+    paths: &dyn Fn(&[String]) -> Option<Vec<Piece>>,
+) -> Result<Template, PatternError> {
+    parse_template_stand_ins(text, kind, metas, krate, paths).map_err(|e| restore_metavariables(&e))
+}
+
+fn parse_template_stand_ins(
     text: &str,
     kind: Kind,
     metas: &BTreeMap<String, MetaKind>,

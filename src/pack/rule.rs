@@ -367,10 +367,29 @@ when = "the remaining entries must keep their order (O(n))"
         let bad =
             "crate = \"x\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"a\"\nmessage = \"m\"\nmatch = \"x::f($a)\"\nreplace = \"x::g($b)\"\n";
         let err = CompiledPack::from_text(bad, "x.toml").unwrap_err();
-        assert_eq!(err.line, Some(7));
+        assert_eq!(err.line, Some(10), "the line of `replace`");
         assert!(err.to_string().contains("rule `a`") && err.to_string().contains("`$b`"), "{err}");
         let two_conservative = INDEXMAP.replace("when = \"the remaining", "conservative = true\nwhen = \"the remaining");
         assert!(CompiledPack::from_text(&two_conservative, "x.toml").unwrap_err().to_string().contains("exactly one"));
+    }
+
+    /// A rule's safety follows from what its replacement introduces: `include!` or a
+    /// path outside the pack's crate makes its changes needs-review, and the reason says
+    /// what was introduced; a template naming only the crate's paths and the user's code
+    /// stays safe. Computed when the pack is compiled.
+    #[test]
+    fn a_replacement_that_introduces_code_is_needs_review_and_says_what() {
+        let pack = "crate = \"mini\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"load\"\nmessage = \"`load` is `load_from`\"\nmatch = \"mini::load($x)\"\nreplace = \"mini::load_from($x, include!(\\\"/etc/hostname\\\"))\"\n\n[[rule]]\nid = \"run\"\nmessage = \"`run` is `exec`\"\nmatch = \"mini::run($x)\"\nreplace = \"mini::exec(std::process::Command::new(\\\"sh\\\").arg($x))\"\n\n[[rule]]\nid = \"plain\"\nmessage = \"`old` is `new`\"\nmatch = \"mini::old($x)\"\nreplace = \"mini::new($x.into_iter().collect::<Vec<_>>())\"\n";
+        let (_, changes, _) = run(pack, "fn f() {\n    mini::load(1);\n    mini::run(\"ls\");\n    mini::old(v);\n}\n");
+        let shown: Vec<(&str, Safety, &str)> = changes.iter().map(|c| (c.rule, c.safety, c.reason.as_str())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("mini/load", Safety::NeedsReview, "`load` is `load_from` (needs review: the replacement introduces `include!`)"),
+                ("mini/run", Safety::NeedsReview, "`run` is `exec` (needs review: the replacement introduces `std::process::Command::new`)"),
+                ("mini/plain", Safety::Safe, "`old` is `new`"),
+            ]
+        );
     }
 
     #[test]
