@@ -14,13 +14,7 @@ fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn migrate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
-        .args(["edition", "--color", "never", "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
-        .args(args)
-        .env("CARGO_TARGET_DIR", dir.join("target"))
-        .output()
-        .unwrap()
+    common::edition_in(dir, args)
 }
 
 fn json(dir: &Path, args: &[&str]) -> Value {

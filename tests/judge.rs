@@ -108,15 +108,7 @@ fn a_comment_steering_the_model_is_flagged_and_its_verdict_is_never_silent() {
 
     // Every format shows the verdict though no line changes (the answer is cached now).
     let replay = ["--llm", "replay", "--model", "fake-coder"];
-    let edition = |dir: &Path, args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
-            .args(["edition", "--color", "never", "--manifest-path"])
-            .arg(dir.join("Cargo.toml"))
-            .args(args)
-            .env("CARGO_TARGET_DIR", dir.join("target"))
-            .output()
-            .unwrap()
-    };
+    let edition = common::edition_in;
     let run = |format: &str| {
         let out = edition(&dir, &[&["--format", format][..], &replay[..]].concat());
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -48,9 +48,7 @@ impl Sandbox {
     }
 
     fn write(&self, rel: &str, text: &str) {
-        let path = self.path(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
+        common::write_file(self.tmp.path(), rel, text);
     }
 
     fn read(&self, rel: &str) -> String {

@@ -182,6 +182,25 @@ pub fn serve(mut stream: TcpStream, index: usize, handler: &Handler) -> Option<(
     Some((request, reply.keep_alive.then_some(stream)))
 }
 
+/// Writes `text` at `root/rel`, creating the folders on the way.
+pub fn write_file(root: &Path, rel: &str, text: impl AsRef<[u8]>) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// `cargo-migrate edition ARGS` on the crate in `dir`, colors off, building into
+/// `dir/target`.
+pub fn edition_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+        .args(["edition", "--color", "never", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .args(args)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .output()
+        .unwrap()
+}
+
 /// Whether a copy of a crate leaves this entry out: build output and VCS data.
 pub fn skipped(name: &std::ffi::OsStr) -> bool {
     name == ".git" || name == "target" || name == "Cargo.lock"
