@@ -114,9 +114,12 @@ fn init_logging(quiet: bool, verbose: u8) {
 /// Process-wide settings of a migrating command: logging and the thread count.
 fn setup(out: &OutputArgs, jobs: Option<usize>) -> Result<()> {
     init_logging(out.quiet, out.verbose);
-    if let Some(jobs) = jobs {
-        rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build_global().context("cannot set the thread count")?;
-    }
+    let pool = rayon::ThreadPoolBuilder::new().stack_size(crate::engine::walk::WORKER_STACK);
+    let pool = match jobs {
+        Some(jobs) => pool.num_threads(jobs.max(1)),
+        None => pool,
+    };
+    pool.build_global().context("cannot set the thread count")?;
     Ok(())
 }
 

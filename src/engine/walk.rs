@@ -22,6 +22,12 @@ use crate::syntax::tokens::Imports;
 /// Files larger than this are reported and skipped (generated code, data).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
+/// Stack of each thread that parses and checks files. Parsing and visiting a syntax tree
+/// recurse once per level of nesting, up to [`crate::syntax::parsed::MAX_NESTING`];
+/// `tests/robustness.rs` runs its inputs with this stack in a debug build. (Rust's
+/// default, 2 MiB, overflowed at 100 nested modules there.)
+pub const WORKER_STACK: usize = 16 << 20;
+
 /// The result of checking a workspace.
 #[derive(Debug, Default)]
 pub struct Checked {

@@ -8,6 +8,12 @@ use proc_macro2::{Span, TokenStream};
 
 const BOM: &str = "\u{feff}";
 
+/// How deep a file may nest: delimiters (`{`, `(`, `[`) plus runs of prefix operators
+/// (`&`, `!`, `-`, `*`) between them. Parsing and visiting recurse once per level; deeper
+/// files are refused with an error rather than overflowing the stack
+/// ([`crate::engine::walk::WORKER_STACK`] holds this depth in a debug build).
+pub const MAX_NESTING: usize = 256;
+
 /// A parse failure with its position.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -50,6 +56,9 @@ impl Parsed {
         };
         let tokens: TokenStream =
             body.parse().map_err(|e: proc_macro2::LexError| ParseError { line: e.span().start().line, message: format!("cannot tokenize: {e}") })?;
+        if let Some(line) = too_deep(&tokens) {
+            return Err(ParseError { line, message: format!("nested more than {MAX_NESTING} levels deep") });
+        }
         let syntax = syn::parse2::<syn::File>(tokens.clone()).map_err(|e| ParseError { line: e.span().start().line, message: e.to_string() })?;
         let sequences = crate::syntax::tokens::sequences_of(&tokens);
         Ok(Parsed { tokens, syntax, sequences, base })
@@ -68,6 +77,37 @@ impl Drop for Parsed {
         // this file are dead once the tree is dropped.
         proc_macro2::extra::invalidate_current_thread_spans();
     }
+}
+
+/// The line where `tokens` nest deeper than [`MAX_NESTING`], if they do. Walks the tree
+/// with its own stack, so it cannot overflow.
+fn too_deep(tokens: &TokenStream) -> Option<usize> {
+    use proc_macro2::TokenTree;
+    // Each level: its tokens, the depth it starts at, the current run of prefix operators.
+    let mut stack = vec![(tokens.clone().into_iter(), 0usize, 0usize)];
+    while let Some((iter, base, run)) = stack.last_mut() {
+        match iter.next() {
+            Some(TokenTree::Group(g)) => {
+                let depth = *base + *run + 1;
+                *run = 0;
+                if depth > MAX_NESTING {
+                    return Some(g.span_open().start().line);
+                }
+                stack.push((g.stream().into_iter(), depth, 0));
+            }
+            Some(TokenTree::Punct(p)) if matches!(p.as_char(), '&' | '!' | '-' | '*') => {
+                *run += 1;
+                if *base + *run > MAX_NESTING {
+                    return Some(p.span().start().line);
+                }
+            }
+            Some(_) => *run = 0,
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    None
 }
 
 /// Length of a shebang line (`#!/usr/bin/env ...`), which is not Rust syntax.
