@@ -36,7 +36,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
 /// Cases run by `cargo test`.
-const FUZZ_CASES: u32 = 200;
+const FUZZ_CASES: u32 = 3000;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -266,8 +266,11 @@ fn syn_parses(text: &str) -> bool {
     std::thread::Builder::new().stack_size(1 << 30).spawn(move || syn::parse_file(&text).is_ok()).unwrap().join().unwrap()
 }
 
+/// The edits of each change and the new text, or the error's message.
+type Migrated = Result<(Vec<Vec<Edit>>, String), String>;
+
 /// Runs `migrate_source` with every edition rule in a thread with the tool's worker stack.
-fn migrate(text: &str) -> std::thread::Result<Result<(Vec<Vec<Edit>>, String), String>> {
+fn migrate(text: &str) -> std::thread::Result<Migrated> {
     let text = text.to_string();
     std::thread::Builder::new()
         .stack_size(WORKER_STACK)
@@ -279,8 +282,17 @@ fn migrate(text: &str) -> std::thread::Result<Result<(Vec<Vec<Edit>>, String), S
         .join()
 }
 
+/// What became of an input that passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome {
+    NotUtf8,
+    Refused,
+    Unchanged,
+    Changed,
+}
+
 /// The properties of one input; `Err` says which failed.
-fn check(bytes: &[u8]) -> Result<(), String> {
+fn check(bytes: &[u8]) -> Result<Outcome, String> {
     let Ok(text) = std::str::from_utf8(bytes) else {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lib.rs");
@@ -293,14 +305,14 @@ fn check(bytes: &[u8]) -> Result<(), String> {
         if std::fs::read(&path).unwrap() != bytes {
             return Err("the file changed".into());
         }
-        return Ok(());
+        return Ok(Outcome::NotUtf8);
     };
     let (edits, new) = match migrate(text) {
         Err(_) => return Err("migrate_source panicked".into()),
         Ok(Err(message)) if message.contains("panicked") => return Err(format!("a rule panicked: {message}")),
         Ok(Err(message)) => {
             if message.contains("cannot parse") || message.contains("cannot tokenize") || message.contains("nested") {
-                return Ok(());
+                return Ok(Outcome::Refused);
             }
             return Err(format!("unexpected error: {message}"));
         }
@@ -322,7 +334,7 @@ fn check(bytes: &[u8]) -> Result<(), String> {
         Err(_) => Err("the second run panicked".into()),
         Ok(Err(message)) => Err(format!("the second run failed: {message}")),
         Ok(Ok((again, _))) if !again.is_empty() => Err(format!("the second run changes more: {again:?}")),
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(_)) => Ok(if edits.is_empty() { Outcome::Unchanged } else { Outcome::Changed }),
     }
 }
 
@@ -344,14 +356,19 @@ fn damaged_real_files_go_through_the_pipeline_safely() {
     let config = Config { cases, failure_persistence: None, ..Config::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
     let started = std::time::Instant::now();
+    let outcomes = std::sync::Mutex::new(std::collections::BTreeMap::<Outcome, usize>::new());
     let result = runner.run(&input(seeds.len()), |(seed, damages)| {
         let mut bytes = seeds[seed].1.clone();
         for d in &damages {
             apply(&mut bytes, d, &seeds);
         }
-        check(&bytes).map_err(|why| TestCaseError::fail(format!("{why}\nseed {}\ninput {:?}", seeds[seed].0, String::from_utf8_lossy(&bytes))))
+        let outcome = check(&bytes);
+        if let Ok(o) = outcome {
+            *outcomes.lock().unwrap().entry(o).or_default() += 1;
+        }
+        outcome.map(drop).map_err(|why| TestCaseError::fail(format!("{why}\nseed {}\ninput {:?}", seeds[seed].0, String::from_utf8_lossy(&bytes))))
     });
-    eprintln!("{cases} cases in {:.1?}", started.elapsed());
+    eprintln!("{cases} cases in {:.1?}: {:?}", started.elapsed(), outcomes.lock().unwrap());
     if let Err(e) = result {
         panic!("{e}");
     }
@@ -414,4 +431,56 @@ fn every_kind_of_damage_on_the_demo() {
             panic!("{damage:?}: {why}");
         }
     }
+}
+
+/// Runs the binary's dry run on the crate in `dir`.
+fn edition(dir: &Path) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+        .args(["edition", "--color", "never", "--no-compiler", "--llm", "none", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .output()
+        .unwrap();
+    (out.status.code().expect("an exit status"), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+const MANIFEST: &str = "[package]\nname = \"deep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n";
+
+/// Through the binary: its worker threads hold 250 nested modules (the crash was there);
+/// 300 are an error with status 2, and the package is left whole.
+#[test]
+fn the_binary_migrates_deep_files_up_to_the_limit_and_refuses_deeper_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("Cargo.toml"), MANIFEST).unwrap();
+    for (depth, code) in [(250, 0), (300, 2)] {
+        let mut text = b"pub fn gen() {}\n".to_vec();
+        nest(&mut text, Nesting::Mod, depth);
+        std::fs::write(dir.join("src/lib.rs"), &text).unwrap();
+        let (status, stdout, stderr) = edition(dir);
+        assert_eq!(status, code, "{depth}: {stderr}");
+        if code == 0 {
+            assert!(stdout.contains("r#gen"), "{depth}: {stdout}");
+        } else {
+            assert!(stderr.contains("error: src/lib.rs:1: cannot parse, file skipped: nested more than 256 levels deep"), "{depth}: {stderr}");
+            assert_eq!(stdout, "");
+        }
+        assert_eq!(std::fs::read(dir.join("src/lib.rs")).unwrap(), text);
+    }
+}
+
+/// A manifest that is not TOML: status 2, cargo's message, nothing written.
+#[test]
+fn a_manifest_that_does_not_parse_is_an_error_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("Cargo.toml"), "[package\nname = \"deep\"\n").unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "pub fn gen() {}\n").unwrap();
+    let (status, stdout, stderr) = edition(dir);
+    assert_eq!((status, stdout.as_str()), (2, ""), "{stderr}");
+    // Cargo's own message, with the line and column.
+    assert!(stderr.contains("error: `cargo metadata` failed") && stderr.contains("unclosed table, expected `]`"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(dir.join("Cargo.toml")).unwrap(), "[package\nname = \"deep\"\n");
 }
