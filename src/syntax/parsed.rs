@@ -8,8 +8,8 @@ use proc_macro2::{Span, TokenStream};
 
 const BOM: &str = "\u{feff}";
 
-/// How deep a file may nest: delimiters (`{`, `(`, `[`) plus runs of prefix operators
-/// (`&`, `!`, `-`, `*`) between them. Parsing and visiting recurse once per level; deeper
+/// How deep a file may nest: delimiters (`{`, `(`, `[`), runs of prefix operators (`&`,
+/// `!`, `-`, `*`) and unclosed `<`s between them. Parsing and visiting recurse once per level; deeper
 /// files are refused with an error rather than overflowing the stack
 /// ([`crate::engine::walk::WORKER_STACK`] holds this depth in a debug build).
 pub const MAX_NESTING: usize = 256;
@@ -82,26 +82,43 @@ impl Drop for Parsed {
 /// The line where `tokens` nest deeper than [`MAX_NESTING`], if they do. Walks the tree
 /// with its own stack, so it cannot overflow.
 fn too_deep(tokens: &TokenStream) -> Option<usize> {
-    use proc_macro2::TokenTree;
-    // Each level: its tokens, the depth it starts at, the current run of prefix operators.
-    let mut stack = vec![(tokens.clone().into_iter(), 0usize, 0usize)];
-    while let Some((iter, base, run)) = stack.last_mut() {
-        match iter.next() {
+    use proc_macro2::{Delimiter, TokenTree};
+    /// One level of delimiters: its tokens, the depth it starts at, the current run of
+    /// prefix operators, and the `<`s not yet closed since the last `,`, `;` or `{}`
+    /// (generic arguments nest without delimiters; a comparison only overcounts there).
+    struct Level {
+        tokens: proc_macro2::token_stream::IntoIter,
+        base: usize,
+        run: usize,
+        angles: usize,
+    }
+    let mut stack = vec![Level { tokens: tokens.clone().into_iter(), base: 0, run: 0, angles: 0 }];
+    while let Some(level) = stack.last_mut() {
+        let depth = level.base + level.run + level.angles;
+        match level.tokens.next() {
             Some(TokenTree::Group(g)) => {
-                let depth = *base + *run + 1;
-                *run = 0;
-                if depth > MAX_NESTING {
+                level.run = 0;
+                if g.delimiter() == Delimiter::Brace {
+                    level.angles = 0;
+                }
+                if depth + 1 > MAX_NESTING {
                     return Some(g.span_open().start().line);
                 }
-                stack.push((g.stream().into_iter(), depth, 0));
+                stack.push(Level { tokens: g.stream().into_iter(), base: depth + 1, run: 0, angles: 0 });
             }
-            Some(TokenTree::Punct(p)) if matches!(p.as_char(), '&' | '!' | '-' | '*') => {
-                *run += 1;
-                if *base + *run > MAX_NESTING {
+            Some(TokenTree::Punct(p)) => {
+                match p.as_char() {
+                    '&' | '!' | '-' | '*' => level.run += 1,
+                    '<' => level.angles += 1,
+                    '>' => level.angles = level.angles.saturating_sub(1),
+                    ',' | ';' => level.angles = 0,
+                    _ => {}
+                }
+                if level.base + level.run + level.angles > MAX_NESTING {
                     return Some(p.span().start().line);
                 }
             }
-            Some(_) => *run = 0,
+            Some(_) => level.run = 0,
             None => {
                 stack.pop();
             }
