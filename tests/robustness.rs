@@ -20,9 +20,10 @@
 //! the tool's stack overflows here too; the test's own `syn::parse_file` runs in a
 //! thread with a larger stack.
 //!
-//! Budget: `FUZZ_CASES` cases by default (about 15 s in a debug build), from a fixed seed
+//! Budget: `FUZZ_CASES` cases by default (6 s in a debug build on 2 idle cores, about 16 s
+//! when they are shared), from a fixed seed
 //! so every run tries the same inputs. Longer runs:
-//! `CARGO_MIGRATE_FUZZ_CASES=20000 CARGO_MIGRATE_FUZZ_SEED=7 cargo test --test robustness -- --nocapture`.
+//! `CARGO_MIGRATE_FUZZ_CASES=40000 CARGO_MIGRATE_FUZZ_SEED=1 cargo test --locked --test robustness -- --nocapture`.
 //! A failing input is shrunk by proptest and printed; pin it below as a named test.
 
 use std::path::{Path, PathBuf};
