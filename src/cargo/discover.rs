@@ -305,17 +305,25 @@ fn resolve(ctx: &ModCtx, name: &str, paths: &[(String, CfgStatus)], cfg: CfgStat
 }
 
 /// The host's configuration, from `rustc --print cfg` (`$RUSTC` if set), plus `test` and
-/// `debug_assertions` (a `cargo check --all-targets` build has both).
+/// `debug_assertions` (a `cargo check --all-targets` build has both). Asked once per
+/// process and `rustc` (`migrate_source` calls this for every text).
 pub fn host_cfg() -> CfgSet {
+    static ASKED: std::sync::Mutex<Option<(String, CfgSet)>> = std::sync::Mutex::new(None);
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
-    let printed = std::process::Command::new(rustc)
+    let mut asked = ASKED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, cfg)) = asked.as_ref().filter(|(r, _)| *r == rustc) {
+        return cfg.clone();
+    }
+    let printed = std::process::Command::new(&rustc)
         .args(["--print", "cfg"])
         .output()
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default();
-    CfgSet::for_checking(&printed)
+    let cfg = CfgSet::for_checking(&printed);
+    *asked = Some((rustc, cfg.clone()));
+    cfg
 }
 
 #[cfg(test)]

@@ -114,10 +114,18 @@ fn init_logging(quiet: bool, verbose: u8) {
 /// Process-wide settings of a migrating command: logging and the thread count.
 fn setup(out: &OutputArgs, jobs: Option<usize>) -> Result<()> {
     init_logging(out.quiet, out.verbose);
-    if let Some(jobs) = jobs {
-        rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build_global().context("cannot set the thread count")?;
-    }
-    Ok(())
+    thread_pool(jobs)
+}
+
+/// The workers that check files: `jobs` of them (default: one per CPU), each with
+/// [`crate::engine::walk::WORKER_STACK`] (Rust's default stack overflows on deep nesting).
+fn thread_pool(jobs: Option<usize>) -> Result<()> {
+    let pool = rayon::ThreadPoolBuilder::new().stack_size(crate::engine::walk::WORKER_STACK);
+    let pool = match jobs {
+        Some(jobs) => pool.num_threads(jobs.max(1)),
+        None => pool,
+    };
+    pool.build_global().context("cannot set the thread count")
 }
 
 /// The summary line; with errors and no change, it says there is nothing to write rather

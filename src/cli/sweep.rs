@@ -101,6 +101,7 @@ impl Progress for LogProgress {
 /// `reused` when the recorded result stands.
 pub(super) fn worker_command(job: &PathBuf) -> u8 {
     let run = || -> Result<bool> {
+        super::thread_pool(None)?;
         let text = std::fs::read_to_string(job).with_context(|| format!("cannot read the job {}", job.display()))?;
         let job: worker::Job = serde_json::from_str(&text).context("not a sweep job")?;
         let ran = worker::run(&job, &LogProgress);

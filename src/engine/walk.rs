@@ -22,6 +22,15 @@ use crate::syntax::tokens::Imports;
 /// Files larger than this are reported and skipped (generated code, data).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
+/// Stack of each thread that parses and checks files (the pool's workers, and the thread
+/// the binary runs its command on). Parsing and visiting a syntax tree recurse once per
+/// level of nesting, up to [`crate::syntax::parsed::MAX_NESTING`] levels of delimiters,
+/// and once per operator of a chain (`a + b + ...`, `|x| |y| ...`), which has no limit;
+/// `tests/robustness.rs` runs its inputs with this stack in a debug build. Rust's default,
+/// 2 MiB, overflowed at 100 nested modules there; 64 MiB holds 100 000 `+`s in a row and
+/// 3 000 nested closures. It is address space: only the pages used are memory.
+pub const WORKER_STACK: usize = 64 << 20;
+
 /// The result of checking a workspace.
 #[derive(Debug, Default)]
 pub struct Checked {

@@ -77,6 +77,9 @@ struct Finder<'c, 'a> {
     cx: &'c SourceCx<'a>,
     /// Methods the file defines itself: a `lock()` of its own is no known guard.
     own_methods: std::collections::BTreeSet<String>,
+    /// Starts of the `if`s that follow an `else`: `else match` is not Rust, so their
+    /// `match` goes in a block.
+    else_ifs: std::collections::BTreeSet<usize>,
     sites: Vec<Site>,
 }
 
@@ -95,12 +98,13 @@ impl Finder<'_, '_> {
         let else_body = r(else_branch.span());
         let text = self.cx.text();
         // `if let P = E { A } else { B }` → `match E { P => { A } _ => { B } }`; what
-        // stands between `}` and `else` (a comment) stays.
+        // stands between `}` and `else` (a comment) stays. After an `else`, in a block.
+        let else_if = self.else_ifs.contains(&whole.start);
         let edits = vec![
-            Edit::replace(whole.start..scrutinee.start, "match "),
+            Edit::replace(whole.start..scrutinee.start, if else_if { "{ match " } else { "match " }),
             Edit::insert(scrutinee.end, format!(" {{ {} =>", &text[pattern.clone()])),
             Edit::replace(else_keyword, "_ =>"),
-            Edit::insert(else_body.end, " }"),
+            Edit::insert(else_body.end, if else_if { " } }" } else { " }" }),
         ];
         let destructors = through
             .found
@@ -132,6 +136,9 @@ impl Finder<'_, '_> {
 
 impl<'a> Visit<'a> for Finder<'_, '_> {
     fn visit_expr_if(&mut self, e: &'a syn::ExprIf) {
+        if let Some((_, syn::Expr::If(next))) = e.else_branch.as_ref().map(|(t, b)| (t, &**b)) {
+            self.else_ifs.insert(self.cx.range(next.span()).start);
+        }
         self.site(e);
         visit::visit_expr_if(self, e);
     }
@@ -147,7 +154,7 @@ impl Rule for IfLetGuardMethod {
         }
         let mut own_methods = std::collections::BTreeSet::new();
         OwnMethods(&mut own_methods).visit_file(&cx.parsed.syntax);
-        let mut finder = Finder { cx, own_methods, sites: Vec::new() };
+        let mut finder = Finder { cx, own_methods, else_ifs: Default::default(), sites: Vec::new() };
         finder.visit_file(&cx.parsed.syntax);
         out.sites.extend(finder.sites);
     }

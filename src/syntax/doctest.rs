@@ -16,8 +16,10 @@ use crate::syntax::tokens::{is_group, is_punct};
 struct DocLine {
     /// Byte range of the text after `///` / `//!`, without the line ending.
     content: Range<usize>,
-    /// The line's text before the content (`    ///`), repeated on inserted lines.
-    prefix: Range<usize>,
+    /// What an inserted line starts with: the line's text before the content (`    ///`),
+    /// or, when code precedes the comment on the line, its indentation and the comment's
+    /// marker (the code is not repeated).
+    prefix: String,
 }
 
 /// A Rust code block of a doc comment, as the doc test compiler sees it.
@@ -27,8 +29,8 @@ pub struct Snippet {
     /// when it has no `fn main` (as rustdoc does).
     pub code: String,
     /// Per code line: its start in `code`, its length, its start in the original text,
-    /// and the original line's prefix range.
-    lines: Vec<(usize, usize, usize, Range<usize>)>,
+    /// and the prefix of a line inserted there.
+    lines: Vec<(usize, usize, usize, String)>,
 }
 
 const WRAP_START: &str = "fn main() {\n";
@@ -58,7 +60,7 @@ pub fn snippets(sequences: &[Vec<TokenTree>], text: &str, range: &dyn Fn(proc_ma
             if is_line_doc {
                 let end = if comment.ends_with('\r') { r.end - 1 } else { r.end };
                 let line_start = text[..r.start].rfind('\n').map_or(0, |i| i + 1);
-                doc_lines.push(DocLine { content: r.start + 3..end, prefix: line_start..r.start + 3 });
+                doc_lines.push(DocLine { content: r.start + 3..end, prefix: prefix(text, line_start, r.start, r.start + 3) });
             } else if is_block_doc {
                 doc_lines.extend(block_doc_lines(text, r.start + 3..r.end - 2));
             }
@@ -81,6 +83,18 @@ pub fn snippets(sequences: &[Vec<TokenTree>], text: &str, range: &dyn Fn(proc_ma
     }
     out.extend(blocks(&run, text));
     out
+}
+
+/// The prefix of a line inserted in a doc comment: the text from `line_start` to `content`,
+/// without code that precedes the comment (which starts at `marker`) on its line.
+fn prefix(text: &str, line_start: usize, marker: usize, content: usize) -> String {
+    let before = &text[line_start..marker];
+    let indent = before.len() - before.trim_start().len();
+    if indent == before.len() {
+        text[line_start..content].to_string()
+    } else {
+        format!("{}{}", &before[..indent], &text[marker..content])
+    }
 }
 
 /// The lines of a block doc comment's body (`inner`: between `/**` and `*/`). When every
@@ -116,7 +130,8 @@ fn block_doc_lines(text: &str, inner: Range<usize>) -> Vec<DocLine> {
                     }
                 }
             }
-            DocLine { content: content..end, prefix: line_start..content }
+            let marker = if i == 0 { inner.start - 3 } else { line_start };
+            DocLine { content: content..end, prefix: prefix(text, line_start, marker, content) }
         })
         .collect()
 }
@@ -207,7 +222,7 @@ impl Snippet {
             let at = orig + (edit.range.start - start);
             // A new line in a comment needs the comment's prefix, and the file's line
             // ending: the snippet's lines end with `\n` whatever the file uses.
-            let replacement = edit.replacement.replace("\r\n", "\n").replace('\n', &format!("{newline}{}", &text[prefix.clone()]));
+            let replacement = edit.replacement.replace("\r\n", "\n").replace('\n', &format!("{newline}{prefix}"));
             edits.push(Edit::replace(at..at + edit.range.len(), replacement));
         }
         let first = edits.iter().map(|e| e.range.start).min()?;

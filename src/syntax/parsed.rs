@@ -8,6 +8,12 @@ use proc_macro2::{Span, TokenStream};
 
 const BOM: &str = "\u{feff}";
 
+/// How deep a file may nest: delimiters (`{`, `(`, `[`), runs of prefix operators (`&`,
+/// `!`, `-`, `*`) and unclosed `<`s between them. Parsing and visiting recurse once per level; deeper
+/// files are refused with an error rather than overflowing the stack
+/// ([`crate::engine::walk::WORKER_STACK`] holds this depth in a debug build).
+pub const MAX_NESTING: usize = 256;
+
 /// A parse failure with its position.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -50,6 +56,9 @@ impl Parsed {
         };
         let tokens: TokenStream =
             body.parse().map_err(|e: proc_macro2::LexError| ParseError { line: e.span().start().line, message: format!("cannot tokenize: {e}") })?;
+        if let Some(line) = too_deep(&tokens) {
+            return Err(ParseError { line, message: format!("nested more than {MAX_NESTING} levels deep") });
+        }
         let syntax = syn::parse2::<syn::File>(tokens.clone()).map_err(|e| ParseError { line: e.span().start().line, message: e.to_string() })?;
         let sequences = crate::syntax::tokens::sequences_of(&tokens);
         Ok(Parsed { tokens, syntax, sequences, base })
@@ -68,6 +77,54 @@ impl Drop for Parsed {
         // this file are dead once the tree is dropped.
         proc_macro2::extra::invalidate_current_thread_spans();
     }
+}
+
+/// The line where `tokens` nest deeper than [`MAX_NESTING`], if they do. Walks the tree
+/// with its own stack, so it cannot overflow.
+fn too_deep(tokens: &TokenStream) -> Option<usize> {
+    use proc_macro2::{Delimiter, TokenTree};
+    /// One level of delimiters: its tokens, the depth it starts at, the current run of
+    /// prefix operators, and the `<`s not yet closed since the last `,`, `;` or `{}`
+    /// (generic arguments nest without delimiters; a comparison only overcounts there).
+    struct Level {
+        tokens: proc_macro2::token_stream::IntoIter,
+        base: usize,
+        run: usize,
+        angles: usize,
+    }
+    let mut stack = vec![Level { tokens: tokens.clone().into_iter(), base: 0, run: 0, angles: 0 }];
+    while let Some(level) = stack.last_mut() {
+        let depth = level.base + level.run + level.angles;
+        match level.tokens.next() {
+            Some(TokenTree::Group(g)) => {
+                level.run = 0;
+                if g.delimiter() == Delimiter::Brace {
+                    level.angles = 0;
+                }
+                if depth + 1 > MAX_NESTING {
+                    return Some(g.span_open().start().line);
+                }
+                stack.push(Level { tokens: g.stream().into_iter(), base: depth + 1, run: 0, angles: 0 });
+            }
+            Some(TokenTree::Punct(p)) => {
+                match p.as_char() {
+                    '&' | '!' | '-' | '*' => level.run += 1,
+                    '<' => level.angles += 1,
+                    '>' => level.angles = level.angles.saturating_sub(1),
+                    ',' | ';' => level.angles = 0,
+                    _ => {}
+                }
+                if level.base + level.run + level.angles > MAX_NESTING {
+                    return Some(p.span().start().line);
+                }
+            }
+            Some(_) => level.run = 0,
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    None
 }
 
 /// Length of a shebang line (`#!/usr/bin/env ...`), which is not Rust syntax.

@@ -110,6 +110,9 @@ fn collect_macro_bodies(tokens: &TokenStream, out: &mut Vec<MacroBody>, depth: u
     // to its `;` is an expression when it parses as one.
     let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
     let mut initializers = Vec::new();
+    // Trees inside a parsed initializer: seen with it, not again on their own below (a
+    // call in `unsafe { .. }` there would lose its `unsafe`).
+    let mut seen = vec![false; trees.len()];
     let mut i = 0;
     while i < trees.len() {
         let is_assign = matches!(&trees[i], TokenTree::Punct(p) if p.as_char() == '=' && p.spacing() == proc_macro2::Spacing::Alone)
@@ -119,6 +122,7 @@ fn collect_macro_bodies(tokens: &TokenStream, out: &mut Vec<MacroBody>, depth: u
             let expr: TokenStream = trees[i + 1..end].iter().cloned().collect();
             if let Ok(e) = syn::parse2::<syn::Expr>(expr) {
                 initializers.push(e);
+                seen[i + 1..end].iter_mut().for_each(|s| *s = true);
             }
             i = end;
         }
@@ -127,8 +131,8 @@ fn collect_macro_bodies(tokens: &TokenStream, out: &mut Vec<MacroBody>, depth: u
     if !initializers.is_empty() {
         out.push(MacroBody::Exprs(initializers));
     }
-    for tt in tokens.clone() {
-        if let TokenTree::Group(g) = tt {
+    for (tt, seen) in trees.iter().zip(seen) {
+        if let (TokenTree::Group(g), false) = (tt, seen) {
             if g.delimiter() == Delimiter::Brace {
                 collect_macro_bodies(&g.stream(), out, depth + 1);
             }
