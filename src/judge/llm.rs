@@ -231,6 +231,73 @@ fn clip(s: &str) -> String {
     format!("{}…", &s[..end])
 }
 
+/// A model that stays failed: after an error that will not go away in this run (no
+/// server, no model, a bad configuration) or a question that timed out, every later
+/// question fails at once with the same kind of error instead of costing the timeout
+/// again. The judge's own breaker covers one judging pass; this one covers every pass of
+/// a run (an upgrade judges once per step).
+pub struct Sticky<M> {
+    inner: M,
+    failed: std::sync::Mutex<Option<Failed>>,
+}
+
+/// What a [`Sticky`] model remembers of its first lasting failure.
+#[derive(Clone, Debug)]
+enum Failed {
+    /// The message of a fatal error.
+    Fatal(String),
+    /// The time limit a question ran out of.
+    Timeout(Duration),
+}
+
+impl<M: Model> Sticky<M> {
+    /// Wraps `inner`.
+    pub fn new(inner: M) -> Sticky<M> {
+        Sticky { inner, failed: std::sync::Mutex::new(None) }
+    }
+
+    /// The remembered failure as an error, if any.
+    fn check(&self) -> Result<(), LlmError> {
+        match self.failed.lock().expect("not poisoned").clone() {
+            None => Ok(()),
+            Some(Failed::Timeout(limit)) => Err(LlmError::Timeout(limit)),
+            Some(Failed::Fatal(why)) => Err(LlmError::Config(format!("{why} (earlier in this run; not asked again)"))),
+        }
+    }
+
+    /// Remembers a lasting failure.
+    fn note<T>(&self, result: Result<T, LlmError>) -> Result<T, LlmError> {
+        if let Err(e) = &result {
+            let lasting = match e {
+                LlmError::Timeout(limit) => Some(Failed::Timeout(*limit)),
+                e if e.is_fatal_for_run() => Some(Failed::Fatal(e.to_string())),
+                _ => None,
+            };
+            if let Some(f) = lasting {
+                self.failed.lock().expect("not poisoned").get_or_insert(f);
+            }
+        }
+        result
+    }
+}
+
+impl<M: Model> Model for Sticky<M> {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn ask(&self, question: &Question) -> Result<Answer, LlmError> {
+        self.check()?;
+        self.note(self.inner.ask(question))
+    }
+    fn complete_json(&self, system: &str, prompt: &str, schema: &serde_json::Value, max_tokens: u32) -> Result<String, LlmError> {
+        self.check()?;
+        self.note(self.inner.complete_json(system, prompt, schema, max_tokens))
+    }
+    fn unreachable_hint(&self) -> String {
+        self.inner.unreachable_hint()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,5 +314,31 @@ mod tests {
         assert!(parse_answer("I would keep it", &q()).is_err());
         // An answer that tries to add anything (an edit) is rejected whole.
         assert!(parse_answer(r#"{"option":"keep","reason":"x","edit":"rm -rf /"}"#, &q()).is_err());
+    }
+
+    /// A model that times out once stays timed out for the rest of the run, without
+    /// being asked again; an invalid answer does not stick.
+    #[test]
+    fn a_sticky_model_is_not_asked_again_after_a_timeout() {
+        struct Slow(std::sync::atomic::AtomicUsize);
+        impl Model for Slow {
+            fn name(&self) -> String {
+                "slow".into()
+            }
+            fn ask(&self, _: &Question) -> Result<Answer, LlmError> {
+                match self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                    0 => Err(LlmError::Invalid("not JSON".into())),
+                    _ => Err(LlmError::Timeout(Duration::from_secs(60))),
+                }
+            }
+        }
+        let q = Question { system: String::new(), prompt: String::new(), option_ids: vec!["a".into()] };
+        let sticky = Sticky::new(Slow(std::sync::atomic::AtomicUsize::new(0)));
+        assert!(matches!(sticky.ask(&q), Err(LlmError::Invalid(_))));
+        assert!(matches!(sticky.ask(&q), Err(LlmError::Timeout(_))));
+        for _ in 0..3 {
+            assert!(matches!(sticky.ask(&q), Err(LlmError::Timeout(_))));
+        }
+        assert_eq!(sticky.inner.0.load(std::sync::atomic::Ordering::SeqCst), 2, "asked twice, then never again");
     }
 }

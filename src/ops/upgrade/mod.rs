@@ -259,7 +259,9 @@ pub fn run(req: &Request, progress: &dyn Progress) -> anyhow::Result<Outcome> {
         refuse_unsafe_apply(&ws.root, options)?;
     }
     let cache = crate::judge::cache::VerdictCache::in_target_dir(&ws.target_dir);
-    let judge = req.judge.connect(&cache)?.map(|m| Judge { model: Arc::from(m), cache: Arc::new(cache) });
+    // One model for every step and `--repair`; once it fails for good (or times out), no
+    // later step waits for it again.
+    let judge = req.judge.connect(&cache)?.map(|m| Judge { model: Arc::new(crate::judge::llm::Sticky::new(m)), cache: Arc::new(cache) });
     let mut up = plan(req, judge.as_ref(), progress)?;
     let WriteMode::Apply(options) = &req.write else { return Ok(Outcome { upgrade: up, finished: None }) };
     let repair = req.repair.then(|| RepairWith {
