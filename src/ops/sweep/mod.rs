@@ -158,6 +158,7 @@ pub fn run(req: &Request, worker: &(dyn Fn(&Path) -> Command + Sync), progress: 
 
     let queue: Mutex<VecDeque<Repo>> = Mutex::new(list.iter().cloned().collect());
     let tally = Mutex::new(Tally::default());
+    let results: Mutex<Vec<RepoResult>> = Mutex::new(Vec::with_capacity(list.len()));
     let total = list.len();
     let show = |t: &Tally| {
         let remaining = total - t.done - t.running.len();
@@ -182,7 +183,9 @@ pub fn run(req: &Request, worker: &(dyn Fn(&Path) -> Command + Sync), progress: 
                 let job = Job { repo: repo.clone(), options: req.options.clone(), out: req.out.clone(), cache: cache.clone() };
                 let own = own_targets.join(&repo.name);
                 let target_dir = req.target_dir.clone().unwrap_or_else(|| own.clone());
-                let (status, reused) = run_worker(&job, &jobs_dir, &target_dir, req.timeout, worker);
+                let (result, reused) = run_worker(&job, &jobs_dir, &target_dir, req.timeout, worker);
+                let (status, changes) = (result.status, result.changes);
+                results.lock().expect("results").push(result);
                 if req.target_dir.is_none() {
                     let _ = std::fs::remove_dir_all(&own);
                 }
@@ -191,7 +194,6 @@ pub fn run(req: &Request, worker: &(dyn Fn(&Path) -> Command + Sync), progress: 
                 t.done += 1;
                 t.failed += usize::from(matches!(status, Status::Failed | Status::TimedOut));
                 t.reused += usize::from(reused);
-                let changes = worker::recorded(&req.out, &repo.name).map_or(0, |r| r.changes);
                 progress.step(&format!(
                     "Swept [{}/{total}] {}: {}{}",
                     t.done,
@@ -210,16 +212,7 @@ pub fn run(req: &Request, worker: &(dyn Fn(&Path) -> Command + Sync), progress: 
         }
     });
     let reused = tally.lock().expect("tally").reused;
-    let mut repositories: Vec<RepoResult> = list
-        .iter()
-        .map(|r| {
-            worker::recorded(&req.out, &r.name).unwrap_or_else(|| {
-                let mut missing = RepoResult::new(&r.name, &r.source, "", "", Status::Failed);
-                missing.reason = Some("the worker left no result".into());
-                missing
-            })
-        })
-        .collect();
+    let mut repositories = results.into_inner().expect("results");
     repositories.sort_by(|a, b| a.name.cmp(&b.name));
     let report = SweepReport {
         version: REPORT_VERSION,
@@ -235,32 +228,33 @@ pub fn run(req: &Request, worker: &(dyn Fn(&Path) -> Command + Sync), progress: 
     Ok((report, warnings))
 }
 
-/// Runs one worker process for `job` and waits for it (at most `timeout`); a worker that
-/// leaves no result, crashes or runs late is recorded as failed or timed out, with the
-/// end of its log as the reason. Returns the status and whether the result was reused.
-fn run_worker(job: &Job, jobs_dir: &Path, target_dir: &Path, timeout: Duration, worker: &(dyn Fn(&Path) -> Command + Sync)) -> (Status, bool) {
+/// Runs one worker process for `job` and waits for it (at most `timeout`). Returns the
+/// repository's result, as the worker recorded it in `<name>.json`, and whether it was
+/// reused; a worker that leaves no result, crashes or runs late is recorded here as failed
+/// or timed out, with the end of its log as the reason.
+fn run_worker(job: &Job, jobs_dir: &Path, target_dir: &Path, timeout: Duration, worker: &(dyn Fn(&Path) -> Command + Sync)) -> (RepoResult, bool) {
     let name = &job.repo.name;
     let job_file = jobs_dir.join(format!("{name}.json"));
     let log_tmp = jobs_dir.join(format!("{name}.log"));
     let log = job.out.join(format!("{name}.log"));
-    let record = |status: Status, reason: String| {
+    let fail = |status: Status, reason: String| {
+        let _ = std::fs::rename(&log_tmp, &log);
         let mut r = RepoResult::new(name, &job.repo.source, "", "", status);
         r.reason = Some(reason);
         let _ = std::fs::write(job.out.join(format!("{name}.json")), serde_json::to_string_pretty(&r).unwrap_or_default() + "\n");
-        let _ = std::fs::rename(&log_tmp, &log);
-        (status, false)
+        (r, false)
     };
     if let Err(e) = std::fs::write(&job_file, serde_json::to_string_pretty(job).unwrap_or_default()) {
-        return record(Status::Failed, format!("cannot write the job file: {e}"));
+        return fail(Status::Failed, format!("cannot write the job file: {e}"));
     }
-    let Ok(log_file) = std::fs::File::create(&log_tmp) else { return record(Status::Failed, "cannot create the log".into()) };
+    let Ok(log_file) = std::fs::File::create(&log_tmp) else { return fail(Status::Failed, "cannot create the log".into()) };
     let mut cmd = worker(&job_file);
     cmd.env("CARGO_TARGET_DIR", target_dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log_file);
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return record(Status::Failed, format!("cannot start the worker: {e}")),
+        Err(e) => return fail(Status::Failed, format!("cannot start the worker: {e}")),
     };
     let started = Instant::now();
     let status = loop {
@@ -268,10 +262,10 @@ fn run_worker(job: &Job, jobs_dir: &Path, target_dir: &Path, timeout: Duration, 
             Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() > timeout => {
                 kill_group(&mut child);
-                return record(Status::TimedOut, format!("stopped after the --timeout of {}s", timeout.as_secs()));
+                return fail(Status::TimedOut, format!("stopped after the --timeout of {}s", timeout.as_secs()));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return record(Status::Failed, format!("cannot wait for the worker: {e}")),
+            Err(e) => return fail(Status::Failed, format!("cannot wait for the worker: {e}")),
         }
     };
     let mut said = String::new();
@@ -281,19 +275,16 @@ fn run_worker(job: &Job, jobs_dir: &Path, target_dir: &Path, timeout: Duration, 
     let reused = said.lines().any(|l| l.trim() == "reused");
     if reused {
         let _ = std::fs::remove_file(&log_tmp);
-    } else {
-        let _ = std::fs::rename(&log_tmp, &log);
     }
     match worker::recorded(&job.out, name) {
-        Some(r) if status.success() => (r.status, reused),
+        Some(r) if status.success() => {
+            let _ = std::fs::rename(&log_tmp, &log);
+            (r, reused)
+        }
         _ => {
-            let tail: Vec<String> = std::fs::read_to_string(&log).unwrap_or_default().lines().rev().take(3).map(str::to_string).collect();
-            let tail: Vec<String> = tail.into_iter().rev().collect();
-            let why = format!("the worker failed ({status}){}", if tail.is_empty() { String::new() } else { format!(": {}", tail.join(" / ")) });
-            let mut r = RepoResult::new(name, &job.repo.source, "", "", Status::Failed);
-            r.reason = Some(why);
-            let _ = std::fs::write(job.out.join(format!("{name}.json")), serde_json::to_string_pretty(&r).unwrap_or_default() + "\n");
-            (Status::Failed, false)
+            let text = std::fs::read_to_string(&log_tmp).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect();
+            fail(Status::Failed, format!("the worker failed ({status}){}", if tail.is_empty() { String::new() } else { format!(": {}", tail.join(" / ")) }))
         }
     }
 }
