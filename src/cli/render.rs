@@ -85,18 +85,13 @@ pub(super) fn print_findings(err: &mut dyn Write, m: &Migration, quiet: bool) {
 
 /// One diagnostic: `level: file:line: message [rule]`.
 pub(super) fn print_diagnostic(err: &mut dyn Write, d: &Diagnostic) {
-    let (style, label) = match d.level {
-        Level::Error => (ERR, "error"),
-        Level::Warning => (WARN, "warning"),
-        Level::Note => (NOTE, "note"),
-    };
-    let place = match (&d.file, d.line) {
-        (Some(f), Some(l)) => format!("{f}:{l}: "),
-        (Some(f), None) => format!("{f}: "),
-        _ => String::new(),
+    let style = match d.level {
+        Level::Error => ERR,
+        Level::Warning => WARN,
+        Level::Note => NOTE,
     };
     let rule = d.rule.map(|r| format!(" [{r}]")).unwrap_or_default();
-    let _ = writeln!(err, "{}{label}:{} {place}{}{rule}", style.render(), style.render_reset(), d.message);
+    let _ = writeln!(err, "{}{}:{} {}{}{rule}", style.render(), d.level.label(), style.render_reset(), d.place(""), d.message);
 }
 
 /// What `--apply` did: files written, repairs, the verification. Returns whether all went

@@ -155,6 +155,17 @@ pub enum Level {
     Error,
 }
 
+impl Level {
+    /// As printed before a message: `note`, `warning`, `error`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Note => "note",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
 /// A message about the run that is not a change: an unparseable file, a conflict,
 /// a site the rules found but cannot rewrite.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -172,6 +183,16 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// Where it is, as printed before its message: `FILE:LINE: `, `FILE: ` or nothing;
+    /// `prefix` goes before the file (a workspace's folder inside a repository).
+    pub fn place(&self, prefix: &str) -> String {
+        match (&self.file, self.line) {
+            (Some(f), Some(l)) => format!("{prefix}{f}:{l}: "),
+            (Some(f), None) => format!("{prefix}{f}: "),
+            _ => String::new(),
+        }
+    }
+
     /// A diagnostic about a file at a line.
     pub fn at(level: Level, file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
         Diagnostic { level, file: Some(file.to_string()), line, rule: None, message: message.into() }

@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_json::{json, Value};
 
 use crate::core::migration::Migration;
-use crate::core::model::{Change, Level, Safety};
+use crate::core::model::{Change, Safety};
 
 /// Writes the migration as one SARIF log.
 pub fn write_sarif(m: &Migration, out: &mut dyn Write) -> std::io::Result<()> {
@@ -20,7 +20,7 @@ pub fn write_sarif(m: &Migration, out: &mut dyn Write) -> std::io::Result<()> {
     results.extend(m.diagnostics.iter().filter(|d| d.file.is_some()).map(|d| {
         json!({
             "ruleId": d.rule.unwrap_or("cargo-migrate"),
-            "level": match d.level { Level::Error => "error", Level::Warning => "warning", Level::Note => "note" },
+            "level": d.level.label(),
             "message": { "text": d.message },
             "locations": [location(d.file.as_deref().unwrap_or_default(), d.line.unwrap_or(1))],
         })

@@ -347,17 +347,7 @@ fn add_counts(result: &mut RepoResult, prefix: &str, m: &Migration, finished: Op
     result.files += m.files.len();
     result.judged += m.verdicts.len();
     for d in m.diagnostics.iter().filter(|d| d.level != Level::Note || d.file.is_none()) {
-        let place = match (&d.file, d.line) {
-            (Some(f), Some(l)) => format!("{prefix}{f}:{l}: "),
-            (Some(f), None) => format!("{prefix}{f}: "),
-            _ => String::new(),
-        };
-        let level = match d.level {
-            Level::Error => "error",
-            Level::Warning => "warning",
-            Level::Note => "note",
-        };
-        result.notes.push(format!("{level}: {place}{}", d.message));
+        result.notes.push(format!("{}: {}{}", d.level.label(), d.place(prefix), d.message));
     }
     if let Some(v) = finished.and_then(|f| f.verified.as_ref()) {
         verify.builds &= v.remaining.is_empty();
