@@ -46,12 +46,14 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
 import tomllib
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
+from registry import fetch as fetch_into, inside_a_git_tree  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(os.environ.get("CARGO_MIGRATE_BENCH_DIR") or Path(tempfile.gettempdir()) / "cargo-migrate-sweep-bench")
@@ -73,13 +75,8 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def inside_a_git_tree(path):
-    """Whether `path` or a folder above it holds a `.git`."""
-    return any((p / ".git").exists() for p in [path, *path.parents])
 
 
-def cargo_home():
-    return Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
 
 
 def corpus_list():
@@ -93,26 +90,6 @@ def corpus_list():
     return out + EXTRA
 
 
-def fetch(name, version):
-    """The unpacked source of name-version under BENCH/src (fetch.sh's technique)."""
-    out = BENCH / "src" / f"{name}-{version}"
-    if (out / "Cargo.toml").is_file():
-        return out
-    cached = list((cargo_home() / "registry" / "cache").glob(f"*/{name}-{version}.crate"))
-    if not cached:
-        with tempfile.TemporaryDirectory() as tmp:
-            p = Path(tmp)
-            (p / "src").mkdir()
-            (p / "src/lib.rs").write_text("")
-            (p / "Cargo.toml").write_text(
-                f'[package]\nname = "fetch-probe"\nversion = "0.0.0"\nedition = "2021"\n\n[workspace]\n\n'
-                f'[dependencies]\n{name} = "={version}"\n')
-            subprocess.run(["cargo", "fetch", "-q"], cwd=p, check=True)
-        cached = list((cargo_home() / "registry" / "cache").glob(f"*/{name}-{version}.crate"))
-    (BENCH / "src").mkdir(parents=True, exist_ok=True)
-    with tarfile.open(cached[0]) as t:
-        t.extractall(BENCH / "src", filter="data")
-    return out
 
 
 def git(cwd, *args):
@@ -323,6 +300,11 @@ def table(runs, subset_note):
             f'{r["cargo_share"] * 100:.0f} % ({r["cargo_calls"]} calls)',
             f'{r["load_before"][0]} → {r["load_after"][0]}']) + " |")
     return "\n".join(lines)
+
+
+def fetch(name, version):
+    """The unpacked source of name-version under BENCH/src."""
+    return fetch_into(name, version, BENCH / "src")
 
 
 def main():

@@ -26,11 +26,13 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import tomllib
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
+from registry import fetch as fetch_into, inside_a_git_tree  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # Outside the repository: the crates' build scripts run here, and some of them look for
@@ -38,9 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(os.environ.get("CARGO_MIGRATE_BENCH_DIR") or Path(tempfile.gettempdir()) / "cargo-migrate-upgrade-bench")
 
 
-def inside_a_git_tree(path):
-    """Whether `path` or a folder above it holds a `.git`."""
-    return any((p / ".git").exists() for p in [path, *path.parents])
 
 # pack crate -> (old requirement, crates that depend on it: name, version)
 CORPUS = {
@@ -85,28 +84,8 @@ CORPUS = {
 }
 
 
-def cargo_home():
-    return Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
 
 
-def fetch(name, version):
-    """The unpacked source of name-version under BENCH/src (fetch.sh's technique)."""
-    out = BENCH / "src" / f"{name}-{version}"
-    if (out / "Cargo.toml").is_file():
-        return out
-    with tempfile.TemporaryDirectory() as tmp:
-        p = Path(tmp)
-        (p / "src").mkdir()
-        (p / "src/lib.rs").write_text("")
-        (p / "Cargo.toml").write_text(
-            f'[package]\nname = "fetch-probe"\nversion = "0.0.0"\nedition = "2021"\n\n[workspace]\n\n'
-            f'[dependencies]\n{name} = "={version}"\n')
-        subprocess.run(["cargo", "fetch", "-q"], cwd=p, check=True)
-    crate = next((cargo_home() / "registry" / "cache").glob(f"*/{name}-{version}.crate"))
-    (BENCH / "src").mkdir(parents=True, exist_ok=True)
-    with tarfile.open(crate) as t:
-        t.extractall(BENCH / "src", filter="data")
-    return out
 
 
 def requirement(manifest, dep):
@@ -175,6 +154,11 @@ def merge_rows(old, new):
     merged.update(fresh)
     order = [(dep, f"{n} {v}") for dep, (_, crates) in CORPUS.items() for n, v in crates]
     return sorted(merged.values(), key=lambda r: order.index((r["pack"], r["crate"])) if (r["pack"], r["crate"]) in order else len(order))
+
+
+def fetch(name, version):
+    """The unpacked source of name-version under BENCH/src."""
+    return fetch_into(name, version, BENCH / "src")
 
 
 def main():
