@@ -160,6 +160,7 @@ fn detects_renamed_and_workspace_dependencies() {
     // Under its local name `r` in app; `mini::` there is not the dependency. The root's
     // [workspace.dependencies] moves (comment kept); b's `workspace = true` stays.
     insta::assert_snapshot!("renamed_and_workspace_dependencies_diff", redact(&run.stdout));
+    assert!(!run.stdout.contains("--- a/b/Cargo.toml"), "b's `workspace = true` stays: {}", run.stdout);
 }
 
 fn chain_sandbox() -> Sandbox {
@@ -182,6 +183,9 @@ fn chains_packs() {
     // The step 0.7 → 0.8, then 0.8 → 0.9.
     insta::assert_snapshot!("chained_packs_stderr", redact(&run.stderr));
     insta::assert_snapshot!("chained_packs_diff", redact(&run.stdout));
+    let first = run.stderr.find("Pack mini 0.7→0.8").expect("the first step");
+    let second = run.stderr.find("Pack mini 0.8→0.9").expect("the second step");
+    assert!(first < second, "{}", run.stderr);
     // A nearer target stops after the first step.
     let run = s.run("user", &["upgrade", "mini@0.8", "--pack", "../b.toml", "--pack", "../a.toml", "--no-compiler", "--color", "never"]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -536,6 +540,9 @@ fn line_pack_targets() {
     assert_eq!(run.code, 0, "{run:?}");
     // The major step 0.3 → 0.4, then the line pack 0.4 → 0.4.9.
     insta::assert_snapshot!("line_pack_after_a_major_step_stderr", redact(&run.stderr));
+    let major = run.stderr.find("Pack mini 0.3→0.4").expect("the major step");
+    let line = run.stderr.find("Pack mini 0.4→0.4.9").expect("the line step");
+    assert!(major < line, "{}", run.stderr);
     insta::assert_snapshot!("line_pack_after_a_major_step_diff", redact(&run.stdout));
 }
 
