@@ -364,6 +364,7 @@ fn env_number(name: &str) -> Option<u64> {
 fn damaged_real_files_go_through_the_pipeline_safely() {
     let seeds = seeds();
     let cases = env_number("CARGO_MIGRATE_FUZZ_CASES").map_or(FUZZ_CASES, |n| n as u32);
+    assert!(cases > 0, "CARGO_MIGRATE_FUZZ_CASES=0 would run nothing");
     let mut seed = [0u8; 32];
     seed[..8].copy_from_slice(&env_number("CARGO_MIGRATE_FUZZ_SEED").unwrap_or(0).to_le_bytes());
     let config = Config { cases, failure_persistence: None, ..Config::default() };

@@ -316,6 +316,15 @@ fn apply_commits_on_a_new_branch_and_never_on_the_current_one() {
     assert!(f.git("repos/beta", &["status", "--porcelain"]).contains("src/lib.rs"));
     assert_eq!(f.git("repos/beta", &["branch", "--format=%(refname:short)"]), "main", "no branch where nothing was committed");
     assert_eq!(f.git("repos/alpha", &["worktree", "list"]).lines().count(), 1);
+    // A branch that exists already is not written over: another sweep with the same branch
+    // fails that repository, with git's reason, and leaves the branch as it was.
+    let commit = f.git("repos/alpha", &["rev-parse", "migrate/edition-2024"]);
+    let again = f.sweep(&["--repos", "repos", "--out", "out2", "--no-compiler", "--apply", "--branch", "migrate/edition-2024"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    let alpha = f.report("out2")["repositories"].as_array().unwrap().iter().find(|r| r["name"] == "alpha").unwrap().clone();
+    assert_eq!(alpha["status"], "failed", "{alpha}");
+    assert!(alpha["reason"].as_str().unwrap().contains("already exists"), "{alpha}");
+    assert_eq!(f.git("repos/alpha", &["rev-parse", "migrate/edition-2024"]), commit);
 }
 
 #[test]
@@ -325,18 +334,23 @@ fn a_repository_past_its_timeout_is_stopped_and_the_rest_go_on() {
     f.commit_all("repos/quick");
     // A build script that outlasts the timeout: the compiler phase runs it.
     f.write("repos/slow/Cargo.toml", "[package]\nname = \"slow\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n");
-    f.write("repos/slow/build.rs", "fn main() {\n    std::thread::sleep(std::time::Duration::from_secs(60));\n}\n");
+    f.write("repos/slow/build.rs", "fn main() {\n    std::thread::sleep(std::time::Duration::from_secs(3600));\n}\n");
     f.write("repos/slow/src/lib.rs", "pub fn gen() {}\n");
     f.commit_all("repos/slow");
     let started = std::time::Instant::now();
     let run = f.sweep(&["--repos", "repos", "--out", "out", "--timeout", "8", "-j", "2"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(started.elapsed().as_secs() < 50, "the slow worker was not stopped: {:?}", started.elapsed());
+    assert!(started.elapsed().as_secs() < 600, "the slow worker was not stopped: {:?}", started.elapsed());
     insta::assert_snapshot!("timeout_outline", outline(&f.report("out")));
     // Nothing of the stopped worker is left running.
     let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
     let ps = String::from_utf8_lossy(&ps.stdout);
-    assert!(!ps.lines().any(|l| l.contains("sweep-worker") && l.contains(&f.tmp.path().display().to_string())), "{ps}");
+    // Nothing of the stopped worker is left running: not the worker, not the build script
+    // it had started (its path is under the sweep's folder).
+    let tmp = f.tmp.path().display().to_string();
+    assert!(!ps.lines().any(|l| l.contains(&tmp)), "{ps}");
+    // Each repository's own target directory is removed when it is done.
+    assert!(!f.path("out/.sweep/target/quick").exists() && !f.path("out/.sweep/target/slow").exists());
 }
 
 #[test]

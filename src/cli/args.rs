@@ -297,7 +297,9 @@ pub(super) struct LlmArgs {
     /// http://127.0.0.1:8080 for `openai`).
     #[arg(long, value_name = "URL")]
     pub(super) llm_url: Option<String>,
-    /// Seconds to wait for one answer.
+    /// Seconds to wait for one answer. After a timeout the model is not asked again in the
+    /// run; all of a run's questions share a budget of 300 seconds
+    /// (`CARGO_MIGRATE_LLM_BUDGET=SECS` changes it).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub(super) llm_timeout: u64,
     /// Environment variable holding an API key for `openai` servers that need one.
