@@ -413,11 +413,7 @@ fn line_class(line: &str) -> &'static str {
 
 /// `1 change`, `2 changes`.
 fn counted(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
+    format!("{n} {noun}{}", super::plural(n))
 }
 
 /// `12.3 s`, `4 min 05 s`, `2 h 03 min`.

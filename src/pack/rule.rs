@@ -18,12 +18,6 @@ pub struct PackRule {
     /// Per package name: how it names the crate (renamed dependencies) and what
     /// methods it defines itself. Packages not listed use the crate's own name.
     pub envs: BTreeMap<String, Env>,
-    /// Restricts the run to one rule of the pack: its index in `pack.rules` (`None`, the
-    /// default: every rule). Not a selection like the CLI's `--only`, which picks among
-    /// the tool's rules by id; this picks one rule inside this pack, whose other rules
-    /// then do nothing (not even the path moves a template may rely on). Nothing sets it
-    /// today: `pack test` runs each example with the whole pack.
-    pub single_rule: Option<usize>,
     /// Per file (display path): where the compiler resolved a call to the crate's item.
     /// Empty for the syntactic pass; the compiler phase of an upgrade fills it.
     pub compiler_sites: BTreeMap<String, Vec<CompilerSite>>,
@@ -35,7 +29,7 @@ pub struct PackRule {
 impl PackRule {
     /// Runs every rule of `pack`, for packages that depend on the crate under its own name.
     pub fn new(pack: Arc<CompiledPack>) -> PackRule {
-        PackRule { pack, envs: BTreeMap::new(), single_rule: None, compiler_sites: BTreeMap::new(), assume_errors: false }
+        PackRule { pack, envs: BTreeMap::new(), compiler_sites: BTreeMap::new(), assume_errors: false }
     }
 
     fn env(&self, package: &str) -> Env {
@@ -83,7 +77,7 @@ impl Rule for PackRule {
         let sites = self.compiler_sites.get(&cx.file.display).map_or(&[][..], Vec::as_slice);
         let run = run_pack(&RunCx {
             pack: &self.pack,
-            single_rule: self.single_rule,
+            single_rule: None,
             env: &env,
             sites,
             assume_errors: self.assume_errors,

@@ -64,7 +64,8 @@ pub struct RunCx<'a> {
     /// The pack.
     pub pack: &'a CompiledPack,
     /// Restricts the run to one rule of the pack, by its index in `pack.rules`; `None`:
-    /// every rule (see [`super::PackRule::single_rule`]).
+    /// every rule. The convergence check of a compiled pack runs one rule at a time;
+    /// every other run takes the whole pack.
     pub single_rule: Option<usize>,
     /// How the file's package names the crate, and the methods it defines itself.
     pub env: &'a Env,
