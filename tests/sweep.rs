@@ -36,23 +36,17 @@ impl Fleet {
     }
 
     fn git(&self, dir: &str, args: &[&str]) -> String {
-        let mut cmd = Command::new("git");
-        isolate(&mut cmd, self.tmp.path());
-        let out = cmd.arg("-C").arg(self.path(dir)).args(args).output().unwrap();
-        assert!(out.status.success(), "git {args:?} in {dir}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        common::git_in(self.tmp.path(), dir, args)
     }
 
     /// Commits everything in `dir` as a new git repository.
     fn commit_all(&self, dir: &str) {
-        self.git(dir, &["init", "-q", "-b", "main"]);
-        self.git(dir, &["add", "-A"]);
-        self.git(dir, &["commit", "-q", "-m", "initial"]);
+        common::commit_all(self.tmp.path(), dir);
     }
 
     /// A copy of `examples/edition-demo` at `rel`.
     fn demo(&self, rel: &str) {
-        copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/edition-demo"), &self.path(rel));
+        common::demo_at(self.tmp.path(), rel);
     }
 
     fn sweep(&self, args: &[&str]) -> Run {
@@ -102,25 +96,10 @@ fn outline(report: &serde_json::Value) -> String {
     redact(&(lines.join("\n") + "\n"))
 }
 
-/// A fleet of five: two git checkouts of the demo, a plain folder of it, a repository
-/// with two workspaces (one nested) and a test fixture's manifest, and one without a
-/// Cargo.toml.
+/// The fleet of five of [`common::sweep_fleet`].
 fn fleet() -> Fleet {
     let f = Fleet::new();
-    f.demo("repos/alpha");
-    f.commit_all("repos/alpha");
-    f.demo("repos/beta");
-    f.commit_all("repos/beta");
-    f.demo("repos/plain");
-    f.write("repos/multi/Cargo.toml", "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n");
-    f.write("repos/multi/app/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
-    f.write("repos/multi/app/src/lib.rs", "pub fn gen() -> u32 {\n    4\n}\n");
-    // A manifest under a member's folder: a test fixture, not a workspace.
-    f.write("repos/multi/app/tests/fixtures/broken/Cargo.toml", "this is not toml [\n");
-    f.write("repos/multi/tools/Cargo.toml", "[package]\nname = \"tools\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
-    f.write("repos/multi/tools/src/main.rs", "extern \"C\" {\n    fn abs(x: i32) -> i32;\n}\n\nfn main() {\n    println!(\"{}\", unsafe { abs(-1) });\n}\n");
-    f.commit_all("repos/multi");
-    f.write("repos/empty/README.md", "no Rust here\n");
+    common::sweep_fleet(f.tmp.path());
     f
 }
 

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 mod common;
-use common::{copy_dir, isolate};
+use common::isolate;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
 /// The Kubernetes release whose schemas (shipped by kubernetes-validate) the manifests
@@ -217,42 +217,6 @@ fn the_workflow_matrix_counts_its_shards_from_one() {
     assert!(runs.contains(&"cargo migrate sweep merge shard-*/ --out sweep"), "{runs:?}");
 }
 
-/// The repositories of the simulated Job: two git checkouts of the demo, a plain folder
-/// of it, a repository with two workspaces, and one without a Cargo.toml (a failed
-/// result is a result too).
-fn fleet(root: &Path) -> Vec<PathBuf> {
-    let write = |rel: &str, text: &str| {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
-    let git = |dir: &str, args: &[&str]| {
-        let mut cmd = Command::new("git");
-        isolate(&mut cmd, root);
-        let out = cmd.arg("-C").arg(root.join(dir)).args(args).output().unwrap();
-        assert!(out.status.success(), "git {args:?} in {dir}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    let commit_all = |dir: &str| {
-        git(dir, &["init", "-q", "-b", "main"]);
-        git(dir, &["add", "-A"]);
-        git(dir, &["commit", "-q", "-m", "initial"]);
-    };
-    let demo = |rel: &str| copy_dir(&repo_root().join("examples/edition-demo"), &root.join(rel));
-    demo("repos/alpha");
-    commit_all("repos/alpha");
-    demo("repos/beta");
-    commit_all("repos/beta");
-    demo("repos/plain");
-    write("repos/multi/Cargo.toml", "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n");
-    write("repos/multi/app/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
-    write("repos/multi/app/src/lib.rs", "pub fn gen() -> u32 {\n    4\n}\n");
-    write("repos/multi/tools/Cargo.toml", "[package]\nname = \"tools\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
-    write("repos/multi/tools/src/main.rs", "extern \"C\" {\n    fn abs(x: i32) -> i32;\n}\n\nfn main() {\n    println!(\"{}\", unsafe { abs(-1) });\n}\n");
-    commit_all("repos/multi");
-    write("repos/empty/README.md", "no Rust here\n");
-    ["alpha", "beta", "plain", "multi", "empty"].iter().map(|n| root.join("repos").join(n)).collect()
-}
-
 fn report(dir: &Path) -> Value {
     let path = dir.join("report.json");
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
@@ -290,7 +254,8 @@ fn an_indexed_job_run_here_merges_into_the_unsharded_report() {
 
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let repos = fleet(root);
+    // The sweep tests' fleet: a failed result is a result too.
+    let repos = common::sweep_fleet(root);
     // The volume: repos.txt, and the shard folders the pods write.
     let volume = root.join("volume");
     std::fs::create_dir_all(&volume).unwrap();

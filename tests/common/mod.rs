@@ -201,6 +201,53 @@ pub fn edition_in(dir: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Runs git in `root/dir`, isolated in `root` (see [`isolate`]); its trimmed stdout.
+pub fn git_in(root: &Path, dir: &str, args: &[&str]) -> String {
+    let mut cmd = Command::new("git");
+    isolate(&mut cmd, root);
+    let out = cmd.arg("-C").arg(root.join(dir)).args(args).output().unwrap();
+    assert!(out.status.success(), "git {args:?} in {dir}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Makes `root/dir` a git repository on `main` with everything in it committed.
+pub fn commit_all(root: &Path, dir: &str) {
+    git_in(root, dir, &["init", "-q", "-b", "main"]);
+    git_in(root, dir, &["add", "-A"]);
+    git_in(root, dir, &["commit", "-q", "-m", "initial"]);
+}
+
+/// A copy of `examples/edition-demo` at `root/rel`.
+pub fn demo_at(root: &Path, rel: &str) {
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/edition-demo"), &root.join(rel));
+}
+
+/// The sweep tests' fleet under `root/repos`: two git checkouts of the demo (`alpha`,
+/// `beta`), a plain folder of it (`plain`), a repository with two workspaces, one nested,
+/// and a test fixture's manifest that is no workspace (`multi`), and one without a
+/// Cargo.toml (`empty`). Returns the five folders.
+pub fn sweep_fleet(root: &Path) -> Vec<PathBuf> {
+    demo_at(root, "repos/alpha");
+    commit_all(root, "repos/alpha");
+    demo_at(root, "repos/beta");
+    commit_all(root, "repos/beta");
+    demo_at(root, "repos/plain");
+    write_file(root, "repos/multi/Cargo.toml", "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n");
+    write_file(root, "repos/multi/app/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    write_file(root, "repos/multi/app/src/lib.rs", "pub fn gen() -> u32 {\n    4\n}\n");
+    // A manifest under a member's folder: a test fixture, not a workspace.
+    write_file(root, "repos/multi/app/tests/fixtures/broken/Cargo.toml", "this is not toml [\n");
+    write_file(root, "repos/multi/tools/Cargo.toml", "[package]\nname = \"tools\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
+    write_file(
+        root,
+        "repos/multi/tools/src/main.rs",
+        "extern \"C\" {\n    fn abs(x: i32) -> i32;\n}\n\nfn main() {\n    println!(\"{}\", unsafe { abs(-1) });\n}\n",
+    );
+    commit_all(root, "repos/multi");
+    write_file(root, "repos/empty/README.md", "no Rust here\n");
+    ["alpha", "beta", "plain", "multi", "empty"].iter().map(|n| root.join("repos").join(n)).collect()
+}
+
 /// Whether a copy of a crate leaves this entry out: build output and VCS data.
 pub fn skipped(name: &std::ffi::OsStr) -> bool {
     name == ".git" || name == "target" || name == "Cargo.lock"
