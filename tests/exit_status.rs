@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+
 fn crate_with(dir: &Path, lib: &str) {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"holes\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n").unwrap();
@@ -56,29 +58,15 @@ fn a_mod_without_a_file_is_an_error_with_status_2_and_its_package_is_left_whole(
     assert_eq!(code, 0, "{stderr}");
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", dir.join("../gitconfig"))
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
+/// Commits everything in `dir` (a new repository the first time), with git isolated in
+/// the test's temporary folder.
 fn commit_all(dir: &Path) {
+    let (root, name) = (dir.parent().unwrap(), dir.file_name().unwrap().to_str().unwrap());
     if !dir.join(".git").exists() {
-        git(dir, &["init", "-q"]);
+        return common::commit_all(root, name);
     }
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", "state"]);
+    common::git_in(root, name, &["add", "-A"]);
+    common::git_in(root, name, &["commit", "-q", "-m", "state"]);
 }
 
 /// A file that does not parse leaves its whole package as it is, manifest included: the
