@@ -13,7 +13,9 @@
 //!   error diagnostic, which fails the property too); when it returns changes, the new
 //!   text is exactly the original with the changes' edits applied (so every byte outside
 //!   an edit is identical), no bare LF appears in a file that had only CRLF, the new text
-//!   parses with `syn` iff the input did, and a second run changes nothing.
+//!   parses with `syn` iff the input did, and a second run changes nothing;
+//! - read one top-level item at a time (as files over 1 MiB are), the results are the
+//!   same as read whole: the same edits, the same new text, the same error.
 //!
 //! The pipeline runs in a thread with the stack the tool gives its own workers
 //! ([`cargo_migrate::engine::walk::WORKER_STACK`]), so deep nesting that would overflow
@@ -28,10 +30,12 @@
 
 use std::path::{Path, PathBuf};
 
+use cargo_migrate::core::model::CfgStatus;
 use cargo_migrate::core::model::Edit;
 use cargo_migrate::core::plan::apply_edits;
+use cargo_migrate::core::text::{FileKind, SourceFile};
 use cargo_migrate::engine::pipeline::migrate_source;
-use cargo_migrate::engine::walk::{read_text, CheckOptions, WORKER_STACK};
+use cargo_migrate::engine::walk::{check_rust_text, read_text, CheckOptions, WORKER_STACK};
 use cargo_migrate::rules;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
@@ -284,11 +288,17 @@ type Migrated = Result<(Vec<Vec<Edit>>, String), String>;
 
 /// Runs `migrate_source` with every edition rule in a thread with the tool's worker stack.
 fn migrate(text: &str) -> std::thread::Result<Migrated> {
+    migrate_reading(text, usize::MAX)
+}
+
+/// [`migrate`], reading files larger than `chunk_above` bytes a chunk at a time (0: every
+/// top-level item on its own).
+fn migrate_reading(text: &str, chunk_above: usize) -> std::thread::Result<Migrated> {
     let text = text.to_string();
     std::thread::Builder::new()
         .stack_size(WORKER_STACK)
         .spawn(move || {
-            let opts = CheckOptions::new(rules::edition_2024().to_vec(), "2024");
+            let opts = CheckOptions { chunk_above, ..CheckOptions::new(rules::edition_2024().to_vec(), "2024") };
             migrate_source("src/lib.rs", &text, &opts).map(|(changes, new)| (changes.into_iter().map(|c| c.edits).collect(), new)).map_err(|d| d.message)
         })
         .unwrap()
@@ -320,7 +330,13 @@ fn check(bytes: &[u8]) -> Result<Outcome, String> {
         }
         return Ok(Outcome::NotUtf8);
     };
-    let (edits, new) = match migrate(text) {
+    let whole = migrate(text);
+    if let (Ok(whole), Ok(chunked)) = (&whole, migrate_reading(text, 0)) {
+        if *whole != chunked {
+            return Err(format!("read one item at a time, the file gives {chunked:?}; read whole, {whole:?}"));
+        }
+    }
+    let (edits, new) = match whole {
         Err(_) => return Err("migrate_source panicked".into()),
         Ok(Err(message)) if message.contains("panicked") => return Err(format!("a rule panicked: {message}")),
         Ok(Err(message)) => {
@@ -538,4 +554,57 @@ fn a_line_inserted_in_a_doc_comment_after_code_does_not_repeat_the_code() {
     assert_eq!(new.matches("extern").count(), 1, "{new}");
     assert!(new.contains("unsafe extern \"C\" { fn f(); }/// // SAFETY: check that no other thread reads or writes the environment meanwhile (`set_var` is unsafe since Rust 2024)\n/// unsafe { std::env::set_var(\"KEY\", \"1\") };\n"), "{new}");
     assert_eq!(check(text.as_bytes()), Ok(Outcome::Changed));
+}
+
+/// What `check_rust_text` finds in `text` (changes, diagnostics, judge sites, `mod`s),
+/// reading files over `chunk_above` bytes a chunk at a time.
+fn findings(text: &str, chunk_above: usize) -> String {
+    let text = text.to_string();
+    std::thread::Builder::new()
+        .stack_size(WORKER_STACK)
+        .spawn(move || {
+            let opts = CheckOptions { chunk_above, ..CheckOptions::new(rules::edition_2024().to_vec(), "2024") };
+            let file = SourceFile {
+                path: "src/lib.rs".into(),
+                display: "src/lib.rs".into(),
+                kind: FileKind::Rust,
+                package: String::new(),
+                cfg: CfgStatus::Active,
+                text,
+            };
+            format!("{:#?}", check_rust_text(&file, &cargo_migrate::cargo::discover::host_cfg(), &opts, true))
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+/// Every seed, and all of them in one file (each in a module of its own, so that a `use`
+/// or a method in one chunk decides a site in another), read one top-level item at a time
+/// gives the same changes, diagnostics, judge sites and `mod`s as read whole.
+#[test]
+fn a_file_read_in_chunks_gives_what_it_gives_read_whole() {
+    assert!(rules::edition_2024().iter().all(|r| r.reads_chunks()), "a large file would be read whole: this test would compare it with itself");
+    let seeds = seeds();
+    let mut all = String::from("use std::env::set_var as sv;\n");
+    let mut compared = 0;
+    for (i, (name, bytes)) in seeds.iter().enumerate() {
+        let Ok(text) = std::str::from_utf8(bytes) else { continue };
+        if !syn_parses(text) {
+            continue;
+        }
+        assert_eq!(findings(text, 0), findings(text, usize::MAX), "{name}");
+        compared += 1;
+        let module = format!("mod seed{i} {{\n{}\n}}\n", text.trim_start_matches('\u{feff}').replace("//!", "//").replace("/*!", "/*"));
+        if syn_parses(&module) {
+            all.push_str(&module);
+        }
+    }
+    // Used before the item that declares what decides it.
+    all.push_str("fn late() { sv(\"A\", \"1\"); if let Some(x) = m.lock().ok() { x } else { drop(m.lock()) } }\nstruct M;\nimpl M { fn lock(&self) {} }\n");
+    assert!(syn_parses(&all), "the seeds do not make one file");
+    let whole = findings(&all, usize::MAX);
+    assert!(whole.contains("`set_var` is unsafe"), "the late call is not found: the test tests nothing");
+    assert_eq!(findings(&all, 0), whole);
+    assert!(compared > 50, "only {compared} seeds parse");
 }

@@ -16,8 +16,7 @@ use crate::core::model::{CfgStatus, Change, Diagnostic, Level};
 use crate::core::text::{FileKind, LineIndex, SourceFile};
 use crate::rules::{Findings, ManifestCx, Rule, SourceCx};
 use crate::syntax::cfg::{CfgRanges, CfgSet};
-use crate::syntax::parsed::Parsed;
-use crate::syntax::tokens::Imports;
+use crate::syntax::parsed::{outline, FileFacts, ParseError, Parsed};
 
 /// Files larger than this are reported and skipped (generated code, data).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
@@ -72,12 +71,22 @@ pub struct CheckOptions<'r> {
     pub target_edition: String,
     /// `--only` / `--skip`.
     pub filter: RuleFilter,
+    /// Files larger than this many bytes are read a chunk of top-level items at a time
+    /// ([`crate::syntax::parsed::outline`]) when every rule can ([`Rule::reads_chunks`]):
+    /// a syntax tree takes about fifty times the size of its text.
+    pub chunk_above: usize,
 }
+
+/// [`CheckOptions::chunk_above`] by default: 1 MiB (a tree of about 50 MiB).
+pub const CHUNK_ABOVE: usize = 1 << 20;
+
+/// The size of the chunks a large file is read in: 256 KiB of text.
+pub const CHUNK_BYTES: usize = 256 << 10;
 
 impl CheckOptions<'_> {
     /// Options running `rules` towards `target_edition`, with no filter.
     pub fn new<'r>(rules: Vec<&'r dyn Rule>, target_edition: &str) -> CheckOptions<'r> {
-        CheckOptions { rules, target_edition: target_edition.to_string(), filter: RuleFilter::default() }
+        CheckOptions { rules, target_edition: target_edition.to_string(), filter: RuleFilter::default(), chunk_above: CHUNK_ABOVE }
     }
 
     /// Whether a finding of this rule or lint is wanted.
@@ -221,47 +230,89 @@ fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOpt
 
 /// Parses `file.text` and runs the rules on it and on its doc tests (see
 /// [`crate::syntax::doctest`]). Also returns the file's `mod` declarations (`mod_rs`: see
-/// [`crate::cargo::discover::module_dir`]).
+/// [`crate::cargo::discover::module_dir`]). A file over [`CheckOptions::chunk_above`]
+/// is parsed a chunk of whole items at a time, when the rules allow it: the findings are
+/// the same, the memory a fraction.
 pub fn check_rust_text(file: &SourceFile, cfg: &CfgSet, opts: &CheckOptions<'_>, mod_rs: bool) -> Result<(Findings, Vec<ModuleRef>), Diagnostic> {
-    let parsed = Parsed::parse(&file.text)
-        .map_err(|e| Diagnostic::at(Level::Error, &file.display, Some(e.line), format!("cannot parse, file skipped: {}", e.message)))?;
+    let cannot_parse = |e: ParseError| Diagnostic::at(Level::Error, &file.display, Some(e.line), format!("cannot parse, file skipped: {}", e.message));
     let lines = LineIndex::new(&file.text);
-    let mut findings = run_rules(file, &parsed, &lines, cfg, opts);
-    let modules = module_refs(&parsed.syntax, &file.path, mod_rs, cfg);
-    let snippets = crate::syntax::doctest::snippets(&parsed.sequences, &file.text, &|s| parsed.range(s));
-    drop(parsed);
-    for snippet in snippets {
+    let mut per_rule = PerRule::new(opts.rules.len());
+    let mut modules = Vec::new();
+    let mut doc_lines = Vec::new();
+    let mut visit = |parsed: &Parsed, facts: &FileFacts| {
+        per_rule.run(file, parsed, &lines, cfg, opts, facts);
+        modules.extend(module_refs(&parsed.syntax, &file.path, mod_rs, cfg));
+        doc_lines.extend(crate::syntax::doctest::doc_lines(&parsed.sequences, &file.text, &|s| parsed.range(s)));
+    };
+    if file.text.len() > opts.chunk_above && opts.rules.iter().all(|r| r.reads_chunks()) {
+        let outline = outline(&file.text, CHUNK_BYTES.min(opts.chunk_above)).map_err(cannot_parse)?;
+        tracing::debug!("{}: {} bytes read in {} chunks", file.display, file.text.len(), outline.chunks.len());
+        for range in outline.chunks {
+            let parsed = Parsed::parse_range(&file.text, range).map_err(cannot_parse)?;
+            visit(&parsed, &outline.facts);
+        }
+    } else {
+        let parsed = Parsed::parse(&file.text).map_err(cannot_parse)?;
+        visit(&parsed, &FileFacts::of(&parsed.syntax));
+    }
+    let mut findings = per_rule.into_findings(file, opts);
+    for snippet in crate::syntax::doctest::snippets_in(doc_lines, &file.text) {
         // Doc tests are compiled with the crate's edition. A block that does not parse
         // (pseudo-code, an excerpt) is left alone.
         let doc = SourceFile { text: snippet.code.clone(), ..file.clone() };
         let Ok(parsed) = Parsed::parse(&doc.text) else { continue };
-        let sub = run_rules(&doc, &parsed, &LineIndex::new(&doc.text), cfg, opts);
-        findings.changes.extend(sub.changes.into_iter().filter_map(|c| snippet.map_back(c, &file.text, &lines)));
+        let mut sub = PerRule::new(opts.rules.len());
+        sub.run(&doc, &parsed, &LineIndex::new(&doc.text), cfg, opts, &FileFacts::of(&parsed.syntax));
+        findings.changes.extend(sub.into_findings(&doc, opts).changes.into_iter().filter_map(|c| snippet.map_back(c, &file.text, &lines)));
     }
     Ok((findings, modules))
 }
 
-/// Runs every rule on a parsed file; a rule that panics is reported, the others still run.
-fn run_rules(file: &SourceFile, parsed: &Parsed, lines: &LineIndex, cfg: &CfgSet, opts: &CheckOptions<'_>) -> Findings {
-    let imports = Imports::of(&parsed.syntax);
-    let cfg_ranges = CfgRanges::of(&parsed.syntax, cfg, &|s| parsed.range(s));
-    let cx = SourceCx { file, parsed, lines, imports: &imports, cfg: &cfg_ranges };
-    let mut findings = Findings::default();
-    for rule in &opts.rules {
-        let mut one = Findings::default();
-        match catch_unwind(AssertUnwindSafe(|| rule.check_source(&cx, &mut one))) {
-            Ok(()) => {
-                findings.changes.append(&mut one.changes);
-                findings.diagnostics.append(&mut one.diagnostics);
-                findings.sites.append(&mut one.sites);
+/// The findings of each rule on one file (`None`: the rule panicked on it), gathered over
+/// the parts the file is read in.
+struct PerRule(Vec<Option<Findings>>);
+
+impl PerRule {
+    fn new(rules: usize) -> PerRule {
+        PerRule((0..rules).map(|_| Some(Findings::default())).collect())
+    }
+
+    /// Runs every rule on a parsed file (or chunk); a rule that panics loses its findings
+    /// on the whole file, the others still run.
+    fn run(&mut self, file: &SourceFile, parsed: &Parsed, lines: &LineIndex, cfg: &CfgSet, opts: &CheckOptions<'_>, facts: &FileFacts) {
+        let cfg_ranges = CfgRanges::of(&parsed.syntax, cfg, &|s| parsed.range(s));
+        let cx = SourceCx { file, parsed, lines, facts, cfg: &cfg_ranges };
+        for (rule, slot) in opts.rules.iter().zip(&mut self.0) {
+            let Some(found) = slot else { continue };
+            if catch_unwind(AssertUnwindSafe(|| rule.check_source(&cx, found))).is_err() {
+                *slot = None;
             }
-            Err(_) => findings.diagnostics.push(
-                Diagnostic::at(Level::Error, &file.display, None, "the rule panicked on this file; its changes here are dropped (please report this)")
-                    .with_rule(rule.meta().id),
-            ),
         }
     }
-    findings
+
+    /// The findings in rule order, each rule's in the order of the text (whichever
+    /// parts it was read in), with one error per rule that panicked.
+    fn into_findings(self, file: &SourceFile, opts: &CheckOptions<'_>) -> Findings {
+        let mut findings = Findings::default();
+        for (rule, slot) in opts.rules.iter().zip(self.0) {
+            match slot {
+                Some(mut one) => {
+                    one.changes.sort_by(|a, b| {
+                        (a.span().start, std::cmp::Reverse(a.span().end), &a.edits).cmp(&(b.span().start, std::cmp::Reverse(b.span().end), &b.edits))
+                    });
+                    one.diagnostics.sort();
+                    findings.changes.append(&mut one.changes);
+                    findings.diagnostics.append(&mut one.diagnostics);
+                    findings.sites.append(&mut one.sites);
+                }
+                None => findings.diagnostics.push(
+                    Diagnostic::at(Level::Error, &file.display, None, "the rule panicked on this file; its changes here are dropped (please report this)")
+                        .with_rule(rule.meta().id),
+                ),
+            }
+        }
+        findings
+    }
 }
 
 /// Reads a file as UTF-8 text; anything else is a diagnostic and the file is untouched.

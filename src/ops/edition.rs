@@ -114,7 +114,7 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Outcome> {
     if let WriteMode::Apply(options) = &req.write {
         refuse_unsafe_apply(&ws.root, options)?;
     }
-    let opts = CheckOptions { rules: req.rules.iter().map(|r| *r as &dyn Rule).collect(), target_edition: req.to.clone(), filter: req.filter.clone() };
+    let opts = CheckOptions { filter: req.filter.clone(), ..CheckOptions::new(req.rules.iter().map(|r| *r as &dyn Rule).collect(), &req.to) };
     let mut migration = if ws.packages.is_empty() {
         Migration::default()
     } else {

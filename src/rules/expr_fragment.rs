@@ -15,6 +15,10 @@ declare_rule! {
 }
 
 impl Rule for ExprFragment {
+    fn reads_chunks(&self) -> bool {
+        true
+    }
+
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         if !cx.mentions(&["macro_rules"]) {
             return;

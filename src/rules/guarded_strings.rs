@@ -15,6 +15,10 @@ declare_rule! {
 }
 
 impl Rule for GuardedStrings {
+    fn reads_chunks(&self) -> bool {
+        true
+    }
+
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         cx.for_each_sequence(&mut |seq| {
             for pair in seq.windows(2) {

@@ -76,7 +76,7 @@ impl<'a> Visit<'a> for Through<'a> {
 struct Finder<'c, 'a> {
     cx: &'c SourceCx<'a>,
     /// Methods the file defines itself: a `lock()` of its own is no known guard.
-    own_methods: std::collections::BTreeSet<String>,
+    own_methods: &'a std::collections::BTreeSet<String>,
     /// Starts of the `if`s that follow an `else`: `else match` is not Rust, so their
     /// `match` goes in a block.
     else_ifs: std::collections::BTreeSet<usize>,
@@ -148,29 +148,17 @@ impl<'a> Visit<'a> for Finder<'_, '_> {
 }
 
 impl Rule for IfLetGuardMethod {
+    fn reads_chunks(&self) -> bool {
+        true
+    }
+
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         if !cx.mentions(&["let"]) || !cx.mentions(&["lock(", "read(", "write(", "borrow(", "borrow_mut("]) {
             return;
         }
-        let mut own_methods = std::collections::BTreeSet::new();
-        OwnMethods(&mut own_methods).visit_file(&cx.parsed.syntax);
-        let mut finder = Finder { cx, own_methods, else_ifs: Default::default(), sites: Vec::new() };
+        let mut finder = Finder { cx, own_methods: &cx.facts.methods, else_ifs: Default::default(), sites: Vec::new() };
         finder.visit_file(&cx.parsed.syntax);
         out.sites.extend(finder.sites);
-    }
-}
-
-/// Collects the names of the methods a file defines (impls and traits).
-struct OwnMethods<'s>(&'s mut std::collections::BTreeSet<String>);
-
-impl<'a> Visit<'a> for OwnMethods<'_> {
-    fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-        self.0.insert(f.sig.ident.to_string());
-        visit::visit_impl_item_fn(self, f);
-    }
-    fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
-        self.0.insert(f.sig.ident.to_string());
-        visit::visit_trait_item_fn(self, f);
     }
 }
 

@@ -14,6 +14,10 @@ declare_rule! {
 }
 
 impl Rule for KeywordGen {
+    fn reads_chunks(&self) -> bool {
+        true
+    }
+
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         if !cx.mentions(&["gen"]) {
             return;

@@ -26,6 +26,10 @@ const UNDERSCORE_KEYS: [(&str, &str); 5] = [
 const MIN_RUST_2024: (u64, u64) = (1, 85);
 
 impl Rule for EditionManifest {
+    fn reads_chunks(&self) -> bool {
+        true // it reads no Rust file
+    }
+
     fn check_manifest(&self, cx: &ManifestCx<'_>, out: &mut Findings) {
         let root = cx.doc.as_table();
         let target = cx.target_edition;

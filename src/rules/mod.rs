@@ -7,8 +7,7 @@
 use crate::core::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety};
 use crate::core::text::{LineIndex, SourceFile};
 use crate::syntax::cfg::CfgRanges;
-use crate::syntax::parsed::Parsed;
-use crate::syntax::tokens::Imports;
+use crate::syntax::parsed::{FileFacts, Parsed};
 
 /// Declares a built-in rule: a unit struct documented by `rules/<id>/README.md`, its
 /// [`RuleMeta`] (the same README as `doc`) as `static META` in the invoking module, where
@@ -89,6 +88,14 @@ pub trait Rule: Declared + Sync {
     /// Checks a Rust source file.
     fn check_source(&self, _cx: &SourceCx<'_>, _out: &mut Findings) {}
 
+    /// Whether the rule finds the same in a large file seen a chunk of whole top-level
+    /// items at a time (with [`SourceCx::facts`] of the whole file) as in the whole tree.
+    /// A file over [`crate::engine::walk::CheckOptions::chunk_above`] is read in chunks
+    /// only when every rule says so: its tree takes about fifty times its size.
+    fn reads_chunks(&self) -> bool {
+        false
+    }
+
     /// Checks a `Cargo.toml`.
     fn check_manifest(&self, _cx: &ManifestCx<'_>, _out: &mut Findings) {}
 }
@@ -131,8 +138,9 @@ pub struct SourceCx<'a> {
     pub parsed: &'a Parsed,
     /// Line starts, for line numbers and indentation.
     pub lines: &'a LineIndex,
-    /// The file's `use` map.
-    pub imports: &'a Imports,
+    /// What the whole file says (its `use` map, the methods it defines), also when the
+    /// rule sees one chunk of a large file.
+    pub facts: &'a FileFacts,
     /// Code behind `cfg` that is off.
     pub cfg: &'a CfgRanges,
 }

@@ -18,6 +18,10 @@ declare_rule! {
 const UNSAFE_ATTRS: [&str; 3] = ["no_mangle", "export_name", "link_section"];
 
 impl Rule for UnsafeAttributes {
+    fn reads_chunks(&self) -> bool {
+        true
+    }
+
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         if !cx.mentions(&["no_mangle", "export_name", "link_section"]) {
             return;

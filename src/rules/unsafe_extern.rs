@@ -15,6 +15,10 @@ declare_rule! {
 }
 
 impl Rule for UnsafeExternBlocks {
+    fn reads_chunks(&self) -> bool {
+        true
+    }
+
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         if !cx.mentions(&["extern"]) {
             return;

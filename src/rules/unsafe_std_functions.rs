@@ -36,6 +36,10 @@ fn safety_note(names: &[&str]) -> String {
 }
 
 impl Rule for UnsafeStdFunctions {
+    fn reads_chunks(&self) -> bool {
+        true
+    }
+
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         if !cx.mentions(&["set_var", "remove_var", "before_exec"]) {
             return;
@@ -112,10 +116,10 @@ fn token_calls(cx: &SourceCx<'_>, mac: &str, tokens: &[TokenTree], wrapped: &[Ra
             }
             TokenTree::Ident(ident) if !after('$') && tokens.get(i + 1).is_some_and(|t| is_group(t, Delimiter::Parenthesis)) => {
                 let name = if after('.') {
-                    (ident == "before_exec" && cx.imports.brings_in(&COMMAND_EXT)).then_some("before_exec")
+                    (ident == "before_exec" && cx.facts.imports.brings_in(&COMMAND_EXT)).then_some("before_exec")
                 } else {
                     let segments = token_path(tokens, i);
-                    UNSAFE_FNS.iter().find(|t| cx.imports.resolves_to(&segments, &t[..])).map(|t| t[2])
+                    UNSAFE_FNS.iter().find(|t| cx.facts.imports.resolves_to(&segments, &t[..])).map(|t| t[2])
                 };
                 let at = cx.range(ident.span()).start;
                 if let (Some(name), false) = (name, wrapped.iter().any(|r| r.contains(&at))) {
@@ -166,7 +170,7 @@ fn comment_edit(cx: &SourceCx<'_>, stmt_start: usize, note: &str) -> Edit {
 
 fn unsafe_fn_name(cx: &SourceCx<'_>, path: &syn::Path) -> Option<&'static str> {
     let segments = path_segments(path);
-    UNSAFE_FNS.iter().find(|target| cx.imports.resolves_to(&segments, &target[..])).map(|t| t[2])
+    UNSAFE_FNS.iter().find(|target| cx.facts.imports.resolves_to(&segments, &target[..])).map(|t| t[2])
 }
 
 struct Call {
@@ -274,7 +278,7 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
         // 2024 (the temporary dies at the end of the block), so the whole chain is wrapped.
         let outer = self.chain.take();
         let top = outer.clone().unwrap_or_else(|| self.without_attrs(&call.receiver, call));
-        if call.method == "before_exec" && self.cx.imports.brings_in(&COMMAND_EXT) {
+        if call.method == "before_exec" && self.cx.facts.imports.brings_in(&COMMAND_EXT) {
             self.found("before_exec", top.clone());
         }
         self.chain = Some(top);

@@ -13,7 +13,7 @@ use crate::syntax::tokens::{is_group, is_punct};
 
 /// One line of a doc comment: where its text starts and what precedes it on the line.
 #[derive(Debug, Clone)]
-struct DocLine {
+pub struct DocLine {
     /// Byte range of the text after `///` / `//!`, without the line ending.
     content: Range<usize>,
     /// What an inserted line starts with: the line's text before the content (`    ///`),
@@ -39,6 +39,11 @@ const WRAP_END: &str = "\n}\n";
 /// Finds the doc-test code blocks of a file from its tokens (`///` lines become
 /// `#[doc = ".."]` attributes whose spans cover the comment).
 pub fn snippets(sequences: &[Vec<TokenTree>], text: &str, range: &dyn Fn(proc_macro2::Span) -> Range<usize>) -> Vec<Snippet> {
+    snippets_in(doc_lines(sequences, text, range), text)
+}
+
+/// The doc comment lines of a file (or of a part of it: see [`snippets_in`]).
+pub fn doc_lines(sequences: &[Vec<TokenTree>], text: &str, range: &dyn Fn(proc_macro2::Span) -> Range<usize>) -> Vec<DocLine> {
     let mut doc_lines: Vec<DocLine> = Vec::new();
     for seq in sequences {
         for (i, tt) in seq.iter().enumerate() {
@@ -66,6 +71,12 @@ pub fn snippets(sequences: &[Vec<TokenTree>], text: &str, range: &dyn Fn(proc_ma
             }
         }
     }
+    doc_lines
+}
+
+/// The doc-test code blocks in the doc comment lines of a file, gathered from all of it:
+/// a run of lines may continue past the item its first line documents.
+pub fn snippets_in(mut doc_lines: Vec<DocLine>, text: &str) -> Vec<Snippet> {
     doc_lines.sort_by_key(|l| l.content.start);
     doc_lines.dedup_by_key(|l| l.content.start);
     let lines = LineIndex::new(text);

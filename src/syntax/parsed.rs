@@ -44,22 +44,22 @@ impl Parsed {
     /// Lexes and parses `text`. A BOM is skipped and a shebang line blanked, so that
     /// spans keep pointing at the original bytes.
     pub fn parse(text: &str) -> Result<Parsed, ParseError> {
-        let base = if text.starts_with(BOM) { BOM.len() } else { 0 };
-        let body = &text[base..];
-        let blanked;
-        let body = match shebang_len(body) {
-            Some(len) => {
-                blanked = format!("{}{}", " ".repeat(len), &body[len..]);
-                blanked.as_str()
-            }
-            None => body,
-        };
-        let tokens: TokenStream =
-            body.parse().map_err(|e: proc_macro2::LexError| ParseError { line: e.span().start().line, message: format!("cannot tokenize: {e}") })?;
+        Parsed::parse_range(text, 0..text.len())
+    }
+
+    /// Lexes and parses `text[range]`, a run of whole items (one of [`Outline::chunks`]),
+    /// with spans still mapping to byte ranges of the whole `text` and errors at lines of
+    /// the whole `text`.
+    pub fn parse_range(text: &str, range: Range<usize>) -> Result<Parsed, ParseError> {
+        let (base, body, blanked) = prepare(text, range);
+        let body = blanked.as_deref().unwrap_or(body);
+        let line_base = text[..base].matches('\n').count();
+        let error = |line: usize, message: String| ParseError { line: line + line_base, message };
+        let tokens: TokenStream = body.parse().map_err(|e: proc_macro2::LexError| error(e.span().start().line, format!("cannot tokenize: {e}")))?;
         if let Some(line) = too_deep(&tokens) {
-            return Err(ParseError { line, message: format!("nested more than {MAX_NESTING} levels deep") });
+            return Err(error(line, format!("nested more than {MAX_NESTING} levels deep")));
         }
-        let syntax = syn::parse2::<syn::File>(tokens.clone()).map_err(|e| ParseError { line: e.span().start().line, message: e.to_string() })?;
+        let syntax = syn::parse2::<syn::File>(tokens.clone()).map_err(|e| error(e.span().start().line, e.to_string()))?;
         let sequences = crate::syntax::tokens::sequences_of(&tokens);
         Ok(Parsed { tokens, syntax, sequences, base })
     }
@@ -127,6 +127,102 @@ fn too_deep(tokens: &TokenStream) -> Option<usize> {
     None
 }
 
+/// The part of `text[range]` to lex, its offset in `text`, and, when it starts the file
+/// with a shebang line, the same text with that line blanked (so that offsets hold).
+fn prepare(text: &str, range: Range<usize>) -> (usize, &str, Option<String>) {
+    if range.start > 0 {
+        return (range.start, &text[range], None);
+    }
+    let base = if text.starts_with(BOM) { BOM.len() } else { 0 };
+    let body = &text[base..range.end.max(base)];
+    let blanked = shebang_len(body).map(|len| format!("{}{}", " ".repeat(len), &body[len..]));
+    (base, body, blanked)
+}
+
+/// A large file read in chunks: the byte ranges of runs of whole top-level items, and
+/// what rules need to know about the whole file while they see one chunk.
+#[derive(Debug)]
+pub struct Outline {
+    /// Consecutive ranges covering the whole text; each holds whole items (the first
+    /// also the inner attributes and what precedes the first item).
+    pub chunks: Vec<Range<usize>>,
+    /// Facts of the whole file.
+    pub facts: FileFacts,
+}
+
+/// What a rule may need to know about the whole file, whichever part of it it sees.
+#[derive(Debug, Default)]
+pub struct FileFacts {
+    /// The file's `use` map, every `use` at any depth.
+    pub imports: crate::syntax::tokens::Imports,
+    /// Names of the methods the file defines (inherent and trait impls, trait definitions).
+    pub methods: std::collections::BTreeSet<String>,
+}
+
+impl FileFacts {
+    /// The facts of a parsed file.
+    pub fn of(file: &syn::File) -> FileFacts {
+        let mut facts = FileFacts::default();
+        file.items.iter().for_each(|item| facts.add(item));
+        facts
+    }
+
+    /// Adds what one top-level item says.
+    fn add(&mut self, item: &syn::Item) {
+        struct Methods<'m>(&'m mut std::collections::BTreeSet<String>);
+        impl<'a> syn::visit::Visit<'a> for Methods<'_> {
+            fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+                self.0.insert(f.sig.ident.to_string());
+                syn::visit::visit_impl_item_fn(self, f);
+            }
+            fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
+                self.0.insert(f.sig.ident.to_string());
+                syn::visit::visit_trait_item_fn(self, f);
+            }
+        }
+        self.imports.add_item(item);
+        syn::visit::Visit::visit_item(&mut Methods(&mut self.methods), item);
+    }
+}
+
+/// Splits `text` into chunks of whole top-level items of about `budget` bytes each,
+/// parsing one item at a time: the whole token stream is held, but never the whole tree,
+/// which takes about fifty times the text's size. Fails where [`Parsed::parse`] would.
+pub fn outline(text: &str, budget: usize) -> Result<Outline, ParseError> {
+    use syn::parse::{ParseStream, Parser};
+    let (base, body, blanked) = prepare(text, 0..text.len());
+    let body = blanked.as_deref().unwrap_or(body);
+    let tokens: TokenStream =
+        body.parse().map_err(|e: proc_macro2::LexError| ParseError { line: e.span().start().line, message: format!("cannot tokenize: {e}") })?;
+    if let Some(line) = too_deep(&tokens) {
+        return Err(ParseError { line, message: format!("nested more than {MAX_NESTING} levels deep") });
+    }
+    let mut starts = Vec::new();
+    let mut facts = FileFacts::default();
+    let items = |input: ParseStream<'_>| -> syn::Result<()> {
+        input.call(syn::Attribute::parse_inner)?;
+        while !input.is_empty() {
+            starts.push(input.span().byte_range().start + base);
+            facts.add(&input.parse::<syn::Item>()?);
+        }
+        Ok(())
+    };
+    let parsed = items.parse2(tokens).map_err(|e| ParseError { line: e.span().start().line, message: e.to_string() });
+    // The spans of this pass are dead; the chunks are lexed again, each on its own.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    parsed?;
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for &item in starts.iter().skip(1) {
+        if item - start >= budget {
+            chunks.push(start..item);
+            start = item;
+        }
+    }
+    chunks.push(start..text.len());
+    Ok(Outline { chunks, facts })
+}
+
 /// Length of a shebang line (`#!/usr/bin/env ...`), which is not Rust syntax.
 /// `#![attr]` is an inner attribute, not a shebang.
 fn shebang_len(text: &str) -> Option<usize> {
@@ -158,5 +254,35 @@ mod tests {
         let syn::Item::Fn(f) = &parsed.syntax.items[0] else { panic!() };
         assert_eq!(&text[parsed.range(f.sig.ident.span())], "a");
         assert!(Parsed::parse("#![allow(dead_code)]\nfn a() {}").unwrap().syntax.attrs.len() == 1);
+    }
+
+    #[test]
+    fn an_outline_covers_the_file_in_whole_items_and_chunks_map_back() {
+        let text =
+            "\u{feff}#!/usr/bin/env run\n#![allow(x)]\n//! doc\nuse a::b;\n/// one\nfn one() {}\n// between\nimpl T { fn m(&self) {} }\nmod m { use c::d; }\n";
+        let outline = outline(text, 0).unwrap();
+        let starts: Vec<&str> = outline.chunks.iter().map(|r| text[r.clone()].lines().next().unwrap()).collect();
+        assert_eq!(starts, ["\u{feff}#!/usr/bin/env run", "/// one", "impl T { fn m(&self) {} }", "mod m { use c::d; }"]);
+        assert_eq!(outline.chunks.first().unwrap().start, 0);
+        assert_eq!(outline.chunks.last().unwrap().end, text.len());
+        assert!(outline.chunks.windows(2).all(|w| w[0].end == w[1].start));
+        assert!(outline.facts.methods.contains("m"));
+        for range in &outline.chunks {
+            let parsed = Parsed::parse_range(text, range.clone()).unwrap();
+            for item in &parsed.syntax.items {
+                let syn::Item::Fn(f) = item else { continue };
+                assert_eq!(&text[parsed.range(f.sig.ident.span())], "one");
+            }
+        }
+        // Chunks of a budget hold several items.
+        assert_eq!(super::outline(text, 60).unwrap().chunks.len(), 2);
+    }
+
+    #[test]
+    fn outline_and_chunks_report_errors_at_lines_of_the_whole_file() {
+        let text = "fn a() {}\n\nfn b( {}\n";
+        assert_eq!(outline(text, 0).unwrap_err().line, 3);
+        let text = "fn a() {}\nfn b() {}\n\nfn c() { let }\n";
+        assert_eq!(Parsed::parse_range(text, 20..text.len()).err().map(|e| e.line), Some(4));
     }
 }

@@ -170,6 +170,13 @@ pub struct Imports {
 impl Imports {
     /// Collects the `use` items of a file, at any depth.
     pub fn of(file: &syn::File) -> Imports {
+        let mut imports = Imports::default();
+        file.items.iter().for_each(|item| imports.add_item(item));
+        imports
+    }
+
+    /// Adds the `use` items of one item, at any depth.
+    pub fn add_item(&mut self, item: &syn::Item) {
         struct Collect<'i>(&'i mut Imports);
         impl<'ast> syn::visit::Visit<'ast> for Collect<'_> {
             fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
@@ -177,9 +184,7 @@ impl Imports {
                 self.0.add_tree(prefix, &u.tree);
             }
         }
-        let mut imports = Imports::default();
-        syn::visit::Visit::visit_file(&mut Collect(&mut imports), file);
-        imports
+        syn::visit::Visit::visit_item(&mut Collect(self), item);
     }
 
     fn add_tree(&mut self, prefix: Vec<String>, tree: &syn::UseTree) {
