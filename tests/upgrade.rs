@@ -336,6 +336,18 @@ fn compiler_phase_reports_what_is_left() {
     insta::assert_snapshot!("compiler_phase_left_diff", redact(&run.stdout));
     // `legacy` still deprecated (with the pack's guide), `gone` an error: 2 messages left.
     insta::assert_snapshot!("compiler_phase_left_stderr", redact(&run.stderr));
+    // Each explained, with the compiler's message, the code and the pack's notes (no
+    // model here: the notes stand in for its text).
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--color", "never", "--explain-left", "--llm", "none"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let explained = redact(&run.stderr);
+    let explained = &explained[explained.find("Explained").expect("no explanations")..];
+    insta::assert_snapshot!("compiler_phase_left_explained", explained);
+    // `explain --at` on the line of the error left: the error (as `--explain-left` shows
+    // it) and the run's message there.
+    let run = s.run("user", &["explain", "--at", "src/lib.rs:4", "--upgrade", "mini", "--pack", "../p.toml", "--color", "never", "--llm", "none"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    insta::assert_snapshot!("compiler_phase_left_explain_at", redact(&run.stdout));
 }
 
 /// The user calls a method mylib 2 removed and its pack has no rule for: the upgrade

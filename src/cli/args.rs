@@ -28,12 +28,9 @@ pub(super) enum Command {
     /// Migrate the workspace from Rust 2021 to Rust 2024 (dry run: prints a diff).
     #[command(after_long_help = EDITION_HELP)]
     Edition(Box<EditionArgs>),
-    /// Print the documentation of a rule: what it does, why, an example, its fix safety.
-    Explain {
-        /// The rule id, as `cargo migrate rules` lists it, or a pack's rule or pack as a
-        /// diff names it (`rand/gen-range`, `rand@0.8-0.9`).
-        rule: String,
-    },
+    /// Explain a rule, or the change or judge site at a line of your code (`--at FILE:LINE`).
+    #[command(after_long_help = EXPLAIN_HELP)]
+    Explain(Box<ExplainArgs>),
     /// List the rules with their id, summary and fix safety.
     Rules,
     /// Upgrade a dependency across breaking releases with migration packs (dry run: prints a diff).
@@ -148,6 +145,21 @@ pub(super) enum SweepCommand {
     },
 }
 
+pub(super) const EXPLAIN_HELP: &str = "\
+Examples:
+  cargo migrate explain if-let-rescope                   # the rule's documentation
+  cargo migrate explain --at src/lib.rs:42               # the edition change or judge site at that line
+  cargo migrate explain --at src/lib.rs:42 --llm none    # its facts and the rule's documentation only
+  cargo migrate explain --at src/main.rs:7 --upgrade rand@0.9
+
+With --at, the migration runs as a dry run (nothing is written) and what it has at that
+line (a change, a judge site, a message, an error the compiler left after an upgrade) is
+explained for this code: what changes in behaviour, why, what to check here, what the other
+option would do. The model (--llm, as for the judge) reads the site, its function, the
+destructors involved and the rule's documentation; its text is shown as the model's and
+cached (`--llm replay` shows it again offline). Without a model the facts and the
+documentation are printed: never an error. Nothing a model says is applied.";
+
 pub(super) const EDITION_HELP: &str = "\
 Examples:
   cargo migrate edition                     # dry run: annotated diff on stdout
@@ -161,6 +173,33 @@ that is off on this machine, and macro arguments; each change says whether the c
 configuration compiles it.
 
 Exit status: 0 done, 1 changes remain (with --check), 2 error.";
+
+#[derive(Args, Debug)]
+pub(super) struct ExplainArgs {
+    /// The rule id, as `cargo migrate rules` lists it, a compiler lint, or a pack's rule or
+    /// pack as a diff names it (`rand/gen-range`, `rand@0.8-0.9`).
+    #[arg(required_unless_present = "at", conflicts_with = "at")]
+    pub(super) rule: Option<String>,
+    /// The line to explain: FILE (relative to the workspace root, or a path to it) and a
+    /// 1-based line.
+    #[arg(long, value_name = "FILE:LINE")]
+    pub(super) at: Option<String>,
+    /// Explain a line of this upgrade instead of the edition migration.
+    #[arg(long, value_name = "CRATE[@VERSION]", requires = "at")]
+    pub(super) upgrade: Option<String>,
+    /// A migration pack for --upgrade (repeatable).
+    #[arg(long = "pack", value_name = "FILE", requires = "upgrade")]
+    pub(super) packs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(super) select: SelectArgs,
+    #[command(flatten)]
+    pub(super) build: BuildArgs,
+    #[command(flatten)]
+    pub(super) llm: LlmArgs,
+    /// When to use colors.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(super) color: ColorChoice,
+}
 
 #[derive(Args, Debug)]
 pub(super) struct EditionArgs {
@@ -373,6 +412,12 @@ pub(super) struct UpgradeArgs {
     /// error gone and no new error; kept repairs are marked needs-review.
     #[arg(long, requires = "apply")]
     pub(super) repair: bool,
+    /// Explain each compile error or deprecation the upgrade leaves (after --verify: the
+    /// errors still there), for this code, with the packs' notes (a model's text with
+    /// --llm, else the message and the notes). Proposed code is --repair's, gated by
+    /// `cargo check`.
+    #[arg(long)]
+    pub(super) explain_left: bool,
     #[command(flatten)]
     pub(super) llm: LlmArgs,
     #[command(flatten)]

@@ -19,7 +19,7 @@ use crate::core::migration::Migration;
 use crate::emit::Summary;
 use crate::ops::{edition, upgrade, WriteMode};
 use crate::rules;
-use args::{Cargo, ColorChoice, Command, EditionArgs, MigrateCli, OutputArgs, PackCommand, UpgradeArgs};
+use args::{Cargo, ColorChoice, Command, EditionArgs, ExplainArgs, MigrateCli, OutputArgs, PackCommand, UpgradeArgs};
 use render::{print_error, print_findings, report_finished, stderr, write_output, Spinner, ERR, NOTE};
 
 /// Exit status: success, and nothing left to migrate when `--check` is given.
@@ -55,19 +55,8 @@ fn run(cli: MigrateCli) -> u8 {
             }
             OK
         }
-        Command::Explain { rule } => match (rules::find(&rule), crate::engine::compiler::lint_doc(&rule)) {
-            (Some(r), _) => {
-                print!("{}", r.meta().doc);
-                OK
-            }
-            (None, Some(l)) => {
-                println!(
-                    "# {}\n\nA rustc lint of the `rust-2024-compatibility` group: {}.\n\nWhat cargo migrate does: {}.\n\nEdition guide: {}",
-                    l.name, l.summary, l.treatment, l.guide
-                );
-                OK
-            }
-            (None, None) => match crate::pack::explain(&rule) {
+        Command::Explain(args) => match &args.rule {
+            Some(rule) => match crate::ops::explain::rule_doc(rule) {
                 Some(doc) => {
                     print!("{doc}");
                     OK
@@ -77,6 +66,7 @@ fn run(cli: MigrateCli) -> u8 {
                     ERROR
                 }
             },
+            None => or_error(args.color, explain_command(&args)),
         },
         Command::Upgrade(args) => or_error(args.out.color, upgrade_command(&args)),
         Command::Pack { command } => pack_command(command),
@@ -170,6 +160,59 @@ fn edition_command(args: &EditionArgs) -> Result<u8> {
     Ok(status(m, &request.write, finished_ok))
 }
 
+/// `explain --at FILE:LINE`: the change or site there, explained for this code.
+fn explain_command(args: &ExplainArgs) -> Result<u8> {
+    let at = args.at.as_deref().unwrap_or_default();
+    let (file, line) = at
+        .rsplit_once(':')
+        .and_then(|(f, l)| Some((f.to_string(), l.parse::<usize>().ok().filter(|&l| l > 0)?)))
+        .ok_or_else(|| anyhow::anyhow!("--at takes FILE:LINE with a line number from 1 (`src/lib.rs:42`), not `{at}`"))?;
+    let migrate = match &args.upgrade {
+        Some(spec) => {
+            let (krate, target) = upgrade::parse_spec(spec)?;
+            crate::ops::explain::Migrate::Upgrade(upgrade::Request {
+                krate: Some(krate),
+                target,
+                packs: args.packs.clone(),
+                selection: args.select.selection(),
+                build: args.build.config(),
+                compiler: !args.build.no_compiler,
+                judge: args.llm.model_config(),
+                write: WriteMode::DryRun,
+                repair: false,
+            })
+        }
+        None => {
+            let mut request = edition::Request::new(args.select.selection());
+            request.compiler = (!args.build.no_compiler).then(|| args.build.config());
+            request.judge = args.llm.model_config();
+            crate::ops::explain::Migrate::Edition(request)
+        }
+    };
+    let spinner = Spinner::new(false, args.color);
+    let outcome = crate::ops::explain::run(crate::ops::explain::Request { migrate, file: file.clone(), line }, &spinner);
+    spinner.finish();
+    let outcome = outcome?;
+    if outcome.found.is_empty() {
+        let mut err = stderr(args.color);
+        let _ = writeln!(
+            err,
+            "{}error{}: nothing to explain at {file}:{line}: no change, judge site or message of this migration is on that line",
+            ERR.render(),
+            ERR.render_reset()
+        );
+        if outcome.elsewhere.is_empty() {
+            let _ = writeln!(err, "  (the migration has nothing in {file}: is the path relative to the workspace root?)");
+        } else {
+            let lines: Vec<String> = outcome.elsewhere.iter().map(|(l, what)| format!("{file}:{l} {what}")).collect();
+            let _ = writeln!(err, "  lines of {file} that have something:\n    {}", lines.join("\n    "));
+        }
+        return Ok(ERROR);
+    }
+    crate::emit::write_explanations(&outcome.found, &mut anstream::stdout())?;
+    Ok(OK)
+}
+
 fn upgrade_command(args: &UpgradeArgs) -> Result<u8> {
     setup(&args.out, None)?;
     let started = Instant::now();
@@ -216,6 +259,17 @@ fn upgrade_command(args: &UpgradeArgs) -> Result<u8> {
         );
     }
     let finished_ok = outcome.finished.as_ref().is_none_or(|f| report_finished(&mut err, m, f, args.out.quiet));
+    if args.explain_left {
+        let spinner = Spinner::new(args.out.quiet, args.out.color);
+        let found = crate::ops::explain::left(&outcome, &request.judge, &up.workspace.root, &spinner);
+        spinner.finish();
+        if found.is_empty() {
+            let _ = writeln!(err, "{}Explained{}: nothing is left to explain", NOTE.render(), NOTE.render_reset());
+        } else {
+            let _ = writeln!(err, "{}Explained{}: {} message(s) left by the upgrade", NOTE.render(), NOTE.render_reset(), found.len());
+            crate::emit::write_explanations(&found, &mut err)?;
+        }
+    }
     Ok(status(m, &request.write, finished_ok))
 }
 

@@ -30,6 +30,9 @@ pub struct Migration {
     pub diagnostics: Vec<Diagnostic>,
     /// How the judge decided each site.
     pub verdicts: Vec<crate::core::model::Verdict>,
+    /// The sites judged, one per verdict, with the context the judge read (what
+    /// `explain --at` tells a model about them).
+    pub sites: Vec<crate::core::model::Site>,
     /// Rust files read.
     pub files_read: usize,
     /// Lines of Rust read.

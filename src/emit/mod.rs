@@ -3,11 +3,13 @@
 //! the summary line; and `report.html`, the page of a sweep's report.
 
 mod diff;
+mod explain;
 mod json;
 mod sarif;
 mod sweep_html;
 
 pub use diff::{annotation, model_verdicts_without_change, write_diff, write_file_diff, DiffStyle};
+pub use explain::write_text as write_explanations;
 pub use json::write_json;
 pub use sarif::write_sarif;
 pub use sweep_html::write_sweep_html;

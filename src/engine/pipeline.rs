@@ -29,16 +29,19 @@ pub fn migrate(
     }
     let sites = std::mem::take(&mut checked.sites);
     let mut verdicts = Vec::new();
+    let mut judged_sites = Vec::new();
     if !sites.is_empty() {
         progress(&format!("judging {} sites", sites.len()));
         let judged = crate::judge::judge(sites, &checked.files, model, cache);
         checked.changes.extend(judged.changes);
         checked.diagnostics.extend(judged.diagnostics);
         verdicts = judged.verdicts;
+        judged_sites = judged.sites;
         sort_findings(&mut checked.changes, &mut checked.diagnostics, &opts.rules);
     }
     let mut migration = plan(ws, opts, checked);
     migration.verdicts = verdicts;
+    migration.sites = judged_sites;
     hold_back_broken_packages(ws, &mut migration);
     migration
 }

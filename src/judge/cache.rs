@@ -15,6 +15,9 @@ use sha2::{Digest, Sha256};
 
 use super::llm::{parse_answer, Answer, LlmError, Model, Question, PROMPT_VERSION};
 
+/// The `option` of a cache entry that holds an explanation (its `reason` is the text).
+const EXPLANATION: &str = "explanation";
+
 /// The format of one cache file; bumped if its shape changes.
 const ENTRY_FORMAT: u32 = 1;
 
@@ -141,6 +144,17 @@ impl VerdictCache {
         }
     }
 
+    /// The explanation text stored for `key` ([`crate::judge::explain`]: its keys hash
+    /// what was asked under a prefix of their own, so they never meet a verdict's).
+    pub fn get_explanation(&self, key: &VerdictKey) -> Option<String> {
+        self.get(key).filter(|a| a.option == EXPLANATION).map(|a| a.reason)
+    }
+
+    /// Stores an explanation's raw text for `key`, as [`VerdictCache::put`] stores a verdict.
+    pub fn put_explanation(&self, key: &VerdictKey, model: &str, text: &str) -> Result<(), CacheWriteError> {
+        self.put(key, model, &Answer { option: EXPLANATION.to_string(), reason: text.to_string() })
+    }
+
     /// Stores `answer` for `key` (given by `model`), replacing any previous one,
     /// atomically: a temporary file in the cache directory, flushed, then renamed.
     pub fn put(&self, key: &VerdictKey, model: &str, answer: &Answer) -> Result<(), CacheWriteError> {
@@ -192,6 +206,12 @@ impl Model for ReplayModel {
             }
             None => Err(LlmError::NotCached { model: self.model.clone(), key: key.0 }),
         }
+    }
+
+    /// Free text (a repair, an explanation) is never replayed by the model: callers that
+    /// cache such answers look them up themselves ([`VerdictCache::get_explanation`]).
+    fn complete_json(&self, system: &str, prompt: &str, _: &serde_json::Value, _: u32) -> Result<String, LlmError> {
+        Err(LlmError::NotCached { model: self.model.clone(), key: VerdictKey::new(&self.model, &format!("{system}\n{prompt}")).0 })
     }
 }
 

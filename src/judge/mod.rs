@@ -8,6 +8,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod explain;
 pub mod heuristics;
 mod http;
 pub mod llm;
@@ -32,6 +33,8 @@ pub struct Judged {
     pub verdicts: Vec<Verdict>,
     /// Warnings: a model that could not be asked, sites left for review.
     pub diagnostics: Vec<Diagnostic>,
+    /// The sites, one per verdict, with the context added for the judge.
+    pub sites: Vec<Site>,
 }
 
 /// The most time one run waits for the model, all questions together, unless the
@@ -177,6 +180,7 @@ pub fn judge_within(
             reason: reason.clone(),
             safety,
         });
+        out.sites.push(site.clone());
         if chosen.edits.is_empty() {
             if safety == Safety::NeedsReview || option == site.conservative {
                 out.diagnostics.push(

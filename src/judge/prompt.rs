@@ -251,7 +251,7 @@ pub fn add_context(site: &mut Site, files: &BTreeMap<String, SourceFile>) {
 }
 
 /// The source of the function (or method) whose body holds `line`, if short enough.
-fn enclosing_fn(text: &str, line: usize) -> Option<String> {
+pub fn enclosing_fn(text: &str, line: usize) -> Option<String> {
     let file = syn::parse_file(text).ok()?;
     struct Find {
         line: usize,

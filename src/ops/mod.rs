@@ -6,12 +6,15 @@
 //! log per repository.
 //!
 //! - [`edition`]: move a workspace to a new edition.
+//! - [`explain`]: what a change, judge site or error left means for this code (a model's
+//!   text when one answers, else the facts and the rule's documentation).
 //! - [`upgrade`]: move a workspace across breaking releases of a dependency.
 //! - [`finish`]: the sequence every operation ends with when it writes:
 //!   baseline build → write → repair → verify.
 //! - [`verify`]: the compiler's last word on what was written, and the reverts.
 
 pub mod edition;
+pub mod explain;
 pub mod finish;
 pub mod sweep;
 pub mod upgrade;

@@ -848,6 +848,8 @@ fn pattern_names(pattern: &str) -> Vec<&str> {
 struct Combined {
     files: BTreeMap<String, FileResult>,
     diagnostics: Vec<Diagnostic>,
+    verdicts: Vec<crate::core::model::Verdict>,
+    sites: Vec<crate::core::model::Site>,
     files_read: usize,
     lines_read: usize,
     first: bool,
@@ -869,6 +871,8 @@ impl Combined {
             self.lines_read = m.lines_read;
         }
         let mut diagnostics = m.diagnostics;
+        self.verdicts.extend(m.verdicts);
+        self.sites.extend(m.sites);
         if compiler.is_some() {
             // Sites still left to the compiler were reported by the syntactic pass already.
             diagnostics.retain(|d| !left_to_compiler(d));
@@ -913,7 +917,7 @@ impl Combined {
         let mut diagnostics = self.diagnostics;
         diagnostics.sort();
         diagnostics.dedup();
-        Migration { files: self.files, diagnostics, verdicts: Vec::new(), files_read: self.files_read, lines_read: self.lines_read }
+        Migration { files: self.files, diagnostics, verdicts: self.verdicts, sites: self.sites, files_read: self.files_read, lines_read: self.lines_read }
     }
 }
 
