@@ -162,6 +162,8 @@ fn edition_command(args: &EditionArgs) -> Result<u8> {
 
 /// `explain --at FILE:LINE`: the change or site there, explained for this code.
 fn explain_command(args: &ExplainArgs) -> Result<u8> {
+    init_logging(false, 0);
+    thread_pool(None)?;
     let at = args.at.as_deref().unwrap_or_default();
     let (file, line) = at
         .rsplit_once(':')

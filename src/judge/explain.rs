@@ -141,6 +141,7 @@ pub fn explain(subject: &Subject, model: Option<&dyn Model>, cache: Option<&Verd
         Err(e) => return Explained::NoModel(format!("the model gave no explanation: {e}")),
     };
     let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(model = %name, prompt_chars = prompt.len(), seconds, file = %subject.file, line = subject.line, "explained");
     match parse(&raw) {
         Ok(text) => {
             if let Some(cache) = cache {
