@@ -275,7 +275,7 @@ fn run_manifest(display: &str, text: &str, rules: Vec<&'static dyn Rule>) -> Res
             }
         }
     };
-    let result = plan_file(&file, findings.changes, &mut diagnostics, &mut recheck);
+    let result = plan_file(&file, findings.changes, &mut diagnostics, &mut Vec::new(), &mut recheck);
     if let Some(error) = diagnostics.iter().find(|d| d.level == Level::Error) {
         return Err(show_diagnostic(error));
     }

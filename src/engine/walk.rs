@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::cargo::discover::{module_refs, ModuleRef, Package, Workspace};
-use crate::core::model::{CfgStatus, Change, Diagnostic, Level};
+use crate::core::model::{CfgStatus, Change, Diagnostic, Level, Unchanged, UnchangedReason};
 use crate::core::text::{FileKind, LineIndex, SourceFile};
 use crate::rules::{Findings, ManifestCx, Rule, SourceCx};
 use crate::syntax::cfg::{CfgRanges, CfgSet};
@@ -42,6 +42,9 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// Sites for the judge.
     pub sites: Vec<crate::core::model::Site>,
+    /// Sites seen and left as they are (so far: those of the rules `--only` / `--skip`
+    /// leaves out).
+    pub unchanged: Vec<Unchanged>,
     /// Lines of Rust read.
     pub lines: usize,
 }
@@ -72,12 +75,15 @@ pub struct CheckOptions<'r> {
     pub target_edition: String,
     /// `--only` / `--skip`.
     pub filter: RuleFilter,
+    /// The rules `filter` leaves out. They run too, on each file as read, so that what
+    /// they would have changed is reported as not changed (never in the plan).
+    pub filtered_out: Vec<&'r dyn Rule>,
 }
 
 impl CheckOptions<'_> {
     /// Options running `rules` towards `target_edition`, with no filter.
     pub fn new<'r>(rules: Vec<&'r dyn Rule>, target_edition: &str) -> CheckOptions<'r> {
-        CheckOptions { rules, target_edition: target_edition.to_string(), filter: RuleFilter::default() }
+        CheckOptions { rules, target_edition: target_edition.to_string(), filter: RuleFilter::default(), filtered_out: Vec::new() }
     }
 
     /// Whether a finding of this rule or lint is wanted.
@@ -173,6 +179,7 @@ pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn F
         out.changes.extend(outcome.findings.changes);
         out.diagnostics.extend(outcome.findings.diagnostics);
         out.sites.extend(outcome.findings.sites);
+        out.unchanged.extend(outcome.findings.unchanged);
     }
     check_manifests(ws, opts, &mut out);
     sort_findings(&mut out.changes, &mut out.diagnostics, &opts.rules);
@@ -261,7 +268,20 @@ fn run_rules(file: &SourceFile, parsed: &Parsed, lines: &LineIndex, cfg: &CfgSet
             ),
         }
     }
+    for rule in &opts.filtered_out {
+        let mut one = Findings::default();
+        if catch_unwind(AssertUnwindSafe(|| rule.check_source(&cx, &mut one))).is_ok() {
+            findings.unchanged.extend(filtered(one));
+        }
+    }
     findings
+}
+
+/// What a rule left out by `--only` / `--skip` found, as sites not changed.
+fn filtered(findings: Findings) -> Vec<Unchanged> {
+    let changes = findings.changes.iter().map(|c| Unchanged::of_change(c, UnchangedReason::Filtered));
+    let sites = findings.sites.iter().map(|s| Unchanged::at(s.rule, &s.file, Some(s.line), UnchangedReason::Filtered, s.question.clone()));
+    changes.chain(sites).collect()
 }
 
 /// Reads a file as UTF-8 text; anything else is a diagnostic and the file is untouched.
@@ -309,6 +329,7 @@ fn check_manifests(ws: &Workspace, opts: &CheckOptions<'_>, out: &mut Checked) {
             Ok(f) => {
                 out.changes.extend(f.changes);
                 out.diagnostics.extend(f.diagnostics);
+                out.unchanged.extend(f.unchanged);
             }
             Err(d) => out.diagnostics.push(d),
         }
@@ -327,6 +348,11 @@ pub fn check_manifest_text(file: &SourceFile, package: Option<&Package>, is_work
     let mut findings = Findings::default();
     for rule in &opts.rules {
         rule.check_manifest(&cx, &mut findings);
+    }
+    for rule in &opts.filtered_out {
+        let mut one = Findings::default();
+        rule.check_manifest(&cx, &mut one);
+        findings.unchanged.extend(filtered(one));
     }
     Ok(findings)
 }

@@ -121,6 +121,9 @@ pub struct Findings {
     pub diagnostics: Vec<Diagnostic>,
     /// Places where the right rewrite depends on intent: for the judge.
     pub sites: Vec<crate::core::model::Site>,
+    /// Sites seen and left as they are. Rules do not fill it: the walk does, with what
+    /// the rules `--only` / `--skip` leaves out would have changed.
+    pub unchanged: Vec<crate::core::model::Unchanged>,
 }
 
 /// Everything a rule may read about one Rust file.

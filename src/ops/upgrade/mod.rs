@@ -848,6 +848,7 @@ fn pattern_names(pattern: &str) -> Vec<&str> {
 struct Combined {
     files: BTreeMap<String, FileResult>,
     diagnostics: Vec<Diagnostic>,
+    unchanged: Vec<crate::core::model::Unchanged>,
     files_read: usize,
     lines_read: usize,
     first: bool,
@@ -869,6 +870,7 @@ impl Combined {
             self.lines_read = m.lines_read;
         }
         let mut diagnostics = m.diagnostics;
+        self.unchanged.extend(m.unchanged);
         if compiler.is_some() {
             // Sites still left to the compiler were reported by the syntactic pass already.
             diagnostics.retain(|d| !left_to_compiler(d));
@@ -913,7 +915,9 @@ impl Combined {
         let mut diagnostics = self.diagnostics;
         diagnostics.sort();
         diagnostics.dedup();
-        Migration { files: self.files, diagnostics, verdicts: Vec::new(), files_read: self.files_read, lines_read: self.lines_read }
+        let mut m = Migration { files: self.files, diagnostics, files_read: self.files_read, lines_read: self.lines_read, ..Migration::default() };
+        m.add_unchanged(self.unchanged);
+        m
     }
 }
 
