@@ -13,7 +13,8 @@ use crate::engine::compiler::COVERED_BY_RULES;
 use crate::engine::walk::{check_manifest_text, check_rust_text, check_workspace, sort_findings, CheckOptions, Checked};
 
 /// Checks the workspace (syntactic rules, then the compiler phase if `compiler` is given)
-/// and plans the changes of every file.
+/// and plans the changes of every file. `progress` is told each stage: `12 files parsed`,
+/// `compiler phase (cargo check)`, `judge: asking MODEL: 3/12 sites, 4.1 s/site`.
 pub fn migrate(
     ws: &Workspace,
     opts: &CheckOptions<'_>,
@@ -22,15 +23,15 @@ pub fn migrate(
     cache: Option<&crate::judge::cache::VerdictCache>,
     progress: &dyn Fn(&str),
 ) -> Migration {
-    let mut checked = check_workspace(ws, opts, &|n| progress(&format!("{n} files parsed")));
+    let mut checked = check_workspace(ws, opts, &|n| progress(&format!("{n} file{} parsed", if n == 1 { "" } else { "s" })));
     if let Some(config) = compiler {
-        progress("with the compiler (cargo check)");
+        progress("compiler phase (cargo check)");
         add_compiler_findings(ws, opts, config, &mut checked);
     }
     let sites = std::mem::take(&mut checked.sites);
     let mut verdicts = Vec::new();
     if !sites.is_empty() {
-        let judged = crate::judge::judge_with_progress(sites, &checked.files, model, cache, &|p| progress(&format!("judging: {}", p.line())));
+        let judged = crate::judge::judge_with_progress(sites, &checked.files, model, cache, &|p| progress(&format!("judge: {}", p.line())));
         checked.changes.extend(judged.changes);
         checked.diagnostics.extend(judged.diagnostics);
         checked.unchanged.extend(judged.unchanged);

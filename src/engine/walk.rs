@@ -108,7 +108,8 @@ struct Outcome {
 }
 
 /// Checks the selected packages of `ws`: their manifests and every Rust file their
-/// targets reach, cfg-disabled modules included.
+/// targets reach, cfg-disabled modules included. `progress` is told how many files are
+/// parsed after each level of the module trees.
 pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn Fn(usize)) -> Checked {
     let mut out = Checked::default();
     // Statuses with which each file is reached; the most active wins.
@@ -161,7 +162,7 @@ pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn F
             }
             pending.push(outcome);
         }
-        progress(reach.len());
+        progress(pending.len());
     }
     for mut outcome in pending {
         out.lines += outcome.lines;

@@ -127,7 +127,7 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Outcome> {
     } else {
         let cache = VerdictCache::in_target_dir(&ws.target_dir);
         let model = req.judge.connect(&cache)?;
-        let mut m = migrate(&ws, &opts, req.compiler.as_ref(), model.as_deref(), Some(&cache), &|what| progress.stage(&format!("Checking {what}")));
+        let mut m = migrate(&ws, &opts, req.compiler.as_ref(), model.as_deref(), Some(&cache), &|what| progress.stage(what));
         if req.compiler.is_none() {
             m.add_unchanged(compiler_skipped(&opts, "--no-compiler"));
         }
