@@ -133,6 +133,33 @@ fn the_demo_without_the_compiler_and_keyword_gen_lists_what_it_left() {
     assert!(results.iter().all(|r| described.contains(r["ruleId"].as_str().unwrap())));
 }
 
+/// Skipping any one rule of the demo lists exactly what that rule does in a run without
+/// `--skip`: its changes (a doc test's included, at the comment's line) and the sites it
+/// gives the judge.
+#[test]
+fn skipping_each_rule_lists_exactly_its_changes_and_sites() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo_at(tmp.path(), "demo");
+    let dir = tmp.path().join("demo");
+    let all = json(&edition_in(&dir, &["--no-compiler", "--format", "json"]));
+    let verdicts = |doc: &Value| -> Vec<(Option<String>, Option<u64>, String)> {
+        doc["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v["file"].as_str().map(String::from), v["line"].as_u64(), v["rule"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let rules: BTreeSet<String> = changes(&all).into_iter().chain(verdicts(&all)).map(|c| c.2).collect();
+    assert_eq!(rules.len(), 8, "every rule has work in the demo: {rules:?}");
+    assert!(changes(&all).contains(&(Some("src/lib.rs".into()), Some(114), "unsafe-std-functions".into())), "a doc test's change");
+    for rule in &rules {
+        let doc = json(&edition_in(&dir, &["--no-compiler", "--format", "json", "--skip", rule]));
+        let expected: Vec<_> = changes(&all).into_iter().chain(verdicts(&all)).filter(|c| c.2 == *rule).collect();
+        assert_eq!(sorted(sites(&doc, "filtered")), sorted(expected), "--skip {rule}");
+    }
+}
+
 /// With the compiler and `--only static_mut_refs`, every other lint's changes and judge
 /// sites and every other rule's changes are listed as left out by the filter: the union
 /// of the filtered sites and the kept changes is what the unfiltered run found. The

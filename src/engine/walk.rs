@@ -234,7 +234,8 @@ pub fn check_rust_text(file: &SourceFile, cfg: &CfgSet, opts: &CheckOptions<'_>,
     let parsed = Parsed::parse(&file.text)
         .map_err(|e| Diagnostic::at(Level::Error, &file.display, Some(e.line), format!("cannot parse, file skipped: {}", e.message)))?;
     let lines = LineIndex::new(&file.text);
-    let mut findings = run_rules(file, &parsed, &lines, cfg, opts);
+    let (mut findings, left_out) = run_rules(file, &parsed, &lines, cfg, opts);
+    findings.unchanged.extend(filtered(left_out));
     let modules = module_refs(&parsed.syntax, &file.path, mod_rs, cfg);
     let snippets = crate::syntax::doctest::snippets(&parsed.sequences, &file.text, &|s| parsed.range(s));
     drop(parsed);
@@ -243,14 +244,18 @@ pub fn check_rust_text(file: &SourceFile, cfg: &CfgSet, opts: &CheckOptions<'_>,
         // (pseudo-code, an excerpt) is left alone.
         let doc = SourceFile { text: snippet.code.clone(), ..file.clone() };
         let Ok(parsed) = Parsed::parse(&doc.text) else { continue };
-        let sub = run_rules(&doc, &parsed, &LineIndex::new(&doc.text), cfg, opts);
+        let (sub, left_out) = run_rules(&doc, &parsed, &LineIndex::new(&doc.text), cfg, opts);
         findings.changes.extend(sub.changes.into_iter().filter_map(|c| snippet.map_back(c, &file.text, &lines)));
+        let left_out =
+            Findings { changes: left_out.changes.into_iter().filter_map(|c| snippet.map_back(c, &file.text, &lines)).collect(), ..Findings::default() };
+        findings.unchanged.extend(filtered(left_out));
     }
     Ok((findings, modules))
 }
 
 /// Runs every rule on a parsed file; a rule that panics is reported, the others still run.
-fn run_rules(file: &SourceFile, parsed: &Parsed, lines: &LineIndex, cfg: &CfgSet, opts: &CheckOptions<'_>) -> Findings {
+/// Also runs the rules `--only` / `--skip` leaves out: what they find comes second.
+fn run_rules(file: &SourceFile, parsed: &Parsed, lines: &LineIndex, cfg: &CfgSet, opts: &CheckOptions<'_>) -> (Findings, Findings) {
     let imports = Imports::of(&parsed.syntax);
     let cfg_ranges = CfgRanges::of(&parsed.syntax, cfg, &|s| parsed.range(s));
     let cx = SourceCx { file, parsed, lines, imports: &imports, cfg: &cfg_ranges };
@@ -269,13 +274,15 @@ fn run_rules(file: &SourceFile, parsed: &Parsed, lines: &LineIndex, cfg: &CfgSet
             ),
         }
     }
+    let mut left_out = Findings::default();
     for rule in &opts.filtered_out {
         let mut one = Findings::default();
         if catch_unwind(AssertUnwindSafe(|| rule.check_source(&cx, &mut one))).is_ok() {
-            findings.unchanged.extend(filtered(one));
+            left_out.changes.append(&mut one.changes);
+            left_out.sites.append(&mut one.sites);
         }
     }
-    findings
+    (findings, left_out)
 }
 
 /// What a rule left out by `--only` / `--skip` found, as sites not changed.
