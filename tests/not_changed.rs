@@ -7,7 +7,7 @@
 //! | `judged-to-keep`   | the judge (a heuristic)           | `the_demo_without_the_compiler_...`    |
 //! | `compiler-skipped` | `--no-compiler`; a crate that does not build | `the_demo_...`, `a_crate_that_does_not_build_...` |
 //! | `filtered`         | `--only` / `--skip` (rules, lints) | `the_demo_...`, `only_one_lint_...`    |
-//! | `needs-review`     | the judge; a lint without a fix   | `only_one_lint_...`                    |
+//! | `needs-review`     | the judge; a lint without a fix; a rule's site left by hand | `only_one_lint_...`, `a_rule_leaves_...` |
 //! | `conflict`         | the plan                          | `a_change_that_overlaps_...`           |
 //! | `foreign-macro`    | the compiler phase                | `a_lint_in_another_crates_macro_...`   |
 //! | `held-back`        | the pipeline                      | `a_package_with_a_broken_file_...`     |
@@ -302,4 +302,23 @@ fn a_crate_that_does_not_build_lists_the_lints_not_checked() {
     assert_eq!(skipped, expect, "the lint --skip leaves out is not listed as skipped");
     let entry = doc["unchanged"].as_array().unwrap().iter().find(|u| u["reason"] == "compiler-skipped").unwrap();
     assert_eq!(entry["detail"], "the crate does not build as it is");
+}
+
+/// A rule that sees a site it does not rewrite (a function value of `set_var`, whose
+/// callers need `unsafe`) lists it for review, once, not as a warning as well; with the
+/// rule skipped, the same site is listed as left out by the filter.
+#[test]
+fn a_rule_leaves_a_site_for_review_and_the_filter_lists_it_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fn-value");
+    write_file(&dir, "Cargo.toml", "[package]\nname = \"fn-value\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
+    write_file(&dir, "src/lib.rs", "pub fn setter() -> fn(&str, &str) {\n    std::env::set_var::<&str, &str>\n}\n");
+    let doc = json(&edition_in(&dir, &["--no-compiler", "--format", "json"]));
+    assert_eq!(sites(&doc, "needs-review"), [(Some("src/lib.rs".into()), Some(2), "unsafe-std-functions".into())]);
+    assert_eq!(doc["diagnostics"], serde_json::json!([]), "{doc:#}");
+    let entry = doc["unchanged"].as_array().unwrap().iter().find(|u| u["reason"] == "needs-review").unwrap();
+    assert_eq!(entry["detail"], "`set_var` is an `unsafe fn` in Rust 2024: wherever this function value is called needs an `unsafe` block");
+    let skipped = json(&edition_in(&dir, &["--no-compiler", "--format", "json", "--skip", "unsafe-std-functions"]));
+    assert_eq!(sites(&skipped, "filtered"), [(Some("src/lib.rs".into()), Some(2), "unsafe-std-functions".into())]);
+    assert!(sites(&skipped, "needs-review").is_empty());
 }

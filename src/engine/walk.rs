@@ -267,6 +267,7 @@ fn run_rules(file: &SourceFile, parsed: &Parsed, lines: &LineIndex, cfg: &CfgSet
                 findings.changes.append(&mut one.changes);
                 findings.diagnostics.append(&mut one.diagnostics);
                 findings.sites.append(&mut one.sites);
+                findings.unchanged.append(&mut one.unchanged);
             }
             Err(_) => findings.diagnostics.push(
                 Diagnostic::at(Level::Error, &file.display, None, "the rule panicked on this file; its changes here are dropped (please report this)")
@@ -280,6 +281,7 @@ fn run_rules(file: &SourceFile, parsed: &Parsed, lines: &LineIndex, cfg: &CfgSet
         if catch_unwind(AssertUnwindSafe(|| rule.check_source(&cx, &mut one))).is_ok() {
             left_out.changes.append(&mut one.changes);
             left_out.sites.append(&mut one.sites);
+            left_out.unchanged.append(&mut one.unchanged);
         }
     }
     (findings, left_out)
@@ -289,7 +291,8 @@ fn run_rules(file: &SourceFile, parsed: &Parsed, lines: &LineIndex, cfg: &CfgSet
 fn filtered(findings: Findings) -> Vec<Unchanged> {
     let changes = findings.changes.iter().map(|c| Unchanged::of_change(c, UnchangedReason::Filtered));
     let sites = findings.sites.iter().map(|s| Unchanged::at(s.rule, &s.file, Some(s.line), UnchangedReason::Filtered, s.question.clone()));
-    changes.chain(sites).collect()
+    let left = findings.unchanged.iter().map(|u| Unchanged { reason: UnchangedReason::Filtered, ..u.clone() });
+    changes.chain(sites).chain(left).collect()
 }
 
 /// Reads a file as UTF-8 text; anything else is a diagnostic and the file is untouched.
