@@ -11,9 +11,10 @@ use super::Summary;
 use crate::core::migration::Migration;
 use crate::core::model::{Change, Diagnostic, Unchanged, Verdict};
 
-/// Version of the JSON document's shape; bumped on any incompatible change (a field
-/// added is compatible).
-pub const JSON_VERSION: u32 = 1;
+/// Version of the JSON document; bumped on any incompatible change (a field added is
+/// compatible). 2: conflicts, lints without an automatic fix, the judge's sites kept for
+/// review and the sites a rule leaves by hand moved from `diagnostics` to `unchanged`.
+pub const JSON_VERSION: u32 = 2;
 
 /// What `cargo migrate edition --format json` and `upgrade --format json` print.
 #[derive(Serialize, schemars::JsonSchema)]
