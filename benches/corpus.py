@@ -420,6 +420,7 @@ def summarize(doc: dict) -> dict:
                          | {"decided_by": c["decided_by"].get("kind"), "ranges": [[e["range"]["start"], e["range"]["end"]] for e in c["edits"]]}
                          for c in changes],
         "verdicts": doc.get("verdicts", []), "diagnostics": doc.get("diagnostics", []),
+        "unchanged": doc.get("unchanged", []),
     }
     for c in changes:
         if c["cfg"] != "active":
@@ -833,6 +834,8 @@ def explain(edits, full: dict, crate: Path):
             e["why"], e["deliberate"] = f"if let kept by the judge ({e['verdict']['decided_by']}): {e['verdict']['reason']}", True
         else:
             d = [x for x in diags if x.get("file") == e["file"] and x.get("line") and lo <= x["line"] <= hi]
+            d += [{"message": f"not changed ({u['reason']}): {u['detail']}"} for u in full.get("unchanged", [])
+                  if u.get("file") == e["file"] and u.get("line") and lo <= u["line"] <= hi]
             c = [x for x in changes if x["file"] == e["file"] and lo <= x["line"] <= hi]
             if c:
                 e["why"] = "we change these lines differently: " + "; ".join(f"{x['rule']} ({x['decided_by']})" for x in c)
@@ -1211,7 +1214,7 @@ def our_notes_report(results) -> str:
             if f.get("error"):
                 out.append(f"- {r['crate']}: cargo-migrate error: {f['error']}")
             continue
-        review = count_by([d for d in f.get("diagnostics", []) if d.get("rule") and d["message"].startswith("needs review")], "rule")
+        review = count_by([u for u in f.get("unchanged", []) if u["reason"] == "needs-review"], "rule")
         parts = [f"compiler phase: {f.get('compiler_config') or 'no compiler change'}"]
         if not f.get("runs_agree", True):
             parts.append("cold, warm and rerun runs did NOT produce the same changes")

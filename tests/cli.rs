@@ -220,7 +220,7 @@ fn json_edits_reproduce_apply() {
     let run = sandbox.edition(&["--format", "json"]);
     assert_eq!(run.code, 0, "{run:?}");
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("stdout is one JSON document");
-    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["version"], 2);
     let changes = doc["changes"].as_array().unwrap();
     assert!(!changes.is_empty());
     for change in changes {

@@ -4,15 +4,16 @@
 //! rules/<id>/fixtures/NAME.rs          input (Rust 2021)
 //! rules/<id>/fixtures/NAME.fixed.rs    expected output of that rule alone (none for `leaves_alone_*`:
 //!                                      such a fixture is its own expected output)
-//! rules/<id>/fixtures/NAME.snap        the annotated diff and diagnostics (insta)
+//! rules/<id>/fixtures/NAME.snap        the annotated diff, diagnostics and sites not changed (insta)
 //! rules/<id>/fixtures/NAME.toml        input manifest (`edition-manifest`)
 //! rules/<id>/fixtures/NAME.fixed.toml  expected manifest
 //! ```
 //!
 //! Every input is run through its rule alone and must give the `.fixed` file byte for
 //! byte. Then:
-//! - the annotated diff (plus the rule's diagnostics) must match the snapshot; carriage
-//!   returns are shown as `␍` and a byte order mark as `<BOM>`, since insta would drop them;
+//! - the annotated diff (plus the rule's diagnostics and sites not changed) must match the
+//!   snapshot; carriage returns are shown as `␍` and a byte order mark as `<BOM>`, since
+//!   insta would drop them;
 //!   a fixture where the rule changes and reports nothing has no snapshot;
 //! - running the rule again, and separately every edition rule, on the output changes
 //!   nothing (idempotence, and no rule fires on code that is already migrated);
@@ -37,7 +38,7 @@ use std::sync::Once;
 
 use cargo_migrate::cargo::discover::Package;
 use cargo_migrate::core::migration::FileResult;
-use cargo_migrate::core::model::{Change, Diagnostic, Level};
+use cargo_migrate::core::model::{Change, Diagnostic, Level, Unchanged};
 use cargo_migrate::core::plan::plan_file;
 use cargo_migrate::core::text::{FileKind, SourceFile};
 use cargo_migrate::emit::{write_file_diff, DiffStyle};
@@ -209,6 +210,8 @@ struct Run {
     changes: Vec<Change>,
     new_text: String,
     diagnostics: Vec<Diagnostic>,
+    /// Sites the rule saw and left for a person.
+    unchanged: Vec<Unchanged>,
 }
 
 fn options(rules: Vec<&'static dyn Rule>) -> CheckOptions<'static> {
@@ -243,7 +246,7 @@ fn run_rust(display: &str, text: &str, rules: Vec<&'static dyn Rule>) -> Result<
     let (changes, new_text) = migrate_source(display, text, &opts).map_err(|d| show_diagnostic(&d))?;
     let file = source_file(Kind::Rust, display, text);
     let (findings, _) = check_rust_text(&file, &cargo_migrate::cargo::discover::host_cfg(), &opts, true).map_err(|d| show_diagnostic(&d))?;
-    Ok(Run { changes, new_text, diagnostics: findings.diagnostics })
+    Ok(Run { changes, new_text, diagnostics: findings.diagnostics, unchanged: findings.unchanged })
 }
 
 /// Runs `rules` on a manifest. The manifest belongs to a package when it has a
@@ -265,6 +268,7 @@ fn run_manifest(display: &str, text: &str, rules: Vec<&'static dyn Rule>) -> Res
     // In the order `cargo migrate` applies and shows them.
     sort_findings(&mut findings.changes, &mut findings.diagnostics, &opts.rules);
     let mut diagnostics = findings.diagnostics;
+    let unchanged = findings.unchanged;
     let mut recheck = |t: &str, d: &mut Vec<Diagnostic>| {
         let next = SourceFile { text: t.to_string(), ..file.clone() };
         match check_manifest_text(&next, package.as_ref(), is_root, &opts) {
@@ -275,12 +279,12 @@ fn run_manifest(display: &str, text: &str, rules: Vec<&'static dyn Rule>) -> Res
             }
         }
     };
-    let result = plan_file(&file, findings.changes, &mut diagnostics, &mut recheck);
+    let result = plan_file(&file, findings.changes, &mut diagnostics, &mut Vec::new(), &mut recheck);
     if let Some(error) = diagnostics.iter().find(|d| d.level == Level::Error) {
         return Err(show_diagnostic(error));
     }
     let (changes, new_text) = result.map_or_else(|| (Vec::new(), text.to_string()), |r| (r.changes, r.new_text));
-    Ok(Run { changes, new_text, diagnostics })
+    Ok(Run { changes, new_text, diagnostics, unchanged })
 }
 
 fn show_diagnostic(d: &Diagnostic) -> String {
@@ -294,7 +298,8 @@ fn show_diagnostic(d: &Diagnostic) -> String {
     format!("{level}: {line}{rule}{}", d.message)
 }
 
-/// The snapshot text: the annotated diff without colors, then the diagnostics.
+/// The snapshot text: the annotated diff without colors, then the diagnostics and the
+/// sites not changed.
 fn snapshot_text(fixture: &Fixture, input: &str, run: &Run) -> String {
     let result =
         FileResult { file: source_file(fixture.kind, &fixture.display, input), new_text: run.new_text.clone(), changes: run.changes.clone(), passes: 1 };
@@ -306,6 +311,13 @@ fn snapshot_text(fixture: &Fixture, input: &str, run: &Run) -> String {
         for d in &run.diagnostics {
             text.push_str(&show_diagnostic(d));
             text.push('\n');
+        }
+    }
+    if !run.unchanged.is_empty() {
+        text.push_str("\nnot changed:\n");
+        for u in &run.unchanged {
+            let line = u.line.map_or_else(String::new, |l| format!("line {l}: "));
+            text.push_str(&format!("{}: {line}[{}] {}\n", u.reason.label(), u.rule, u.detail));
         }
     }
     text.replace('\r', "␍").replace('\u{feff}', "<BOM>")
@@ -372,7 +384,7 @@ fn check_fixture(rule: &'static dyn Rule, fixture: &Fixture, tmp: &Path) -> Vec<
 
     // The snapshot of what it did and said; none when it did and said nothing.
     let snap = fixture.sibling(".snap");
-    if run.changes.is_empty() && run.diagnostics.is_empty() {
+    if run.changes.is_empty() && run.diagnostics.is_empty() && run.unchanged.is_empty() {
         if snap.exists() {
             if bless() {
                 let _ = std::fs::remove_file(&snap);

@@ -39,23 +39,14 @@ struct Validators {
     python: PathBuf,
 }
 
-/// Runs the setup script once for the test binary (the other tests wait for it).
+/// The validators, from the setup script (run once for the test binary).
 fn validators() -> &'static Validators {
     static VALIDATORS: OnceLock<Validators> = OnceLock::new();
-    VALIDATORS.get_or_init(|| {
-        let out = Command::new("bash").arg(repo_root().join("scripts/setup-validators.sh")).stdin(Stdio::null()).output().expect("run bash");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "scripts/setup-validators.sh failed ({}):\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr));
-        let path = |name: &str| {
-            let path = stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(name).and_then(|l| l.strip_prefix('=')))
-                .unwrap_or_else(|| panic!("setup-validators.sh printed no `{name}=` line:\n{stdout}"));
-            let path = PathBuf::from(path);
-            assert!(path.is_file(), "{name}: {} is not a file", path.display());
-            path
-        };
-        Validators { kubernetes_validate: path("kubernetes-validate"), actionlint: path("actionlint"), shellcheck: path("shellcheck"), python: path("python") }
+    VALIDATORS.get_or_init(|| Validators {
+        kubernetes_validate: common::validator("kubernetes-validate"),
+        actionlint: common::validator("actionlint"),
+        shellcheck: common::validator("shellcheck"),
+        python: common::validator("python"),
     })
 }
 

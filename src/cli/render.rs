@@ -11,7 +11,7 @@ use crate::core::migration::Migration;
 use crate::core::model::{Diagnostic, Level};
 use crate::emit::{write_diff, write_json, DiffStyle};
 use crate::ops::finish::Finished;
-use crate::ops::verify::{RevertStep, Verified};
+use crate::ops::verify::Verified;
 use crate::ops::Progress;
 
 pub(super) const ERR: anstyle::Style = anstyle::AnsiColor::Red.on_default().effects(anstyle::Effects::BOLD);
@@ -58,7 +58,8 @@ pub(super) fn write_output(m: &Migration, format: Format, writing: bool, color: 
     Ok(())
 }
 
-/// Prints the diagnostics (only errors with `quiet`) and the judge's verdicts to stderr.
+/// Prints the diagnostics (only errors with `quiet`), the judge's verdicts and the sites
+/// not changed to stderr.
 pub(super) fn print_findings(err: &mut dyn Write, m: &Migration, quiet: bool) {
     for d in &m.diagnostics {
         if !quiet || d.level == Level::Error {
@@ -80,6 +81,7 @@ pub(super) fn print_findings(err: &mut dyn Write, m: &Migration, quiet: bool) {
                 v.reason
             );
         }
+        let _ = crate::emit::write_unchanged(m, err);
     }
 }
 
@@ -149,12 +151,7 @@ fn report_verify(err: &mut dyn Write, v: &Verified) -> bool {
         let _ = writeln!(err, "{}", e.rendered.trim_end());
     }
     for r in &v.reverted {
-        let why = match r.step {
-            RevertStep::NearError => "on the lines of a new error",
-            RevertStep::File => "its file still had a new error",
-            RevertStep::Bisected => "the new errors were elsewhere, and bisecting the changed files found this file's changes to cause them",
-            RevertStep::Everything => "the build was still worse than before",
-        };
+        let why = r.step.why();
         let c = &r.change;
         let _ = writeln!(err, "{}reverted{} {}:{} [{}] {} ({why})", WARN.render(), WARN.render_reset(), c.file, c.line, c.rule, c.reason);
     }

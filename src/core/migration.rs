@@ -1,10 +1,11 @@
 //! The result of a migration before anything is written: the new text of every file
-//! that changes, with the changes that made it, the diagnostics and the judge's verdicts.
+//! that changes, with the changes that made it, the diagnostics, the judge's verdicts and
+//! what was seen but not changed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::core::model::{Change, Diagnostic, Level};
+use crate::core::model::{Change, Diagnostic, Level, Unchanged};
 use crate::core::text::{FileKind, SourceFile};
 
 /// The migrated state of one file.
@@ -33,6 +34,9 @@ pub struct Migration {
     /// The sites judged, one per verdict, with the context the judge read (what
     /// `explain --at` tells a model about them).
     pub sites: Vec<crate::core::model::Site>,
+    /// Every site a rule or lint saw and did not change, with why (the "not changed"
+    /// report), sorted by file and line.
+    pub unchanged: Vec<Unchanged>,
     /// Rust files read.
     pub files_read: usize,
     /// Lines of Rust read.
@@ -64,6 +68,12 @@ impl Migration {
         entry.new_text = after;
         entry.passes += 1;
         entry.changes.push(change);
+    }
+
+    /// Adds sites left unchanged, keeping the list sorted.
+    pub fn add_unchanged(&mut self, more: impl IntoIterator<Item = Unchanged>) {
+        self.unchanged.extend(more);
+        self.unchanged.sort();
     }
 
     /// Whether any diagnostic is an error (a file not processed).

@@ -9,7 +9,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 /// One replacement of a byte range of the original text. An empty range is an insertion.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub struct Edit {
     /// Byte range in the original text of the file.
     pub range: Range<usize>,
@@ -42,7 +42,7 @@ impl Edit {
 }
 
 /// How far a change can be trusted (cf. ruff's fix applicability).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Safety {
     /// Keeps the program's behaviour; applied without a second look.
@@ -66,7 +66,7 @@ impl Safety {
 }
 
 /// Who decided that a change is made the way it is.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "name")]
 pub enum Decider {
     /// The rule itself: a deterministic rewrite.
@@ -95,7 +95,7 @@ impl std::fmt::Display for Decider {
 
 /// Whether the code a change touches is compiled by the current configuration
 /// (host target, default features, `cfg(test)`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CfgStatus {
     /// Compiled on this machine with the default configuration.
@@ -114,7 +114,7 @@ impl CfgStatus {
 }
 
 /// A change proposed for one file: the edits and their provenance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Change {
     /// Id of the rule that proposed it, e.g. `unsafe-extern-blocks`.
     pub rule: &'static str,
@@ -144,7 +144,7 @@ impl Change {
 }
 
 /// How serious a [`Diagnostic`] is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Level {
     /// Something the user should know but that changes nothing (a skipped package).
@@ -168,7 +168,7 @@ impl Level {
 
 /// A message about the run that is not a change: an unparseable file, a conflict,
 /// a site the rules found but cannot rewrite.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Diagnostic {
     /// How serious it is.
     pub level: Level,
@@ -302,7 +302,7 @@ pub enum DropOrigin {
 }
 
 /// How a site was decided.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Verdict {
     /// Rule or lint of the site.
     pub rule: &'static str,
@@ -320,6 +320,106 @@ pub struct Verdict {
     pub reason: String,
     /// Safety of the resulting change (judged, or needs-review for a fallback).
     pub safety: Safety,
+}
+
+/// Why a site a rule or lint saw was left as it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnchangedReason {
+    /// The judge chose an option that edits nothing, and the code is right as it is.
+    JudgedToKeep,
+    /// Its change overlaps another change and could not be applied with it.
+    Conflict,
+    /// The compiler reports it in code that a macro of another crate expands: the fix
+    /// would belong in that crate.
+    ForeignMacro,
+    /// No automatic fix: a person has to decide (a lint without a suggestion, a judge
+    /// site kept as it is for review).
+    NeedsReview,
+    /// The compiler phase did not run (`--no-compiler`, or the crate does not build): the
+    /// type-aware lints it would have checked.
+    CompilerSkipped,
+    /// The rule or lint is left out by `--only` / `--skip`.
+    Filtered,
+    /// A file of its package could not be processed: the package's changes land together
+    /// or not at all.
+    HeldBack,
+    /// Written, then taken back by `--verify` because the build got worse.
+    Reverted,
+}
+
+impl UnchangedReason {
+    /// Every reason, in the order the summary counts them.
+    pub const ALL: [UnchangedReason; 8] = [
+        UnchangedReason::JudgedToKeep,
+        UnchangedReason::NeedsReview,
+        UnchangedReason::Conflict,
+        UnchangedReason::ForeignMacro,
+        UnchangedReason::CompilerSkipped,
+        UnchangedReason::Filtered,
+        UnchangedReason::HeldBack,
+        UnchangedReason::Reverted,
+    ];
+
+    /// The id used in JSON and SARIF (`judged-to-keep`).
+    pub fn id(self) -> &'static str {
+        match self {
+            UnchangedReason::JudgedToKeep => "judged-to-keep",
+            UnchangedReason::Conflict => "conflict",
+            UnchangedReason::ForeignMacro => "foreign-macro",
+            UnchangedReason::NeedsReview => "needs-review",
+            UnchangedReason::CompilerSkipped => "compiler-skipped",
+            UnchangedReason::Filtered => "filtered",
+            UnchangedReason::HeldBack => "held-back",
+            UnchangedReason::Reverted => "reverted",
+        }
+    }
+
+    /// As a person reads it in the summary (`judged to keep`).
+    pub fn label(self) -> &'static str {
+        match self {
+            UnchangedReason::JudgedToKeep => "judged to keep",
+            UnchangedReason::Conflict => "conflict",
+            UnchangedReason::ForeignMacro => "inside a macro from another crate",
+            UnchangedReason::NeedsReview => "needs review",
+            UnchangedReason::CompilerSkipped => "compiler phase skipped",
+            UnchangedReason::Filtered => "--only/--skip",
+            UnchangedReason::HeldBack => "package held back",
+            UnchangedReason::Reverted => "reverted by --verify",
+        }
+    }
+}
+
+/// A site a rule or lint saw and did not change, with why: what the "not changed" report
+/// lists. Made where the decision is made (the judge, the plan, the compiler phase, the
+/// filter, the pipeline, verify), never read back from a message.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+pub struct Unchanged {
+    /// File, relative to the workspace root; none for what concerns the run (a lint the
+    /// skipped compiler phase would have checked).
+    pub file: Option<String>,
+    /// 1-based line, if known.
+    pub line: Option<usize>,
+    /// Rule id or compiler lint name.
+    pub rule: &'static str,
+    /// Why it was left as it is.
+    pub reason: UnchangedReason,
+    /// One line: what was seen, and what was decided or would have been done.
+    pub detail: String,
+    /// Who decided to keep it, for a judge's verdict.
+    pub decided_by: Option<Decider>,
+}
+
+impl Unchanged {
+    /// A site at `file:line` of `rule`.
+    pub fn at(rule: &'static str, file: &str, line: Option<usize>, reason: UnchangedReason, detail: impl Into<String>) -> Unchanged {
+        Unchanged { file: Some(file.to_string()), line, rule, reason, detail: detail.into(), decided_by: None }
+    }
+
+    /// The change `change` would have made, left out for `reason`.
+    pub fn of_change(change: &Change, reason: UnchangedReason) -> Unchanged {
+        Unchanged::at(change.rule, &change.file, Some(change.line), reason, change.reason.clone())
+    }
 }
 
 /// The question of an `if let` whose scrutinee's temporaries Rust 2024 drops before

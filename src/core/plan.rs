@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use crate::core::migration::FileResult;
-use crate::core::model::{Change, Decider, Diagnostic, Edit, Level};
+use crate::core::model::{Change, Decider, Diagnostic, Edit, Level, Unchanged, UnchangedReason};
 use crate::core::text::SourceFile;
 
 /// Why a set of edits could not be applied.
@@ -154,11 +154,13 @@ impl EditIndex {
 pub const MAX_PASSES: usize = 4;
 
 /// Applies the changes of one file, deferring those that conflict and re-checking the new
-/// text (`recheck`) for them, up to [`MAX_PASSES`]. Returns `None` if the text does not change.
+/// text (`recheck`) for them, up to [`MAX_PASSES`]. Returns `None` if the text does not
+/// change. A change that still conflicts is not made and is added to `unchanged`.
 pub fn plan_file(
     file: &SourceFile,
     mut pending: Vec<Change>,
     diagnostics: &mut Vec<Diagnostic>,
+    unchanged: &mut Vec<Unchanged>,
     recheck: &mut dyn FnMut(&str, &mut Vec<Diagnostic>) -> Vec<Change>,
 ) -> Option<FileResult> {
     let display = &file.display;
@@ -181,25 +183,26 @@ pub fn plan_file(
         // cannot, so a conflicting one is reported now.
         let (deferred, lost): (Vec<Change>, Vec<Change>) = deferred.into_iter().partition(|c| c.decided_by == Decider::Rule);
         for change in lost {
-            diagnostics.push(
-                Diagnostic::at(Level::Warning, display, Some(change.line), format!("change not applied: it overlaps another change ({})", change.reason))
-                    .with_rule(change.rule),
-            );
+            unchanged.push(Unchanged::at(
+                change.rule,
+                display,
+                Some(change.line),
+                UnchangedReason::Conflict,
+                format!("overlaps another change: {}", change.reason),
+            ));
         }
         if deferred.is_empty() {
             break;
         }
         if pass == MAX_PASSES {
             for change in deferred {
-                diagnostics.push(
-                    Diagnostic::at(
-                        Level::Warning,
-                        display,
-                        Some(change.line),
-                        format!("change not applied: it conflicts with another change ({})", change.reason),
-                    )
-                    .with_rule(change.rule),
-                );
+                unchanged.push(Unchanged::at(
+                    change.rule,
+                    display,
+                    Some(change.line),
+                    UnchangedReason::Conflict,
+                    format!("still conflicts with another change after {MAX_PASSES} passes: {}", change.reason),
+                ));
             }
             break;
         }

@@ -7,7 +7,7 @@ use anstyle::{AnsiColor, Style};
 use similar::TextDiff;
 
 use crate::core::migration::{FileResult, Migration};
-use crate::core::model::{CfgStatus, Change, Decider, Verdict};
+use crate::core::model::{CfgStatus, Change};
 
 /// How the diff is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,12 +25,12 @@ const ADD: Style = AnsiColor::Green.on_default();
 const NOTE: Style = AnsiColor::Yellow.on_default();
 
 /// Writes the diff of every changed file. Colors are written as ANSI codes; the caller's
-/// stream decides whether to keep them (`anstream`). A model's verdict is never silent:
-/// those that change nothing (an `if let` kept) head the diff as `#` lines, which `git
-/// apply` ignores.
+/// stream decides whether to keep them (`anstream`). A verdict is never silent: the
+/// judge's sites that keep the code as it is (an `if let` kept, a site left for review)
+/// head the diff as `#` lines, which `git apply` ignores.
 pub fn write_diff(m: &Migration, style: DiffStyle, out: &mut dyn Write) -> std::io::Result<()> {
-    for v in model_verdicts_without_change(m) {
-        writeln!(out, "{NOTE}# {} [{}, by {}] {}:{}: `{}`, no change: {}{NOTE:#}", v.rule, v.safety.label(), v.decided_by, v.file, v.line, v.option, v.reason)?;
+    for u in m.unchanged.iter().filter(|u| u.decided_by.is_some()) {
+        writeln!(out, "{NOTE}# {} [not changed: {}] {}: {}{NOTE:#}", u.rule, u.reason.label(), super::unchanged_place(u), u.detail)?;
     }
     for result in m.files.values() {
         write_file_diff(result, style, out)?;
@@ -83,14 +83,6 @@ pub fn write_file_diff(result: &FileResult, style: DiffStyle, out: &mut dyn Writ
         }
     }
     Ok(())
-}
-
-/// The verdicts a model gave whose option edits nothing: no change shows them, so every
-/// output format lists them on their own.
-pub fn model_verdicts_without_change(m: &Migration) -> impl Iterator<Item = &Verdict> {
-    m.verdicts
-        .iter()
-        .filter(move |v| matches!(v.decided_by, Decider::Llm(_)) && !m.changes().any(|c| c.file == v.file && c.line == v.line && c.decided_by == v.decided_by))
 }
 
 /// The last (1-based) old line a hunk covers.

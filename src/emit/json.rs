@@ -1,4 +1,7 @@
-//! `--format json`: the changes, diagnostics and summary as one stable JSON document.
+//! `--format json`: the changes, verdicts, diagnostics, sites not changed and summary as
+//! one stable JSON document. Its JSON Schema is generated from these types
+//! ([`report_schema`]) and checked in as `docs/report.schema.json`; `docs/json.md`
+//! describes the fields.
 
 use std::io::Write;
 
@@ -6,23 +9,67 @@ use serde::Serialize;
 
 use super::Summary;
 use crate::core::migration::Migration;
-use crate::core::model::{Change, Diagnostic};
+use crate::core::model::{Change, Diagnostic, Unchanged, Verdict};
 
-/// Version of the JSON document's shape; bumped on any incompatible change.
-pub const JSON_VERSION: u32 = 1;
+/// Version of the JSON document; bumped on any incompatible change (a field added is
+/// compatible). 2: conflicts, lints without an automatic fix, the judge's sites kept for
+/// review and the sites a rule leaves by hand moved from `diagnostics` to `unchanged`.
+pub const JSON_VERSION: u32 = 2;
 
-#[derive(Serialize)]
+/// What `cargo migrate edition --format json` and `upgrade --format json` print.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(title = "cargo-migrate report", description = "The output of `cargo migrate edition --format json` and `cargo migrate upgrade --format json`.")]
 struct Document<'m> {
+    /// Version of the document's shape (`JSON_VERSION`): bumped on an incompatible change.
     version: u32,
+    /// The changes made (or, in a dry run, to be made), in file order.
     changes: Vec<&'m Change>,
-    verdicts: &'m [crate::core::model::Verdict],
+    /// How the judge decided each site where the right rewrite depends on intent.
+    verdicts: &'m [Verdict],
+    /// Messages that are not changes: files not processed, notes about the run.
     diagnostics: &'m [Diagnostic],
+    /// Every site a rule or lint saw and did not change, with why.
+    unchanged: &'m [Unchanged],
+    /// Counts.
     summary: Summary,
 }
 
 /// Writes the migration as JSON (one document, pretty-printed, newline-terminated).
 pub fn write_json(m: &Migration, out: &mut dyn Write) -> std::io::Result<()> {
-    let doc = Document { version: JSON_VERSION, changes: m.changes().collect(), verdicts: &m.verdicts, diagnostics: &m.diagnostics, summary: Summary::of(m) };
+    let doc = Document {
+        version: JSON_VERSION,
+        changes: m.changes().collect(),
+        verdicts: &m.verdicts,
+        diagnostics: &m.diagnostics,
+        unchanged: &m.unchanged,
+        summary: Summary::of(m),
+    };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+/// The JSON Schema of the document [`write_json`] writes, as checked in
+/// (`docs/report.schema.json`).
+pub fn report_schema() -> String {
+    let schema = schemars::schema_for!(Document<'static>);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checked-in schema is what the types generate. `BLESS=1` rewrites it.
+    #[test]
+    fn checked_in_report_schema_is_fresh() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+        let fresh = report_schema();
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(checked_in == fresh, "docs/report.schema.json is stale: run `BLESS=1 cargo test --lib emit::json` and commit it");
+    }
 }

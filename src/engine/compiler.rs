@@ -14,7 +14,9 @@ use cargo_metadata::diagnostic::{Applicability, Diagnostic as RustcDiagnostic, D
 use cargo_metadata::Message;
 
 use crate::cargo::build::{check_command, BuildConfig, WRAPPER_ENV};
-use crate::core::model::{CfgStatus, Change, Decider, Destructor, Diagnostic, DropOrigin, Edit, Evidence, Level, Safety, Site, SiteOption};
+use crate::core::model::{
+    CfgStatus, Change, Decider, Destructor, Diagnostic, DropOrigin, Edit, Evidence, Level, Safety, Site, SiteOption, Unchanged, UnchangedReason,
+};
 use crate::core::text::{LineIndex, SourceFile};
 
 /// What the compiler phase found.
@@ -26,6 +28,11 @@ pub struct CompilerFindings {
     pub diagnostics: Vec<Diagnostic>,
     /// Sites for the judge (`if_let_rescope`, `tail_expr_drop_order`).
     pub sites: Vec<Site>,
+    /// Lints seen and left as they are: no automatic fix (for review), or inside a macro
+    /// of another crate.
+    pub unchanged: Vec<Unchanged>,
+    /// Why the phase did not run, if it did not (cargo could not run, nothing built).
+    pub skipped: Option<String>,
     /// The configuration that was checked, if the build succeeded.
     pub config: Option<String>,
 }
@@ -49,6 +56,7 @@ pub fn run(manifest: &Path, packages: &[String], config: &BuildConfig, root: &Pa
             Ok(build) => build,
             Err(e) => {
                 out.diagnostics.push(Diagnostic::general(Level::Warning, format!("compiler phase skipped: {e}")));
+                out.skipped = Some(e);
                 return out;
             }
         };
@@ -75,6 +83,7 @@ pub fn run(manifest: &Path, packages: &[String], config: &BuildConfig, root: &Pa
             Level::Warning,
             format!("compiler phase skipped: the crate does not build as it is, so only the syntactic rules ran ({}: {why})", config.describe()),
         ));
+        out.skipped = Some("the crate does not build as it is".into());
         return out;
     }
     for failure in &build.failures {
@@ -253,9 +262,14 @@ fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, 
             Some((c.rule, c.file.clone(), c.line, last))
         })
         .collect();
+    let inside = |rule: &str, file: &str, line: usize| covered.iter().any(|(r, f, first, last)| *r == rule && f == file && *first <= line && line <= *last);
     out.diagnostics.retain(|d| {
         let (Some(rule), Some(file), Some(line)) = (d.rule, d.file.as_ref(), d.line) else { return true };
-        !covered.iter().any(|(r, f, first, last)| *r == rule && f == file && *first <= line && line <= *last)
+        !inside(rule, file, line)
+    });
+    out.unchanged.retain(|u| {
+        let (Some(file), Some(line)) = (u.file.as_ref(), u.line) else { return true };
+        !inside(u.rule, file, line)
     });
 }
 
@@ -269,6 +283,18 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
         let Some(primary) = d.spans.iter().find(|s| s.is_primary) else { continue };
         let path = root.join(&primary.file_name);
         let Some(file) = files.get(&crate::cargo::discover::normalize(&path)) else {
+            // Written by a macro of another crate and expanded here: its fix would belong
+            // in that crate's macro.
+            if let Some((file, line, name)) = call_site(primary, root, files) {
+                out.unchanged.push(Unchanged::at(
+                    rule_id(&lint),
+                    &file.display,
+                    Some(line),
+                    UnchangedReason::ForeignMacro,
+                    format!("{} (in `{name}`, written at {}:{})", d.message, primary.file_name, primary.line_start),
+                ));
+                continue;
+            }
             out.diagnostics.push(
                 Diagnostic::general(
                     Level::Warning,
@@ -304,7 +330,7 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
         if lint == "if_let_rescope" || lint == "tail_expr_drop_order" {
             match judgement_site(&lint, d, file, lines, root) {
                 Some(site) => out.sites.push(site),
-                None => out.diagnostics.push(needs_review(file, primary, &lint, d)),
+                None => out.unchanged.push(needs_review(file, primary, &lint, d)),
             }
             continue;
         }
@@ -315,7 +341,7 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
                     format!("{}: rewritten to {how}, which keeps today's behaviour and compiles in 2024; consider an atomic, a `Mutex`/`OnceLock`, or keeping the raw pointer", d.message),
                     edits,
                 )),
-                None => out.diagnostics.push(needs_review(file, primary, &lint, d)),
+                None => out.unchanged.push(needs_review(file, primary, &lint, d)),
             }
             continue;
         }
@@ -329,16 +355,37 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
                 edits.sort();
                 out.changes.push(change(safety, format!("{} ({help})", d.message), edits));
             }
-            None => out.diagnostics.push(needs_review(file, primary, &lint, d)),
+            None => out.unchanged.push(needs_review(file, primary, &lint, d)),
         }
     }
 }
 
-fn needs_review(file: &SourceFile, primary: &DiagnosticSpan, lint: &str, d: &RustcDiagnostic) -> Diagnostic {
+fn needs_review(file: &SourceFile, primary: &DiagnosticSpan, lint: &str, d: &RustcDiagnostic) -> Unchanged {
     let guide = d.children.iter().find_map(|c| c.message.strip_prefix("for more information, see ")).map(|l| format!(" — see {l}")).unwrap_or_default();
     let label = primary.label.as_deref().map(|l| format!(": {l}")).unwrap_or_default();
-    Diagnostic::at(Level::Warning, &file.display, Some(primary.line_start), format!("needs review, no automatic fix: {}{label}{guide}", d.message))
-        .with_rule(rule_id(lint))
+    Unchanged::at(
+        rule_id(lint),
+        &file.display,
+        Some(primary.line_start),
+        UnchangedReason::NeedsReview,
+        format!("no automatic fix: {}{label}{guide}", d.message),
+    )
+}
+
+/// Where a span was written in one of `files`, when a macro expanded it from elsewhere:
+/// the invocation in that file (following macros that expand macros), its line, and the
+/// macro invoked there.
+fn call_site<'f, 's>(span: &'s DiagnosticSpan, root: &Path, files: &'f BTreeMap<PathBuf, &SourceFile>) -> Option<(&'f SourceFile, usize, &'s str)> {
+    let mut at = span;
+    let mut name = None;
+    loop {
+        if let (Some(file), Some(name)) = (files.get(&crate::cargo::discover::normalize(&root.join(&at.file_name))), name) {
+            return Some((file, at.line_start, name));
+        }
+        let e = at.expansion.as_ref()?;
+        name = Some(e.macro_decl_name.as_str());
+        at = &e.span;
+    }
 }
 
 /// Whether the compiler's span points at the same text in our copy of the file.

@@ -6,14 +6,15 @@ use std::collections::BTreeMap;
 use crate::cargo::build::BuildConfig;
 use crate::cargo::discover::Workspace;
 use crate::core::migration::Migration;
-use crate::core::model::{Change, Diagnostic, Level};
+use crate::core::model::{Change, Diagnostic, Level, Unchanged, UnchangedReason};
 use crate::core::plan::plan_file;
 use crate::core::text::{FileKind, SourceFile};
 use crate::engine::compiler::COVERED_BY_RULES;
 use crate::engine::walk::{check_manifest_text, check_rust_text, check_workspace, sort_findings, CheckOptions, Checked};
 
 /// Checks the workspace (syntactic rules, then the compiler phase if `compiler` is given)
-/// and plans the changes of every file.
+/// and plans the changes of every file. `progress` is told each stage: `12 files parsed`,
+/// `compiler phase (cargo check)`, `judge: asking MODEL: 3/12 sites, 4.1 s/site`.
 pub fn migrate(
     ws: &Workspace,
     opts: &CheckOptions<'_>,
@@ -22,19 +23,19 @@ pub fn migrate(
     cache: Option<&crate::judge::cache::VerdictCache>,
     progress: &dyn Fn(&str),
 ) -> Migration {
-    let mut checked = check_workspace(ws, opts, &|n| progress(&format!("{n} files")));
+    let mut checked = check_workspace(ws, opts, &|n| progress(&format!("{n} file{} parsed", if n == 1 { "" } else { "s" })));
     if let Some(config) = compiler {
-        progress("with the compiler (cargo check)");
+        progress("compiler phase (cargo check)");
         add_compiler_findings(ws, opts, config, &mut checked);
     }
     let sites = std::mem::take(&mut checked.sites);
     let mut verdicts = Vec::new();
     let mut judged_sites = Vec::new();
     if !sites.is_empty() {
-        progress(&format!("judging {} sites", sites.len()));
-        let judged = crate::judge::judge(sites, &checked.files, model, cache);
+        let judged = crate::judge::judge_with_progress(sites, &checked.files, model, cache, &|p| progress(&format!("judge: {}", p.line())));
         checked.changes.extend(judged.changes);
         checked.diagnostics.extend(judged.diagnostics);
+        checked.unchanged.extend(judged.unchanged);
         verdicts = judged.verdicts;
         judged_sites = judged.sites;
         sort_findings(&mut checked.changes, &mut checked.diagnostics, &opts.rules);
@@ -44,6 +45,18 @@ pub fn migrate(
     migration.sites = judged_sites;
     hold_back_broken_packages(ws, &mut migration);
     migration
+}
+
+/// What the compiler phase would have checked when it does not run (`--no-compiler`, or
+/// a crate that does not build): each type-aware lint no syntactic rule covers, as one
+/// site not changed of the run (its detail: `why`), unless `--only` / `--skip` leaves it
+/// out.
+pub fn compiler_skipped(opts: &CheckOptions<'_>, why: &str) -> Vec<Unchanged> {
+    crate::engine::compiler::LINTS
+        .iter()
+        .filter(|l| !COVERED_BY_RULES.iter().any(|(lint, _)| *lint == l.name) && opts.wants(l.name))
+        .map(|l| Unchanged { file: None, line: None, rule: l.name, reason: UnchangedReason::CompilerSkipped, detail: why.to_string(), decided_by: None })
+        .collect()
 }
 
 /// A package's changes land together or not at all: when a file of a package could not
@@ -76,13 +89,21 @@ pub fn hold_back_broken_packages(ws: &Workspace, m: &mut Migration) {
         return;
     }
     let mut held = Vec::new();
+    let mut all_held_back = Vec::new();
     for (package, (file, why)) in &broken {
         let dropped: Vec<String> =
             m.files.iter().filter(|(display, r)| r.file.package == *package || package_of(display) == Some(package)).map(|(d, _)| d.clone()).collect();
         let changes: usize = dropped.iter().map(|d| m.files[d].changes.len()).sum();
+        let mut held_back = Vec::new();
         for d in &dropped {
-            m.files.remove(d);
+            if let Some(result) = m.files.remove(d) {
+                held_back.extend(result.changes.iter().map(|c| Unchanged {
+                    detail: format!("package `{package}` is left as it is: {file} could not be processed"),
+                    ..Unchanged::of_change(c, UnchangedReason::HeldBack)
+                }));
+            }
         }
+        all_held_back.extend(held_back);
         held.push(Diagnostic::general(
             Level::Error,
             format!(
@@ -91,6 +112,7 @@ pub fn hold_back_broken_packages(ws: &Workspace, m: &mut Migration) {
         ));
     }
     m.diagnostics.extend(held);
+    m.add_unchanged(all_held_back);
 }
 
 /// The judge's sites of a workspace, not yet judged: the files are read (with `opts`'
@@ -115,7 +137,14 @@ fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, config: &Build
     let packages: Vec<String> = ws.packages.iter().map(|p| p.spec()).collect();
     let found = crate::engine::compiler::run(&ws.root_manifest, &packages, config, &ws.root, &by_path);
     let mut kept_expr = 0;
-    for change in found.changes.into_iter().filter(|c| opts.wants(c.rule)) {
+    if let Some(why) = &found.skipped {
+        checked.unchanged.extend(compiler_skipped(opts, why));
+    }
+    let (wanted, filtered): (Vec<Change>, Vec<Change>) = found.changes.into_iter().partition(|c| opts.wants(c.rule));
+    // A lint a syntactic rule covers is reported through that rule (which ran, filtered or not).
+    let covered_lint = |c: &&Change| COVERED_BY_RULES.iter().any(|(lint, _)| *lint == c.rule);
+    checked.unchanged.extend(filtered.iter().filter(|c| !covered_lint(c)).map(|c| Unchanged::of_change(c, UnchangedReason::Filtered)));
+    for change in wanted {
         let covering = COVERED_BY_RULES.iter().find(|(lint, _)| *lint == change.rule).map(|(_, rule)| *rule);
         if let Some(rule) = covering {
             let span = change.span();
@@ -135,7 +164,9 @@ fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, config: &Build
         ));
     }
     checked.diagnostics.extend(found.diagnostics.into_iter().filter(|d| d.rule.is_none_or(|r| opts.wants(r))));
-    let compiler_sites: Vec<crate::core::model::Site> = found.sites.into_iter().filter(|s| opts.wants(s.rule)).collect();
+    checked.unchanged.extend(found.unchanged.into_iter().map(|u| if opts.wants(u.rule) { u } else { Unchanged { reason: UnchangedReason::Filtered, ..u } }));
+    let (compiler_sites, filtered): (Vec<crate::core::model::Site>, Vec<_>) = found.sites.into_iter().partition(|s| opts.wants(s.rule));
+    checked.unchanged.extend(filtered.iter().map(|s| Unchanged::at(s.rule, &s.file, Some(s.line), UnchangedReason::Filtered, s.question.clone())));
     // An `if let` rustc lints itself is its site, not the syntactic rule's.
     checked.sites.retain(|s| !compiler_sites.iter().any(|c| crate::rules::if_let_guard_method::same_site(s, c)));
     checked.sites.extend(compiler_sites);
@@ -145,7 +176,7 @@ fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, config: &Build
 /// Applies the checked changes per file, re-checking a file whose changes conflicted
 /// until nothing is left or [`MAX_PASSES`] is reached.
 pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migration {
-    let Checked { files, changes, mut diagnostics, lines, .. } = checked;
+    let Checked { files, changes, mut diagnostics, mut unchanged, lines, .. } = checked;
     let mut by_file: BTreeMap<String, Vec<Change>> = BTreeMap::new();
     for change in changes {
         by_file.entry(change.file.clone()).or_default().push(change);
@@ -153,13 +184,14 @@ pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migrat
     let mut out = Migration { files_read: files.values().filter(|f| f.kind == FileKind::Rust).count(), lines_read: lines, ..Migration::default() };
     for (display, pending) in by_file {
         let Some(file) = files.get(&display) else { continue };
-        let result = plan_file(file, pending, &mut diagnostics, &mut |text, diags| recheck(ws, opts, file, text, diags));
+        let result = plan_file(file, pending, &mut diagnostics, &mut unchanged, &mut |text, diags| recheck(ws, opts, file, text, diags));
         if let Some(result) = result {
             out.files.insert(display, result);
         }
     }
     sort_findings(&mut [], &mut diagnostics, &opts.rules);
     out.diagnostics = diagnostics;
+    out.add_unchanged(unchanged);
     out
 }
 
@@ -191,7 +223,7 @@ pub fn migrate_source(display: &str, text: &str, opts: &CheckOptions<'_>) -> Res
             }
         }
     };
-    let result = plan_file(&file, findings.changes, &mut diagnostics, &mut recheck);
+    let result = plan_file(&file, findings.changes, &mut diagnostics, &mut Vec::new(), &mut recheck);
     if let Some(error) = diagnostics.into_iter().find(|d| d.level == Level::Error) {
         return Err(error);
     }

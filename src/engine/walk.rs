@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::cargo::discover::{module_refs, ModuleRef, Package, Workspace};
-use crate::core::model::{CfgStatus, Change, Diagnostic, Level};
+use crate::core::model::{CfgStatus, Change, Diagnostic, Level, Unchanged, UnchangedReason};
 use crate::core::text::{FileKind, LineIndex, SourceFile};
 use crate::rules::{Findings, ManifestCx, Rule, SourceCx};
 use crate::syntax::cfg::{CfgRanges, CfgSet};
@@ -41,6 +41,9 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// Sites for the judge.
     pub sites: Vec<crate::core::model::Site>,
+    /// Sites seen and left as they are (so far: those of the rules `--only` / `--skip`
+    /// leaves out).
+    pub unchanged: Vec<Unchanged>,
     /// Lines of Rust read.
     pub lines: usize,
 }
@@ -75,6 +78,9 @@ pub struct CheckOptions<'r> {
     /// ([`crate::syntax::parsed::outline`]) when every rule can ([`Rule::reads_chunks`]):
     /// a syntax tree takes about fifty times the size of its text.
     pub chunk_above: usize,
+    /// The rules `filter` leaves out. They run too, on each file as read, so that what
+    /// they would have changed is reported as not changed (never in the plan).
+    pub filtered_out: Vec<&'r dyn Rule>,
 }
 
 /// [`CheckOptions::chunk_above`] by default: 1 MiB (a tree of about 50 MiB).
@@ -86,7 +92,7 @@ pub const CHUNK_BYTES: usize = 256 << 10;
 impl CheckOptions<'_> {
     /// Options running `rules` towards `target_edition`, with no filter.
     pub fn new<'r>(rules: Vec<&'r dyn Rule>, target_edition: &str) -> CheckOptions<'r> {
-        CheckOptions { rules, target_edition: target_edition.to_string(), filter: RuleFilter::default(), chunk_above: CHUNK_ABOVE }
+        CheckOptions { rules, target_edition: target_edition.to_string(), filter: RuleFilter::default(), chunk_above: CHUNK_ABOVE, filtered_out: Vec::new() }
     }
 
     /// Whether a finding of this rule or lint is wanted.
@@ -111,7 +117,8 @@ struct Outcome {
 }
 
 /// Checks the selected packages of `ws`: their manifests and every Rust file their
-/// targets reach, cfg-disabled modules included.
+/// targets reach, cfg-disabled modules included. `progress` is told how many files are
+/// parsed after each level of the module trees.
 pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn Fn(usize)) -> Checked {
     let mut out = Checked::default();
     // Statuses with which each file is reached; the most active wins.
@@ -164,7 +171,7 @@ pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn F
             }
             pending.push(outcome);
         }
-        progress(reach.len());
+        progress(pending.len());
     }
     for mut outcome in pending {
         out.lines += outcome.lines;
@@ -182,6 +189,7 @@ pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn F
         out.changes.extend(outcome.findings.changes);
         out.diagnostics.extend(outcome.findings.diagnostics);
         out.sites.extend(outcome.findings.sites);
+        out.unchanged.extend(outcome.findings.unchanged);
     }
     check_manifests(ws, opts, &mut out);
     sort_findings(&mut out.changes, &mut out.diagnostics, &opts.rules);
@@ -244,7 +252,7 @@ pub fn check_rust_text(file: &SourceFile, cfg: &CfgSet, opts: &CheckOptions<'_>,
         modules.extend(module_refs(&parsed.syntax, &file.path, mod_rs, cfg));
         doc_lines.extend(crate::syntax::doctest::doc_lines(&parsed.sequences, &file.text, &|s| parsed.range(s)));
     };
-    if file.text.len() > opts.chunk_above && opts.rules.iter().all(|r| r.reads_chunks()) {
+    if file.text.len() > opts.chunk_above && opts.rules.iter().chain(&opts.filtered_out).all(|r| r.reads_chunks()) {
         let outline = outline(&file.text, CHUNK_BYTES.min(opts.chunk_above)).map_err(cannot_parse)?;
         tracing::debug!("{}: {} bytes read in {} chunks", file.display, file.text.len(), outline.chunks.len());
         for range in outline.chunks {
@@ -255,7 +263,8 @@ pub fn check_rust_text(file: &SourceFile, cfg: &CfgSet, opts: &CheckOptions<'_>,
         let parsed = Parsed::parse(&file.text).map_err(cannot_parse)?;
         visit(&parsed, &FileFacts::of(&parsed.syntax));
     }
-    let mut findings = per_rule.into_findings(file, opts);
+    let (mut findings, left_out) = per_rule.into_findings(file, opts);
+    findings.unchanged.extend(filtered(left_out));
     for snippet in crate::syntax::doctest::snippets_in(doc_lines, &file.text) {
         // Doc tests are compiled with the crate's edition. A block that does not parse
         // (pseudo-code, an excerpt) is left alone.
@@ -263,47 +272,65 @@ pub fn check_rust_text(file: &SourceFile, cfg: &CfgSet, opts: &CheckOptions<'_>,
         let Ok(parsed) = Parsed::parse(&doc.text) else { continue };
         let mut sub = PerRule::new(opts.rules.len());
         sub.run(&doc, &parsed, &LineIndex::new(&doc.text), cfg, opts, &FileFacts::of(&parsed.syntax));
-        findings.changes.extend(sub.into_findings(&doc, opts).changes.into_iter().filter_map(|c| snippet.map_back(c, &file.text, &lines)));
+        let (sub, left_out) = sub.into_findings(&doc, opts);
+        findings.changes.extend(sub.changes.into_iter().filter_map(|c| snippet.map_back(c, &file.text, &lines)));
+        let left_out =
+            Findings { changes: left_out.changes.into_iter().filter_map(|c| snippet.map_back(c, &file.text, &lines)).collect(), ..Findings::default() };
+        findings.unchanged.extend(filtered(left_out));
     }
     Ok((findings, modules))
 }
 
 /// The findings of each rule on one file (`None`: the rule panicked on it), gathered over
-/// the parts the file is read in.
-struct PerRule(Vec<Option<Findings>>);
+/// the parts the file is read in; and what the rules `--only` / `--skip` leaves out find.
+struct PerRule {
+    kept: Vec<Option<Findings>>,
+    left_out: Findings,
+}
 
 impl PerRule {
     fn new(rules: usize) -> PerRule {
-        PerRule((0..rules).map(|_| Some(Findings::default())).collect())
+        PerRule { kept: (0..rules).map(|_| Some(Findings::default())).collect(), left_out: Findings::default() }
     }
 
     /// Runs every rule on a parsed file (or chunk); a rule that panics loses its findings
-    /// on the whole file, the others still run.
+    /// on the whole file, the others still run. The rules `--only` / `--skip` leaves out
+    /// run too (a panic there loses nothing that would be written).
     fn run(&mut self, file: &SourceFile, parsed: &Parsed, lines: &LineIndex, cfg: &CfgSet, opts: &CheckOptions<'_>, facts: &FileFacts) {
         let cfg_ranges = CfgRanges::of(&parsed.syntax, cfg, &|s| parsed.range(s));
         let cx = SourceCx { file, parsed, lines, facts, cfg: &cfg_ranges };
-        for (rule, slot) in opts.rules.iter().zip(&mut self.0) {
+        for (rule, slot) in opts.rules.iter().zip(&mut self.kept) {
             let Some(found) = slot else { continue };
             if catch_unwind(AssertUnwindSafe(|| rule.check_source(&cx, found))).is_err() {
                 *slot = None;
+            }
+        }
+        for rule in &opts.filtered_out {
+            let mut one = Findings::default();
+            if catch_unwind(AssertUnwindSafe(|| rule.check_source(&cx, &mut one))).is_ok() {
+                self.left_out.changes.append(&mut one.changes);
+                self.left_out.sites.append(&mut one.sites);
+                self.left_out.unchanged.append(&mut one.unchanged);
             }
         }
     }
 
     /// The findings in rule order, each rule's in the order of the text (whichever
     /// parts it was read in), with one error per rule that panicked.
-    fn into_findings(self, file: &SourceFile, opts: &CheckOptions<'_>) -> Findings {
+    fn into_findings(self, file: &SourceFile, opts: &CheckOptions<'_>) -> (Findings, Findings) {
         let mut findings = Findings::default();
-        for (rule, slot) in opts.rules.iter().zip(self.0) {
+        for (rule, slot) in opts.rules.iter().zip(self.kept) {
             match slot {
                 Some(mut one) => {
                     one.changes.sort_by(|a, b| {
                         (a.span().start, std::cmp::Reverse(a.span().end), &a.edits).cmp(&(b.span().start, std::cmp::Reverse(b.span().end), &b.edits))
                     });
                     one.diagnostics.sort();
+                    one.unchanged.sort_by_key(|u| u.line);
                     findings.changes.append(&mut one.changes);
                     findings.diagnostics.append(&mut one.diagnostics);
                     findings.sites.append(&mut one.sites);
+                    findings.unchanged.append(&mut one.unchanged);
                 }
                 None => findings.diagnostics.push(
                     Diagnostic::at(Level::Error, &file.display, None, "the rule panicked on this file; its changes here are dropped (please report this)")
@@ -311,8 +338,16 @@ impl PerRule {
                 ),
             }
         }
-        findings
+        (findings, self.left_out)
     }
+}
+
+/// What a rule left out by `--only` / `--skip` found, as sites not changed.
+fn filtered(findings: Findings) -> Vec<Unchanged> {
+    let changes = findings.changes.iter().map(|c| Unchanged::of_change(c, UnchangedReason::Filtered));
+    let sites = findings.sites.iter().map(|s| Unchanged::at(s.rule, &s.file, Some(s.line), UnchangedReason::Filtered, s.question.clone()));
+    let left = findings.unchanged.iter().map(|u| Unchanged { reason: UnchangedReason::Filtered, ..u.clone() });
+    changes.chain(sites).chain(left).collect()
 }
 
 /// Reads a file as UTF-8 text; anything else is a diagnostic and the file is untouched.
@@ -360,6 +395,7 @@ fn check_manifests(ws: &Workspace, opts: &CheckOptions<'_>, out: &mut Checked) {
             Ok(f) => {
                 out.changes.extend(f.changes);
                 out.diagnostics.extend(f.diagnostics);
+                out.unchanged.extend(f.unchanged);
             }
             Err(d) => out.diagnostics.push(d),
         }
@@ -378,6 +414,11 @@ pub fn check_manifest_text(file: &SourceFile, package: Option<&Package>, is_work
     let mut findings = Findings::default();
     for rule in &opts.rules {
         rule.check_manifest(&cx, &mut findings);
+    }
+    for rule in &opts.filtered_out {
+        let mut one = Findings::default();
+        rule.check_manifest(&cx, &mut one);
+        findings.unchanged.extend(filtered(one));
     }
     Ok(findings)
 }

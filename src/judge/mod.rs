@@ -20,7 +20,7 @@ pub mod repair;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::core::model::{Change, Decider, Diagnostic, Level, Safety, Site, Verdict};
+use crate::core::model::{Change, Decider, Diagnostic, Level, Safety, Site, Unchanged, UnchangedReason, Verdict};
 use crate::core::text::SourceFile;
 use llm::{Answer, LlmError, Model};
 
@@ -31,10 +31,41 @@ pub struct Judged {
     pub changes: Vec<Change>,
     /// One verdict per site.
     pub verdicts: Vec<Verdict>,
-    /// Warnings: a model that could not be asked, sites left for review.
+    /// Warnings: a model that could not be asked.
     pub diagnostics: Vec<Diagnostic>,
     /// The sites, one per verdict, with the context added for the judge.
     pub sites: Vec<Site>,
+    /// Sites whose chosen option edits nothing: judged to keep, or kept for review.
+    pub unchanged: Vec<Unchanged>,
+}
+
+/// Where the judge is, told before each site it decides (for a progress display; the
+/// judge prints nothing itself).
+#[derive(Clone, Debug, PartialEq)]
+pub struct JudgeProgress {
+    /// Sites decided so far.
+    pub done: usize,
+    /// Sites in all.
+    pub total: usize,
+    /// The model, if one may be asked in this run.
+    pub model: Option<String>,
+    /// Questions put to the model so far (cached answers included).
+    pub asked: usize,
+    /// The model's mean time per question so far, once it has answered one.
+    pub per_site: Option<Duration>,
+}
+
+impl JudgeProgress {
+    /// One line: `asking qwen2.5:0.5b: 3/12 sites, 4.1 s/site`, or `3/12 sites` without a
+    /// model.
+    pub fn line(&self) -> String {
+        let count = format!("{}/{} sites", self.done, self.total);
+        match (&self.model, self.per_site) {
+            (Some(m), Some(t)) => format!("asking {m}: {count}, {:.1} s/site", t.as_secs_f64()),
+            (Some(m), None) => format!("asking {m}: {count}"),
+            (None, _) => count,
+        }
+    }
 }
 
 /// The most time one run waits for the model, all questions together, unless the
@@ -95,7 +126,18 @@ impl Breaker {
 /// error that will not go away (no server, no model) or a question that timed out, it is
 /// not asked again in this run. Valid answers are cached.
 pub fn judge(sites: Vec<Site>, files: &BTreeMap<String, SourceFile>, model: Option<&dyn Model>, cache: Option<&cache::VerdictCache>) -> Judged {
-    judge_within(sites, files, model, cache, model_budget())
+    judge_within(sites, files, model, cache, model_budget(), &|_| {})
+}
+
+/// [`judge`], telling `progress` where it is before each site.
+pub fn judge_with_progress(
+    sites: Vec<Site>,
+    files: &BTreeMap<String, SourceFile>,
+    model: Option<&dyn Model>,
+    cache: Option<&cache::VerdictCache>,
+    progress: &dyn Fn(&JudgeProgress),
+) -> Judged {
+    judge_within(sites, files, model, cache, model_budget(), progress)
 }
 
 /// [`judge`] with an explicit time budget for the model's questions. When the model stops
@@ -106,13 +148,23 @@ pub fn judge_within(
     model: Option<&dyn Model>,
     cache: Option<&cache::VerdictCache>,
     budget: Duration,
+    progress: &dyn Fn(&JudgeProgress),
 ) -> Judged {
     let mut out = Judged::default();
     let mut breaker = Breaker::Closed;
     let mut spent = Duration::ZERO;
     // Sites that fell back because the breaker is open.
     let mut unasked = 0usize;
-    for mut site in sites {
+    let total = sites.len();
+    let mut asked = 0usize;
+    for (done, mut site) in sites.into_iter().enumerate() {
+        progress(&JudgeProgress {
+            done,
+            total,
+            model: model.filter(|_| matches!(breaker, Breaker::Closed)).map(|m| m.name()),
+            asked,
+            per_site: (asked > 0).then(|| spent / asked as u32),
+        });
         prompt::add_context(&mut site, files);
         let (option, decided_by, reason, safety) = if let Some(d) = heuristics::decide(&site, files) {
             (d.option, Decider::Heuristic, d.reason, Safety::Judged)
@@ -125,9 +177,10 @@ pub fn judge_within(
                 fallback(&site, breaker.site_reason())
             } else {
                 let started = Instant::now();
-                let asked = ask_model(m, &site, files, cache);
+                let answer = ask_model(m, &site, files, cache);
                 spent += started.elapsed();
-                match asked {
+                asked += 1;
+                match answer {
                     Ok((index, answer)) => match prompt::site_instructions(&site).first() {
                         // The code may have steered the answer: the verdict stands, for review.
                         Some(line) => (
@@ -182,11 +235,14 @@ pub fn judge_within(
         });
         out.sites.push(site.clone());
         if chosen.edits.is_empty() {
-            if safety == Safety::NeedsReview || option == site.conservative {
-                out.diagnostics.push(
-                    Diagnostic::at(Level::Warning, &site.file, Some(site.line), format!("needs review: {} ({reason})", site.question)).with_rule(site.rule),
-                );
-            }
+            // Kept as it is: for review when the judge could not settle it (a fallback, or
+            // the conservative option a heuristic takes when the order is observable).
+            let why = if safety == Safety::NeedsReview || option == site.conservative { UnchangedReason::NeedsReview } else { UnchangedReason::JudgedToKeep };
+            let detail = match why {
+                UnchangedReason::NeedsReview => format!("`{}` by {decided_by}: {} ({reason})", chosen.id, site.question),
+                _ => format!("`{}` by {decided_by}: {reason}", chosen.id),
+            };
+            out.unchanged.push(Unchanged { decided_by: Some(decided_by.clone()), ..Unchanged::at(site.rule, &site.file, Some(site.line), why, detail) });
             continue;
         }
         let mut edits = chosen.edits.clone();

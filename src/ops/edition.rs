@@ -12,7 +12,7 @@ use crate::cargo::discover::{Selection, Workspace};
 use crate::core::migration::Migration;
 use crate::core::model::{Diagnostic, Level};
 use crate::engine::compiler::lint_doc;
-use crate::engine::pipeline::migrate;
+use crate::engine::pipeline::{compiler_skipped, migrate};
 use crate::engine::walk::{CheckOptions, RuleFilter};
 use crate::judge::cache::VerdictCache;
 use crate::judge::config::ModelConfig;
@@ -114,13 +114,25 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Outcome> {
     if let WriteMode::Apply(options) = &req.write {
         refuse_unsafe_apply(&ws.root, options)?;
     }
-    let opts = CheckOptions { filter: req.filter.clone(), ..CheckOptions::new(req.rules.iter().map(|r| *r as &dyn Rule).collect(), &req.to) };
+    // The rules `--only` / `--skip` leaves out run too: what they would change is reported.
+    let filtered_out = rules::edition_2024().iter().filter(|r| !req.filter.wants(r.meta().id) && !req.rules.iter().any(|k| k.meta().id == r.meta().id));
+    let opts = CheckOptions {
+        rules: req.rules.iter().map(|r| *r as &dyn Rule).collect(),
+        target_edition: req.to.clone(),
+        filter: req.filter.clone(),
+        filtered_out: filtered_out.map(|r| *r as &dyn Rule).collect(),
+        chunk_above: crate::engine::walk::CHUNK_ABOVE,
+    };
     let mut migration = if ws.packages.is_empty() {
         Migration::default()
     } else {
         let cache = VerdictCache::in_target_dir(&ws.target_dir);
         let model = req.judge.connect(&cache)?;
-        migrate(&ws, &opts, req.compiler.as_ref(), model.as_deref(), Some(&cache), &|what| progress.stage(&format!("Checking {what}")))
+        let mut m = migrate(&ws, &opts, req.compiler.as_ref(), model.as_deref(), Some(&cache), &|what| progress.stage(what));
+        if req.compiler.is_none() {
+            m.add_unchanged(compiler_skipped(&opts, "--no-compiler"));
+        }
+        m
     };
     migration.diagnostics.extend(notes);
     migration.diagnostics.sort();

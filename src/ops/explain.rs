@@ -199,6 +199,28 @@ pub fn subjects_at(m: &Migration, remaining: &[Attributed], note: &str, file: &s
         }
         out.push((subject, None));
     }
+    // Sites seen and not changed (a conflict, a lint without a fix, a rule left out by
+    // `--only`/`--skip`, ...); a judge's are explained above with their site.
+    for u in m.unchanged.iter().filter(|u| u.file.as_deref() == Some(file) && u.line == Some(line)) {
+        if m.verdicts.iter().any(|v| v.file == file && v.line == line && v.rule == u.rule) {
+            continue;
+        }
+        let text = result.map(|r| r.file.text.as_str());
+        out.push((
+            Subject {
+                file: file.to_string(),
+                line,
+                rule: Some(u.rule.to_string()),
+                kind: format!("not changed ({})", u.reason.id()),
+                facts: vec![("why".into(), u.detail.clone())],
+                code: text.and_then(|t| t.lines().nth(line - 1)).unwrap_or_default().to_string(),
+                context: text.and_then(|t| crate::judge::prompt::enclosing_fn(t, line)).into_iter().collect(),
+                doc: rule_doc(u.rule).unwrap_or_else(|| note.to_string()),
+                ..Subject::default()
+            },
+            None,
+        ));
+    }
     for a in remaining.iter().filter(|a| a.file.as_deref() == Some(file) && a.line == Some(line)) {
         if let Some(s) = left_subject(m, a, note) {
             out.push((s, None));
@@ -220,6 +242,7 @@ fn lines_in(m: &Migration, remaining: &[Attributed], file: &str) -> Vec<(usize, 
             .filter(|d| d.file.as_deref() == Some(file))
             .filter_map(|d| Some((d.line?, format!("{} ({})", d.level.label(), d.rule.unwrap_or("message"))))),
     );
+    lines.extend(m.unchanged.iter().filter(|u| u.file.as_deref() == Some(file)).filter_map(|u| Some((u.line?, format!("not changed ({})", u.reason.id())))));
     lines.extend(remaining.iter().filter(|a| a.file.as_deref() == Some(file)).filter_map(|a| Some((a.line?, left_kind(a).to_string()))));
     lines.sort();
     lines.dedup_by_key(|(l, _)| *l);

@@ -13,7 +13,7 @@ use super::{ApplyOptions, Progress};
 use crate::cargo::check::{CheckCommand, CompileError};
 use crate::cargo::write::{apply, vcs_state, write_if_unchanged, VcsState};
 use crate::core::migration::Migration;
-use crate::core::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety};
+use crate::core::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety, Unchanged, UnchangedReason};
 use crate::core::text::LineIndex;
 use crate::judge::llm::Model;
 use crate::judge::repair::{propose, Broken, NoProposal, MAX_ATTEMPTS, MAX_ERRORS};
@@ -100,7 +100,14 @@ pub fn finish(migration: &mut Migration, finish: &Finish<'_>, progress: &dyn Pro
     }
     if let Some(baseline) = baseline {
         progress.step("Verifying the migrated code with `cargo check --all-targets`");
-        out.verified = Some(verify(migration, &finish.check, &baseline, finish.root, finish.options.broken_code)?);
+        let verified = verify(migration, &finish.check, &baseline, finish.root, finish.options.broken_code)?;
+        migration.add_unchanged(
+            verified
+                .reverted
+                .iter()
+                .map(|r| Unchanged { detail: format!("{} ({})", r.change.reason, r.step.why()), ..Unchanged::of_change(&r.change, UnchangedReason::Reverted) }),
+        );
+        out.verified = Some(verified);
     }
     Ok(out)
 }

@@ -41,6 +41,18 @@ pub enum RevertStep {
     Everything,
 }
 
+impl RevertStep {
+    /// Why a change was taken back at this step, in a few words.
+    pub fn why(self) -> &'static str {
+        match self {
+            RevertStep::NearError => "on the lines of a new error",
+            RevertStep::File => "its file still had a new error",
+            RevertStep::Bisected => "the new errors were elsewhere, and bisecting the changed files found this file's changes to cause them",
+            RevertStep::Everything => "the build was still worse than before",
+        }
+    }
+}
+
 /// What verification found and did.
 #[derive(Debug, Default)]
 pub struct Verified {

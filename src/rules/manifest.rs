@@ -3,7 +3,7 @@
 use toml_edit::{Item, Table, TableLike, Value};
 
 use super::{Findings, ManifestCx, Rule};
-use crate::core::model::{Diagnostic, Edit, Level};
+use crate::core::model::{Edit, Unchanged, UnchangedReason};
 
 declare_rule! {
     pub EditionManifest {
@@ -84,15 +84,13 @@ fn raise_rust_version(cx: &ManifestCx<'_>, table: &dyn TableLike, where_: &str, 
     let current = rv.value();
     let mut parts = current.split('.').map(|p| p.parse::<u64>().ok());
     let (Some(Some(major)), Some(Some(minor))) = (parts.next(), parts.next()) else {
-        out.diagnostics.push(
-            Diagnostic::at(
-                Level::Warning,
-                &cx.file.display,
-                Some(cx.lines.line(span.start)),
-                format!("cannot read rust-version `{current}`: edition 2024 needs 1.85 or newer"),
-            )
-            .with_rule(META.id),
-        );
+        out.unchanged.push(Unchanged::at(
+            META.id,
+            &cx.file.display,
+            Some(cx.lines.line(span.start)),
+            UnchangedReason::NeedsReview,
+            format!("cannot read rust-version `{current}`: edition 2024 needs 1.85 or newer"),
+        ));
         return;
     };
     if (major, minor) >= MIN_RUST_2024 {
@@ -117,15 +115,13 @@ fn rename_underscore_keys(cx: &ManifestCx<'_>, table: &dyn TableLike, path: &mut
             let (k, _) = table.get_key_value(key).expect("iterated key exists");
             let shown = if path.is_empty() { key.to_string() } else { format!("{}.{key}", path.join(".")) };
             if table.contains_key(new) {
-                out.diagnostics.push(
-                    Diagnostic::at(
-                        Level::Warning,
-                        &cx.file.display,
-                        k.span().map(|s| cx.lines.line(s.start)),
-                        format!("`{shown}` and `{new}` are both present: Rust 2021 ignores `{old}`, edition 2024 rejects it; merge them by hand"),
-                    )
-                    .with_rule(META.id),
-                );
+                out.unchanged.push(Unchanged::at(
+                    META.id,
+                    &cx.file.display,
+                    k.span().map(|s| cx.lines.line(s.start)),
+                    UnchangedReason::NeedsReview,
+                    format!("`{shown}` and `{new}` are both present: Rust 2021 ignores `{old}`, edition 2024 rejects it; merge them by hand"),
+                ));
             } else if let Some(span) = k.span().filter(|s| spells(&cx.file.text[s.clone()], old)) {
                 // Bare, "quoted" or 'literal': the quotes stay as they are.
                 let replacement = cx.file.text[span.clone()].replacen(old, new, 1);

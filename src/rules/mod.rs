@@ -128,6 +128,10 @@ pub struct Findings {
     pub diagnostics: Vec<Diagnostic>,
     /// Places where the right rewrite depends on intent: for the judge.
     pub sites: Vec<crate::core::model::Site>,
+    /// Sites seen and left as they are for a person (`needs-review`: a rewrite the rule
+    /// does not make, with what to do by hand); the walk adds what the rules `--only` /
+    /// `--skip` leaves out would have changed.
+    pub unchanged: Vec<crate::core::model::Unchanged>,
 }
 
 /// Everything a rule may read about one Rust file.
@@ -187,6 +191,11 @@ impl SourceCx<'_> {
     /// A warning about a site at byte `offset`.
     pub fn warning(&self, rule: &RuleMeta, offset: usize, message: impl Into<String>) -> Diagnostic {
         Diagnostic::at(Level::Warning, &self.file.display, Some(self.lines.line(offset)), message).with_rule(rule.id)
+    }
+
+    /// A site at byte `offset` the rule leaves as it is for a person to change by hand.
+    pub fn needs_review(&self, rule: &RuleMeta, offset: usize, detail: impl Into<String>) -> crate::core::model::Unchanged {
+        crate::core::model::Unchanged::at(rule.id, &self.file.display, Some(self.lines.line(offset)), crate::core::model::UnchangedReason::NeedsReview, detail)
     }
 }
 

@@ -71,13 +71,13 @@ impl Rule for UnsafeStdFunctions {
             out.changes.push(cx.change(&META, META.safety, reason, edits));
         }
         for (name, at) in finder.refs {
-            out.diagnostics.push(cx.warning(
+            out.unchanged.push(cx.needs_review(
                 &META,
                 at,
                 format!("`{name}` is an `unsafe fn` in Rust 2024: wherever this function value is called needs an `unsafe` block"),
             ));
         }
-        out.diagnostics.extend(macro_rules_calls(cx, &wrapped));
+        out.unchanged.extend(macro_rules_calls(cx, &wrapped));
     }
 }
 
@@ -85,7 +85,7 @@ impl Rule for UnsafeStdFunctions {
 /// `$metavariables` does not parse as Rust): reported, not rewritten, since an `unsafe`
 /// block there would also cover the expressions the macro's callers pass in. `wrapped`
 /// are the calls the rule rewrites already.
-fn macro_rules_calls(cx: &SourceCx<'_>, wrapped: &[Range<usize>]) -> Vec<crate::core::model::Diagnostic> {
+fn macro_rules_calls(cx: &SourceCx<'_>, wrapped: &[Range<usize>]) -> Vec<crate::core::model::Unchanged> {
     let mut out = Vec::new();
     cx.for_each_sequence(&mut |seq| {
         for i in 0..seq.len().saturating_sub(3) {
@@ -106,7 +106,7 @@ fn macro_rules_calls(cx: &SourceCx<'_>, wrapped: &[Range<usize>]) -> Vec<crate::
     out
 }
 
-fn token_calls(cx: &SourceCx<'_>, mac: &str, tokens: &[TokenTree], wrapped: &[Range<usize>], out: &mut Vec<crate::core::model::Diagnostic>) {
+fn token_calls(cx: &SourceCx<'_>, mac: &str, tokens: &[TokenTree], wrapped: &[Range<usize>], out: &mut Vec<crate::core::model::Unchanged>) {
     for (i, tt) in tokens.iter().enumerate() {
         let after = |ch: char| i > 0 && is_punct(&tokens[i - 1], ch);
         match tt {
@@ -123,7 +123,7 @@ fn token_calls(cx: &SourceCx<'_>, mac: &str, tokens: &[TokenTree], wrapped: &[Ra
                 };
                 let at = cx.range(ident.span()).start;
                 if let (Some(name), false) = (name, wrapped.iter().any(|r| r.contains(&at))) {
-                    out.push(cx.warning(
+                    out.push(cx.needs_review(
                         &META,
                         at,
                         format!("`{name}` is called in the body of `macro_rules! {mac}`: its expansion needs an `unsafe` block in Rust 2024, which the rule does not add inside a macro body; wrap the call by hand"),

@@ -9,7 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -411,4 +411,26 @@ pub fn redact(output: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The executables `scripts/setup-validators.sh` installs (from PyPI, into
+/// `target/validators`, once) and prints as `name=path` lines: `kubernetes-validate`,
+/// `actionlint`, `shellcheck`, and `python` (with PyYAML and `jsonschema`). The script
+/// runs once per test binary; a validator that cannot be installed fails the test.
+pub fn validator(name: &str) -> PathBuf {
+    static LINES: OnceLock<String> = OnceLock::new();
+    let stdout = LINES.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/setup-validators.sh");
+        let out = Command::new("bash").arg(script).stdin(std::process::Stdio::null()).output().expect("run bash");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "scripts/setup-validators.sh failed ({}):\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr));
+        stdout
+    });
+    let path = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|l| l.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("setup-validators.sh printed no `{name}=` line:\n{stdout}"));
+    let path = PathBuf::from(path);
+    assert!(path.is_file(), "{name}: {} is not a file", path.display());
+    path
 }

@@ -18,7 +18,7 @@ use super::repos::{self, Location, Repo};
 use crate::cargo::build::BuildConfig;
 use crate::cargo::discover::Selection;
 use crate::core::migration::Migration;
-use crate::core::model::{Level, Safety};
+use crate::core::model::{Level, Safety, UnchangedReason};
 use crate::judge::config::ModelConfig;
 use crate::ops::finish::Finished;
 use crate::ops::{edition, upgrade, ApplyOptions, Progress, WriteMode};
@@ -348,6 +348,17 @@ fn add_counts(result: &mut RepoResult, prefix: &str, m: &Migration, finished: Op
     result.judged += m.verdicts.len();
     for d in m.diagnostics.iter().filter(|d| d.level != Level::Note || d.file.is_none()) {
         result.notes.push(format!("{}: {}{}", d.level.label(), d.place(prefix), d.message));
+    }
+    // Sites left for a person (not those kept on purpose or left out by the run's flags).
+    let for_a_person =
+        [UnchangedReason::NeedsReview, UnchangedReason::Conflict, UnchangedReason::ForeignMacro, UnchangedReason::HeldBack, UnchangedReason::Reverted];
+    for u in m.unchanged.iter().filter(|u| for_a_person.contains(&u.reason)) {
+        let place = match (&u.file, u.line) {
+            (Some(f), Some(l)) => format!("{prefix}{f}:{l}: "),
+            (Some(f), None) => format!("{prefix}{f}: "),
+            _ => String::new(),
+        };
+        result.notes.push(format!("not changed ({}): {place}{} [{}]", u.reason.label(), u.detail, u.rule));
     }
     if let Some(v) = finished.and_then(|f| f.verified.as_ref()) {
         verify.builds &= v.remaining.is_empty();

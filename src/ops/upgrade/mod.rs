@@ -185,9 +185,11 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), UpgradeError> 
     }
 }
 
-/// Runs the pipeline on the staging copy for one step, with the run's judge.
-fn run_step(judge: Option<&Judge>, ws: &Workspace, opts: &CheckOptions<'_>) -> Migration {
-    migrate(ws, opts, None, judge.map(|j| &*j.model as &dyn crate::judge::llm::Model), judge.map(|j| &*j.cache), &|_| {})
+/// Runs the pipeline on the staging copy for one step, with the run's judge; its stages
+/// (files parsed, the judge's questions) are told to `progress` after `what`.
+fn run_step(judge: Option<&Judge>, ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn Progress, what: &str) -> Migration {
+    let model = judge.map(|j| &*j.model as &dyn crate::judge::llm::Model);
+    migrate(ws, opts, None, model, judge.map(|j| &*j.cache), &|stage| progress.stage(&format!("{what}: {stage}")))
 }
 
 /// The selected workspace, its metadata without dependencies (nothing resolved), and the
@@ -491,7 +493,8 @@ fn run_steps(
         if moving.is_empty() {
             continue;
         }
-        progress.stage(&format!("{} {}", cx.krate, step.step()));
+        let what = format!("{} {}", cx.krate, step.step());
+        progress.stage(&what);
         // The user's target is written if it is in the step's class and not below its `to`.
         let requirement = match &cx.req.target {
             Some(t) if i == last && floor(t).is_some_and(|t| class(&t) == class(&to) && t >= to) => t.clone(),
@@ -502,7 +505,7 @@ fn run_steps(
         let bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
         let step_ws = staged_workspace(cx.staging, &cx.req.selection, Some(&moving))?;
         let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
-        let m = run_step(cx.judge, &step_ws, &opts);
+        let m = run_step(cx.judge, &step_ws, &opts, progress, &what);
         let needs = new_crates_needed(&step.pack, &m);
         combined.add(m, cx.ws, cx.staging, None)?;
         if !needs.is_empty() {
@@ -575,7 +578,7 @@ fn compiler_phase(
             rule.compiler_sites = sites.clone();
             let step_ws = staged_workspace(cx.staging, &req.selection, Some(moved))?;
             let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
-            let m = run_step(cx.judge, &step_ws, &opts);
+            let m = run_step(cx.judge, &step_ws, &opts, progress, &format!("{krate} {} at the compiler's sites", step.step()));
             if m.files.is_empty() {
                 continue;
             }
@@ -850,6 +853,7 @@ struct Combined {
     diagnostics: Vec<Diagnostic>,
     verdicts: Vec<crate::core::model::Verdict>,
     sites: Vec<crate::core::model::Site>,
+    unchanged: Vec<crate::core::model::Unchanged>,
     files_read: usize,
     lines_read: usize,
     first: bool,
@@ -873,6 +877,7 @@ impl Combined {
         let mut diagnostics = m.diagnostics;
         self.verdicts.extend(m.verdicts);
         self.sites.extend(m.sites);
+        self.unchanged.extend(m.unchanged);
         if compiler.is_some() {
             // Sites still left to the compiler were reported by the syntactic pass already.
             diagnostics.retain(|d| !left_to_compiler(d));
@@ -917,7 +922,17 @@ impl Combined {
         let mut diagnostics = self.diagnostics;
         diagnostics.sort();
         diagnostics.dedup();
-        Migration { files: self.files, diagnostics, verdicts: self.verdicts, sites: self.sites, files_read: self.files_read, lines_read: self.lines_read }
+        let mut m = Migration {
+            files: self.files,
+            diagnostics,
+            files_read: self.files_read,
+            lines_read: self.lines_read,
+            verdicts: self.verdicts,
+            sites: self.sites,
+            ..Migration::default()
+        };
+        m.add_unchanged(self.unchanged);
+        m
     }
 }
 
