@@ -895,6 +895,12 @@ impl Combined {
             }
             match self.files.get_mut(&display) {
                 Some(existing) => {
+                    // This run's changes are relative to the text the runs before made.
+                    let base = existing.changes.len();
+                    if base > 0 && !result.changes.is_empty() {
+                        existing.later_rounds.push(base);
+                    }
+                    existing.later_rounds.extend(result.later_rounds.iter().map(|r| r + base));
                     existing.new_text = result.new_text;
                     existing.passes += result.passes;
                     existing.changes.extend(result.changes);
