@@ -4,7 +4,9 @@
 
 mod args;
 mod config;
+mod explain;
 mod render;
+mod review;
 mod sweep;
 
 use std::io::Write;
@@ -55,28 +57,15 @@ fn run(cli: MigrateCli) -> u8 {
             }
             OK
         }
-        Command::Explain { rule } => match (rules::find(&rule), crate::engine::compiler::lint_doc(&rule)) {
-            (Some(r), _) => {
-                print!("{}", r.meta().doc);
+        Command::Explain { rule } => match explain::rule_doc(&rule) {
+            Some(doc) => {
+                print!("{doc}");
                 OK
             }
-            (None, Some(l)) => {
-                println!(
-                    "# {}\n\nA rustc lint of the `rust-2024-compatibility` group: {}.\n\nWhat cargo migrate does: {}.\n\nEdition guide: {}",
-                    l.name, l.summary, l.treatment, l.guide
-                );
-                OK
+            None => {
+                eprintln!("error: no rule `{rule}`; `cargo migrate rules` lists them, `cargo migrate pack list` the packs");
+                ERROR
             }
-            (None, None) => match crate::pack::explain(&rule) {
-                Some(doc) => {
-                    print!("{doc}");
-                    OK
-                }
-                None => {
-                    eprintln!("error: no rule `{rule}`; `cargo migrate rules` lists them, `cargo migrate pack list` the packs");
-                    ERROR
-                }
-            },
         },
         Command::Upgrade(args) => or_error(args.out.color, upgrade_command(&args)),
         Command::Pack { command } => pack_command(command),
@@ -152,11 +141,15 @@ fn status(m: &Migration, write: &WriteMode, finished_ok: bool) -> u8 {
 }
 
 fn edition_command(args: &EditionArgs) -> Result<u8> {
+    if args.write.interactive {
+        review::require_terminal()?;
+    }
     setup(&args.out, args.jobs)?;
     let started = Instant::now();
     let request = args.request()?;
     let spinner = Spinner::new(args.out.quiet, args.out.color);
-    let outcome = edition::run(&request, &spinner);
+    let terminal = review::Terminal { color: args.out.color, spinner: &spinner };
+    let outcome = edition::run_with_review(&request, &spinner, args.write.interactive.then_some(&terminal as &dyn crate::ops::review::Reviewer));
     spinner.finish();
     let outcome = outcome?;
     let mut err = stderr(args.out.color);
@@ -171,6 +164,9 @@ fn edition_command(args: &EditionArgs) -> Result<u8> {
 }
 
 fn upgrade_command(args: &UpgradeArgs) -> Result<u8> {
+    if args.write.interactive {
+        review::require_terminal()?;
+    }
     setup(&args.out, None)?;
     let started = Instant::now();
     let (krate, target) = match &args.spec {
@@ -183,7 +179,8 @@ fn upgrade_command(args: &UpgradeArgs) -> Result<u8> {
     };
     let request = args.request(krate, target);
     let spinner = Spinner::new(args.out.quiet, args.out.color);
-    let outcome = upgrade::run(&request, &spinner);
+    let terminal = review::Terminal { color: args.out.color, spinner: &spinner };
+    let outcome = upgrade::run_with_review(&request, &spinner, args.write.interactive.then_some(&terminal as &dyn crate::ops::review::Reviewer));
     spinner.finish();
     let outcome = outcome?;
     let up = &outcome.upgrade;

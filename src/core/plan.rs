@@ -576,7 +576,7 @@ mod tests {
             prop_assert_eq!(replay(&text, &all).unwrap().text, planned2);
             let subset: Vec<Replayed<'_>> = round1.iter().zip(&keep).map(|(c, k)| if *k { kept(&c.edits) } else { left_out(&c.edits) }).collect();
             let expected = apply_edits(&text, &round1.iter().zip(&keep).filter(|(_, k)| **k).flat_map(|(c, _)| c.edits.clone()).collect::<Vec<_>>()).unwrap();
-            prop_assert_eq!(&replay(&text, &[subset.clone()]).unwrap().text, &expected);
+            prop_assert_eq!(&replay(&text, std::slice::from_ref(&subset)).unwrap().text, &expected);
             let two = replay(&text, &[subset, round2.iter().map(|e| kept(e)).collect()]).unwrap();
             // An insertion lands inside text only a left-out change wrote, or is made.
             let made = two.edits[1].iter().filter(|e| e.is_some()).count();

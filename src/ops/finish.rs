@@ -91,10 +91,12 @@ pub struct Repairs {
 pub fn finish(migration: &mut Migration, finish: &Finish<'_>, progress: &dyn Progress) -> Result<Finished> {
     let mut out = Finished::default();
     if let Some(reviewer) = finish.review {
+        progress.stage("reviewing the changes");
         out.reviewed = Some(review(migration, reviewer)?);
     }
     // A review that accepted nothing leaves nothing to build against.
-    let wants_build = !finish.check.packages.is_empty() && !(out.reviewed.is_some() && migration.files.is_empty());
+    let nothing_accepted = out.reviewed.is_some() && migration.files.is_empty();
+    let wants_build = !finish.check.packages.is_empty() && !nothing_accepted;
     let baseline = if finish.options.verify && wants_build {
         progress.step("Checking the build before writing (for --verify)");
         Some(finish.check.errors()?)

@@ -22,6 +22,7 @@
 //! parse (Rust with syn, a manifest as TOML), else the reviewer is asked again with why.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use anyhow::{Context, Result};
 
@@ -69,8 +70,9 @@ pub struct Item<'a> {
     pub alone: FileResult,
     /// The judge's verdict on the change's site, if it was judged.
     pub verdict: Option<&'a Verdict>,
-    /// The text the change writes from its first edit to the end of its last: what an
-    /// edit replaces (for a one-edit change, its replacement).
+    /// What `e` edits: the lines the change touches as it writes them (only the text
+    /// from its first edit to the end of its last when another change of its round is
+    /// on those lines too). The edited text replaces them.
     pub replacement: String,
     /// Why the last edited text was refused (asked again).
     pub refused: Option<String>,
@@ -118,6 +120,7 @@ pub fn review(m: &mut Migration, reviewer: &dyn Reviewer) -> Result<Reviewed> {
                 position += 1;
                 let change = &result.changes[i];
                 let base = &texts[r];
+                let others: Vec<&Change> = round.clone().filter(|&j| j != i).map(|j| &result.changes[j]).collect();
                 let decided = if out.stopped { Some(false) } else { by_rule.get(change.rule).copied() };
                 let choice = match decided {
                     Some(true) => Choice::Keep(accepted(change, "accepted at review")),
@@ -129,7 +132,7 @@ pub fn review(m: &mut Migration, reviewer: &dyn Reviewer) -> Result<Reviewed> {
                             change,
                             alone: alone(result, change, base)?,
                             verdict: m.verdicts.iter().find(|v| v.file == change.file && v.line == change.line && v.rule == change.rule),
-                            replacement: written_span(change, base)?,
+                            replacement: written(change, base, editable(change, base, &others))?,
                             refused: None,
                         };
                         loop {
@@ -148,16 +151,13 @@ pub fn review(m: &mut Migration, reviewer: &dyn Reviewer) -> Result<Reviewed> {
                                     out.stopped = position < total;
                                     break Choice::Skip;
                                 }
-                                Answer::Edit(text) => {
-                                    let others: Vec<&Change> = round.clone().filter(|&j| j != i).map(|j| &result.changes[j]).collect();
-                                    match edited(result.file.kind, base, change, &others, &text) {
-                                        Ok(c) => {
-                                            out.edited += 1;
-                                            break Choice::Keep(c);
-                                        }
-                                        Err(why) => item.refused = Some(why),
+                                Answer::Edit(text) => match edited(result.file.kind, base, change, &others, &text) {
+                                    Ok(c) => {
+                                        out.edited += 1;
+                                        break Choice::Keep(c);
                                     }
-                                }
+                                    Err(why) => item.refused = Some(why),
+                                },
                             }
                         }
                     }
@@ -197,30 +197,45 @@ fn alone(result: &FileResult, change: &Change, base: &str) -> Result<FileResult>
     Ok(FileResult { file, new_text, changes: vec![change.clone()], passes: 1, later_rounds: Vec::new() })
 }
 
-/// What the change writes over its span (from its first edit's start to its last's end).
-fn written_span(change: &Change, base: &str) -> Result<String> {
+/// The part of `base` an edit of `change` replaces: the whole lines it touches, or only
+/// from its first edit to the end of its last when another change (`others`: those of
+/// its round) has an edit on those lines.
+fn editable(change: &Change, base: &str, others: &[&Change]) -> Range<usize> {
     let span = change.span();
+    let start = base[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let end = base[span.end..].find('\n').map_or(base.len(), |i| span.end + i + 1);
+    let lines = Edit::replace(start..end, "");
+    if others.iter().any(|o| o.edits.iter().any(|e| conflicts(e, &lines))) {
+        span
+    } else {
+        start..end
+    }
+}
+
+/// What the change writes over `region` of `base` (which holds its edits).
+fn written(change: &Change, base: &str, region: Range<usize>) -> Result<String> {
     let edits: Vec<Edit> =
-        change.edits.iter().map(|e| Edit { range: e.range.start - span.start..e.range.end - span.start, replacement: e.replacement.clone() }).collect();
-    let old = base.get(span.clone()).with_context(|| format!("a change of {} is outside its text", change.file))?;
+        change.edits.iter().map(|e| Edit { range: e.range.start - region.start..e.range.end - region.start, replacement: e.replacement.clone() }).collect();
+    let old = base.get(region).with_context(|| format!("a change of {} is outside its text", change.file))?;
     Ok(apply_edits(old, &edits)?)
 }
 
-/// The change with `text` written over its span instead, if the file still parses with
-/// it; else why not. An editor's final newline, which the replacement did not have, is
-/// dropped.
+/// The change with `text` written over its [editable](Item::replacement) lines instead,
+/// if the file (`base`, the text of its round) still parses with it; else why not.
+/// `others`: the other changes of its round. The edited text ends as the lines did: an
+/// editor's final newline is dropped when they had none, and added when they had one.
 pub fn edited(kind: FileKind, base: &str, change: &Change, others: &[&Change], text: &str) -> Result<Change, String> {
-    let replacement = written_span(change, base).map_err(|e| e.to_string())?;
-    let text = match text.strip_suffix('\n') {
-        Some(t) if !replacement.ends_with('\n') => t.strip_suffix('\r').unwrap_or(t),
-        _ => text,
+    let region = editable(change, base, others);
+    let replacement = written(change, base, region.clone()).map_err(|e| e.to_string())?;
+    let text = match (text.strip_suffix('\n'), replacement.ends_with('\n')) {
+        (Some(t), false) => t.strip_suffix('\r').unwrap_or(t).to_string(),
+        (None, true) if !text.is_empty() => format!("{text}{}", if replacement.ends_with("\r\n") { "\r\n" } else { "\n" }),
+        _ => text.to_string(),
     };
-    let edit = Edit::replace(change.span(), text);
-    if let Some(other) =
-        others.iter().find(|o| o.edits.iter().any(|e| conflicts(e, &edit) || (e.range.start > edit.range.start && e.range.end < edit.range.end)))
-    {
+    let edit = Edit::replace(region, text);
+    if let Some(other) = others.iter().find(|o| o.edits.iter().any(|e| conflicts(e, &edit))) {
         return Err(format!(
-            "the text this change writes surrounds a change of another rule ({} on line {}); decide that one first or leave this one as proposed",
+            "the edited text would cover another change ({} on line {}), whose edits lie between this one's; leave this one as proposed",
             other.rule, other.line
         ));
     }
@@ -288,7 +303,7 @@ fn rebuild(m: &mut Migration, choices: BTreeMap<String, Vec<Choice>>, out: &mut 
             Some(true) if skipped > 0 => m.diagnostics.push(Diagnostic::general(
                 Level::Warning,
                 format!(
-                    "package `{package}`: its manifest change is written, but {skipped} of its other changes were skipped at review: it may not build, or behave differently, until they are made (running the migration again finds them; for an edition, with `--from 2021`)"
+                    "package `{package}`: its manifest change is written, but {skipped} of its other change(s) skipped at review: it may not build, or may behave differently, until they are made (running the migration again finds them; for an edition, with `--from 2021`)"
                 ),
             )),
             Some(false) if written > 0 => m.diagnostics.push(Diagnostic::general(
@@ -364,20 +379,23 @@ mod tests {
         assert_eq!(reviewed.skipped.len(), 2);
         assert!(reviewed.accepted.iter().all(|c| c.decided_by == Decider::User && c.reason.ends_with("(accepted at review; proposed by rule)")));
         // The manifest moves without two of the package's changes: said.
-        assert!(m.diagnostics.iter().any(|d| d.level == Level::Warning && d.message.contains("2 of its other changes were skipped")), "{:?}", m.diagnostics);
+        assert!(m.diagnostics.iter().any(|d| d.level == Level::Warning && d.message.contains("2 of its other change(s) skipped")), "{:?}", m.diagnostics);
     }
 
     #[test]
     fn quitting_skips_the_rest_and_an_edit_that_does_not_parse_is_asked_again() {
         let mut m = migration();
-        let r = Scripted { answers: RefCell::new(vec![Answer::Edit("a1(".into()), Answer::Edit("a2\n".into()), Answer::Quit]), seen: RefCell::default() };
+        let r = Scripted {
+            answers: RefCell::new(vec![Answer::Edit("fn a1( {}\n".into()), Answer::Edit("fn a2() {}".into()), Answer::Quit]),
+            seen: RefCell::default(),
+        };
         let reviewed = review(&mut m, &r).unwrap();
         let seen = r.seen.borrow();
         assert_eq!(seen.len(), 3);
         assert!(seen[1].2.as_deref().is_some_and(|why| why.contains("src/lib.rs does not parse with it: line 1")), "{seen:?}");
         assert!(reviewed.stopped);
         assert_eq!(reviewed.edited, 1);
-        // The editor's final newline is dropped; nothing after `q` is written.
+        // The edited line keeps its line ending; nothing after `q` is written.
         assert_eq!(m.files["src/lib.rs"].new_text, "fn a2() {}\nfn b() {}\nfn c() {}\n");
         assert!(!m.files.contains_key("Cargo.toml"));
         assert_eq!(m.files["src/lib.rs"].changes[0].safety, Safety::Judged);
