@@ -301,8 +301,13 @@ fn show_diagnostic(d: &Diagnostic) -> String {
 /// The snapshot text: the annotated diff without colors, then the diagnostics and the
 /// sites not changed.
 fn snapshot_text(fixture: &Fixture, input: &str, run: &Run) -> String {
-    let result =
-        FileResult { file: source_file(fixture.kind, &fixture.display, input), new_text: run.new_text.clone(), changes: run.changes.clone(), passes: 1 };
+    let result = FileResult {
+        file: source_file(fixture.kind, &fixture.display, input),
+        new_text: run.new_text.clone(),
+        changes: run.changes.clone(),
+        passes: 1,
+        later_rounds: Vec::new(),
+    };
     let mut out = anstream::StripStream::new(Vec::new());
     write_file_diff(&result, DiffStyle::Annotated, &mut out).expect("writing to memory");
     let mut text = String::from_utf8(out.into_inner()).expect("the diff of UTF-8 texts is UTF-8");

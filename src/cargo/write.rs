@@ -227,6 +227,7 @@ mod tests {
             new_text: new.to_string(),
             changes: Vec::new(),
             passes: 1,
+            later_rounds: Vec::new(),
         }
     }
 

@@ -166,6 +166,8 @@ Examples:
   cargo migrate edition --format json       # the same changes as JSON, for tools
   cargo migrate edition --apply             # write the changes (needs a clean git tree)
   cargo migrate edition --apply --verify    # then `cargo check`; revert what breaks
+  cargo migrate edition --interactive       # review each change (y/n/a/d/e/?/q), then write
+  cargo migrate edition -i --only keyword-gen --verify   # review one rule's changes, then check
   cargo migrate edition --check             # CI: exit 1 if anything is left to migrate
 
 Unlike `cargo fix --edition`, this reads every module, including those behind a #[cfg]
@@ -202,6 +204,7 @@ pub(super) struct ExplainArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("writes").args(["apply", "interactive"]).multiple(true)))]
 pub(super) struct EditionArgs {
     #[command(flatten)]
     pub(super) select: SelectArgs,
@@ -264,9 +267,16 @@ pub(super) struct WriteArgs {
     /// Write the changes to disk (atomically, file by file).
     #[arg(long)]
     pub(super) apply: bool,
-    /// After --apply, run `cargo check --all-targets` and revert the changes that break
-    /// the build (errors that were already there are not blamed on the migration).
-    #[arg(long, requires = "apply")]
+    /// Review each change at the terminal, then write the accepted ones as --apply does
+    /// (implies --apply). Keys, then Enter: y apply, n skip, a all remaining of this rule,
+    /// d none of this rule, e edit the lines it writes in $EDITOR, ? explain, q write what
+    /// was accepted and stop. Needs a terminal; shows the annotated diff, so takes no --format.
+    #[arg(short, long, conflicts_with_all = ["format", "check"])]
+    pub(super) interactive: bool,
+    /// After --apply (or --interactive), run `cargo check --all-targets` and revert the
+    /// changes that break the build (errors that were already there are not blamed on
+    /// the migration).
+    #[arg(long, requires = "writes")]
     pub(super) verify: bool,
     /// With --verify, keep changes even if the build breaks.
     #[arg(long, requires = "verify")]
@@ -382,6 +392,7 @@ Examples:
   cargo migrate upgrade                           # which dependencies the built-in packs can move
   cargo migrate upgrade rand                      # dry run: the diff to rand's newest release a pack reaches
   cargo migrate upgrade rand@0.9 --apply --verify # write it, then `cargo check`; revert what breaks
+  cargo migrate upgrade rand --interactive        # review each change (y/n/a/d/e/?/q), then write
   cargo migrate upgrade --pack path/to/pack.toml  # with your own pack (preferred over all others)
 
 Packs are found in this order: --pack files; a `migrations/` folder shipped inside the
@@ -394,6 +405,7 @@ about the crate is matched against the packs again, and what is left is listed.
 Exit status: 0 done, 1 changes remain (with --check), 2 error.";
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("writes").args(["apply", "interactive"]).multiple(true)))]
 pub(super) struct UpgradeArgs {
     /// The dependency to upgrade, optionally with the release to reach: `rand`, `rand@0.9`.
     /// Taken from the --pack files when absent; without either, lists the dependencies the

@@ -32,9 +32,9 @@ impl BuildArgs {
 }
 
 impl WriteArgs {
-    /// `--apply` (with its options), `--check`, or a dry run.
+    /// `--apply` (with its options; `--interactive` implies it), `--check`, or a dry run.
     pub(super) fn mode(&self) -> WriteMode {
-        if self.apply {
+        if self.apply || self.interactive {
             WriteMode::Apply(ApplyOptions {
                 allow_dirty: self.allow_dirty,
                 allow_no_vcs: self.allow_no_vcs,

@@ -5,6 +5,7 @@
 mod args;
 mod config;
 mod render;
+mod review;
 mod sweep;
 
 use std::io::Write;
@@ -142,11 +143,16 @@ fn status(m: &Migration, write: &WriteMode, finished_ok: bool) -> u8 {
 }
 
 fn edition_command(args: &EditionArgs) -> Result<u8> {
+    if args.write.interactive {
+        review::require_terminal()?;
+    }
     setup(&args.out, args.jobs)?;
     let started = Instant::now();
     let request = args.request()?;
     let spinner = Spinner::new(args.out.quiet, args.out.color);
-    let outcome = edition::run(&request, &spinner);
+    let terminal =
+        review::Terminal { color: args.out.color, spinner: &spinner, explainer: explainer(&request.selection, &request.judge, args.write.interactive) };
+    let outcome = edition::run_with_review(&request, &spinner, args.write.interactive.then_some(&terminal as &dyn crate::ops::review::Reviewer));
     spinner.finish();
     let outcome = outcome?;
     let mut err = stderr(args.out.color);
@@ -158,6 +164,13 @@ fn edition_command(args: &EditionArgs) -> Result<u8> {
     }
     let finished_ok = outcome.finished.as_ref().is_none_or(|f| report_finished(&mut err, m, f, args.out.quiet));
     Ok(status(m, &request.write, finished_ok))
+}
+
+/// What the review's `?` asks: the model of `--llm`, its answers cached in the
+/// workspace's target directory (found only when there is a review).
+fn explainer(selection: &crate::cargo::discover::Selection, judge: &crate::judge::config::ModelConfig, review: bool) -> crate::ops::explain::Explainer {
+    let target_dir = review.then(|| crate::cargo::discover::Workspace::discover(selection).ok()).flatten().map(|w| w.target_dir);
+    crate::ops::explain::Explainer::new(judge.clone(), &target_dir.unwrap_or_else(|| PathBuf::from("target")))
 }
 
 /// `explain --at FILE:LINE`: the change or site there, explained for this code.
@@ -216,6 +229,9 @@ fn explain_command(args: &ExplainArgs) -> Result<u8> {
 }
 
 fn upgrade_command(args: &UpgradeArgs) -> Result<u8> {
+    if args.write.interactive {
+        review::require_terminal()?;
+    }
     setup(&args.out, None)?;
     let started = Instant::now();
     let (krate, target) = match &args.spec {
@@ -228,7 +244,9 @@ fn upgrade_command(args: &UpgradeArgs) -> Result<u8> {
     };
     let request = args.request(krate, target);
     let spinner = Spinner::new(args.out.quiet, args.out.color);
-    let outcome = upgrade::run(&request, &spinner);
+    let terminal =
+        review::Terminal { color: args.out.color, spinner: &spinner, explainer: explainer(&request.selection, &request.judge, args.write.interactive) };
+    let outcome = upgrade::run_with_review(&request, &spinner, args.write.interactive.then_some(&terminal as &dyn crate::ops::review::Reviewer));
     spinner.finish();
     let outcome = outcome?;
     let up = &outcome.upgrade;

@@ -11,6 +11,7 @@ use crate::core::migration::Migration;
 use crate::core::model::{Diagnostic, Level};
 use crate::emit::{write_diff, write_json, DiffStyle};
 use crate::ops::finish::Finished;
+use crate::ops::review::Reviewed;
 use crate::ops::verify::Verified;
 use crate::ops::Progress;
 
@@ -108,6 +109,9 @@ pub(super) fn report_finished(err: &mut dyn Write, m: &Migration, f: &Finished, 
         let repaired = f.repairs.as_ref().map_or(0, |r| r.kept.len());
         let _ = writeln!(err, "{}Applied{} {} changes to {} files", NOTE.render(), NOTE.render_reset(), m.changes().count() - repaired, f.written.len());
     }
+    if let Some(reviewed) = &f.reviewed {
+        report_reviewed(err, reviewed, quiet);
+    }
     if let Some(repairs) = &f.repairs {
         for d in &repairs.diagnostics {
             print_diagnostic(err, d);
@@ -120,6 +124,28 @@ pub(super) fn report_finished(err: &mut dyn Write, m: &Migration, f: &Finished, 
         ok &= report_verify(err, v);
     }
     ok
+}
+
+/// What the review decided: the counts, then each change skipped (and each accepted one
+/// that could not be written).
+fn report_reviewed(err: &mut dyn Write, r: &Reviewed, quiet: bool) {
+    if quiet {
+        return;
+    }
+    let edited = if r.edited > 0 { format!(" ({} edited)", r.edited) } else { String::new() };
+    let stopped = if r.stopped { "; stopped before the end (q)" } else { "" };
+    let _ = writeln!(
+        err,
+        "{}Reviewed{} {} changes: {} accepted{edited}, {} skipped{stopped}",
+        NOTE.render(),
+        NOTE.render_reset(),
+        r.accepted.len() + r.skipped.len() + r.dependent.len(),
+        r.accepted.len() + r.dependent.len(),
+        r.skipped.len()
+    );
+    for c in &r.skipped {
+        let _ = writeln!(err, "{}skipped{} {}:{} [{}] {}", WARN.render(), WARN.render_reset(), c.file, c.line, c.rule, c.reason);
+    }
 }
 
 /// The verification: errors that were there before, the new ones, what was reverted and
@@ -189,6 +215,11 @@ impl Spinner {
             bar
         };
         Spinner { bar, quiet, color }
+    }
+
+    /// Runs `f` with the spinner hidden (a question at the terminal).
+    pub(super) fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
     }
 
     /// Removes the spinner before the report is printed.

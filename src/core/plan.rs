@@ -166,6 +166,7 @@ pub fn plan_file(
     let display = &file.display;
     let mut text = file.text.clone();
     let mut applied = Vec::new();
+    let mut later_rounds = Vec::new();
     let mut passes = 0;
     for pass in 1..=MAX_PASSES {
         passes = pass;
@@ -177,6 +178,9 @@ pub fn plan_file(
                 diagnostics.push(Diagnostic::at(Level::Error, display, None, format!("internal error, file left unchanged: {e}")));
                 return None;
             }
+        }
+        if !applied.is_empty() && !accepted.is_empty() {
+            later_rounds.push(applied.len());
         }
         applied.extend(accepted);
         // Only the rules' changes can be found again on the new text; the compiler's
@@ -208,7 +212,183 @@ pub fn plan_file(
         }
         pending = recheck(&text, diagnostics);
     }
-    (text != file.text).then(|| FileResult { file: file.clone(), new_text: text, changes: applied, passes })
+    (text != file.text).then(|| FileResult { file: file.clone(), new_text: text, changes: applied, passes, later_rounds })
+}
+
+/// One change of a round, as [`replay`] takes it.
+#[derive(Clone, Copy, Debug)]
+pub struct Replayed<'a> {
+    /// Its edits as planned, on the text the round applies to when every change is made.
+    pub planned: &'a [Edit],
+    /// The edits to make instead (the planned ones, or an edited version on the same
+    /// text), or `None` when the change is not made.
+    pub kept: Option<&'a [Edit]>,
+}
+
+/// What [`replay`] made of the changes.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Replay {
+    /// The text with the kept changes only.
+    pub text: String,
+    /// Per round, per change: its edits on the text the round applies to now, or `None`
+    /// when it is not made (not kept, or [dependent](Replay::dependent)).
+    pub edits: Vec<Vec<Option<Vec<Edit>>>>,
+    /// `(round, change)` of kept changes that cannot be made: their edits touch text that
+    /// only a change not made (or made differently) had written.
+    pub dependent: Vec<(usize, usize)>,
+}
+
+/// A stretch of the planned text that the replayed text holds too: `planned[f..f + len]
+/// == replayed[p..p + len]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Common {
+    f: usize,
+    p: usize,
+    len: usize,
+}
+
+/// Rebuilds a text from rounds of changes (each round's edits relative to the text after
+/// every change of the rounds before it, as [`plan_file`] makes them) when only some
+/// changes are kept. A later round's change is moved onto the text the kept changes make
+/// when its edits lie in text both versions share; when they touch text only a change
+/// left out wrote, it is [dependent](Replay::dependent) and left out too.
+pub fn replay(original: &str, rounds: &[Vec<Replayed<'_>>]) -> Result<Replay, EditError> {
+    let mut planned = original.to_string();
+    let mut text = original.to_string();
+    let mut common = vec![Common { f: 0, p: 0, len: original.len() }];
+    let mut out = Replay { text: String::new(), edits: Vec::new(), dependent: Vec::new() };
+    for (r, round) in rounds.iter().enumerate() {
+        let all: Vec<Edit> = round.iter().flat_map(|c| c.planned.iter().cloned()).collect();
+        let mut mapped: Vec<Option<Vec<Edit>>> = Vec::with_capacity(round.len());
+        for (c, change) in round.iter().enumerate() {
+            let Some(kept) = change.kept else {
+                mapped.push(None);
+                continue;
+            };
+            let moved: Option<Vec<Edit>> =
+                kept.iter().map(|e| map_range(&common, &e.range).map(|range| Edit { range, replacement: e.replacement.clone() })).collect();
+            if moved.is_none() {
+                out.dependent.push((r, c));
+            }
+            mapped.push(moved);
+        }
+        let made: Vec<Edit> = mapped.iter().flatten().flatten().cloned().collect();
+        let new_planned = apply_edits(&planned, &all)?;
+        let new_text = apply_edits(&text, &made)?;
+        // What both texts still share: the old common stretches outside the planned
+        // edits, and the replacements of the changes kept as planned.
+        let planned_at = new_starts(&all);
+        let text_at = new_starts(&made);
+        let shift = |edits: &[Edit], at: &[usize], x: usize| -> usize {
+            // Where offset `x` (outside every edit) lands: after the edits ending at or before it.
+            match edits.iter().zip(at).filter(|(e, _)| e.range.end <= x).max_by_key(|(e, a)| (**a, e.range.end)) {
+                Some((e, a)) => a + e.replacement.len() + (x - e.range.end),
+                None => x,
+            }
+        };
+        let mut next = Vec::new();
+        for seg in &common {
+            for (a, b) in outside(seg.f, seg.f + seg.len, &all) {
+                let p = seg.p + (a - seg.f);
+                next.push(Common { f: shift(&all, &planned_at, a), p: shift(&made, &text_at, p), len: b - a });
+            }
+        }
+        let mut m = 0;
+        let mut offset = 0;
+        for (change, moved) in round.iter().zip(&mapped) {
+            let n = change.planned.len();
+            if let (Some(kept), Some(moved)) = (change.kept, moved) {
+                if kept == change.planned {
+                    for (i, e) in moved.iter().enumerate().filter(|(_, e)| !e.replacement.is_empty()) {
+                        next.push(Common { f: planned_at[offset + i], p: text_at[m + i], len: e.replacement.len() });
+                    }
+                }
+                m += moved.len();
+            }
+            offset += n;
+        }
+        next.sort_by_key(|s| (s.f, s.p));
+        next.dedup();
+        common = merge(next);
+        planned = new_planned;
+        text = new_text;
+        out.edits.push(mapped);
+    }
+    out.text = text;
+    Ok(out)
+}
+
+/// Where each edit's replacement starts in the text `apply_edits` makes of `edits`
+/// (an edit that duplicates an earlier one: where that one's is).
+fn new_starts(edits: &[Edit]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..edits.len()).collect();
+    order.sort_by_key(|&i| (edits[i].range.start, !edits[i].range.is_empty(), i));
+    let mut at = vec![0; edits.len()];
+    let mut seen: std::collections::HashMap<&Edit, usize> = std::collections::HashMap::new();
+    let mut delta: isize = 0;
+    for i in order {
+        let e = &edits[i];
+        if let Some(&first) = seen.get(e) {
+            at[i] = at[first];
+            continue;
+        }
+        seen.insert(e, i);
+        at[i] = (e.range.start as isize + delta) as usize;
+        delta += e.replacement.len() as isize - e.range.len() as isize;
+    }
+    at
+}
+
+/// The stretches of `a..b` that no edit replaces, split where an edit inserts.
+fn outside(a: usize, b: usize, edits: &[Edit]) -> Vec<(usize, usize)> {
+    if a == b {
+        // An empty stretch (an empty text) still says where an offset goes.
+        return if edits.iter().any(|e| e.range.start < a && a < e.range.end) { Vec::new() } else { vec![(a, a)] };
+    }
+    let mut cuts: Vec<(usize, usize)> = edits
+        .iter()
+        .filter(|e| if e.range.is_empty() { a < e.range.start && e.range.start < b } else { e.range.start < b && a < e.range.end })
+        .map(|e| (e.range.start.max(a), e.range.end.min(b)))
+        .collect();
+    cuts.sort();
+    let mut out = Vec::new();
+    let mut pos = a;
+    for (s, e) in cuts {
+        if s > pos {
+            out.push((pos, s));
+        }
+        pos = pos.max(e);
+    }
+    if pos < b {
+        out.push((pos, b));
+    }
+    out
+}
+
+/// Joins stretches that follow each other in both texts.
+fn merge(segs: Vec<Common>) -> Vec<Common> {
+    let mut out: Vec<Common> = Vec::with_capacity(segs.len());
+    for s in segs {
+        match out.last_mut() {
+            Some(l) if l.f + l.len == s.f && l.p + l.len == s.p => l.len += s.len,
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
+/// The replayed text's range for a range of the planned one, if the text there is one
+/// both share (for an insertion: an offset with one place in the replayed text).
+fn map_range(common: &[Common], range: &Range<usize>) -> Option<Range<usize>> {
+    let mut found: Option<usize> = None;
+    for s in common.iter().filter(|s| s.f <= range.start && range.end <= s.f + s.len) {
+        let p = s.p + (range.start - s.f);
+        if found.is_some_and(|f| f != p) {
+            return None;
+        }
+        found = Some(p);
+    }
+    found.map(|p| p..p + range.len())
 }
 
 #[cfg(test)]
@@ -329,6 +509,82 @@ mod tests {
                 sequential.replace_range(e.range.clone(), &e.replacement);
             }
             prop_assert_eq!(together, sequential);
+        }
+    }
+    fn kept(edits: &[Edit]) -> Replayed<'_> {
+        Replayed { planned: edits, kept: Some(edits) }
+    }
+
+    fn left_out(edits: &[Edit]) -> Replayed<'_> {
+        Replayed { planned: edits, kept: None }
+    }
+
+    #[test]
+    fn replay_moves_a_later_round_onto_the_text_of_the_kept_changes() {
+        // Round 1 renames `a` and inserts `X` before `c`; round 2 (on that text) edits `d`.
+        let original = "a b c d";
+        let r1 = [vec![Edit::replace(0..1, "AA")], vec![Edit::insert(4, "X")]];
+        let r2 = [vec![Edit::replace(8..9, "D")]];
+        let all = replay(original, &[vec![kept(&r1[0]), kept(&r1[1])], vec![kept(&r2[0])]]).unwrap();
+        assert_eq!(all.text, "AA b Xc D");
+        let some = replay(original, &[vec![left_out(&r1[0]), kept(&r1[1])], vec![kept(&r2[0])]]).unwrap();
+        assert_eq!(some.text, "a b Xc D");
+        assert_eq!(some.edits[1][0], Some(vec![Edit::replace(7..8, "D")]));
+        assert!(some.dependent.is_empty());
+    }
+
+    #[test]
+    fn replay_leaves_out_a_change_made_in_text_only_a_left_out_change_wrote() {
+        let original = "f(x)";
+        // Round 1 wraps the call; round 2 edits inside what round 1 wrote.
+        let r1 = [vec![Edit::replace(0..4, "g(f(x))")]];
+        let r2 = [vec![Edit::replace(0..1, "h")], vec![Edit::replace(4..5, "y")]];
+        let out = replay(original, &[vec![left_out(&r1[0])], vec![kept(&r2[0]), kept(&r2[1])]]).unwrap();
+        assert_eq!(out.text, "f(x)");
+        assert_eq!(out.dependent, [(1, 0), (1, 1)]);
+        // An edited replacement is not the planned one: what was planned inside it is dependent too.
+        let edited = [Edit::replace(0..4, "k(f(x))")];
+        let out = replay(original, &[vec![Replayed { planned: &r1[0], kept: Some(&edited) }], vec![kept(&r2[0]), kept(&r2[1])]]).unwrap();
+        assert_eq!(out.text, "k(f(x))");
+        assert_eq!(out.dependent, [(1, 0), (1, 1)]);
+        // Kept, the same edits land where they were planned.
+        let out = replay(original, &[vec![kept(&r1[0])], vec![kept(&r2[0]), kept(&r2[1])]]).unwrap();
+        assert_eq!(out.text, "h(f(y))");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        /// With every change kept, replay gives the planned text; with one round, a subset
+        /// gives what applying that subset to the original gives; a later round made of
+        /// insertions only keeps every one of its changes, whatever round 1 keeps.
+        #[test]
+        fn replay_agrees_with_applying_the_kept_changes(
+            text in "[a-z ]{0,30}",
+            raw in proptest::collection::vec(edits_strategy(3), 0..8),
+            keep in proptest::collection::vec(any::<bool>(), 8),
+            later in proptest::collection::vec((0usize..40, "[A-Z]{1,2}"), 0..4),
+        ) {
+            let changes: Vec<Change> = raw.into_iter().enumerate().map(|(n, edits)| change(n, edits.into_iter().filter(|e| e.range.end <= text.len()).collect())).collect();
+            let (round1, _) = select(changes);
+            let planned1 = apply_edits(&text, &round1.iter().flat_map(|c| c.edits.clone()).collect::<Vec<_>>()).unwrap();
+            let mut round2: Vec<Vec<Edit>> = later.into_iter().map(|(at, s)| {
+                let mut at = at.min(planned1.len());
+                while !planned1.is_char_boundary(at) { at -= 1; }
+                vec![Edit::insert(at, s)]
+            }).collect();
+            round2.sort();
+            round2.dedup(); // identical edits count once
+            let planned2 = apply_edits(&planned1, &round2.iter().flatten().cloned().collect::<Vec<_>>()).unwrap();
+            let all: Vec<Vec<Replayed<'_>>> = vec![round1.iter().map(|c| kept(&c.edits)).collect(), round2.iter().map(|e| kept(e)).collect()];
+            prop_assert_eq!(replay(&text, &all).unwrap().text, planned2);
+            let subset: Vec<Replayed<'_>> = round1.iter().zip(&keep).map(|(c, k)| if *k { kept(&c.edits) } else { left_out(&c.edits) }).collect();
+            let expected = apply_edits(&text, &round1.iter().zip(&keep).filter(|(_, k)| **k).flat_map(|(c, _)| c.edits.clone()).collect::<Vec<_>>()).unwrap();
+            prop_assert_eq!(&replay(&text, std::slice::from_ref(&subset)).unwrap().text, &expected);
+            let two = replay(&text, &[subset, round2.iter().map(|e| kept(e)).collect()]).unwrap();
+            // An insertion lands inside text only a left-out change wrote, or is made.
+            let made = two.edits[1].iter().filter(|e| e.is_some()).count();
+            prop_assert_eq!(made + two.dependent.len(), round2.len());
+            prop_assert_eq!(two.text.len(), expected.len() + two.edits[1].iter().flatten().flatten().map(|e| e.replacement.len()).sum::<usize>());
         }
     }
 }

@@ -5,6 +5,7 @@
 use anyhow::{bail, Result};
 
 use super::finish::{finish, refuse_unsafe_apply, Finish, Finished};
+use super::review::Reviewer;
 use super::{Progress, WriteMode};
 use crate::cargo::build::BuildConfig;
 use crate::cargo::check::CheckCommand;
@@ -85,6 +86,15 @@ pub struct Outcome {
 /// Runs the migration. Packages already on `to` (or on an edition before 2021) are left
 /// alone with a note; with [`WriteMode::Apply`] the tree is checked before any work.
 pub fn run(req: &Request, progress: &dyn Progress) -> Result<Outcome> {
+    run_with_review(req, progress, None)
+}
+
+/// [`run`], with `review` deciding each change before anything is written (with
+/// [`WriteMode::Apply`] only; the tree is checked before the first question).
+pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&dyn Reviewer>) -> Result<Outcome> {
+    if review.is_some() && !req.write.writes() {
+        bail!("a review decides what is written: it needs apply mode");
+    }
     let mut ws = Workspace::discover(&req.selection)?;
     let mut notes = Vec::new();
     ws.packages.retain(|p| match p.edition.as_str() {
@@ -139,7 +149,7 @@ pub fn run(req: &Request, progress: &dyn Progress) -> Result<Outcome> {
     let finished = match &req.write {
         WriteMode::Apply(options) => {
             let check = CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.spec()).collect() };
-            Some(finish(&mut migration, &Finish { root: &ws.root, check, options, repair: None }, progress)?)
+            Some(finish(&mut migration, &Finish { root: &ws.root, check, options, repair: None, review }, progress)?)
         }
         _ => None,
     };

@@ -20,6 +20,7 @@ use crate::core::text::LineIndex;
 use crate::judge::cache::VerdictCache;
 use crate::judge::config::ModelConfig;
 use crate::judge::explain::{explain, Explained, Subject};
+use crate::judge::llm::Model;
 use crate::ops::upgrade::compiler::Attributed;
 
 /// Which migration to explain.
@@ -116,25 +117,61 @@ pub fn left(out: &upgrade::Outcome, judge: &ModelConfig, root: &Path, progress: 
 /// Explains each subject with the configured model (connected once; a model that cannot
 /// be set up is a reason shown with each subject, not an error).
 fn explain_all(subjects: Vec<(Subject, Option<Change>)>, judge: &ModelConfig, target_dir: &Path, progress: &dyn Progress) -> Vec<Found> {
-    let cache = VerdictCache::in_target_dir(target_dir);
-    let model = judge.connect(&cache);
+    let explainer = Explainer::new(judge.clone(), target_dir);
     let total = subjects.len();
     subjects
         .into_iter()
         .enumerate()
         .map(|(i, (subject, change))| {
-            let explained = match &model {
-                Ok(model) => {
-                    if let Some(m) = model {
-                        progress.stage(&format!("explaining {}:{} with {} ({}/{total})", subject.file, subject.line, m.name(), i + 1));
-                    }
-                    explain(&subject, model.as_deref(), Some(&cache))
-                }
-                Err(e) => Explained::NoModel(format!("the model cannot be set up: {e}")),
-            };
-            Found { subject, change, explained }
+            if let Some(name) = explainer.model_name() {
+                progress.stage(&format!("explaining {}:{} with {name} ({}/{total})", subject.file, subject.line, i + 1));
+            }
+            Found { explained: explainer.explain(&subject), subject, change }
         })
         .collect()
+}
+
+/// Explains subjects as they come (`explain --at`, `--explain-left`, the review's `?`):
+/// the model is connected on first use, once; answers are cached in the workspace's
+/// target directory.
+pub struct Explainer {
+    judge: ModelConfig,
+    cache: VerdictCache,
+    model: std::sync::OnceLock<Result<Option<Box<dyn Model>>, String>>,
+}
+
+impl Explainer {
+    /// An explainer asking the model `judge` configures, caching under `target_dir`.
+    pub fn new(judge: ModelConfig, target_dir: &Path) -> Explainer {
+        Explainer { judge, cache: VerdictCache::in_target_dir(target_dir), model: std::sync::OnceLock::new() }
+    }
+
+    fn model(&self) -> &Result<Option<Box<dyn Model>>, String> {
+        self.model.get_or_init(|| self.judge.connect(&self.cache).map_err(|e| e.to_string()))
+    }
+
+    /// The model's name, if one is configured.
+    pub fn model_name(&self) -> Option<String> {
+        self.model().as_ref().ok().and_then(|m| m.as_ref().map(|m| m.name()))
+    }
+
+    /// The explanation of `subject`: never an error (see [`explain`]).
+    pub fn explain(&self, subject: &Subject) -> Explained {
+        match self.model() {
+            Ok(model) => explain(subject, model.as_deref(), Some(&self.cache)),
+            Err(e) => Explained::NoModel(format!("the model cannot be set up: {e}")),
+        }
+    }
+
+    /// One change under review, on `text` (the text its edits apply to), with the judge's
+    /// verdict if it was judged.
+    pub fn change(&self, change: &Change, text: &str, verdict: Option<&Verdict>) -> Found {
+        let mut subject = change_subject(change, text);
+        if let Some(v) = verdict {
+            add_site(&mut subject, v, None);
+        }
+        Found { explained: self.explain(&subject), subject, change: Some(change.clone()) }
+    }
 }
 
 /// The packs' summaries and guides, as the documentation of what an upgrade left.
@@ -274,7 +311,9 @@ fn change_subject(c: &Change, text: &str) -> Subject {
         code: text[start..end].to_string(),
         after,
         context: crate::judge::prompt::enclosing_fn(text, c.line).into_iter().collect(),
-        doc: rule_doc(c.rule).unwrap_or_default(),
+        doc: rule_doc(c.rule).unwrap_or_else(|| {
+            format!("# {}\n\nA rule of a pack that is not built in (shipped with the crate, or --pack): its message is the reason above.\n", c.rule)
+        }),
         ..Subject::default()
     }
 }

@@ -1,5 +1,6 @@
 //! The sequence every operation ends with when it writes: refuse a tree the write could
-//! not be undone in (before any work), then the baseline build (for `--verify`) → write →
+//! not be undone in (before any work), then review (`--interactive`: the user decides
+//! each change, [`super::review`]) → the baseline build (for `--verify`) → write →
 //! repair (a model's proposals, kept only if the compiler accepts them) → verify.
 //! Written once, for `edition`, `upgrade` and whatever front end comes next.
 
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use super::review::{review, Reviewed, Reviewer};
 use super::verify::{verify, Verified};
 use super::{ApplyOptions, Progress};
 use crate::cargo::check::{CheckCommand, CompileError};
@@ -42,6 +44,8 @@ pub struct Finish<'a> {
     pub options: &'a ApplyOptions,
     /// `--repair`: the model, and what to tell it.
     pub repair: Option<RepairWith<'a>>,
+    /// `--interactive`: who decides each change before anything is written.
+    pub review: Option<&'a dyn Reviewer>,
 }
 
 /// `--repair`'s inputs.
@@ -57,6 +61,8 @@ pub struct RepairWith<'a> {
 /// What finishing did.
 #[derive(Debug, Default)]
 pub struct Finished {
+    /// What the review decided, if there was one.
+    pub reviewed: Option<Reviewed>,
     /// Files written.
     pub written: Vec<PathBuf>,
     /// Files that could not be written, and why (each makes the run fail).
@@ -80,11 +86,17 @@ pub struct Repairs {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Writes `migration`, then repairs and verifies as `finish` asks. Kept repairs are added
+/// Reviews `migration` (if `finish` has a reviewer), writes it, then repairs and verifies as `finish` asks. Kept repairs are added
 /// to `migration`, so that what verify may revert and what the outcome reports are one.
 pub fn finish(migration: &mut Migration, finish: &Finish<'_>, progress: &dyn Progress) -> Result<Finished> {
     let mut out = Finished::default();
-    let wants_build = !finish.check.packages.is_empty();
+    if let Some(reviewer) = finish.review {
+        progress.stage("reviewing the changes");
+        out.reviewed = Some(review(migration, reviewer)?);
+    }
+    // A review that accepted nothing leaves nothing to build against.
+    let nothing_accepted = out.reviewed.is_some() && migration.files.is_empty();
+    let wants_build = !finish.check.packages.is_empty() && !nothing_accepted;
     let baseline = if finish.options.verify && wants_build {
         progress.step("Checking the build before writing (for --verify)");
         Some(finish.check.errors()?)

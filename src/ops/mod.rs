@@ -10,12 +10,15 @@
 //!   text when one answers, else the facts and the rule's documentation).
 //! - [`upgrade`]: move a workspace across breaking releases of a dependency.
 //! - [`finish`]: the sequence every operation ends with when it writes:
-//!   baseline build → write → repair → verify.
+//!   review → baseline build → write → repair → verify.
+//! - [`review`]: `--interactive`, the user's decision on each change before anything
+//!   is written, through the front end's [`review::Reviewer`].
 //! - [`verify`]: the compiler's last word on what was written, and the reverts.
 
 pub mod edition;
 pub mod explain;
 pub mod finish;
+pub mod review;
 pub mod sweep;
 pub mod upgrade;
 pub mod verify;

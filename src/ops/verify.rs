@@ -274,6 +274,7 @@ mod tests {
             new_text: String::new(),
             changes: vec![change(1, Vec::new())],
             passes: 1,
+            later_rounds: Vec::new(),
         }
     }
 
@@ -323,6 +324,7 @@ mod tests {
             new_text,
             changes,
             passes: 1,
+            later_rounds: Vec::new(),
         };
         let error = |line| CompileError { file: Some("src/lib.rs".into()), lines: Some((line, line)), message: String::new(), rendered: String::new() };
         let root = Path::new("/w");

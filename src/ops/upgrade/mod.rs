@@ -41,6 +41,7 @@ use cargo_metadata::semver::Version;
 use cargo_metadata::MetadataCommand;
 
 use super::finish::{finish, refuse_unsafe_apply, Finish, Finished, RepairWith};
+use super::review::Reviewer;
 use super::{Progress, WriteMode};
 use crate::cargo::build::BuildConfig;
 use crate::cargo::check::CheckCommand;
@@ -256,6 +257,15 @@ pub struct Outcome {
 /// Runs the upgrade: plans it in a staging copy; with [`WriteMode::Apply`] (the tree is
 /// checked before any work) writes it, repairs (`req.repair`) and verifies.
 pub fn run(req: &Request, progress: &dyn Progress) -> anyhow::Result<Outcome> {
+    run_with_review(req, progress, None)
+}
+
+/// [`run`], with `review` deciding each change before anything is written (with
+/// [`WriteMode::Apply`] only; the tree is checked before the first question).
+pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&dyn Reviewer>) -> anyhow::Result<Outcome> {
+    if review.is_some() && !req.write.writes() {
+        anyhow::bail!("a review decides what is written: it needs apply mode");
+    }
     let ws = Workspace::discover(&req.selection)?;
     if let WriteMode::Apply(options) = &req.write {
         refuse_unsafe_apply(&ws.root, options)?;
@@ -283,7 +293,7 @@ pub fn run(req: &Request, progress: &dyn Progress) -> anyhow::Result<Outcome> {
     });
     let check = CheckCommand { manifest_path: up.workspace.root_manifest.clone(), packages: up.moved.clone() };
     let root = up.workspace.root.clone();
-    let finished = finish(&mut up.migration, &Finish { root: &root, check, options, repair }, progress)?;
+    let finished = finish(&mut up.migration, &Finish { root: &root, check, options, repair, review }, progress)?;
     Ok(Outcome { upgrade: up, finished: Some(finished) })
 }
 
@@ -904,6 +914,12 @@ impl Combined {
             }
             match self.files.get_mut(&display) {
                 Some(existing) => {
+                    // This run's changes are relative to the text the runs before made.
+                    let base = existing.changes.len();
+                    if base > 0 && !result.changes.is_empty() {
+                        existing.later_rounds.push(base);
+                    }
+                    existing.later_rounds.extend(result.later_rounds.iter().map(|r| r + base));
                     existing.new_text = result.new_text;
                     existing.passes += result.passes;
                     existing.changes.extend(result.changes);
