@@ -133,10 +133,11 @@ def main():
             for line in lines:
                 run = subprocess.run(base + ["--at", f"src/lib.rs:{line}", "--llm", "openai", "--llm-url", f"http://127.0.0.1:{port}", "--model", args.model,
                                              "--llm-timeout", "300"], cwd=demo, env=env, capture_output=True, text=True)
-                for m in re.finditer(r"explained model=\S+ prompt_chars=(\d+) seconds=([\d.]+)", run.stderr):
+                log = re.sub(r"\x1b\[[0-9;]*m", "", run.stderr)  # the log's colours
+                for m in re.finditer(r"explained model=\S+ prompt_chars=(\d+) seconds=([\d.]+)", log):
                     chars.append(int(m.group(1)))
                     seconds.append(float(m.group(2)))
-                    print(f"| src/lib.rs:{line} | {m.group(1)} | {float(m.group(2)):.1f} |")
+                    print(f"| src/lib.rs:{line} | {m.group(1)} | {float(m.group(2)):.1f} |", flush=True)
                 if "explained by the model" not in run.stdout:
                     print(f"| src/lib.rs:{line} | – | no explanation: {run.stdout.splitlines()[-1] if run.stdout else run.stderr[-200:]} |")
             if seconds:
