@@ -226,6 +226,7 @@ pub fn subjects_at(m: &Migration, remaining: &[Attributed], note: &str, file: &s
                 ..Subject::default()
             };
             add_site(&mut subject, v, m.sites.get(i));
+            subject.facts.push(("result".into(), format!("the code stays as it is written: the chosen option `{}` edits nothing", v.option)));
             out.push((subject, None));
         }
     }
