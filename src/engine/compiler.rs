@@ -37,11 +37,34 @@ pub struct CompilerFindings {
     pub config: Option<String>,
 }
 
-/// Runs `cargo check --all-targets` with the migration lints and converts what it says.
-/// `files` are the files the syntactic pass read, by absolute path; diagnostics for
-/// other files are reported, not applied. Tries `--all-features` first when no feature
-/// flag was given, then the default features.
-pub fn run(manifest: &Path, packages: &[String], config: &BuildConfig, root: &Path, files: &BTreeMap<PathBuf, &SourceFile>) -> CompilerFindings {
+/// What the compiler phase's `cargo check` runs produced, before their messages are
+/// matched with the files the syntactic pass read: [`Built::findings`] does that. The
+/// builds need nothing from that pass, so the two run at the same time
+/// ([`crate::engine::pipeline::migrate`]).
+pub struct Built {
+    /// The phase's notes and, if it stopped, why (a finished [`CompilerFindings`] but for
+    /// the lints).
+    out: CompilerFindings,
+    /// The configuration whose messages count, and its build.
+    best: Option<(BuildConfig, Build)>,
+}
+
+impl Built {
+    /// Converts the build's messages into changes, judge sites and notes. `files` are the
+    /// files the syntactic pass read, by absolute path.
+    pub fn findings(self, root: &Path, files: &BTreeMap<PathBuf, &SourceFile>) -> CompilerFindings {
+        let Built { mut out, best } = self;
+        if let Some((config, build)) = best {
+            convert(&build.diagnostics, root, files, &config.describe(), &mut out);
+        }
+        out
+    }
+}
+
+/// Runs `cargo check --all-targets` with the migration lints; [`Built::findings`]
+/// converts what it says. Tries `--all-features` first when no feature flag was given,
+/// then the default features.
+pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Built {
     let mut attempts = Vec::new();
     if config.features.is_empty() && !config.all_features && !config.no_default_features {
         attempts.push(BuildConfig { all_features: true, ..config.clone() });
@@ -57,7 +80,7 @@ pub fn run(manifest: &Path, packages: &[String], config: &BuildConfig, root: &Pa
             Err(e) => {
                 out.diagnostics.push(Diagnostic::general(Level::Warning, format!("compiler phase skipped: {e}")));
                 out.skipped = Some(e);
-                return out;
+                return Built { out, best: None };
             }
         };
         // Done when everything built, or when what failed would fail the same way in the
@@ -76,7 +99,7 @@ pub fn run(manifest: &Path, packages: &[String], config: &BuildConfig, root: &Pa
             break;
         }
     }
-    let Some((config, build)) = best else { return out };
+    let Some((config, build)) = best else { return Built { out, best: None } };
     if build.units == 0 {
         let why = build.failures.first().cloned().unwrap_or_else(|| "nothing was compiled".into());
         out.diagnostics.push(Diagnostic::general(
@@ -84,7 +107,7 @@ pub fn run(manifest: &Path, packages: &[String], config: &BuildConfig, root: &Pa
             format!("compiler phase skipped: the crate does not build as it is, so only the syntactic rules ran ({}: {why})", config.describe()),
         ));
         out.skipped = Some("the crate does not build as it is".into());
-        return out;
+        return Built { out, best: None };
     }
     for failure in &build.failures {
         out.diagnostics.push(Diagnostic::general(
@@ -96,8 +119,7 @@ pub fn run(manifest: &Path, packages: &[String], config: &BuildConfig, root: &Pa
         ));
     }
     out.config = Some(config.describe());
-    convert(&build.diagnostics, root, files, &config.describe(), &mut out);
-    out
+    Built { out, best: Some((config, build)) }
 }
 
 /// What one `cargo check` run produced.

@@ -23,12 +23,27 @@ pub fn migrate(
     cache: Option<&crate::judge::cache::VerdictCache>,
     progress: &dyn Fn(&str),
 ) -> Migration {
-    let mut checked = check_workspace(ws, opts, &|n| progress(&format!("{n} file{} parsed", if n == 1 { "" } else { "s" })));
-    if let Some(config) = compiler {
-        progress("compiler phase (cargo check)");
-        add_compiler_findings(ws, opts, config, &mut checked);
+    let walk = || check_workspace(ws, opts, &|n| progress(&format!("{n} file{} parsed", if n == 1 { "" } else { "s" })));
+    // The compiler phase's builds need nothing from the syntactic pass: they run while it
+    // reads the files (on a re-run, cargo replays its cached messages in about the time
+    // the walk takes), and their messages are matched with the files after.
+    let (mut checked, built) = match compiler {
+        Some(config) => std::thread::scope(|s| {
+            let packages: Vec<String> = ws.packages.iter().map(|p| p.spec()).collect();
+            let build = s.spawn(move || crate::engine::compiler::build(&ws.root_manifest, &packages, config));
+            let checked = walk();
+            progress("compiler phase (cargo check)");
+            (checked, Some(build.join().expect("the compiler phase's thread does not panic")))
+        }),
+        None => (walk(), None),
+    };
+    if let Some(built) = built {
+        add_compiler_findings(ws, opts, built, &mut checked);
     }
-    let sites = std::mem::take(&mut checked.sites);
+    // In the order of the files: the compiler's messages come in the order cargo builds
+    // the targets, which is not the same from one run to the next.
+    let mut sites = std::mem::take(&mut checked.sites);
+    sites.sort_by(|a, b| (&a.file, a.line, a.rule).cmp(&(&b.file, b.line, b.rule)));
     let mut verdicts = Vec::new();
     let mut judged_sites = Vec::new();
     if !sites.is_empty() {
@@ -126,16 +141,16 @@ pub fn judgement_sites(
     config: &BuildConfig,
 ) -> (Vec<crate::core::model::Site>, BTreeMap<String, SourceFile>, Vec<Diagnostic>) {
     let mut checked = check_workspace(ws, opts, &|_| {});
-    add_compiler_findings(ws, opts, config, &mut checked);
+    let packages: Vec<String> = ws.packages.iter().map(|p| p.spec()).collect();
+    add_compiler_findings(ws, opts, crate::engine::compiler::build(&ws.root_manifest, &packages, config), &mut checked);
     (checked.sites, checked.files, checked.diagnostics)
 }
 
 /// Runs the compiler phase and merges its findings: a lint site that a syntactic rule
 /// already changes is dropped (the rule's change stands), the rest are added.
-fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, config: &BuildConfig, checked: &mut Checked) {
+fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, built: crate::engine::compiler::Built, checked: &mut Checked) {
     let by_path: BTreeMap<_, _> = checked.files.values().map(|f| (f.path.clone(), f)).collect();
-    let packages: Vec<String> = ws.packages.iter().map(|p| p.spec()).collect();
-    let found = crate::engine::compiler::run(&ws.root_manifest, &packages, config, &ws.root, &by_path);
+    let found = built.findings(&ws.root, &by_path);
     let mut kept_expr = 0;
     if let Some(why) = &found.skipped {
         checked.unchanged.extend(compiler_skipped(opts, why));
