@@ -274,6 +274,8 @@ struct Sink {
     port: u16,
     requests: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
+    /// Connections still being read.
+    open: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Sink {
@@ -283,26 +285,45 @@ impl Sink {
         let port = listener.local_addr().unwrap().port();
         let (requests, stop) = (Arc::new(Mutex::new(Vec::new())), Arc::new(AtomicBool::new(false)));
         let (seen, done) = (requests.clone(), stop.clone());
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let reading = open.clone();
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((mut stream, _)) => {
-                        let _ = stream.set_nonblocking(false);
-                        let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-                        let mut buffer = [0u8; 1024];
-                        let n = stream.read(&mut buffer).unwrap_or(0);
-                        let first = String::from_utf8_lossy(&buffer[..n]).lines().next().unwrap_or("(connection without a request)").to_string();
-                        seen.lock().unwrap().push(first);
+                        // Each connection on a thread of its own, with time to send its
+                        // request line even on a busy machine; one that closes (or stays
+                        // idle) without sending a byte carries no request and is not
+                        // recorded (Chromium opens such sockets ahead of use).
+                        let seen = seen.clone();
+                        let reading = reading.clone();
+                        reading.fetch_add(1, Ordering::SeqCst);
+                        std::thread::spawn(move || {
+                            let _ = stream.set_nonblocking(false);
+                            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                            let mut buffer = [0u8; 1024];
+                            let n = stream.read(&mut buffer).unwrap_or(0);
+                            if let Some(first) = String::from_utf8_lossy(&buffer[..n]).lines().next() {
+                                seen.lock().unwrap().push(first.to_string());
+                            }
+                            reading.fetch_sub(1, Ordering::SeqCst);
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
             }
         });
-        Sink { port, requests, stop }
+        Sink { port, requests, stop, open }
     }
 
     /// The requests recorded since the last call.
+    /// Waits (10 s at most) for the connections still open to send their request or close:
+    /// the browser has exited by then, so they do.
     fn take(&self) -> Vec<String> {
+        let started = std::time::Instant::now();
+        while self.open.load(Ordering::SeqCst) > 0 && started.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         std::mem::take(&mut *self.requests.lock().unwrap())
     }
 }
