@@ -113,7 +113,8 @@ fn a_crate_that_does_not_build_still_gets_the_syntactic_rules() {
 /// A nightly-only bench (`#![feature]` on stable) fails whatever the features: the phase
 /// keeps the lints of the rest of the crate and runs `cargo check` once, not a second
 /// time with other features. A failure that features could change (a type error behind a
-/// feature) still gets the second configuration.
+/// feature) still gets the second configuration, on that target only: its lints join the
+/// first configuration's, and no whole second `cargo check` is run.
 #[test]
 fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
     let checks = |dir: &Path| {
@@ -127,19 +128,34 @@ fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-        (stderr.lines().filter(|l| l.contains("running") && l.contains("\"check\"")).count(), doc)
+        let runs: Vec<String> = stderr.lines().filter(|l| l.contains("running") && l.contains("\"check\"")).map(str::to_string).collect();
+        (runs, doc)
     };
     let (_tmp, dir) = fixture_copy();
     std::fs::create_dir_all(dir.join("benches")).unwrap();
     std::fs::write(dir.join("benches/nightly.rs"), "#![feature(test)]\nextern crate test;\nfn main() {}\n").unwrap();
-    let (n, doc) = checks(&dir);
-    assert_eq!(n, 1, "one cargo check");
+    let (runs, doc) = checks(&dir);
+    assert_eq!(runs.len(), 1, "one cargo check: {runs:?}");
     assert!(by_rule(&doc).iter().any(|(r, _)| r == "static_mut_refs"), "the library's lints are kept: {doc:#}");
     // A target broken only with all features: the default configuration is tried too.
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     std::fs::write(dir.join("Cargo.toml"), format!("{manifest}\n[features]\nextra = []\n")).unwrap();
     std::fs::remove_file(dir.join("benches/nightly.rs")).unwrap();
-    std::fs::write(dir.join("benches/gated.rs"), "#[cfg(feature = \"extra\")]\nconst X: u8 = \"no\";\nfn main() {}\n").unwrap();
-    let (n, _) = checks(&dir);
-    assert_eq!(n, 2, "a second cargo check with the default features");
+    std::fs::write(
+        dir.join("benches/gated.rs"),
+        "#[cfg(feature = \"extra\")]\nconst X: u8 = \"no\";\nstatic mut HITS: u32 = 0;\nfn main() {\n    let n = unsafe { &HITS };\n    println!(\"{n}\");\n}\n",
+    )
+    .unwrap();
+    let (runs, doc) = checks(&dir);
+    assert_eq!(runs.len(), 2, "a second cargo check with the default features: {runs:?}");
+    assert!(runs[0].contains("\"--all-targets\"") && runs[0].contains("\"--all-features\""), "{}", runs[0]);
+    assert!(runs[1].contains("\"--bench\" \"gated\"") && !runs[1].contains("--all-targets") && !runs[1].contains("--all-features"), "{}", runs[1]);
+    // The bench's lint, found with the default features, beside the library's.
+    let changes = doc["changes"].as_array().unwrap();
+    let gated: Vec<&Value> = changes.iter().filter(|c| c["file"] == "benches/gated.rs").collect();
+    assert_eq!(gated.len(), 1, "{doc:#}");
+    assert_eq!(gated[0]["rule"], "static_mut_refs");
+    assert_eq!(gated[0]["decided_by"]["name"], "default features", "{:#}", gated[0]);
+    assert!(changes.iter().any(|c| c["file"] == "src/lib.rs" && c["rule"] == "static_mut_refs"), "{doc:#}");
+    assert!(!doc["diagnostics"].to_string().contains("did not build"), "{:#}", doc["diagnostics"]);
 }

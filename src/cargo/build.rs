@@ -56,6 +56,22 @@ pub fn check_command(manifest: &Path, packages: &[String], config: &BuildConfig)
     cmd
 }
 
+/// [`check_command`] for some targets only (`("test", "io_read_line")`: `--test
+/// io_read_line`) instead of `--all-targets`.
+pub fn check_targets_command(manifest: &Path, packages: &[String], config: &BuildConfig, targets: &[(String, String)]) -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["check", "--keep-going", "--message-format=json"]).arg("--manifest-path").arg(manifest);
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    for (kind, name) in targets {
+        cmd.arg(format!("--{kind}")).arg(name);
+    }
+    cmd.args(config.args());
+    cmd
+}
+
 impl BuildConfig {
     /// The flags for cargo.
     pub fn args(&self) -> Vec<String> {

@@ -13,7 +13,7 @@ use std::process::Stdio;
 use cargo_metadata::diagnostic::{Applicability, Diagnostic as RustcDiagnostic, DiagnosticSpan};
 use cargo_metadata::Message;
 
-use crate::cargo::build::{check_command, BuildConfig, WRAPPER_ENV};
+use crate::cargo::build::{check_command, check_targets_command, BuildConfig, WRAPPER_ENV};
 use crate::core::model::{
     CfgStatus, Change, Decider, Destructor, Diagnostic, DropOrigin, Edit, Evidence, Level, Safety, Site, SiteOption, Unchanged, UnchangedReason,
 };
@@ -45,17 +45,22 @@ pub struct Built {
     /// The phase's notes and, if it stopped, why (a finished [`CompilerFindings`] but for
     /// the lints).
     out: CompilerFindings,
-    /// The configuration whose messages count, and its build.
+    /// The configuration whose messages count, and its build; and the messages of the
+    /// targets it could not build, checked again with the next configuration.
     best: Option<(BuildConfig, Build)>,
+    retried: Option<(BuildConfig, Vec<RustcDiagnostic>)>,
 }
 
 impl Built {
     /// Converts the build's messages into changes, judge sites and notes. `files` are the
     /// files the syntactic pass read, by absolute path.
     pub fn findings(self, root: &Path, files: &BTreeMap<PathBuf, &SourceFile>) -> CompilerFindings {
-        let Built { mut out, best } = self;
+        let Built { mut out, best, retried } = self;
         if let Some((config, build)) = best {
             convert(&build.diagnostics, root, files, &config.describe(), &mut out);
+        }
+        if let Some((config, diagnostics)) = retried {
+            convert(&diagnostics, root, files, &config.describe(), &mut out);
         }
         out
     }
@@ -74,13 +79,15 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Buil
     // The first configuration that builds completely wins; else the one whose targets
     // failed least (a bench that needs nightly should not hide the rest of the crate).
     let mut best: Option<(BuildConfig, Build)> = None;
+    let mut retried = None;
+    let mut next = (attempts.len() > 1).then(|| attempts[1].clone());
     for attempt in attempts {
-        let build = match cargo_check(manifest, packages, &attempt) {
+        let build = match cargo_check(manifest, packages, &attempt, None) {
             Ok(build) => build,
             Err(e) => {
                 out.diagnostics.push(Diagnostic::general(Level::Warning, format!("compiler phase skipped: {e}")));
                 out.skipped = Some(e);
-                return Built { out, best: None };
+                return Built { out, best: None, retried: None };
             }
         };
         // Done when everything built, or when what failed would fail the same way in the
@@ -92,6 +99,32 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Buil
         // the one with fewer failures.
         let score = |b: &Build| (b.diagnostics.iter().filter(|d| lint_name(d).is_some()).count(), b.units, std::cmp::Reverse(b.failures.len()));
         let better = |b: &Build| score(&build) > score(b);
+        // When only tests, benches or examples failed (the library built), the next
+        // configuration checks just those: their lints are added to this one's, and a
+        // second whole `cargo check` is not needed.
+        let only_extras = build.units > 0 && build.failed.iter().all(|(kind, _)| matches!(kind.as_str(), "test" | "bench" | "example"));
+        if best.is_none() && !done && only_extras && next.is_some() {
+            let next = next.take().expect("checked");
+            let failed = build.failed.clone();
+            match cargo_check(manifest, packages, &next, Some(&failed)) {
+                Ok(again) => {
+                    let mut kept = Vec::new();
+                    for (target, d) in again.targets.into_iter().zip(again.diagnostics) {
+                        if failed.contains(&target) && !again.failed.contains(&target) {
+                            kept.push(d);
+                        }
+                    }
+                    let mut build = build;
+                    // Targets that fail in both configurations stay failures.
+                    let fixed: Vec<(String, String)> = failed.iter().filter(|t| !again.failed.contains(t)).cloned().collect();
+                    build.failures.retain(|f| !fixed.iter().any(|(_, name)| f.starts_with(&format!("`{name}` "))));
+                    retried = Some((next, kept));
+                    best = Some((attempt, build));
+                }
+                Err(_) => best = Some((attempt, build)),
+            }
+            break;
+        }
         if best.as_ref().is_none_or(|(_, b)| better(b)) {
             best = Some((attempt, build));
         }
@@ -99,7 +132,7 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Buil
             break;
         }
     }
-    let Some((config, build)) = best else { return Built { out, best: None } };
+    let Some((config, build)) = best else { return Built { out, best: None, retried: None } };
     if build.units == 0 {
         let why = build.failures.first().cloned().unwrap_or_else(|| "nothing was compiled".into());
         out.diagnostics.push(Diagnostic::general(
@@ -107,7 +140,7 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Buil
             format!("compiler phase skipped: the crate does not build as it is, so only the syntactic rules ran ({}: {why})", config.describe()),
         ));
         out.skipped = Some("the crate does not build as it is".into());
-        return Built { out, best: None };
+        return Built { out, best: None, retried: None };
     }
     for failure in &build.failures {
         out.diagnostics.push(Diagnostic::general(
@@ -119,13 +152,17 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Buil
         ));
     }
     out.config = Some(config.describe());
-    Built { out, best: Some((config, build)) }
+    Built { out, best: Some((config, build)), retried }
 }
 
 /// What one `cargo check` run produced.
 struct Build {
     /// Compiler messages of workspace members.
     diagnostics: Vec<RustcDiagnostic>,
+    /// The target of each message: its kind (`lib`, `test`, ...) and name.
+    targets: Vec<(String, String)>,
+    /// Targets that failed, as kind and name.
+    failed: Vec<(String, String)>,
     /// Targets that compiled (artifacts of workspace members).
     units: usize,
     /// One line per failed target: its first error.
@@ -143,13 +180,24 @@ fn independent_of_features(d: &RustcDiagnostic) -> bool {
 }
 
 /// Runs `cargo check --keep-going` with the lints forced on workspace members.
-fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig) -> Result<Build, String> {
+/// A target as cargo's flags name it: its first kind and its name.
+fn target_of(t: &cargo_metadata::Target) -> (String, String) {
+    (t.kind.first().map_or_else(|| "lib".to_string(), |k| k.to_string()), t.name.clone())
+}
+
+/// Runs `cargo check --keep-going` with the lints forced on workspace members: on every
+/// target, or on `targets` only.
+fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig, targets: Option<&[(String, String)]>) -> Result<Build, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let mut cmd = check_command(manifest, packages, config);
+    let mut cmd = match targets {
+        Some(targets) => check_targets_command(manifest, packages, config, targets),
+        None => check_command(manifest, packages, config),
+    };
     cmd.env("RUSTC_WORKSPACE_WRAPPER", exe).env(WRAPPER_ENV, "1");
     tracing::info!("running {cmd:?}");
     let output = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().map_err(|e| format!("cannot run cargo: {e}"))?;
-    let mut build = Build { diagnostics: Vec::new(), units: 0, failures: Vec::new(), failures_config_independent: true };
+    let mut build =
+        Build { diagnostics: Vec::new(), targets: Vec::new(), failed: Vec::new(), units: 0, failures: Vec::new(), failures_config_independent: true };
     let mut failed_targets = std::collections::BTreeSet::new();
     for message in Message::parse_stream(output.stdout.as_slice()) {
         match message {
@@ -165,7 +213,9 @@ fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig) -> Re
                         msg.message.message
                     ));
                     build.failures_config_independent &= independent_of_features(&msg.message);
+                    build.failed.push(target_of(&msg.target));
                 }
+                build.targets.push(target_of(&msg.target));
                 build.diagnostics.push(msg.message);
             }
             // An artifact of the workspace (not of a registry or git dependency).
