@@ -1094,3 +1094,51 @@ fn a_workspace_that_does_not_build_is_reported_not_clean() {
     insta::assert_snapshot!("workspace_does_not_build_stderr", redact(&run.stderr));
     assert!(!run.stderr.contains("0 message(s)"), "{}", run.stderr);
 }
+
+/// A line pack (0.4 → 0.4.9) in a workspace: `a` calls `mini::old` (rewritten: its
+/// requirement is raised, since `mini::new` needs 0.4.9), `b` uses mini but nothing the
+/// pack rewrites (its requirement stays, and a note says why), `c` inherits mini from
+/// `[workspace.dependencies]` and its code changes (the shared entry is raised, naming
+/// `c`), `d` inherits it too and its code does not change (it gets the raise through the
+/// shared entry, which the note says).
+#[test]
+fn a_line_pack_raises_only_the_requirements_of_members_whose_code_changed() {
+    let s = Sandbox::new();
+    s.write(
+        "ws/Cargo.toml",
+        "[workspace]\nmembers = [\"a\", \"b\", \"c\", \"d\"]\nresolver = \"2\"\n\n[workspace.dependencies]\nmini = { path = \"mini\", version = \"0.4\" }\n",
+    );
+    s.write("ws/mini/Cargo.toml", &mini("0.4.12"));
+    s.write("ws/mini/src/lib.rs", MINI_LIB);
+    let member = |name: &str, dep: &str, code: &str| {
+        s.write(&format!("ws/{name}/Cargo.toml"), &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{dep}\n"));
+        s.write(&format!("ws/{name}/src/lib.rs"), code);
+    };
+    member("a", "mini = { path = \"../mini\", version = \"0.4\" }", "pub fn f() { mini::old() }\n");
+    member("b", "mini = { path = \"../mini\", version = \"0.4\" }", "pub fn f() { mini::a() }\n");
+    member("c", "mini = { workspace = true }", "pub fn f() { mini::old() }\n");
+    member("d", "mini = { workspace = true }", "pub fn f() { mini::b() }\n");
+    s.write("line.toml", &pack("0.4", "0.4.9", "old", "new"));
+    let run = s.run("ws", &["upgrade", "mini", "--pack", "../line.toml", "--workspace", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // a/Cargo.toml and the root's [workspace.dependencies] raised to 0.4.9, with why;
+    // b/Cargo.toml not in the diff.
+    insta::assert_snapshot!("line_pack_members_diff", redact(&run.stdout));
+    assert!(!run.stdout.contains("--- a/b/Cargo.toml"), "b's code did not change: {}", run.stdout);
+    // The note: b left at `0.4`, its code did not change; d gets 0.4.9 through the
+    // workspace entry that c needs.
+    insta::assert_snapshot!("line_pack_members_stderr", redact(&run.stderr));
+
+    // No member that inherits mini changes: `[workspace.dependencies]` stays, with a note.
+    s.write("ws/c/src/lib.rs", "pub fn f() { mini::c() }\n");
+    let run = s.run("ws", &["upgrade", "mini", "--pack", "../line.toml", "--workspace", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("--- a/Cargo.toml") && run.stdout.contains("--- a/a/Cargo.toml"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "Cargo.toml:6: mini `0.4` in [workspace.dependencies] left as it is: the line pack `mini@0.4-0.4.9` changed the code of no member that inherits it"
+        ),
+        "{}",
+        run.stderr
+    );
+}

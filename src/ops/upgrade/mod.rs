@@ -526,12 +526,31 @@ fn run_steps(
         };
         let mut rule = PackRule::new(step.pack.clone());
         rule.envs = envs(cx.usages, &moving, &step.pack, &cx.index);
-        let bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
+        let mut bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
         let step_ws = staged_workspace(cx.staging, &cx.req.selection, Some(&moving))?;
-        let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
-        let m = run_step(cx.judge, &step_ws, &opts, progress, &what);
-        let needs = new_crates_needed(&step.pack, &m);
-        combined.add(m, cx.ws, cx.staging, None)?;
+        let needs = if step.is_line() {
+            // A line pack raises the requirement of the members whose code it changed only:
+            // the code first, then the bump, told which members changed.
+            let m = run_step(cx.judge, &step_ws, &CheckOptions::new(vec![&rule as &dyn Rule], "2021"), progress, &what);
+            let needs = new_crates_needed(&step.pack, &m);
+            let changed = m
+                .files
+                .values()
+                .filter(|f| f.file.kind == crate::core::text::FileKind::Rust && !f.changes.is_empty())
+                .map(|f| f.file.package.clone())
+                .collect();
+            let inheriting = cx.usages.iter().filter(|u| u.inherited).map(|u| u.package.clone()).collect();
+            combined.add(m, cx.ws, cx.staging, None)?;
+            bump.line = Some(bump::LineNeeds { changed, inheriting });
+            combined.add(migrate(&step_ws, &CheckOptions::new(vec![&bump as &dyn Rule], "2021"), None, None, None, &|_| {}), cx.ws, cx.staging, None)?;
+            needs
+        } else {
+            let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
+            let m = run_step(cx.judge, &step_ws, &opts, progress, &what);
+            let needs = new_crates_needed(&step.pack, &m);
+            combined.add(m, cx.ws, cx.staging, None)?;
+            needs
+        };
         if !needs.is_empty() {
             // The members whose code now names a crate the items moved to depend on it.
             let add = bump::AddCrates::new(step.pack.clone(), needs);
