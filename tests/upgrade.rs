@@ -1003,3 +1003,142 @@ fn an_inherent_method_of_another_member_is_not_taken_for_the_trait_method() {
         .collect();
     assert_eq!(edits, ["random"], "only `rng.gen()` changes: {}", run.stdout);
 }
+
+/// `mini` 0.9 hands out `&K` from `Map::get_index_mut` (0.8 gave `&mut K`; 0.9 keeps that
+/// signature in `MutableKeys::get_index_mut2`), as indexmap 2 did; the pack's rule can
+/// only flag the calls whose receiver the syntax cannot see.
+fn mutability_sandbox() -> Sandbox {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write(
+        "mini/src/lib.rs",
+        "pub struct Map {\n    keys: Vec<u32>,\n    values: Vec<u32>,\n}\n\nimpl Map {\n    pub fn new() -> Map {\n        Map { keys: vec![1], values: vec![2] }\n    }\n    pub fn get_index_mut(&mut self, i: usize) -> Option<(&u32, &mut u32)> {\n        Some((self.keys.get(i)?, self.values.get_mut(i)?))\n    }\n}\n\npub trait MutableKeys {\n    fn get_index_mut2(&mut self, i: usize) -> Option<(&mut u32, &mut u32)>;\n}\n\nimpl MutableKeys for Map {\n    fn get_index_mut2(&mut self, i: usize) -> Option<(&mut u32, &mut u32)> {\n        Some((self.keys.get_mut(i)?, self.values.get_mut(i)?))\n    }\n}\n",
+    );
+    s.write("user/Cargo.toml", "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n");
+    s.write(
+        "user/src/holder.rs",
+        "pub struct Holder {\n    map: mini::Map,\n}\n\nimpl Holder {\n    pub fn map_mut(&mut self) -> &mut mini::Map {\n        &mut self.map\n    }\n}\n",
+    );
+    s.write(
+        "user/src/lib.rs",
+        "pub mod holder;\nuse holder::Holder;\n\npub fn key(h: &mut Holder) -> Option<(&mut u32, &mut u32)> {\n    h.map_mut().get_index_mut(0)\n}\n\npub fn value(h: &mut Holder) -> Option<u32> {\n    h.map_mut().get_index_mut(0).map(|(_, v)| *v)\n}\n\npub fn fresh() -> mini::Map {\n    mini::Map::new()\n}\n",
+    );
+    s.write(
+        "p.toml",
+        "crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.9\"\nsummary = \"mini 0.8 → 0.9: `Map::get_index_mut` gives `&K`\"\n\n[[rule]]\nid = \"get-index-mut\"\nmessage = \"`Map::get_index_mut` returns `Option<(&K, &mut V)>` in mini 0.9; `MutableKeys::get_index_mut2` keeps the 0.8 signature\"\nreceiver_type = \"mini::Map\"\nmatch = \"$m.get_index_mut($i)\"\nquestion = \"Does this code need `&mut K` from `get_index_mut`?\"\n\n[[rule.options]]\nid = \"mutable-keys\"\nconservative = true\nreplace = \"$m.get_index_mut2($i)\"\nwhen = \"the key is mutated, or `&mut K` is named\"\nimports = { add = [\"mini::MutableKeys\"] }\n\n[[rule.options]]\nid = \"shared-key\"\nreplace = \"$m.get_index_mut($i)\"\nwhen = \"only the value is mutated\"\n",
+    );
+    s
+}
+
+/// After the bump the compiler reports "types differ in mutability" exactly at a call the
+/// pack flagged, in words that do not name `mini`: the error is the upgrade's. The pack is
+/// matched there again (`get_index_mut2` and its trait), and the build is whole; the
+/// flagged call the compiler is happy with stays, and says so.
+#[test]
+fn an_error_at_a_flagged_call_is_the_upgrades() {
+    let s = mutability_sandbox();
+    s.git("user", &["init", "-q"]);
+    s.git("user", &["add", "-A"]);
+    s.git("user", &["commit", "-q", "-m", "on mini 0.8"]);
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--llm", "none", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Line 5 becomes `get_index_mut2` with `use mini::MutableKeys;`; line 9 stays.
+    insta::assert_snapshot!("error_at_a_flagged_call_diff", redact(&run.stdout));
+    // No "other compile error"; the call on line 9 settled by the compiler; 0 left.
+    insta::assert_snapshot!("error_at_a_flagged_call_stderr", redact(&run.stderr));
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--llm", "none", "--apply", "--verify", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lib = s.read("user/src/lib.rs");
+    assert!(
+        lib.contains("h.map_mut().get_index_mut2(0)\n") && lib.contains("use mini::MutableKeys;") && lib.contains("h.map_mut().get_index_mut(0).map("),
+        "{lib}"
+    );
+    let (ok, out) = s.cargo("user", &["check", "--all-targets"]);
+    assert!(ok, "{out}");
+}
+
+/// The same error, with a pack whose conservative option keeps the call as it is: the
+/// error is left, with the pack's note, counted as left; the call the compiler is happy
+/// with is settled as before.
+#[test]
+fn an_error_left_at_a_flagged_call_is_reported_with_the_packs_note() {
+    let s = mutability_sandbox();
+    let keeping = s
+        .read("p.toml")
+        .replace("id = \"mutable-keys\"\nconservative = true\n", "id = \"mutable-keys\"\n")
+        .replace("id = \"shared-key\"\n", "id = \"shared-key\"\nconservative = true\n");
+    s.write("p.toml", &keeping);
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--llm", "none", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // "src/lib.rs:5: error after the upgrade: mismatched types: types differ in mutability
+    // — pack note: ..", 1 message left; line 9 settled.
+    insta::assert_snapshot!("error_left_at_a_flagged_call_stderr", redact(&run.stderr));
+    assert!(run.stderr.contains("1 message(s) about mini left"), "{}", run.stderr);
+}
+
+/// A member's path dependency whose build script fails (a system library that is not
+/// there): the compiler phase cannot build the upgraded workspace, says so with the crate
+/// and cargo's first lines, and does not claim that nothing is left.
+#[test]
+fn a_workspace_that_does_not_build_is_reported_not_clean() {
+    let s = mutability_sandbox();
+    s.write("user/foo-sys/Cargo.toml", "[package]\nname = \"foo-sys\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlinks = \"foo\"\n");
+    s.write("user/foo-sys/build.rs", "fn main() {\n    panic!(\"could not find system library `foo` (pkg-config: foo.pc not found)\");\n}\n");
+    s.write("user/foo-sys/src/lib.rs", "pub fn f() {}\n");
+    let manifest = s.read("user/Cargo.toml").replace("[dependencies]\n", "[dependencies]\nfoo-sys = { path = \"foo-sys\" }\n");
+    s.write("user/Cargo.toml", &manifest);
+    let run = s.run("user", &["upgrade", "--pack", "../p.toml", "--llm", "none", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // "warning: compiler phase: cargo could not build .. `foo-sys` .. could not find system
+    // library", and the summary says what is left is not known.
+    insta::assert_snapshot!("workspace_does_not_build_stderr", redact(&run.stderr));
+    assert!(!run.stderr.contains("0 message(s)"), "{}", run.stderr);
+}
+
+/// A line pack (0.4 → 0.4.9) in a workspace: `a` calls `mini::old` (rewritten: its
+/// requirement is raised, since `mini::new` needs 0.4.9), `b` uses mini but nothing the
+/// pack rewrites (its requirement stays, and a note says why), `c` inherits mini from
+/// `[workspace.dependencies]` and its code changes (the shared entry is raised, naming
+/// `c`), `d` inherits it too and its code does not change (it gets the raise through the
+/// shared entry, which the note says).
+#[test]
+fn a_line_pack_raises_only_the_requirements_of_members_whose_code_changed() {
+    let s = Sandbox::new();
+    s.write(
+        "ws/Cargo.toml",
+        "[workspace]\nmembers = [\"a\", \"b\", \"c\", \"d\"]\nresolver = \"2\"\n\n[workspace.dependencies]\nmini = { path = \"mini\", version = \"0.4\" }\n",
+    );
+    s.write("ws/mini/Cargo.toml", &mini("0.4.12"));
+    s.write("ws/mini/src/lib.rs", MINI_LIB);
+    let member = |name: &str, dep: &str, code: &str| {
+        s.write(&format!("ws/{name}/Cargo.toml"), &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{dep}\n"));
+        s.write(&format!("ws/{name}/src/lib.rs"), code);
+    };
+    member("a", "mini = { path = \"../mini\", version = \"0.4\" }", "pub fn f() { mini::old() }\n");
+    member("b", "mini = { path = \"../mini\", version = \"0.4\" }", "pub fn f() { mini::a() }\n");
+    member("c", "mini = { workspace = true }", "pub fn f() { mini::old() }\n");
+    member("d", "mini = { workspace = true }", "pub fn f() { mini::b() }\n");
+    s.write("line.toml", &pack("0.4", "0.4.9", "old", "new"));
+    let run = s.run("ws", &["upgrade", "mini", "--pack", "../line.toml", "--workspace", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // a/Cargo.toml and the root's [workspace.dependencies] raised to 0.4.9, with why;
+    // b/Cargo.toml not in the diff.
+    insta::assert_snapshot!("line_pack_members_diff", redact(&run.stdout));
+    assert!(!run.stdout.contains("--- a/b/Cargo.toml"), "b's code did not change: {}", run.stdout);
+    // The note: b left at `0.4`, its code did not change; d gets 0.4.9 through the
+    // workspace entry that c needs.
+    insta::assert_snapshot!("line_pack_members_stderr", redact(&run.stderr));
+
+    // No member that inherits mini changes: `[workspace.dependencies]` stays, with a note.
+    s.write("ws/c/src/lib.rs", "pub fn f() { mini::c() }\n");
+    let run = s.run("ws", &["upgrade", "mini", "--pack", "../line.toml", "--workspace", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("--- a/Cargo.toml") && run.stdout.contains("--- a/a/Cargo.toml"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "Cargo.toml:6: mini `0.4` in [workspace.dependencies] left as it is: the line pack `mini@0.4-0.4.9` changed the code of no member that inherits it"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -265,7 +265,14 @@ fn upgrade_command(args: &UpgradeArgs) -> Result<u8> {
     if !args.out.quiet {
         let rounds = up
             .compiler_rounds
-            .map(|r| format!("; compiler phase: {r} cargo check round(s), {} message(s) about {} left", up.remaining.len(), up.krate))
+            .map(|r| match &up.build_failure {
+                // Not "0 messages left": nothing is known of what the build did not reach.
+                Some(_) => format!(
+                    "; compiler phase: {r} cargo check round(s), the upgraded workspace did not build (see the warning): what is left of {} is not known",
+                    up.krate
+                ),
+                None => format!("; compiler phase: {r} cargo check round(s), {} message(s) about {} left", up.remaining.len(), up.krate),
+            })
             .unwrap_or_default();
         let _ = writeln!(
             err,

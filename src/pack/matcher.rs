@@ -61,8 +61,8 @@ pub struct PathSite {
 pub struct Note {
     /// Index of the rule.
     pub rule: usize,
-    /// Where.
-    pub offset: usize,
+    /// Where: the matched code's byte range.
+    pub range: Range<usize>,
     /// Why not.
     pub message: String,
 }
@@ -637,7 +637,7 @@ impl Matcher<'_, '_> {
                     Decision::Yes => {}
                     Decision::No => continue,
                     Decision::Unsure(why) => {
-                        self.found.notes.push(Note { rule: index, offset: at.start, message: why });
+                        self.found.notes.push(Note { rule: index, range: at.clone(), message: why });
                         continue;
                     }
                 }
@@ -656,6 +656,12 @@ impl Matcher<'_, '_> {
     fn compiler_resolved(&self, rule: &CompiledRule, pat: &Pat, expr: &syn::Expr, at: &Range<usize>) -> bool {
         if self.sites.is_empty() {
             return false;
+        }
+        // An error the compiler reports on this very call, which the upgrade attributed to
+        // this rule because the syntactic pass had flagged the call (see
+        // [`CompilerSite::rule`]).
+        if self.sites.iter().any(|s| s.rule == Some(rule.full_id) && s.range == *at) {
+            return true;
         }
         let Some(owner) = rule.trait_path.as_ref().or(rule.receiver_type.as_ref()) else { return false };
         let Some((_, method)) = self.subject(pat, expr) else { return false };

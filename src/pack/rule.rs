@@ -317,7 +317,7 @@ when = "the remaining entries must keep their order (O(n))"
         let pack = Arc::new(CompiledPack::from_text(pack, "test.toml").unwrap_or_else(|e| panic!("{e}")));
         let mut rule = PackRule::new(pack);
         let item: Vec<String> = if item.is_empty() { Vec::new() } else { split_path(item) };
-        let sites = code.match_indices(at).map(|(i, _)| CompilerSite { range: i..i + at.len(), item: item.clone(), code: None }).collect();
+        let sites = code.match_indices(at).map(|(i, _)| CompilerSite { range: i..i + at.len(), item: item.clone(), code: None, rule: None }).collect();
         rule.compiler_sites.insert("lib.rs".into(), sites);
         let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
         let file = lib_rs(code);
@@ -535,7 +535,7 @@ replace = "nom_language::error::VerboseError"
         assert!(run(&[], false).is_empty());
         // Where the compiler reports E0615 (the read of `m.bits`, not `o.bits`): that read.
         let read = code.rfind("m.bits").unwrap();
-        let site = |range: Range<usize>, code: &str| CompilerSite { range, item: Vec::new(), code: Some(code.into()) };
+        let site = |range: Range<usize>, code: &str| CompilerSite { range, item: Vec::new(), code: Some(code.into()), rule: None };
         assert_eq!(run(&[site(at("bits", read), "E0615")], false), vec![Edit::insert(read + 6, "()")]);
         // Another error code there: no.
         assert!(run(&[site(at("bits", read), "E0609")], false).is_empty());

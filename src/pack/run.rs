@@ -29,6 +29,10 @@ pub struct CompilerSite {
     pub item: Vec<String>,
     /// The error's code (`E0615`), for rules that apply at an error.
     pub code: Option<String>,
+    /// The rule (its full id) whose match holds this error, for an error that does not
+    /// name the crate but lies at a call the rule flagged ([`PackRun::flagged`]): with a
+    /// range that is the whole match, the call counts as resolved to the rule's item.
+    pub rule: Option<&'static str>,
 }
 
 /// What running a pack on one file gives: changes (rule, safety, reason, edits) and
@@ -42,6 +46,10 @@ pub struct PackRun {
     /// The alternatives of choice rules, for the sites where every option replaces the
     /// matched code and needs the same imports: the judge decides those.
     pub choices: Vec<PackChoice>,
+    /// Every match of an expression, type or attribute rule (rule, byte range), whether
+    /// it is rewritten or left to the compiler phase: the sites the pack flags. An error
+    /// the compiler reports inside one is the upgrade's to answer.
+    pub flagged: Vec<(usize, Range<usize>)>,
 }
 
 /// A site of a choice rule with the edits of each option.
@@ -105,6 +113,8 @@ pub fn run_pack(cx: &RunCx<'_>) -> PackRun {
     let mut found = matcher::find(cx.file, cx.text, &facts, &cx.pack.rules, &cx.env.own_methods, cx.sites, cx.assume_errors, cx.range);
     found.hits.extend(attribute::find(cx.file, &facts, &cx.pack.rules, cx.range));
     let mut run = Runner::new(cx, &facts);
+    run.out.flagged = found.hits.iter().map(|h| (h.rule, h.range.clone())).chain(found.notes.iter().map(|n| (n.rule, n.range.clone()))).collect();
+    run.out.flagged.retain(|(rule, _)| cx.wanted(*rule));
     // Expression and type rules: rendered templates, minimal edits.
     for hit in found.hits.iter().filter(|hit| cx.wanted(hit.rule)) {
         run.rewrite(hit);
@@ -119,7 +129,7 @@ pub fn run_pack(cx: &RunCx<'_>) -> PackRun {
     run.add_derives();
     for note in found.notes {
         if cx.wanted(note.rule) {
-            run.out.notes.push((Some(note.rule), note.offset, note.message));
+            run.out.notes.push((Some(note.rule), note.range.start, note.message));
         }
     }
     run.out

@@ -13,7 +13,11 @@
 //! version written stays. Across classes (`0.8` → `0.9`) a requirement that already admits
 //! the new release stays too; within one class (a line pack, `0.4` → `0.4.38`) every
 //! requirement admits it, and the bump raises the requirement's floor instead, since the
-//! rewritten code needs API that older releases of the line do not have.
+//! rewritten code needs API that older releases of the line do not have — only for the
+//! members whose code the step changed ([`LineNeeds`]): another member keeps its
+//! requirement (a note says so), and `[workspace.dependencies]` is raised when a member
+//! that inherits the crate from it changed, the reason naming it and the members that get
+//! the raise with it.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -33,7 +37,22 @@ pub struct BumpRule {
     pub requirement: String,
     /// Members whose code this step moves.
     pub moving: BTreeSet<String>,
+    /// For a line pack: which members need its `to` (`None`: every moving member, as for a
+    /// major step, whose release every member moves to).
+    pub line: Option<LineNeeds>,
     meta: &'static RuleMeta,
+}
+
+/// Who needs a line pack's `to`: the members whose code the step changed (the rewritten
+/// code uses API the line's older releases lack). A member whose code it did not change
+/// keeps its requirement; `[workspace.dependencies]` is raised when a member that inherits
+/// the crate from it needs the raise, which every member inheriting it then gets.
+#[derive(Clone, Debug, Default)]
+pub struct LineNeeds {
+    /// Members whose code the step changed.
+    pub changed: BTreeSet<String>,
+    /// Members that inherit the crate from `[workspace.dependencies]`.
+    pub inheriting: BTreeSet<String>,
 }
 
 impl BumpRule {
@@ -49,7 +68,7 @@ impl BumpRule {
                 f.krate, f.krate, f.from, f.to
             ),
         );
-        BumpRule { pack, requirement, moving, meta }
+        BumpRule { pack, requirement, moving, line: None, meta }
     }
 
     /// Whether the entry's requirement should move: it admits the pack's `from`, or it is
@@ -190,11 +209,39 @@ impl BumpRule {
             return;
         }
         let written = &cx.file.text[span.clone()];
+        // A line pack raises the floor only where rewritten code needs it.
+        let mut needed_by = String::new();
+        if let (None, Some(needs)) = (&why, self.line.as_ref().filter(|_| within_line(from, to))) {
+            let pack = self.pack.meta.id;
+            if entry.table == "[workspace.dependencies]" {
+                let users: Vec<&str> = needs.inheriting.iter().filter(|m| needs.changed.contains(*m)).map(String::as_str).collect();
+                if users.is_empty() {
+                    let message =
+                        format!("{krate} `{current}` in {} left as it is: the line pack `{pack}` changed the code of no member that inherits it", entry.table);
+                    out.diagnostics.push(Diagnostic::at(Level::Note, &cx.file.display, line(span.start), message).with_rule(self.meta.id));
+                    return;
+                }
+                let others: Vec<&str> = needs.inheriting.iter().filter(|m| !needs.changed.contains(*m)).map(String::as_str).collect();
+                let others = match others.as_slice() {
+                    [] => String::new(),
+                    [one] => format!("; `{one}` inherits it too and gets the raise, though its code did not change"),
+                    many => format!("; `{}` inherit it too and get the raise, though their code did not change", many.join("`, `")),
+                };
+                needed_by = format!(" (needed by the code of `{}`, which inherits it{others})", users.join("`, `"));
+            } else if let Some(member) = cx.package.map(|p| p.name.as_str()).filter(|m| !needs.changed.contains(*m)) {
+                let message = format!(
+                    "`{member}`: {krate} `{current}` in {} left as it is: the line pack `{pack}` changed none of its code, which needs nothing newer than before",
+                    entry.table
+                );
+                out.diagnostics.push(Diagnostic::at(Level::Note, &cx.file.display, line(span.start), message).with_rule(self.meta.id));
+                return;
+            }
+        }
         let reason = match why {
             Some(why) => format!("{krate} `{current}` → `{new}` in {}: {why}", entry.table),
             None if within_line(from, to) => {
                 format!(
-                    "{krate} `{current}` → `{new}` in {}: the code the pack `{}` rewrites uses API that {krate} releases before {to} lack",
+                    "{krate} `{current}` → `{new}` in {}: the code the pack `{}` rewrites uses API that {krate} releases before {to} lack{needed_by}",
                     entry.table, self.pack.meta.id
                 )
             }

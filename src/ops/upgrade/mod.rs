@@ -167,6 +167,9 @@ pub struct Upgrade {
     pub remaining: Vec<compiler::Attributed>,
     /// The compiler phase's configuration and rounds, if it ran.
     pub compiler_rounds: Option<usize>,
+    /// Why the compiler phase could not build the upgraded workspace, if it could not:
+    /// `remaining` is then not all that is left.
+    pub build_failure: Option<String>,
     /// The workspace (the user's).
     pub workspace: Workspace,
     /// Members the upgrade moves.
@@ -334,11 +337,11 @@ pub fn plan(req: &Request, judge: Option<&Judge>, progress: &dyn Progress) -> Re
             diagnostics.push(Diagnostic::general(Level::Note, format!("`{package}` uses {krate} {v}, newer than {target}: left alone")));
         }
     }
-    let (remaining, compiler_rounds) = if req.compiler && !moved.is_empty() {
-        let (remaining, rounds) = compiler_phase(&cx, &steps, &moved, &target, &target_dir, &mut combined, &mut diagnostics, progress)?;
-        (remaining, Some(rounds))
+    let (remaining, compiler_rounds, build_failure) = if req.compiler && !moved.is_empty() {
+        let (remaining, rounds, failure) = compiler_phase(&cx, &steps, &moved, &target, &target_dir, &mut combined, &mut diagnostics, progress)?;
+        (remaining, Some(rounds), failure)
     } else {
-        (Vec::new(), None)
+        (Vec::new(), None, None)
     };
 
     let mut migration = combined.finish();
@@ -347,7 +350,18 @@ pub fn plan(req: &Request, judge: Option<&Judge>, progress: &dyn Progress) -> Re
     migration.diagnostics.dedup();
     // A line pack as the last step moves code to a release within the class (`0.4.38`).
     let reached = steps.last().filter(|s| s.is_line()).map_or_else(|| class(&target_version), |s| s.pack.file.to.clone());
-    Ok(Upgrade { krate, usages, target: reached, steps, migration, remaining, compiler_rounds, workspace: ws, moved: moved.into_iter().collect() })
+    Ok(Upgrade {
+        krate,
+        usages,
+        target: reached,
+        steps,
+        migration,
+        remaining,
+        compiler_rounds,
+        build_failure,
+        workspace: ws,
+        moved: moved.into_iter().collect(),
+    })
 }
 
 /// The `--pack` files, and the crate they (or the request) name.
@@ -512,12 +526,31 @@ fn run_steps(
         };
         let mut rule = PackRule::new(step.pack.clone());
         rule.envs = envs(cx.usages, &moving, &step.pack, &cx.index);
-        let bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
+        let mut bump = bump::BumpRule::new(step.pack.clone(), requirement, moving.clone());
         let step_ws = staged_workspace(cx.staging, &cx.req.selection, Some(&moving))?;
-        let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
-        let m = run_step(cx.judge, &step_ws, &opts, progress, &what);
-        let needs = new_crates_needed(&step.pack, &m);
-        combined.add(m, cx.ws, cx.staging, None)?;
+        let needs = if step.is_line() {
+            // A line pack raises the requirement of the members whose code it changed only:
+            // the code first, then the bump, told which members changed.
+            let m = run_step(cx.judge, &step_ws, &CheckOptions::new(vec![&rule as &dyn Rule], "2021"), progress, &what);
+            let needs = new_crates_needed(&step.pack, &m);
+            let changed = m
+                .files
+                .values()
+                .filter(|f| f.file.kind == crate::core::text::FileKind::Rust && !f.changes.is_empty())
+                .map(|f| f.file.package.clone())
+                .collect();
+            let inheriting = cx.usages.iter().filter(|u| u.inherited).map(|u| u.package.clone()).collect();
+            combined.add(m, cx.ws, cx.staging, None)?;
+            bump.line = Some(bump::LineNeeds { changed, inheriting });
+            combined.add(migrate(&step_ws, &CheckOptions::new(vec![&bump as &dyn Rule], "2021"), None, None, None, &|_| {}), cx.ws, cx.staging, None)?;
+            needs
+        } else {
+            let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
+            let m = run_step(cx.judge, &step_ws, &opts, progress, &what);
+            let needs = new_crates_needed(&step.pack, &m);
+            combined.add(m, cx.ws, cx.staging, None)?;
+            needs
+        };
         if !needs.is_empty() {
             // The members whose code now names a crate the items moved to depend on it.
             let add = bump::AddCrates::new(step.pack.clone(), needs);
@@ -537,7 +570,10 @@ fn run_steps(
 
 /// The compiler phase: rounds (at most [`MAX_COMPILER_ROUNDS`]) of `cargo check` against
 /// the new release in the staging copy and matching the packs at the compiler's sites.
-/// Returns what the compiler still says about the crate, and the rounds run.
+/// Returns what the compiler still says about the crate, the rounds run, and why cargo
+/// could not build the upgraded workspace if it could not. Errors that do not name the
+/// crate but lie inside a site a pack rule flags in the code compiled are the upgrade's
+/// too ([`flagged_sites`]).
 #[allow(clippy::too_many_arguments)]
 fn compiler_phase(
     cx: &StepCx<'_>,
@@ -548,7 +584,7 @@ fn compiler_phase(
     combined: &mut Combined,
     diagnostics: &mut Vec<Diagnostic>,
     progress: &dyn Progress,
-) -> Result<(Vec<compiler::Attributed>, usize), UpgradeError> {
+) -> Result<(Vec<compiler::Attributed>, usize, Option<String>), UpgradeError> {
     let krate = cx.krate;
     let req = cx.req;
     let staged_manifest = cx.staging.staged(&cx.ws.root_manifest);
@@ -561,10 +597,11 @@ fn compiler_phase(
     };
     let check = |round: usize| {
         progress.stage(&format!("cargo check against {krate} {target} (round {round})"));
+        let flagged = flagged_sites(cx, steps, moved);
         let mut last = compiler::CheckOutcome::default();
         for config in &attempts {
-            last = compiler::check(&staged_manifest, &cx.staging.root, &packages, config, target_dir, &names);
-            if last.compiled {
+            last = compiler::check(&staged_manifest, &cx.staging.root, &packages, config, target_dir, &names, &flagged);
+            if last.failure.is_none() {
                 break;
             }
         }
@@ -573,8 +610,7 @@ fn compiler_phase(
     let mut round = 1;
     let mut outcome = check(round);
     loop {
-        if let Some(f) = &outcome.failure {
-            diagnostics.push(Diagnostic::general(Level::Warning, format!("compiler phase: cargo could not build the upgraded workspace: {f}")));
+        if outcome.failure.is_some() {
             break;
         }
         let sites = sites(&outcome.attributed, cx.staging);
@@ -592,8 +628,17 @@ fn compiler_phase(
             if m.files.is_empty() {
                 continue;
             }
-            let messages: BTreeMap<(String, usize), String> =
-                outcome.attributed.iter().filter_map(|a| Some(((a.file.clone()?, a.line?), a.message.clone()))).collect();
+            let messages: BTreeMap<(String, usize), String> = outcome
+                .attributed
+                .iter()
+                .filter_map(|a| {
+                    let what = match a.rule {
+                        Some(_) => format!("the compiler reports an error at this call after the bump: {}", a.message),
+                        None => format!("the compiler resolved this call: {}", a.message),
+                    };
+                    Some(((a.file.clone()?, a.line?), what))
+                })
+                .collect();
             combined.add(m, cx.ws, cx.staging, Some(&messages))?;
             progressed = true;
             break;
@@ -613,10 +658,67 @@ fn compiler_phase(
     for a in &outcome.attributed {
         diagnostics.push(remaining_diagnostic(a, steps));
     }
-    if outcome.failure.is_none() {
-        settle_left_to_compiler(&mut combined.diagnostics, diagnostics, krate);
+    let failure = outcome.failure.map(|f| {
+        // Cargo's words name the staging copy; the user knows their own folder.
+        let f = f.replace(&cx.staging.root.display().to_string(), &cx.ws.root.display().to_string());
+        let found = if outcome.attributed.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} message(s) about {krate} found before it stopped are listed)", outcome.attributed.len())
+        };
+        diagnostics.push(Diagnostic::general(
+            Level::Warning,
+            format!("compiler phase: cargo could not build the upgraded workspace, so what is left of {krate} is not known{found}: {f}"),
+        ));
+        f
+    });
+    if failure.is_none() {
+        // The lines (the user's) where the compiler still reports something about the crate.
+        let reported: BTreeSet<(String, usize)> = outcome
+            .attributed
+            .iter()
+            .filter_map(|a| {
+                let file = a.file.clone()?;
+                let line = a.range.as_ref().and_then(|r| combined.line_as_read(&file, r.start)).or(a.line)?;
+                Some((file, line))
+            })
+            .collect();
+        settle_left_to_compiler(&mut combined.diagnostics, diagnostics, krate, &reported);
     }
-    Ok((outcome.attributed, round))
+    Ok((outcome.attributed, round, failure))
+}
+
+/// The sites the packs flag in the staging copy's code as it is now (about to be
+/// compiled): every match of a rule of a step, rewritten or left to the compiler phase,
+/// by file. An error the compiler reports inside one is the upgrade's to answer, whatever
+/// its words.
+fn flagged_sites(cx: &StepCx<'_>, steps: &[FoundPack], moved: &BTreeSet<String>) -> compiler::Flagged {
+    let mut out = compiler::Flagged::new();
+    let Ok(ws) = staged_workspace(cx.staging, &cx.req.selection, Some(moved)) else { return out };
+    let checked = check_workspace(&ws, &CheckOptions::new(Vec::new(), "2021"), &|_| {});
+    let envs: Vec<BTreeMap<String, Env>> = steps.iter().map(|s| envs(cx.usages, moved, &s.pack, &cx.index)).collect();
+    for file in checked.files.values().filter(|f| f.kind == crate::core::text::FileKind::Rust && moved.contains(&f.package)) {
+        let Ok(parsed) = crate::syntax::parsed::Parsed::parse(&file.text) else { continue };
+        for (step, envs) in steps.iter().zip(&envs) {
+            let env = envs.get(&file.package).cloned().unwrap_or_else(|| Env::plain(&step.pack.krate));
+            let range = |s: proc_macro2::Span| parsed.range(s);
+            let run = crate::pack::run_pack(&crate::pack::RunCx {
+                pack: &step.pack,
+                single_rule: None,
+                env: &env,
+                sites: &[],
+                assume_errors: false,
+                file: &parsed.syntax,
+                tokens: &parsed.tokens,
+                text: &file.text,
+                range: &range,
+            });
+            let sites = run.flagged.into_iter().map(|(rule, range)| (range, step.pack.rules[rule].full_id));
+            out.entry(file.display.clone()).or_default().extend(sites);
+        }
+    }
+    out.retain(|_, sites| !sites.is_empty());
+    out
 }
 
 /// The newest `to` among packs.
@@ -773,12 +875,18 @@ fn left_to_compiler(d: &Diagnostic) -> bool {
 }
 
 /// The syntactic pass's notes about calls it left to the compiler phase, once that phase
-/// has built the code: the compiler flagged none of them (those it flagged were rewritten
-/// or are listed as left), so they are not the crate's deprecated items. One note says
-/// so, instead of one per call.
-fn settle_left_to_compiler(notes: &mut Vec<Diagnostic>, out: &mut Vec<Diagnostic>, krate: &str) {
-    let left: Vec<String> =
-        notes.iter().filter(|d| left_to_compiler(d)).map(|d| format!("{}:{}", d.file.as_deref().unwrap_or("?"), d.line.unwrap_or(0))).collect();
+/// has built the code: those at a line where the compiler still `reported` something are
+/// listed as left (with the pack's note) already; the compiler flagged none of the others
+/// (those it flagged were rewritten), so they are not the crate's deprecated items. One
+/// note says so, instead of one per call.
+fn settle_left_to_compiler(notes: &mut Vec<Diagnostic>, out: &mut Vec<Diagnostic>, krate: &str, reported: &BTreeSet<(String, usize)>) {
+    let at_reported = |d: &Diagnostic| d.file.clone().zip(d.line).is_some_and(|place| reported.contains(&place));
+    let left: Vec<String> = notes
+        .iter()
+        .filter(|d| left_to_compiler(d) && !at_reported(d))
+        .map(|d| format!("{}:{}", d.file.as_deref().unwrap_or("?"), d.line.unwrap_or(0)))
+        .collect();
+    notes.retain(|d| !(left_to_compiler(d) && at_reported(d)));
     if left.is_empty() {
         return;
     }
@@ -804,8 +912,11 @@ fn remaining_diagnostic(a: &compiler::Attributed, steps: &[FoundPack]) -> Diagno
     // The type or trait the item belongs to (`StepRng` of `rand::rngs::mock::StepRng::new`):
     // a rule about `Uniform::new` says nothing about it.
     let owner = a.item.iter().rev().nth(1).filter(|s| s.starts_with(|c: char| c.is_uppercase()));
-    let mut note = None;
-    for step in steps.iter().rev() {
+    let mut note = a.rule.and_then(|id| {
+        let rule = steps.iter().rev().flat_map(|s| s.pack.rules.iter()).find(|r| r.full_id == id)?;
+        Some((rule.full_id, format!("pack note: {}", rule.message)))
+    });
+    for step in steps.iter().rev().filter(|_| note.is_none()) {
         let rule = leaf.as_ref().and_then(|leaf| {
             step.pack.file.rules.iter().position(|r| {
                 let paths = [r.trait_path.as_deref(), r.receiver_type.as_deref()].into_iter().flatten().flat_map(|p| p.split("::"));
@@ -906,10 +1017,23 @@ impl Combined {
             if let Some(messages) = compiler {
                 for c in &mut result.changes {
                     if let Some(msg) = messages.get(&(display.clone(), c.line)) {
-                        c.reason = format!("{} (the compiler resolved this call: {msg})", c.reason);
+                        c.reason = format!("{} ({msg})", c.reason);
                     }
                     // The syntactic pass left this site to the compiler: it is decided now.
-                    self.diagnostics.retain(|d| !(d.file.as_deref() == Some(display.as_str()) && d.rule == Some(c.rule) && left_to_compiler(d)));
+                    let lines: BTreeSet<usize> = c
+                        .edits
+                        .iter()
+                        .map(|e| {
+                            self.line_as_read(&display, e.range.start)
+                                .unwrap_or_else(|| crate::core::text::LineIndex::new(&result.file.text).line(e.range.start))
+                        })
+                        .collect();
+                    self.diagnostics.retain(|d| {
+                        !(d.file.as_deref() == Some(display.as_str())
+                            && d.rule == Some(c.rule)
+                            && d.line.is_some_and(|l| lines.contains(&l))
+                            && left_to_compiler(d))
+                    });
                 }
             }
             match self.files.get_mut(&display) {
@@ -932,6 +1056,34 @@ impl Combined {
         }
         self.diagnostics.extend(diagnostics);
         Ok(())
+    }
+
+    /// The line of the file as read (the user's) that `offset` in its text as the runs so
+    /// far left it comes from: back through each round's edits (an offset inside an edit's
+    /// replacement comes from the edit's start).
+    /// `None` for a file no run has changed: its lines are the user's.
+    fn line_as_read(&self, display: &str, offset: usize) -> Option<usize> {
+        let result = self.files.get(display)?;
+        let mut offset = offset;
+        for round in result.rounds().iter().rev() {
+            let mut edits: Vec<&crate::core::model::Edit> = result.changes[round.clone()].iter().flat_map(|c| &c.edits).collect();
+            edits.sort_by_key(|e| e.range.start);
+            let mut delta = 0isize;
+            let mut inside = None;
+            for e in edits {
+                let start = e.range.start.saturating_add_signed(delta);
+                if offset < start {
+                    break;
+                }
+                if offset < start + e.replacement.len() {
+                    inside = Some(e.range.start);
+                    break;
+                }
+                delta += e.replacement.len() as isize - e.range.len() as isize;
+            }
+            offset = inside.unwrap_or_else(|| offset.saturating_add_signed(-delta));
+        }
+        Some(crate::core::text::LineIndex::new(&result.file.text).line(offset))
     }
 
     fn finish(self) -> Migration {
@@ -967,6 +1119,7 @@ mod tests {
             item: item.split("::").map(String::from).collect(),
             code: None,
             rendered: String::new(),
+            rule: None,
         }
     }
 
