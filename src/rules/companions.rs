@@ -215,6 +215,8 @@ pub struct WorkspaceUses {
     pub packages: BTreeMap<String, AttrUses>,
     /// By `[workspace.dependencies]` key: the uses of the members inheriting it.
     pub inherited: BTreeMap<String, AttrUses>,
+    /// By `[workspace.dependencies]` key: the members inheriting it.
+    pub inheritors: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl WorkspaceUses {
@@ -246,6 +248,7 @@ impl WorkspaceUses {
             for (key, item) in table.iter() {
                 if item.get("workspace").and_then(Item::as_bool) == Some(true) {
                     self.inherited.entry(key.to_string()).or_default().merge(&uses);
+                    self.inheritors.entry(key.to_string()).or_default().insert(package.to_string());
                 }
             }
         }
@@ -349,7 +352,12 @@ pub fn check(cx: &ManifestCx<'_>, table: &[Companion], out: &mut Findings) {
                 continue; // the root's `[workspace.dependencies]` holds the requirement
             }
             let (uses, whose) = if workspace_table {
-                (cx.uses.inherited.get(key).cloned().unwrap_or_default(), "the members that inherit it".to_string())
+                let members: Vec<String> = cx.uses.inheritors.get(key).into_iter().flatten().map(|m| format!("`{m}`")).collect();
+                let whose = match members.as_slice() {
+                    [one] => format!("{one}, which inherits it"),
+                    more => format!("{}, which inherit it", more.join(", ")),
+                };
+                (cx.uses.inherited.get(key).cloned().unwrap_or_default(), whose)
             } else {
                 let name = package.unwrap_or_default();
                 match cx.uses.counted_for(name) {
@@ -470,7 +478,10 @@ impl Entry<'_> {
         let safety = if crosses_class(&current_floor, &needed_v) { Safety::NeedsReview } else { Safety::Safe };
         let mut reason = format!("{} `{current}` → `{new}` in {}: {why}", c.name, self.table);
         if safety == Safety::NeedsReview {
-            reason.push_str(&format!("; {needed} is a new semver-incompatible release of {}: check the code that calls it (a build script)", c.name));
+            reason.push_str(&format!(
+                "; {needed} is a new semver-incompatible release of {}: check the code that calls it (a build script, a generator)",
+                c.name
+            ));
         }
         let mut change = cx.change(&META, reason, vec![Edit::replace(span, toml_string(&new, written))]);
         change.safety = safety;
