@@ -130,6 +130,12 @@ impl AttrUses {
         let text = file.text.as_str();
         for change in changes.iter().filter(|c| c.file == file.display && matches!(c.rule, "unsafe-attributes" | "unsafe_attr_outside_unsafe")) {
             for edit in change.edits.iter().filter(|e| e.replacement == "unsafe(" && e.range.is_empty()) {
+                // A doc test's code (`/// #[no_mangle]`): no tool reads it.
+                let line_start = text[..edit.range.start.min(text.len())].rfind('\n').map_or(0, |n| n + 1);
+                let before = &text[line_start..edit.range.start.min(text.len())];
+                if before.contains("//") || before.trim_start().starts_with('*') {
+                    continue;
+                }
                 let after = text.get(edit.range.start..).unwrap_or("");
                 let name = after.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or("");
                 if let Some(form) = Form::of(name) {
@@ -534,7 +540,7 @@ mod tests {
 
     #[test]
     fn forms_are_found_as_written_and_as_the_migration_writes_them() {
-        let text = "#[unsafe(no_mangle)]\npub extern \"C\" fn a() {}\n#[cfg_attr(unix, unsafe(export_name = \"b\"))]\npub extern \"C\" fn b() {}\n#[no_mangle]\npub extern \"C\" fn c() {}\n// unsafe(no_mangle) in a comment\n";
+        let text = "#[unsafe(no_mangle)]\npub extern \"C\" fn a() {}\n#[cfg_attr(unix, unsafe(export_name = \"b\"))]\npub extern \"C\" fn b() {}\n#[no_mangle]\npub extern \"C\" fn c() {}\n// unsafe(no_mangle) in a comment\n/// ```\n/// #[no_mangle] pub extern \"C\" fn d() {}\n/// ```\npub fn e() {}\n";
         let file = SourceFile {
             path: "lib.rs".into(),
             display: "src/lib.rs".into(),
@@ -554,7 +560,9 @@ mod tests {
             cfg: crate::core::model::CfgStatus::Active,
             edits: vec![Edit::insert(at, "unsafe("), Edit::insert(at + "no_mangle".len(), ")")],
         };
-        let uses = AttrUses::of(&file, &[change]);
+        let in_doc = text.find("/// #[no_mangle]").unwrap() + 6;
+        let doc_change = Change { line: 9, edits: vec![Edit::insert(in_doc, "unsafe("), Edit::insert(in_doc + "no_mangle".len(), ")")], ..change.clone() };
+        let uses = AttrUses::of(&file, &[change, doc_change]);
         assert_eq!(uses.forms[&Form::NoMangle], FormUse { count: 2, introduced: 1, first: "src/lib.rs:5".into() });
         assert_eq!(uses.forms[&Form::ExportName], FormUse { count: 1, introduced: 0, first: "src/lib.rs:3".into() });
     }
