@@ -438,7 +438,7 @@ impl Entry<'_> {
             return;
         };
         let why = format!(
-            "{}; {} reads {} from {needed} on, an older release leaves those items out without an error",
+            "{}; {} reads {} from {needed} on, an older release leaves those items out of what it writes, or fails on them",
             self.describe(&readable),
             c.name,
             if readable.len() == 1 { "it" } else { "them" }
