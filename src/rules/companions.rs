@@ -400,9 +400,10 @@ impl Entry<'_> {
             let u = &self.uses.forms[f];
             let how = if u.introduced > 0 { "the migration writes" } else { "the code has" };
             let sites = if u.count == 1 { "1 site".to_string() } else { format!("{} sites", u.count) };
-            let how = if how == said { String::new() } else { format!("{how} ") };
-            said = if u.introduced > 0 { "the migration writes" } else { "the code has" };
-            parts.push(format!("{how}`{}` ({}, {sites})", f.written(), u.first));
+            // "the migration writes `A` (..) and `B` (..)": the verb once.
+            let shown = if how == said { String::new() } else { format!("{how} ") };
+            said = how;
+            parts.push(format!("{shown}`{}` ({}, {sites})", f.written(), u.first));
         }
         format!("{} in {}", parts.join(" and "), self.whose)
     }
