@@ -17,9 +17,11 @@ use common::{copy_dir, redact};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
 
-/// Every rule of the 2021 → 2024 migration; the example exercises each.
-const RULES: [&str; 8] = [
+/// Every rule of the 2021 → 2024 migration; the example exercises each but
+/// `ecosystem-companions` (a workspace with cbindgen: `companions_follow_the_unsafe_attributes`).
+const RULES: [&str; 9] = [
     "edition-manifest",
+    "ecosystem-companions",
     "unsafe-extern-blocks",
     "unsafe-attributes",
     "keyword-gen",
@@ -197,7 +199,7 @@ fn dry_run_prints_an_annotated_diff_and_writes_nothing() {
     insta::assert_snapshot!("dry_run_diff", redact(&run.stdout));
     insta::assert_snapshot!("dry_run_stderr", redact(&run.stderr));
     // What the snapshots must keep showing, whatever is accepted later.
-    for rule in RULES.iter().filter(|r| **r != "if-let-guard-method") {
+    for rule in RULES.iter().filter(|r| !matches!(**r, "if-let-guard-method" | "ecosystem-companions")) {
         assert!(run.stdout.contains(&format!("# {rule} [")), "no change of {rule} in the diff:\n{}", run.stdout);
     }
     assert!(run.stderr.contains("[if-let-guard-method] keep-if-let (by heuristic)"), "{}", run.stderr);
@@ -536,6 +538,63 @@ fn explain_prints_the_rule_doc() {
     let run = sandbox.run(&["explain", "no-such-rule"]);
     assert_eq!(run.code, 2, "{run:?}");
     insta::assert_snapshot!("explain_unknown_rule_stderr", redact(&run.stderr));
+}
+
+/// A workspace whose C header comes from cbindgen: `ffi` inherits cbindgen 0.26 from
+/// `[workspace.dependencies]` for its build script, `xtask` runs cbindgen 0.27 on the
+/// workspace, `app` has neither. The migration writes `#[unsafe(no_mangle)]` and
+/// `#[unsafe(export_name)]` in `ffi`, so both requirements rise to 0.29, each as a change of
+/// its own; `app`'s manifest gets its edition only.
+#[test]
+fn companions_follow_the_unsafe_attributes() {
+    let sandbox = Sandbox::with_files(&[
+        (
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"ffi\", \"app\", \"xtask\"]\nresolver = \"2\"\n\n[workspace.dependencies]\n# C header for tests/c\ncbindgen = { version = \"0.26\", default-features = false }\n",
+        ),
+        ("ffi/Cargo.toml", "[package]\nname = \"ffi\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n\n[build-dependencies]\ncbindgen.workspace = true\n"),
+        (
+            "ffi/src/lib.rs",
+            "#[no_mangle]\npub extern \"C\" fn ffi_add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\n#[export_name = \"ffi_version\"]\npub extern \"C\" fn version() -> u32 {\n    1\n}\n",
+        ),
+        (
+            "ffi/build.rs",
+            "fn main() {\n    let dir = std::env::var(\"CARGO_MANIFEST_DIR\").unwrap();\n    cbindgen::generate(dir).unwrap().write_to_file(\"ffi.h\");\n}\n",
+        ),
+        ("app/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+        ("app/src/main.rs", "fn main() {\n    println!(\"{}\", 1 + 1);\n}\n"),
+        ("xtask/Cargo.toml", "[package]\nname = \"xtask\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ncbindgen = \"0.27\"\n"),
+        ("xtask/src/main.rs", "fn main() {\n    cbindgen::generate(\"ffi\").unwrap().write_to_file(\"include/ffi.h\");\n}\n"),
+    ]);
+    let run = sandbox.edition(&["--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    insta::assert_snapshot!("companions_diff", redact(&run.stdout));
+    let bumps: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("# ecosystem-companions [")).collect();
+    assert_eq!(bumps.len(), 2, "{}", run.stdout);
+    assert!(run.stdout.contains("+cbindgen = { version = \"0.29\", default-features = false }"), "{}", run.stdout);
+    assert!(run.stdout.contains("+cbindgen = \"0.29\""), "{}", run.stdout);
+
+    // Written, the manifests are ones cargo reads (offline: the registry is not needed to
+    // read a workspace; building cbindgen would need its dependencies downloaded).
+    sandbox.commit_all();
+    let apply = sandbox.edition(&["--color", "never", "--apply"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert_eq!(sandbox.read_string("ffi/Cargo.toml").matches("cbindgen.workspace = true").count(), 1);
+    let (ok, out) = sandbox.cargo(&["metadata", "--no-deps", "--offline", "--format-version", "1"]);
+    assert!(ok, "{out}");
+    let metadata: serde_json::Value = serde_json::from_str(out.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    let cbindgen_reqs: Vec<(&str, &str)> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["dependencies"].as_array().unwrap().iter().map(move |d| (p["name"].as_str().unwrap(), d)))
+        .filter(|(_, d)| d["name"] == "cbindgen")
+        .map(|(p, d)| (p, d["req"].as_str().unwrap()))
+        .collect();
+    assert_eq!(cbindgen_reqs, [("ffi", "^0.29"), ("xtask", "^0.29")]);
+    // Nothing left to do.
+    let again = sandbox.edition(&["--color", "never"]);
+    assert_eq!(again.stdout, "", "{again:?}");
 }
 
 #[test]

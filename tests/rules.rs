@@ -7,6 +7,10 @@
 //! rules/<id>/fixtures/NAME.snap        the annotated diff, diagnostics and sites not changed (insta)
 //! rules/<id>/fixtures/NAME.toml        input manifest (`edition-manifest`)
 //! rules/<id>/fixtures/NAME.fixed.toml  expected manifest
+//! rules/<id>/fixtures/NAME.lib.rs      the code of that manifest's package, when a manifest
+//!                                      rule reads it (`ecosystem-companions`): migrated with
+//!                                      every edition rule, its unsafe attribute forms are
+//!                                      what the rule sees (not a fixture of its own)
 //! ```
 //!
 //! Every input is run through its rule alone and must give the `.fixed` file byte for
@@ -44,6 +48,7 @@ use cargo_migrate::core::text::{FileKind, SourceFile};
 use cargo_migrate::emit::{write_file_diff, DiffStyle};
 use cargo_migrate::engine::pipeline::migrate_source;
 use cargo_migrate::engine::walk::{check_manifest_text, check_rust_text, sort_findings, CheckOptions};
+use cargo_migrate::rules::companions::{AttrUses, WorkspaceUses};
 use cargo_migrate::rules::{self, Rule};
 use cargo_migrate::syntax::cfg::CfgSet;
 
@@ -62,6 +67,7 @@ macro_rules! rule_tests {
 }
 
 rule_tests! {
+    ecosystem_companions => "ecosystem-companions",
     edition_manifest => "edition-manifest",
     expr_fragment => "expr-fragment",
     guarded_strings => "guarded-strings",
@@ -170,6 +176,12 @@ fn fixtures(id: &str) -> Result<(Vec<Fixture>, Vec<String>), String> {
             }
             _ => continue, // `.snap.new` and the like
         };
+        if let Some(input) = stem.strip_suffix(".lib").filter(|_| kind == Kind::Rust) {
+            if !names.contains(&format!("{input}.toml")) {
+                orphans.push(file.clone());
+            }
+            continue;
+        }
         if let Some(input) = stem.strip_suffix(".fixed") {
             if !names.contains(&format!("{input}.{}", kind.ext())) {
                 orphans.push(file.clone());
@@ -264,14 +276,15 @@ fn run_manifest(display: &str, text: &str, rules: Vec<&'static dyn Rule>) -> Res
         roots: Vec::new(),
     });
     let is_root = doc.contains_key("workspace");
-    let mut findings = check_manifest_text(&file, package.as_ref(), is_root, &opts).map_err(|d| show_diagnostic(&d))?;
+    let uses = package_uses(display, package.as_ref(), &doc)?;
+    let mut findings = check_manifest_text(&file, package.as_ref(), is_root, &uses, &opts).map_err(|d| show_diagnostic(&d))?;
     // In the order `cargo migrate` applies and shows them.
     sort_findings(&mut findings.changes, &mut findings.diagnostics, &opts.rules);
     let mut diagnostics = findings.diagnostics;
     let unchanged = findings.unchanged;
     let mut recheck = |t: &str, d: &mut Vec<Diagnostic>| {
         let next = SourceFile { text: t.to_string(), ..file.clone() };
-        match check_manifest_text(&next, package.as_ref(), is_root, &opts) {
+        match check_manifest_text(&next, package.as_ref(), is_root, &uses, &opts) {
             Ok(f) => f.changes,
             Err(e) => {
                 d.push(e);
@@ -285,6 +298,23 @@ fn run_manifest(display: &str, text: &str, rules: Vec<&'static dyn Rule>) -> Res
     }
     let (changes, new_text) = result.map_or_else(|| (Vec::new(), text.to_string()), |r| (r.changes, r.new_text));
     Ok(Run { changes, new_text, diagnostics, unchanged })
+}
+
+/// What the code of a manifest fixture's package has after the migration: its
+/// `NAME.lib.rs` sibling migrated with every edition rule (nothing without one), as the
+/// engine computes it for a workspace; the manifest's own `workspace = true` entries
+/// inherit it.
+fn package_uses(display: &str, package: Option<&Package>, doc: &toml_edit::DocumentMut) -> Result<WorkspaceUses, String> {
+    let mut uses = WorkspaceUses::default();
+    let Some(package) = package else { return Ok(uses) };
+    let lib_display = display.replace(".fixed.toml", ".toml").replace(".toml", ".lib.rs");
+    let Ok(text) = std::fs::read_to_string(root().join(&lib_display)) else { return Ok(uses) };
+    let opts = options(rules::edition_2024().to_vec());
+    let (changes, _) = migrate_source(&lib_display, &text, &opts).map_err(|d| show_diagnostic(&d))?;
+    let file = source_file(Kind::Rust, &lib_display, &text);
+    uses.packages.insert(package.name.clone(), AttrUses::of(&file, &changes));
+    uses.inherit_from(&package.name, doc.as_table());
+    Ok(uses)
 }
 
 fn show_diagnostic(d: &Diagnostic) -> String {

@@ -11,6 +11,7 @@ use crate::core::plan::plan_file;
 use crate::core::text::{FileKind, SourceFile};
 use crate::engine::compiler::COVERED_BY_RULES;
 use crate::engine::walk::{check_manifest_text, check_rust_text, check_workspace, sort_findings, CheckOptions, Checked};
+use crate::rules::companions::WorkspaceUses;
 
 /// Checks the workspace (syntactic rules, then the compiler phase if `compiler` is given)
 /// and plans the changes of every file. `progress` is told each stage: `12 files parsed`,
@@ -191,7 +192,7 @@ fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, built: crate::
 /// Applies the checked changes per file, re-checking a file whose changes conflicted
 /// until nothing is left or [`MAX_PASSES`] is reached.
 pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migration {
-    let Checked { files, changes, mut diagnostics, mut unchanged, lines, .. } = checked;
+    let Checked { files, changes, mut diagnostics, mut unchanged, lines, uses, .. } = checked;
     let mut by_file: BTreeMap<String, Vec<Change>> = BTreeMap::new();
     for change in changes {
         by_file.entry(change.file.clone()).or_default().push(change);
@@ -199,7 +200,7 @@ pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migrat
     let mut out = Migration { files_read: files.values().filter(|f| f.kind == FileKind::Rust).count(), lines_read: lines, ..Migration::default() };
     for (display, pending) in by_file {
         let Some(file) = files.get(&display) else { continue };
-        let result = plan_file(file, pending, &mut diagnostics, &mut unchanged, &mut |text, diags| recheck(ws, opts, file, text, diags));
+        let result = plan_file(file, pending, &mut diagnostics, &mut unchanged, &mut |text, diags| recheck(ws, opts, &uses, file, text, diags));
         if let Some(result) = result {
             out.files.insert(display, result);
         }
@@ -246,12 +247,12 @@ pub fn migrate_source(display: &str, text: &str, opts: &CheckOptions<'_>) -> Res
 }
 
 /// Runs the rules again on the new text of a file.
-fn recheck(ws: &Workspace, opts: &CheckOptions<'_>, file: &SourceFile, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Change> {
+fn recheck(ws: &Workspace, opts: &CheckOptions<'_>, uses: &WorkspaceUses, file: &SourceFile, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Change> {
     let next = SourceFile { text: text.to_string(), ..file.clone() };
     let package = ws.packages.iter().find(|p| p.name == file.package);
     let result = match (file.kind, package) {
         (FileKind::Rust, Some(p)) => check_rust_text(&next, &p.cfg, opts, false).map(|(f, _)| f),
-        (FileKind::Manifest, _) => check_manifest_text(&next, package, file.path == ws.root_manifest, opts),
+        (FileKind::Manifest, _) => check_manifest_text(&next, package, file.path == ws.root_manifest, uses, opts),
         (FileKind::Rust, None) => return Vec::new(),
     };
     match result {

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use crate::cargo::discover::{module_refs, ModuleRef, Package, Workspace};
 use crate::core::model::{CfgStatus, Change, Diagnostic, Level, Unchanged, UnchangedReason};
 use crate::core::text::{FileKind, LineIndex, SourceFile};
+use crate::rules::companions::{AttrUses, WorkspaceUses};
 use crate::rules::{Findings, ManifestCx, Rule, SourceCx};
 use crate::syntax::cfg::{CfgRanges, CfgSet};
 use crate::syntax::parsed::{outline, FileFacts, ParseError, Parsed};
@@ -46,6 +47,9 @@ pub struct Checked {
     pub unchanged: Vec<Unchanged>,
     /// Lines of Rust read.
     pub lines: usize,
+    /// The unsafe attribute forms of each package's code after the syntactic rules'
+    /// changes, which the manifest rules read (`ecosystem-companions`).
+    pub uses: WorkspaceUses,
 }
 
 /// `--only` / `--skip`, resolved once: which rules' and compiler lints' findings are
@@ -191,9 +195,28 @@ pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn F
         out.sites.extend(outcome.findings.sites);
         out.unchanged.extend(outcome.findings.unchanged);
     }
+    out.uses = code_uses(&out);
     check_manifests(ws, opts, &mut out);
     sort_findings(&mut out.changes, &mut out.diagnostics, &opts.rules);
     out
+}
+
+/// Each package's unsafe attribute forms after the changes found so far (see
+/// [`AttrUses::of`]). What members inherit from `[workspace.dependencies]` is added when
+/// their manifests are read.
+fn code_uses(checked: &Checked) -> WorkspaceUses {
+    let mut uses = WorkspaceUses::default();
+    let mut by_file: BTreeMap<&str, Vec<Change>> = BTreeMap::new();
+    for change in &checked.changes {
+        by_file.entry(change.file.as_str()).or_default().push(change.clone());
+    }
+    for file in checked.files.values().filter(|f| f.kind == FileKind::Rust) {
+        let found = AttrUses::of(file, by_file.get(file.display.as_str()).map_or(&[][..], Vec::as_slice));
+        if !found.is_empty() {
+            uses.packages.entry(file.package.clone()).or_default().merge(&found);
+        }
+    }
+    uses
 }
 
 /// Sorts changes by file, position and rule order; diagnostics by file and line.
@@ -373,15 +396,22 @@ fn check_manifests(ws: &Workspace, opts: &CheckOptions<'_>, out: &mut Checked) {
     if !manifests.iter().any(|(m, _)| *m == ws.root_manifest) && ws.root_manifest.is_file() {
         manifests.push((ws.root_manifest.clone(), None));
     }
+    let mut read = Vec::new();
     for (path, package) in manifests {
         let display = ws.display(&path);
-        let text = match read_text(&path, &display) {
-            Ok(t) => t,
-            Err(d) => {
-                out.diagnostics.push(d);
-                continue;
-            }
-        };
+        match read_text(&path, &display) {
+            Ok(text) => read.push((path, package, display, text)),
+            Err(d) => out.diagnostics.push(d),
+        }
+    }
+    // What members inherit from the root's `[workspace.dependencies]`, before the root is
+    // checked (a manifest that does not parse is reported when it is checked).
+    for (_, package, _, text) in &read {
+        if let (Some(p), Ok(doc)) = (package, toml_edit::ImDocument::parse(text.as_str())) {
+            out.uses.inherit_from(&p.name, doc.as_table());
+        }
+    }
+    for (path, package, display, text) in read {
         let file = SourceFile {
             path: path.clone(),
             display: display.clone(),
@@ -390,7 +420,7 @@ fn check_manifests(ws: &Workspace, opts: &CheckOptions<'_>, out: &mut Checked) {
             cfg: CfgStatus::Active,
             text,
         };
-        let findings = check_manifest_text(&file, package, path == ws.root_manifest, opts);
+        let findings = check_manifest_text(&file, package, path == ws.root_manifest, &out.uses, opts);
         match findings {
             Ok(f) => {
                 out.changes.extend(f.changes);
@@ -403,14 +433,21 @@ fn check_manifests(ws: &Workspace, opts: &CheckOptions<'_>, out: &mut Checked) {
     }
 }
 
-/// Parses a manifest and runs the manifest rules on it.
-pub fn check_manifest_text(file: &SourceFile, package: Option<&Package>, is_workspace_root: bool, opts: &CheckOptions<'_>) -> Result<Findings, Diagnostic> {
+/// Parses a manifest and runs the manifest rules on it, with what the workspace's code
+/// has after the migration (`uses`).
+pub fn check_manifest_text(
+    file: &SourceFile,
+    package: Option<&Package>,
+    is_workspace_root: bool,
+    uses: &WorkspaceUses,
+    opts: &CheckOptions<'_>,
+) -> Result<Findings, Diagnostic> {
     let doc = toml_edit::ImDocument::parse(file.text.as_str()).map_err(|e| {
         let line = e.span().map(|s| LineIndex::new(&file.text).line(s.start));
         Diagnostic::at(Level::Error, &file.display, line, format!("cannot parse manifest: {}", e.message()))
     })?;
     let lines = LineIndex::new(&file.text);
-    let cx = ManifestCx { file, lines: &lines, doc: &doc, package, is_workspace_root, target_edition: &opts.target_edition };
+    let cx = ManifestCx { file, lines: &lines, doc: &doc, package, is_workspace_root, target_edition: &opts.target_edition, uses };
     let mut findings = Findings::default();
     for rule in &opts.rules {
         rule.check_manifest(&cx, &mut findings);

@@ -44,6 +44,7 @@ macro_rules! declare_rule {
     };
 }
 
+pub mod companions;
 mod expr_fragment;
 mod guarded_strings;
 pub mod if_let_guard_method;
@@ -104,6 +105,7 @@ pub trait Rule: Declared + Sync {
 pub fn edition_2024() -> &'static [&'static dyn Rule] {
     &[
         &manifest::EditionManifest,
+        &companions::EcosystemCompanions,
         &unsafe_extern::UnsafeExternBlocks,
         &unsafe_attributes::UnsafeAttributes,
         &keyword_gen::KeywordGen,
@@ -213,6 +215,9 @@ pub struct ManifestCx<'a> {
     pub is_workspace_root: bool,
     /// Edition to move to.
     pub target_edition: &'a str,
+    /// The unsafe attribute forms of the workspace's code after the migration (for
+    /// `ecosystem-companions`; empty where no Rust file was read).
+    pub uses: &'a companions::WorkspaceUses,
 }
 
 impl ManifestCx<'_> {
