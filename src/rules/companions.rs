@@ -13,7 +13,7 @@ use cargo_metadata::semver::{Op, Version, VersionReq};
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use toml_edit::{Item, Table, TableLike, Value};
 
-use super::{Findings, ManifestCx, Rule};
+use super::{toml_string, Findings, ManifestCx, Rule};
 use crate::core::model::{Change, Diagnostic, Edit, Level, Safety, Unchanged, UnchangedReason};
 use crate::core::text::SourceFile;
 
@@ -494,19 +494,6 @@ impl Entry<'_> {
         change.safety = safety;
         out.changes.push(change);
     }
-}
-
-/// `value` as a TOML string rendered by `toml_edit`, in the quotes of the value it
-/// replaces (`written`) when that is a literal string (`'0.26'`).
-fn toml_string(value: &str, written: &str) -> String {
-    if written.starts_with('\'') && !written.starts_with("'''") {
-        if let Ok(literal) = format!("'{value}'").parse::<Value>() {
-            if literal.as_str() == Some(value) {
-                return literal.to_string();
-            }
-        }
-    }
-    Value::from(value).to_string()
 }
 
 #[cfg(test)]

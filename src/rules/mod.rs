@@ -201,6 +201,20 @@ impl SourceCx<'_> {
     }
 }
 
+/// `value` as a TOML string, rendered by `toml_edit` (quotes, escapes: a value never
+/// becomes anything but one string). Where the value it replaces (`written`) is a literal
+/// string (`'0.8'`) and `value` reads back unchanged as one, that style is kept.
+pub fn toml_string(value: &str, written: &str) -> String {
+    if written.starts_with('\'') && !written.starts_with("'''") {
+        if let Ok(literal) = format!("'{value}'").parse::<toml_edit::Value>() {
+            if literal.as_str() == Some(value) {
+                return literal.to_string();
+            }
+        }
+    }
+    toml_edit::Value::from(value).to_string()
+}
+
 /// Everything a rule may read about one `Cargo.toml`.
 pub struct ManifestCx<'a> {
     /// The file as read.

@@ -27,7 +27,7 @@ use toml_edit::{Item, TableLike, Value};
 use super::packs::{floor, requirement, same_crate, within_line};
 use crate::core::model::{Diagnostic, Edit, Level, Safety};
 use crate::pack::CompiledPack;
-use crate::rules::{Declared, Findings, ManifestCx, Rule, RuleMeta};
+use crate::rules::{toml_string, Declared, Findings, ManifestCx, Rule, RuleMeta};
 
 /// The manifest half of one upgrade step.
 pub struct BumpRule {
@@ -331,20 +331,6 @@ impl BumpRule {
             vec![Edit::replace(span, toml_string(new, written))],
         ));
     }
-}
-
-/// `value` as a TOML string, rendered by `toml_edit` (quotes, escapes: a value never
-/// becomes anything but one string). Where the value it replaces (`written`) is a literal
-/// string (`'0.8'`) and `value` reads back unchanged as one, that style is kept.
-fn toml_string(value: &str, written: &str) -> String {
-    if written.starts_with('\'') && !written.starts_with("'''") {
-        if let Ok(literal) = format!("'{value}'").parse::<Value>() {
-            if literal.as_str() == Some(value) {
-                return literal.to_string();
-            }
-        }
-    }
-    Value::from(value).to_string()
 }
 
 /// `name` as a TOML key, rendered by `toml_edit` (bare when it can be, quoted otherwise).
