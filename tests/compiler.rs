@@ -159,3 +159,25 @@ fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
     assert!(changes.iter().any(|c| c["file"] == "src/lib.rs" && c["rule"] == "static_mut_refs"), "{doc:#}");
     assert!(!doc["diagnostics"].to_string().contains("did not build"), "{:#}", doc["diagnostics"]);
 }
+
+/// A `static mut` named `gen` and a reference to it: the compiler's `static_mut_refs`
+/// rewrite and the `keyword-gen` rule both insert before `gen` in `&gen`. The migrated
+/// crate compiles on 2024 (it read `&r#*&raw const gen` once: `r#` went first).
+#[test]
+fn a_static_mut_named_gen_migrates_to_code_that_builds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("g");
+    common::write_file(&dir, "Cargo.toml", "[package]\nname = \"g\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
+    common::write_file(&dir, "src/lib.rs", "static mut gen: u32 = 0;\n\npub fn read() -> u32 {\n    let r = unsafe { &gen };\n    *r\n}\n");
+    let out = migrate(&dir, &["--apply", "--allow-no-vcs", "--llm", "none"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    assert!(lib.contains("&*&raw const r#gen"), "{lib}");
+    let check = Command::new("cargo")
+        .args(["check", "--quiet", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{lib}\n{}", String::from_utf8_lossy(&check.stderr));
+}

@@ -226,9 +226,12 @@ fn code_uses(checked: &Checked) -> WorkspaceUses {
 /// (a `// SAFETY:` line above a statement goes before the `r#` of the `gen` it starts with).
 pub fn sort_findings(changes: &mut [Change], diagnostics: &mut Vec<Diagnostic>, rules: &[&dyn Rule]) {
     let order = |id: &str| rules.iter().position(|r| r.meta().id == id).unwrap_or(usize::MAX);
+    // An `r#` belongs to the identifier after it: inserted last at its offset, after what
+    // another change inserts there (`&` + `*&raw const ` + `r#` + `gen`, not `&r#*&raw const gen`).
+    let raw_prefix = |c: &Change| c.edits.iter().all(|e| e.range.is_empty() && e.replacement == "r#");
     let key = |c: &Change| {
         let span = c.span();
-        (span.start, std::cmp::Reverse(span.end), order(c.rule))
+        (span.start, std::cmp::Reverse(span.end), raw_prefix(c), order(c.rule))
     };
     changes.sort_by(|a, b| (&a.file, key(a), &a.edits).cmp(&(&b.file, key(b), &b.edits)));
     diagnostics.sort();
@@ -458,4 +461,40 @@ pub fn check_manifest_text(
         findings.unchanged.extend(filtered(one));
     }
     Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::{Decider, Edit, Safety};
+
+    fn insertion(rule: &'static str, at: usize, text: &str, decided_by: Decider) -> Change {
+        Change {
+            rule,
+            reason: String::new(),
+            safety: Safety::Safe,
+            decided_by,
+            file: "src/lib.rs".into(),
+            line: 1,
+            cfg: CfgStatus::Active,
+            edits: vec![Edit::insert(at, text)],
+        }
+    }
+
+    /// Found on a `static mut gen`: the compiler's `static_mut_refs` rewrite and the
+    /// `keyword-gen` rule both insert before `gen` in `&gen`. The `r#` goes next to the
+    /// identifier, whichever change sorts first otherwise; so does it before a call that a
+    /// prelude-collision fix wraps (`Meow::into_future(r#gen)`).
+    #[test]
+    fn a_raw_identifier_prefix_is_inserted_next_to_its_identifier() {
+        let text = "fn f() -> u32 { unsafe { *&gen } }\n";
+        let at = text.find("gen").unwrap();
+        let mut changes = vec![
+            insertion("keyword-gen", at, "r#", Decider::Rule),
+            insertion("static_mut_refs", at, "*&raw const ", Decider::Compiler("default features".into())),
+        ];
+        sort_findings(&mut changes, &mut Vec::new(), crate::rules::edition_2024());
+        let edits: Vec<Edit> = changes.iter().flat_map(|c| c.edits.clone()).collect();
+        assert_eq!(crate::core::plan::apply_edits(text, &edits).unwrap(), "fn f() -> u32 { unsafe { *&*&raw const r#gen } }\n");
+    }
 }
