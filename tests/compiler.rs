@@ -161,18 +161,23 @@ fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
 }
 
 /// A `static mut` named `gen` and a reference to it: the compiler's `static_mut_refs`
-/// rewrite and the `keyword-gen` rule both insert before `gen` in `&gen`. The migrated
+/// rewrite and the `keyword-gen` rule both insert before `gen` in `&gen`; so do a
+/// prelude-collision fix and `keyword-gen` before a receiver named `gen`. The migrated
 /// crate compiles on 2024 (it read `&r#*&raw const gen` once: `r#` went first).
 #[test]
 fn a_static_mut_named_gen_migrates_to_code_that_builds() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("g");
     common::write_file(&dir, "Cargo.toml", "[package]\nname = \"g\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
-    common::write_file(&dir, "src/lib.rs", "static mut gen: u32 = 0;\n\npub fn read() -> u32 {\n    let r = unsafe { &gen };\n    *r\n}\n");
+    common::write_file(
+        &dir,
+        "src/lib.rs",
+        "static mut gen: u32 = 0;\n\npub fn read() -> u32 {\n    let r = unsafe { &gen };\n    *r\n}\n\npub trait Meow {\n    fn into_future(&self) -> u32;\n}\n\nimpl Meow for u32 {\n    fn into_future(&self) -> u32 {\n        *self\n    }\n}\n\npub mod calls {\n    use super::Meow;\n\n    pub fn call(gen: u32) -> u32 {\n        gen.into_future()\n    }\n}\n",
+    );
     let out = migrate(&dir, &["--apply", "--allow-no-vcs", "--llm", "none"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
-    assert!(lib.contains("&*&raw const r#gen"), "{lib}");
+    assert!(lib.contains("&*&raw const r#gen") && lib.contains("Meow::into_future(&r#gen)") && !lib.contains("r#Meow"), "{lib}");
     let check = Command::new("cargo")
         .args(["check", "--quiet", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))

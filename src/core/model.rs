@@ -39,6 +39,14 @@ impl Edit {
     pub fn replace(range: Range<usize>, text: impl Into<String>) -> Self {
         Edit { range, replacement: text.into() }
     }
+
+    /// Whether this is an insertion that belongs to the token after it: the `r#` of a raw
+    /// identifier. It goes last among insertions at its offset, and it conflicts with a
+    /// replacement that starts there (the identifier is replaced: the re-check finds it
+    /// again in the new text).
+    pub fn binds_forward(&self) -> bool {
+        self.range.is_empty() && self.replacement == "r#"
+    }
 }
 
 /// How far a change can be trusted (cf. ruff's fix applicability).

@@ -1,7 +1,8 @@
 //! Plan: choose a consistent set of changes per file and apply it to the text.
 //!
 //! Edits are byte-range replacements on the original text. Two edits conflict when their
-//! ranges overlap, or when an insertion falls strictly inside a replaced range; identical
+//! ranges overlap, or when an insertion falls strictly inside a replaced range (or at its
+//! start, for an insertion that belongs to the token after it: `r#`); identical
 //! edits are applied once; insertions at the same offset keep their order. A change whose
 //! edits conflict with an already accepted change is deferred, never dropped in silence:
 //! the caller re-checks the new text (a fixed point, capped) and reports what is left.
@@ -38,10 +39,10 @@ pub fn conflicts(a: &Edit, b: &Edit) -> bool {
         return false; // two insertions, even at one offset
     }
     if x.is_empty() {
-        return y.start < x.start && x.start < y.end;
+        return (y.start < x.start || (y.start == x.start && a.binds_forward())) && x.start < y.end;
     }
     if y.is_empty() {
-        return x.start < y.start && y.start < x.end;
+        return (x.start < y.start || (x.start == y.start && b.binds_forward())) && y.start < x.end;
     }
     x.start < y.end && y.start < x.end
 }
@@ -124,6 +125,8 @@ struct EditIndex {
     replacements: std::collections::BTreeMap<usize, Edit>,
     /// Offsets of insertions (empty ranges).
     insertions: std::collections::BTreeSet<usize>,
+    /// Offsets of insertions that belong to the token after them ([`Edit::binds_forward`]).
+    forward: std::collections::BTreeSet<usize>,
 }
 
 impl EditIndex {
@@ -131,10 +134,17 @@ impl EditIndex {
     fn conflicts(&self, edit: &Edit) -> bool {
         let Range { start, end } = edit.range;
         if start >= end {
-            // An insertion conflicts with a replacement strictly around it.
+            // An insertion conflicts with a replacement strictly around it, or starting at
+            // it when it belongs to the token there.
+            if edit.binds_forward() && self.replacements.contains_key(&start) {
+                return true;
+            }
             return self.replacements.range(..start).next_back().is_some_and(|(_, r)| r.range.end > start);
         }
         if start + 1 < end && self.insertions.range(start + 1..end).next().is_some() {
+            return true;
+        }
+        if self.forward.contains(&start) {
             return true;
         }
         self.replacements.range(..end).next_back().is_some_and(|(_, r)| r.range.end > start && r != edit)
@@ -144,6 +154,9 @@ impl EditIndex {
     fn insert(&mut self, edit: &Edit) {
         if edit.range.is_empty() {
             self.insertions.insert(edit.range.start);
+            if edit.binds_forward() {
+                self.forward.insert(edit.range.start);
+            }
         } else {
             self.replacements.insert(edit.range.start, edit.clone());
         }
@@ -408,6 +421,12 @@ mod tests {
         assert!(matches!(err, EditError::Overlap { .. }));
         assert!(apply_edits("0123", &[Edit::replace(0..2, "x"), Edit::insert(1, "y")]).is_err());
         assert!(apply_edits("0123", &[Edit::replace(0..2, "x"), Edit::insert(2, "y")]).is_ok());
+        // An insertion at a replacement's start goes before it, unless it belongs to the
+        // token there (`r#` before an identifier the replacement rewrites).
+        assert_eq!(apply_edits("gen.f()", &[Edit::replace(0..7, "M::f(&gen)"), Edit::insert(0, "// c ")]).unwrap(), "// c M::f(&gen)");
+        assert!(conflicts(&Edit::insert(0, "r#"), &Edit::replace(0..7, "M::f(&gen)")));
+        assert!(conflicts(&Edit::replace(0..7, "M::f(&gen)"), &Edit::insert(0, "r#")));
+        assert!(!conflicts(&Edit::insert(0, "r#"), &Edit::insert(0, "*&raw const ")));
         assert!(apply_edits("é", &[Edit::insert(1, "y")]).is_err());
     }
 

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::cargo::discover::{module_refs, ModuleRef, Package, Workspace};
-use crate::core::model::{CfgStatus, Change, Diagnostic, Level, Unchanged, UnchangedReason};
+use crate::core::model::{CfgStatus, Change, Diagnostic, Edit, Level, Unchanged, UnchangedReason};
 use crate::core::text::{FileKind, LineIndex, SourceFile};
 use crate::rules::companions::{AttrUses, WorkspaceUses};
 use crate::rules::{Findings, ManifestCx, Rule, SourceCx};
@@ -228,7 +228,7 @@ pub fn sort_findings(changes: &mut [Change], diagnostics: &mut Vec<Diagnostic>, 
     let order = |id: &str| rules.iter().position(|r| r.meta().id == id).unwrap_or(usize::MAX);
     // An `r#` belongs to the identifier after it: inserted last at its offset, after what
     // another change inserts there (`&` + `*&raw const ` + `r#` + `gen`, not `&r#*&raw const gen`).
-    let raw_prefix = |c: &Change| c.edits.iter().all(|e| e.range.is_empty() && e.replacement == "r#");
+    let raw_prefix = |c: &Change| c.edits.iter().all(Edit::binds_forward);
     let key = |c: &Change| {
         let span = c.span();
         (span.start, std::cmp::Reverse(span.end), raw_prefix(c), order(c.rule))
