@@ -226,8 +226,9 @@ fn code_uses(checked: &Checked) -> WorkspaceUses {
 /// (a `// SAFETY:` line above a statement goes before the `r#` of the `gen` it starts with).
 pub fn sort_findings(changes: &mut [Change], diagnostics: &mut Vec<Diagnostic>, rules: &[&dyn Rule]) {
     let order = |id: &str| rules.iter().position(|r| r.meta().id == id).unwrap_or(usize::MAX);
-    // An `r#` belongs to the identifier after it: inserted last at its offset, after what
-    // another change inserts there (`&` + `*&raw const ` + `r#` + `gen`, not `&r#*&raw const gen`).
+    // An `r#` belongs to the identifier after it ([`Edit::binds_forward`]): inserted last at
+    // its offset, after what another change inserts there (`&` + `*&raw const ` + `r#` +
+    // `gen`, not `&r#*&raw const gen`).
     let raw_prefix = |c: &Change| c.edits.iter().all(Edit::binds_forward);
     let key = |c: &Change| {
         let span = c.span();
@@ -483,8 +484,9 @@ mod tests {
 
     /// Found on a `static mut gen`: the compiler's `static_mut_refs` rewrite and the
     /// `keyword-gen` rule both insert before `gen` in `&gen`. The `r#` goes next to the
-    /// identifier, whichever change sorts first otherwise; so does it before a call that a
-    /// prelude-collision fix wraps (`Meow::into_future(r#gen)`).
+    /// identifier, whichever change sorts first otherwise. (A replacement starting at the
+    /// identifier, as a prelude-collision fix's, conflicts with the `r#` instead: see
+    /// [`Edit::binds_forward`].)
     #[test]
     fn a_raw_identifier_prefix_is_inserted_next_to_its_identifier() {
         let text = "fn f() -> u32 { unsafe { *&gen } }\n";
