@@ -446,3 +446,31 @@ pub fn if_let_rescope_options(edits: Vec<Edit>) -> Vec<SiteOption> {
         SiteOption { id: "rewrite-to-match".into(), when: "the else branch relies on the temporary's destructor not having run yet (its Drop has effects that else observes)".into(), edits },
     ]
 }
+
+/// The JSON Schema of `T` as the repository checks it in (the pack format, the
+/// `--format json` document): pretty-printed, newline-terminated.
+pub fn schema_text<T: schemars::JsonSchema>() -> String {
+    let schema = schemars::schema_for!(T);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    text.push('\n');
+    text
+}
+
+/// See [`checked_in::assert_fresh`] (test support).
+#[cfg(test)]
+pub(crate) use checked_in::assert_fresh as assert_checked_in;
+
+/// Test support: the files generated from the code and checked in (schemas).
+#[cfg(test)]
+mod checked_in {
+    /// Fails unless the file `rel` (from the repository root) holds `fresh`; `BLESS=1`
+    /// rewrites it first. `how` says which test to run with `BLESS=1`.
+    pub(crate) fn assert_fresh(rel: &str, fresh: &str, how: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::write(&path, fresh).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(checked_in == fresh, "{rel} is stale: run `BLESS=1 {how}` and commit it");
+    }
+}

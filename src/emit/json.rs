@@ -51,10 +51,7 @@ pub fn write_json(m: &Migration, out: &mut dyn Write) -> std::io::Result<()> {
 /// The JSON Schema of the document [`write_json`] writes, as checked in
 /// (`docs/report.schema.json`).
 pub fn report_schema() -> String {
-    let schema = schemars::schema_for!(Document<'static>);
-    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
-    text.push('\n');
-    text
+    crate::core::model::schema_text::<Document<'static>>()
 }
 
 #[cfg(test)]
@@ -64,12 +61,6 @@ mod tests {
     /// The checked-in schema is what the types generate. `BLESS=1` rewrites it.
     #[test]
     fn checked_in_report_schema_is_fresh() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
-        let fresh = report_schema();
-        if std::env::var_os("BLESS").is_some() {
-            std::fs::write(&path, &fresh).unwrap();
-        }
-        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(checked_in == fresh, "docs/report.schema.json is stale: run `BLESS=1 cargo test --lib emit::json` and commit it");
+        crate::core::model::assert_checked_in("docs/report.schema.json", &report_schema(), "cargo test --lib emit::json");
     }
 }

@@ -475,10 +475,7 @@ fn span_in_value(value: &toml_edit::Value, path: &[Step]) -> Option<std::ops::Ra
 
 /// The JSON Schema of the pack format, as checked in.
 pub fn schema_json() -> String {
-    let schema = schemars::schema_for!(PackFile);
-    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
-    text.push('\n');
-    text
+    crate::core::model::schema_text::<PackFile>()
 }
 
 #[cfg(test)]
@@ -524,12 +521,6 @@ mod tests {
     /// The checked-in schema is what the types generate. `BLESS=1` rewrites it.
     #[test]
     fn checked_in_schema_is_fresh() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/pack.schema.json");
-        let fresh = schema_json();
-        if std::env::var_os("BLESS").is_some() {
-            std::fs::write(&path, &fresh).unwrap();
-        }
-        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(checked_in == fresh, "migrations/pack.schema.json is stale: run `BLESS=1 cargo test --lib pack` and commit it");
+        crate::core::model::assert_checked_in("migrations/pack.schema.json", &schema_json(), "cargo test --lib pack");
     }
 }
