@@ -403,15 +403,9 @@ fn rewrites_own_output(pack: &CompiledPack, index: usize) -> Option<(Vec<String>
         let env = super::resolve::Env::plain(&pack.krate);
         let range = |s: proc_macro2::Span| parsed.range(s);
         let run = super::run::run_pack(&super::run::RunCx {
-            pack,
             single_rule: Some(index),
-            env: &env,
-            sites: &[],
             assume_errors: true,
-            file: &parsed.syntax,
-            tokens: &parsed.tokens,
-            text: &text,
-            range: &range,
+            ..super::run::RunCx::new(pack, &env, &parsed, &text, &range)
         });
         // Edits of the replacement itself (not the imports it needs, which the first pass
         // added).

@@ -75,17 +75,7 @@ impl Rule for PackRule {
         let env = self.env(&cx.file.package);
         let range = |s: proc_macro2::Span| cx.range(s);
         let sites = self.compiler_sites.get(&cx.file.display).map_or(&[][..], Vec::as_slice);
-        let run = run_pack(&RunCx {
-            pack: &self.pack,
-            single_rule: None,
-            env: &env,
-            sites,
-            assume_errors: self.assume_errors,
-            file: &cx.parsed.syntax,
-            tokens: &cx.parsed.tokens,
-            text: cx.text(),
-            range: &range,
-        });
+        let run = run_pack(&RunCx { sites, assume_errors: self.assume_errors, ..RunCx::new(&self.pack, &env, cx.parsed, cx.text(), &range) });
         for (rule, safety, reason, edits) in run.changes {
             // A choice whose options replace the matched code goes to the judge.
             if let Some(choice) = run.choices.iter().find(|c| c.rule == rule && c.conservative_edits == edits) {
@@ -517,17 +507,7 @@ replace = "nom_language::error::VerboseError"
         };
         let run = |sites: &[CompilerSite], assume: bool| {
             let range = |s| parsed.range(s);
-            let cx = RunCx {
-                pack: &pack,
-                single_rule: None,
-                env: &env,
-                sites,
-                assume_errors: assume,
-                file: &parsed.syntax,
-                tokens: &parsed.tokens,
-                text: code,
-                range: &range,
-            };
+            let cx = RunCx { sites, assume_errors: assume, ..RunCx::new(&pack, &env, &parsed, code, &range) };
             let changes = run_pack(&cx).changes;
             changes.into_iter().flat_map(|(_, _, _, edits)| edits).collect::<Vec<_>>()
         };
@@ -561,18 +541,7 @@ replace = "nom_language::error::VerboseError"
         let run_with = |macro_use: bool| {
             let env = Env { macro_use, ..Env::plain("bitflags") };
             let range = |s| parsed.range(s);
-            run_pack(&RunCx {
-                pack: &pack,
-                single_rule: None,
-                env: &env,
-                sites: &[],
-                assume_errors: false,
-                file: &parsed.syntax,
-                tokens: &parsed.tokens,
-                text: code,
-                range: &range,
-            })
-            .changes
+            run_pack(&RunCx::new(&pack, &env, &parsed, code, &range)).changes
         };
         // Without `#[macro_use]` anywhere, a bare `bitflags!` is some other macro.
         assert!(run_with(false).is_empty());

@@ -93,6 +93,20 @@ pub struct RunCx<'a> {
     pub range: &'a dyn Fn(proc_macro2::Span) -> Range<usize>,
 }
 
+impl<'a> RunCx<'a> {
+    /// A syntactic run of every rule of `pack` on `parsed`, whose text is `text`: no
+    /// compiler sites, no error assumed. The other fields are set where they differ.
+    pub fn new(
+        pack: &'a CompiledPack,
+        env: &'a Env,
+        parsed: &'a crate::syntax::parsed::Parsed,
+        text: &'a str,
+        range: &'a dyn Fn(proc_macro2::Span) -> Range<usize>,
+    ) -> RunCx<'a> {
+        RunCx { pack, single_rule: None, env, sites: &[], assume_errors: false, file: &parsed.syntax, tokens: &parsed.tokens, text, range }
+    }
+}
+
 impl RunCx<'_> {
     /// Whether this run applies the pack's rule `rule`.
     fn wanted(&self, rule: usize) -> bool {

@@ -702,17 +702,7 @@ fn flagged_sites(cx: &StepCx<'_>, steps: &[FoundPack], moved: &BTreeSet<String>)
         for (step, envs) in steps.iter().zip(&envs) {
             let env = envs.get(&file.package).cloned().unwrap_or_else(|| Env::plain(&step.pack.krate));
             let range = |s: proc_macro2::Span| parsed.range(s);
-            let run = crate::pack::run_pack(&crate::pack::RunCx {
-                pack: &step.pack,
-                single_rule: None,
-                env: &env,
-                sites: &[],
-                assume_errors: false,
-                file: &parsed.syntax,
-                tokens: &parsed.tokens,
-                text: &file.text,
-                range: &range,
-            });
+            let run = crate::pack::run_pack(&crate::pack::RunCx::new(&step.pack, &env, &parsed, &file.text, &range));
             let sites = run.flagged.into_iter().map(|(rule, range)| (range, step.pack.rules[rule].full_id));
             out.entry(file.display.clone()).or_default().extend(sites);
         }
