@@ -251,8 +251,8 @@ pub fn subjects_at(m: &Migration, remaining: &[Attributed], note: &str, file: &s
                 rule: Some(u.rule.to_string()),
                 kind: format!("not changed ({})", u.reason.id()),
                 facts: vec![("why".into(), u.detail.clone())],
-                code: text.and_then(|t| t.lines().nth(line - 1)).unwrap_or_default().to_string(),
-                context: text.and_then(|t| crate::judge::prompt::enclosing_fn(t, line)).into_iter().collect(),
+                code: line_of(text, line).unwrap_or_default(),
+                context: function_around(text, line),
                 doc: rule_doc(u.rule).unwrap_or_else(|| note.to_string()),
                 ..Subject::default()
             },
@@ -311,7 +311,7 @@ fn change_subject(c: &Change, text: &str) -> Subject {
         ],
         code: text[start..end].to_string(),
         after,
-        context: crate::judge::prompt::enclosing_fn(text, c.line).into_iter().collect(),
+        context: function_around(Some(text), c.line),
         doc: rule_doc(c.rule).unwrap_or_else(|| {
             format!("# {}\n\nA rule of a pack that is not built in (shipped with the crate, or --pack): its message is the reason above.\n", c.rule)
         }),
@@ -344,8 +344,8 @@ fn message_subject(d: &Diagnostic, text: Option<&str>) -> Subject {
         rule: d.rule.map(str::to_string),
         kind: format!("{} of the migration", d.level.label()),
         message: Some(d.message.clone()),
-        code: text.and_then(|t| t.lines().nth(line - 1)).unwrap_or_default().to_string(),
-        context: text.and_then(|t| crate::judge::prompt::enclosing_fn(t, line)).into_iter().collect(),
+        code: line_of(text, line).unwrap_or_default(),
+        context: function_around(text, line),
         doc: d.rule.and_then(rule_doc).unwrap_or_default(),
         ..Subject::default()
     }
@@ -371,8 +371,8 @@ fn left_subject(m: &Migration, a: &Attributed, note: &str) -> Option<Subject> {
         kind: left_kind(a).into(),
         facts: a.item.is_empty().then(Vec::new).unwrap_or_else(|| vec![("item".into(), a.item.join("::"))]),
         message: Some(a.rendered.clone()),
-        code: text.as_deref().and_then(|t| t.lines().nth(line - 1)).map_or_else(|| a.highlighted.clone().unwrap_or_default(), str::to_string),
-        context: text.as_deref().and_then(|t| crate::judge::prompt::enclosing_fn(t, line)).into_iter().collect(),
+        code: line_of(text.as_deref(), line).or_else(|| a.highlighted.clone()).unwrap_or_default(),
+        context: function_around(text.as_deref(), line),
         doc: note.to_string(),
         ..Subject::default()
     })
@@ -388,9 +388,20 @@ fn error_subject(e: &CompileError, root: &Path, note: &str) -> Option<Subject> {
         line,
         kind: "compiler error left".into(),
         message: Some(e.rendered.clone()),
-        code: text.as_deref().and_then(|t| t.lines().nth(line - 1)).unwrap_or_default().to_string(),
-        context: text.as_deref().and_then(|t| crate::judge::prompt::enclosing_fn(t, line)).into_iter().collect(),
+        code: line_of(text.as_deref(), line).unwrap_or_default(),
+        context: function_around(text.as_deref(), line),
         doc: note.to_string(),
         ..Subject::default()
     })
+}
+
+/// The 1-based `line` of `text`, if there is one.
+fn line_of(text: Option<&str>, line: usize) -> Option<String> {
+    text?.lines().nth(line.checked_sub(1)?).map(str::to_string)
+}
+
+/// The function around `line` of `text`, as the judge's prompts quote it (none if the
+/// line is not in one, or too long a function).
+fn function_around(text: Option<&str>, line: usize) -> Vec<String> {
+    text.and_then(|t| crate::judge::prompt::enclosing_fn(t, line)).into_iter().collect()
 }
