@@ -300,7 +300,7 @@ pub struct InvalidExample {
 }
 
 /// A pack file that could not be loaded.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
 pub struct FormatError {
     /// The file, as given.
