@@ -73,7 +73,7 @@ pub fn run(req: Request, progress: &dyn Progress) -> Result<Outcome> {
         Migrate::Upgrade(r) => {
             let r = upgrade::Request { write: WriteMode::DryRun, ..r };
             let out = upgrade::run(&r, progress)?;
-            let note = pack_notes(&out.upgrade);
+            let note = out.upgrade.pack_notes();
             (out.upgrade.migration, out.upgrade.remaining, r.judge, out.upgrade.workspace, note)
         }
     };
@@ -102,7 +102,7 @@ fn relative_to(root: &Path, file: &str) -> String {
 /// `--verify`: the errors still there), with the packs' notes as documentation.
 pub fn left(out: &upgrade::Outcome, judge: &ModelConfig, root: &Path, progress: &dyn Progress) -> Vec<Found> {
     let up = &out.upgrade;
-    let note = pack_notes(up);
+    let note = up.pack_notes();
     let mut subjects: Vec<(Subject, Option<Change>)> = up.remaining.iter().filter_map(|a| left_subject(&up.migration, a, &note)).map(|s| (s, None)).collect();
     if let Some(verified) = out.finished.as_ref().and_then(|f| f.verified.as_ref()) {
         for e in &verified.remaining {
@@ -172,11 +172,6 @@ impl Explainer {
         }
         Found { explained: self.explain(&subject), subject, change: Some(change.clone()) }
     }
-}
-
-/// The packs' summaries and guides, as the documentation of what an upgrade left.
-fn pack_notes(up: &upgrade::Upgrade) -> String {
-    up.steps.iter().map(|s| format!("{}\n{}", s.pack.file.summary, s.pack.file.guide.as_deref().unwrap_or(""))).collect::<Vec<_>>().join("\n\n")
 }
 
 /// The documentation of a rule, a compiler lint, a pack or a pack's rule, by id.

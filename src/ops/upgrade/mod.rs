@@ -176,6 +176,14 @@ pub struct Upgrade {
     pub moved: Vec<String>,
 }
 
+impl Upgrade {
+    /// The packs' summaries and guides, one line: what `--repair` and `--explain-left`
+    /// tell a model about the release.
+    pub fn pack_notes(&self) -> String {
+        self.steps.iter().map(|s| format!("{} ({})", s.pack.file.summary, s.pack.file.guide.as_deref().unwrap_or("no guide"))).collect::<Vec<_>>().join("; ")
+    }
+}
+
 /// Splits `rand@0.9` into the crate and the version.
 pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), UpgradeError> {
     match spec.split_once('@') {
@@ -287,12 +295,7 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
             up.krate,
             up.target
         ),
-        notes: up
-            .steps
-            .iter()
-            .map(|s| format!("{} ({})", s.pack.file.summary, s.pack.file.guide.as_deref().unwrap_or("no guide")))
-            .collect::<Vec<_>>()
-            .join("; "),
+        notes: up.pack_notes(),
     });
     let check = CheckCommand { manifest_path: up.workspace.root_manifest.clone(), packages: up.moved.clone() };
     let root = up.workspace.root.clone();
