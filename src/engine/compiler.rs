@@ -102,22 +102,23 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Buil
         // When only tests, benches or examples failed (the library built), the next
         // configuration checks just those: their lints are added to this one's, and a
         // second whole `cargo check` is not needed.
-        let only_extras = build.units > 0 && build.failed.iter().all(|(kind, _)| matches!(kind.as_str(), "test" | "bench" | "example"));
+        let only_extras =
+            build.units > 0 && build.failures.iter().all(|f| f.target.as_ref().is_some_and(|(kind, _)| matches!(kind.as_str(), "test" | "bench" | "example")));
         if best.is_none() && !done && only_extras && next.is_some() {
             let next = next.take().expect("checked");
-            let failed = build.failed.clone();
+            let failed: Vec<(String, String)> = build.failures.iter().filter_map(|f| f.target.clone()).collect();
             match cargo_check(manifest, packages, &next, Some(&failed)) {
                 Ok(again) => {
+                    let fails_again = |t: &(String, String)| again.failures.iter().any(|f| f.target.as_ref() == Some(t));
                     let mut kept = Vec::new();
-                    for (target, d) in again.targets.into_iter().zip(again.diagnostics) {
-                        if failed.contains(&target) && !again.failed.contains(&target) {
-                            kept.push(d);
+                    for (target, d) in again.targets.iter().zip(&again.diagnostics) {
+                        if failed.contains(target) && !fails_again(target) {
+                            kept.push(d.clone());
                         }
                     }
                     let mut build = build;
                     // Targets that fail in both configurations stay failures.
-                    let fixed: Vec<(String, String)> = failed.iter().filter(|t| !again.failed.contains(t)).cloned().collect();
-                    build.failures.retain(|f| !fixed.iter().any(|(_, name)| f.starts_with(&format!("`{name}` "))));
+                    build.failures.retain(|f| f.target.as_ref().is_none_or(&fails_again));
                     retried = Some((next, kept));
                     best = Some((attempt, build));
                 }
@@ -134,7 +135,7 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Buil
     }
     let Some((config, build)) = best else { return Built { out, best: None, retried: None } };
     if build.units == 0 {
-        let why = build.failures.first().cloned().unwrap_or_else(|| "nothing was compiled".into());
+        let why = build.failures.first().map(|f| f.message.clone()).unwrap_or_else(|| "nothing was compiled".into());
         out.diagnostics.push(Diagnostic::general(
             Level::Warning,
             format!("compiler phase skipped: the crate does not build as it is, so only the syntactic rules ran ({}: {why})", config.describe()),
@@ -146,13 +147,21 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Buil
         out.diagnostics.push(Diagnostic::general(
             Level::Warning,
             format!(
-                "compiler phase: a target did not build with {} and its type-aware lints are missing ({failure}); the syntactic rules still cover it",
-                config.describe()
+                "compiler phase: a target did not build with {} and its type-aware lints are missing ({}); the syntactic rules still cover it",
+                config.describe(),
+                failure.message
             ),
         ));
     }
     out.config = Some(config.describe());
     Built { out, best: Some((config, build)), retried }
+}
+
+/// A target that did not build: which (none when cargo itself failed), and one line,
+/// its first error.
+struct Failure {
+    target: Option<(String, String)>,
+    message: String,
 }
 
 /// What one `cargo check` run produced.
@@ -161,12 +170,10 @@ struct Build {
     diagnostics: Vec<RustcDiagnostic>,
     /// The target of each message: its kind (`lib`, `test`, ...) and name.
     targets: Vec<(String, String)>,
-    /// Targets that failed, as kind and name.
-    failed: Vec<(String, String)>,
     /// Targets that compiled (artifacts of workspace members).
     units: usize,
-    /// One line per failed target: its first error.
-    failures: Vec<String>,
+    /// One per failed target (or cargo's own failure).
+    failures: Vec<Failure>,
     /// Whether every failed target failed for a reason no choice of features changes: a
     /// `#![feature]` on the stable channel (E0554), a file a test or bench includes that
     /// the package leaves out. Another configuration would fail them the same way.
@@ -196,8 +203,7 @@ fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig, targe
     cmd.env("RUSTC_WORKSPACE_WRAPPER", exe).env(WRAPPER_ENV, "1");
     tracing::info!("running {cmd:?}");
     let output = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().map_err(|e| format!("cannot run cargo: {e}"))?;
-    let mut build =
-        Build { diagnostics: Vec::new(), targets: Vec::new(), failed: Vec::new(), units: 0, failures: Vec::new(), failures_config_independent: true };
+    let mut build = Build { diagnostics: Vec::new(), targets: Vec::new(), units: 0, failures: Vec::new(), failures_config_independent: true };
     let mut failed_targets = std::collections::BTreeSet::new();
     for message in Message::parse_stream(output.stdout.as_slice()) {
         match message {
@@ -206,14 +212,16 @@ fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig, targe
                     && !msg.message.message.starts_with("aborting due to")
                     && failed_targets.insert(format!("{} {:?}", msg.target.name, msg.target.kind))
                 {
-                    build.failures.push(format!(
-                        "`{}` ({}): {}",
-                        msg.target.name,
-                        msg.target.kind.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", "),
-                        msg.message.message
-                    ));
+                    build.failures.push(Failure {
+                        target: Some(target_of(&msg.target)),
+                        message: format!(
+                            "`{}` ({}): {}",
+                            msg.target.name,
+                            msg.target.kind.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", "),
+                            msg.message.message
+                        ),
+                    });
                     build.failures_config_independent &= independent_of_features(&msg.message);
-                    build.failed.push(target_of(&msg.target));
                 }
                 build.targets.push(target_of(&msg.target));
                 build.diagnostics.push(msg.message);
@@ -233,7 +241,7 @@ fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig, targe
             .unwrap_or("cargo check failed")
             .trim()
             .to_string();
-        build.failures.push(reason);
+        build.failures.push(Failure { target: None, message: reason });
         build.failures_config_independent = false;
     }
     Ok(build)
