@@ -198,8 +198,9 @@ pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migrat
         by_file.entry(change.file.clone()).or_default().push(change);
     }
     let mut out = Migration { files_read: files.values().filter(|f| f.kind == FileKind::Rust).count(), lines_read: lines, ..Migration::default() };
-    for (display, pending) in by_file {
+    for (display, mut pending) in by_file {
         let Some(file) = files.get(&display) else { continue };
+        lay_out(file, &mut pending, true);
         let result = plan_file(file, pending, &mut diagnostics, &mut unchanged, &mut |text, diags| recheck(ws, opts, &uses, file, text, diags));
         if let Some(result) = result {
             out.files.insert(display, result);
@@ -239,11 +240,34 @@ pub fn migrate_source(display: &str, text: &str, opts: &CheckOptions<'_>) -> Res
             }
         }
     };
+    lay_out(&file, &mut findings.changes, false);
     let result = plan_file(&file, findings.changes, &mut diagnostics, &mut Vec::new(), &mut recheck);
     if let Some(error) = diagnostics.into_iter().find(|d| d.level == Level::Error) {
         return Err(error);
     }
     Ok(result.map_or_else(|| (Vec::new(), text.to_string()), |r| (r.changes, r.new_text)))
+}
+
+/// Lays out the changes of a Rust file that insert blocks or restructure code (rustc's
+/// `unsafe` blocks, `if let` rewritten to `match`) as rustfmt would, in the style of the
+/// file's `rustfmt.toml`: the one place changes get their layout, before they are
+/// planned ([`crate::syntax::layout`]).
+/// Outside a workspace (`on_disk` false: a text of [`migrate_source`]), rustfmt's defaults.
+fn lay_out(file: &SourceFile, changes: &mut [Change], on_disk: bool) {
+    if file.kind == FileKind::Rust && crate::syntax::layout::restructures(changes) {
+        let style = if on_disk { rustfmt_style(&file.path) } else { Default::default() };
+        crate::syntax::layout::lay_out_changes(&file.text, changes, style);
+    }
+}
+
+/// The style rustfmt formats `file` with: the `rustfmt.toml` or `.rustfmt.toml` nearest
+/// to it (its folder, then each one above, as rustfmt looks), else rustfmt's defaults.
+fn rustfmt_style(file: &std::path::Path) -> crate::syntax::layout::Style {
+    file.ancestors()
+        .skip(1)
+        .flat_map(|dir| ["rustfmt.toml", ".rustfmt.toml"].map(|name| dir.join(name)))
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .map_or_else(Default::default, |text| crate::syntax::layout::Style::from_rustfmt_toml(&text))
 }
 
 /// Runs the rules again on the new text of a file.

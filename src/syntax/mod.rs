@@ -3,5 +3,6 @@
 
 pub mod cfg;
 pub mod doctest;
+pub mod layout;
 pub mod parsed;
 pub mod tokens;
