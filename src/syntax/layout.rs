@@ -380,8 +380,9 @@ impl Printer<'_> {
         }
         let (indent, eol) = (self.first_indent, self.eol);
         let at = format!("{indent}{}", self.unit);
-        // rustfmt's single-line block: `unsafe { e }` when it is one expression that fits.
-        if let Some(e) = self.only_expr(&u.block).filter(|e| !matches!(e, syn::Expr::Macro(_))) {
+        // rustfmt's single-line block: `unsafe { e }` when it is one expression that fits
+        // (a macro too, unlike an arm's block).
+        if let Some(e) = self.only_expr(&u.block) {
             let e = &self.text[self.range(e)];
             let line = format!("{at}unsafe {{ {e} }}");
             if !e.contains('\n') && width(&line) <= self.style.max_width {
@@ -544,9 +545,12 @@ mod tests {
         let long = format!("unsafe fn f(p: *const u8) -> u8 {{\n    *p.add({})\n}}\n", "1 + ".repeat(22) + "1");
         let out = laid_out(&long, wrap(&long, "f"));
         assert!(out.contains("    unsafe {\n        *p.add(1 + "), "{out}");
-        // A macro is a statement: rustfmt keeps it in its block.
+        // A macro too (rustfmt keeps one in an arm's block, not in `unsafe`).
         let text = "unsafe fn f() {\n    g!()\n}\n";
-        assert_eq!(laid_out(text, wrap(text, "f")), "unsafe fn f() {\n    unsafe {\n        g!()\n    }\n}\n");
+        assert_eq!(laid_out(text, wrap(text, "f")), "unsafe fn f() {\n    unsafe { g!() }\n}\n");
+        // A statement (`;`) is no expression: the block.
+        let text = "unsafe fn f() {\n    g(*p);\n}\n";
+        assert_eq!(laid_out(text, wrap(text, "f")), "unsafe fn f() {\n    unsafe {\n        g(*p);\n    }\n}\n");
         // A one-line function (not rustfmt's output to begin with) gets its block.
         let text = "unsafe fn f(p: *const u8) -> u8 { *p }\n";
         assert_eq!(laid_out(text, wrap(text, "f")), "unsafe fn f(p: *const u8) -> u8 {\n    unsafe { *p }\n}\n");
