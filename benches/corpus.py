@@ -613,11 +613,11 @@ def bench_crate(exe: Path, crate: Path, args, saved: dict | None) -> dict:
                 return r
             fix_edits = group_fix_edits(fix_ops, lints, pristine)
             fix["unfixed_lints"] = unfixed(lints, fix_ops)
-        fix["edits"] = compare(fix_edits, ours_ops)
+        fix["edits"] = compare(fix_edits, ours_ops, pristine)
         explain(fix["edits"], full, crate)
         fix["hunks_by_lint"] = count_by(fix["edits"], "lint")
         fix["missing_by_lint"] = count_by([e for e in fix["edits"] if e["ours"] != "same"], "lint")
-        r["ours_only"] = ours_only(ours_ops["full"], fix_edits, full.get("changes_list", []), pristine, fix)
+        r["ours_only"] = ours_only(ours_ops["full"], fix["edits"], full.get("changes_list", []), pristine, fix)
         return r
     except Timeout as e:
         r["notes"].append(f"timeout: {e}")
@@ -792,10 +792,47 @@ def region_status(i1, i2, new, ours, after_excerpt=None):
     return "missing"
 
 
-def compare(fix_edits, ours_ops_by_mode) -> list[dict]:
+def code(lines) -> str:
+    """The code of some lines without whitespace and the braces and commas a layout adds
+    or drops (`P => { x }` → `P => x,`)."""
+    return re.sub(r"[\s{},]", "", "".join(lines))
+
+
+def laid_out_same(e, ours, lines):
+    """Our regions that make the same code as cargo fix's edit `e`, laid out otherwise
+    (`syntax::layout`: `unsafe {` on its own line and the body one level in, where cargo fix
+    writes rustc's `{ unsafe {` … `}}`), or None. Both are rebuilt over the lines from the
+    first to the last region of either (ours overlapping it, transitively) and compared by
+    `code`."""
+    if any(n is None for n in e["new"]):
+        return None
+    theirs = [(a - 1, b, n) for (a, b), n in zip(e["regions"], e["new"])]
+    lo, hi = min(t[0] for t in theirs), max(t[1] for t in theirs)
+    mine, grew = [], True
+    while grew:
+        grew = False
+        for o in ours:
+            if o not in mine and overlaps(lo + 1, max(hi, lo + 1), o[0], o[1]):
+                mine.append(o)
+                lo, hi, grew = min(lo, o[0]), max(hi, o[1]), True
+    if not mine:
+        return None
+
+    def rebuild(regions):
+        out, at = [], lo
+        for i1, i2, n in sorted(regions, key=lambda r: (r[0], r[1])):
+            out += lines[at:i1] + list(n)
+            at = i2
+        return out + lines[at:hi]
+
+    return [(i1, i2) for i1, i2, _ in mine] if code(rebuild(theirs)) == code(rebuild(mine)) else None
+
+
+def compare(fix_edits, ours_ops_by_mode, pristine=None) -> list[dict]:
     """For each of cargo fix's edits and each of our modes: whether we make the same
     change ('same'), touch its lines differently or only in part ('different'), or not at
-    all ('missing'). `ours` is the full mode, `ours_syntax` the syntax-only one."""
+    all ('missing'). `ours` is the full mode, `ours_syntax` the syntax-only one. The same
+    code laid out otherwise counts as the same (`laid_out`: our regions that make it)."""
     out = []
     for e in fix_edits:
         parts = e["after"].split(" … ")
@@ -805,6 +842,11 @@ def compare(fix_edits, ours_ops_by_mode) -> list[dict]:
             ours = ours_ops_by_mode[mode].get(e["file"], [])
             st = [region_status(a - 1, b, n, ours, x) for (a, b), n, x in zip(e["regions"], e["new"], per_region)]
             e[key] = "same" if all(x == "same" for x in st) else "missing" if all(x == "missing" for x in st) else "different"
+            if e[key] != "same" and pristine is not None:
+                regions = laid_out_same(e, ours, pristine.get(e["file"], []))
+                if regions:
+                    e[key] = "same"
+                    e.setdefault("laid_out", {})[mode] = regions
         out.append(e)
     return out
 
@@ -904,6 +946,8 @@ def ours_only(ours_ops, fix_edits, changes, pristine, fix) -> list[dict]:
     saw; cargo fix's build may not have compiled that target or configuration) or
     `syntax rule`."""
     theirs = {}
+    # Our regions that make one of cargo fix's edits, laid out otherwise (see `compare`).
+    laid_out = {(e["file"], i1, i2) for e in fix_edits for i1, i2 in e.get("laid_out", {}).get("full", [])}
     for e in fix_edits:
         parts = e["after"].split(" … ")
         parts = parts if len(parts) == len(e["regions"]) else [None] * len(e["regions"])
@@ -912,6 +956,8 @@ def ours_only(ours_ops, fix_edits, changes, pristine, fix) -> list[dict]:
     grouped = {}
     for f, regions in ours_ops.items():
         for i1, i2, new in regions:
+            if (f, i1, i2) in laid_out:
+                continue
             if any((t1, t2) == (i1, i2) and (list(tn) == list(new) if tn is not None else tx == excerpt(new))
                    for t1, t2, tn, tx in theirs.get(f, [])):
                 continue

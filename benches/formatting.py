@@ -9,8 +9,10 @@ into target/formatting-src, copied to a temporary folder, checked with
 `--apply --allow-no-vcs --llm none` (the compiler phase on: rustc's `unsafe` blocks; the
 judge without a model: every `if let` it cannot decide becomes a `match`), and checked
 again with the same style edition. Prints one Markdown row a crate: files rustfmt would
-change before, the migration's block and `match` changes, files and hunks rustfmt would
-change after (a hunk: a `Diff in FILE:LINE` of rustfmt's check), and where.
+change before, the migration's block and `match` changes, how many of them kept rustc's
+edits as they came (not laid out: `{ unsafe ` … `}}`), files and hunks rustfmt would
+change after (a hunk: a `Diff in FILE:LINE` of rustfmt's check), and those that are new
+(by `FILE:LINE`: exact for a crate clean before).
 
 `--binary` measures another build of cargo-migrate (default: target/debug/cargo-migrate);
 `docs/formatting.md` has the figures.
@@ -55,6 +57,8 @@ def measure(binary: Path, name: str, version: str, target: Path) -> dict:
                              capture_output=True, text=True, env=env)
         doc = json.loads(run.stdout) if run.stdout.strip() else {"changes": []}
         rules = collections.Counter(c["rule"] for c in doc["changes"])
+        # rustc's suggestion left as it came (`{ unsafe ` … `}}`, `} _ => `): not laid out.
+        raw = sum(1 for c in doc["changes"] if any(e["replacement"].startswith("{ unsafe ") or "} _ =>" in e["replacement"] for e in c["edits"]))
         after = fmt_hunks(crate)
     files = lambda hunks: len({h.rsplit(":", 1)[0] for h in hunks})  # noqa: E731
     return {
@@ -63,6 +67,7 @@ def measure(binary: Path, name: str, version: str, target: Path) -> dict:
         "files_before": files(before),
         "unsafe_blocks": rules["unsafe_op_in_unsafe_fn"],
         "matches": rules["if_let_rescope"] + rules["if-let-guard-method"],
+        "not_laid_out": raw,
         "files_after": files(after),
         "hunks_after": len(after),
         "new_hunks": sorted(set(after) - set(before)),
@@ -75,13 +80,13 @@ def main() -> None:
     ap.add_argument("--binary", type=Path, default=ROOT / "target/debug/cargo-migrate")
     ap.add_argument("--target", type=Path, default=ROOT / "target/formatting-build", help="where the crates are built (kept between runs)")
     args = ap.parse_args()
-    print("| crate | rustfmt before (files) | `unsafe` blocks | `match`es | rustfmt after (files / hunks) | hunks the migration made |")
-    print("|---|---|---|---|---|---|")
+    print("| crate | rustfmt before (files) | `unsafe` blocks | `match`es | not laid out | rustfmt after (files / hunks) | hunks the migration made |")
+    print("|---|---|---|---|---|---|---|")
     for spec in args.crates:
         name, version = spec.rsplit("-", 1)
         r = measure(args.binary, name, version, args.target)
         where = ", ".join(r["new_hunks"][:4]) + (" …" if len(r["new_hunks"]) > 4 else "")
-        print(f"| {r['crate']} | {r['files_before']} | {r['unsafe_blocks']} | {r['matches']} | {r['files_after']} / {r['hunks_after']} | {len(r['new_hunks'])} {where} |",
+        print(f"| {r['crate']} | {r['files_before']} | {r['unsafe_blocks']} | {r['matches']} | {r['not_laid_out']} | {r['files_after']} / {r['hunks_after']} | {len(r['new_hunks'])} {where} |",
               flush=True)
 
 

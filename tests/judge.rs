@@ -55,7 +55,8 @@ fn each_case_is_decided_right_and_the_behaviour_tests_pass_on_2024() {
     let out = cargo_migrate(&dir, &["--apply", "--allow-no-vcs"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
-    assert!(lib.contains("match Txn::begin(value).value() { Some(v) => {"), "{lib}");
+    // Laid out as rustfmt would (`syntax::layout`).
+    assert!(lib.contains("    match Txn::begin(value).value() {\n        Some(v) => v,\n        _ => {\n            log(\"fallback\");\n"), "{lib}");
     assert_eq!(lib.matches("match ").count(), 1, "only the Txn site becomes a match:\n{lib}");
     let test =
         Command::new(env!("CARGO")).args(["test", "--manifest-path"]).arg(dir.join("Cargo.toml")).env("CARGO_TARGET_DIR", dir.join("target")).output().unwrap();

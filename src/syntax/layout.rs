@@ -133,8 +133,9 @@ enum Kind {
     If,
 }
 
-/// The function bodies and `if` expressions of a file, by byte range (macro bodies are not
-/// parsed: a change inside one keeps its edits).
+/// The function bodies and `if` expressions of a file, by byte range, those inside macro
+/// invocations whose body is Rust code included (not a `macro_rules!` definition's: a
+/// change there keeps its edits).
 fn nodes_of(text: &str) -> Option<Vec<(Range<usize>, Kind)>> {
     struct Nodes<'p> {
         parsed: &'p crate::syntax::parsed::Parsed,
@@ -158,6 +159,10 @@ fn nodes_of(text: &str) -> Option<Vec<(Range<usize>, Kind)>> {
         fn visit_expr_if(&mut self, e: &'a syn::ExprIf) {
             self.out.push((self.parsed.range(e.span()), Kind::If));
             syn::visit::visit_expr_if(self, e);
+        }
+        // Code inside a macro invocation (`cfg_rt! { … }`): its tokens keep their places.
+        fn visit_macro(&mut self, mac: &'a syn::Macro) {
+            crate::syntax::tokens::visit_macro_body(self, mac);
         }
     }
     let parsed = crate::syntax::parsed::Parsed::parse(text).ok()?;
@@ -230,8 +235,16 @@ fn diff(old: &str, new: &str) -> Vec<Edit> {
         let (from, to) = (&old[starts[o.start]..starts[o.end]], b[n].concat());
         let prefix = from.chars().zip(to.chars()).take_while(|(x, y)| x == y).map(|(x, _)| x.len_utf8()).sum::<usize>();
         let suffix = from[prefix..].chars().rev().zip(to[prefix..].chars().rev()).take_while(|(x, y)| x == y).map(|(x, _)| x.len_utf8()).sum::<usize>();
-        let start = starts[o.start] + prefix;
-        out.push(Edit::replace(start..starts[o.end] - suffix, &to[prefix..to.len() - suffix]));
+        let (start, end) = (starts[o.start] + prefix, starts[o.end] - suffix);
+        let (was, now) = (&old[start..end], &to[prefix..to.len() - suffix]);
+        // What was there, kept inside what comes (`*p` → `unsafe { *p }`): two insertions
+        // around it, which a change inside it does not conflict with.
+        match now.find(was).filter(|_| !was.is_empty()) {
+            Some(at) => {
+                out.extend([Edit::insert(start, &now[..at]), Edit::insert(end, &now[at + was.len()..])].into_iter().filter(|e| !e.replacement.is_empty()))
+            }
+            None => out.push(Edit::replace(start..end, now)),
+        }
     }
     out
 }
@@ -557,6 +570,15 @@ mod tests {
     }
 
     #[test]
+    fn inside_a_macro_invocation() {
+        let text = "cfg_rt! {\n    unsafe fn f(p: *const u8) -> u8 {\n        let a = *p;\n        a\n    }\n}\n";
+        assert_eq!(
+            laid_out(text, wrap(text, "f")),
+            "cfg_rt! {\n    unsafe fn f(p: *const u8) -> u8 {\n        unsafe {\n            let a = *p;\n            a\n        }\n    }\n}\n"
+        );
+    }
+
+    #[test]
     fn tabs_and_crlf_are_the_files() {
         let text = "impl S {\r\n\tunsafe fn f(p: *const u8) {\r\n\t\tg(*p);\r\n\t\th();\r\n\t}\r\n}\r\n";
         let out = laid_out(text, wrap(text, "f"));
@@ -729,7 +751,14 @@ mod tests {
 
     #[test]
     fn diff_turns_old_into_new() {
-        for (old, new) in [("a\n    } else {\n        b", "a\n        _ => {\n            b"), ("é{x}", "é {\n    x\n}"), ("", "x"), ("xyz", "")] {
+        assert_eq!(diff("{\n    *p\n}", "{\n    unsafe { *p }\n}"), vec![Edit::insert(6, "unsafe { "), Edit::insert(8, " }")]);
+        for (old, new) in [
+            ("{\n    *p\n}", "{\n    unsafe { *p }\n}"),
+            ("a\n    } else {\n        b", "a\n        _ => {\n            b"),
+            ("é{x}", "é {\n    x\n}"),
+            ("", "x"),
+            ("xyz", ""),
+        ] {
             assert_eq!(apply_edits(old, &diff(old, new)).unwrap(), new);
         }
     }
