@@ -34,7 +34,7 @@ fn the_fixture_migrated_is_still_rustfmt_clean_and_builds() {
     let out = common::edition_in(&dir, &["--apply", "--allow-no-vcs", "--llm", "none", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_str(&ok(&out, "the migration")).unwrap();
     let count = |rule: &str| doc["changes"].as_array().unwrap().iter().filter(|c| c["rule"] == rule).count();
-    assert_eq!((count("unsafe_op_in_unsafe_fn"), count("if_let_rescope")), (8, 5), "each shape of the fixture is changed");
+    assert_eq!((count("unsafe_op_in_unsafe_fn"), count("if_let_rescope")), (9, 5), "each shape of the fixture is changed");
     // The same style edition as before, and 2024's (the crate is on edition 2024 now).
     assert_eq!(rustfmt_diff(&dir, "2024", "2021"), "", "rustfmt would change the migrated crate");
     assert_eq!(rustfmt_diff(&dir, "2024", "2024"), "", "rustfmt (style 2024) would change the migrated crate");

@@ -129,6 +129,9 @@ pub fn restructures(changes: &[Change]) -> bool {
 enum Kind {
     /// A function's body: an `unsafe` block may be wrapped around its contents.
     Body,
+    /// A `{ }` group in a `macro_rules!` definition's body (not parsed as Rust: `$x`): a
+    /// function's body in a transcriber, when the edits sit exactly on its braces.
+    MacroBody,
     /// An `if` (an `if let` may become a `match`).
     If,
 }
@@ -161,8 +164,25 @@ fn nodes_of(text: &str) -> Option<Vec<(Range<usize>, Kind)>> {
             syn::visit::visit_expr_if(self, e);
         }
         // Code inside a macro invocation (`cfg_rt! { … }`): its tokens keep their places.
+        // A `macro_rules!` definition is not Rust code: its `{ }` groups, by their braces.
         fn visit_macro(&mut self, mac: &'a syn::Macro) {
-            crate::syntax::tokens::visit_macro_body(self, mac);
+            if mac.path.is_ident("macro_rules") {
+                self.groups(&mac.tokens);
+            } else {
+                crate::syntax::tokens::visit_macro_body(self, mac);
+            }
+        }
+    }
+    impl Nodes<'_> {
+        fn groups(&mut self, tokens: &TokenStream) {
+            for tt in tokens.clone() {
+                if let TokenTree::Group(g) = tt {
+                    if g.delimiter() == proc_macro2::Delimiter::Brace {
+                        self.out.push((self.parsed.range(g.span()), Kind::MacroBody));
+                    }
+                    self.groups(&g.stream());
+                }
+            }
         }
     }
     let parsed = crate::syntax::parsed::Parsed::parse(text).ok()?;
@@ -176,7 +196,8 @@ fn lay_out(text: &str, edits: &[Edit], nodes: &[(Range<usize>, Kind)], style: St
     let lo = edits.iter().map(|e| e.range.start).min()?;
     let hi = edits.iter().map(|e| e.range.end).max()?;
     // The innermost construct around every edit.
-    let (range, kind) = nodes.iter().filter(|(r, _)| r.start <= lo && hi <= r.end).min_by_key(|(r, _)| r.len())?;
+    let around = |r: &Range<usize>, k: &Kind| if *k == Kind::MacroBody { r.start == lo && r.end == hi } else { r.start <= lo && hi <= r.end };
+    let (range, kind) = nodes.iter().filter(|(r, k)| around(r, k)).min_by_key(|(r, _)| r.len())?;
     let old = &text[range.clone()];
     let local: Vec<Edit> = edits.iter().map(|e| Edit::replace(e.range.start - range.start..e.range.end - range.start, e.replacement.clone())).collect();
     let suggested = apply_edits(old, &local).ok()?;
@@ -258,6 +279,7 @@ fn print(suggested: &str, indent: &str, kind: Kind, eol: &'static str, style: St
     let p = Printer { text: suggested, first_indent: indent, unit: unit_of(suggested, indent), eol, style, in_literal, lines: LineIndex::new(suggested) };
     match kind {
         Kind::Body => p.body(&syn::parse2::<syn::Block>(tokens).ok()?),
+        Kind::MacroBody => p.macro_body(tokens),
         Kind::If => match syn::parse2::<syn::Expr>(tokens).ok()? {
             syn::Expr::Match(m) => p.match_expr(&m, indent),
             // `else { match … }`: an `else if let` whose `if` stays.
@@ -373,7 +395,11 @@ impl Printer<'_> {
     /// one line if it is one, else its lines moved so that `}` lines up with `at`. `None`
     /// for a block with code on the line of its `{` or its `}`.
     fn block(&self, block: &syn::Block, at: &str) -> Option<String> {
-        let r = self.range(block);
+        self.braces(self.range(block), at)
+    }
+
+    /// [`Printer::block`] of the `{ … }` at `r`.
+    fn braces(&self, r: Range<usize>, at: &str) -> Option<String> {
         let text = &self.text[r.clone()];
         if !text.contains('\n') {
             return Some(text.to_string());
@@ -403,6 +429,30 @@ impl Printer<'_> {
             }
         }
         Some(format!("{{{eol}{at}unsafe {}{eol}{indent}}}", self.block(&u.block, &at)?))
+    }
+
+    /// [`Printer::body`] in a `macro_rules!` transcriber, by its tokens: `{ unsafe { … } }`.
+    /// Not parsed (`$x` is no Rust), so one expression is told by its text.
+    fn macro_body(&self, tokens: TokenStream) -> Option<String> {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        let [TokenTree::Group(outer)] = tokens.as_slice() else { return None };
+        let inside: Vec<TokenTree> = outer.stream().into_iter().collect();
+        let [TokenTree::Ident(unsafe_kw), TokenTree::Group(inner)] = inside.as_slice() else { return None };
+        let (o, kw, i) = (outer.span().byte_range(), unsafe_kw.span().byte_range(), inner.span().byte_range());
+        if unsafe_kw != "unsafe" || inner.delimiter() != proc_macro2::Delimiter::Brace || !self.blank(o.start + 1..kw.start) || !self.blank(i.end..o.end - 1) {
+            return None;
+        }
+        let (indent, eol) = (self.first_indent, self.eol);
+        let at = format!("{indent}{}", self.unit);
+        // One line of code that is no statement and holds no comment: as rustfmt puts one
+        // expression, `unsafe { e }` when it fits.
+        let e = self.text[i.start + 1..i.end - 1].trim();
+        let line = format!("{at}unsafe {{ {e} }}");
+        let one = !e.contains('\n') && !e.ends_with(';') && !e.contains("//") && !e.contains("/*") && !e.starts_with("let ");
+        if one && width(&line) <= self.style.max_width {
+            return Some(format!("{{{eol}{line}{eol}{indent}}}"));
+        }
+        Some(format!("{{{eol}{at}unsafe {}{eol}{indent}}}", self.braces(i, &at)?))
     }
 
     /// A `match` laid out at `at`: one arm a line, one level in.
@@ -576,6 +626,25 @@ mod tests {
             laid_out(text, wrap(text, "f")),
             "cfg_rt! {\n    unsafe fn f(p: *const u8) -> u8 {\n        unsafe {\n            let a = *p;\n            a\n        }\n    }\n}\n"
         );
+    }
+
+    #[test]
+    fn inside_a_macro_rules_transcriber() {
+        // Not Rust (`$x`): the function's body found by its braces, laid out by its lines.
+        let text =
+            "macro_rules! m {\n    ($t:ty) => {\n        unsafe fn f(p: *const $t) -> $t {\n            let a = *p;\n            a\n        }\n    };\n}\n";
+        assert_eq!(
+            laid_out(text, wrap(text, "f")),
+            "macro_rules! m {\n    ($t:ty) => {\n        unsafe fn f(p: *const $t) -> $t {\n            unsafe {\n                let a = *p;\n                a\n            }\n        }\n    };\n}\n"
+        );
+        let text = "macro_rules! m {\n    ($t:ty) => {\n        unsafe fn f(p: *const $t) -> $t {\n            *p\n        }\n    };\n}\n";
+        assert_eq!(
+            laid_out(text, wrap(text, "f")),
+            "macro_rules! m {\n    ($t:ty) => {\n        unsafe fn f(p: *const $t) -> $t {\n            unsafe { *p }\n        }\n    };\n}\n"
+        );
+        // Edits not on one group's braces: left as they are.
+        let edits = vec![Edit::insert(text.find("*p").unwrap(), "{ unsafe "), Edit::insert(text.find("*p").unwrap() + 2, "}")];
+        assert_eq!(laid_out(text, edits.clone()), apply_edits(text, &edits).unwrap());
     }
 
     #[test]
