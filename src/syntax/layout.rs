@@ -87,7 +87,8 @@ pub fn lay_out_changes(text: &str, changes: &mut [Change], style: Style) {
         changes.iter().map(|c| if structural(c) { lay_out(text, &c.edits, &nodes, style) } else { None }).collect();
     let span = |edits: &[Edit]| edits.iter().map(|e| e.range.start).min().unwrap_or(0)..edits.iter().map(|e| e.range.end).max().unwrap_or(0);
     let reach: Vec<Range<usize>> = laid.iter().zip(changes.iter()).map(|(l, c)| l.as_ref().map_or_else(|| span(&c.edits), |(r, _)| r.clone())).collect();
-    let is_structural: Vec<bool> = changes.iter().map(structural).collect();
+    // The changes that re-indent lines: laid out, or inserting line breaks of their own.
+    let moves_lines: Vec<bool> = changes.iter().zip(&laid).map(|(c, l)| l.is_some() || c.edits.iter().any(|e| e.replacement.contains('\n'))).collect();
     let overlap = |a: &Range<usize>, b: &Range<usize>| a.start <= b.end && b.start <= a.end;
     let clash = |a: &[Edit], b: &[Edit]| a.iter().any(|x| b.iter().any(|y| crate::core::plan::conflicts(x, y)));
     let original: Vec<Vec<Edit>> = changes.iter().map(|c| c.edits.clone()).collect();
@@ -95,9 +96,10 @@ pub fn lay_out_changes(text: &str, changes: &mut [Change], style: Style) {
         let Some((construct, edits)) = &laid[i] else { continue };
         // Two restructurings of one construct (an `if let` rewritten inside a body that
         // gets its `unsafe` block) each re-indent the same lines: laid out one by one,
-        // their edits would not add up. Both keep their own.
-        // (The same change reported twice, by two targets, is one.)
-        let nested = (0..changes.len()).any(|j| j != i && is_structural[j] && original[j] != original[i] && overlap(construct, &reach[j]));
+        // their edits would not add up. Both keep their own. (The same change reported
+        // twice, by two targets, is one; an `unsafe { f() }` inserted within a line adds
+        // up with any re-indentation.)
+        let nested = (0..changes.len()).any(|j| j != i && moves_lines[j] && original[j] != original[i] && overlap(construct, &reach[j]));
         // A change laid out must not come to conflict with another one it did not
         // conflict with (a line it re-indents that another change joins): it keeps its edits.
         let breaks = (0..changes.len()).any(|j| {
@@ -785,6 +787,23 @@ mod tests {
         let mut one = vec![change(rescope(text))];
         lay_out_changes(text, &mut one, Style::default());
         assert_ne!(one[0].edits, edits[1]);
+    }
+
+    #[test]
+    fn a_block_inserted_within_a_line_adds_up_with_the_layout() {
+        // `unsafe { set_var(..) }` (the `unsafe-std-functions` rule) inside a body rustc
+        // wraps: the body is laid out, the call keeps its own edits.
+        let text = "unsafe fn f(p: *const u8) {\n    let a = *p;\n    set_var(\"A\", \"1\");\n}\n";
+        let call = text.find("set_var").unwrap();
+        let inline = vec![Edit::insert(call, "unsafe { "), Edit::insert(call + "set_var(\"A\", \"1\")".len(), " }")];
+        let mut changes = vec![change(wrap(text, "f")), change(inline.clone())];
+        lay_out_changes(text, &mut changes, Style::default());
+        assert_eq!(changes[1].edits, inline);
+        let all: Vec<Edit> = changes.iter().flat_map(|c| c.edits.clone()).collect();
+        assert_eq!(
+            apply_edits(text, &all).unwrap(),
+            "unsafe fn f(p: *const u8) {\n    unsafe {\n        let a = *p;\n        unsafe { set_var(\"A\", \"1\") };\n    }\n}\n"
+        );
     }
 
     #[test]
