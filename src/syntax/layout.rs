@@ -14,12 +14,17 @@
 //! - a `match` made from `if let … else`: one arm a line; a block holding one expression
 //!   without comments flattened to `P => e,` when it fits (a nested `match`, from an
 //!   `else if let`, becomes `_ => match … {` … `},`; a multi-line call, struct, array or
-//!   tuple goes after `=>`, as rustfmt keeps it); any other block stays a block, its lines
-//!   one level further in; `_ => if c {` … (rustc's rewrite of an `else if`) goes in a
-//!   block, as rustfmt puts it.
+//!   tuple, and a `match` or `unsafe` block of the file's own, goes after `=>`, as rustfmt
+//!   keeps it); any other block stays a block, its lines one level further in;
+//!   `_ => if c {` … (rustc's rewrite of an `else if`) goes in a block, as rustfmt puts it;
+//!   a scrutinee on several lines puts `{` on a line of its own; and around the `match`,
+//!   what rustfmt changes because it is one: an arm's or a closure's block holding only it
+//!   is flattened (`P => match … {` … `},`, `|c| match … {` … `}`), and a `let x =` whose
+//!   `if let` had to go on the next line takes the `match` after `=` when it fits.
 //!
-//! How: the change's edits are applied to the construct they touch (the innermost block or
-//! `if` around them in the original tree), the result is parsed and printed again from its
+//! How: the change's edits are applied to the construct they touch (the innermost function
+//! body or `if` around them in the original tree, or the arm's or closure's block holding
+//! only that `if`), the result is parsed and printed again from its
 //! own text — each piece re-indented by whole lines, keeping its lines' relative
 //! indentation — and the new edits are the difference between the original construct and
 //! that text, line by line (a line that only moves gets its indentation changed at its
@@ -136,6 +141,11 @@ enum Kind {
     MacroBody,
     /// An `if` (an `if let` may become a `match`).
     If,
+    /// A match arm's block holding only an `if`: rustfmt flattens it once that is a
+    /// `match` (`P => match … {` … `},`).
+    ArmBlock,
+    /// The same for a closure's block (`|c| match … {` … `}`).
+    ClosureBlock,
 }
 
 /// The function bodies and `if` expressions of a file, by byte range, those inside macro
@@ -165,6 +175,18 @@ fn nodes_of(text: &str) -> Option<Vec<(Range<usize>, Kind)>> {
             self.out.push((self.parsed.range(e.span()), Kind::If));
             syn::visit::visit_expr_if(self, e);
         }
+        fn visit_arm(&mut self, a: &'a syn::Arm) {
+            if let Some(block) = only_if(&a.body) {
+                self.out.push((self.parsed.range(block.span()), Kind::ArmBlock));
+            }
+            syn::visit::visit_arm(self, a);
+        }
+        fn visit_expr_closure(&mut self, c: &'a syn::ExprClosure) {
+            if let Some(block) = only_if(&c.body) {
+                self.out.push((self.parsed.range(block.span()), Kind::ClosureBlock));
+            }
+            syn::visit::visit_expr_closure(self, c);
+        }
         // Code inside a macro invocation (`cfg_rt! { … }`): its tokens keep their places.
         // A `macro_rules!` definition is not Rust code: its `{ }` groups, by their braces.
         fn visit_macro(&mut self, mac: &'a syn::Macro) {
@@ -193,29 +215,69 @@ fn nodes_of(text: &str) -> Option<Vec<(Range<usize>, Kind)>> {
     Some(nodes.out)
 }
 
+/// The block of `e` when it holds only an `if` (no statement, no label, no attribute).
+fn only_if(e: &syn::Expr) -> Option<&syn::ExprBlock> {
+    match e {
+        syn::Expr::Block(b) if b.attrs.is_empty() && b.label.is_none() && matches!(b.block.stmts.as_slice(), [syn::Stmt::Expr(syn::Expr::If(_), None)]) => {
+            Some(b)
+        }
+        _ => None,
+    }
+}
+
 /// The construct one change restructures and its laid-out edits, or `None` to keep its own.
 fn lay_out(text: &str, edits: &[Edit], nodes: &[(Range<usize>, Kind)], style: Style) -> Option<(Range<usize>, Vec<Edit>)> {
     let lo = edits.iter().map(|e| e.range.start).min()?;
     let hi = edits.iter().map(|e| e.range.end).max()?;
     // The innermost construct around every edit.
-    let around = |r: &Range<usize>, k: &Kind| if *k == Kind::MacroBody { r.start == lo && r.end == hi } else { r.start <= lo && hi <= r.end };
+    let around = |r: &Range<usize>, k: &Kind| match k {
+        Kind::MacroBody => r.start == lo && r.end == hi,
+        Kind::ArmBlock | Kind::ClosureBlock => false,
+        _ => r.start <= lo && hi <= r.end,
+    };
     let (range, kind) = nodes.iter().filter(|(r, k)| around(r, k)).min_by_key(|(r, _)| r.len())?;
+    // An `if` that is all of an arm's or a closure's block: that block is the construct.
+    let (range, kind) = match nodes.iter().find(|(r, k)| matches!(k, Kind::ArmBlock | Kind::ClosureBlock) && r.start < range.start && range.end < r.end) {
+        Some((r, k)) if *kind == Kind::If && text[r.start + 1..range.start].trim().is_empty() && text[range.end..r.end - 1].trim().is_empty() => (r, k),
+        _ => (range, kind),
+    };
     let old = &text[range.clone()];
     let local: Vec<Edit> = edits.iter().map(|e| Edit::replace(e.range.start - range.start..e.range.end - range.start, e.replacement.clone())).collect();
     let suggested = apply_edits(old, &local).ok()?;
     let lines = LineIndex::new(text);
     let indent = crate::core::text::indentation_at(text, &lines, range.start).to_string();
-    let printed = print(&suggested, &indent, *kind, line_ending(text), style);
+    let eol = line_ending(text);
+    // `let x =` / `if let … {` on the next line (rustfmt broke the line there because the
+    // `if let` did not fit): the `match` goes after `=` when its first line fits there.
+    let line_start = lines.line_start(range.start);
+    let assigned = (*kind == Kind::If && line_start > 0 && text[line_start..range.start].trim().is_empty())
+        .then(|| {
+            let before = text[..line_start].trim_end();
+            let prev = lines.line_start(before.len().saturating_sub(1));
+            (before.ends_with(" =") && !text[prev..before.len()].trim_start().starts_with("//")).then_some((prev, before.len()))
+        })
+        .flatten();
+    let joined = assigned.and_then(|(prev, eq)| {
+        let at = crate::core::text::indentation_at(text, &lines, eq);
+        let printed = print(&suggested, old, &indent, at, *kind, eol, style)?;
+        (width(&format!("{} {}", &text[prev..eq], printed.lines().next()?)) <= style.max_width).then(|| (eq, format!(" {printed}")))
+    });
+    let (start, mut printed) = match joined {
+        Some(joined) => (joined.0, Some(joined.1)),
+        None => (range.start, print(&suggested, old, &indent, &indent, *kind, eol, style)),
+    };
+    // An arm's block flattened to a `match` takes the comma rustfmt gives it.
+    if *kind == Kind::ArmBlock && !text[range.end..].trim_start().starts_with(',') {
+        printed = printed.map(|p| p + ",");
+    }
     // A proc-macro2 parse leaves its spans in the thread's source map: drop them.
     proc_macro2::extra::invalidate_current_thread_spans();
     let printed = printed?;
+    let (old, suggested) = (&text[start..range.end], format!("{}{suggested}", &text[start..range.start]));
     if printed == suggested || !same_code(&suggested, &printed) {
         return None;
     }
-    Some((
-        range.clone(),
-        diff(old, &printed).into_iter().map(|e| Edit::replace(e.range.start + range.start..e.range.end + range.start, e.replacement)).collect(),
-    ))
+    Some((start..range.end, diff(old, &printed).into_iter().map(|e| Edit::replace(e.range.start + start..e.range.end + start, e.replacement)).collect()))
 }
 
 /// Whether two texts are the same code but for whitespace and the braces and commas a
@@ -272,26 +334,34 @@ fn diff(old: &str, new: &str) -> Vec<Edit> {
     out
 }
 
-/// Parses the suggested text of a construct and prints it laid out. `indent` is the
-/// indentation of the line the construct starts on.
-fn print(suggested: &str, indent: &str, kind: Kind, eol: &'static str, style: Style) -> Option<String> {
+/// Parses the suggested text of a construct (`original` before the edits) and prints it
+/// laid out. `indent` is the indentation of the line the construct starts on, `at` the one
+/// it is printed at (another when it moves after a `let x =` above).
+fn print(suggested: &str, original: &str, indent: &str, at: &str, kind: Kind, eol: &'static str, style: Style) -> Option<String> {
     let tokens: TokenStream = suggested.parse().ok()?;
     let mut in_literal = vec![false; suggested.lines().count() + 2];
     mark_literals(&tokens, &mut in_literal);
-    let p = Printer { text: suggested, first_indent: indent, unit: unit_of(suggested, indent), eol, style, in_literal, lines: LineIndex::new(suggested) };
+    let p =
+        Printer { text: suggested, original, first_indent: indent, unit: unit_of(suggested, indent), eol, style, in_literal, lines: LineIndex::new(suggested) };
     match kind {
         Kind::Body => p.body(&syn::parse2::<syn::Block>(tokens).ok()?),
         Kind::MacroBody => p.macro_body(tokens),
         Kind::If => match syn::parse2::<syn::Expr>(tokens).ok()? {
-            syn::Expr::Match(m) => p.match_expr(&m, indent),
+            syn::Expr::Match(m) => p.match_expr(&m, at),
             // `else { match … }`: an `else if let` whose `if` stays.
             syn::Expr::Block(b) if b.attrs.is_empty() && b.label.is_none() => {
                 let syn::Expr::Match(m) = p.only_expr(&b.block)? else { return None };
-                let inner = format!("{indent}{}", p.unit);
-                Some(format!("{{{eol}{inner}{}{eol}{indent}}}", p.match_expr(m, &inner)?))
+                let inner = format!("{at}{}", p.unit);
+                Some(format!("{{{eol}{inner}{}{eol}{at}}}", p.match_expr(m, &inner)?))
             }
             _ => None,
         },
+        // `{ match … }` (the `if` a suggestion made a `match`) flattened: the `match` alone.
+        Kind::ArmBlock | Kind::ClosureBlock => {
+            let block = syn::parse2::<syn::Block>(tokens).ok()?;
+            let syn::Expr::Match(m) = p.only_expr(&block)? else { return None };
+            p.match_expr(m, at)
+        }
     }
 }
 
@@ -328,6 +398,9 @@ fn unit_of(text: &str, indent: &str) -> String {
 /// Prints the pieces of one construct's suggested text.
 struct Printer<'t> {
     text: &'t str,
+    /// The construct before the suggestion's edits: a piece found there verbatim is code
+    /// of the file (a `match` of its own), not one the suggestion made.
+    original: &'t str,
     /// Indentation of the line the construct starts on (its first line is part of one).
     first_indent: &'t str,
     unit: String,
@@ -466,7 +539,12 @@ impl Printer<'_> {
         let arm_at = format!("{at}{}", self.unit);
         let r = self.range(m);
         let scrutinee = self.range(&*m.expr);
-        let mut out = format!("match {} {{{eol}", self.shift(scrutinee.clone(), at)?);
+        // A scrutinee on several lines: `{` on a line of its own, as rustfmt puts it.
+        let on_its_own = self.shift(scrutinee.clone(), at)?;
+        let mut out = match on_its_own.contains('\n') {
+            true => format!("match {on_its_own}{eol}{at}{{{eol}"),
+            false => format!("match {on_its_own} {{{eol}"),
+        };
         // Between the pieces: whitespace only (a comment there would be lost).
         let open = self.range(&m.brace_token.span.join());
         let mut pos = open.start + 1;
@@ -500,10 +578,21 @@ impl Printer<'_> {
         match body {
             syn::Expr::Block(b) if b.attrs.is_empty() && b.label.is_none() => {
                 if let Some(e) = self.only_expr(&b.block) {
-                    if let syn::Expr::Match(m) = e {
-                        return Some(format!("{},", self.match_expr(m, at)?));
-                    }
                     let text = &self.text[self.range(e)];
+                    let made = !self.original.contains(text);
+                    match e {
+                        // The `match` of an `else if let`: printed in turn.
+                        syn::Expr::Match(m) if made => return Some(format!("{},", self.match_expr(m, at)?)),
+                        // A `match` or an `unsafe` block of the file's own: after `=>`, as
+                        // it is (rustfmt flattens the block around it).
+                        syn::Expr::Match(_) | syn::Expr::Unsafe(_) => {
+                            let moved = self.shift(self.range(e), at)?;
+                            if head + width(moved.lines().next()?) <= self.style.max_width {
+                                return Some(format!("{moved},"));
+                            }
+                        }
+                        _ => {}
+                    }
                     if !text.contains('\n') && flattens(e) && head + width(&format!("{text},")) <= self.style.max_width {
                         return Some(format!("{text},"));
                     }
@@ -690,7 +779,23 @@ mod tests {
                 continue;
             }
             edits.push(Edit::replace(els..els + "} else {".len(), "} _ => {"));
-            let end = els + text[els..].find("\n    }").unwrap() + "\n    }".len();
+            // The `}` that closes the `else` block.
+            let mut depth = 0;
+            let open = els + "} else ".len();
+            let end = open
+                + text[open..]
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        depth += match c {
+                            '{' => 1,
+                            '}' => -1,
+                            _ => 0,
+                        };
+                        depth == 0
+                    })
+                    .unwrap()
+                    .0
+                + 1;
             edits.push(Edit::insert(end, "}".repeat(opened)));
             return edits;
         }
@@ -720,6 +825,46 @@ mod tests {
             laid_out(text, rescope(text)),
             "fn f() {\n    match a() {\n        Some(x) => {\n            h!(x)\n        }\n        _ => {\n            if c { 1 } else { 2 }\n        }\n    }\n}\n"
         );
+    }
+
+    #[test]
+    fn an_arms_or_a_closures_block_holding_only_the_if_is_flattened() {
+        // rustfmt flattens a block holding only a `match`: the arm's, and the closure's.
+        let text = "fn f() {\n    match a {\n        None => {\n            if let Some(x) = b() {\n                x\n            } else {\n                0\n            }\n        }\n        _ => 1,\n    }\n}\n";
+        assert_eq!(
+            laid_out(text, rescope(text)),
+            "fn f() {\n    match a {\n        None => match b() {\n            Some(x) => x,\n            _ => 0,\n        },\n        _ => 1,\n    }\n}\n"
+        );
+        let text =
+            "fn f() {\n    let r = C.with(|c| {\n        if let Some(x) = c.get() {\n            x\n        } else {\n            0\n        }\n    });\n}\n";
+        assert_eq!(laid_out(text, rescope(text)), "fn f() {\n    let r = C.with(|c| match c.get() {\n        Some(x) => x,\n        _ => 0,\n    });\n}\n");
+    }
+
+    #[test]
+    fn after_let_eq_when_it_fits() {
+        // rustfmt put the `if let` on a line of its own (too wide after `=`); the shorter
+        // `match` goes after `=`.
+        let text = "fn f() {\n    let v =\n        if let Some(xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx) = a.lock().unwrap().get_the_value_of(12345) {\n            x\n        } else {\n            0\n        };\n}\n";
+        assert_eq!(
+            laid_out(text, rescope(text)),
+            "fn f() {\n    let v = match a.lock().unwrap().get_the_value_of(12345) {\n        Some(xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx) => x,\n        _ => 0,\n    };\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_scrutinee_on_several_lines_puts_the_brace_on_its_own() {
+        let text = "fn f() {\n    if let Some(x) = a\n        .b()\n        .c()\n    {\n        x\n    } else {\n        0\n    }\n}\n";
+        let at = text.find("if let").unwrap();
+        let brace = text.find("\n    {").unwrap() + "\n    ".len();
+        let els = text.find("} else {").unwrap();
+        let end = text.rfind("\n    }").unwrap() + "\n    }".len();
+        let edits = vec![
+            Edit::replace(at..at + "if let Some(x) = ".len(), "match "),
+            Edit::insert(brace, "{ Some(x) => "),
+            Edit::replace(els..els + "} else".len(), "} _ =>"),
+            Edit::insert(end, "}"),
+        ];
+        assert_eq!(laid_out(text, edits), "fn f() {\n    match a\n        .b()\n        .c()\n    {\n        Some(x) => x,\n        _ => 0,\n    }\n}\n");
     }
 
     #[test]
