@@ -14,6 +14,7 @@ use cargo_metadata::diagnostic::{Applicability, Diagnostic as RustcDiagnostic, D
 use cargo_metadata::Message;
 
 use crate::cargo::build::{check_command, check_targets_command, BuildConfig, WRAPPER_ENV};
+use crate::core::edition::Edition;
 use crate::core::model::{
     CfgStatus, Change, Decider, Destructor, Diagnostic, DropOrigin, Edit, Evidence, Level, Safety, Site, SiteOption, Unchanged, UnchangedReason,
 };
@@ -53,14 +54,15 @@ pub struct Built {
 
 impl Built {
     /// Converts the build's messages into changes, judge sites and notes. `files` are the
-    /// files the syntactic pass read, by absolute path.
-    pub fn findings(self, root: &Path, files: &BTreeMap<PathBuf, &SourceFile>) -> CompilerFindings {
+    /// files the syntactic pass read, by absolute path; lints of the steps beyond `to` are
+    /// left out (the builds report every step up to 2024).
+    pub fn findings(self, root: &Path, files: &BTreeMap<PathBuf, &SourceFile>, to: Edition) -> CompilerFindings {
         let Built { mut out, best, retried } = self;
         if let Some((config, build)) = best {
-            convert(&build.diagnostics, root, files, &config.describe(), &mut out);
+            convert(&build.diagnostics, root, files, &config.describe(), to, &mut out);
         }
         if let Some((config, diagnostics)) = retried {
-            convert(&diagnostics, root, files, &config.describe(), &mut out);
+            convert(&diagnostics, root, files, &config.describe(), to, &mut out);
         }
         out
     }
@@ -247,11 +249,14 @@ fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig, targe
     Ok(build)
 }
 
-/// A lint of the `rust-2024-compatibility` group, as `cargo migrate rules` lists it.
+/// A lint of an edition step's group (`rust-2018-compatibility`, `rust-2021-compatibility`,
+/// `rust-2024-compatibility`), as `cargo migrate rules` lists it.
 #[derive(Debug)]
 pub struct LintDoc {
     /// The lint's name (what `--only` / `--skip` take).
     pub name: &'static str,
+    /// The edition whose step the lint belongs to (its group prepares code for it).
+    pub edition: Edition,
     /// What it reports.
     pub summary: &'static str,
     /// What cargo migrate does with it.
@@ -261,34 +266,47 @@ pub struct LintDoc {
 }
 
 macro_rules! lints {
-    ($($name:literal, $summary:literal, $treatment:literal, $page:literal;)*) => {
-        /// Every lint of the group, with how the compiler phase treats it.
+    ($($edition:ident $year:literal: $name:literal, $summary:literal, $treatment:literal, $page:literal;)*) => {
+        /// Every lint of the groups, with how the compiler phase treats it.
         pub const LINTS: &[LintDoc] = &[$(LintDoc {
             name: $name,
+            edition: Edition::$edition,
             summary: $summary,
             treatment: $treatment,
-            guide: concat!("https://doc.rust-lang.org/edition-guide/rust-2024/", $page, ".html"),
+            guide: concat!("https://doc.rust-lang.org/edition-guide/rust-", $year, "/", $page, ".html"),
         }),*];
     };
 }
 
 lints! {
-    "unsafe_op_in_unsafe_fn", "unsafe operations in an `unsafe fn` body need an `unsafe` block", "the compiler's block is applied (safe)", "unsafe-op-in-unsafe-fn";
-    "impl_trait_overcaptures", "`impl Trait` in return position captures every lifetime in scope", "`+ use<..>` keeps today's captures (safe)", "rpit-lifetime-capture";
-    "rust_2024_incompatible_pat", "binding modes and reference patterns change meaning", "the compiler's explicit pattern is applied", "match-ergonomics";
-    "boxed_slice_into_iter", "`Box<[T]>::into_iter` yields values instead of references", "`.iter()` keeps today's behaviour (safe)", "intoiterator-box-slice";
-    "rust_2024_prelude_collisions", "a method name collides with `Future`/`IntoFuture` now in the prelude", "the fully qualified call is applied (safe)", "prelude";
-    "never_type_fallback_flowing_into_unsafe", "the never type falls back to `!` instead of `()` in unsafe code", "the compiler's type annotation, needs review", "never-type-fallback";
-    "dependency_on_unit_never_type_fallback", "code depends on the never type falling back to `()`", "the compiler's type annotation, needs review", "never-type-fallback";
-    "deprecated_safe_2024", "functions that became `unsafe`", "handled by `unsafe-std-functions`; other functions: the compiler's fix", "newly-unsafe-functions";
-    "static_mut_refs", "references to `static mut` are denied", "rewritten to the explicit raw-pointer form that keeps today's behaviour, needs review", "static-mut-references";
-    "missing_unsafe_on_extern", "extern blocks need `unsafe`", "handled by `unsafe-extern-blocks`", "unsafe-extern";
-    "unsafe_attr_outside_unsafe", "`no_mangle` and co. need `unsafe(..)`", "handled by `unsafe-attributes`", "unsafe-attributes";
-    "keyword_idents_2024", "`gen` is a keyword", "handled by `keyword-gen`", "gen-keyword";
-    "edition_2024_expr_fragment_specifier", "`expr` also matches `const { }` and `_`", "handled by `expr-fragment`: changed only where an arm would be shadowed", "macro-fragment-specifiers";
-    "rust_2024_guarded_string_incompatible_syntax", "`#\"..\"` and `##` are reserved", "handled by `guarded-strings`", "reserved-syntax";
-    "if_let_rescope", "temporaries of an `if let` scrutinee are dropped before `else`", "a judge site: heuristics, a model, else the conservative `match` for review", "temporary-if-let-scope";
-    "tail_expr_drop_order", "temporaries of a block's tail expression are dropped before its locals", "a judge site: accepted where the order cannot be observed, else flagged for review", "temporary-tail-expr-scope";
+    E2018 "2018": "absolute_paths_not_starting_with_crate", "a path to the crate's own item must start with `crate::`", "the compiler's `crate::` path is applied (safe)", "path-changes";
+    E2018 "2018": "anonymous_parameters", "trait methods' parameters need a name", "`_: T` is applied (safe)", "trait-fn-parameters";
+    E2018 "2018": "keyword_idents_2018", "`async`, `await`, `dyn`, `try` are keywords", "the raw identifier (`r#async`) is applied (safe)", "new-keywords";
+    E2018 "2018": "tyvar_behind_raw_pointer", "a method call on a raw pointer to an unknown type", "no automatic fix: name the pointee's type", "tyvar-behind-raw-pointer";
+    E2021 "2021": "ellipsis_inclusive_range_patterns", "`...` range patterns are an error", "`..=` is applied (safe)", "warnings-promoted-to-error";
+    E2021 "2021": "bare_trait_objects", "trait objects need `dyn`", "`dyn` is applied (safe)", "warnings-promoted-to-error";
+    E2021 "2021": "array_into_iter", "`array.into_iter()` yields values instead of references", "`.iter()` keeps today's behaviour (safe)", "IntoIterator-for-arrays";
+    E2021 "2021": "non_fmt_panics", "`panic!` with one argument formats it", "`\"{}\", ` keeps today's message (safe)", "panic-macro-consistency";
+    E2021 "2021": "rust_2021_incompatible_closure_captures", "closures capture fields instead of whole variables, so drop order or auto traits change", "`let _ = &x;` keeps today's capture (safe)", "disjoint-capture-in-closures";
+    E2021 "2021": "rust_2021_incompatible_or_patterns", "`$x:pat` also matches `a | b`", "`$x:pat_param` keeps today's meaning (safe)", "or-patterns-macro-rules";
+    E2021 "2021": "rust_2021_prefixes_incompatible_syntax", "`prefix#`, `prefix\"..\"` and `prefix'x'` are reserved", "a space after the prefix (safe)", "reserving-syntax";
+    E2021 "2021": "rust_2021_prelude_collisions", "a method name collides with `TryFrom`/`TryInto`/`FromIterator` now in the prelude", "the fully qualified call is applied (safe)", "prelude";
+    E2024 "2024": "unsafe_op_in_unsafe_fn", "unsafe operations in an `unsafe fn` body need an `unsafe` block", "the compiler's block is applied (safe)", "unsafe-op-in-unsafe-fn";
+    E2024 "2024": "impl_trait_overcaptures", "`impl Trait` in return position captures every lifetime in scope", "`+ use<..>` keeps today's captures (safe)", "rpit-lifetime-capture";
+    E2024 "2024": "rust_2024_incompatible_pat", "binding modes and reference patterns change meaning", "the compiler's explicit pattern is applied", "match-ergonomics";
+    E2024 "2024": "boxed_slice_into_iter", "`Box<[T]>::into_iter` yields values instead of references", "`.iter()` keeps today's behaviour (safe)", "intoiterator-box-slice";
+    E2024 "2024": "rust_2024_prelude_collisions", "a method name collides with `Future`/`IntoFuture` now in the prelude", "the fully qualified call is applied (safe)", "prelude";
+    E2024 "2024": "never_type_fallback_flowing_into_unsafe", "the never type falls back to `!` instead of `()` in unsafe code", "the compiler's type annotation, needs review", "never-type-fallback";
+    E2024 "2024": "dependency_on_unit_never_type_fallback", "code depends on the never type falling back to `()`", "the compiler's type annotation, needs review", "never-type-fallback";
+    E2024 "2024": "deprecated_safe_2024", "functions that became `unsafe`", "handled by `unsafe-std-functions`; other functions: the compiler's fix", "newly-unsafe-functions";
+    E2024 "2024": "static_mut_refs", "references to `static mut` are denied", "rewritten to the explicit raw-pointer form that keeps today's behaviour, needs review", "static-mut-references";
+    E2024 "2024": "missing_unsafe_on_extern", "extern blocks need `unsafe`", "handled by `unsafe-extern-blocks`", "unsafe-extern";
+    E2024 "2024": "unsafe_attr_outside_unsafe", "`no_mangle` and co. need `unsafe(..)`", "handled by `unsafe-attributes`", "unsafe-attributes";
+    E2024 "2024": "keyword_idents_2024", "`gen` is a keyword", "handled by `keyword-gen`", "gen-keyword";
+    E2024 "2024": "edition_2024_expr_fragment_specifier", "`expr` also matches `const { }` and `_`", "handled by `expr-fragment`: changed only where an arm would be shadowed", "macro-fragment-specifiers";
+    E2024 "2024": "rust_2024_guarded_string_incompatible_syntax", "`#\"..\"` and `##` are reserved", "handled by `guarded-strings`", "reserved-syntax";
+    E2024 "2024": "if_let_rescope", "temporaries of an `if let` scrutinee are dropped before `else`", "a judge site: heuristics, a model, else the conservative `match` for review", "temporary-if-let-scope";
+    E2024 "2024": "tail_expr_drop_order", "temporaries of a block's tail expression are dropped before its locals", "a judge site: accepted where the order cannot be observed, else flagged for review", "temporary-tail-expr-scope";
 }
 
 /// The documentation of a lint of the group.
@@ -329,8 +347,8 @@ fn rule_id(lint: &str) -> &'static str {
     id
 }
 
-fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, &SourceFile>, config: &str, out: &mut CompilerFindings) {
-    convert_all(messages, root, files, config, out);
+fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, &SourceFile>, config: &str, to: Edition, out: &mut CompilerFindings) {
+    convert_all(messages, root, files, config, to, out);
     // rustc suggests wrapping a whole `unsafe fn` body only on its first unsafe
     // operation; the others, inside the body that change wraps, need nothing more.
     let covered: Vec<(&'static str, String, usize, usize)> = out
@@ -354,12 +372,15 @@ fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, 
 }
 
 /// Converts each diagnostic of a migration lint into a change, a site or a diagnostic.
-fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, &SourceFile>, config: &str, out: &mut CompilerFindings) {
+fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, &SourceFile>, config: &str, to: Edition, out: &mut CompilerFindings) {
     // A file compiled for several targets (lib and its tests) is reported once per target.
     let mut seen = std::collections::HashSet::new();
     let mut indexes: BTreeMap<&Path, LineIndex> = BTreeMap::new();
     for d in messages.iter().filter(|d| seen.insert(d.rendered.clone().unwrap_or_else(|| d.message.clone()))) {
         let Some(lint) = lint_name(d) else { continue };
+        if lint_doc(&lint).is_some_and(|l| l.edition > to) {
+            continue;
+        }
         let Some(primary) = d.spans.iter().find(|s| s.is_primary) else { continue };
         let path = root.join(&primary.file_name);
         let Some(file) = files.get(&crate::cargo::discover::normalize(&path)) else {
