@@ -503,31 +503,37 @@ fn span_matches(file: &SourceFile, span: &DiagnosticSpan) -> bool {
     }
 }
 
-/// The first alternative among the diagnostic's children that is machine-applicable, else
-/// the first at all: its edits, applicability and help message.
+/// The suggestion to apply, read by `rustfix` (cargo fix's reader of rustc's suggestions):
+/// the first machine-applicable alternative among the diagnostic's children, else the first
+/// at all — its edits, applicability and help message. An alternative with placeholders
+/// (`/* value */`) is never applied: `None` when it is the only one.
+///
+/// rustfix's `Solution` does not keep its applicability, which decides the change's
+/// safety: it is asked for machine-applicable alternatives first, and the applicability of
+/// another is the one its child says.
 fn best_suggestion(d: &RustcDiagnostic) -> Option<(Vec<Edit>, Applicability, String)> {
-    let mut alternatives = Vec::new();
-    for child in std::iter::once(d).chain(d.children.iter()) {
-        let spans: Vec<&DiagnosticSpan> = child.spans.iter().filter(|s| s.suggested_replacement.is_some()).collect();
-        if spans.is_empty() {
-            continue;
+    use rustfix::Filter;
+    // cargo_metadata's diagnostic is rustc's JSON, which rustfix reads with its own types.
+    let diagnostic: rustfix::diagnostics::Diagnostic = serde_json::to_value(d).and_then(serde_json::from_value).ok()?;
+    let none = std::collections::HashSet::<String>::new();
+    let (solution, applicability) = match rustfix::collect_suggestions(&diagnostic, &none, Filter::MachineApplicableOnly) {
+        Some(s) => (s.solutions.into_iter().next()?, Applicability::MachineApplicable),
+        None => {
+            let solution = rustfix::collect_suggestions(&diagnostic, &none, Filter::Everything)?.solutions.into_iter().next()?;
+            let applicability = d
+                .children
+                .iter()
+                .find(|c| c.message == solution.message)
+                .and_then(|c| c.spans.iter().find_map(|s| s.suggestion_applicability.clone()))
+                .unwrap_or(Applicability::Unspecified);
+            (solution, applicability)
         }
-        let edits: Vec<Edit> =
-            spans.iter().map(|s| Edit::replace(s.byte_start as usize..s.byte_end as usize, s.suggested_replacement.clone().unwrap_or_default())).collect();
-        let applicability = spans
-            .iter()
-            .filter_map(|s| s.suggestion_applicability.clone())
-            .max_by_key(|a| match a {
-                Applicability::MachineApplicable => 0,
-                Applicability::MaybeIncorrect => 1,
-                Applicability::HasPlaceholders => 2,
-                _ => 3,
-            })
-            .unwrap_or(Applicability::Unspecified);
-        alternatives.push((edits, applicability, child.message.clone()));
+    };
+    if applicability == Applicability::HasPlaceholders {
+        return None;
     }
-    let pick = alternatives.iter().position(|(_, a, _)| *a == Applicability::MachineApplicable).unwrap_or(0);
-    (!alternatives.is_empty()).then(|| alternatives.swap_remove(pick))
+    let edits = solution.replacements.into_iter().map(|r| Edit::replace(r.snippet.range, r.replacement)).collect();
+    Some((edits, applicability, solution.message))
 }
 
 /// Builds the judge's site for an `if_let_rescope` or `tail_expr_drop_order` lint.
@@ -631,4 +637,41 @@ fn static_mut_ref_edits(file: &SourceFile, span: &DiagnosticSpan, message: &str)
     }
     let (open, how) = if mutable { ("(*&raw mut ", "`(*&raw mut STATIC)`") } else { ("(*&raw const ", "`(*&raw const STATIC)`") };
     Some((vec![Edit::insert(start, open), Edit::insert(start + path_len, ")")], how))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A diagnostic as rustc writes it, with one child per alternative: `(message,
+    /// applicability, replacement)` at bytes 4..7.
+    fn diagnostic(children: &[(&str, &str, &str)]) -> RustcDiagnostic {
+        let span = |replacement: Option<(&str, &str)>| {
+            serde_json::json!({
+                "file_name": "src/lib.rs", "byte_start": 4, "byte_end": 7, "line_start": 1, "line_end": 1,
+                "column_start": 5, "column_end": 8, "is_primary": true, "text": [], "label": null,
+                "suggested_replacement": replacement.map(|r| r.1), "suggestion_applicability": replacement.map(|r| r.0), "expansion": null
+            })
+        };
+        let children: Vec<_> = children
+            .iter()
+            .map(|(message, applicability, replacement)| {
+                serde_json::json!({"message": message, "code": null, "level": "help", "spans": [span(Some((applicability, replacement)))], "children": [], "rendered": null})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "message": "m", "code": {"code": "l", "explanation": null}, "level": "warning", "spans": [span(None)], "children": children, "rendered": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_machine_applicable_alternative_wins_and_placeholders_are_never_applied() {
+        let d = diagnostic(&[("maybe", "MaybeIncorrect", "a"), ("sure", "MachineApplicable", "b")]);
+        assert_eq!(best_suggestion(&d), Some((vec![Edit::replace(4..7, "b")], Applicability::MachineApplicable, "sure".to_string())));
+        let d = diagnostic(&[("maybe", "MaybeIncorrect", "a"), ("other", "MaybeIncorrect", "c")]);
+        assert_eq!(best_suggestion(&d), Some((vec![Edit::replace(4..7, "a")], Applicability::MaybeIncorrect, "maybe".to_string())));
+        let d = diagnostic(&[("fill in", "HasPlaceholders", "/* value */")]);
+        assert_eq!(best_suggestion(&d), None);
+    }
 }
