@@ -14,7 +14,8 @@ first):
     that --apply runs as users run it): wall time, changes per edition step (from the
     diff's headers), whether `--verify` reverted anything;
   * cargo fix: for each step, `cargo fix --edition --allow-no-vcs --allow-dirty`, then the
-    manifest's edition raised to the step's edition; wall time summed over the steps;
+    manifest's edition raised to the step's edition (and a `rust-version` older than that
+    edition raised to its first release, as cargo demands); wall time summed over the steps;
   * each result: `cargo check` of the library with edition 2024 (`builds`), and the number of
     warnings of the 2024 build.
 Prints a Markdown table; writes everything to --out (default target/bench-editions.json).
@@ -69,8 +70,16 @@ def edition_of(manifest: Path) -> str:
     return m.group(1) if m else "2015"
 
 
+MIN_RUST = {"2018": (1, 31), "2021": (1, 56), "2024": (1, 85)}
+
+
 def set_edition(manifest: Path, edition: str):
+    """The manual edit between two cargo fix runs: the edition, and a `rust-version` older
+    than the edition's first release raised to it (cargo refuses the manifest otherwise)."""
     text = manifest.read_text()
+    m = re.search(r'^rust-version\s*=\s*"(\d+)\.(\d+)[^"]*"', text, re.M)
+    if m and (int(m.group(1)), int(m.group(2))) < MIN_RUST[edition]:
+        text = text[:m.start()] + 'rust-version = "%d.%d"' % MIN_RUST[edition] + text[m.end():]
     if re.search(r'^edition\s*=', text, re.M):
         text = re.sub(r'^edition\s*=\s*"\d+"', f'edition = "{edition}"', text, count=1, flags=re.M)
     else:
@@ -94,6 +103,11 @@ def git_commit(path: Path):
 
 
 def check_2024(path: Path, env, targets) -> dict:
+    # Every Rust file touched: the crate is compiled again and its warnings are counted
+    # (cargo does not always replay a cached build's warnings).
+    for f in path.rglob("*.rs"):
+        if "target" not in f.relative_to(path).parts:
+            f.touch()
     p, secs = run(["cargo", "check", targets, "--message-format=short"], path, env)
     errors = [l for l in p.stderr.splitlines() if re.match(r"^[^ ]+:\d+:\d+: error", l)]
     warnings = [l for l in p.stderr.splitlines() if re.match(r"^[^ ]+:\d+:\d+: warning", l)]
@@ -154,7 +168,7 @@ def one(name_version: str, exe: Path, work: Path, env) -> dict:
             continue
         p, secs = run(["cargo", "fix", "--edition", targets, "--allow-no-vcs", "--allow-dirty"], fix, env)
         total += secs
-        fixed.append({"step": f"{frm}→{to}", "status": p.returncode, "secs": round(secs, 2)})
+        fixed.append({"step": f"{frm}→{to}", "status": p.returncode, "secs": round(secs, 2), "error": p.stderr.strip().splitlines()[-1] if p.returncode and p.stderr.strip() else None})
         if p.returncode != 0:
             break
         set_edition(fix / "Cargo.toml", to)

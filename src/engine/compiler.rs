@@ -557,7 +557,14 @@ fn judgement_site(lint: &str, d: &RustcDiagnostic, file: &SourceFile, lines: &Li
         let start = edits.iter().map(|e| e.range.start).min()?;
         let end = edits.iter().map(|e| e.range.end).max()?;
         let code = file.text.get(start..end)?.to_string();
-        let temporary = in_file.iter().find(|s| s.label.as_deref().is_some_and(|l| l.contains("significant drop")))?;
+        let temporaries: Vec<std::ops::Range<usize>> = in_file
+            .iter()
+            .filter(|s| s.label.as_deref().is_some_and(|l| l.contains("significant drop")))
+            .map(|s| s.byte_start as usize..s.byte_end as usize)
+            .collect();
+        if temporaries.is_empty() {
+            return None;
+        }
         return Some(Site {
             rule: rule_id(lint),
             file: file.display.clone(),
@@ -568,7 +575,7 @@ fn judgement_site(lint: &str, d: &RustcDiagnostic, file: &SourceFile, lines: &Li
             context: Vec::new(),
             options: crate::core::model::if_let_rescope_options(edits),
             conservative: 1,
-            evidence: Evidence::IfLetRescope { temporary: temporary.byte_start as usize..temporary.byte_end as usize, destructors },
+            evidence: Evidence::IfLetRescope { temporaries, destructors },
         });
     }
     // tail_expr_drop_order: the lines from the first local to the end of the block.
@@ -596,14 +603,44 @@ fn judgement_site(lint: &str, d: &RustcDiagnostic, file: &SourceFile, lines: &Li
     })
 }
 
+/// Destructors of well-known crates, by the crate and the file of the `Drop` impl the
+/// compiler points at (`""`: any file of the crate): what releasing them does.
+const KNOWN_DROPS: [(&str, &str, DropOrigin); 11] = [
+    // Buffers and collections: their Drop frees memory (a reference count first).
+    ("bytes", "", DropOrigin::Memory),
+    ("smallvec", "", DropOrigin::Memory),
+    ("arrayvec", "", DropOrigin::Memory),
+    ("tinyvec", "", DropOrigin::Memory),
+    ("thin-vec", "", DropOrigin::Memory),
+    ("bitvec", "", DropOrigin::Memory),
+    ("hashbrown", "", DropOrigin::Memory),
+    ("indexmap", "", DropOrigin::Memory),
+    ("triomphe", "", DropOrigin::Memory),
+    ("servo_arc", "", DropOrigin::Memory),
+    // crossbeam-epoch's `Owned<T>`, a box (its `Guard`, in guard.rs, unpins: not memory).
+    ("crossbeam-epoch", "/atomic.rs", DropOrigin::Memory),
+];
+
+/// The crate of a file in cargo's registry (`.../registry/src/<index>/<name>-<version>/...`).
+fn registry_crate(file: &str) -> Option<&str> {
+    let rest = file.split("/registry/src/").nth(1)?;
+    let dir = rest.split('/').nth(1)?;
+    // `name-1.2.3`: the name is everything before the last `-` followed by a digit.
+    let at = dir.char_indices().filter(|(i, c)| *c == '-' && dir[i + 1..].starts_with(|d: char| d.is_ascii_digit())).map(|(i, _)| i).last()?;
+    Some(&dir[..at])
+}
+
 /// Classifies a destructor by the file the compiler points at for its `Drop` impl.
 pub fn drop_origin(file: &str, root: &Path) -> DropOrigin {
     let f = file.replace('\\', "/");
     let in_std = f.starts_with("/rustc/") || f.contains("/library/");
+    let known = registry_crate(&f).and_then(|krate| KNOWN_DROPS.iter().find(|(k, suffix, _)| *k == krate && f.ends_with(suffix)));
     if f.contains("rwlock") {
         DropOrigin::RwLockGuard
     } else if f.contains("mutex") || f.contains("/lock_api") || f.contains("/parking_lot") || f.contains("/spin-") {
         DropOrigin::MutexGuard
+    } else if let Some((_, _, origin)) = known {
+        origin.clone()
     } else if in_std && f.ends_with("/cell.rs") {
         DropOrigin::RefCellBorrow
     } else if in_std && ["/vec/", "/string.rs", "/boxed.rs", "/rc.rs", "/sync.rs", "/collections/", "/vec.rs"].iter().any(|p| f.contains(p)) {
@@ -663,6 +700,20 @@ mod tests {
             "message": "m", "code": {"code": "l", "explanation": null}, "level": "warning", "spans": [span(None)], "children": children, "rendered": null
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn destructors_of_well_known_crates_are_classified_by_their_crate() {
+        let reg = "/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f";
+        let root = Path::new("/work/app");
+        assert_eq!(registry_crate(&format!("{reg}/thin-vec-0.2.13/src/lib.rs")), Some("thin-vec"));
+        assert_eq!(drop_origin(&format!("{reg}/bytes-1.12.1/src/bytes.rs"), root), DropOrigin::Memory);
+        assert_eq!(drop_origin(&format!("{reg}/crossbeam-epoch-0.9.20/src/atomic.rs"), root), DropOrigin::Memory);
+        assert_eq!(drop_origin(&format!("{reg}/crossbeam-epoch-0.9.20/src/guard.rs"), root), DropOrigin::Other);
+        assert_eq!(drop_origin(&format!("{reg}/lock_api-0.4.14/src/rwlock.rs"), root), DropOrigin::RwLockGuard);
+        assert_eq!(drop_origin(&format!("{reg}/async-lock-3.4.2/src/mutex.rs"), root), DropOrigin::MutexGuard);
+        assert_eq!(drop_origin(&format!("{reg}/h2-0.4.21/src/share.rs"), root), DropOrigin::Other);
+        assert_eq!(drop_origin("src/common/deque.rs", root), DropOrigin::Workspace);
     }
 
     #[test]
