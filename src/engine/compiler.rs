@@ -626,7 +626,7 @@ fn registry_crate(file: &str) -> Option<&str> {
     let rest = file.split("/registry/src/").nth(1)?;
     let dir = rest.split('/').nth(1)?;
     // `name-1.2.3`: the name is everything before the last `-` followed by a digit.
-    let at = dir.char_indices().filter(|(i, c)| *c == '-' && dir[i + 1..].starts_with(|d: char| d.is_ascii_digit())).map(|(i, _)| i).last()?;
+    let at = dir.char_indices().rev().find(|(i, c)| *c == '-' && dir[i + 1..].starts_with(|d: char| d.is_ascii_digit())).map(|(i, _)| i)?;
     Some(&dir[..at])
 }
 
