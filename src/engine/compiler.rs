@@ -278,17 +278,17 @@ lints! {
     "rust_2024_incompatible_pat", "binding modes and reference patterns change meaning", "the compiler's explicit pattern is applied", "match-ergonomics";
     "boxed_slice_into_iter", "`Box<[T]>::into_iter` yields values instead of references", "`.iter()` keeps today's behaviour (safe)", "intoiterator-box-slice";
     "rust_2024_prelude_collisions", "a method name collides with `Future`/`IntoFuture` now in the prelude", "the fully qualified call is applied (safe)", "prelude";
-    "never_type_fallback_flowing_into_unsafe", "the never type falls back to `!` instead of `()` in unsafe code", "the compiler's type annotation, needs review", "never-type-fallback";
-    "dependency_on_unit_never_type_fallback", "code depends on the never type falling back to `()`", "the compiler's type annotation, needs review", "never-type-fallback";
+    "never_type_fallback_flowing_into_unsafe", "the never type falls back to `!` instead of `()` in unsafe code", "the compiler's type annotation (safe); in a macro: `let _: () =` at the invocation, needs review", "never-type-fallback";
+    "dependency_on_unit_never_type_fallback", "code depends on the never type falling back to `()`", "the compiler's type annotation (safe); in a macro: `let _: () =` at the invocation, needs review", "never-type-fallback";
     "deprecated_safe_2024", "functions that became `unsafe`", "handled by `unsafe-std-functions`; other functions: the compiler's fix", "newly-unsafe-functions";
-    "static_mut_refs", "references to `static mut` are denied", "rewritten to the explicit raw-pointer form that keeps today's behaviour, needs review", "static-mut-references";
+    "static_mut_refs", "references to `static mut` are denied", "the explicit raw-pointer form that keeps today's behaviour, implicit references included (`ref`, format and macro arguments), needs review", "static-mut-references";
     "missing_unsafe_on_extern", "extern blocks need `unsafe`", "handled by `unsafe-extern-blocks`", "unsafe-extern";
     "unsafe_attr_outside_unsafe", "`no_mangle` and co. need `unsafe(..)`", "handled by `unsafe-attributes`", "unsafe-attributes";
     "keyword_idents_2024", "`gen` is a keyword", "handled by `keyword-gen`", "gen-keyword";
     "edition_2024_expr_fragment_specifier", "`expr` also matches `const { }` and `_`", "handled by `expr-fragment`: changed only where an arm would be shadowed", "macro-fragment-specifiers";
     "rust_2024_guarded_string_incompatible_syntax", "`#\"..\"` and `##` are reserved", "handled by `guarded-strings`", "reserved-syntax";
     "if_let_rescope", "temporaries of an `if let` scrutinee are dropped before `else`", "a judge site: heuristics, a model, else the conservative `match` for review", "temporary-if-let-scope";
-    "tail_expr_drop_order", "temporaries of a block's tail expression are dropped before its locals", "a judge site: accepted where the order cannot be observed, else flagged for review", "temporary-tail-expr-scope";
+    "tail_expr_drop_order", "temporaries of a block's tail expression are dropped before its locals", "a judge site: accepted where the order cannot be observed, else flagged for review; a temporary the value borrows (E0716 on 2024): parentheses or a `let`", "temporary-tail-expr-scope";
 }
 
 /// The documentation of a lint of the group.
@@ -365,6 +365,12 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
         let Some(file) = files.get(&crate::cargo::discover::normalize(&path)) else {
             // Written by a macro of another crate and expanded here: its fix would belong
             // in that crate's macro.
+            if NEVER_FALLBACK_LINTS.contains(&lint.as_str()) && !has_suggestion(d) {
+                if let Some((target, edits)) = never_fallback_at_invocation(primary, root, files) {
+                    out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, never_fallback_reason(d), edits));
+                    continue;
+                }
+            }
             if let Some((file, line, name)) = call_site(primary, root, files) {
                 out.unchanged.push(Unchanged::at(
                     rule_id(&lint),
@@ -407,6 +413,21 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
             cfg: CfgStatus::Active,
             edits,
         };
+        if lint == "tail_expr_drop_order" && borrowed_past_block(d) {
+            // Not a question of drop order: on 2024 this does not compile (E0716).
+            match crate::engine::lint_rewrites::tail_temporary_edits(&file.text, primary.byte_start as usize..primary.byte_end as usize) {
+                Some((edits, how, safety)) => out.changes.push(change(
+                    safety,
+                    format!(
+                        "{}: the temporary is borrowed by the block's value and would be dropped before its use on 2024 (E0716); rewritten to {how}",
+                        d.message
+                    ),
+                    edits,
+                )),
+                None => out.unchanged.push(needs_review(file, primary, &lint, d)),
+            }
+            continue;
+        }
         if lint == "if_let_rescope" || lint == "tail_expr_drop_order" {
             match judgement_site(&lint, d, file, lines, root) {
                 Some(site) => out.sites.push(site),
@@ -415,15 +436,24 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
             continue;
         }
         if lint == "static_mut_refs" {
-            match static_mut_ref_edits(file, primary, &d.message) {
-                Some((edits, how)) => out.changes.push(change(
-                    Safety::NeedsReview,
-                    format!("{}: rewritten to {how}, which keeps today's behaviour and compiles in 2024; consider an atomic, a `Mutex`/`OnceLock`, or keeping the raw pointer", d.message),
-                    edits,
-                )),
+            match static_mut_ref_edits(file, primary, &d.message, root, files) {
+                Some((target, edits, how)) => {
+                    let reason = format!("{}: rewritten to {how}, which keeps today's behaviour and compiles in 2024; consider an atomic, a `Mutex`/`OnceLock`, or keeping the raw pointer", d.message);
+                    out.changes.push(if target.path == file.path {
+                        change(Safety::NeedsReview, reason, edits)
+                    } else {
+                        compiler_change(&lint, config, target, Safety::NeedsReview, reason, edits)
+                    });
+                }
                 None => out.unchanged.push(needs_review(file, primary, &lint, d)),
             }
             continue;
+        }
+        if NEVER_FALLBACK_LINTS.contains(&lint.as_str()) && !has_suggestion(d) {
+            if let Some((target, edits)) = never_fallback_at_invocation(primary, root, files) {
+                out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, never_fallback_reason(d), edits));
+                continue;
+            }
         }
         match best_suggestion(d) {
             Some((edits, applicability, help)) => {
@@ -589,25 +619,78 @@ pub fn drop_origin(file: &str, root: &Path) -> DropOrigin {
 }
 
 /// `static_mut_refs`: rewrites the reference to the explicit raw-pointer form that keeps
-/// today's behaviour (`&X` → `&*&raw const X`, `&mut X` → `&mut *&raw mut X`,
-/// `X.m()` → `(*&raw const X).m()`).
-fn static_mut_ref_edits(file: &SourceFile, span: &DiagnosticSpan, message: &str) -> Option<(Vec<Edit>, &'static str)> {
-    let (start, end) = (span.byte_start as usize, span.byte_end as usize);
-    let text = file.text.get(start..end)?;
+/// today's behaviour ([`crate::engine::lint_rewrites::static_mut_edits`]); one made in a
+/// `macro_rules!` body through a metavariable is rewritten at the invocation, which may be
+/// in another file: the file the edits are for comes with them.
+fn static_mut_ref_edits<'f>(
+    file: &'f SourceFile,
+    span: &DiagnosticSpan,
+    message: &str,
+    root: &Path,
+    files: &BTreeMap<PathBuf, &'f SourceFile>,
+) -> Option<(&'f SourceFile, Vec<Edit>, &'static str)> {
+    use crate::engine::lint_rewrites as rw;
+    let range = span.byte_start as usize..span.byte_end as usize;
     let mutable = message.contains("mutable reference");
-    if let Some(rest) = text.strip_prefix("&mut") {
-        let skip = text.len() - rest.trim_start().len();
-        return Some((vec![Edit::insert(start + skip, "*&raw mut ")], "`&mut *&raw mut STATIC`"));
+    if let (Some(name), Some(expansion)) = (rw::first_metavariable(file.text.get(range.clone())?), span.expansion.as_ref()) {
+        let fragment = rw::metavariable_fragment(&file.text, range.start, name)?;
+        let target = *files.get(&crate::cargo::discover::normalize(&root.join(&expansion.span.file_name)))?;
+        let invocation = expansion.span.byte_start as usize..expansion.span.byte_end as usize;
+        let (edits, how) = rw::static_mut_invocation_edits(&target.text, invocation, &fragment, mutable)?;
+        return Some((target, edits, how));
     }
-    if let Some(rest) = text.strip_prefix('&') {
-        let skip = text.len() - rest.trim_start().len();
-        return Some((vec![Edit::insert(start + skip, "*&raw const ")], "`&*&raw const STATIC`"));
+    let (edits, how) = rw::static_mut_edits(&file.text, range, mutable)?;
+    Some((file, edits, how))
+}
+
+/// Whether a `tail_expr_drop_order` diagnostic is about a temporary the block's value
+/// borrows (rustc's borrow checker part of the lint: "borrow later used ..."), which is
+/// E0716 on 2024, rather than about two destructors' order.
+fn borrowed_past_block(d: &RustcDiagnostic) -> bool {
+    d.spans.iter().any(|s| s.label.as_deref().is_some_and(|l| l.starts_with("borrow later")))
+}
+
+/// The lints of the never type's fallback changing from `()` to `!`.
+const NEVER_FALLBACK_LINTS: [&str; 2] = ["never_type_fallback_flowing_into_unsafe", "dependency_on_unit_never_type_fallback"];
+
+/// Whether any alternative of the diagnostic suggests an edit.
+fn has_suggestion(d: &RustcDiagnostic) -> bool {
+    std::iter::once(d).chain(d.children.iter()).any(|c| c.spans.iter().any(|s| s.suggested_replacement.is_some()))
+}
+
+/// Never-type fallback inside a macro's expansion, which rustc does not annotate (the
+/// annotation would land in the macro, for every invocation): the outermost invocation in
+/// one of `files`, when it is a statement of its own, gets `let _: () =`
+/// ([`crate::engine::lint_rewrites::never_fallback_invocation_edits`]).
+fn never_fallback_at_invocation<'f>(span: &DiagnosticSpan, root: &Path, files: &BTreeMap<PathBuf, &'f SourceFile>) -> Option<(&'f SourceFile, Vec<Edit>)> {
+    let mut at = span.expansion.as_ref()?;
+    while let Some(outer) = at.span.expansion.as_ref() {
+        at = outer;
     }
-    // An implicit reference: a method call or an index on the static.
-    let path_len = text.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(text.len());
-    if path_len == 0 || path_len == text.len() {
-        return None;
+    let target = *files.get(&crate::cargo::discover::normalize(&root.join(&at.span.file_name)))?;
+    let edits = crate::engine::lint_rewrites::never_fallback_invocation_edits(&target.text, at.span.byte_start as usize..at.span.byte_end as usize)?;
+    Some((target, edits))
+}
+
+fn never_fallback_reason(d: &RustcDiagnostic) -> String {
+    format!(
+        "{} (inside a macro, where rustc suggests nothing): the invocation's value annotated as `()`, the type it falls back to today; in 2024 it would be `!`",
+        d.message
+    )
+}
+
+/// A change of the compiler phase in `file` (not necessarily the file of the lint's span).
+fn compiler_change(lint: &str, config: &str, file: &SourceFile, safety: Safety, reason: String, mut edits: Vec<Edit>) -> Change {
+    edits.sort();
+    let line = LineIndex::new(&file.text).line(edits.first().map_or(0, |e| e.range.start));
+    Change {
+        rule: rule_id(lint),
+        reason,
+        safety,
+        decided_by: Decider::Compiler(config.to_string()),
+        file: file.display.clone(),
+        line,
+        cfg: CfgStatus::Active,
+        edits,
     }
-    let (open, how) = if mutable { ("(*&raw mut ", "`(*&raw mut STATIC)`") } else { ("(*&raw const ", "`(*&raw const STATIC)`") };
-    Some((vec![Edit::insert(start, open), Edit::insert(start + path_len, ")")], how))
 }
