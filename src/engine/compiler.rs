@@ -278,8 +278,8 @@ lints! {
     "rust_2024_incompatible_pat", "binding modes and reference patterns change meaning", "the compiler's explicit pattern is applied", "match-ergonomics";
     "boxed_slice_into_iter", "`Box<[T]>::into_iter` yields values instead of references", "`.iter()` keeps today's behaviour (safe)", "intoiterator-box-slice";
     "rust_2024_prelude_collisions", "a method name collides with `Future`/`IntoFuture` now in the prelude", "the fully qualified call is applied (safe)", "prelude";
-    "never_type_fallback_flowing_into_unsafe", "the never type falls back to `!` instead of `()` in unsafe code", "the compiler's type annotation (safe); in a macro: `let _: () =` at the invocation, needs review", "never-type-fallback";
-    "dependency_on_unit_never_type_fallback", "code depends on the never type falling back to `()`", "the compiler's type annotation (safe); in a macro: `let _: () =` at the invocation, needs review", "never-type-fallback";
+    "never_type_fallback_flowing_into_unsafe", "the never type falls back to `!` instead of `()` in unsafe code", "the compiler's type annotation (safe); where it has none, `let _: () =` at a macro's invocation or the value annotated, needs review", "never-type-fallback";
+    "dependency_on_unit_never_type_fallback", "code depends on the never type falling back to `()`", "the compiler's type annotation (safe); where it has none, `let _: () =` at a macro's invocation or the value annotated, needs review", "never-type-fallback";
     "deprecated_safe_2024", "functions that became `unsafe`", "handled by `unsafe-std-functions`; other functions: the compiler's fix", "newly-unsafe-functions";
     "static_mut_refs", "references to `static mut` are denied", "the explicit raw-pointer form that keeps today's behaviour, implicit references included (`ref`, format and macro arguments), needs review", "static-mut-references";
     "missing_unsafe_on_extern", "extern blocks need `unsafe`", "handled by `unsafe-extern-blocks`", "unsafe-extern";
@@ -366,8 +366,8 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
             // Written by a macro of another crate and expanded here: its fix would belong
             // in that crate's macro.
             if NEVER_FALLBACK_LINTS.contains(&lint.as_str()) && !has_suggestion(d) {
-                if let Some((target, edits)) = never_fallback_at_invocation(primary, root, files) {
-                    out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, never_fallback_reason(d), edits));
+                if let Some((target, edits, reason)) = never_fallback_edits(d, primary, None, root, files) {
+                    out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, reason, edits));
                     continue;
                 }
             }
@@ -450,8 +450,8 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
             continue;
         }
         if NEVER_FALLBACK_LINTS.contains(&lint.as_str()) && !has_suggestion(d) {
-            if let Some((target, edits)) = never_fallback_at_invocation(primary, root, files) {
-                out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, never_fallback_reason(d), edits));
+            if let Some((target, edits, reason)) = never_fallback_edits(d, primary, Some(file), root, files) {
+                out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, reason, edits));
                 continue;
             }
         }
@@ -658,25 +658,40 @@ fn has_suggestion(d: &RustcDiagnostic) -> bool {
     std::iter::once(d).chain(d.children.iter()).any(|c| c.spans.iter().any(|s| s.suggested_replacement.is_some()))
 }
 
-/// Never-type fallback inside a macro's expansion, which rustc does not annotate (the
-/// annotation would land in the macro, for every invocation): the outermost invocation in
-/// one of `files`, when it is a statement of its own, gets `let _: () =`
-/// ([`crate::engine::lint_rewrites::never_fallback_invocation_edits`]).
-fn never_fallback_at_invocation<'f>(span: &DiagnosticSpan, root: &Path, files: &BTreeMap<PathBuf, &'f SourceFile>) -> Option<(&'f SourceFile, Vec<Edit>)> {
-    let mut at = span.expansion.as_ref()?;
+/// Never-type fallback where rustc suggests no annotation. Inside a macro's expansion
+/// (the annotation would land in the macro, for every invocation): the outermost
+/// invocation in one of `files`, when it is a statement of its own, gets `let _: () =`.
+/// Elsewhere (a union field, a method of a generic type: no path to put `::<()>` on) the
+/// expression rustc points at, whose type is the one that falls back, is annotated:
+/// `::core::convert::identity::<()>(..)`. See [`crate::engine::lint_rewrites`]. The file
+/// the edits are for, the edits, and the change's reason.
+fn never_fallback_edits<'f>(
+    d: &RustcDiagnostic,
+    span: &DiagnosticSpan,
+    file: Option<&'f SourceFile>,
+    root: &Path,
+    files: &BTreeMap<PathBuf, &'f SourceFile>,
+) -> Option<(&'f SourceFile, Vec<Edit>, String)> {
+    use crate::engine::lint_rewrites as rw;
+    let Some(mut at) = span.expansion.as_ref() else {
+        let file = file?;
+        let edits = rw::never_fallback_value_edits(&file.text, span.byte_start as usize..span.byte_end as usize)?;
+        let reason = format!(
+            "{} (rustc suggests no annotation here): the expression's type annotated as `()`, the type it falls back to today; in 2024 it would be `!`",
+            d.message
+        );
+        return Some((file, edits, reason));
+    };
     while let Some(outer) = at.span.expansion.as_ref() {
         at = outer;
     }
     let target = *files.get(&crate::cargo::discover::normalize(&root.join(&at.span.file_name)))?;
-    let edits = crate::engine::lint_rewrites::never_fallback_invocation_edits(&target.text, at.span.byte_start as usize..at.span.byte_end as usize)?;
-    Some((target, edits))
-}
-
-fn never_fallback_reason(d: &RustcDiagnostic) -> String {
-    format!(
+    let edits = rw::never_fallback_invocation_edits(&target.text, at.span.byte_start as usize..at.span.byte_end as usize)?;
+    let reason = format!(
         "{} (inside a macro, where rustc suggests nothing): the invocation's value annotated as `()`, the type it falls back to today; in 2024 it would be `!`",
         d.message
-    )
+    );
+    Some((target, edits, reason))
 }
 
 /// A change of the compiler phase in `file` (not necessarily the file of the lint's span).

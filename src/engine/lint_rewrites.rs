@@ -10,9 +10,10 @@
 //!   2024, [`tail_temporary_edits`]): the block becomes parentheses when it holds only its
 //!   tail (the 2021 drop point, exactly), else the temporary is bound to a `let` declared
 //!   before the enclosing statement;
-//! - never-type fallback reaching `unsafe` code through a macro, where rustc does not
-//!   suggest (its suggestion would land in the macro): `let _: () =` at the invocation
-//!   ([`never_fallback_invocation_edits`]).
+//! - never-type fallback reaching `unsafe` code where rustc suggests no annotation:
+//!   through a macro (its suggestion would land in the macro), `let _: () =` at the
+//!   invocation ([`never_fallback_invocation_edits`]); a union field or a generic type's
+//!   method, the expression annotated in place ([`never_fallback_value_edits`]).
 //!
 //! Pure functions of a file's text and the compiler's byte ranges; [`crate::engine::compiler`]
 //! turns what they return into changes.
@@ -381,6 +382,15 @@ pub fn never_fallback_invocation_edits(text: &str, invocation: Range<usize>) -> 
     Some(edits)
 }
 
+/// Never-type fallback at the expression `range` of `text` (a union field, a call of a
+/// generic type's method), whose own type is the one that falls back: annotated in place,
+/// `::core::convert::identity::<()>(expr)` (a no-op at run time; `core` so that `no_std`
+/// crates have it too). `None` if the range is not an expression.
+pub fn never_fallback_value_edits(text: &str, range: Range<usize>) -> Option<Vec<Edit>> {
+    syn::parse_str::<syn::Expr>(text.get(range.clone())?).ok()?;
+    Some(vec![Edit::insert(range.start, "::core::convert::identity::<()>("), Edit::insert(range.end, ")")])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,6 +485,10 @@ mod tests {
         assert_eq!(apply_edits(text, &edits).unwrap(), "fn f() {\n    unsafe {\n        let _: () = send!();\n    }\n}\n");
         let braces = "fn f() { m! { } }";
         assert_eq!(apply_edits(braces, &never_fallback_invocation_edits(braces, at(braces, "m! { }")).unwrap()).unwrap(), "fn f() { let _: () = m! { }; }");
+        let union = "fn f() { unsafe { U { a: () }.b } }";
+        let edits = never_fallback_value_edits(union, at(union, "U { a: () }.b")).unwrap();
+        assert_eq!(apply_edits(union, &edits).unwrap(), "fn f() { unsafe { ::core::convert::identity::<()>(U { a: () }.b) } }");
+        assert!(never_fallback_value_edits(union, at(union, "{ a: ()")).is_none(), "not an expression");
         let value = "fn f() { let v = send!(); }";
         assert!(never_fallback_invocation_edits(value, at(value, "send!()")).is_none(), "its value is used: not a statement of its own");
     }
