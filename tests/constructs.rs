@@ -85,3 +85,38 @@ fn never_fallback_without_a_suggestion_is_annotated_as_unit() {
     assert!(diff.contains("+        unsafe { ::core::convert::identity::<()>(Either { unit: () }.value) }"), "{diff}");
     insta::assert_snapshot!("never_fallback_diff", diff);
 }
+
+/// The `objc` shape for real: the macro is another crate's (a path dependency, not a
+/// member), invoked as a statement here. rustc reports the fallback in the dependency's
+/// file; the annotation goes on the invocation, in this crate.
+#[test]
+fn never_fallback_in_another_crates_macro_is_annotated_at_the_invocation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    common::write_file(root, "dep/Cargo.toml", "[package]\nname = \"dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
+    common::write_file(
+        root,
+        "dep/src/lib.rs",
+        "/// # Safety\n/// `R` must be valid when zeroed.\npub unsafe fn send<R>() -> Result<R, ()> {\n    Ok(unsafe { std::mem::zeroed() })\n}\n\n#[macro_export]\nmacro_rules! msg_send {\n    () => {\n        match $crate::send::<_>() {\n            Ok(x) => x,\n            Err(_) => loop {},\n        }\n    };\n}\n",
+    );
+    common::write_file(
+        root,
+        "app/Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ndep = { path = \"../dep\" }\n\n[workspace]\n",
+    );
+    common::write_file(
+        root,
+        "app/src/main.rs",
+        "#![warn(never_type_fallback_flowing_into_unsafe)]\n\nfn main() {\n    unsafe {\n        dep::msg_send!();\n    }\n    println!(\"sent\");\n}\n",
+    );
+    let dir = root.join("app");
+    let (before, _) = run(&dir);
+    let out = common::edition_in(&dir, &["--apply", "--allow-no-vcs", "--llm", "none"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let main = std::fs::read_to_string(dir.join("src/main.rs")).unwrap();
+    assert!(main.contains("        let _: () = dep::msg_send!();\n"), "{main}");
+    assert!(std::fs::read_to_string(root.join("dep/src/lib.rs")).unwrap().contains("$crate::send::<_>()"), "the dependency is not touched");
+    let (after, cargo) = run(&dir);
+    assert_eq!(after, before);
+    assert!(!cargo.contains("warning: never type fallback"), "{cargo}");
+}
