@@ -279,7 +279,7 @@ pub fn tail_temporary_edits(text: &str, temporary: Range<usize>) -> Option<(Vec<
 /// A block whose tail holds the temporary.
 struct Tail {
     /// The block expression (with `unsafe`, label), its tail, and whether it is a plain
-    /// block (no `unsafe`, label or attribute) holding only its tail.
+    /// block (no `unsafe`, label or attribute; its tail not a place) holding only its tail.
     block: Range<usize>,
     tail: Range<usize>,
     plain: bool,
@@ -308,11 +308,19 @@ impl TailFinder<'_> {
             return;
         }
         let range = self.parsed.range(expr.span());
+        // `{ place }` moves or copies out of the place, `(place)` does not.
+        let place = matches!(
+            block.stmts.last(),
+            Some(syn::Stmt::Expr(
+                syn::Expr::Path(_) | syn::Expr::Field(_) | syn::Expr::Index(_) | syn::Expr::Unary(syn::ExprUnary { op: syn::UnOp::Deref(_), .. }),
+                None
+            ))
+        );
         self.found = Some(Tail {
             call_arg: self.call_args.contains(&range.start),
             block: range,
             tail,
-            plain,
+            plain: plain && !place,
             only_tail: block.stmts.len() == 1,
             statement: self.statements.last().cloned().flatten(),
         });
@@ -347,6 +355,14 @@ impl<'ast> Visit<'ast> for TailFinder<'_> {
         syn::visit::visit_expr(self, e);
         if boundary {
             self.statements.pop();
+        }
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        // `println!("{}", { temp().as_str() }.len())`: the arguments, parsed as Rust.
+        let range = self.parsed.range(m.span());
+        if range.start <= self.target.start && self.target.end <= range.end {
+            crate::syntax::tokens::visit_macro_body(self, m);
         }
     }
 
@@ -455,6 +471,12 @@ mod tests {
         assert_eq!(tail(text, "String::new()"), ("fn f() -> usize {\n    let n = (String::new().as_str()).len();\n    n\n}\n".into(), Safety::Safe));
         let arg = "fn f() {\n    sink({\n        &mut || 0\n    })\n}\n";
         assert_eq!(tail(arg, "&mut || 0").0, "fn f() {\n    sink(&mut || 0)\n}\n");
+        // In a macro's arguments.
+        let mac = "fn f() {\n    println!(\"{}\", { String::new().as_str() }.len());\n}\n";
+        assert_eq!(tail(mac, "String::new()").0, "fn f() {\n    println!(\"{}\", (String::new().as_str()).len());\n}\n");
+        // A place tail: `{ }` copies it out, parentheses would not.
+        let place = "fn f() {\n    let n = { *temp().r() }.len();\n}\n";
+        assert!(tail_temporary_edits(place, at(place, "temp()")).is_none());
     }
 
     #[test]
