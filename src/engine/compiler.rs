@@ -366,7 +366,7 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
             // Written by a macro of another crate and expanded here: its fix would belong
             // in that crate's macro.
             if NEVER_FALLBACK_LINTS.contains(&lint.as_str()) && !has_suggestion(d) {
-                if let Some((target, edits, reason)) = never_fallback_edits(d, primary, None, root, files) {
+                if let Some((target, edits, reason)) = never_fallback_edits(&lint, d, primary, None, root, files) {
                     out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, reason, edits));
                     continue;
                 }
@@ -450,7 +450,7 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
             continue;
         }
         if NEVER_FALLBACK_LINTS.contains(&lint.as_str()) && !has_suggestion(d) {
-            if let Some((target, edits, reason)) = never_fallback_edits(d, primary, Some(file), root, files) {
+            if let Some((target, edits, reason)) = never_fallback_edits(&lint, d, primary, Some(file), root, files) {
                 out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, reason, edits));
                 continue;
             }
@@ -661,11 +661,13 @@ fn has_suggestion(d: &RustcDiagnostic) -> bool {
 /// Never-type fallback where rustc suggests no annotation. Inside a macro's expansion
 /// (the annotation would land in the macro, for every invocation): the outermost
 /// invocation in one of `files`, when it is a statement of its own, gets `let _: () =`.
-/// Elsewhere (a union field, a method of a generic type: no path to put `::<()>` on) the
-/// expression rustc points at, whose type is the one that falls back, is annotated:
+/// Elsewhere (`never_type_fallback_flowing_into_unsafe` at a union field, a method of a
+/// generic type: no path to put `::<()>` on) the expression rustc points at, the unsafe
+/// operation whose type is the one that falls back, is annotated:
 /// `::core::convert::identity::<()>(..)`. See [`crate::engine::lint_rewrites`]. The file
 /// the edits are for, the edits, and the change's reason.
 fn never_fallback_edits<'f>(
+    lint: &str,
     d: &RustcDiagnostic,
     span: &DiagnosticSpan,
     file: Option<&'f SourceFile>,
@@ -674,6 +676,10 @@ fn never_fallback_edits<'f>(
 ) -> Option<(&'f SourceFile, Vec<Edit>, String)> {
     use crate::engine::lint_rewrites as rw;
     let Some(mut at) = span.expansion.as_ref() else {
+        // `dependency_on_unit_never_type_fallback` points at a function's signature.
+        if lint != "never_type_fallback_flowing_into_unsafe" {
+            return None;
+        }
         let file = file?;
         let edits = rw::never_fallback_value_edits(&file.text, span.byte_start as usize..span.byte_end as usize)?;
         let reason = format!(
