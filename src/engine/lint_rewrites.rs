@@ -119,13 +119,17 @@ pub fn static_mut_invocation_edits(text: &str, invocation: Range<usize>, fragmen
     }
     let args = &call[open + 1..close];
     let arg = args.trim();
-    if arg.is_empty() || path_prefix(arg) != arg.len() {
+    let path = path_prefix(arg);
+    // The static itself, or (an `expr` fragment only: one expression, however many
+    // tokens) a field or element of it, `m!(S.1)` → `m!((*&raw mut S).1)`.
+    let place = path > 0 && fragment == "expr" && arg[path..].starts_with(['.', '[']) && syn::parse_str::<syn::Expr>(arg).is_ok();
+    if path == 0 || (path != arg.len() && !place) {
         return None;
     }
     let at = invocation.start + open + 1 + (args.len() - args.trim_start().len());
     let raw = if mutable { "(*&raw mut " } else { "(*&raw const " };
     let how = if mutable { "`m!((*&raw mut STATIC))` at the invocation" } else { "`m!((*&raw const STATIC))` at the invocation" };
-    Some((vec![Edit::insert(at, raw), Edit::insert(at + arg.len(), ")")], how))
+    Some((vec![Edit::insert(at, raw), Edit::insert(at + path, ")")], how))
 }
 
 /// The fragment specifier of the metavariable `$name` in the `macro_rules!` whose body
@@ -457,7 +461,11 @@ mod tests {
         assert!(apply_edits(text, &edits).unwrap().contains("bump!((*&raw mut S));"));
         assert!(static_mut_invocation_edits(text, at(text, "bump!(S)"), "ident", true).is_none(), "an ident fragment cannot take an expression");
         let with_place = "fn f() { bump!(S.1); }";
-        assert!(static_mut_invocation_edits(with_place, at(with_place, "bump!(S.1)"), "expr", true).is_none());
+        let (edits, _) = static_mut_invocation_edits(with_place, at(with_place, "bump!(S.1)"), "expr", true).unwrap();
+        assert_eq!(apply_edits(with_place, &edits).unwrap(), "fn f() { bump!((*&raw mut S).1); }");
+        assert!(static_mut_invocation_edits(with_place, at(with_place, "bump!(S.1)"), "tt", true).is_none(), "several token trees");
+        let two = "fn f() { m!(S, 1); }";
+        assert!(static_mut_invocation_edits(two, at(two, "m!(S, 1)"), "expr", true).is_none(), "which argument is `$x` is not known");
     }
 
     fn tail(text: &str, needle: &str) -> (String, Safety) {
