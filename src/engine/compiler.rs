@@ -364,7 +364,7 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
         let path = root.join(&primary.file_name);
         let Some(file) = files.get(&crate::cargo::discover::normalize(&path)) else {
             // Written by a macro of another crate and expanded here: its fix would belong
-            // in that crate's macro.
+            // in that crate's macro; but never-type fallback is annotated at the invocation.
             if NEVER_FALLBACK_LINTS.contains(&lint.as_str()) && !has_suggestion(d) {
                 if let Some((target, edits, reason)) = never_fallback_edits(&lint, d, primary, None, root, files) {
                     out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, reason, edits));

@@ -384,22 +384,58 @@ impl<'ast> Visit<'ast> for TailFinder<'_> {
 /// Never-type fallback reaching `unsafe` code inside the macro invoked at `invocation` (a
 /// range of `text`): the invocation is a statement whose value is discarded, so the
 /// macro's value is what falls back (to `()` in 2021, `!` in 2024): `let _: () =` before
-/// it keeps `()`. `None` when the invocation is not a statement of its own.
+/// it keeps `()`. `None` when the invocation is not a statement of its own (its value is
+/// used, or it is a block's tail).
 pub fn never_fallback_invocation_edits(text: &str, invocation: Range<usize>) -> Option<Vec<Edit>> {
-    let call = text.get(invocation.clone())?;
-    let before = text[..invocation.start].trim_end();
-    if !(before.is_empty() || before.ends_with([';', '{', '}'])) {
-        return None;
-    }
-    let after = text[invocation.end..].trim_start();
+    let parsed = Parsed::parse(text).ok()?;
+    let mut finder = StatementMacro { parsed: &parsed, invocation: invocation.clone(), found: None };
+    finder.visit_file(&parsed.syntax);
+    let needs_semi = finder.found?;
     let mut edits = vec![Edit::insert(invocation.start, "let _: () = ")];
-    if !after.starts_with(';') {
-        if !call.ends_with('}') {
-            return None;
-        }
+    if needs_semi {
         edits.push(Edit::insert(invocation.end, ";"));
     }
     Some(edits)
+}
+
+/// Finds the macro statement at `invocation`: `Some(false)` when it ends with `;`,
+/// `Some(true)` for a braced one without `;` that is not its block's tail.
+struct StatementMacro<'p> {
+    parsed: &'p Parsed,
+    invocation: Range<usize>,
+    found: Option<bool>,
+}
+
+impl<'ast> Visit<'ast> for StatementMacro<'_> {
+    fn visit_block(&mut self, b: &'ast syn::Block) {
+        for (i, stmt) in b.stmts.iter().enumerate() {
+            let (mac, semi) = match stmt {
+                syn::Stmt::Macro(m) => (&m.mac, m.semi_token.is_some()),
+                syn::Stmt::Expr(syn::Expr::Macro(m), Some(_)) => (&m.mac, true),
+                _ => {
+                    self.visit_stmt(stmt);
+                    continue;
+                }
+            };
+            if self.parsed.range(mac.span()) == self.invocation {
+                let braced = matches!(mac.delimiter, syn::MacroDelimiter::Brace(_));
+                self.found = match (semi, braced && i + 1 < b.stmts.len()) {
+                    (true, _) => Some(false),
+                    (false, true) => Some(true),
+                    (false, false) => None,
+                };
+                return;
+            }
+            self.visit_stmt(stmt);
+        }
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        let range = self.parsed.range(m.span());
+        if range.start <= self.invocation.start && self.invocation.end <= range.end && range != self.invocation {
+            crate::syntax::tokens::visit_macro_body(self, m);
+        }
+    }
 }
 
 /// Never-type fallback at the expression `range` of `text` (a union field, a call of a
@@ -513,8 +549,16 @@ mod tests {
         let text = "fn f() {\n    unsafe {\n        send!();\n    }\n}\n";
         let edits = never_fallback_invocation_edits(text, at(text, "send!()")).unwrap();
         assert_eq!(apply_edits(text, &edits).unwrap(), "fn f() {\n    unsafe {\n        let _: () = send!();\n    }\n}\n");
-        let braces = "fn f() { m! { } }";
-        assert_eq!(apply_edits(braces, &never_fallback_invocation_edits(braces, at(braces, "m! { }")).unwrap()).unwrap(), "fn f() { let _: () = m! { }; }");
+        let commented = "fn f() {\n    // Sends.\n    dep::send![a, b];\n}\n";
+        let edits = never_fallback_invocation_edits(commented, at(commented, "dep::send![a, b]")).unwrap();
+        assert_eq!(apply_edits(commented, &edits).unwrap(), "fn f() {\n    // Sends.\n    let _: () = dep::send![a, b];\n}\n");
+        let braces = "fn f() { m! { } g(); }";
+        assert_eq!(
+            apply_edits(braces, &never_fallback_invocation_edits(braces, at(braces, "m! { }")).unwrap()).unwrap(),
+            "fn f() { let _: () = m! { }; g(); }"
+        );
+        let tail = "fn f() { unsafe { m!() } }";
+        assert!(never_fallback_invocation_edits(tail, at(tail, "m!()")).is_none(), "a block's tail: its value is the block's");
         let union = "fn f() { unsafe { U { a: () }.b } }";
         let edits = never_fallback_value_edits(union, at(union, "U { a: () }.b")).unwrap();
         assert_eq!(apply_edits(union, &edits).unwrap(), "fn f() { unsafe { ::core::convert::identity::<()>(U { a: () }.b) } }");
