@@ -358,6 +358,7 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
     // A file compiled for several targets (lib and its tests) is reported once per target.
     let mut seen = std::collections::HashSet::new();
     let mut indexes: BTreeMap<&Path, LineIndex> = BTreeMap::new();
+    let mut tail_names: BTreeMap<(PathBuf, usize), usize> = BTreeMap::new();
     for d in messages.iter().filter(|d| seen.insert(d.rendered.clone().unwrap_or_else(|| d.message.clone()))) {
         let Some(lint) = lint_name(d) else { continue };
         let Some(primary) = d.spans.iter().find(|s| s.is_primary) else { continue };
@@ -415,7 +416,17 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
         };
         if lint == "tail_expr_drop_order" && borrowed_past_block(d) {
             // Not a question of drop order: on 2024 this does not compile (E0716).
-            match crate::engine::lint_rewrites::tail_temporary_edits(&file.text, primary.byte_start as usize..primary.byte_end as usize) {
+            // `tail_temp`, `tail_temp_2`, ... for the temporaries bound before one statement.
+            let mut name = |statement: usize| {
+                let n = tail_names.entry((file.path.clone(), statement)).or_insert(0);
+                *n += 1;
+                if *n == 1 {
+                    "tail_temp".to_string()
+                } else {
+                    format!("tail_temp_{n}")
+                }
+            };
+            match crate::engine::lint_rewrites::tail_temporary_edits(&file.text, primary.byte_start as usize..primary.byte_end as usize, &mut name) {
                 Some((edits, how, safety)) => out.changes.push(change(
                     safety,
                     format!(

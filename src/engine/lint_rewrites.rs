@@ -239,8 +239,10 @@ fn token_context(text: &str, offset: usize) -> Option<Context> {
 /// variable declared before the enclosing statement and assigned where it was evaluated
 /// (`let tail_temp;` … `{ s; tail_temp = e; tail_temp.f() }`): the order of evaluation is
 /// kept, and it is dropped at the end of the enclosing block instead of the statement
-/// (needs review). Only when the temporary is the first thing the tail evaluates.
-pub fn tail_temporary_edits(text: &str, temporary: Range<usize>) -> Option<(Vec<Edit>, String, Safety)> {
+/// (needs review). Only when the temporary is the first thing the tail evaluates. `name`
+/// gives the variable's name from the statement's offset (a second temporary bound before
+/// the same statement needs another).
+pub fn tail_temporary_edits(text: &str, temporary: Range<usize>, name: &mut dyn FnMut(usize) -> String) -> Option<(Vec<Edit>, String, Safety)> {
     let parsed = Parsed::parse(text).ok()?;
     let mut finder = TailFinder { parsed: &parsed, target: temporary.clone(), statements: Vec::new(), call_args: Vec::new(), found: None };
     finder.visit_file(&parsed.syntax);
@@ -263,7 +265,7 @@ pub fn tail_temporary_edits(text: &str, temporary: Range<usize>) -> Option<(Vec<
     } else {
         ("", span)
     };
-    let name = "tail_temp";
+    let name = name(statement.start);
     let lines = crate::core::text::LineIndex::new(text);
     let indent = crate::core::text::indentation_at(text, &lines, statement.start);
     let eol = crate::core::text::line_ending(text);
@@ -505,7 +507,8 @@ mod tests {
     }
 
     fn tail(text: &str, needle: &str) -> (String, Safety) {
-        let (edits, _, safety) = tail_temporary_edits(text, at(text, needle)).unwrap_or_else(|| panic!("no rewrite of {needle:?}"));
+        let (edits, _, safety) =
+            tail_temporary_edits(text, at(text, needle), &mut |_| "tail_temp".into()).unwrap_or_else(|| panic!("no rewrite of {needle:?}"));
         (apply_edits(text, &edits).unwrap(), safety)
     }
 
@@ -520,7 +523,7 @@ mod tests {
         assert_eq!(tail(mac, "String::new()").0, "fn f() {\n    println!(\"{}\", (String::new().as_str()).len());\n}\n");
         // A place tail: `{ }` copies it out, parentheses would not.
         let place = "fn f() {\n    let n = { *temp().r() }.len();\n}\n";
-        assert!(tail_temporary_edits(place, at(place, "temp()")).is_none());
+        assert!(tail_temporary_edits(place, at(place, "temp()"), &mut |_| "tail_temp".into()).is_none());
     }
 
     #[test]
@@ -538,10 +541,10 @@ mod tests {
         );
         // Inside a closure the variable would be captured: not rewritten.
         let closure = "fn f() {\n    let c = || unsafe { String::new().as_str() }.len();\n}\n";
-        assert!(tail_temporary_edits(closure, at(closure, "String::new()")).is_none());
+        assert!(tail_temporary_edits(closure, at(closure, "String::new()"), &mut |_| "tail_temp".into()).is_none());
         // The temporary is not the first thing the tail evaluates: not rewritten.
         let later = "fn f() {\n    let n = unsafe { g(h(), String::new().as_str()) };\n}\n";
-        assert!(tail_temporary_edits(later, at(later, "String::new()")).is_none());
+        assert!(tail_temporary_edits(later, at(later, "String::new()"), &mut |_| "tail_temp".into()).is_none());
     }
 
     #[test]
