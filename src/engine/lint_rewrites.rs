@@ -244,15 +244,31 @@ fn token_context(text: &str, offset: usize) -> Option<Context> {
 /// the same statement needs another).
 pub fn tail_temporary_edits(text: &str, temporary: Range<usize>, name: &mut dyn FnMut(usize) -> String) -> Option<(Vec<Edit>, String, Safety)> {
     let parsed = Parsed::parse(text).ok()?;
-    let mut finder = TailFinder { parsed: &parsed, target: temporary.clone(), statements: Vec::new(), call_args: Vec::new(), found: None };
+    let mut finder =
+        TailFinder { parsed: &parsed, target: temporary.clone(), statements: Vec::new(), call_args: Vec::new(), expression_block: false, found: Vec::new() };
     finder.visit_file(&parsed.syntax);
-    let found = finder.found?;
-    if found.plain && found.only_tail {
-        let (open, close) = if found.call_arg { ("", "") } else { ("(", ")") };
-        let edits = vec![Edit::replace(found.block.start..found.tail.start, open), Edit::replace(found.tail.end..found.block.end, close)];
-        let how = if found.call_arg { "the block's tail without its braces" } else { "the block's tail in parentheses" };
+    // The innermost block, and the blocks whose whole tail it is (`{ { t().r() } }`): in
+    // 2021 the temporary lives to the end of the outermost one's statement.
+    let mut chain = vec![finder.found.pop()?];
+    while let Some(outer) = finder.found.pop() {
+        if outer.tail != chain[chain.len() - 1].block {
+            break;
+        }
+        chain.push(outer);
+    }
+    if chain.iter().all(|b| b.plain && b.only_tail) {
+        let outermost = &chain[chain.len() - 1];
+        let (open, close) = if outermost.call_arg { ("", "") } else { ("(", ")") };
+        let mut edits = Vec::new();
+        for (i, b) in chain.iter().enumerate() {
+            let (open, close) = if i + 1 == chain.len() { (open, close) } else { ("", "") };
+            edits.push(Edit::replace(b.block.start..b.tail.start, open));
+            edits.push(Edit::replace(b.tail.end..b.block.end, close));
+        }
+        let how = if outermost.call_arg { "the block's tail without its braces" } else { "the block's tail in parentheses" };
         return Some((edits, format!("{how}: its temporaries live to the end of the statement, as in 2021"), Safety::Safe));
     }
+    let found = chain.swap_remove(0);
     let statement = found.statement?;
     if found.tail.start != temporary.start {
         return None;
@@ -292,7 +308,8 @@ struct Tail {
     only_tail: bool,
     /// Whether the block is an argument of a call (parentheses would be unnecessary).
     call_arg: bool,
-    /// The innermost statement around the block, in a block of the same function body.
+    /// The innermost statement around the block, in a block of the same function body
+    /// (an expression block's tail counts as the statement the block is in).
     statement: Option<Range<usize>>,
 }
 
@@ -303,7 +320,12 @@ struct TailFinder<'p> {
     statements: Vec<Option<Range<usize>>>,
     /// Blocks that are call arguments, by start offset.
     call_args: Vec<usize>,
-    found: Option<Tail>,
+    /// Set on entering a block expression (`{ }`, `unsafe { }`), taken by its block: the
+    /// tail of such a block is no statement of its own (its temporaries, in 2021, live as
+    /// long as the block's).
+    expression_block: bool,
+    /// The blocks whose tail holds the temporary, outermost first.
+    found: Vec<Tail>,
 }
 
 impl TailFinder<'_> {
@@ -322,7 +344,7 @@ impl TailFinder<'_> {
                 None
             ))
         );
-        self.found = Some(Tail {
+        self.found.push(Tail {
             call_arg: self.call_args.contains(&range.start),
             block: range,
             tail,
@@ -335,8 +357,11 @@ impl TailFinder<'_> {
 
 impl<'ast> Visit<'ast> for TailFinder<'_> {
     fn visit_block(&mut self, b: &'ast syn::Block) {
-        for stmt in &b.stmts {
-            self.statements.push(Some(self.parsed.range(stmt.span())));
+        let expression_block = std::mem::take(&mut self.expression_block);
+        for (i, stmt) in b.stmts.iter().enumerate() {
+            let tail = i + 1 == b.stmts.len() && matches!(stmt, syn::Stmt::Expr(_, None));
+            let statement = if tail && expression_block { self.statements.last().cloned().flatten() } else { Some(self.parsed.range(stmt.span())) };
+            self.statements.push(statement);
             self.visit_stmt(stmt);
             self.statements.pop();
         }
@@ -354,6 +379,7 @@ impl<'ast> Visit<'ast> for TailFinder<'_> {
             syn::Expr::MethodCall(c) => self.call_args.extend(c.args.iter().map(|a| self.parsed.range(a.span()).start)),
             _ => {}
         }
+        self.expression_block = matches!(e, syn::Expr::Block(_) | syn::Expr::Unsafe(_));
         let boundary = matches!(e, syn::Expr::Closure(_) | syn::Expr::Async(_) | syn::Expr::Const(_));
         if boundary {
             self.statements.push(None);
@@ -518,6 +544,9 @@ mod tests {
         assert_eq!(tail(text, "String::new()"), ("fn f() -> usize {\n    let n = (String::new().as_str()).len();\n    n\n}\n".into(), Safety::Safe));
         let arg = "fn f() {\n    sink({\n        &mut || 0\n    })\n}\n";
         assert_eq!(tail(arg, "&mut || 0").0, "fn f() {\n    sink(&mut || 0)\n}\n");
+        // Nested: every block of the chain loses its braces.
+        let nested = "fn f() {\n    let n = { { String::new().as_str() } }.len();\n}\n";
+        assert_eq!(tail(nested, "String::new()").0, "fn f() {\n    let n = (String::new().as_str()).len();\n}\n");
         // In a macro's arguments.
         let mac = "fn f() {\n    println!(\"{}\", { String::new().as_str() }.len());\n}\n";
         assert_eq!(tail(mac, "String::new()").0, "fn f() {\n    println!(\"{}\", (String::new().as_str()).len());\n}\n");
@@ -538,6 +567,12 @@ mod tests {
         assert_eq!(
             tail(lines, "&[k, 2]").0,
             "fn f() {\n    let tail_temp;\n    let n = {\n        let k = 1;\n        tail_temp = [k, 2];\n        &tail_temp\n    }\n    .len();\n}\n"
+        );
+        // In a block's tail: declared before the statement the outer block is in.
+        let nested = "fn f() {\n    let n = { unsafe { String::new().as_str() } }.len();\n}\n";
+        assert_eq!(
+            tail(nested, "String::new()").0,
+            "fn f() {\n    let tail_temp;\n    let n = { unsafe { tail_temp = String::new(); tail_temp.as_str() } }.len();\n}\n"
         );
         // Inside a closure the variable would be captured: not rewritten.
         let closure = "fn f() {\n    let c = || unsafe { String::new().as_str() }.len();\n}\n";
