@@ -69,8 +69,24 @@ pub fn static_mut_edits(text: &str, range: Range<usize>, mutable: bool) -> Optio
     let (raw, place, paren) =
         if mutable { ("*&raw mut ", "`*&raw mut STATIC`", "`(*&raw mut STATIC)`") } else { ("*&raw const ", "`*&raw const STATIC`", "`(*&raw const STATIC)`") };
     if path_len < span.len() {
-        // A method call, field or index on the static: the receiver in parentheses.
-        return Some((vec![Edit::insert(start, format!("({raw}")), Edit::insert(start + path_len, ")")], paren));
+        let receiver = receiver_len(span, path_len);
+        if receiver == span.len() {
+            // Fields of the static (a `ref` binding to one): the place through the pointer.
+            return Some((vec![Edit::insert(start, format!("({raw}")), Edit::insert(start + path_len, ")")], paren));
+        }
+        // A method call or an index on the static or its fields: the reference the call
+        // made implicitly, made explicit. `(*&raw const S).len()` would autoref a raw
+        // pointer's target, which rustc denies for some methods (`String::len`:
+        // `dangerous_implicit_autorefs`); a receiver `&S` resolves to the same method as
+        // `S` did, the method taking `&self` (`&mut self`).
+        let borrow = if mutable { "&mut " } else { "&" };
+        let edits = if receiver == path_len {
+            vec![Edit::insert(start, format!("({borrow}{raw}")), Edit::insert(start + path_len, ")")]
+        } else {
+            vec![Edit::insert(start, format!("({borrow}({raw}")), Edit::insert(start + path_len, ")"), Edit::insert(start + receiver, ")")]
+        };
+        let how = if mutable { "`(&mut *&raw mut STATIC).method()`" } else { "`(&*&raw const STATIC).method()`" };
+        return Some((edits, how));
     }
     // The bare static: what takes the reference depends on where it is written.
     match token_context(text, start)? {
@@ -163,6 +179,31 @@ pub fn first_metavariable(span: &str) -> Option<&str> {
         rest = after;
     }
     None
+}
+
+/// The length of the receiver in `span`, a static's path (`path` bytes long) and field
+/// accesses (`.0`, `.name`), before a method call (`.m(`, `.m::<`) or an index (`[`);
+/// `span.len()` when there is neither.
+fn receiver_len(span: &str, path: usize) -> usize {
+    let mut at = path;
+    loop {
+        let rest = &span[at..];
+        let trimmed = rest.trim_start();
+        if trimmed.starts_with('[') {
+            return at;
+        }
+        let Some(after_dot) = trimmed.strip_prefix('.') else { return span.len() };
+        let name = after_dot.trim_start();
+        let len = name.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(name.len());
+        if len == 0 {
+            return span.len();
+        }
+        let next = name[len..].trim_start();
+        if next.starts_with('(') || next.starts_with("::") {
+            return at;
+        }
+        at = span.len() - name[len..].len();
+    }
 }
 
 /// The length of the path (`S`, `a::S`) `s` starts with.
@@ -494,8 +535,12 @@ mod tests {
     fn explicit_and_receiver_references_keep_their_forms() {
         assert_eq!(static_mut("fn f() { let r = &S; }", "&S", false), "fn f() { let r = &*&raw const S; }");
         assert_eq!(static_mut("fn f() { let r = &mut S.0; }", "&mut S.0", true), "fn f() { let r = &mut *&raw mut S.0; }");
-        assert_eq!(static_mut("fn f() { S.push(1); }", "S.push(1)", true), "fn f() { (*&raw mut S).push(1); }");
+        assert_eq!(static_mut("fn f() { S.push(1); }", "S.push(1)", true), "fn f() { (&mut *&raw mut S).push(1); }");
+        assert_eq!(static_mut("fn f() { S[0] += 1; }", "S[0]", true), "fn f() { (&mut *&raw mut S)[0] += 1; }");
+        assert_eq!(static_mut("fn f() { S.0.len(); }", "S.0.len()", false), "fn f() { (&(*&raw const S).0).len(); }");
+        assert_eq!(static_mut("fn f() { m::S.a.b.get::<u8>(); }", "m::S.a.b.get::<u8>()", false), "fn f() { (&(*&raw const m::S).a.b).get::<u8>(); }");
         assert_eq!(static_mut("fn f() { let ref a = S.0; }", "S.0", false), "fn f() { let ref a = (*&raw const S).0; }");
+        assert_eq!(static_mut("fn f() { let ref a = S.0.name; }", "S.0.name", false), "fn f() { let ref a = (*&raw const S).0.name; }");
     }
 
     #[test]
