@@ -116,8 +116,8 @@ pub fn static_mut_edits(text: &str, range: Range<usize>, mutable: bool) -> Optio
     }
 }
 
-/// `static_mut_refs` inside a `macro_rules!` body (`&mut ($x.0)`), reached through the
-/// metavariable `metavar` (`$x`) that `invocation` (a range of `text`, `m!(S)`) fills with a
+/// `static_mut_refs` inside a `macro_rules!` body (`&mut ($x.0)`), reached through a
+/// metavariable (`$x`) that `invocation` (a range of `text`, `m!(S)`) fills with a
 /// static's path: the argument becomes `(*&raw mut S)`, at this invocation only (the same
 /// macro may be invoked with places that are not statics, where a raw pointer would need
 /// `unsafe` or not compile). `fragment` is the metavariable's fragment specifier; only
