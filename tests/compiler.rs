@@ -72,8 +72,8 @@ fn every_type_aware_lint_becomes_a_change_and_the_result_builds() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
     assert!(lib.contains("let r = &*&raw const COUNTER;"), "{lib}");
-    assert!(lib.contains("(*&raw mut LIST).push(1);"), "{lib}");
-    assert!(lib.contains("(*&raw const LIST).len()"), "{lib}");
+    assert!(lib.contains("(&mut *&raw mut LIST).push(1);"), "{lib}");
+    assert!(lib.contains("(&*&raw const LIST).len()"), "{lib}");
     assert!(lib.contains("impl Iterator<Item = u8> + use<>"), "{lib}");
     let check = Command::new(env!("CARGO"))
         .args(["check", "--all-targets", "--manifest-path"])

@@ -296,17 +296,17 @@ lints! {
     E2024 "2024": "rust_2024_incompatible_pat", "binding modes and reference patterns change meaning", "the compiler's explicit pattern is applied", "match-ergonomics";
     E2024 "2024": "boxed_slice_into_iter", "`Box<[T]>::into_iter` yields values instead of references", "`.iter()` keeps today's behaviour (safe)", "intoiterator-box-slice";
     E2024 "2024": "rust_2024_prelude_collisions", "a method name collides with `Future`/`IntoFuture` now in the prelude", "the fully qualified call is applied (safe)", "prelude";
-    E2024 "2024": "never_type_fallback_flowing_into_unsafe", "the never type falls back to `!` instead of `()` in unsafe code", "the compiler's type annotation, needs review", "never-type-fallback";
-    E2024 "2024": "dependency_on_unit_never_type_fallback", "code depends on the never type falling back to `()`", "the compiler's type annotation, needs review", "never-type-fallback";
+    E2024 "2024": "never_type_fallback_flowing_into_unsafe", "the never type falls back to `!` instead of `()` in unsafe code", "the compiler's type annotation (safe); where it has none, `let _: () =` at a macro's invocation or the value annotated, needs review", "never-type-fallback";
+    E2024 "2024": "dependency_on_unit_never_type_fallback", "code depends on the never type falling back to `()`", "the compiler's type annotation (safe); where it has none, `let _: () =` at a macro's invocation or the value annotated, needs review", "never-type-fallback";
     E2024 "2024": "deprecated_safe_2024", "functions that became `unsafe`", "handled by `unsafe-std-functions`; other functions: the compiler's fix", "newly-unsafe-functions";
-    E2024 "2024": "static_mut_refs", "references to `static mut` are denied", "rewritten to the explicit raw-pointer form that keeps today's behaviour, needs review", "static-mut-references";
+    E2024 "2024": "static_mut_refs", "references to `static mut` are denied", "the explicit raw-pointer form that keeps today's behaviour, implicit references included (`ref`, format and macro arguments), needs review", "static-mut-references";
     E2024 "2024": "missing_unsafe_on_extern", "extern blocks need `unsafe`", "handled by `unsafe-extern-blocks`", "unsafe-extern";
     E2024 "2024": "unsafe_attr_outside_unsafe", "`no_mangle` and co. need `unsafe(..)`", "handled by `unsafe-attributes`", "unsafe-attributes";
     E2024 "2024": "keyword_idents_2024", "`gen` is a keyword", "handled by `keyword-gen`", "gen-keyword";
     E2024 "2024": "edition_2024_expr_fragment_specifier", "`expr` also matches `const { }` and `_`", "handled by `expr-fragment`: changed only where an arm would be shadowed", "macro-fragment-specifiers";
     E2024 "2024": "rust_2024_guarded_string_incompatible_syntax", "`#\"..\"` and `##` are reserved", "handled by `guarded-strings`", "reserved-syntax";
     E2024 "2024": "if_let_rescope", "temporaries of an `if let` scrutinee are dropped before `else`", "a judge site: heuristics, a model, else the conservative `match` for review", "temporary-if-let-scope";
-    E2024 "2024": "tail_expr_drop_order", "temporaries of a block's tail expression are dropped before its locals", "a judge site: accepted where the order cannot be observed, else flagged for review", "temporary-tail-expr-scope";
+    E2024 "2024": "tail_expr_drop_order", "temporaries of a block's tail expression are dropped before its locals", "a judge site: accepted where the order cannot be observed, else flagged for review; a temporary the value borrows (E0716 on 2024): parentheses or a `let`", "temporary-tail-expr-scope";
 }
 
 /// The documentation of a lint of the group.
@@ -376,6 +376,7 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
     // A file compiled for several targets (lib and its tests) is reported once per target.
     let mut seen = std::collections::HashSet::new();
     let mut indexes: BTreeMap<&Path, LineIndex> = BTreeMap::new();
+    let mut tail_names: BTreeMap<(PathBuf, usize), usize> = BTreeMap::new();
     for d in messages.iter().filter(|d| seen.insert(d.rendered.clone().unwrap_or_else(|| d.message.clone()))) {
         let Some(lint) = lint_name(d) else { continue };
         if lint_doc(&lint).is_some_and(|l| l.edition > to) {
@@ -385,7 +386,13 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
         let path = root.join(&primary.file_name);
         let Some(file) = files.get(&crate::cargo::discover::normalize(&path)) else {
             // Written by a macro of another crate and expanded here: its fix would belong
-            // in that crate's macro.
+            // in that crate's macro; but never-type fallback is annotated at the invocation.
+            if NEVER_FALLBACK_LINTS.contains(&lint.as_str()) && !has_suggestion(d) {
+                if let Some((target, edits, reason)) = never_fallback_edits(&lint, d, primary, None, root, files) {
+                    out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, reason, edits));
+                    continue;
+                }
+            }
             if let Some((file, line, name)) = call_site(primary, root, files) {
                 out.unchanged.push(Unchanged::at(
                     rule_id(&lint),
@@ -428,6 +435,31 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
             cfg: CfgStatus::Active,
             edits,
         };
+        if lint == "tail_expr_drop_order" && borrowed_past_block(d) {
+            // Not a question of drop order: on 2024 this does not compile (E0716).
+            // `tail_temp`, `tail_temp_2`, ... for the temporaries bound before one statement.
+            let mut name = |statement: usize| {
+                let n = tail_names.entry((file.path.clone(), statement)).or_insert(0);
+                *n += 1;
+                if *n == 1 {
+                    "tail_temp".to_string()
+                } else {
+                    format!("tail_temp_{n}")
+                }
+            };
+            match crate::engine::lint_rewrites::tail_temporary_edits(&file.text, primary.byte_start as usize..primary.byte_end as usize, &mut name) {
+                Some((edits, how, safety)) => out.changes.push(change(
+                    safety,
+                    format!(
+                        "{}: the temporary is borrowed by the block's value and would be dropped before its use on 2024 (E0716); rewritten to {how}",
+                        d.message
+                    ),
+                    edits,
+                )),
+                None => out.unchanged.push(needs_review(file, primary, &lint, d)),
+            }
+            continue;
+        }
         if lint == "if_let_rescope" || lint == "tail_expr_drop_order" {
             match judgement_site(&lint, d, file, lines, root) {
                 Some(site) => out.sites.push(site),
@@ -436,15 +468,24 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
             continue;
         }
         if lint == "static_mut_refs" {
-            match static_mut_ref_edits(file, primary, &d.message) {
-                Some((edits, how)) => out.changes.push(change(
-                    Safety::NeedsReview,
-                    format!("{}: rewritten to {how}, which keeps today's behaviour and compiles in 2024; consider an atomic, a `Mutex`/`OnceLock`, or keeping the raw pointer", d.message),
-                    edits,
-                )),
+            match static_mut_ref_edits(file, primary, &d.message, root, files) {
+                Some((target, edits, how)) => {
+                    let reason = format!("{}: rewritten to {how}, which keeps today's behaviour and compiles in 2024; consider an atomic, a `Mutex`/`OnceLock`, or keeping the raw pointer", d.message);
+                    out.changes.push(if target.path == file.path {
+                        change(Safety::NeedsReview, reason, edits)
+                    } else {
+                        compiler_change(&lint, config, target, Safety::NeedsReview, reason, edits)
+                    });
+                }
                 None => out.unchanged.push(needs_review(file, primary, &lint, d)),
             }
             continue;
+        }
+        if NEVER_FALLBACK_LINTS.contains(&lint.as_str()) && !has_suggestion(d) {
+            if let Some((target, edits, reason)) = never_fallback_edits(&lint, d, primary, Some(file), root, files) {
+                out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, reason, edits));
+                continue;
+            }
         }
         match best_suggestion(d) {
             Some((edits, applicability, help)) => {
@@ -653,27 +694,101 @@ pub fn drop_origin(file: &str, root: &Path) -> DropOrigin {
 }
 
 /// `static_mut_refs`: rewrites the reference to the explicit raw-pointer form that keeps
-/// today's behaviour (`&X` → `&*&raw const X`, `&mut X` → `&mut *&raw mut X`,
-/// `X.m()` → `(*&raw const X).m()`).
-fn static_mut_ref_edits(file: &SourceFile, span: &DiagnosticSpan, message: &str) -> Option<(Vec<Edit>, &'static str)> {
-    let (start, end) = (span.byte_start as usize, span.byte_end as usize);
-    let text = file.text.get(start..end)?;
+/// today's behaviour ([`crate::engine::lint_rewrites::static_mut_edits`]); one made in a
+/// `macro_rules!` body through a metavariable is rewritten at the invocation, which may be
+/// in another file: the file the edits are for comes with them.
+fn static_mut_ref_edits<'f>(
+    file: &'f SourceFile,
+    span: &DiagnosticSpan,
+    message: &str,
+    root: &Path,
+    files: &BTreeMap<PathBuf, &'f SourceFile>,
+) -> Option<(&'f SourceFile, Vec<Edit>, &'static str)> {
+    use crate::engine::lint_rewrites as rw;
+    let range = span.byte_start as usize..span.byte_end as usize;
     let mutable = message.contains("mutable reference");
-    if let Some(rest) = text.strip_prefix("&mut") {
-        let skip = text.len() - rest.trim_start().len();
-        return Some((vec![Edit::insert(start + skip, "*&raw mut ")], "`&mut *&raw mut STATIC`"));
+    if let (Some(name), Some(expansion)) = (rw::first_metavariable(file.text.get(range.clone())?), span.expansion.as_ref()) {
+        let fragment = rw::metavariable_fragment(&file.text, range.start, name)?;
+        let target = *files.get(&crate::cargo::discover::normalize(&root.join(&expansion.span.file_name)))?;
+        let invocation = expansion.span.byte_start as usize..expansion.span.byte_end as usize;
+        let (edits, how) = rw::static_mut_invocation_edits(&target.text, invocation, &fragment, mutable)?;
+        return Some((target, edits, how));
     }
-    if let Some(rest) = text.strip_prefix('&') {
-        let skip = text.len() - rest.trim_start().len();
-        return Some((vec![Edit::insert(start + skip, "*&raw const ")], "`&*&raw const STATIC`"));
+    let (edits, how) = rw::static_mut_edits(&file.text, range, mutable)?;
+    Some((file, edits, how))
+}
+
+/// Whether a `tail_expr_drop_order` diagnostic is about a temporary the block's value
+/// borrows (rustc's borrow checker part of the lint: "borrow later used ..."), which is
+/// E0716 on 2024, rather than about two destructors' order.
+fn borrowed_past_block(d: &RustcDiagnostic) -> bool {
+    d.spans.iter().any(|s| s.label.as_deref().is_some_and(|l| l.starts_with("borrow later")))
+}
+
+/// The lints of the never type's fallback changing from `()` to `!`.
+const NEVER_FALLBACK_LINTS: [&str; 2] = ["never_type_fallback_flowing_into_unsafe", "dependency_on_unit_never_type_fallback"];
+
+/// Whether any alternative of the diagnostic suggests an edit.
+fn has_suggestion(d: &RustcDiagnostic) -> bool {
+    std::iter::once(d).chain(d.children.iter()).any(|c| c.spans.iter().any(|s| s.suggested_replacement.is_some()))
+}
+
+/// Never-type fallback where rustc suggests no annotation. Inside a macro's expansion
+/// (the annotation would land in the macro, for every invocation): the outermost
+/// invocation in one of `files`, when it is a statement of its own, gets `let _: () =`.
+/// Elsewhere (`never_type_fallback_flowing_into_unsafe` at a union field, a method of a
+/// generic type: no path to put `::<()>` on) the expression rustc points at, the unsafe
+/// operation whose type is the one that falls back, is annotated:
+/// `::core::convert::identity::<()>(..)`. See [`crate::engine::lint_rewrites`]. The file
+/// the edits are for, the edits, and the change's reason.
+fn never_fallback_edits<'f>(
+    lint: &str,
+    d: &RustcDiagnostic,
+    span: &DiagnosticSpan,
+    file: Option<&'f SourceFile>,
+    root: &Path,
+    files: &BTreeMap<PathBuf, &'f SourceFile>,
+) -> Option<(&'f SourceFile, Vec<Edit>, String)> {
+    use crate::engine::lint_rewrites as rw;
+    let Some(mut at) = span.expansion.as_ref() else {
+        // `dependency_on_unit_never_type_fallback` points at a function's signature.
+        if lint != "never_type_fallback_flowing_into_unsafe" {
+            return None;
+        }
+        let file = file?;
+        let edits = rw::never_fallback_value_edits(&file.text, span.byte_start as usize..span.byte_end as usize)?;
+        let reason = format!(
+            "{} (rustc suggests no annotation here): the expression's type annotated as `()`, the type it falls back to today; in 2024 it would be `!`",
+            d.message
+        );
+        return Some((file, edits, reason));
+    };
+    while let Some(outer) = at.span.expansion.as_ref() {
+        at = outer;
     }
-    // An implicit reference: a method call or an index on the static.
-    let path_len = text.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(text.len());
-    if path_len == 0 || path_len == text.len() {
-        return None;
+    let target = *files.get(&crate::cargo::discover::normalize(&root.join(&at.span.file_name)))?;
+    let edits = rw::never_fallback_invocation_edits(&target.text, at.span.byte_start as usize..at.span.byte_end as usize)?;
+    let reason = format!(
+        "{} (inside a macro, where rustc suggests nothing): the invocation's value annotated as `()`, the type it falls back to today; in 2024 it would be `!`",
+        d.message
+    );
+    Some((target, edits, reason))
+}
+
+/// A change of the compiler phase in `file` (not necessarily the file of the lint's span).
+fn compiler_change(lint: &str, config: &str, file: &SourceFile, safety: Safety, reason: String, mut edits: Vec<Edit>) -> Change {
+    edits.sort();
+    let line = LineIndex::new(&file.text).line(edits.first().map_or(0, |e| e.range.start));
+    Change {
+        rule: rule_id(lint),
+        reason,
+        safety,
+        decided_by: Decider::Compiler(config.to_string()),
+        file: file.display.clone(),
+        line,
+        cfg: CfgStatus::Active,
+        edits,
     }
-    let (open, how) = if mutable { ("(*&raw mut ", "`(*&raw mut STATIC)`") } else { ("(*&raw const ", "`(*&raw const STATIC)`") };
-    Some((vec![Edit::insert(start, open), Edit::insert(start + path_len, ")")], how))
 }
 
 #[cfg(test)]
