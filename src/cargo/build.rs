@@ -5,14 +5,15 @@
 use std::path::Path;
 use std::process::Command;
 
-/// The lint group rustc uses for the 2024 migration.
-const LINT_GROUP: &str = "rust-2024-compatibility";
-
 /// Environment variable that makes the binary act as a rustc wrapper.
 pub const WRAPPER_ENV: &str = "__CARGO_MIGRATE_RUSTC_WRAPPER";
 
 /// If this process was started as a rustc wrapper by the compiler phase, runs rustc with
-/// the migration lints forced to warn and returns its exit status.
+/// the migration lints forced to warn and returns its exit status. The lints are those of
+/// every edition step from the crate's edition (its `--edition` flag) to 2024: a 2015
+/// crate gets the 2018, 2021 and 2024 groups at once. Always up to 2024, whatever edition
+/// the migration stops at, so that cargo's cached messages of an earlier run are the same
+/// messages (the phase leaves out the steps beyond its target).
 pub fn run_as_wrapper_if_asked() -> Option<i32> {
     std::env::var_os(WRAPPER_ENV)?;
     let mut args = std::env::args_os().skip(1);
@@ -23,9 +24,33 @@ pub fn run_as_wrapper_if_asked() -> Option<i32> {
     // Only real compilations, not `rustc -vV` probes.
     if rest.iter().any(|a| a == "--crate-name") {
         // The phase collects lints; the crate's own `deny`s must not stop the build.
-        cmd.arg(format!("--force-warn={LINT_GROUP}")).arg("--cap-lints=warn");
+        for group in lint_groups(&rest) {
+            cmd.arg(format!("--force-warn={group}"));
+        }
+        cmd.arg("--cap-lints=warn");
     }
     Some(cmd.status().map(|s| s.code().unwrap_or(101)).unwrap_or(101))
+}
+
+/// The lint groups to force on a compilation with these rustc arguments.
+fn lint_groups(args: &[std::ffi::OsString]) -> Vec<&'static str> {
+    use crate::core::edition::{steps, Edition};
+    let edition = args
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| {
+            let a = a.to_str()?;
+            a.strip_prefix("--edition=").or_else(|| (a == "--edition").then(|| args.get(i + 1)?.to_str()).flatten())
+        })
+        .and_then(Edition::parse)
+        .unwrap_or(Edition::E2015);
+    let groups: Vec<&'static str> = steps(edition, Edition::E2024).map(|s| s.lint_group).collect();
+    if groups.is_empty() {
+        // Already on 2024 (`--from`): the last step's lints, which find what is left.
+        vec![crate::core::edition::STEPS[2].lint_group]
+    } else {
+        groups
+    }
 }
 
 /// The feature and target flags passed to `cargo check`.

@@ -55,6 +55,11 @@ pub struct Selection {
 }
 
 impl Package {
+    /// Its edition as the migration knows them (`None` for one newer than 2024).
+    pub fn edition(&self) -> Option<crate::core::edition::Edition> {
+        crate::core::edition::Edition::parse(self.edition.as_str())
+    }
+
     /// The package spec for `cargo -p`: `name@version`, which stays unambiguous when a
     /// dependency has the same name (tokio's dev-dependencies pull in another tokio).
     pub fn spec(&self) -> String {
@@ -63,6 +68,11 @@ impl Package {
 }
 
 impl Workspace {
+    /// The oldest edition among the selected packages (2021 when none is selected).
+    pub fn oldest_edition(&self) -> crate::core::edition::Edition {
+        self.packages.iter().filter_map(Package::edition).min().unwrap_or(crate::core::edition::Edition::E2021)
+    }
+
     /// Runs `cargo metadata` (no dependencies: nothing is downloaded) and selects packages.
     pub fn discover(sel: &Selection) -> Result<Workspace> {
         let mut cmd = MetadataCommand::new();
@@ -167,6 +177,44 @@ pub fn module_refs(file: &syn::File, path: &Path, mod_rs: bool, cfg: &CfgSet) ->
     let ctx = ModCtx { file_dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(), dir: module_dir(path, mod_rs), inline: false };
     walk_items(&file.items, &ctx, cfg, CfgStatus::Active, &mut out);
     out
+}
+
+/// [`module_refs`] of a file syn cannot read (2015 syntax that the compiler's changes for
+/// 2018 will make readable: an anonymous parameter, `async` as a name), from its tokens:
+/// `mod name;` and inline `mod name { .. }` at item level with their attributes, and
+/// `mod name;` inside macro invocations.
+pub fn module_refs_in_tokens(tokens: &TokenStream, path: &Path, mod_rs: bool, cfg: &CfgSet) -> Vec<ModuleRef> {
+    let mut out = Vec::new();
+    let ctx = ModCtx { file_dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(), dir: module_dir(path, mod_rs), inline: false };
+    token_items(tokens, &ctx, cfg, CfgStatus::Active, &mut out);
+    out
+}
+
+fn token_items(tokens: &TokenStream, ctx: &ModCtx, cfg: &CfgSet, status: CfgStatus, out: &mut Vec<ModuleRef>) {
+    let seq: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    for i in 0..seq.len() {
+        if is_ident(&seq[i], "mod") {
+            let Some(TokenTree::Ident(name)) = seq.get(i + 1) else { continue };
+            let attrs = preceding_attrs(&seq[..i]);
+            let st = status.and(cfg.status_of(&attrs));
+            let paths = path_attrs(&attrs, cfg);
+            match seq.get(i + 2) {
+                Some(t) if is_punct(t, ';') => resolve(ctx, &name.to_string(), &paths, st, out),
+                Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace => {
+                    let dir = match paths.first() {
+                        Some((p, _)) => ctx.dir.join(p),
+                        None => ctx.dir.join(name.to_string()),
+                    };
+                    token_items(&g.stream(), &ModCtx { file_dir: ctx.file_dir.clone(), dir, inline: true }, cfg, st, out);
+                }
+                _ => {}
+            }
+        } else if let (TokenTree::Ident(_), Some(bang), Some(TokenTree::Group(g))) = (&seq[i], seq.get(i + 1), seq.get(i + 2)) {
+            if is_punct(bang, '!') && !is_ident(&seq[i], "macro_rules") {
+                macro_mods(&g.stream(), ctx, cfg, status.and(CfgStatus::Unknown), out);
+            }
+        }
+    }
 }
 
 struct ModCtx {
@@ -334,6 +382,31 @@ mod tests {
         let file = syn::parse_file(src).unwrap();
         let cfg = CfgSet::parse_print_cfg("unix\n");
         module_refs(&file, Path::new(path), mod_rs, &cfg)
+    }
+
+    #[test]
+    fn finds_modules_in_tokens_of_a_file_syn_cannot_read() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a.rs", "inner/b.rs", "other.rs"] {
+            std::fs::create_dir_all(dir.path().join(f).parent().unwrap()).unwrap();
+            std::fs::write(dir.path().join(f), "").unwrap();
+        }
+        let text = "trait T { fn f(&self, u8); }\npub mod a;\nmod inner { mod b; }\n#[path = \"other.rs\"] mod c;\n#[cfg(any())] mod d;\nfn async() {}\n";
+        assert!(syn::parse_file(text).is_err());
+        let tokens: TokenStream = text.parse().unwrap();
+        let found: Vec<(String, CfgStatus)> = module_refs_in_tokens(&tokens, &dir.path().join("lib.rs"), true, &CfgSet::default())
+            .into_iter()
+            .map(|m| (m.candidates[0].strip_prefix(dir.path()).unwrap().display().to_string(), m.cfg))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("a.rs".to_string(), CfgStatus::Active),
+                ("inner/b.rs".to_string(), CfgStatus::Active),
+                ("other.rs".to_string(), CfgStatus::Active),
+                ("d.rs".to_string(), CfgStatus::Inactive)
+            ]
+        );
     }
 
     #[test]

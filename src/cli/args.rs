@@ -25,7 +25,7 @@ pub(super) struct MigrateCli {
 
 #[derive(Subcommand, Debug)]
 pub(super) enum Command {
-    /// Migrate the workspace from Rust 2021 to Rust 2024 (dry run: prints a diff).
+    /// Migrate the workspace to Rust 2024 from any edition (dry run: prints a diff).
     #[command(after_long_help = EDITION_HELP)]
     Edition(Box<EditionArgs>),
     /// Explain a rule, or the change or judge site at a line of your code (`--at FILE:LINE`).
@@ -169,6 +169,11 @@ Examples:
   cargo migrate edition --interactive       # review each change (y/n/a/d/e/?/q), then write
   cargo migrate edition -i --only keyword-gen --verify   # review one rule's changes, then check
   cargo migrate edition --check             # CI: exit 1 if anything is left to migrate
+  cargo migrate edition --to 2021           # a 2015 or 2018 crate: stop at 2021
+
+A package on 2015 or 2018 goes through every edition step to the target in one run (one
+diff, the manifest moved once; each change of an earlier step names it in its header):
+`cargo fix --edition` needs one run per edition with a manual edit between.
 
 Unlike `cargo fix --edition`, this reads every module, including those behind a #[cfg]
 that is off on this machine, and macro arguments; each change says whether the current
@@ -214,13 +219,14 @@ pub(super) struct EditionArgs {
     /// Skip these rules (comma-separated or repeated).
     #[arg(long, value_name = "RULE", value_delimiter = ',')]
     pub(super) skip: Vec<String>,
-    /// The edition to migrate to.
-    #[arg(long, value_name = "EDITION", default_value = "2024", value_parser = ["2024"])]
+    /// The edition to migrate to. Packages on any older edition (2015, 2018, 2021) go
+    /// through each edition step's lints in one run, as one diff; `--to 2021` stops there.
+    #[arg(long, value_name = "EDITION", default_value = "2024", value_parser = ["2024", "2021"])]
     pub(super) to: String,
     /// Also migrate the code of packages that already say the target edition, as if it
     /// were this edition's: finishes a package whose manifest moved while some of its
     /// files were not migrated.
-    #[arg(long, value_name = "EDITION", value_parser = ["2021"])]
+    #[arg(long, value_name = "EDITION", value_parser = ["2015", "2018", "2021"])]
     pub(super) from: Option<String>,
     #[command(flatten)]
     pub(super) write: WriteArgs,

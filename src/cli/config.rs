@@ -70,7 +70,7 @@ impl LlmArgs {
 impl EditionArgs {
     /// The edition request. Unknown `--only`/`--skip` names are an error.
     pub(super) fn request(&self) -> Result<edition::Request> {
-        let (rules, filter) = edition::select_rules(&self.only, &self.skip)?;
+        let (rules, filter) = edition::select_rules(&self.to, &self.only, &self.skip)?;
         Ok(edition::Request {
             selection: self.select.selection(),
             rules,

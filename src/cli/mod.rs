@@ -50,9 +50,12 @@ fn run(cli: MigrateCli) -> u8 {
                 let m = rule.meta();
                 let _ = writeln!(out, "  {:<22} {:<13} {}", m.id, m.safety.label(), m.summary);
             }
-            let _ = writeln!(out, "\nCompiler lints (cargo check, the configuration it builds):");
-            for lint in crate::engine::compiler::LINTS {
-                let _ = writeln!(out, "  {:<46} {}", lint.name, lint.treatment);
+            let _ = writeln!(out, "\nCompiler lints (cargo check, the configuration it builds), by edition step:");
+            for step in crate::core::edition::STEPS {
+                let _ = writeln!(out, "  {step} ({}):", step.lint_group);
+                for lint in crate::engine::compiler::LINTS.iter().filter(|l| l.edition == step.to) {
+                    let _ = writeln!(out, "    {:<46} {}", lint.name, lint.treatment);
+                }
             }
             OK
         }

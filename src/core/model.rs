@@ -264,8 +264,9 @@ pub enum Evidence {
     None,
     /// An `if let` whose scrutinee's temporaries are dropped before `else` in Rust 2024.
     IfLetRescope {
-        /// Byte range (in the file) of the temporary with a destructor.
-        temporary: std::ops::Range<usize>,
+        /// Byte ranges (in the file) of the temporaries with a destructor: every value the
+        /// lint labels.
+        temporaries: Vec<std::ops::Range<usize>>,
         /// Where each destructor involved is defined.
         destructors: Vec<Destructor>,
     },

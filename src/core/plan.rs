@@ -171,7 +171,31 @@ pub const MAX_PASSES: usize = 4;
 /// change. A change that still conflicts is not made and is added to `unchanged`.
 pub fn plan_file(
     file: &SourceFile,
+    pending: Vec<Change>,
+    diagnostics: &mut Vec<Diagnostic>,
+    unchanged: &mut Vec<Unchanged>,
+    recheck: &mut dyn FnMut(&str, &mut Vec<Diagnostic>) -> Vec<Change>,
+) -> Option<FileResult> {
+    plan_passes(file, pending, false, diagnostics, unchanged, recheck)
+}
+
+/// [`plan_file`] for a file the rules could not read as it was (2015 syntax): `pending`
+/// (the compiler's changes) make it readable, and the new text is re-checked after the
+/// first pass whether or not anything conflicted; what the rules find is the next round.
+pub fn plan_unread_file(
+    file: &SourceFile,
+    pending: Vec<Change>,
+    diagnostics: &mut Vec<Diagnostic>,
+    unchanged: &mut Vec<Unchanged>,
+    recheck: &mut dyn FnMut(&str, &mut Vec<Diagnostic>) -> Vec<Change>,
+) -> Option<FileResult> {
+    plan_passes(file, pending, true, diagnostics, unchanged, recheck)
+}
+
+fn plan_passes(
+    file: &SourceFile,
     mut pending: Vec<Change>,
+    reread: bool,
     diagnostics: &mut Vec<Diagnostic>,
     unchanged: &mut Vec<Unchanged>,
     recheck: &mut dyn FnMut(&str, &mut Vec<Diagnostic>) -> Vec<Change>,
@@ -208,7 +232,7 @@ pub fn plan_file(
                 format!("overlaps another change: {}", change.reason),
             ));
         }
-        if deferred.is_empty() {
+        if deferred.is_empty() && !(reread && pass == 1) {
             break;
         }
         if pass == MAX_PASSES {
@@ -458,6 +482,42 @@ mod tests {
             cfg: crate::core::model::CfgStatus::Active,
             edits,
         }
+    }
+
+    /// A file the rules could not read is re-checked after its first pass even though
+    /// nothing conflicted; what the re-check finds is a later round, on the new text. A
+    /// file the rules read is not re-checked.
+    #[test]
+    fn an_unread_file_is_read_again_after_the_first_pass() {
+        let file = SourceFile {
+            path: "f.rs".into(),
+            display: "f.rs".into(),
+            kind: crate::core::text::FileKind::Rust,
+            package: String::new(),
+            cfg: crate::core::model::CfgStatus::Active,
+            text: "fn async() {}".into(),
+        };
+        let compiler = Change { decided_by: Decider::Compiler("default".into()), ..change(1, vec![Edit::replace(3..8, "r#async")]) };
+        let mut rechecked = Vec::new();
+        let mut recheck = |text: &str, _: &mut Vec<Diagnostic>| {
+            rechecked.push(text.to_string());
+            if text.starts_with("fn") {
+                vec![change(2, vec![Edit::insert(0, "pub ")])]
+            } else {
+                Vec::new()
+            }
+        };
+        let result = plan_unread_file(&file, vec![compiler.clone()], &mut Vec::new(), &mut Vec::new(), &mut recheck).unwrap();
+        assert_eq!(result.new_text, "pub fn r#async() {}");
+        assert_eq!(result.later_rounds, [1]);
+        assert_eq!(rechecked, ["fn r#async() {}"]);
+        let mut rechecked = 0;
+        let result = plan_file(&file, vec![compiler], &mut Vec::new(), &mut Vec::new(), &mut |_, _| {
+            rechecked += 1;
+            Vec::new()
+        })
+        .unwrap();
+        assert_eq!((result.new_text.as_str(), rechecked), ("fn r#async() {}", 0));
     }
 
     /// Random edits on a short text: many overlaps, touching ranges, insertions at one

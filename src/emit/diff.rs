@@ -90,12 +90,19 @@ fn old_last_line(hunk: &similar::udiff::UnifiedDiffHunk<'_, '_, '_, '_, str>) ->
     hunk.ops().last().map_or(0, |o| o.old_range().end)
 }
 
-/// The comment line that heads a change: `# rule [safety, by decider] reason (where)`.
+/// The comment line that heads a change: `# rule [safety, by decider] reason (where)`;
+/// a change of an edition step before 2021 → 2024 (a lint of the 2018 or 2021 group)
+/// names its step: `line 5, step 2015 → 2018: ...`.
 pub fn annotation(change: &Change) -> String {
     let cfg = match change.cfg {
         CfgStatus::Active => "",
         CfgStatus::Inactive => " (cfg-inactive here: cargo fix would not see this)",
         CfgStatus::Unknown => " (cfg unknown: inside a macro's condition)",
     };
-    format!("# {} [{}, by {}] line {}: {}{cfg}", change.rule, change.safety.label(), change.decided_by, change.line, change.reason)
+    let step = crate::engine::compiler::lint_doc(change.rule)
+        .filter(|l| l.edition < crate::core::edition::Edition::E2024)
+        .and_then(|l| crate::core::edition::step_to(l.edition))
+        .map(|s| format!(", step {s}"))
+        .unwrap_or_default();
+    format!("# {} [{}, by {}] line {}{step}: {}{cfg}", change.rule, change.safety.label(), change.decided_by, change.line, change.reason)
 }

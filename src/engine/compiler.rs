@@ -14,6 +14,7 @@ use cargo_metadata::diagnostic::{Applicability, Diagnostic as RustcDiagnostic, D
 use cargo_metadata::Message;
 
 use crate::cargo::build::{check_command, check_targets_command, BuildConfig, WRAPPER_ENV};
+use crate::core::edition::Edition;
 use crate::core::model::{
     CfgStatus, Change, Decider, Destructor, Diagnostic, DropOrigin, Edit, Evidence, Level, Safety, Site, SiteOption, Unchanged, UnchangedReason,
 };
@@ -53,14 +54,15 @@ pub struct Built {
 
 impl Built {
     /// Converts the build's messages into changes, judge sites and notes. `files` are the
-    /// files the syntactic pass read, by absolute path.
-    pub fn findings(self, root: &Path, files: &BTreeMap<PathBuf, &SourceFile>) -> CompilerFindings {
+    /// files the syntactic pass read, by absolute path; lints of the steps beyond `to` are
+    /// left out (the builds report every step up to 2024).
+    pub fn findings(self, root: &Path, files: &BTreeMap<PathBuf, &SourceFile>, to: Edition) -> CompilerFindings {
         let Built { mut out, best, retried } = self;
         if let Some((config, build)) = best {
-            convert(&build.diagnostics, root, files, &config.describe(), &mut out);
+            convert(&build.diagnostics, root, files, &config.describe(), to, &mut out);
         }
         if let Some((config, diagnostics)) = retried {
-            convert(&diagnostics, root, files, &config.describe(), &mut out);
+            convert(&diagnostics, root, files, &config.describe(), to, &mut out);
         }
         out
     }
@@ -247,11 +249,14 @@ fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig, targe
     Ok(build)
 }
 
-/// A lint of the `rust-2024-compatibility` group, as `cargo migrate rules` lists it.
+/// A lint of an edition step's group (`rust-2018-compatibility`, `rust-2021-compatibility`,
+/// `rust-2024-compatibility`), as `cargo migrate rules` lists it.
 #[derive(Debug)]
 pub struct LintDoc {
     /// The lint's name (what `--only` / `--skip` take).
     pub name: &'static str,
+    /// The edition whose step the lint belongs to (its group prepares code for it).
+    pub edition: Edition,
     /// What it reports.
     pub summary: &'static str,
     /// What cargo migrate does with it.
@@ -261,34 +266,47 @@ pub struct LintDoc {
 }
 
 macro_rules! lints {
-    ($($name:literal, $summary:literal, $treatment:literal, $page:literal;)*) => {
-        /// Every lint of the group, with how the compiler phase treats it.
+    ($($edition:ident $year:literal: $name:literal, $summary:literal, $treatment:literal, $page:literal;)*) => {
+        /// Every lint of the groups, with how the compiler phase treats it.
         pub const LINTS: &[LintDoc] = &[$(LintDoc {
             name: $name,
+            edition: Edition::$edition,
             summary: $summary,
             treatment: $treatment,
-            guide: concat!("https://doc.rust-lang.org/edition-guide/rust-2024/", $page, ".html"),
+            guide: concat!("https://doc.rust-lang.org/edition-guide/rust-", $year, "/", $page, ".html"),
         }),*];
     };
 }
 
 lints! {
-    "unsafe_op_in_unsafe_fn", "unsafe operations in an `unsafe fn` body need an `unsafe` block", "the compiler's block is applied (safe)", "unsafe-op-in-unsafe-fn";
-    "impl_trait_overcaptures", "`impl Trait` in return position captures every lifetime in scope", "`+ use<..>` keeps today's captures (safe)", "rpit-lifetime-capture";
-    "rust_2024_incompatible_pat", "binding modes and reference patterns change meaning", "the compiler's explicit pattern is applied", "match-ergonomics";
-    "boxed_slice_into_iter", "`Box<[T]>::into_iter` yields values instead of references", "`.iter()` keeps today's behaviour (safe)", "intoiterator-box-slice";
-    "rust_2024_prelude_collisions", "a method name collides with `Future`/`IntoFuture` now in the prelude", "the fully qualified call is applied (safe)", "prelude";
-    "never_type_fallback_flowing_into_unsafe", "the never type falls back to `!` instead of `()` in unsafe code", "the compiler's type annotation, needs review", "never-type-fallback";
-    "dependency_on_unit_never_type_fallback", "code depends on the never type falling back to `()`", "the compiler's type annotation, needs review", "never-type-fallback";
-    "deprecated_safe_2024", "functions that became `unsafe`", "handled by `unsafe-std-functions`; other functions: the compiler's fix", "newly-unsafe-functions";
-    "static_mut_refs", "references to `static mut` are denied", "rewritten to the explicit raw-pointer form that keeps today's behaviour, needs review", "static-mut-references";
-    "missing_unsafe_on_extern", "extern blocks need `unsafe`", "handled by `unsafe-extern-blocks`", "unsafe-extern";
-    "unsafe_attr_outside_unsafe", "`no_mangle` and co. need `unsafe(..)`", "handled by `unsafe-attributes`", "unsafe-attributes";
-    "keyword_idents_2024", "`gen` is a keyword", "handled by `keyword-gen`", "gen-keyword";
-    "edition_2024_expr_fragment_specifier", "`expr` also matches `const { }` and `_`", "handled by `expr-fragment`: changed only where an arm would be shadowed", "macro-fragment-specifiers";
-    "rust_2024_guarded_string_incompatible_syntax", "`#\"..\"` and `##` are reserved", "handled by `guarded-strings`", "reserved-syntax";
-    "if_let_rescope", "temporaries of an `if let` scrutinee are dropped before `else`", "a judge site: heuristics, a model, else the conservative `match` for review", "temporary-if-let-scope";
-    "tail_expr_drop_order", "temporaries of a block's tail expression are dropped before its locals", "a judge site: accepted where the order cannot be observed, else flagged for review", "temporary-tail-expr-scope";
+    E2018 "2018": "absolute_paths_not_starting_with_crate", "a path to the crate's own item must start with `crate::`", "the compiler's `crate::` path is applied (safe)", "path-changes";
+    E2018 "2018": "anonymous_parameters", "trait methods' parameters need a name", "`_: T` is applied (safe)", "trait-fn-parameters";
+    E2018 "2018": "keyword_idents_2018", "`async`, `await`, `dyn`, `try` are keywords", "the raw identifier (`r#async`) is applied (safe)", "new-keywords";
+    E2018 "2018": "tyvar_behind_raw_pointer", "a method call on a raw pointer to an unknown type", "no automatic fix: name the pointee's type", "tyvar-behind-raw-pointer";
+    E2021 "2021": "ellipsis_inclusive_range_patterns", "`...` range patterns are an error", "`..=` is applied (safe)", "warnings-promoted-to-error";
+    E2021 "2021": "bare_trait_objects", "trait objects need `dyn`", "`dyn` is applied (safe)", "warnings-promoted-to-error";
+    E2021 "2021": "array_into_iter", "`array.into_iter()` yields values instead of references", "`.iter()` keeps today's behaviour (safe)", "IntoIterator-for-arrays";
+    E2021 "2021": "non_fmt_panics", "`panic!` with one argument formats it", "`\"{}\", ` keeps today's message (safe)", "panic-macro-consistency";
+    E2021 "2021": "rust_2021_incompatible_closure_captures", "closures capture fields instead of whole variables, so drop order or auto traits change", "`let _ = &x;` keeps today's capture (safe)", "disjoint-capture-in-closures";
+    E2021 "2021": "rust_2021_incompatible_or_patterns", "`$x:pat` also matches `a | b`", "`$x:pat_param` keeps today's meaning (safe)", "or-patterns-macro-rules";
+    E2021 "2021": "rust_2021_prefixes_incompatible_syntax", "`prefix#`, `prefix\"..\"` and `prefix'x'` are reserved", "a space after the prefix (safe)", "reserving-syntax";
+    E2021 "2021": "rust_2021_prelude_collisions", "a method name collides with `TryFrom`/`TryInto`/`FromIterator` now in the prelude", "the fully qualified call is applied (safe)", "prelude";
+    E2024 "2024": "unsafe_op_in_unsafe_fn", "unsafe operations in an `unsafe fn` body need an `unsafe` block", "the compiler's block is applied (safe)", "unsafe-op-in-unsafe-fn";
+    E2024 "2024": "impl_trait_overcaptures", "`impl Trait` in return position captures every lifetime in scope", "`+ use<..>` keeps today's captures (safe)", "rpit-lifetime-capture";
+    E2024 "2024": "rust_2024_incompatible_pat", "binding modes and reference patterns change meaning", "the compiler's explicit pattern is applied", "match-ergonomics";
+    E2024 "2024": "boxed_slice_into_iter", "`Box<[T]>::into_iter` yields values instead of references", "`.iter()` keeps today's behaviour (safe)", "intoiterator-box-slice";
+    E2024 "2024": "rust_2024_prelude_collisions", "a method name collides with `Future`/`IntoFuture` now in the prelude", "the fully qualified call is applied (safe)", "prelude";
+    E2024 "2024": "never_type_fallback_flowing_into_unsafe", "the never type falls back to `!` instead of `()` in unsafe code", "the compiler's type annotation (safe); where it has none, `let _: () =` at a macro's invocation or the value annotated, needs review", "never-type-fallback";
+    E2024 "2024": "dependency_on_unit_never_type_fallback", "code depends on the never type falling back to `()`", "the compiler's type annotation (safe); where it has none, `let _: () =` at a macro's invocation or the value annotated, needs review", "never-type-fallback";
+    E2024 "2024": "deprecated_safe_2024", "functions that became `unsafe`", "handled by `unsafe-std-functions`; other functions: the compiler's fix", "newly-unsafe-functions";
+    E2024 "2024": "static_mut_refs", "references to `static mut` are denied", "the explicit raw-pointer form that keeps today's behaviour, implicit references included (`ref`, format and macro arguments), needs review", "static-mut-references";
+    E2024 "2024": "missing_unsafe_on_extern", "extern blocks need `unsafe`", "handled by `unsafe-extern-blocks`", "unsafe-extern";
+    E2024 "2024": "unsafe_attr_outside_unsafe", "`no_mangle` and co. need `unsafe(..)`", "handled by `unsafe-attributes`", "unsafe-attributes";
+    E2024 "2024": "keyword_idents_2024", "`gen` is a keyword", "handled by `keyword-gen`", "gen-keyword";
+    E2024 "2024": "edition_2024_expr_fragment_specifier", "`expr` also matches `const { }` and `_`", "handled by `expr-fragment`: changed only where an arm would be shadowed", "macro-fragment-specifiers";
+    E2024 "2024": "rust_2024_guarded_string_incompatible_syntax", "`#\"..\"` and `##` are reserved", "handled by `guarded-strings`", "reserved-syntax";
+    E2024 "2024": "if_let_rescope", "temporaries of an `if let` scrutinee are dropped before `else`", "a judge site: heuristics, a model, else the conservative `match` for review", "temporary-if-let-scope";
+    E2024 "2024": "tail_expr_drop_order", "temporaries of a block's tail expression are dropped before its locals", "a judge site: accepted where the order cannot be observed, else flagged for review; a temporary the value borrows (E0716 on 2024): parentheses or a `let`", "temporary-tail-expr-scope";
 }
 
 /// The documentation of a lint of the group.
@@ -329,8 +347,8 @@ fn rule_id(lint: &str) -> &'static str {
     id
 }
 
-fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, &SourceFile>, config: &str, out: &mut CompilerFindings) {
-    convert_all(messages, root, files, config, out);
+fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, &SourceFile>, config: &str, to: Edition, out: &mut CompilerFindings) {
+    convert_all(messages, root, files, config, to, out);
     // rustc suggests wrapping a whole `unsafe fn` body only on its first unsafe
     // operation; the others, inside the body that change wraps, need nothing more.
     let covered: Vec<(&'static str, String, usize, usize)> = out
@@ -354,17 +372,27 @@ fn convert(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, 
 }
 
 /// Converts each diagnostic of a migration lint into a change, a site or a diagnostic.
-fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, &SourceFile>, config: &str, out: &mut CompilerFindings) {
+fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathBuf, &SourceFile>, config: &str, to: Edition, out: &mut CompilerFindings) {
     // A file compiled for several targets (lib and its tests) is reported once per target.
     let mut seen = std::collections::HashSet::new();
     let mut indexes: BTreeMap<&Path, LineIndex> = BTreeMap::new();
+    let mut tail_names: BTreeMap<(PathBuf, usize), usize> = BTreeMap::new();
     for d in messages.iter().filter(|d| seen.insert(d.rendered.clone().unwrap_or_else(|| d.message.clone()))) {
         let Some(lint) = lint_name(d) else { continue };
+        if lint_doc(&lint).is_some_and(|l| l.edition > to) {
+            continue;
+        }
         let Some(primary) = d.spans.iter().find(|s| s.is_primary) else { continue };
         let path = root.join(&primary.file_name);
         let Some(file) = files.get(&crate::cargo::discover::normalize(&path)) else {
             // Written by a macro of another crate and expanded here: its fix would belong
-            // in that crate's macro.
+            // in that crate's macro; but never-type fallback is annotated at the invocation.
+            if NEVER_FALLBACK_LINTS.contains(&lint.as_str()) && !has_suggestion(d) {
+                if let Some((target, edits, reason)) = never_fallback_edits(&lint, d, primary, None, root, files) {
+                    out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, reason, edits));
+                    continue;
+                }
+            }
             if let Some((file, line, name)) = call_site(primary, root, files) {
                 out.unchanged.push(Unchanged::at(
                     rule_id(&lint),
@@ -407,6 +435,31 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
             cfg: CfgStatus::Active,
             edits,
         };
+        if lint == "tail_expr_drop_order" && borrowed_past_block(d) {
+            // Not a question of drop order: on 2024 this does not compile (E0716).
+            // `tail_temp`, `tail_temp_2`, ... for the temporaries bound before one statement.
+            let mut name = |statement: usize| {
+                let n = tail_names.entry((file.path.clone(), statement)).or_insert(0);
+                *n += 1;
+                if *n == 1 {
+                    "tail_temp".to_string()
+                } else {
+                    format!("tail_temp_{n}")
+                }
+            };
+            match crate::engine::lint_rewrites::tail_temporary_edits(&file.text, primary.byte_start as usize..primary.byte_end as usize, &mut name) {
+                Some((edits, how, safety)) => out.changes.push(change(
+                    safety,
+                    format!(
+                        "{}: the temporary is borrowed by the block's value and would be dropped before its use on 2024 (E0716); rewritten to {how}",
+                        d.message
+                    ),
+                    edits,
+                )),
+                None => out.unchanged.push(needs_review(file, primary, &lint, d)),
+            }
+            continue;
+        }
         if lint == "if_let_rescope" || lint == "tail_expr_drop_order" {
             match judgement_site(&lint, d, file, lines, root) {
                 Some(site) => out.sites.push(site),
@@ -415,15 +468,24 @@ fn convert_all(messages: &[RustcDiagnostic], root: &Path, files: &BTreeMap<PathB
             continue;
         }
         if lint == "static_mut_refs" {
-            match static_mut_ref_edits(file, primary, &d.message) {
-                Some((edits, how)) => out.changes.push(change(
-                    Safety::NeedsReview,
-                    format!("{}: rewritten to {how}, which keeps today's behaviour and compiles in 2024; consider an atomic, a `Mutex`/`OnceLock`, or keeping the raw pointer", d.message),
-                    edits,
-                )),
+            match static_mut_ref_edits(file, primary, &d.message, root, files) {
+                Some((target, edits, how)) => {
+                    let reason = format!("{}: rewritten to {how}, which keeps today's behaviour and compiles in 2024; consider an atomic, a `Mutex`/`OnceLock`, or keeping the raw pointer", d.message);
+                    out.changes.push(if target.path == file.path {
+                        change(Safety::NeedsReview, reason, edits)
+                    } else {
+                        compiler_change(&lint, config, target, Safety::NeedsReview, reason, edits)
+                    });
+                }
                 None => out.unchanged.push(needs_review(file, primary, &lint, d)),
             }
             continue;
+        }
+        if NEVER_FALLBACK_LINTS.contains(&lint.as_str()) && !has_suggestion(d) {
+            if let Some((target, edits, reason)) = never_fallback_edits(&lint, d, primary, Some(file), root, files) {
+                out.changes.push(compiler_change(&lint, config, target, Safety::NeedsReview, reason, edits));
+                continue;
+            }
         }
         match best_suggestion(d) {
             Some((edits, applicability, help)) => {
@@ -482,31 +544,37 @@ fn span_matches(file: &SourceFile, span: &DiagnosticSpan) -> bool {
     }
 }
 
-/// The first alternative among the diagnostic's children that is machine-applicable, else
-/// the first at all: its edits, applicability and help message.
+/// The suggestion to apply, read by `rustfix` (cargo fix's reader of rustc's suggestions):
+/// the first machine-applicable alternative among the diagnostic's children, else the first
+/// at all — its edits, applicability and help message. An alternative with placeholders
+/// (`/* value */`) is never applied: `None` when it is the only one.
+///
+/// rustfix's `Solution` does not keep its applicability, which decides the change's
+/// safety: it is asked for machine-applicable alternatives first, and the applicability of
+/// another is the one its child says.
 fn best_suggestion(d: &RustcDiagnostic) -> Option<(Vec<Edit>, Applicability, String)> {
-    let mut alternatives = Vec::new();
-    for child in std::iter::once(d).chain(d.children.iter()) {
-        let spans: Vec<&DiagnosticSpan> = child.spans.iter().filter(|s| s.suggested_replacement.is_some()).collect();
-        if spans.is_empty() {
-            continue;
+    use rustfix::Filter;
+    // cargo_metadata's diagnostic is rustc's JSON, which rustfix reads with its own types.
+    let diagnostic: rustfix::diagnostics::Diagnostic = serde_json::to_value(d).and_then(serde_json::from_value).ok()?;
+    let none = std::collections::HashSet::<String>::new();
+    let (solution, applicability) = match rustfix::collect_suggestions(&diagnostic, &none, Filter::MachineApplicableOnly) {
+        Some(s) => (s.solutions.into_iter().next()?, Applicability::MachineApplicable),
+        None => {
+            let solution = rustfix::collect_suggestions(&diagnostic, &none, Filter::Everything)?.solutions.into_iter().next()?;
+            let applicability = d
+                .children
+                .iter()
+                .find(|c| c.message == solution.message)
+                .and_then(|c| c.spans.iter().find_map(|s| s.suggestion_applicability.clone()))
+                .unwrap_or(Applicability::Unspecified);
+            (solution, applicability)
         }
-        let edits: Vec<Edit> =
-            spans.iter().map(|s| Edit::replace(s.byte_start as usize..s.byte_end as usize, s.suggested_replacement.clone().unwrap_or_default())).collect();
-        let applicability = spans
-            .iter()
-            .filter_map(|s| s.suggestion_applicability.clone())
-            .max_by_key(|a| match a {
-                Applicability::MachineApplicable => 0,
-                Applicability::MaybeIncorrect => 1,
-                Applicability::HasPlaceholders => 2,
-                _ => 3,
-            })
-            .unwrap_or(Applicability::Unspecified);
-        alternatives.push((edits, applicability, child.message.clone()));
+    };
+    if applicability == Applicability::HasPlaceholders {
+        return None;
     }
-    let pick = alternatives.iter().position(|(_, a, _)| *a == Applicability::MachineApplicable).unwrap_or(0);
-    (!alternatives.is_empty()).then(|| alternatives.swap_remove(pick))
+    let edits = solution.replacements.into_iter().map(|r| Edit::replace(r.snippet.range, r.replacement)).collect();
+    Some((edits, applicability, solution.message))
 }
 
 /// Builds the judge's site for an `if_let_rescope` or `tail_expr_drop_order` lint.
@@ -530,7 +598,14 @@ fn judgement_site(lint: &str, d: &RustcDiagnostic, file: &SourceFile, lines: &Li
         let start = edits.iter().map(|e| e.range.start).min()?;
         let end = edits.iter().map(|e| e.range.end).max()?;
         let code = file.text.get(start..end)?.to_string();
-        let temporary = in_file.iter().find(|s| s.label.as_deref().is_some_and(|l| l.contains("significant drop")))?;
+        let temporaries: Vec<std::ops::Range<usize>> = in_file
+            .iter()
+            .filter(|s| s.label.as_deref().is_some_and(|l| l.contains("significant drop")))
+            .map(|s| s.byte_start as usize..s.byte_end as usize)
+            .collect();
+        if temporaries.is_empty() {
+            return None;
+        }
         return Some(Site {
             rule: rule_id(lint),
             file: file.display.clone(),
@@ -541,7 +616,7 @@ fn judgement_site(lint: &str, d: &RustcDiagnostic, file: &SourceFile, lines: &Li
             context: Vec::new(),
             options: crate::core::model::if_let_rescope_options(edits),
             conservative: 1,
-            evidence: Evidence::IfLetRescope { temporary: temporary.byte_start as usize..temporary.byte_end as usize, destructors },
+            evidence: Evidence::IfLetRescope { temporaries, destructors },
         });
     }
     // tail_expr_drop_order: the lines from the first local to the end of the block.
@@ -569,14 +644,44 @@ fn judgement_site(lint: &str, d: &RustcDiagnostic, file: &SourceFile, lines: &Li
     })
 }
 
+/// Destructors of well-known crates, by the crate and the file of the `Drop` impl the
+/// compiler points at (`""`: any file of the crate): what releasing them does.
+const KNOWN_DROPS: [(&str, &str, DropOrigin); 11] = [
+    // Buffers and collections: their Drop frees memory (a reference count first).
+    ("bytes", "", DropOrigin::Memory),
+    ("smallvec", "", DropOrigin::Memory),
+    ("arrayvec", "", DropOrigin::Memory),
+    ("tinyvec", "", DropOrigin::Memory),
+    ("thin-vec", "", DropOrigin::Memory),
+    ("bitvec", "", DropOrigin::Memory),
+    ("hashbrown", "", DropOrigin::Memory),
+    ("indexmap", "", DropOrigin::Memory),
+    ("triomphe", "", DropOrigin::Memory),
+    ("servo_arc", "", DropOrigin::Memory),
+    // crossbeam-epoch's `Owned<T>`, a box (its `Guard`, in guard.rs, unpins: not memory).
+    ("crossbeam-epoch", "/atomic.rs", DropOrigin::Memory),
+];
+
+/// The crate of a file in cargo's registry (`.../registry/src/<index>/<name>-<version>/...`).
+fn registry_crate(file: &str) -> Option<&str> {
+    let rest = file.split("/registry/src/").nth(1)?;
+    let dir = rest.split('/').nth(1)?;
+    // `name-1.2.3`: the name is everything before the last `-` followed by a digit.
+    let at = dir.char_indices().rev().find(|(i, c)| *c == '-' && dir[i + 1..].starts_with(|d: char| d.is_ascii_digit())).map(|(i, _)| i)?;
+    Some(&dir[..at])
+}
+
 /// Classifies a destructor by the file the compiler points at for its `Drop` impl.
 pub fn drop_origin(file: &str, root: &Path) -> DropOrigin {
     let f = file.replace('\\', "/");
     let in_std = f.starts_with("/rustc/") || f.contains("/library/");
+    let known = registry_crate(&f).and_then(|krate| KNOWN_DROPS.iter().find(|(k, suffix, _)| *k == krate && f.ends_with(suffix)));
     if f.contains("rwlock") {
         DropOrigin::RwLockGuard
     } else if f.contains("mutex") || f.contains("/lock_api") || f.contains("/parking_lot") || f.contains("/spin-") {
         DropOrigin::MutexGuard
+    } else if let Some((_, _, origin)) = known {
+        origin.clone()
     } else if in_std && f.ends_with("/cell.rs") {
         DropOrigin::RefCellBorrow
     } else if in_std && ["/vec/", "/string.rs", "/boxed.rs", "/rc.rs", "/sync.rs", "/collections/", "/vec.rs"].iter().any(|p| f.contains(p)) {
@@ -589,25 +694,150 @@ pub fn drop_origin(file: &str, root: &Path) -> DropOrigin {
 }
 
 /// `static_mut_refs`: rewrites the reference to the explicit raw-pointer form that keeps
-/// today's behaviour (`&X` → `&*&raw const X`, `&mut X` → `&mut *&raw mut X`,
-/// `X.m()` → `(*&raw const X).m()`).
-fn static_mut_ref_edits(file: &SourceFile, span: &DiagnosticSpan, message: &str) -> Option<(Vec<Edit>, &'static str)> {
-    let (start, end) = (span.byte_start as usize, span.byte_end as usize);
-    let text = file.text.get(start..end)?;
+/// today's behaviour ([`crate::engine::lint_rewrites::static_mut_edits`]); one made in a
+/// `macro_rules!` body through a metavariable is rewritten at the invocation, which may be
+/// in another file: the file the edits are for comes with them.
+fn static_mut_ref_edits<'f>(
+    file: &'f SourceFile,
+    span: &DiagnosticSpan,
+    message: &str,
+    root: &Path,
+    files: &BTreeMap<PathBuf, &'f SourceFile>,
+) -> Option<(&'f SourceFile, Vec<Edit>, &'static str)> {
+    use crate::engine::lint_rewrites as rw;
+    let range = span.byte_start as usize..span.byte_end as usize;
     let mutable = message.contains("mutable reference");
-    if let Some(rest) = text.strip_prefix("&mut") {
-        let skip = text.len() - rest.trim_start().len();
-        return Some((vec![Edit::insert(start + skip, "*&raw mut ")], "`&mut *&raw mut STATIC`"));
+    if let (Some(name), Some(expansion)) = (rw::first_metavariable(file.text.get(range.clone())?), span.expansion.as_ref()) {
+        let fragment = rw::metavariable_fragment(&file.text, range.start, name)?;
+        let target = *files.get(&crate::cargo::discover::normalize(&root.join(&expansion.span.file_name)))?;
+        let invocation = expansion.span.byte_start as usize..expansion.span.byte_end as usize;
+        let (edits, how) = rw::static_mut_invocation_edits(&target.text, invocation, &fragment, mutable)?;
+        return Some((target, edits, how));
     }
-    if let Some(rest) = text.strip_prefix('&') {
-        let skip = text.len() - rest.trim_start().len();
-        return Some((vec![Edit::insert(start + skip, "*&raw const ")], "`&*&raw const STATIC`"));
+    let (edits, how) = rw::static_mut_edits(&file.text, range, mutable)?;
+    Some((file, edits, how))
+}
+
+/// Whether a `tail_expr_drop_order` diagnostic is about a temporary the block's value
+/// borrows (rustc's borrow checker part of the lint: "borrow later used ..."), which is
+/// E0716 on 2024, rather than about two destructors' order.
+fn borrowed_past_block(d: &RustcDiagnostic) -> bool {
+    d.spans.iter().any(|s| s.label.as_deref().is_some_and(|l| l.starts_with("borrow later")))
+}
+
+/// The lints of the never type's fallback changing from `()` to `!`.
+const NEVER_FALLBACK_LINTS: [&str; 2] = ["never_type_fallback_flowing_into_unsafe", "dependency_on_unit_never_type_fallback"];
+
+/// Whether any alternative of the diagnostic suggests an edit.
+fn has_suggestion(d: &RustcDiagnostic) -> bool {
+    std::iter::once(d).chain(d.children.iter()).any(|c| c.spans.iter().any(|s| s.suggested_replacement.is_some()))
+}
+
+/// Never-type fallback where rustc suggests no annotation. Inside a macro's expansion
+/// (the annotation would land in the macro, for every invocation): the outermost
+/// invocation in one of `files`, when it is a statement of its own, gets `let _: () =`.
+/// Elsewhere (`never_type_fallback_flowing_into_unsafe` at a union field, a method of a
+/// generic type: no path to put `::<()>` on) the expression rustc points at, the unsafe
+/// operation whose type is the one that falls back, is annotated:
+/// `::core::convert::identity::<()>(..)`. See [`crate::engine::lint_rewrites`]. The file
+/// the edits are for, the edits, and the change's reason.
+fn never_fallback_edits<'f>(
+    lint: &str,
+    d: &RustcDiagnostic,
+    span: &DiagnosticSpan,
+    file: Option<&'f SourceFile>,
+    root: &Path,
+    files: &BTreeMap<PathBuf, &'f SourceFile>,
+) -> Option<(&'f SourceFile, Vec<Edit>, String)> {
+    use crate::engine::lint_rewrites as rw;
+    let Some(mut at) = span.expansion.as_ref() else {
+        // `dependency_on_unit_never_type_fallback` points at a function's signature.
+        if lint != "never_type_fallback_flowing_into_unsafe" {
+            return None;
+        }
+        let file = file?;
+        let edits = rw::never_fallback_value_edits(&file.text, span.byte_start as usize..span.byte_end as usize)?;
+        let reason = format!(
+            "{} (rustc suggests no annotation here): the expression's type annotated as `()`, the type it falls back to today; in 2024 it would be `!`",
+            d.message
+        );
+        return Some((file, edits, reason));
+    };
+    while let Some(outer) = at.span.expansion.as_ref() {
+        at = outer;
     }
-    // An implicit reference: a method call or an index on the static.
-    let path_len = text.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(text.len());
-    if path_len == 0 || path_len == text.len() {
-        return None;
+    let target = *files.get(&crate::cargo::discover::normalize(&root.join(&at.span.file_name)))?;
+    let edits = rw::never_fallback_invocation_edits(&target.text, at.span.byte_start as usize..at.span.byte_end as usize)?;
+    let reason = format!(
+        "{} (inside a macro, where rustc suggests nothing): the invocation's value annotated as `()`, the type it falls back to today; in 2024 it would be `!`",
+        d.message
+    );
+    Some((target, edits, reason))
+}
+
+/// A change of the compiler phase in `file` (not necessarily the file of the lint's span).
+fn compiler_change(lint: &str, config: &str, file: &SourceFile, safety: Safety, reason: String, mut edits: Vec<Edit>) -> Change {
+    edits.sort();
+    let line = LineIndex::new(&file.text).line(edits.first().map_or(0, |e| e.range.start));
+    Change {
+        rule: rule_id(lint),
+        reason,
+        safety,
+        decided_by: Decider::Compiler(config.to_string()),
+        file: file.display.clone(),
+        line,
+        cfg: CfgStatus::Active,
+        edits,
     }
-    let (open, how) = if mutable { ("(*&raw mut ", "`(*&raw mut STATIC)`") } else { ("(*&raw const ", "`(*&raw const STATIC)`") };
-    Some((vec![Edit::insert(start, open), Edit::insert(start + path_len, ")")], how))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A diagnostic as rustc writes it, with one child per alternative: `(message,
+    /// applicability, replacement)` at bytes 4..7.
+    fn diagnostic(children: &[(&str, &str, &str)]) -> RustcDiagnostic {
+        let span = |replacement: Option<(&str, &str)>| {
+            serde_json::json!({
+                "file_name": "src/lib.rs", "byte_start": 4, "byte_end": 7, "line_start": 1, "line_end": 1,
+                "column_start": 5, "column_end": 8, "is_primary": true, "text": [], "label": null,
+                "suggested_replacement": replacement.map(|r| r.1), "suggestion_applicability": replacement.map(|r| r.0), "expansion": null
+            })
+        };
+        let children: Vec<_> = children
+            .iter()
+            .map(|(message, applicability, replacement)| {
+                serde_json::json!({"message": message, "code": null, "level": "help", "spans": [span(Some((applicability, replacement)))], "children": [], "rendered": null})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "message": "m", "code": {"code": "l", "explanation": null}, "level": "warning", "spans": [span(None)], "children": children, "rendered": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn destructors_of_well_known_crates_are_classified_by_their_crate() {
+        let reg = "/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f";
+        let root = Path::new("/work/app");
+        assert_eq!(registry_crate(&format!("{reg}/thin-vec-0.2.13/src/lib.rs")), Some("thin-vec"));
+        assert_eq!(drop_origin(&format!("{reg}/bytes-1.12.1/src/bytes.rs"), root), DropOrigin::Memory);
+        assert_eq!(drop_origin(&format!("{reg}/crossbeam-epoch-0.9.20/src/atomic.rs"), root), DropOrigin::Memory);
+        assert_eq!(drop_origin(&format!("{reg}/crossbeam-epoch-0.9.20/src/guard.rs"), root), DropOrigin::Other);
+        assert_eq!(drop_origin(&format!("{reg}/lock_api-0.4.14/src/rwlock.rs"), root), DropOrigin::RwLockGuard);
+        assert_eq!(drop_origin(&format!("{reg}/async-lock-3.4.2/src/mutex.rs"), root), DropOrigin::MutexGuard);
+        assert_eq!(drop_origin(&format!("{reg}/h2-0.4.21/src/share.rs"), root), DropOrigin::Other);
+        assert_eq!(drop_origin("src/common/deque.rs", root), DropOrigin::Workspace);
+    }
+
+    #[test]
+    fn the_machine_applicable_alternative_wins_and_placeholders_are_never_applied() {
+        let d = diagnostic(&[("maybe", "MaybeIncorrect", "a"), ("sure", "MachineApplicable", "b")]);
+        assert_eq!(best_suggestion(&d), Some((vec![Edit::replace(4..7, "b")], Applicability::MachineApplicable, "sure".to_string())));
+        let d = diagnostic(&[("maybe", "MaybeIncorrect", "a"), ("other", "MaybeIncorrect", "c")]);
+        assert_eq!(best_suggestion(&d), Some((vec![Edit::replace(4..7, "a")], Applicability::MaybeIncorrect, "maybe".to_string())));
+        let d = diagnostic(&[("fill in", "HasPlaceholders", "/* value */")]);
+        assert_eq!(best_suggestion(&d), None);
+    }
 }

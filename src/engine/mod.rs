@@ -6,6 +6,7 @@
 //! (`cargo migrate pack test`).
 
 pub mod compiler;
+pub mod lint_rewrites;
 pub mod pack_examples;
 pub mod pipeline;
 pub mod walk;

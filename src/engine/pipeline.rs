@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use crate::cargo::build::BuildConfig;
 use crate::cargo::discover::Workspace;
+use crate::core::edition::Edition;
 use crate::core::migration::Migration;
 use crate::core::model::{Change, Diagnostic, Level, Unchanged, UnchangedReason};
-use crate::core::plan::plan_file;
+use crate::core::plan::{plan_file, plan_unread_file};
 use crate::core::text::{FileKind, SourceFile};
 use crate::engine::compiler::COVERED_BY_RULES;
 use crate::engine::walk::{check_manifest_text, check_rust_text, check_workspace, sort_findings, CheckOptions, Checked};
@@ -64,13 +65,15 @@ pub fn migrate(
 }
 
 /// What the compiler phase would have checked when it does not run (`--no-compiler`, or
-/// a crate that does not build): each type-aware lint no syntactic rule covers, as one
+/// a crate that does not build): each type-aware lint of the steps after `from` that no
+/// syntactic rule covers, as one
 /// site not changed of the run (its detail: `why`), unless `--only` / `--skip` leaves it
 /// out.
-pub fn compiler_skipped(opts: &CheckOptions<'_>, why: &str) -> Vec<Unchanged> {
+pub fn compiler_skipped(opts: &CheckOptions<'_>, from: Edition, why: &str) -> Vec<Unchanged> {
     crate::engine::compiler::LINTS
         .iter()
         .filter(|l| !COVERED_BY_RULES.iter().any(|(lint, _)| *lint == l.name) && opts.wants(l.name))
+        .filter(|l| from < l.edition && Edition::parse(&opts.target_edition).is_none_or(|to| l.edition <= to))
         .map(|l| Unchanged { file: None, line: None, rule: l.name, reason: UnchangedReason::CompilerSkipped, detail: why.to_string(), decided_by: None })
         .collect()
 }
@@ -151,10 +154,11 @@ pub fn judgement_sites(
 /// already changes is dropped (the rule's change stands), the rest are added.
 fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, built: crate::engine::compiler::Built, checked: &mut Checked) {
     let by_path: BTreeMap<_, _> = checked.files.values().map(|f| (f.path.clone(), f)).collect();
-    let found = built.findings(&ws.root, &by_path);
+    let to = Edition::parse(&opts.target_edition).unwrap_or(Edition::E2024);
+    let found = built.findings(&ws.root, &by_path, to);
     let mut kept_expr = 0;
     if let Some(why) = &found.skipped {
-        checked.unchanged.extend(compiler_skipped(opts, why));
+        checked.unchanged.extend(compiler_skipped(opts, ws.oldest_edition(), why));
     }
     let (wanted, filtered): (Vec<Change>, Vec<Change>) = found.changes.into_iter().partition(|c| opts.wants(c.rule));
     // A lint a syntactic rule covers is reported through that rule (which ran, filtered or not).
@@ -192,16 +196,33 @@ fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, built: crate::
 /// Applies the checked changes per file, re-checking a file whose changes conflicted
 /// until nothing is left or [`MAX_PASSES`] is reached.
 pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migration {
-    let Checked { files, changes, mut diagnostics, mut unchanged, lines, uses, .. } = checked;
+    let Checked { files, changes, mut diagnostics, mut unchanged, lines, uses, unparsed, .. } = checked;
     let mut by_file: BTreeMap<String, Vec<Change>> = BTreeMap::new();
     for change in changes {
         by_file.entry(change.file.clone()).or_default().push(change);
+    }
+    // A 2015 file syn could not read is read after the compiler's changes for 2018, which
+    // make it readable; without any, why it could not be read is an error.
+    for (display, why) in &unparsed {
+        if by_file.contains_key(display) {
+            diagnostics.push(Diagnostic {
+                level: Level::Note,
+                message: format!(
+                    "2015 syntax the rules cannot read ({}): read again after the compiler's changes",
+                    why.message.trim_start_matches("cannot parse, file skipped: ")
+                ),
+                ..why.clone()
+            });
+        } else {
+            diagnostics.push(why.clone());
+        }
     }
     let mut out = Migration { files_read: files.values().filter(|f| f.kind == FileKind::Rust).count(), lines_read: lines, ..Migration::default() };
     for (display, mut pending) in by_file {
         let Some(file) = files.get(&display) else { continue };
         lay_out(file, &mut pending, true);
-        let result = plan_file(file, pending, &mut diagnostics, &mut unchanged, &mut |text, diags| recheck(ws, opts, &uses, file, text, diags));
+        let plan = if unparsed.contains_key(&display) { plan_unread_file } else { plan_file };
+        let result = plan(file, pending, &mut diagnostics, &mut unchanged, &mut |text, diags| recheck(ws, opts, &uses, file, text, diags));
         if let Some(result) = result {
             out.files.insert(display, result);
         }

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::cargo::discover::{module_refs, ModuleRef, Package, Workspace};
+use crate::core::edition::Edition;
 use crate::core::model::{CfgStatus, Change, Diagnostic, Edit, Level, Unchanged, UnchangedReason};
 use crate::core::text::{FileKind, LineIndex, SourceFile};
 use crate::rules::companions::{AttrUses, WorkspaceUses};
@@ -50,6 +51,10 @@ pub struct Checked {
     /// The unsafe attribute forms of each package's code after the syntactic rules'
     /// changes, which the manifest rules read (`ecosystem-companions`).
     pub uses: WorkspaceUses,
+    /// Files of 2015 packages that syn cannot read, with why: the rules run on them after
+    /// the compiler's changes for 2018 ([`crate::engine::pipeline::plan`]); without such
+    /// changes, the reason is an error.
+    pub unparsed: BTreeMap<String, Diagnostic>,
 }
 
 /// `--only` / `--skip`, resolved once: which rules' and compiler lints' findings are
@@ -118,6 +123,8 @@ struct Outcome {
     findings: Findings,
     modules: Vec<ModuleRef>,
     lines: usize,
+    /// Why syn could not read a file of a 2015 package (see [`Checked::unparsed`]).
+    unparsed: Option<Diagnostic>,
 }
 
 /// Checks the selected packages of `ws`: their manifests and every Rust file their
@@ -188,6 +195,9 @@ pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn F
             for site in &mut outcome.findings.sites {
                 site.cfg = file.cfg.and(site.cfg);
             }
+            if let Some(why) = outcome.unparsed.take() {
+                out.unparsed.insert(file.display.clone(), why);
+            }
             out.files.insert(file.display.clone(), file);
         }
         out.changes.extend(outcome.findings.changes);
@@ -241,7 +251,7 @@ pub fn sort_findings(changes: &mut [Change], diagnostics: &mut Vec<Diagnostic>, 
 
 fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOptions<'_>) -> Outcome {
     let display = ws.display(&job.path);
-    let mut outcome = Outcome { file: None, findings: Findings::default(), modules: Vec::new(), lines: 0 };
+    let mut outcome = Outcome { file: None, findings: Findings::default(), modules: Vec::new(), lines: 0, unparsed: None };
     let text = match read_text(&job.path, &display) {
         Ok(text) => text,
         Err(d) => {
@@ -257,7 +267,16 @@ fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOpt
             outcome.findings = findings;
             outcome.modules = modules;
         }
-        Err(d) => outcome.findings.diagnostics.push(d),
+        Err(d) => match (package.edition().is_some_and(|e| e < Edition::E2018), file.text.parse::<proc_macro2::TokenStream>()) {
+            // 2015 syntax syn cannot read (an anonymous parameter, `async` as a name):
+            // the compiler's changes for 2018 make it readable, and the plan reads it
+            // again then. Its modules are found from its tokens meanwhile.
+            (true, Ok(tokens)) => {
+                outcome.modules = crate::cargo::discover::module_refs_in_tokens(&tokens, &file.path, job.mod_rs, &package.cfg);
+                outcome.unparsed = Some(d);
+            }
+            _ => outcome.findings.diagnostics.push(d),
+        },
     }
     outcome.file = Some(file);
     outcome

@@ -23,7 +23,7 @@ pub struct Decision {
 /// `Drop` impls of workspace types).
 pub fn decide(site: &Site, files: &BTreeMap<String, SourceFile>) -> Option<Decision> {
     match &site.evidence {
-        Evidence::IfLetRescope { destructors, .. } => if_let_rescope(site, destructors, files),
+        Evidence::IfLetRescope { destructors, temporaries } => if_let_rescope(site, temporaries, destructors, files),
         Evidence::TailExprDropOrder { destructors } => tail_expr_drop_order(site, destructors, files),
         Evidence::None => None,
     }
@@ -74,7 +74,12 @@ fn normalize(expr: &syn::Expr) -> String {
     text.trim_start_matches(['&', '*']).to_string()
 }
 
-fn if_let_rescope(site: &Site, destructors: &[crate::core::model::Destructor], files: &BTreeMap<String, SourceFile>) -> Option<Decision> {
+fn if_let_rescope(
+    site: &Site,
+    temporaries: &[std::ops::Range<usize>],
+    destructors: &[crate::core::model::Destructor],
+    files: &BTreeMap<String, SourceFile>,
+) -> Option<Decision> {
     let syn::Expr::If(expr_if) = syn::parse_str::<syn::Expr>(&site.code).ok()? else { return None };
     let syn::Expr::Let(let_expr) = &*expr_if.cond else { return None };
     let (_, else_branch) = expr_if.else_branch.as_ref()?;
@@ -105,6 +110,14 @@ fn if_let_rescope(site: &Site, destructors: &[crate::core::model::Destructor], f
             option: option(site, "rewrite-to-match"),
             reason: format!(
                 "the pattern matches the failure of `{recv}.{method}()`, so the else branch is the path where it succeeded: in 2021 it runs holding that guard (a temporary of the scrutinee), Rust 2024 would release it first; `match` keeps it held"
+            ),
+        });
+    }
+    if let Some(empty) = empty_in_else(let_expr, temporaries, files.get(&site.file)) {
+        return Some(Decision {
+            option: keep,
+            reason: format!(
+                "the value with the destructor is the scrutinee itself, and the pattern takes it out: the else branch sees {empty}, which drops nothing, so when it is dropped cannot be observed and `if let` stays"
             ),
         });
     }
@@ -289,6 +302,42 @@ fn acquired_for_else(let_expr: &syn::ExprLet) -> Option<(String, String)> {
     let syn::Expr::MethodCall(acquire) = call else { return None };
     let method = acquire.method.to_string();
     access_of(&method).is_some().then(|| (normalize(&acquire.receiver), method))
+}
+
+/// Methods whose `Err` holds the value offered back and whose `Ok` the value found, a
+/// pointer or an integer without a destructor (atomics, crossbeam-epoch's `Atomic`).
+const COMPARE_AND_SWAP: [&str; 4] = ["compare_exchange", "compare_exchange_weak", "compare_and_set", "compare_and_set_weak"];
+
+/// Methods whose `Err` is a plain error saying why nothing was received.
+const RECEIVE: [&str; 4] = ["try_recv", "recv", "recv_timeout", "recv_deadline"];
+
+/// When every value the lint flags is the whole scrutinee, produced by value (a
+/// `take()`, a `pop_front()`, a `remove()`, a `poll()`), and the pattern takes the variant
+/// that carries it, the else branch sees the other variant: `None`, `Poll::Pending`, the
+/// `Ok` of a compare-and-swap, the `Err` of a receive. That holds nothing to drop. What it
+/// sees, described, or `None` when this does not hold.
+fn empty_in_else(let_expr: &syn::ExprLet, temporaries: &[std::ops::Range<usize>], file: Option<&SourceFile>) -> Option<&'static str> {
+    let text = &file?.text;
+    let squash = |tokens: proc_macro2::TokenStream| tokens.to_string().chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let scrutinee = squash(let_expr.expr.to_token_stream());
+    // Tokens, not text: a comment inside the scrutinee is not part of it.
+    let whole = |t: &std::ops::Range<usize>| text.get(t.clone()).and_then(|s| s.parse().ok()).is_some_and(|s| squash(s) == scrutinee);
+    if temporaries.is_empty() || !temporaries.iter().all(whole) {
+        return None;
+    }
+    let syn::Pat::TupleStruct(pat) = &*let_expr.pat else { return None };
+    let variant = pat.path.segments.last()?.ident.to_string();
+    let method = match &*let_expr.expr {
+        syn::Expr::MethodCall(call) => call.method.to_string(),
+        _ => String::new(),
+    };
+    match variant.as_str() {
+        "Some" => Some("`None`"),
+        "Ready" => Some("`Poll::Pending`"),
+        "Err" if COMPARE_AND_SWAP.contains(&method.as_str()) => Some("the `Ok` of a compare-and-swap (the value found, a pointer or an integer)"),
+        "Ok" if RECEIVE.contains(&method.as_str()) => Some("the `Err` of a receive (why nothing came, no message)"),
+        _ => None,
+    }
 }
 
 /// Whether `expr` holds an `unsafe` block (which could read through a raw pointer).
@@ -547,4 +596,60 @@ fn is_inert(expr: &syn::Expr) -> bool {
     let mut find = Find(true);
     find.visit_expr(expr);
     find.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::{CfgStatus, Edit};
+    use crate::core::text::FileKind;
+
+    /// An `if let` site of `code` (the whole file), the lint flagging `flagged` (each the
+    /// text of a temporary, found in `code`).
+    fn decide_if_let(code: &str, flagged: &[&str]) -> Option<Decision> {
+        let file = SourceFile {
+            path: "src/lib.rs".into(),
+            display: "src/lib.rs".into(),
+            kind: FileKind::Rust,
+            package: String::new(),
+            cfg: CfgStatus::Active,
+            text: code.into(),
+        };
+        let temporaries = flagged.iter().map(|t| code.find(t).map(|at| at..at + t.len()).expect("flagged text in the code")).collect();
+        let site = Site {
+            rule: "if_let_rescope",
+            file: "src/lib.rs".into(),
+            line: 1,
+            cfg: CfgStatus::Active,
+            question: crate::core::model::IF_LET_RESCOPE_QUESTION.into(),
+            code: code.into(),
+            context: Vec::new(),
+            options: crate::core::model::if_let_rescope_options(vec![Edit::insert(0, "match")]),
+            conservative: 1,
+            evidence: Evidence::IfLetRescope { temporaries, destructors: Vec::new() },
+        };
+        decide(&site, &BTreeMap::from([("src/lib.rs".to_string(), file)]))
+    }
+
+    #[test]
+    fn the_else_branch_of_a_value_taken_out_sees_an_empty_variant() {
+        let keep = |code: &str, flagged: &[&str]| decide_if_let(code, flagged).map(|d| (d.option, d.reason.contains("drops nothing")));
+        // `take()`, a removal, a poll: the else branch sees `None` / `Pending`.
+        assert_eq!(keep("if let Some(f) = self.pending.take() { send(f) } else { log() }", &["self.pending.take()"]), Some((0, true)));
+        assert_eq!(
+            keep("if let Some((k, v)) = self.cache.remove(&key /* gone */) { use_it(k, v) } else { skip() }", &["self.cache.remove(&key /* gone */)"]),
+            Some((0, true))
+        );
+        assert_eq!(keep("if let Poll::Ready(r) = fut.poll(cx) { done(r) } else { wait() }", &["fut.poll(cx)"]), Some((0, true)));
+        assert_eq!(
+            keep("if let Err(e) = a.compare_exchange_weak(p, n, o1, o2, g) { retry(e) } else { done() }", &["a.compare_exchange_weak(p, n, o1, o2, g)"]),
+            Some((0, true))
+        );
+        assert_eq!(keep("if let Ok(m) = rx.try_recv() { handle(m) } else { idle() }", &["rx.try_recv()"]), Some((0, true)));
+        // Not when another temporary (a guard) is flagged too, nor when only a part of the
+        // scrutinee is the value, nor for an `Err` whose `Ok` may hold anything.
+        assert_eq!(decide_if_let("if let Some(x) = m.lock().unwrap().pop() { a(x) } else { b() }", &["m.lock().unwrap()", "m.lock().unwrap().pop()"]), None);
+        assert_eq!(decide_if_let("if let Some(x) = get().first() { a(x) } else { b() }", &["get()"]), None);
+        assert_eq!(decide_if_let("if let Err(e) = open(path) { a(e) } else { b() }", &["open(path)"]), None);
+    }
 }

@@ -10,6 +10,7 @@ use super::{Progress, WriteMode};
 use crate::cargo::build::BuildConfig;
 use crate::cargo::check::CheckCommand;
 use crate::cargo::discover::{Selection, Workspace};
+use crate::core::edition::{step_to, steps, Edition};
 use crate::core::migration::Migration;
 use crate::core::model::{Diagnostic, Level};
 use crate::engine::compiler::lint_doc;
@@ -19,8 +20,11 @@ use crate::judge::cache::VerdictCache;
 use crate::judge::config::ModelConfig;
 use crate::rules::{self, Rule};
 
-/// The editions this operation moves to.
-pub const TARGETS: [&str; 1] = ["2024"];
+/// The editions this operation moves to (the first is the default).
+pub const TARGETS: [&str; 2] = ["2024", "2021"];
+
+/// The editions `--from` takes.
+pub const FROM: [&str; 3] = ["2015", "2018", "2021"];
 
 /// An edition migration, fully resolved.
 pub struct Request {
@@ -34,6 +38,7 @@ pub struct Request {
     pub to: String,
     /// `--from 2021`: packages that already say `to` are migrated as if they were on this
     /// edition (their source, not their manifest): finishes a half-migrated package.
+    /// Packages on an older edition than `to` are migrated from theirs, through every step.
     pub from: Option<String>,
     /// The compiler phase's configuration; `None` for syntax only.
     pub compiler: Option<BuildConfig>,
@@ -60,16 +65,26 @@ impl Request {
     }
 }
 
-/// Resolves `--only` / `--skip` (rule ids or compiler lint names) into the rules to run
-/// and the filter for the compiler's lints. An unknown name is an error.
-pub fn select_rules(only: &[String], skip: &[String]) -> Result<(Vec<&'static dyn Rule>, RuleFilter)> {
+/// Resolves `--only` / `--skip` (rule ids or compiler lint names) into the rules of a
+/// migration to `to` to run and the filter for the compiler's lints. An unknown name is an
+/// error.
+pub fn select_rules(to: &str, only: &[String], skip: &[String]) -> Result<(Vec<&'static dyn Rule>, RuleFilter)> {
     for id in only.iter().chain(skip) {
         if rules::find(id).is_none() && lint_doc(id).is_none() {
             bail!("no rule `{id}`; `cargo migrate rules` lists them");
         }
     }
     let filter = RuleFilter { only: only.to_vec(), skip: skip.to_vec() };
-    Ok((rules::edition_2024().iter().copied().filter(|r| filter.wants(r.meta().id)).collect(), filter))
+    let to = target(to)?;
+    Ok((rules::for_edition(to).into_iter().filter(|r| filter.wants(r.meta().id)).collect(), filter))
+}
+
+/// An edition this operation can reach.
+fn target(to: &str) -> Result<Edition> {
+    match Edition::parse(to) {
+        Some(e) if TARGETS.contains(&to) => Ok(e),
+        _ => bail!("cargo migrate moves packages to edition {}, not `{to}`", TARGETS.join(" or ")),
+    }
 }
 
 /// What an edition migration found and did.
@@ -83,8 +98,9 @@ pub struct Outcome {
     pub finished: Option<Finished>,
 }
 
-/// Runs the migration. Packages already on `to` (or on an edition before 2021) are left
-/// alone with a note; with [`WriteMode::Apply`] the tree is checked before any work.
+/// Runs the migration. Packages on an older edition go through each step to `to` in one
+/// run; those already on `to` are left alone with a note (unless `from`); with
+/// [`WriteMode::Apply`] the tree is checked before any work.
 pub fn run(req: &Request, progress: &dyn Progress) -> Result<Outcome> {
     run_with_review(req, progress, None)
 }
@@ -97,26 +113,39 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
     }
     let mut ws = Workspace::discover(&req.selection)?;
     let mut notes = Vec::new();
-    ws.packages.retain(|p| match p.edition.as_str() {
-        "2021" => true,
-        e if e == req.to && req.from.is_some() => {
+    let to = target(&req.to)?;
+    let from = req
+        .from
+        .as_deref()
+        .map(|f| Edition::parse(f).filter(|f| *f < to).ok_or_else(|| anyhow::anyhow!("--from {f}: not an edition before {to}")))
+        .transpose()?;
+    ws.packages.retain(|p| match p.edition() {
+        Some(e) if e < to => {
+            if e < Edition::E2021 || to < Edition::E2024 {
+                let steps: Vec<String> = steps(e, to).map(ToString::to_string).collect();
+                notes.push(Diagnostic::general(
+                    Level::Note,
+                    format!("package `{}` moves from edition {e} to {to} in one run: {}", p.name, steps.join(", then ")),
+                ));
+            }
+            true
+        }
+        Some(e) if e == to && from.is_some() => {
             notes.push(Diagnostic::general(
                 Level::Note,
-                format!("package `{}` already says edition {e}: its code is migrated as {} code (--from)", p.name, req.from.as_deref().unwrap_or("2021")),
+                format!("package `{}` already says edition {e}: its code is migrated as {} code (--from)", p.name, from.map_or("2021", Edition::as_str)),
             ));
             true
         }
-        e if e >= req.to.as_str() => {
+        _ => {
             notes.push(Diagnostic::general(
                 Level::Note,
-                format!("package `{}` is already on edition {e} (if some of its files were never migrated, `--from 2021` migrates its code again)", p.name),
-            ));
-            false
-        }
-        e => {
-            notes.push(Diagnostic::general(
-                Level::Warning,
-                format!("package `{}` is on edition {e}: cargo migrate moves 2021 to 2024; run `cargo fix --edition` to reach 2021 first", p.name),
+                format!(
+                    "package `{}` is already on edition {} (if some of its files were never migrated, `--from {}` migrates its code again)",
+                    p.name,
+                    p.edition.as_str(),
+                    step_to(to).map_or("2021", |s| s.from.as_str())
+                ),
             ));
             false
         }
@@ -125,12 +154,12 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
         refuse_unsafe_apply(&ws.root, options)?;
     }
     // The rules `--only` / `--skip` leaves out run too: what they would change is reported.
-    let filtered_out = rules::edition_2024().iter().filter(|r| !req.filter.wants(r.meta().id) && !req.rules.iter().any(|k| k.meta().id == r.meta().id));
+    let filtered_out = rules::for_edition(to).into_iter().filter(|r| !req.filter.wants(r.meta().id) && !req.rules.iter().any(|k| k.meta().id == r.meta().id));
     let opts = CheckOptions {
         rules: req.rules.iter().map(|r| *r as &dyn Rule).collect(),
         target_edition: req.to.clone(),
         filter: req.filter.clone(),
-        filtered_out: filtered_out.map(|r| *r as &dyn Rule).collect(),
+        filtered_out: filtered_out.map(|r| r as &dyn Rule).collect(),
         chunk_above: crate::engine::walk::CHUNK_ABOVE,
     };
     let mut migration = if ws.packages.is_empty() {
@@ -140,7 +169,7 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
         let model = req.judge.connect(&cache)?;
         let mut m = migrate(&ws, &opts, req.compiler.as_ref(), model.as_deref(), Some(&cache), &|what| progress.stage(what));
         if req.compiler.is_none() {
-            m.add_unchanged(compiler_skipped(&opts, "--no-compiler"));
+            m.add_unchanged(compiler_skipped(&opts, ws.oldest_edition(), "--no-compiler"));
         }
         m
     };

@@ -180,9 +180,10 @@ pub fn rule_doc(id: &str) -> Option<String> {
         return Some(rule.meta().doc.to_string());
     }
     if let Some(l) = crate::engine::compiler::lint_doc(id) {
+        let step = crate::core::edition::step_to(l.edition).expect("every lint belongs to a step");
         return Some(format!(
-            "# {}\n\nA rustc lint of the `rust-2024-compatibility` group: {}.\n\nWhat cargo migrate does: {}.\n\nEdition guide: {}\n",
-            l.name, l.summary, l.treatment, l.guide
+            "# {}\n\nA rustc lint of the `{}` group (edition {} → {}): {}.\n\nWhat cargo migrate does: {}.\n\nEdition guide: {}\n",
+            l.name, step.lint_group, step.from, step.to, l.summary, l.treatment, l.guide
         ));
     }
     crate::pack::explain(id)

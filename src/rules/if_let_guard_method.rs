@@ -129,7 +129,7 @@ impl Finder<'_, '_> {
             context: Vec::new(),
             options: crate::core::model::if_let_rescope_options(edits),
             conservative: 1,
-            evidence: Evidence::IfLetRescope { temporary: r(guard.span()), destructors },
+            evidence: Evidence::IfLetRescope { temporaries: vec![r(guard.span())], destructors },
         });
     }
 }

@@ -3,13 +3,14 @@
 use toml_edit::{Item, Table, TableLike, Value};
 
 use super::{Findings, ManifestCx, Rule};
+use crate::core::edition::Edition;
 use crate::core::model::{Edit, Unchanged, UnchangedReason};
 
 declare_rule! {
     pub EditionManifest {
         id: "edition-manifest",
         safety: Safe,
-        summary: "Cargo.toml: set `edition = \"2024\"`, rename the underscore keys 2024 rejects, `resolver = \"3\"`, raise `rust-version` to 1.85",
+        summary: "Cargo.toml: set `edition = \"2024\"` (from any edition), rename the underscore keys 2024 rejects, `resolver = \"3\"`, raise `rust-version` to 1.85",
     }
 }
 
@@ -21,9 +22,6 @@ const UNDERSCORE_KEYS: [(&str, &str); 5] = [
     ("crate_type", "crate-type"),
     ("proc_macro", "proc-macro"),
 ];
-
-/// The first Rust version that knows edition 2024.
-const MIN_RUST_2024: (u64, u64) = (1, 85);
 
 impl Rule for EditionManifest {
     fn reads_chunks(&self) -> bool {
@@ -45,7 +43,8 @@ impl Rule for EditionManifest {
                 raise_rust_version(cx, ws_package, "[workspace.package]", out);
             }
             let is_virtual = root.get("package").is_none();
-            if let (true, Some(ws)) = (is_virtual, root.get("workspace").and_then(Item::as_table)) {
+            let resolver = Edition::parse(target).and_then(Edition::resolver);
+            if let (true, Some(ws), Some(resolver)) = (is_virtual, root.get("workspace").and_then(Item::as_table), resolver) {
                 if ws.get("resolver").is_none() {
                     if let Some(span) = ws.span() {
                         let newline = crate::core::text::line_ending(cx.file.text.as_str());
@@ -54,19 +53,29 @@ impl Rule for EditionManifest {
                         let prefix = if at == cx.file.text.len() && !cx.file.text.ends_with('\n') { newline } else { "" };
                         out.changes.push(cx.change(
                             &META,
-                            format!("a virtual workspace picks its resolver itself: `resolver = \"3\"` is the edition {target} default (MSRV-aware dependency resolution)"),
-                            vec![Edit::insert(at, format!("{prefix}resolver = \"3\"{newline}"))],
+                            format!(
+                                "a virtual workspace picks its resolver itself: `resolver = \"{resolver}\"` is the edition {target} default ({})",
+                                if resolver == "3" { "MSRV-aware dependency resolution" } else { "features unified per target kind" }
+                            ),
+                            vec![Edit::insert(at, format!("{prefix}resolver = \"{resolver}\"{newline}"))],
                         ));
                     }
                 }
             }
         }
-        rename_underscore_keys(cx, root, &mut Vec::new(), out);
+        if target >= "2024" {
+            rename_underscore_keys(cx, root, &mut Vec::new(), out);
+        }
     }
 }
 
 fn set_edition(cx: &ManifestCx<'_>, table: &dyn TableLike, where_: &str, out: &mut Findings) {
-    let Some(Item::Value(Value::String(edition))) = table.get("edition") else { return };
+    let Some(Item::Value(Value::String(edition))) = table.get("edition") else {
+        if where_ == "[package]" && table.get("edition").is_none() {
+            add_edition(cx, table, out);
+        }
+        return;
+    };
     let (Some(span), current) = (edition.span(), edition.value()) else { return };
     if current.as_str() >= cx.target_edition {
         return;
@@ -75,6 +84,32 @@ fn set_edition(cx: &ManifestCx<'_>, table: &dyn TableLike, where_: &str, out: &m
         &META,
         format!("{where_} edition {current} → {}", cx.target_edition),
         vec![Edit::replace(span, format!("\"{}\"", cx.target_edition))],
+    ));
+}
+
+/// A `[package]` without `edition` is on 2015: the key is added after `version` (else
+/// after `name`), on a line of its own.
+fn add_edition(cx: &ManifestCx<'_>, table: &dyn TableLike, out: &mut Findings) {
+    let text = cx.file.text.as_str();
+    let after = ["version", "name"].iter().find_map(|k| table.get(k).and_then(Item::as_value).and_then(Value::span));
+    let Some(after) = after else {
+        out.unchanged.push(Unchanged::at(
+            META.id,
+            &cx.file.display,
+            None,
+            UnchangedReason::NeedsReview,
+            format!("[package] says no edition (2015) and has no `name` or `version` line to put `edition = \"{}\"` after: add it by hand", cx.target_edition),
+        ));
+        return;
+    };
+    let newline = crate::core::text::line_ending(text);
+    let at = text[after.end..].find('\n').map_or(text.len(), |i| after.end + i + 1);
+    let prefix = if at == text.len() && !text.ends_with('\n') { newline } else { "" };
+    let indent: String = text[..after.start].rsplit('\n').next().unwrap_or("").chars().take_while(|c| c.is_whitespace()).collect();
+    out.changes.push(cx.change(
+        &META,
+        format!("[package] has no `edition`, which means 2015 → {}", cx.target_edition),
+        vec![Edit::insert(at, format!("{prefix}{indent}edition = \"{}\"{newline}", cx.target_edition))],
     ));
 }
 
@@ -89,17 +124,25 @@ fn raise_rust_version(cx: &ManifestCx<'_>, table: &dyn TableLike, where_: &str, 
             &cx.file.display,
             Some(cx.lines.line(span.start)),
             UnchangedReason::NeedsReview,
-            format!("cannot read rust-version `{current}`: edition 2024 needs 1.85 or newer"),
+            format!(
+                "cannot read rust-version `{current}`: edition {} needs {}.{} or newer",
+                cx.target_edition,
+                Edition::parse(cx.target_edition).map_or(1, |e| e.min_rust().0),
+                Edition::parse(cx.target_edition).map_or(85, |e| e.min_rust().1)
+            ),
         ));
         return;
     };
-    if (major, minor) >= MIN_RUST_2024 {
+    let (ma, mi) = Edition::parse(cx.target_edition).map_or((1, 85), Edition::min_rust);
+    if (major, minor) >= (ma, mi) {
         return;
     }
-    let (ma, mi) = MIN_RUST_2024;
     out.changes.push(cx.change(
         &META,
-        format!("{where_} the minimum supported Rust version rises from {current} to {ma}.{mi}: cargo rejects edition 2024 with an older `rust-version`"),
+        format!(
+            "{where_} the minimum supported Rust version rises from {current} to {ma}.{mi}: cargo rejects edition {} with an older `rust-version`",
+            cx.target_edition
+        ),
         vec![Edit::replace(span, format!("\"{ma}.{mi}\""))],
     ));
 }

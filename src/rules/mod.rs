@@ -116,6 +116,12 @@ pub fn edition_2024() -> &'static [&'static dyn Rule] {
     ]
 }
 
+/// The rules of a migration to `to`: every rule for 2024; for an earlier edition only the
+/// manifest's (the syntactic rules are 2024's; earlier steps come from the compiler).
+pub fn for_edition(to: crate::core::edition::Edition) -> Vec<&'static dyn Rule> {
+    edition_2024().iter().copied().filter(|r| to == crate::core::edition::Edition::E2024 || r.meta().id == "edition-manifest").collect()
+}
+
 /// Looks a rule up by id.
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
     edition_2024().iter().copied().find(|r| r.meta().id == id)
