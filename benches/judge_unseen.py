@@ -3,7 +3,7 @@
 benches/judge-unseen/sites.toml, in real crates of the registry.
 
 Usage:
-    python3 benches/judge_unseen.py [--exe target/release/cargo-migrate] [--out JSON] [-- MIGRATE-ARGS...]
+    python3 benches/judge_unseen.py [--exe target/release/cargo-migrate] [--out JSON] [--crates A,B] [-- MIGRATE-ARGS...]
 
 Each crate is unpacked from cargo's registry (benches/support/registry.py; fetched first if
 cargo's cache does not hold it) into a temporary folder, made its own workspace, and
@@ -38,6 +38,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--exe", default=str(REPO / "target/release/cargo-migrate"))
     ap.add_argument("--out", default=str(REPO / "target/judge-unseen.json"))
+    ap.add_argument("--crates", default="", help="comma-separated crates (name-version) to run, of the set's; default: all")
     ap.add_argument("migrate_args", nargs="*", help="arguments for `cargo-migrate edition` (default: --llm none)")
     args = ap.parse_args()
     exe = Path(args.exe).resolve()
@@ -45,6 +46,8 @@ def main():
         sys.exit(f"no {exe}: build it with `cargo build --release`")
     extra = args.migrate_args or ["--llm", "none"]
     sites = tomllib.loads(SITES.read_text())["site"]
+    if args.crates:
+        sites = [s for s in sites if s["crate"] in args.crates.split(",")]
     crates = sorted({s["crate"] for s in sites})
     verdicts = {}
     seconds = {}
@@ -75,7 +78,7 @@ def main():
         rows.append({**s, "verdict": v["option"] if v else None, "decided_by": v["decided_by"]["kind"] if v else None,
                      "reason": v["reason"] if v else "no verdict at this line", "right": bool(v) and v["option"] == s["label"]})
     by = lambda kind: [r for r in rows if r["decided_by"] == kind]  # noqa: E731
-    heur, model, fallback = by("heuristic"), by("model"), [r for r in rows if r["decided_by"] not in ("heuristic", "model")]
+    heur, model, fallback = by("heuristic"), by("llm"), [r for r in rows if r["decided_by"] not in ("heuristic", "llm")]
     pct = lambda a, b: f"{a}/{b} ({100 * a / b:.0f}%)" if b else "—"  # noqa: E731
     print("| sites | decided by heuristics | heuristics right | left to the model | model right (on those) | fallbacks | right, all sites |")
     print("|---|---|---|---|---|---|---|")

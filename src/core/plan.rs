@@ -176,26 +176,25 @@ pub fn plan_file(
     unchanged: &mut Vec<Unchanged>,
     recheck: &mut dyn FnMut(&str, &mut Vec<Diagnostic>) -> Vec<Change>,
 ) -> Option<FileResult> {
-    plan_passes(file, pending, false, diagnostics, unchanged, recheck)
+    plan_file_with(file, pending, Reread::OnConflict, diagnostics, unchanged, recheck)
 }
 
-/// [`plan_file`] for a file the rules could not read as it was (2015 syntax): `pending`
-/// (the compiler's changes) make it readable, and the new text is re-checked after the
-/// first pass whether or not anything conflicted; what the rules find is the next round.
-pub fn plan_unread_file(
-    file: &SourceFile,
-    pending: Vec<Change>,
-    diagnostics: &mut Vec<Diagnostic>,
-    unchanged: &mut Vec<Unchanged>,
-    recheck: &mut dyn FnMut(&str, &mut Vec<Diagnostic>) -> Vec<Change>,
-) -> Option<FileResult> {
-    plan_passes(file, pending, true, diagnostics, unchanged, recheck)
+/// When [`plan_file_with`] re-checks the new text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reread {
+    /// When some changes conflicted ([`plan_file`]).
+    OnConflict,
+    /// Also after the first pass: a file the rules could not read as it was (2015 syntax),
+    /// which the pending changes (the compiler's) make readable; what the rules find then
+    /// is the next round.
+    AfterFirstPass,
 }
 
-fn plan_passes(
+/// [`plan_file`], re-checking as `reread` says.
+pub fn plan_file_with(
     file: &SourceFile,
     mut pending: Vec<Change>,
-    reread: bool,
+    reread: Reread,
     diagnostics: &mut Vec<Diagnostic>,
     unchanged: &mut Vec<Unchanged>,
     recheck: &mut dyn FnMut(&str, &mut Vec<Diagnostic>) -> Vec<Change>,
@@ -232,7 +231,7 @@ fn plan_passes(
                 format!("overlaps another change: {}", change.reason),
             ));
         }
-        if deferred.is_empty() && !(reread && pass == 1) {
+        if deferred.is_empty() && !(reread == Reread::AfterFirstPass && pass == 1) {
             break;
         }
         if pass == MAX_PASSES {
@@ -507,7 +506,7 @@ mod tests {
                 Vec::new()
             }
         };
-        let result = plan_unread_file(&file, vec![compiler.clone()], &mut Vec::new(), &mut Vec::new(), &mut recheck).unwrap();
+        let result = plan_file_with(&file, vec![compiler.clone()], Reread::AfterFirstPass, &mut Vec::new(), &mut Vec::new(), &mut recheck).unwrap();
         assert_eq!(result.new_text, "pub fn r#async() {}");
         assert_eq!(result.later_rounds, [1]);
         assert_eq!(rechecked, ["fn r#async() {}"]);

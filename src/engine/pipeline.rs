@@ -8,7 +8,7 @@ use crate::cargo::discover::Workspace;
 use crate::core::edition::Edition;
 use crate::core::migration::Migration;
 use crate::core::model::{Change, Diagnostic, Level, Unchanged, UnchangedReason};
-use crate::core::plan::{plan_file, plan_unread_file};
+use crate::core::plan::{plan_file, plan_file_with, Reread};
 use crate::core::text::{FileKind, SourceFile};
 use crate::engine::compiler::COVERED_BY_RULES;
 use crate::engine::walk::{check_manifest_text, check_rust_text, check_workspace, sort_findings, CheckOptions, Checked};
@@ -221,8 +221,8 @@ pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migrat
     for (display, mut pending) in by_file {
         let Some(file) = files.get(&display) else { continue };
         lay_out(file, &mut pending, true);
-        let plan = if unparsed.contains_key(&display) { plan_unread_file } else { plan_file };
-        let result = plan(file, pending, &mut diagnostics, &mut unchanged, &mut |text, diags| recheck(ws, opts, &uses, file, text, diags));
+        let reread = if unparsed.contains_key(&display) { Reread::AfterFirstPass } else { Reread::OnConflict };
+        let result = plan_file_with(file, pending, reread, &mut diagnostics, &mut unchanged, &mut |text, diags| recheck(ws, opts, &uses, file, text, diags));
         if let Some(result) = result {
             out.files.insert(display, result);
         }
