@@ -81,6 +81,29 @@ CORPUS = {
         ("chrono-english", "0.1.7"),
         ("syslog_loose", "0.17.0"),
     ]),
+    # Real users of thiserror 1's derive (many `#[error(..)]` strings; none writes a raw
+    # identifier `{r#..}`, so only the bump is expected).
+    "thiserror": ("1", [
+        ("gix-validate", "0.8.5"),
+        ("gix-hash", "0.14.2"),
+        ("cargo_metadata", "0.18.1"),
+        ("axum_typed_multipart", "0.11.1"),
+    ]),
+    # `#[async_trait]` extractors (`FromRequestParts`/`FromRequest`), route paths with captures.
+    "axum": ("0.7", [
+        ("axum-client-ip", "0.6.1"),
+        ("axum_typed_multipart", "0.11.1"),
+        ("axum-login", "0.15.3"),
+        ("axum-extra", "0.9.6"),
+    ]),
+    # Proc-macro crates on syn 1's attribute API (`parse_meta`, `NestedMeta`, `attr.path`).
+    "syn": ("1", [
+        ("getset", "0.1.2"),
+        ("tokio-macros", "1.8.2"),
+        ("thiserror-impl", "1.0.38"),
+        ("num-derive", "0.3.3"),
+        ("smart-default", "0.6.0"),
+    ]),
 }
 
 

@@ -32,30 +32,71 @@ pub fn find(file: &syn::File, facts: &Facts, rules: &[CompiledRule], range: &dyn
     if patterns.is_empty() {
         return Vec::new();
     }
-    let mut finder = Finder { facts, patterns, range, hits: Vec::new() };
+    let mut finder = Finder { facts, rules, patterns, range, impl_attrs: BTreeMap::new(), hits: Vec::new() };
     finder.visit_file(file);
     finder.hits
 }
 
 struct Finder<'a, 'r> {
     facts: &'a Facts,
+    rules: &'a [CompiledRule],
     patterns: Vec<(usize, &'a AttrPat)>,
     range: &'r dyn Fn(Span) -> Range<usize>,
+    /// The attributes of trait `impl`s seen so far, by range: the trait's full path (empty
+    /// when it is not the pack crate's).
+    impl_attrs: BTreeMap<(usize, usize), Vec<String>>,
     hits: Vec<Hit>,
 }
 
 impl Finder<'_, '_> {
+    /// A one-name pattern is a helper attribute, matched by its name; a path of the pack's
+    /// crate is resolved through the file's imports; a path of another crate
+    /// (`async_trait::async_trait`, which the pack's crate may have re-exported) matches
+    /// as written in full.
     fn matches_path(&self, pattern: &[String], path: &syn::Path) -> bool {
         let written = segments(path);
         match pattern {
             [name] => written.len() == 1 && written[0] == *name,
+            [first, ..] if *first != self.facts.krate => self.other_crate_path(&written, path.leading_colon.is_some()) == pattern,
             _ => self.facts.resolve(&written, path.leading_colon.is_some()).is_some_and(|r| r.full == pattern),
         }
     }
 
+    /// A path of a crate other than the pack's, in full: its first segment through the one
+    /// `use` that binds it (`async_trait` after `use async_trait::async_trait;`), else as
+    /// written.
+    fn other_crate_path(&self, written: &[String], leading_colon: bool) -> Vec<String> {
+        let leaves = if leading_colon { None } else { written.first().and_then(|f| self.facts.names.get(f)) };
+        match leaves.map(Vec::as_slice) {
+            Some(&[leaf]) if self.facts.leaves[leaf].kind == super::resolve::LeafKind::Name && self.facts.leaves[leaf].target.is_none() => {
+                let mut full: Vec<String> = self.facts.leaves[leaf].written.iter().map(|(s, _)| s.clone()).collect();
+                full.extend(written[1..].iter().cloned());
+                full
+            }
+            _ => written.to_vec(),
+        }
+    }
+
+    /// Whether the rule's `where` holds for what it bound: each constrained metavariable
+    /// is one expression (a literal) that satisfies its constraint.
+    fn constraints_hold(&self, rule: usize, trees: &[TokenTree], bound: &BTreeMap<String, (usize, usize)>) -> bool {
+        self.rules[rule].constraints.iter().all(|(name, c)| {
+            let Some(&(from, to)) = bound.get(name) else { return false };
+            let tokens: TokenStream = trees[from..to].iter().cloned().collect();
+            syn::parse2::<syn::Expr>(tokens).is_ok_and(|e| super::pattern::satisfies(&e, *c))
+        })
+    }
+
+    /// Whether the rule applies to this attribute as its `on_impl` says.
+    fn on_impl_holds(&self, rule: usize, at: &Range<usize>) -> bool {
+        let wanted = &self.rules[rule].on_impl;
+        wanted.is_empty() || self.impl_attrs.get(&(at.start, at.end)).is_some_and(|t| wanted.contains(t))
+    }
+
     fn attribute(&mut self, attr: &syn::Attribute) {
+        let whole = (self.range)(attr.span());
         for &(rule, pat) in &self.patterns {
-            if !self.matches_path(&pat.path, attr.path()) {
+            if !self.matches_path(&pat.path, attr.path()) || !self.on_impl_holds(rule, &whole) {
                 continue;
             }
             let tokens: Option<TokenStream> = match (&pat.args, &attr.meta) {
@@ -71,10 +112,9 @@ impl Finder<'_, '_> {
                 AttrArgs::List(t) | AttrArgs::Value(t) => t.as_slice(),
             };
             let mut bound = BTreeMap::new();
-            if !match_trees(wanted, &trees, &mut bound) {
+            if !match_trees(wanted, &trees, &mut bound) || !self.constraints_hold(rule, &trees, &bound) {
                 continue;
             }
-            let whole = (self.range)(attr.span());
             // An empty `$..xs` sits where its neighbours meet: at the end of the tokens
             // before it, or at the start of the arguments.
             let args_start = match &attr.meta {
@@ -133,6 +173,17 @@ fn match_trees(pattern: &[TokPat], trees: &[TokenTree], bound: &mut BTreeMap<Str
 }
 
 impl<'ast> Visit<'ast> for Finder<'_, '_> {
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        if let Some((_, path, _)) = &item.trait_ {
+            let full = self.facts.resolve(&segments(path), path.leading_colon.is_some()).map(|r| r.full).unwrap_or_default();
+            for attr in &item.attrs {
+                let at = (self.range)(attr.span());
+                self.impl_attrs.insert((at.start, at.end), full.clone());
+            }
+        }
+        visit::visit_item_impl(self, item);
+    }
+
     fn visit_attribute(&mut self, attr: &'ast syn::Attribute) {
         self.attribute(attr);
         visit::visit_attribute(self, attr);

@@ -43,7 +43,7 @@ impl PackRule {
         let start = choice.range.start;
         let question = match &rule.action {
             Action::Choice { question, .. } => format!("{} — {question}", rule.message),
-            Action::Replace { .. } | Action::Derive { .. } => rule.message.clone(),
+            Action::Replace { .. } | Action::Derive { .. } | Action::Literal(_) | Action::Note(_) => rule.message.clone(),
         };
         crate::core::model::Site {
             rule: rule.full_id,
