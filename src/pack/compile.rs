@@ -618,4 +618,34 @@ mod tests {
         let text = format!("{HEAD}{}", rule("same", "mini::a($x)", "mini::a($x)"));
         assert!(CompiledPack::from_text(&text, "p.toml").is_ok());
     }
+
+    /// `literal`, `note` and `on_impl` are checked when the pack is compiled, each error
+    /// naming the rule and pointing at its line.
+    #[test]
+    fn literal_note_and_on_impl_are_checked_when_compiled() {
+        let err = |tail: &str| CompiledPack::from_text(&format!("{HEAD}\n[[rule]]\nid = \"r\"\nmessage = \"m\"\n{tail}"), "p.toml").unwrap_err().to_string();
+        let lit = "literal = { var = \"p\", syntax = \"path\", rewrite = [{ from = \":$n\", to = \"{$n}\" }] }\n";
+        assert!(CompiledPack::from_text(
+            &format!("{HEAD}\n[[rule]]\nid = \"r\"\nmessage = \"m\"\nmatch = \"$r.route($p)\"\nwhere = {{ p = \"string-literal\" }}\n{lit}"),
+            "p.toml"
+        )
+        .is_ok());
+        assert_eq!(err(&format!("match = \"$r.route($p)\"\n{lit}")), "p.toml:10: rule `r`: `literal.var`: `where` must constrain `p` to `string-literal`");
+        assert!(err(&format!("match = \"$r.route($q)\"\nwhere = {{ q = \"string-literal\" }}\n{lit}")).contains("the pattern does not bind `$p`"));
+        assert!(err(&format!("match = \"$r.route($p)\"\nreplace = \"$r.go($p)\"\nwhere = {{ p = \"string-literal\" }}\n{lit}"))
+            .contains("give one of `replace`, `question` with `options`, `literal` or `note`"));
+        assert!(err(&format!("match = \"$r.route($p)\"\nwhere = {{ p = \"string-literal\" }}\n{}", lit.replace("{$n}", "\\\"$n")))
+            .contains("`literal`: `to = \"\\\"$n\"`: a piece of a URL path cannot hold '\"'"));
+        assert!(err("match = \"mini::old\"\nnote = \"n\"\n").contains("`literal` and `note` are for expression, type and attribute rules"));
+        assert!(err("match = \"mini::a($x)\"\nreplace = \"mini::b($x)\"\non_impl = [\"mini::T\"]\n").contains("`on_impl` is for attribute rules"));
+        assert!(
+            err("match = \"#[mini::m]\"\nreplace = \"\"\non_impl = [\"other::T\"]\n").contains("`on_impl`: `other::T` is not a full path of a trait of `mini`")
+        );
+        // A note rule is needs-review; an attribute removal compiles.
+        let pack =
+            CompiledPack::from_text(&format!("{HEAD}\n[[rule]]\nid = \"n\"\nmessage = \"m\"\nmatch = \"$a.parse_meta()\"\nnote = \"by hand\"\n"), "p.toml")
+                .unwrap();
+        assert_eq!(pack.rules[0].safety, Safety::NeedsReview);
+        assert!(CompiledPack::from_text(&format!("{HEAD}\n[[rule]]\nid = \"n\"\nmessage = \"m\"\nmatch = \"#[mini::m]\"\nreplace = \"\"\n"), "p.toml").is_ok());
+    }
 }
