@@ -111,6 +111,18 @@ CORPUS = {
 
 
 
+# Packages whose locked version (from the lockfile the crate ships) is refreshed with
+# `cargo update -p` in the copy before the first build, and why: a new release of the pack's
+# crate that declares a lower bound its code does not build with.
+LOCK_UPDATES = {
+    # axum 0.8 declares `bytes = "1.0"` but calls `BytesMut::from(Bytes)`, which bytes
+    # 1.4.0 and 1.6.0 (what these packages' lockfiles hold) lack: the bumped build fails
+    # inside axum until bytes is updated.
+    "axum-client-ip": ["bytes"],
+    "axum_typed_multipart": ["bytes"],
+}
+
+
 def requirement(manifest, dep):
     """The crate's requirement on `dep` ([dependencies] or a renamed entry), or None."""
     doc = tomllib.loads(manifest.read_text())
@@ -223,6 +235,9 @@ def main():
             if "[workspace]" not in manifest.read_text():
                 with manifest.open("a") as f:
                     f.write("\n[workspace]\n")
+            for package in LOCK_UPDATES.get(name, []):
+                subprocess.run(["cargo", "update", "-q", "-p", package], cwd=work, check=True,
+                               env={**os.environ, "CARGO_TARGET_DIR": str(target_dir)})
             before = check(work, target_dir, dep)
             row["before"] = "builds" if before[0] else f"{before[1]} errors"
             if before[2]:
