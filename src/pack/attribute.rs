@@ -14,13 +14,15 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
-use super::matcher::{Binding, Hit};
+use super::matcher::{Binding, Hit, PathSite};
 use super::pattern::{AttrArgs, AttrPat, Body, TokPat};
 use super::resolve::{segments, Facts};
 use super::CompiledRule;
 
-/// Finds the attributes of `file` that the attribute rules of `rules` match.
-pub fn find(file: &syn::File, facts: &Facts, rules: &[CompiledRule], range: &dyn Fn(Span) -> Range<usize>) -> Vec<Hit> {
+/// Finds the attributes of `file` that the attribute rules of `rules` match, and the
+/// paths of the crate that attributes in `macro_rules!` bodies name (which the matcher,
+/// reading items, does not see: an import they alone use goes when they do).
+pub fn find(file: &syn::File, facts: &Facts, rules: &[CompiledRule], range: &dyn Fn(Span) -> Range<usize>) -> (Vec<Hit>, Vec<PathSite>) {
     let patterns: Vec<(usize, &AttrPat)> = rules
         .iter()
         .enumerate()
@@ -30,11 +32,11 @@ pub fn find(file: &syn::File, facts: &Facts, rules: &[CompiledRule], range: &dyn
         })
         .collect();
     if patterns.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
-    let mut finder = Finder { facts, rules, patterns, range, impl_attrs: BTreeMap::new(), hits: Vec::new() };
+    let mut finder = Finder { facts, rules, patterns, range, impl_attrs: BTreeMap::new(), hits: Vec::new(), paths: Vec::new() };
     finder.visit_file(file);
-    finder.hits
+    (finder.hits, finder.paths)
 }
 
 struct Finder<'a, 'r> {
@@ -46,6 +48,7 @@ struct Finder<'a, 'r> {
     /// when it is not the pack crate's).
     impl_attrs: BTreeMap<(usize, usize), Vec<String>>,
     hits: Vec<Hit>,
+    paths: Vec<PathSite>,
 }
 
 impl Finder<'_, '_> {
@@ -191,8 +194,107 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         crate::syntax::tokens::visit_macro_body(self, mac);
+        if mac.path.is_ident("macro_rules") {
+            self.macro_rules_impls(mac.tokens.clone());
+        }
         visit::visit_macro(self, mac);
     }
+}
+
+impl Finder<'_, '_> {
+    /// The attributes of trait `impl`s written in a `macro_rules!` body, which does not
+    /// parse as items (`impl<S> FromRequestParts<S> for $type`): for the rules with
+    /// `on_impl`, each `#[..]` followed (after other attributes) by `impl`, its generics
+    /// and a trait path that resolves to one of the rule's traits. Such an attribute is
+    /// matched as a written one is.
+    fn macro_rules_impls(&mut self, tokens: TokenStream) {
+        if self.patterns.iter().all(|(rule, _)| self.rules[*rule].on_impl.is_empty()) {
+            return;
+        }
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, tree) in trees.iter().enumerate() {
+            if let TokenTree::Group(g) = tree {
+                self.macro_rules_impls(g.stream());
+            }
+            let (TokenTree::Punct(hash), Some(TokenTree::Group(body))) = (tree, trees.get(i + 1)) else { continue };
+            if hash.as_char() != '#' || body.delimiter() != proc_macro2::Delimiter::Bracket {
+                continue;
+            }
+            let Some(trait_path) = impl_trait_after(&trees[i + 2..]) else { continue };
+            let resolved = self.facts.resolve(&trait_path.0, trait_path.1).map(|r| r.full).unwrap_or_default();
+            let Ok(attr) = syn::parse2::<syn::Meta>(body.stream()) else { continue };
+            let start = (self.range)(hash.span()).start;
+            let end = (self.range)(body.span()).end;
+            self.impl_attrs.insert((start, end), resolved);
+            let path = attr.path();
+            if let Some(resolved) = self.facts.resolve(&segments(path), path.leading_colon.is_some()) {
+                let written = path.segments.iter().map(|s| (super::pattern::unraw(&s.ident), (self.range)(s.ident.span()), !s.arguments.is_none())).collect();
+                self.paths.push(PathSite { written, resolved });
+            }
+            let attr = syn::Attribute {
+                pound_token: syn::Token![#](hash.span()),
+                style: syn::AttrStyle::Outer,
+                bracket_token: syn::token::Bracket(body.delim_span()),
+                meta: attr,
+            };
+            self.attribute(&attr);
+        }
+    }
+}
+
+/// The trait path of an `impl` header that starts `trees` after its attributes (`#[..]`):
+/// `impl`, optional generics, the path up to its generic arguments or `for` (segments,
+/// and whether it starts with `::`); `None` if `trees` does not start an impl of a trait.
+fn impl_trait_after(trees: &[TokenTree]) -> Option<(Vec<String>, bool)> {
+    let mut at = 0;
+    while let (Some(TokenTree::Punct(p)), Some(TokenTree::Group(_))) = (trees.get(at), trees.get(at + 1)) {
+        if p.as_char() != '#' {
+            break;
+        }
+        at += 2;
+    }
+    let is_ident = |t: Option<&TokenTree>, name: &str| matches!(t, Some(TokenTree::Ident(i)) if i == name);
+    if is_ident(trees.get(at), "unsafe") {
+        at += 1;
+    }
+    if !is_ident(trees.get(at), "impl") {
+        return None;
+    }
+    at += 1;
+    let punct = |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
+    if punct(trees.get(at), '<') {
+        let mut depth = 0usize;
+        while let Some(t) = trees.get(at) {
+            if punct(Some(t), '<') {
+                depth += 1;
+            } else if punct(Some(t), '>') {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            at += 1;
+        }
+        at += 1;
+    }
+    let mut segments = Vec::new();
+    let mut leading = false;
+    loop {
+        match trees.get(at) {
+            Some(TokenTree::Punct(p)) if p.as_char() == ':' && punct(trees.get(at + 1), ':') => {
+                leading |= segments.is_empty();
+                at += 2;
+            }
+            Some(TokenTree::Ident(i)) if i != "for" => {
+                segments.push(super::pattern::unraw(i));
+                at += 1;
+            }
+            _ => break,
+        }
+    }
+    // The path must be followed by its generic arguments or by `for`: a trait impl.
+    let rest_is_for = (at..trees.len()).any(|k| is_ident(trees.get(k), "for"));
+    (!segments.is_empty() && rest_is_for).then_some((segments, leading))
 }
 
 #[cfg(test)]

@@ -600,6 +600,13 @@ replace = "nom_language::error::VerboseError"
             "use other::marker;\nuse web::Extract as X;\n\nimpl X for A {}\n\n#[marker]\nimpl Mine for A {}\n    #[inline]\nimpl web::Extract for B {}\n#[marker]\nimpl Extract for C {}\n"
         );
         assert_eq!(changes.len(), 2);
+        // Inside a `macro_rules!` body, where the impl does not parse as an item.
+        let code = "use other::marker;\nuse web::Extract;\nmacro_rules! ext {\n    ($t:ty) => {\n        #[marker]\n        impl<S> Extract<S> for $t {}\n        #[marker]\n        impl Mine for $t {}\n    };\n}\n";
+        let (new, changes, _) = run(ROUTES_PACK, code);
+        assert_eq!(new, code.replacen("        #[marker]\n        impl<S>", "        impl<S>", 1));
+        assert_eq!(changes.len(), 1);
+        let (_, again, _) = run(ROUTES_PACK, &new);
+        assert!(again.is_empty());
         // Another crate's `marker` does not match `other::marker`.
         let (new, changes, _) = run(ROUTES_PACK, "use elsewhere::marker;\nuse web::Extract;\n#[marker]\nimpl Extract for A {}\n");
         assert!(changes.is_empty(), "{new}");

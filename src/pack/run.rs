@@ -125,7 +125,9 @@ pub fn run_pack(cx: &RunCx<'_>) -> PackRun {
         return PackRun::default();
     }
     let mut found = matcher::find(cx.file, cx.text, &facts, &cx.pack.rules, &cx.env.own_methods, cx.sites, cx.assume_errors, cx.range);
-    found.hits.extend(attribute::find(cx.file, &facts, &cx.pack.rules, cx.range));
+    let (attributes, attribute_paths) = attribute::find(cx.file, &facts, &cx.pack.rules, cx.range);
+    found.hits.extend(attributes);
+    found.paths.extend(attribute_paths);
     let mut run = Runner::new(cx, &facts);
     run.out.flagged = found.hits.iter().map(|h| (h.rule, h.range.clone())).chain(found.notes.iter().map(|n| (n.rule, n.range.clone()))).collect();
     run.out.flagged.retain(|(rule, _)| cx.wanted(*rule));
