@@ -170,15 +170,22 @@ def check(crate_dir, target_dir, dep):
 
 
 def previous_rows(text, cols):
-    """The rows of the table at the top of docs/upgrade-results.md, as dicts."""
+    """The rows of the table at the top of docs/upgrade-results.md, as dicts (columns
+    matched by their header, so a table written before a column was added still reads)."""
     table = text.split("<!-- notes -->", 1)[0]
+    by_header = {h: k for k, h in cols}
+    header = None
     out = []
     for line in table.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != len(cols) or cells[0] in ("pack", "---") or not line.startswith("|"):
+        if not line.startswith("|"):
             continue
-        row = {k: v for (k, _), v in zip(cols, cells) if v}
-        out.append(row)
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] == "pack":
+            header = [by_header.get(c) for c in cells]
+            continue
+        if header is None or cells[0] == "---" or len(cells) != len(header):
+            continue
+        out.append({k: v for k, v in zip(header, cells) if k and v})
     return out
 
 
@@ -251,8 +258,13 @@ def main():
             (BENCH / f"{name}-{version}.log").write_text(r.stdout + r.stderr)
             applied = re.search(r"Applied (\d+) changes", r.stderr)
             row["changes"] = applied.group(1) if applied else "0"
-            row["reverted"] = str(r.stderr.count("reverted"))
+            lines = r.stderr.splitlines()
+            row["reverted"] = str(sum(1 for line in lines if line.startswith("reverted ")))
             row["left"] = str(r.stderr.count("after the upgrade:"))
+            # Sites a rule saw and listed for review instead of changing (a pack's notes:
+            # `note` rules, pieces of a literal, receivers left to the compiler).
+            row["listed"] = str(sum(1 for line in lines if line.startswith("warning: ") and "after the upgrade:" not in line
+                                    and re.search(r"\[[\w-]+/[\w-]+\]$", line)))
             row["exit"] = str(r.returncode)
             built, errors, deprecated, first = check(work, target_dir, dep)
             row["errors"], row["deprecated"] = str(errors), str(deprecated)
@@ -269,7 +281,7 @@ def main():
                     "builds, deprecations left" if built else f"broken: {first[:70]}")
             print(f"{row['crate']:<26} {row['status']}", file=sys.stderr)
     cols = [("pack", "pack"), ("crate", "crate"), ("req", "requirement"), ("before", "before"),
-            ("changes", "changes"), ("reverted", "reverted"), ("left", "reported"), ("exit", "exit"),
+            ("changes", "changes"), ("reverted", "reverted"), ("listed", "listed"), ("left", "reported"), ("exit", "exit"),
             ("errors", "errors after"), ("deprecated", "deprecations after"), ("seconds", "s"),
             ("status", "result")]
     doc = ROOT / "docs" / "upgrade-results.md"
@@ -299,7 +311,9 @@ def main():
         "--allow-no-vcs`, then `cargo check --all-targets` counts the errors and the deprecation "
         "warnings from the upgraded crate. *before*: `cargo check --all-targets` before the "
         "upgrade (and its deprecation warnings from the crate, if any); *changes*: applied changes (source and `Cargo.toml`); *reverted*: changes "
-        "`--verify` took back; *reported*: compiler messages about the crate the upgrade left "
+        "`--verify` took back; *listed*: sites a pack rule saw and listed for review instead of "
+        "changing (its `note` rules, route paths that are not literals; empty: not counted then); "
+        "*reported*: compiler messages about the crate the upgrade left "
         "and listed.\n\n"
         f"{table}\n\n{summary}\n\n<!-- notes -->{notes or chr(10)}")
 
