@@ -7,8 +7,8 @@
 
 `cargo migrate pack test` checks that each rule rewrites its examples as written; this
 checks that the examples are right about the crate: every invalid example's `code` (and
-every valid example) must compile against the old release, and every `fixed` (and every
-valid example) against the new one. Each example becomes a module of a throwaway crate
+every valid and noted example) must compile against the old release, and every `fixed`
+(and every valid example) against the new one. Each example becomes a module of a throwaway crate
 under target/pack-examples/, one crate per release; the pack's `crate` is its
 dependency; an example with an `extern crate` (which may load macros only at a crate
 root) is a crate of its own, a `[[example]]` library target. Prints the errors with the rule and example they come from; exits 1 if any.
@@ -44,6 +44,10 @@ def build(pack, version, side, features=(), extra=()):
         examples = rule.get("examples", {})
         items = [(f"valid{i}", v) for i, v in enumerate(examples.get("valid", []))]
         items += [(f"{side}{i}", e[side]) for i, e in enumerate(examples.get("invalid", []))]
+        if side == "code":
+            # Noted examples are left as they are, for review: old code, which need not
+            # compile against the new release.
+            items += [(f"noted{i}", v) for i, v in enumerate(examples.get("noted", []))]
         for label, code in items:
             module = f"r_{rule['id'].replace('-', '_')}_{label}"
             if re.search(r"^\s*(#\[macro_use\]\s*)?extern crate", code, re.M):

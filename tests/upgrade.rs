@@ -350,6 +350,33 @@ fn compiler_phase_reports_what_is_left() {
     insta::assert_snapshot!("compiler_phase_left_explain_at", redact(&run.stdout));
 }
 
+/// A member whose name a dependency's dependency also has (`tokio-macros` 1.8, whose
+/// dev-dependency `tokio` pulls `tokio-macros` 2): `cargo check -p dup` is refused as
+/// ambiguous, so every check names the member with its version (`-p dup@0.1.0`), and the
+/// compiler phase and `--verify` build it.
+#[test]
+fn a_member_named_like_a_dependency_is_checked_by_name_and_version() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write("mini/src/lib.rs", "pub fn new() {}\n#[deprecated(note = \"use `new`\")]\npub fn legacy() {}\n");
+    s.write("dup2/Cargo.toml", "[package]\nname = \"dup\"\nversion = \"0.2.0\"\nedition = \"2021\"\n");
+    s.write("dup2/src/lib.rs", "");
+    s.write("helper/Cargo.toml", "[package]\nname = \"helper\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ndup = { path = \"../dup2\" }\n");
+    s.write("helper/src/lib.rs", "");
+    s.write(
+        "dup/Cargo.toml",
+        "[package]\nname = \"dup\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[dev-dependencies]\nhelper = { path = \"../helper\" }\n\n[workspace]\n",
+    );
+    s.write("dup/src/lib.rs", "pub fn f() {\n    mini::old();\n    mini::legacy();\n}\n");
+    s.write("p.toml", &pack("0.8", "0.9", "old", "new"));
+    let run = s.run("dup", &["upgrade", "mini", "--pack", "../p.toml", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains("could not build"), "{}", run.stderr);
+    // The compiler phase built the member: the deprecated call it left is listed.
+    assert!(run.stderr.contains("1 message(s) about mini left"), "{}", run.stderr);
+    assert!(run.stdout.contains("+    mini::new();"), "{}", run.stdout);
+}
+
 /// The user calls a method mylib 2 removed and its pack has no rule for: the upgrade
 /// leaves a compile error, and `--repair` asks the model for a new version of the
 /// function, kept only if `cargo check` accepts it.

@@ -40,7 +40,8 @@ pub fn test_pack(path: &Path) -> Result<PackReport, FormatError> {
 /// Runs every rule's examples of a compiled pack, with the whole pack (rules compose: a
 /// rule's template speaks the new release's paths, which path rules move): the rule must
 /// change nothing in its `valid` examples; its `invalid` ones must become their `fixed`
-/// text, with a change of the rule, and that text must parse and not change again.
+/// text, with a change of the rule, and that text must parse and not change again; its
+/// `noted` ones must stay as they are, with a site of the rule listed for review.
 pub fn test_compiled(pack: Arc<CompiledPack>) -> PackReport {
     let mut report = PackReport { source: pack.source.clone(), ..PackReport::default() };
     for rule in pack.rules.iter().filter(|r| !r.introduces.is_empty()) {
@@ -49,6 +50,18 @@ pub fn test_compiled(pack: Arc<CompiledPack>) -> PackReport {
     let rule = PackRule { assume_errors: true, ..PackRule::new(pack.clone()) };
     let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
     let migrate = |code: &str| crate::engine::pipeline::migrate_source("example.rs", code, &opts).map_err(|d| d.message);
+    // What the rules list for review in a file (a `note` rule's sites).
+    let notes = |code: &str| {
+        let file = crate::core::text::SourceFile {
+            path: "example.rs".into(),
+            display: "example.rs".into(),
+            kind: crate::core::text::FileKind::Rust,
+            package: String::new(),
+            cfg: crate::core::model::CfgStatus::Active,
+            text: code.to_string(),
+        };
+        crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).map(|(f, _)| f.diagnostics).map_err(|d| d.message)
+    };
     for (index, def) in pack.file.rules.iter().enumerate() {
         let Some(examples) = &def.examples else { continue };
         let id = pack.rules[index].full_id;
@@ -73,6 +86,15 @@ pub fn test_compiled(pack: Arc<CompiledPack>) -> PackReport {
                 },
                 Ok((_, new)) => fail(format!("invalid example {}: expected\n{}\ngot\n{new}", i + 1, ex.fixed)),
                 Err(e) => fail(format!("invalid example {}: {e}", i + 1)),
+            }
+        }
+        for (i, code) in examples.noted.iter().enumerate() {
+            report.examples += 1;
+            match (migrate(code), notes(code)) {
+                (Ok((changes, _)), _) if changes.iter().any(|c| c.rule == id) => fail(format!("noted example {} was changed", i + 1)),
+                (Ok(_), Ok(notes)) if notes.iter().any(|d| d.rule == Some(id)) => {}
+                (Ok(_), Ok(_)) => fail(format!("noted example {}: the rule listed nothing for review", i + 1)),
+                (Err(e), _) | (_, Err(e)) => fail(format!("noted example {}: {e}", i + 1)),
             }
         }
         report.failures.extend(failures);

@@ -38,6 +38,10 @@ pub enum Action {
         /// The traits, as a `#[derive(..)]` writes them.
         traits: Vec<String>,
     },
+    /// Rewrites pieces of the string literal a metavariable binds ([`super::literal`]).
+    Literal(super::literal::LiteralAction),
+    /// Rewrites nothing: each match is a site not changed, with what to do by hand.
+    Note(String),
 }
 
 /// One option of a choice rule, compiled.
@@ -84,6 +88,9 @@ pub struct CompiledRule {
     pub companions: Vec<String>,
     /// The compiler error this rule applies at, and only there.
     pub at_error: Option<String>,
+    /// For an attribute rule: the traits (full paths) of the `impl`s whose attributes it
+    /// matches; empty: any attribute.
+    pub on_impl: Vec<Vec<String>>,
 }
 
 /// A pack, compiled: plain data, shared by every thread.
@@ -196,7 +203,29 @@ impl CompiledPack {
             if !def.derive.is_empty() && !matches!(body, Body::Macro(_)) {
                 return Err(err("`derive` is for macro rules (`match = \"crate::macro_name!\"`)".into()));
             }
+            let alternatives = [def.replace.is_some(), def.question.is_some() || !def.options.is_empty(), def.literal.is_some(), def.note.is_some()];
+            if (def.literal.is_some() || def.note.is_some()) && alternatives.iter().filter(|a| **a).count() != 1 {
+                return Err(err("give one of `replace`, `question` with `options`, `literal` or `note`".into()));
+            }
             let action = match (&def.replace, &def.question, def.options.is_empty()) {
+                _ if def.literal.is_some() || def.note.is_some() => {
+                    if !matches!(body, Body::Expr(_) | Body::Type(_) | Body::Attribute(_)) {
+                        return Err(err("`literal` and `note` are for expression, type and attribute rules".into()));
+                    }
+                    match (&def.literal, &def.note) {
+                        (Some(lit), _) => {
+                            if metas.get(&lit.var) != Some(&pattern::MetaKind::One) {
+                                return Err(err_at(&["literal"], format!("`literal.var`: the pattern does not bind `${}`", lit.var)));
+                            }
+                            if def.constraints.get(&lit.var) != Some(&format::Constraint::StringLiteral) {
+                                return Err(err_at(&["literal"], format!("`literal.var`: `where` must constrain `{}` to `string-literal`", lit.var)));
+                            }
+                            Action::Literal(super::literal::compile(lit).map_err(|e| err_at(&["literal"], format!("`literal`: {e}")))?)
+                        }
+                        (None, Some(note)) => Action::Note(note.clone()),
+                        (None, None) => unreachable!("one of them"),
+                    }
+                }
                 (None, None, true) if matches!(body, Body::Macro(_)) => {
                     if def.derive.is_empty() {
                         return Err(err("a macro rule lists the traits to add in `derive`".into()));
@@ -265,13 +294,21 @@ impl CompiledPack {
                     return Err(err(format!("`at_error`: `{code}` is not an error code (`E0615`)")));
                 }
             }
+            if !def.on_impl.is_empty() {
+                if !matches!(body, Body::Attribute(_)) {
+                    return Err(err("`on_impl` is for attribute rules".into()));
+                }
+                if let Some(t) = def.on_impl.iter().find(|t| split_path(t).first() != Some(&krate) || split_path(t).len() < 2) {
+                    return Err(err_at(&["on_impl"], format!("`on_impl`: `{t}` is not a full path of a trait of `{krate}`")));
+                }
+            }
             if let Body::Attribute(a) = &body {
                 // A derive's helper attribute, by its one name.
                 named.push(a.path.clone());
             }
             let introduces = introductions(&action, def, kind, &krate, &new_crates, &named);
             let safety = match (&action, def.safety) {
-                (Action::Choice { .. }, _) | (_, Some(RuleSafety::NeedsReview)) => Safety::NeedsReview,
+                (Action::Choice { .. } | Action::Note(_), _) | (_, Some(RuleSafety::NeedsReview)) => Safety::NeedsReview,
                 _ if !introduces.is_empty() => Safety::NeedsReview,
                 _ => Safety::Safe,
             };
@@ -294,6 +331,7 @@ impl CompiledPack {
                 safety,
                 companions: companions.clone(),
                 at_error: def.at_error.clone(),
+                on_impl: def.on_impl.iter().map(|t| split_path(t)).collect(),
             });
         }
         let prelude = file.prelude.as_ref().map_or_else(PreludeFacts::default, |p| PreludeFacts {
@@ -378,7 +416,9 @@ fn rewrites_own_output(pack: &CompiledPack, index: usize) -> Option<(Vec<String>
                 outputs.push((vec!["options".into(), j.to_string(), "replace".into()], instantiate(&o.template, rule, pack), Some(j)));
             }
         }
-        Action::Derive { .. } => {}
+        // A literal rule's pieces are checked to settle when compiled
+        // (`literal::compile`); a note rewrites nothing.
+        Action::Derive { .. } | Action::Literal(_) | Action::Note(_) => {}
     }
     for (value, output, option) in outputs {
         let mut head = String::new();
@@ -500,6 +540,8 @@ fn introductions(action: &Action, def: &format::RuleDef, kind: Kind, krate: &str
             }
         }
         Action::Derive { traits } => add(introduced_derives(traits, &crates)),
+        // Text inside a literal's piece, or nothing at all.
+        Action::Literal(_) | Action::Note(_) => {}
     }
     out
 }
@@ -575,5 +617,35 @@ mod tests {
         // A replacement equal to its pattern (an import added, say) settles.
         let text = format!("{HEAD}{}", rule("same", "mini::a($x)", "mini::a($x)"));
         assert!(CompiledPack::from_text(&text, "p.toml").is_ok());
+    }
+
+    /// `literal`, `note` and `on_impl` are checked when the pack is compiled, each error
+    /// naming the rule and pointing at its line.
+    #[test]
+    fn literal_note_and_on_impl_are_checked_when_compiled() {
+        let err = |tail: &str| CompiledPack::from_text(&format!("{HEAD}\n[[rule]]\nid = \"r\"\nmessage = \"m\"\n{tail}"), "p.toml").unwrap_err().to_string();
+        let lit = "literal = { var = \"p\", syntax = \"path\", rewrite = [{ from = \":$n\", to = \"{$n}\" }] }\n";
+        assert!(CompiledPack::from_text(
+            &format!("{HEAD}\n[[rule]]\nid = \"r\"\nmessage = \"m\"\nmatch = \"$r.route($p)\"\nwhere = {{ p = \"string-literal\" }}\n{lit}"),
+            "p.toml"
+        )
+        .is_ok());
+        assert_eq!(err(&format!("match = \"$r.route($p)\"\n{lit}")), "p.toml:10: rule `r`: `literal.var`: `where` must constrain `p` to `string-literal`");
+        assert!(err(&format!("match = \"$r.route($q)\"\nwhere = {{ q = \"string-literal\" }}\n{lit}")).contains("the pattern does not bind `$p`"));
+        assert!(err(&format!("match = \"$r.route($p)\"\nreplace = \"$r.go($p)\"\nwhere = {{ p = \"string-literal\" }}\n{lit}"))
+            .contains("give one of `replace`, `question` with `options`, `literal` or `note`"));
+        assert!(err(&format!("match = \"$r.route($p)\"\nwhere = {{ p = \"string-literal\" }}\n{}", lit.replace("{$n}", "\\\"$n")))
+            .contains("`literal`: `to = \"\\\"$n\"`: a piece of a URL path cannot hold '\"'"));
+        assert!(err("match = \"mini::old\"\nnote = \"n\"\n").contains("`literal` and `note` are for expression, type and attribute rules"));
+        assert!(err("match = \"mini::a($x)\"\nreplace = \"mini::b($x)\"\non_impl = [\"mini::T\"]\n").contains("`on_impl` is for attribute rules"));
+        assert!(
+            err("match = \"#[mini::m]\"\nreplace = \"\"\non_impl = [\"other::T\"]\n").contains("`on_impl`: `other::T` is not a full path of a trait of `mini`")
+        );
+        // A note rule is needs-review; an attribute removal compiles.
+        let pack =
+            CompiledPack::from_text(&format!("{HEAD}\n[[rule]]\nid = \"n\"\nmessage = \"m\"\nmatch = \"$a.parse_meta()\"\nnote = \"by hand\"\n"), "p.toml")
+                .unwrap();
+        assert_eq!(pack.rules[0].safety, Safety::NeedsReview);
+        assert!(CompiledPack::from_text(&format!("{HEAD}\n[[rule]]\nid = \"n\"\nmessage = \"m\"\nmatch = \"#[mini::m]\"\nreplace = \"\"\n"), "p.toml").is_ok());
     }
 }

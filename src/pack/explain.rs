@@ -28,6 +28,7 @@ A rule of the {} {} → {} migration pack (`{}`, {}).
         def.pattern
     ));
     match (&def.replace, &def.question) {
+        (Some(replace), _) if replace.trim().is_empty() => doc.push_str("Becomes: nothing (the attribute is removed)\n"),
         (Some(replace), _) => doc.push_str(&format!(
             "Becomes: `{replace}`
 "
@@ -53,11 +54,28 @@ A rule of the {} {} → {} migration pack (`{}`, {}).
         )),
         (None, None) => {}
     }
+    if let Some(lit) = &def.literal {
+        let pieces = match lit.syntax {
+            super::format::LiteralSyntax::Format => "each placeholder's argument",
+            super::format::LiteralSyntax::Path => "each path segment",
+        };
+        let rewrites: Vec<String> = lit.rewrite.iter().map(|r| format!("`{}` → `{}`", r.from, r.to)).collect();
+        doc.push_str(&format!("Rewrites inside the string literal `${}`, {pieces}: {}\n", lit.var, rewrites.join(", ")));
+    }
+    if let Some(note) = &def.note {
+        doc.push_str(&format!("Rewrites nothing; lists each match for review: {note}\n"));
+    }
+    if !def.on_impl.is_empty() {
+        doc.push_str(&format!("Only on impls of: {}\n", def.on_impl.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")));
+    }
     let safety = if rule.safety == Safety::Safe { "safe" } else { "needs review" };
     doc.push_str(&format!(
         "Fix safety: {safety}
 "
     ));
+    if let Some(example) = def.examples.as_ref().and_then(|e| e.noted.first()).filter(|_| def.note.is_some()) {
+        doc.push_str(&format!("\n## Example (listed, unchanged)\n```rust\n{example}```\n"));
+    }
     if let Some(example) = def.examples.as_ref().and_then(|e| e.invalid.first()) {
         doc.push_str(&format!(
             "
@@ -79,4 +97,18 @@ Upstream guide: {guide}
         ));
     }
     Some(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A literal rule shows its piece rewrites, a note rule its note and a noted example,
+    /// an attribute removal says so and names the impls it is kept to.
+    #[test]
+    fn literal_note_and_removal_rules_are_explained() {
+        insta::assert_snapshot!("explain_literal_rule", explain("axum/route-path").unwrap());
+        insta::assert_snapshot!("explain_note_rule", explain("syn/parse-meta").unwrap());
+        insta::assert_snapshot!("explain_removal_rule", explain("axum/extractor-async-trait").unwrap());
+    }
 }

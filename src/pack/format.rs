@@ -238,6 +238,20 @@ pub struct RuleDef {
     /// their own, inside the invocation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub derive: Vec<String>,
+    /// Instead of `replace`: rewrites inside the string literal a metavariable binds
+    /// (`where` must constrain it to `string-literal`), one piece of it at a time: the
+    /// argument names of a format string's placeholders, or the segments of a URL path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub literal: Option<LiteralDef>,
+    /// Instead of `replace`: the rule rewrites nothing; each match is listed as a site not
+    /// changed (needs review) with this text, which says what to do by hand. For API
+    /// whose new form depends on what the code means (syn 2's attribute parsing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// For an attribute rule: it matches only attributes of an `impl` of one of these
+    /// traits (full paths of the pack's crate: `axum::extract::FromRequestParts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_impl: Vec<String>,
     /// Imports the rewritten code needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imports: Option<ImportsDef>,
@@ -247,6 +261,43 @@ pub struct RuleDef {
     /// Code the rule must leave alone, and code with its expected rewrite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub examples: Option<Examples>,
+}
+
+/// Rewrites inside a string literal: the literal is cut into pieces as `syntax` says,
+/// and each piece that one of `rewrite` matches whole is replaced; the rest of the literal
+/// (escapes, other text) is kept byte for byte. A piece that starts like a `from` but does
+/// not match it whole is listed for review.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiteralDef {
+    /// The metavariable bound to the literal (`path` for `$path`).
+    pub var: String,
+    /// How the literal is cut into pieces.
+    pub syntax: LiteralSyntax,
+    /// The piece rewrites, tried in order; the first that matches a piece wins.
+    pub rewrite: Vec<PieceRewrite>,
+}
+
+/// How a string literal is cut into pieces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LiteralSyntax {
+    /// A `format!` string: each piece is the argument of a placeholder, the text between
+    /// `{` and the first `:` or `}` (`r#type` in `{r#type:?}`); `{{` and `}}` are text.
+    Format,
+    /// A URL path: each piece is a segment between `/`s (`:id` in `/users/:id`).
+    Path,
+}
+
+/// One piece rewrite: `from` must match a whole piece. In both, `$name` stands for one or
+/// more ASCII letters, digits or `_` (at most one metavariable; `to` uses only `from`'s).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PieceRewrite {
+    /// The piece before (`:$name`).
+    pub from: String,
+    /// The piece after (`{$name}`).
+    pub to: String,
 }
 
 /// One option of a choice rule.
@@ -287,6 +338,10 @@ pub struct Examples {
     /// Whole Rust files and what the rule turns them into.
     #[serde(default)]
     pub invalid: Vec<InvalidExample>,
+    /// Whole Rust files the rule leaves unchanged but lists for review (a `note` rule's
+    /// matches, a literal piece it cannot rewrite).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub noted: Vec<String>,
 }
 
 /// A file the rule changes, and the expected result.

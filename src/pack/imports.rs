@@ -71,9 +71,10 @@ pub trait Mover {
 pub fn plan_leaves(facts: &Facts, sites: &[PathSite], adds: &[ImportAdd], consumed: &[(Range<usize>, usize)], mover: &dyn Mover) -> Vec<LeafPlan> {
     let mut plans: Vec<LeafPlan> =
         facts.leaves.iter().map(|leaf| LeafPlan { moved: leaf.target.as_ref().and_then(|t| mover.moved(t, true)), local: LocalPlan::Same }).collect();
-    // A name whose every use an expression rule rewrote away is imported for nothing.
+    // A name whose every use an expression or attribute rule rewrote away is imported for
+    // nothing, even where a path rule would move it.
     for (i, leaf) in facts.leaves.iter().enumerate() {
-        let (Some(name), Some(target), None) = (&leaf.local, &leaf.target, &plans[i].moved) else { continue };
+        let (Some(name), Some(target)) = (&leaf.local, &leaf.target) else { continue };
         let mine: Vec<&PathSite> =
             sites.iter().filter(|s| matches!(s.resolved.via, Via::Import(l) if facts.leaves[l].local.as_deref() == Some(name.as_str()))).collect();
         let total = facts.ident_count.get(name).copied().unwrap_or(0);

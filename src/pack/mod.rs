@@ -8,8 +8,9 @@
 //! - [`resolve`]: what a file's names stand for (imports, local items, bindings);
 //! - [`matcher`]: where patterns match, with metavariables bound to byte ranges;
 //! - [`template`] and [`imports`]: the replacement text and the smallest edits, for code
-//!   and for `use` items; [`attribute`] and [`derive`](mod@derive) match attribute and
-//!   macro rules; [`introduced`]: what a replacement brings that its pattern did not
+//!   and for `use` items; [`literal`] the pieces of a string literal (a route's
+//!   segments, a format string's arguments); [`attribute`] and [`derive`](mod@derive)
+//!   match attribute and macro rules; [`introduced`]: what a replacement brings that its pattern did not
 //!   have, which makes its rule needs-review.
 //!
 //! Around those stages, one module per job:
@@ -37,6 +38,7 @@ pub mod explain;
 pub mod format;
 pub mod imports;
 pub mod introduced;
+pub mod literal;
 pub mod matcher;
 pub mod pattern;
 pub mod registry;

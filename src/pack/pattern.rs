@@ -593,6 +593,8 @@ fn parse_template_stand_ins(
         Kind::Expr | Kind::Method => syn::parse_str::<syn::Expr>(&source).map(|_| ()).map_err(|e| e.to_string()),
         Kind::Type => syn::parse_str::<syn::Type>(&source).map(|_| ()).map_err(|e| e.to_string()),
         Kind::Macro => Err("a macro rule has no template: it adds `derive`s".into()),
+        // An empty template removes the attribute.
+        Kind::Attribute if source.trim().is_empty() => Ok(()),
         Kind::Attribute => parse_attribute(source.trim(), text).map(|_| ()),
     };
     parses.map_err(|e| format!("template `{text}` does not parse: {e}"))?;

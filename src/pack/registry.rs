@@ -16,6 +16,9 @@ pub fn builtin_sources() -> &'static [(&'static str, &'static str)] {
         ("bitflags/1-2.toml", include_str!("../../migrations/bitflags/1-2.toml")),
         ("nom/7-8.toml", include_str!("../../migrations/nom/7-8.toml")),
         ("chrono/0.4-0.4.38.toml", include_str!("../../migrations/chrono/0.4-0.4.38.toml")),
+        ("thiserror/1-2.toml", include_str!("../../migrations/thiserror/1-2.toml")),
+        ("axum/0.7-0.8.toml", include_str!("../../migrations/axum/0.7-0.8.toml")),
+        ("syn/1-2.toml", include_str!("../../migrations/syn/1-2.toml")),
     ]
 }
 

@@ -43,7 +43,7 @@ impl PackRule {
         let start = choice.range.start;
         let question = match &rule.action {
             Action::Choice { question, .. } => format!("{} — {question}", rule.message),
-            Action::Replace { .. } | Action::Derive { .. } => rule.message.clone(),
+            Action::Replace { .. } | Action::Derive { .. } | Action::Literal(_) | Action::Note(_) => rule.message.clone(),
         };
         crate::core::model::Site {
             rule: rule.full_id,
@@ -552,5 +552,63 @@ replace = "nom_language::error::VerboseError"
         // A derive already there (a second run) is not added again.
         let (_, again, _) = run(MACRO_PACK, "use bitflags::bitflags;\nbitflags! { #[derive(Clone, Debug)] struct F: u8 { const A = 1; } }\n");
         assert!(again.is_empty());
+    }
+
+    const ROUTES_PACK: &str = "crate = \"web\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"route\"\nmessage = \"captures are braced\"\nmatch = \"$r.route($path, $..rest)\"\nwhere = { path = \"string-literal\" }\nliteral = { var = \"path\", syntax = \"path\", rewrite = [{ from = \":$name\", to = \"{$name}\" }] }\n\n[[rule]]\nid = \"route-other\"\nmessage = \"captures are braced\"\nmatch = \"$r.route($path, $..rest)\"\nnote = \"check the path by hand\"\n\n[[rule]]\nid = \"raw\"\nmessage = \"no raw names\"\nmatch = \"#[error($fmt $..args)]\"\nwhere = { fmt = \"string-literal\" }\nliteral = { var = \"fmt\", syntax = \"format\", rewrite = [{ from = \"r#$name\", to = \"$name\" }] }\n\n[[rule]]\nid = \"unattr\"\nmessage = \"native async fn\"\nmatch = \"#[other::marker]\"\nreplace = \"\"\non_impl = [\"web::Extract\"]\n";
+
+    /// A literal rule edits only the pieces of the literal (escapes and the rest kept),
+    /// lists a piece it cannot rewrite, settles, and a note rule takes the calls whose
+    /// path is not a literal: listed, never changed.
+    #[test]
+    fn literal_rules_edit_pieces_and_note_rules_list_what_they_cannot() {
+        let code = "use web::Router;\nconst P: &str = \"/x/:y\";\nfn app(r: Router) -> Router {\n    r.route(\"/u/:id/\", a).route(\"/f/:n.json\", b).route(P, c)\n}\n";
+        let (new, changes, diags) = run(ROUTES_PACK, code);
+        assert_eq!(new, code.replace("\"/u/:id/", "\"/u/{id}/"));
+        assert_eq!(changes.len(), 1);
+        let at = code.find(":id").unwrap();
+        assert_eq!(changes[0].edits, vec![Edit { range: at..at + 3, replacement: "{id}".into() }]);
+        let listed: Vec<(Option<&str>, &str)> = diags.iter().map(|d| (d.rule, d.message.as_str())).collect();
+        assert_eq!(
+            listed,
+            vec![
+                (Some("web/route"), "captures are braced: `:n.json` is not a form this rule rewrites: rewrite it by hand"),
+                (Some("web/route-other"), "captures are braced: check the path by hand"),
+            ]
+        );
+        let (again, changes, _) = run(ROUTES_PACK, &new);
+        assert!(changes.is_empty() && again == new);
+        // A path with an escape is left whole, listed.
+        let code = "use web::Router;\nfn app(r: Router) -> Router { r.route(\"/u/:id/\\u{3a}\", a) }\n";
+        let (new, changes, diags) = run(ROUTES_PACK, code);
+        assert!(changes.is_empty() && new == code);
+        assert_eq!(diags[0].message, "captures are braced: this path has escapes: rewrite its segments by hand");
+        // Format strings: only the placeholders' arguments.
+        let code = "use web::Error;\n#[derive(Error)]\n#[error(\"{{r#type}} {r#type:>4} {0}\", r#type = 1)]\nstruct E;\n";
+        let (new, _, _) = run(ROUTES_PACK, code);
+        assert_eq!(new, code.replace("{r#type:>4}", "{type:>4}"));
+    }
+
+    /// An attribute rule with `on_impl` matches only on an `impl` of the traits it names
+    /// (resolved through the file's imports); an empty `replace` removes the attribute and
+    /// its line; a path of another crate is matched through the `use` that brings it in.
+    #[test]
+    fn attribute_rules_on_impls_remove_the_attribute_and_its_line() {
+        let code = "use other::marker;\nuse web::Extract as X;\n\n#[marker]\nimpl X for A {}\n\n#[marker]\nimpl Mine for A {}\n    #[other::marker] #[inline]\nimpl web::Extract for B {}\n#[marker]\nimpl Extract for C {}\n";
+        let (new, changes, _) = run(ROUTES_PACK, code);
+        assert_eq!(
+            new,
+            "use other::marker;\nuse web::Extract as X;\n\nimpl X for A {}\n\n#[marker]\nimpl Mine for A {}\n    #[inline]\nimpl web::Extract for B {}\n#[marker]\nimpl Extract for C {}\n"
+        );
+        assert_eq!(changes.len(), 2);
+        // Inside a `macro_rules!` body, where the impl does not parse as an item.
+        let code = "use other::marker;\nuse web::Extract;\nmacro_rules! ext {\n    ($t:ty) => {\n        #[marker]\n        impl<S> Extract<S> for $t {}\n        #[marker]\n        impl Mine for $t {}\n    };\n}\n";
+        let (new, changes, _) = run(ROUTES_PACK, code);
+        assert_eq!(new, code.replacen("        #[marker]\n        impl<S>", "        impl<S>", 1));
+        assert_eq!(changes.len(), 1);
+        let (_, again, _) = run(ROUTES_PACK, &new);
+        assert!(again.is_empty());
+        // Another crate's `marker` does not match `other::marker`.
+        let (new, changes, _) = run(ROUTES_PACK, "use elsewhere::marker;\nuse web::Extract;\n#[marker]\nimpl Extract for A {}\n");
+        assert!(changes.is_empty(), "{new}");
     }
 }

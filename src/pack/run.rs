@@ -125,7 +125,9 @@ pub fn run_pack(cx: &RunCx<'_>) -> PackRun {
         return PackRun::default();
     }
     let mut found = matcher::find(cx.file, cx.text, &facts, &cx.pack.rules, &cx.env.own_methods, cx.sites, cx.assume_errors, cx.range);
-    found.hits.extend(attribute::find(cx.file, &facts, &cx.pack.rules, cx.range));
+    let (attributes, attribute_paths) = attribute::find(cx.file, &facts, &cx.pack.rules, cx.range);
+    found.hits.extend(attributes);
+    found.paths.extend(attribute_paths);
     let mut run = Runner::new(cx, &facts);
     run.out.flagged = found.hits.iter().map(|h| (h.rule, h.range.clone())).chain(found.notes.iter().map(|n| (n.rule, n.range.clone()))).collect();
     run.out.flagged.retain(|(rule, _)| cx.wanted(*rule));
@@ -160,7 +162,7 @@ fn names_the_crate(facts: &Facts) -> bool {
 fn applied_template(rule: &CompiledRule) -> Option<(&Template, &[Vec<String>], String)> {
     match &rule.action {
         Action::Replace { template: Some(t), imports } => Some((t, imports, rule.message.clone())),
-        Action::Replace { template: None, .. } | Action::Derive { .. } => None,
+        Action::Replace { template: None, .. } | Action::Derive { .. } | Action::Literal(_) | Action::Note(_) => None,
         Action::Choice { question, options, conservative } => {
             let chosen = &options[*conservative];
             let others: Vec<String> = options.iter().enumerate().filter(|(i, _)| i != conservative).map(|(_, o)| format!("`{}` ({})", o.id, o.when)).collect();
@@ -218,11 +220,35 @@ impl<'r> Runner<'r> {
     fn rewrite(&mut self, hit: &Hit) {
         let cx = self.cx;
         let rule = &cx.pack.rules[hit.rule];
+        match &rule.action {
+            Action::Note(note) => {
+                self.out.notes.push((Some(hit.rule), hit.range.start, format!("{}: {note}", rule.message)));
+                return;
+            }
+            Action::Literal(action) => {
+                let Some(binding) = hit.bindings.get(&action.var) else { return };
+                let (edits, notes) = super::literal::rewrite(action, cx.text, binding.range.clone());
+                for (offset, why) in notes {
+                    self.out.notes.push((Some(hit.rule), offset, format!("{}: {why}", rule.message)));
+                }
+                if !edits.is_empty() {
+                    self.site_edits.entry(hit.rule).or_default().push(edits);
+                    self.reasons.insert(hit.rule, rule.message.clone());
+                }
+                return;
+            }
+            _ => {}
+        }
         let Some((template, imports, reason)) = applied_template(rule) else { return };
         self.consume_dropped_paths(hit, template);
         self.import_bare_siblings(hit, template);
         let new = self.render(hit, template);
-        let edits = template::minimal_edits(hit.range.clone(), &cx.text[hit.range.clone()], &new);
+        let edits = if new.trim().is_empty() && rule.kind == Kind::Attribute {
+            // An attribute removed: its line too, when it is alone on it.
+            vec![Edit { range: line_of_attribute(cx.text, hit.range.clone()), replacement: String::new() }]
+        } else {
+            template::minimal_edits(hit.range.clone(), &cx.text[hit.range.clone()], &new)
+        };
         self.offer_choice(hit, &edits);
         for path in imports {
             self.adds.push(ImportAdd { path: path.clone(), anchor: hit.trait_leaf, rule: hit.rule });
@@ -488,4 +514,17 @@ impl<'r> Runner<'r> {
 /// imported name, which needs an import of its own (see `run_pack`).
 fn needs_sibling_import(template: &Template, bindings: &BTreeMap<String, matcher::Binding>) -> bool {
     template.pieces.iter().any(|p| matches!(p, pattern::Piece::Var(v) if v.starts_with("@pathhead:") && bindings.get(v).is_some_and(|b| b.range.is_empty())))
+}
+
+/// The range to remove for an attribute at `range`: its whole line (line ending included)
+/// when nothing else is on it, else the attribute and the blanks after it.
+fn line_of_attribute(text: &str, range: Range<usize>) -> Range<usize> {
+    let start = text[..range.start].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[range.end..].find('\n').map_or(text.len(), |i| range.end + i + 1);
+    if text[start..range.start].trim().is_empty() && text[range.end..end].trim().is_empty() {
+        start..end
+    } else {
+        let blanks = text[range.end..].len() - text[range.end..].trim_start_matches([' ', '\t']).len();
+        range.start..range.end + blanks
+    }
 }

@@ -204,6 +204,20 @@ fn run_step(judge: Option<&Judge>, ws: &Workspace, opts: &CheckOptions<'_>, prog
     migrate(ws, opts, None, model, judge.map(|j| &*j.cache), &|stage| progress.stage(&format!("{what}: {stage}")))
 }
 
+/// The `-p` specs of the members named `names`: `name@version`, so that a member is not
+/// ambiguous with a dependency of the same name (`tokio-macros` 1.8, whose dev-dependency
+/// `tokio` pulls `tokio-macros` 2: `-p tokio-macros` is refused as ambiguous, and the
+/// baseline and every check of the upgrade would fail on it).
+fn package_specs<'n>(ws: &Workspace, names: impl IntoIterator<Item = &'n String>) -> Vec<String> {
+    names
+        .into_iter()
+        .map(|name| match ws.packages.iter().find(|p| p.name == *name) {
+            Some(p) => format!("{}@{}", p.name, p.version),
+            None => name.clone(),
+        })
+        .collect()
+}
+
 /// The selected workspace, its metadata without dependencies (nothing resolved), and the
 /// names of its selected members.
 fn read_workspace(selection: &Selection) -> Result<(Workspace, cargo_metadata::Metadata, Vec<String>), UpgradeError> {
@@ -297,7 +311,7 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
         ),
         notes: up.pack_notes(),
     });
-    let check = CheckCommand { manifest_path: up.workspace.root_manifest.clone(), packages: up.moved.clone() };
+    let check = CheckCommand { manifest_path: up.workspace.root_manifest.clone(), packages: package_specs(&up.workspace, &up.moved) };
     let root = up.workspace.root.clone();
     let finished = finish(&mut up.migration, &Finish { root: &root, check, options, repair, review }, progress)?;
     Ok(Outcome { upgrade: up, finished: Some(finished) })
@@ -592,7 +606,7 @@ fn compiler_phase(
     let req = cx.req;
     let staged_manifest = cx.staging.staged(&cx.ws.root_manifest);
     let names = crate_names(krate, cx.usages, steps);
-    let packages: Vec<String> = moved.iter().cloned().collect();
+    let packages = package_specs(cx.ws, moved);
     let attempts = if req.build.features.is_empty() && !req.build.all_features && !req.build.no_default_features {
         vec![BuildConfig { all_features: true, ..req.build.clone() }, req.build.clone()]
     } else {
