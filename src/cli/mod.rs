@@ -95,14 +95,23 @@ fn or_error(color: ColorChoice, result: Result<u8>) -> u8 {
 }
 
 fn init_logging(quiet: bool, verbose: u8) {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (_, 0) => "warn",
         (_, 1) => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CARGO_MIGRATE_LOG").unwrap_or_else(|_| level.into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+    // `CARGO_MIGRATE_LOG` takes `target=level` directives and a bare default level
+    // (`debug`, `cargo_migrate=debug,hyper=warn`): tracing-subscriber's `Targets`, which
+    // needs no regex engine (its `EnvFilter` would build three more crates; span and field
+    // directives are all it adds). A value that does not parse is ignored, as before.
+    let from_env = std::env::var("CARGO_MIGRATE_LOG").ok().and_then(|v| v.parse::<Targets>().ok());
+    let filter = from_env.unwrap_or_else(|| level.parse().expect("a level name parses"));
+    let _ = tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).without_time()).with(filter).try_init();
 }
 
 /// Process-wide settings of a migrating command: logging and the thread count.

@@ -133,6 +133,15 @@ mod tests {
         assert!(matches!(parse_url("file:///tmp/x", "x"), Err(LlmError::Config(_))));
     }
 
+    /// `idna_adapter` is pinned to its unicode-rs back end (Cargo.toml): international
+    /// host names still become their ASCII form.
+    #[test]
+    fn international_host_names_are_mapped() {
+        let url = parse_url("https://Bücher.example:8080/v1", "x").unwrap();
+        assert_eq!(url.host_str(), Some("xn--bcher-kva.example"));
+        assert!(matches!(parse_url("http://a\u{202E}b.example", "x"), Err(LlmError::Config(_))));
+    }
+
     #[test]
     fn clip_counts_characters() {
         assert_eq!(clip("  héllo  ", 10), "héllo");
