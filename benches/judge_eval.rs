@@ -250,7 +250,7 @@ fn collect_sites(root: &std::path::Path) -> Result<(Vec<Site>, std::collections:
     let ws = Workspace::discover(&sel).map_err(|e| format!("{e:#}"))?;
     // The compiler's sites, and those of the one edition rule that makes judge sites.
     let guards = cargo_migrate::rules::find("if-let-guard-method").expect("a rule of the edition");
-    let opts = CheckOptions::new(vec![guards], "2024");
+    let opts = CheckOptions::new(vec![guards], cargo_migrate::core::edition::Edition::E2024);
     let (sites, files, diagnostics) = cargo_migrate::engine::pipeline::judgement_sites(&ws, &opts, &BuildConfig::default());
     if sites.is_empty() {
         let said: Vec<String> = diagnostics.iter().map(|d| d.message.clone()).collect();

@@ -39,7 +39,7 @@ fn peak_kib() -> Option<u64> {
 /// Runs one size in this process and prints its row.
 fn one(mb: f64) {
     let text = generate((mb * 1_000_000.0) as usize);
-    let opts = CheckOptions::new(cargo_migrate::rules::edition_2024().to_vec(), "2024");
+    let opts = CheckOptions::new(cargo_migrate::rules::edition_2024().to_vec(), cargo_migrate::core::edition::Edition::E2024);
     let start = Instant::now();
     let (changes, new_text) = migrate_source("src/generated.rs", &text, &opts).unwrap_or_else(|d| panic!("{}", d.message));
     let secs = start.elapsed().as_secs_f64();

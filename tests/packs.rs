@@ -73,7 +73,7 @@ fn rand_fixture_migrates_exactly_idempotently_and_parses() {
     let before = std::fs::read_to_string(dir.join("main.rs")).unwrap();
     let expected = std::fs::read_to_string(dir.join("main.fixed.rs")).unwrap();
     let rule = PackRule::new(rand_pack());
-    let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+    let opts = CheckOptions::new(vec![&rule as &dyn Rule], cargo_migrate::core::edition::Edition::E2021);
     let (changes, after) = migrate_source("main.rs", &before, &opts).unwrap();
     assert_eq!(after, expected);
     let mut rules: Vec<&str> = changes.iter().map(|c| c.rule).collect();
@@ -93,7 +93,7 @@ fn a_renamed_dependency_is_migrated_under_its_local_name() {
     let mut rule = PackRule::new(rand_pack());
     let env = pack::resolve::Env { local_names: vec!["random".into()], ..pack::resolve::Env::plain("rand") };
     rule.envs.insert(String::new(), env);
-    let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+    let opts = CheckOptions::new(vec![&rule as &dyn Rule], cargo_migrate::core::edition::Edition::E2021);
     let code = "use random::Rng;\nfn f() -> u8 {\n    let mut g = random::thread_rng();\n    g.gen_range(0..3)\n}\n";
     let (_, after) = migrate_source("lib.rs", code, &opts).unwrap();
     assert_eq!(after, "use random::Rng;\nfn f() -> u8 {\n    let mut g = random::rng();\n    g.random_range(0..3)\n}\n");
@@ -109,7 +109,7 @@ fn nom_pack() -> Arc<CompiledPack> {
 
 fn migrate_with(pack: Arc<CompiledPack>, code: &str) -> String {
     let rule = PackRule::new(pack);
-    let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+    let opts = CheckOptions::new(vec![&rule as &dyn Rule], cargo_migrate::core::edition::Edition::E2021);
     migrate_source("lib.rs", code, &opts).unwrap().1
 }
 
@@ -174,7 +174,7 @@ fn aliased_imports_and_module_paths_are_matched_and_kept() {
     let mut rule = PackRule::new(nom_pack());
     let env = pack::resolve::Env { local_names: vec!["nom7".into()], ..pack::resolve::Env::plain("nom") };
     rule.envs.insert(String::new(), env);
-    let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+    let opts = CheckOptions::new(vec![&rule as &dyn Rule], cargo_migrate::core::edition::Edition::E2021);
     let code = "fn f(i: &str) -> nom7::IResult<&str, Vec<&str>> {\n    nom7::multi::many0(nom7::character::complete::digit1)(i)\n}\n";
     let (_, after) = migrate_source("lib.rs", code, &opts).unwrap();
     assert_eq!(

@@ -298,7 +298,7 @@ fn migrate_reading(text: &str, chunk_above: usize) -> std::thread::Result<Migrat
     std::thread::Builder::new()
         .stack_size(WORKER_STACK)
         .spawn(move || {
-            let opts = CheckOptions { chunk_above, ..CheckOptions::new(rules::edition_2024().to_vec(), "2024") };
+            let opts = CheckOptions { chunk_above, ..CheckOptions::new(rules::edition_2024().to_vec(), cargo_migrate::core::edition::Edition::E2024) };
             migrate_source("src/lib.rs", &text, &opts).map(|(changes, new)| (changes.into_iter().map(|c| c.edits).collect(), new)).map_err(|d| d.message)
         })
         .unwrap()
@@ -567,7 +567,7 @@ fn findings(text: &str, chunk_above: usize) -> String {
     std::thread::Builder::new()
         .stack_size(WORKER_STACK)
         .spawn(move || {
-            let opts = CheckOptions { chunk_above, ..CheckOptions::new(rules::edition_2024().to_vec(), "2024") };
+            let opts = CheckOptions { chunk_above, ..CheckOptions::new(rules::edition_2024().to_vec(), cargo_migrate::core::edition::Edition::E2024) };
             let file = SourceFile {
                 path: "src/lib.rs".into(),
                 display: "src/lib.rs".into(),

@@ -227,7 +227,7 @@ struct Run {
 }
 
 fn options(rules: Vec<&'static dyn Rule>) -> CheckOptions<'static> {
-    CheckOptions::new(rules, "2024")
+    CheckOptions::new(rules, cargo_migrate::core::edition::Edition::E2024)
 }
 
 fn source_file(kind: Kind, display: &str, text: &str) -> SourceFile {

@@ -48,7 +48,7 @@ pub fn test_compiled(pack: Arc<CompiledPack>) -> PackReport {
         report.notes.push(format!("note: {} rule `{}` is needs-review: the replacement introduces {}\n", pack.source, rule.id, rule.introduces.join(", ")));
     }
     let rule = PackRule { assume_errors: true, ..PackRule::new(pack.clone()) };
-    let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+    let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021);
     let migrate = |code: &str| crate::engine::pipeline::migrate_source("example.rs", code, &opts).map_err(|d| d.message);
     // What the rules list for review in a file (a `note` rule's sites).
     let notes = |code: &str| {

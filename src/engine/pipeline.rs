@@ -73,7 +73,7 @@ pub fn compiler_skipped(opts: &CheckOptions<'_>, from: Edition, why: &str) -> Ve
     crate::engine::compiler::LINTS
         .iter()
         .filter(|l| !COVERED_BY_RULES.iter().any(|(lint, _)| *lint == l.name) && opts.wants(l.name))
-        .filter(|l| from < l.edition && Edition::parse(&opts.target_edition).is_none_or(|to| l.edition <= to))
+        .filter(|l| from < l.edition && l.edition <= opts.target_edition)
         .map(|l| Unchanged { file: None, line: None, rule: l.name, reason: UnchangedReason::CompilerSkipped, detail: why.to_string(), decided_by: None })
         .collect()
 }
@@ -154,8 +154,7 @@ pub fn judgement_sites(
 /// already changes is dropped (the rule's change stands), the rest are added.
 fn add_compiler_findings(ws: &Workspace, opts: &CheckOptions<'_>, built: crate::engine::compiler::Built, checked: &mut Checked) {
     let by_path: BTreeMap<_, _> = checked.files.values().map(|f| (f.path.clone(), f)).collect();
-    let to = Edition::parse(&opts.target_edition).unwrap_or(Edition::E2024);
-    let found = built.findings(&ws.root, &by_path, to);
+    let found = built.findings(&ws.root, &by_path, opts.target_edition);
     let mut kept_expr = 0;
     if let Some(why) = &found.skipped {
         checked.unchanged.extend(compiler_skipped(opts, ws.oldest_edition(), why));

@@ -80,7 +80,7 @@ pub struct CheckOptions<'r> {
     /// The rules to run.
     pub rules: Vec<&'r dyn Rule>,
     /// The edition to move to (`"2024"`).
-    pub target_edition: String,
+    pub target_edition: Edition,
     /// `--only` / `--skip`.
     pub filter: RuleFilter,
     /// Files larger than this many bytes are read a chunk of top-level items at a time
@@ -100,8 +100,8 @@ pub const CHUNK_BYTES: usize = 256 << 10;
 
 impl CheckOptions<'_> {
     /// Options running `rules` towards `target_edition`, with no filter.
-    pub fn new<'r>(rules: Vec<&'r dyn Rule>, target_edition: &str) -> CheckOptions<'r> {
-        CheckOptions { rules, target_edition: target_edition.to_string(), filter: RuleFilter::default(), chunk_above: CHUNK_ABOVE, filtered_out: Vec::new() }
+    pub fn new<'r>(rules: Vec<&'r dyn Rule>, target_edition: Edition) -> CheckOptions<'r> {
+        CheckOptions { rules, target_edition, filter: RuleFilter::default(), chunk_above: CHUNK_ABOVE, filtered_out: Vec::new() }
     }
 
     /// Whether a finding of this rule or lint is wanted.
@@ -470,7 +470,7 @@ pub fn check_manifest_text(
         Diagnostic::at(Level::Error, &file.display, line, format!("cannot parse manifest: {}", e.message()))
     })?;
     let lines = LineIndex::new(&file.text);
-    let cx = ManifestCx { file, lines: &lines, doc: &doc, package, is_workspace_root, target_edition: &opts.target_edition, uses };
+    let cx = ManifestCx { file, lines: &lines, doc: &doc, package, is_workspace_root, target_edition: opts.target_edition, uses };
     let mut findings = Findings::default();
     for rule in &opts.rules {
         rule.check_manifest(&cx, &mut findings);

@@ -157,7 +157,7 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
     let filtered_out = rules::for_edition(to).into_iter().filter(|r| !req.filter.wants(r.meta().id) && !req.rules.iter().any(|k| k.meta().id == r.meta().id));
     let opts = CheckOptions {
         rules: req.rules.iter().map(|r| *r as &dyn Rule).collect(),
-        target_edition: req.to.clone(),
+        target_edition: to,
         filter: req.filter.clone(),
         filtered_out: filtered_out.map(|r| r as &dyn Rule).collect(),
         chunk_above: crate::engine::walk::CHUNK_ABOVE,

@@ -120,7 +120,7 @@ mod tests {
     fn run(pack: &str, code: &str) -> (String, Vec<Change>, Vec<Diagnostic>) {
         let pack = Arc::new(CompiledPack::from_text(pack, "test.toml").unwrap_or_else(|e| panic!("{e}")));
         let rule = PackRule::new(pack);
-        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021);
         let file = lib_rs(code);
         let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
         let (changes, new) = crate::engine::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
@@ -229,7 +229,7 @@ mod tests {
         let code = "use rand::Rng;\nfn f(r: &mut impl Rng) -> f32 { r.gen_range(0.0..1.0) }\n";
         let pack = Arc::new(CompiledPack::from_text(RAND, "rand.toml").unwrap());
         let rule = PackRule::new(pack);
-        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021);
         let file = lib_rs(code);
         let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
         assert_eq!(findings.sites.len(), 1);
@@ -249,7 +249,7 @@ mod tests {
         let code = "fn f(s: &str) -> Vec<u8> {\n    base64::decode(s).unwrap()\n}\n";
         let pack = Arc::new(CompiledPack::from_text(include_str!("../../migrations/base64/0.13-0.22.toml"), "base64.toml").unwrap());
         let rule = PackRule::new(pack);
-        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021);
         let file = lib_rs(code);
         let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
         assert_eq!(findings.sites.len(), 1, "{:?}", findings.changes);
@@ -309,7 +309,7 @@ when = "the remaining entries must keep their order (O(n))"
         let item: Vec<String> = if item.is_empty() { Vec::new() } else { split_path(item) };
         let sites = code.match_indices(at).map(|(i, _)| CompilerSite { range: i..i + at.len(), item: item.clone(), code: None, rule: None }).collect();
         rule.compiler_sites.insert("lib.rs".into(), sites);
-        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021);
         let file = lib_rs(code);
         let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
         let (_, new) = crate::engine::pipeline::migrate_source("lib.rs", code, &opts).unwrap();

@@ -579,7 +579,15 @@ mod tests {
         };
         let doc = toml_edit::ImDocument::parse(file.text.as_str()).unwrap();
         let lines = crate::core::text::LineIndex::new(&file.text);
-        let cx = ManifestCx { file: &file, lines: &lines, doc: &doc, package: Some(&package), is_workspace_root: false, target_edition: "2024", uses: &ws };
+        let cx = ManifestCx {
+            file: &file,
+            lines: &lines,
+            doc: &doc,
+            package: Some(&package),
+            is_workspace_root: false,
+            target_edition: crate::core::edition::Edition::E2024,
+            uses: &ws,
+        };
         let mut out = Findings::default();
         check(&cx, table, &mut out);
         out

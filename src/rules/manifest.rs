@@ -33,7 +33,12 @@ impl Rule for EditionManifest {
         let target = cx.target_edition;
         if cx.package.is_some() {
             if let Some(package) = root.get("package").and_then(Item::as_table_like) {
-                set_edition(cx, package, "[package]", out);
+                // A `[package]` without `edition` is on 2015.
+                if package.get("edition").is_none() {
+                    add_edition(cx, package, out);
+                } else {
+                    set_edition(cx, package, "[package]", out);
+                }
                 raise_rust_version(cx, package, "[package]", out);
             }
         }
@@ -43,41 +48,34 @@ impl Rule for EditionManifest {
                 raise_rust_version(cx, ws_package, "[workspace.package]", out);
             }
             let is_virtual = root.get("package").is_none();
-            let resolver = Edition::parse(target).and_then(Edition::resolver);
+            let resolver = target.resolver();
             if let (true, Some(ws), Some(resolver)) = (is_virtual, root.get("workspace").and_then(Item::as_table), resolver) {
                 if ws.get("resolver").is_none() {
                     if let Some(span) = ws.span() {
-                        let newline = crate::core::text::line_ending(cx.file.text.as_str());
                         // After the `[workspace]` header line.
-                        let at = cx.file.text[span.end..].find('\n').map_or(cx.file.text.len(), |i| span.end + i + 1);
-                        let prefix = if at == cx.file.text.len() && !cx.file.text.ends_with('\n') { newline } else { "" };
                         out.changes.push(cx.change(
                             &META,
                             format!(
                                 "a virtual workspace picks its resolver itself: `resolver = \"{resolver}\"` is the edition {target} default ({})",
                                 if resolver == "3" { "MSRV-aware dependency resolution" } else { "features unified per target kind" }
                             ),
-                            vec![Edit::insert(at, format!("{prefix}resolver = \"{resolver}\"{newline}"))],
+                            vec![line_after(cx.file.text.as_str(), span.end, "", &format!("resolver = \"{resolver}\""))],
                         ));
                     }
                 }
             }
         }
-        if target >= "2024" {
+        if target >= Edition::E2024 {
             rename_underscore_keys(cx, root, &mut Vec::new(), out);
         }
     }
 }
 
 fn set_edition(cx: &ManifestCx<'_>, table: &dyn TableLike, where_: &str, out: &mut Findings) {
-    let Some(Item::Value(Value::String(edition))) = table.get("edition") else {
-        if where_ == "[package]" && table.get("edition").is_none() {
-            add_edition(cx, table, out);
-        }
-        return;
-    };
+    let Some(Item::Value(Value::String(edition))) = table.get("edition") else { return };
     let (Some(span), current) = (edition.span(), edition.value()) else { return };
-    if current.as_str() >= cx.target_edition {
+    // An edition this tool does not know (newer than its target) is left alone.
+    if Edition::parse(current).is_none_or(|e| e >= cx.target_edition) {
         return;
     }
     out.changes.push(cx.change(
@@ -88,7 +86,7 @@ fn set_edition(cx: &ManifestCx<'_>, table: &dyn TableLike, where_: &str, out: &m
 }
 
 /// A `[package]` without `edition` is on 2015: the key is added after `version` (else
-/// after `name`), on a line of its own.
+/// after `name`), on a line of its own with the same indentation.
 fn add_edition(cx: &ManifestCx<'_>, table: &dyn TableLike, out: &mut Findings) {
     let text = cx.file.text.as_str();
     let after = ["version", "name"].iter().find_map(|k| table.get(k).and_then(Item::as_value).and_then(Value::span));
@@ -102,21 +100,28 @@ fn add_edition(cx: &ManifestCx<'_>, table: &dyn TableLike, out: &mut Findings) {
         ));
         return;
     };
-    let newline = crate::core::text::line_ending(text);
-    let at = text[after.end..].find('\n').map_or(text.len(), |i| after.end + i + 1);
-    let prefix = if at == text.len() && !text.ends_with('\n') { newline } else { "" };
     let indent: String = text[..after.start].rsplit('\n').next().unwrap_or("").chars().take_while(|c| c.is_whitespace()).collect();
     out.changes.push(cx.change(
         &META,
         format!("[package] has no `edition`, which means 2015 → {}", cx.target_edition),
-        vec![Edit::insert(at, format!("{prefix}{indent}edition = \"{}\"{newline}", cx.target_edition))],
+        vec![line_after(text, after.end, &indent, &format!("edition = \"{}\"", cx.target_edition))],
     ));
+}
+
+/// Inserts `line` (indented by `indent`, ended as the file ends its lines) after the line
+/// holding offset `at`; a file whose last line has no newline gets one first.
+fn line_after(text: &str, at: usize, indent: &str, line: &str) -> Edit {
+    let newline = crate::core::text::line_ending(text);
+    let start = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+    let prefix = if start == text.len() && !text.ends_with('\n') { newline } else { "" };
+    Edit::insert(start, format!("{prefix}{indent}{line}{newline}"))
 }
 
 fn raise_rust_version(cx: &ManifestCx<'_>, table: &dyn TableLike, where_: &str, out: &mut Findings) {
     let Some(Item::Value(Value::String(rv))) = table.get("rust-version") else { return };
     let Some(span) = rv.span() else { return };
     let current = rv.value();
+    let (ma, mi) = cx.target_edition.min_rust();
     let mut parts = current.split('.').map(|p| p.parse::<u64>().ok());
     let (Some(Some(major)), Some(Some(minor))) = (parts.next(), parts.next()) else {
         out.unchanged.push(Unchanged::at(
@@ -124,16 +129,10 @@ fn raise_rust_version(cx: &ManifestCx<'_>, table: &dyn TableLike, where_: &str, 
             &cx.file.display,
             Some(cx.lines.line(span.start)),
             UnchangedReason::NeedsReview,
-            format!(
-                "cannot read rust-version `{current}`: edition {} needs {}.{} or newer",
-                cx.target_edition,
-                Edition::parse(cx.target_edition).map_or(1, |e| e.min_rust().0),
-                Edition::parse(cx.target_edition).map_or(85, |e| e.min_rust().1)
-            ),
+            format!("cannot read rust-version `{current}`: edition {} needs {ma}.{mi} or newer", cx.target_edition),
         ));
         return;
     };
-    let (ma, mi) = Edition::parse(cx.target_edition).map_or((1, 85), Edition::min_rust);
     if (major, minor) >= (ma, mi) {
         return;
     }

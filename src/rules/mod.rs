@@ -234,7 +234,7 @@ pub struct ManifestCx<'a> {
     /// Whether it is the workspace root manifest.
     pub is_workspace_root: bool,
     /// Edition to move to.
-    pub target_edition: &'a str,
+    pub target_edition: crate::core::edition::Edition,
     /// The unsafe attribute forms of the workspace's code after the migration (for
     /// `ecosystem-companions`; empty where no Rust file was read).
     pub uses: &'a companions::WorkspaceUses,

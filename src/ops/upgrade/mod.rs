@@ -548,7 +548,7 @@ fn run_steps(
         let needs = if step.is_line() {
             // A line pack raises the requirement of the members whose code it changed only:
             // the code first, then the bump, told which members changed.
-            let m = run_step(cx.judge, &step_ws, &CheckOptions::new(vec![&rule as &dyn Rule], "2021"), progress, &what);
+            let m = run_step(cx.judge, &step_ws, &CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021), progress, &what);
             let needs = new_crates_needed(&step.pack, &m);
             let changed = m
                 .files
@@ -559,10 +559,15 @@ fn run_steps(
             let inheriting = cx.usages.iter().filter(|u| u.inherited).map(|u| u.package.clone()).collect();
             combined.add(m, cx.ws, cx.staging, None)?;
             bump.line = Some(bump::LineNeeds { changed, inheriting });
-            combined.add(migrate(&step_ws, &CheckOptions::new(vec![&bump as &dyn Rule], "2021"), None, None, None, &|_| {}), cx.ws, cx.staging, None)?;
+            combined.add(
+                migrate(&step_ws, &CheckOptions::new(vec![&bump as &dyn Rule], crate::core::edition::Edition::E2021), None, None, None, &|_| {}),
+                cx.ws,
+                cx.staging,
+                None,
+            )?;
             needs
         } else {
-            let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], "2021");
+            let opts = CheckOptions::new(vec![&rule as &dyn Rule, &bump as &dyn Rule], crate::core::edition::Edition::E2021);
             let m = run_step(cx.judge, &step_ws, &opts, progress, &what);
             let needs = new_crates_needed(&step.pack, &m);
             combined.add(m, cx.ws, cx.staging, None)?;
@@ -572,7 +577,7 @@ fn run_steps(
             // The members whose code now names a crate the items moved to depend on it.
             let add = bump::AddCrates::new(step.pack.clone(), needs);
             let step_ws = staged_workspace(cx.staging, &cx.req.selection, Some(&moving))?;
-            let opts = CheckOptions::new(vec![&add as &dyn Rule], "2021");
+            let opts = CheckOptions::new(vec![&add as &dyn Rule], crate::core::edition::Edition::E2021);
             combined.add(migrate(&step_ws, &opts, None, None, None, &|_| {}), cx.ws, cx.staging, None)?;
         }
         for p in &moving {
@@ -640,7 +645,7 @@ fn compiler_phase(
             rule.envs = envs(cx.usages, moved, &step.pack, &cx.index);
             rule.compiler_sites = sites.clone();
             let step_ws = staged_workspace(cx.staging, &req.selection, Some(moved))?;
-            let opts = CheckOptions::new(vec![&rule as &dyn Rule], "2021");
+            let opts = CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021);
             let m = run_step(cx.judge, &step_ws, &opts, progress, &format!("{krate} {} at the compiler's sites", step.step()));
             if m.files.is_empty() {
                 continue;
@@ -712,7 +717,7 @@ fn compiler_phase(
 fn flagged_sites(cx: &StepCx<'_>, steps: &[FoundPack], moved: &BTreeSet<String>) -> compiler::Flagged {
     let mut out = compiler::Flagged::new();
     let Ok(ws) = staged_workspace(cx.staging, &cx.req.selection, Some(moved)) else { return out };
-    let checked = check_workspace(&ws, &CheckOptions::new(Vec::new(), "2021"), &|_| {});
+    let checked = check_workspace(&ws, &CheckOptions::new(Vec::new(), crate::core::edition::Edition::E2021), &|_| {});
     let envs: Vec<BTreeMap<String, Env>> = steps.iter().map(|s| envs(cx.usages, moved, &s.pack, &cx.index)).collect();
     for file in checked.files.values().filter(|f| f.kind == crate::core::text::FileKind::Rust && moved.contains(&f.package)) {
         let Ok(parsed) = crate::syntax::parsed::Parsed::parse(&file.text) else { continue };
@@ -769,7 +774,7 @@ fn index_packages(staging: &staging::Staging, selection: &Selection, krate: &str
     env.local_names.extend(usages.iter().map(|u| u.local_name.clone()));
     let mut workspace_methods = BTreeSet::new();
     let mut index_of = |ws: &Workspace, out: &mut BTreeMap<String, PackageIndex>, members: bool| {
-        let checked = check_workspace(ws, &CheckOptions::new(Vec::new(), "2021"), &|_| {});
+        let checked = check_workspace(ws, &CheckOptions::new(Vec::new(), crate::core::edition::Edition::E2021), &|_| {});
         for file in checked.files.values().filter(|f| f.kind == crate::core::text::FileKind::Rust) {
             let Ok(parsed) = crate::syntax::parsed::Parsed::parse(&file.text) else { continue };
             let facts = Facts::of(&parsed.syntax, &parsed.tokens, &env, &PreludeFacts::default(), &|s| parsed.range(s));
