@@ -30,10 +30,9 @@
 
 use std::path::{Path, PathBuf};
 
-use cargo_migrate::core::model::CfgStatus;
 use cargo_migrate::core::model::Edit;
 use cargo_migrate::core::plan::apply_edits;
-use cargo_migrate::core::text::{FileKind, SourceFile};
+use cargo_migrate::core::text::SourceFile;
 use cargo_migrate::engine::pipeline::migrate_source;
 use cargo_migrate::engine::walk::{check_rust_text, read_text, CheckOptions, WORKER_STACK};
 use cargo_migrate::rules;
@@ -568,14 +567,7 @@ fn findings(text: &str, chunk_above: usize) -> String {
         .stack_size(WORKER_STACK)
         .spawn(move || {
             let opts = CheckOptions { chunk_above, ..CheckOptions::new(rules::edition_2024().to_vec(), cargo_migrate::core::edition::Edition::E2024) };
-            let file = SourceFile {
-                path: "src/lib.rs".into(),
-                display: "src/lib.rs".into(),
-                kind: FileKind::Rust,
-                package: String::new(),
-                cfg: CfgStatus::Active,
-                text,
-            };
+            let file = SourceFile::loose("src/lib.rs", text);
             format!("{:#?}", check_rust_text(&file, &cargo_migrate::cargo::discover::host_cfg(), &opts, true))
         })
         .unwrap()

@@ -488,14 +488,7 @@ mod tests {
     /// file the rules read is not re-checked.
     #[test]
     fn an_unread_file_is_read_again_after_the_first_pass() {
-        let file = SourceFile {
-            path: "f.rs".into(),
-            display: "f.rs".into(),
-            kind: crate::core::text::FileKind::Rust,
-            package: String::new(),
-            cfg: crate::core::model::CfgStatus::Active,
-            text: "fn async() {}".into(),
-        };
+        let file = SourceFile::loose("f.rs", "fn async() {}");
         let compiler = Change { decided_by: Decider::Compiler("default".into()), ..change(1, vec![Edit::replace(3..8, "r#async")]) };
         let mut rechecked = Vec::new();
         let mut recheck = |text: &str, _: &mut Vec<Diagnostic>| {

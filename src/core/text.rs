@@ -31,6 +31,21 @@ pub struct SourceFile {
     pub text: String,
 }
 
+impl SourceFile {
+    /// A Rust file outside any workspace (a snippet, a fixture, a test): shown and found as
+    /// `display`, of no package, compiled by the configuration.
+    pub fn loose(display: &str, text: impl Into<String>) -> SourceFile {
+        SourceFile {
+            path: display.into(),
+            display: display.to_string(),
+            kind: FileKind::Rust,
+            package: String::new(),
+            cfg: crate::core::model::CfgStatus::Active,
+            text: text.into(),
+        }
+    }
+}
+
 /// Byte offsets of line starts, for turning offsets into line numbers.
 #[derive(Clone, Debug)]
 pub struct LineIndex {

@@ -236,14 +236,7 @@ pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migrat
 /// the host's): the changes made and the new text. For tests, fixtures and tools.
 pub fn migrate_source(display: &str, text: &str, opts: &CheckOptions<'_>) -> Result<(Vec<Change>, String), Diagnostic> {
     let cfg = crate::cargo::discover::host_cfg();
-    let file = SourceFile {
-        path: display.into(),
-        display: display.to_string(),
-        kind: FileKind::Rust,
-        package: String::new(),
-        cfg: crate::core::model::CfgStatus::Active,
-        text: text.to_string(),
-    };
+    let file = SourceFile::loose(display, text);
     let (mut findings, _) = check_rust_text(&file, &cfg, opts, true)?;
     // Sites are decided without a model here: the conservative option, for review.
     let files = BTreeMap::from([(file.display.clone(), file.clone())]);

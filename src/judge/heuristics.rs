@@ -602,19 +602,11 @@ fn is_inert(expr: &syn::Expr) -> bool {
 mod tests {
     use super::*;
     use crate::core::model::{CfgStatus, Edit};
-    use crate::core::text::FileKind;
 
     /// An `if let` site of `code` (the whole file), the lint flagging `flagged` (each the
     /// text of a temporary, found in `code`).
     fn decide_if_let(code: &str, flagged: &[&str]) -> Option<Decision> {
-        let file = SourceFile {
-            path: "src/lib.rs".into(),
-            display: "src/lib.rs".into(),
-            kind: FileKind::Rust,
-            package: String::new(),
-            cfg: CfgStatus::Active,
-            text: code.into(),
-        };
+        let file = SourceFile::loose("src/lib.rs", code);
         let temporaries = flagged.iter().map(|t| code.find(t).map(|at| at..at + t.len()).expect("flagged text in the code")).collect();
         let site = Site {
             rule: "if_let_rescope",
