@@ -138,13 +138,14 @@ def requirement(manifest, dep):
 
 
 def check(crate_dir, target_dir, dep):
-    """`cargo check --all-targets`: (built, errors, deprecations from `dep`, first error)."""
+    """`cargo check --all-targets`: (built, errors, deprecations from `dep`, first error,
+    where the errors are: `file:line` of each primary span)."""
     r = subprocess.run(
         ["cargo", "check", "--all-targets", "--keep-going", "--message-format=json", "-q"],
         cwd=crate_dir, env={**os.environ, "CARGO_TARGET_DIR": str(target_dir)},
         capture_output=True, text=True)
     errors, deprecated, first = 0, 0, ""
-    seen = set()
+    seen, places = set(), set()
     names = {dep, dep.replace("-", "_")}
     for line in r.stdout.splitlines():
         try:
@@ -161,12 +162,15 @@ def check(crate_dir, target_dir, dep):
         if d["level"] == "error" and not d["message"].startswith("aborting"):
             errors += 1
             first = first or d["message"]
+            for s in d.get("spans", []):
+                if s.get("is_primary"):
+                    places.add(f"{s['file_name']}:{s['line_start']}")
         code = (d.get("code") or {}).get("code")
         if d["level"] == "warning" and code == "deprecated" and any(f"`{n}::" in d["message"] for n in names):
             deprecated += 1
     if r.returncode != 0 and errors == 0:
         errors, first = 1, (r.stderr.strip().splitlines() or ["cargo check failed"])[-1]
-    return r.returncode == 0, errors, deprecated, first
+    return r.returncode == 0, errors, deprecated, first, places
 
 
 def previous_rows(text, cols):
@@ -266,10 +270,19 @@ def main():
             row["listed"] = str(sum(1 for line in lines if line.startswith("warning: ") and "after the upgrade:" not in line
                                     and re.search(r"\[[\w-]+/[\w-]+\]$", line)))
             row["exit"] = str(r.returncode)
-            built, errors, deprecated, first = check(work, target_dir, dep)
+            built, errors, deprecated, first, places = check(work, target_dir, dep)
+            # The errors the upgrade left (not there before), and those of them at a site
+            # the upgrade listed (`warning: FILE:LINE: ...` or `note: FILE:LINE: ...`).
+            new_places = places - before[4]
+            said = set(re.findall(r"^(?:warning|note): ([^\s:]+:\d+): ", r.stderr, re.M))
+            unlisted = sorted(p for p in new_places if p not in said)
             row["errors"], row["deprecated"] = str(errors), str(deprecated)
             if row["reverted"] != "0" and row["reverted"] == row["changes"]:
                 row["status"] = "not upgraded: --verify reverted every change"
+            elif new_places and not unlisted:
+                row["status"] = f"upgraded; errors left at {len(new_places)} site(s), each listed"
+            elif new_places:
+                row["status"] = f"upgraded; errors left at {len(unlisted)} site(s) not listed ({unlisted[0]})"
             elif not before[0] and row["exit"] == "0" and errors <= before[1] and deprecated == 0:
                 row["status"] = f"upgraded; the {errors} error(s) left were there before ({before[3][:40]})"
             elif not before[0]:

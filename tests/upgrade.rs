@@ -377,6 +377,40 @@ fn a_member_named_like_a_dependency_is_checked_by_name_and_version() {
     assert!(run.stdout.contains("+    mini::new();"), "{}", run.stdout);
 }
 
+/// `--verify` on an upgrade that leaves an error no pack rule covers (`reset_to`, removed
+/// in mylib 2): the new release and the changes it needs stay — taking back the change on
+/// the line next to the error leaves more errors, not fewer, so it is put back — and the
+/// error is listed as the site to finish (exit 2). `--all-or-nothing` takes everything
+/// back: the crate builds on mylib 1 as before.
+#[test]
+fn verify_keeps_the_release_and_lists_what_is_left_unless_all_or_nothing() {
+    let s = Sandbox::mylib();
+    let main = s.read("mylib-user/src/main.rs");
+    let gap = "\n/// Uses a method that mylib 2 removed.\npub fn tally() -> u64 {\n    let mut c = mylib::Counter::new();\n    c.add(2);\n    c.reset_to(5);\n    c.total()\n}\n";
+    s.write("mylib-user/src/main.rs", &format!("{main}{gap}"));
+    s.git("mylib-user", &["init", "-q"]);
+    s.git("mylib-user", &["add", "-A"]);
+    s.git("mylib-user", &["commit", "-q", "-m", "on mylib 1"]);
+    let before: BTreeMap<_, _> = s.files("mylib-user").into_iter().filter(|(p, _)| p != "Cargo.lock").collect();
+    let run = s.run("mylib-user", &["upgrade", "mylib", "--apply", "--verify", "--color", "never"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    insta::assert_snapshot!("verify_keeps_the_release_stderr", redact(&run.stderr));
+    assert!(s.read("mylib-user/Cargo.toml").contains("\"2"), "the bump stays: {}", s.read("mylib-user/Cargo.toml"));
+    let main = s.read("mylib-user/src/main.rs");
+    assert!(main.contains("c.reset_to(5);"), "the site left is the user's: {main}");
+    assert_ne!(main.as_bytes(), &before["src/main.rs"][..], "the pack's changes stay");
+    let (ok, out) = s.cargo("mylib-user", &["check"]);
+    assert!(!ok && out.contains("reset_to") && out.matches("error[").count() == 1, "one error left, the listed one: {out}");
+
+    s.git("mylib-user", &["checkout", "-q", "."]);
+    assert_eq!(s.files("mylib-user").into_iter().filter(|(p, _)| p != "Cargo.lock").collect::<BTreeMap<_, _>>(), before);
+    let run = s.run("mylib-user", &["upgrade", "mylib", "--apply", "--verify", "--all-or-nothing", "--color", "never"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("after reverting, the code builds as before"), "{}", run.stderr);
+    let after: BTreeMap<_, _> = s.files("mylib-user").into_iter().filter(|(p, _)| p != "Cargo.lock").collect();
+    assert_eq!(after, before, "everything taken back");
+}
+
 /// The user calls a method mylib 2 removed and its pack has no rule for: the upgrade
 /// leaves a compile error, and `--repair` asks the model for a new version of the
 /// function, kept only if `cargo check` accepts it.

@@ -397,7 +397,7 @@ pub(super) const UPGRADE_HELP: &str = "\
 Examples:
   cargo migrate upgrade                           # which dependencies the built-in packs can move
   cargo migrate upgrade rand                      # dry run: the diff to rand's newest release a pack reaches
-  cargo migrate upgrade rand@0.9 --apply --verify # write it, then `cargo check`; revert what breaks
+  cargo migrate upgrade rand@0.9 --apply --verify # write it, then `cargo check`; take back what breaks
   cargo migrate upgrade rand --interactive        # review each change (y/n/a/d/e/?/q), then write
   cargo migrate upgrade --pack path/to/pack.toml  # with your own pack (preferred over all others)
 
@@ -407,6 +407,10 @@ registry, fetched if needed); the packs built into cargo-migrate. Steps are chai
 (0.7 -> 0.8 -> 0.9). After the rewrite and the bump of Cargo.toml, `cargo check` runs
 against the new release (in a temporary copy: a dry run writes nothing); what it says
 about the crate is matched against the packs again, and what is left is listed.
+
+With --verify the new release stays: changes are taken back only where that leaves fewer
+errors, and the errors left are listed as the sites to finish by hand (exit status 2);
+--all-or-nothing takes the whole upgrade back instead.
 
 Exit status: 0 done, 1 changes remain (with --check), 2 error.";
 
@@ -430,6 +434,12 @@ pub(super) struct UpgradeArgs {
     /// error gone and no new error; kept repairs are marked needs-review.
     #[arg(long, requires = "apply")]
     pub(super) repair: bool,
+    /// With --verify, take the whole upgrade back (the release too) when the build is
+    /// worse than before. By default --verify keeps the new release and the changes it
+    /// needs, takes back only the changes that make the build worse, and lists the sites
+    /// left for you.
+    #[arg(long, requires = "verify")]
+    pub(super) all_or_nothing: bool,
     /// Explain each compile error or deprecation the upgrade leaves (after --verify: the
     /// errors still there), for this code, with the packs' notes (a model's text with
     /// --llm, else the message and the notes). Proposed code is --repair's, gated by

@@ -97,6 +97,7 @@ impl UpgradeArgs {
             judge: self.llm.model_config(),
             write: self.write.mode(),
             repair: self.repair,
+            all_or_nothing: self.all_or_nothing,
         }
     }
 }

@@ -207,6 +207,7 @@ fn explain_command(args: &ExplainArgs) -> Result<u8> {
                 judge: args.llm.model_config(),
                 write: WriteMode::DryRun,
                 repair: false,
+                all_or_nothing: false,
             })
         }
         None => {

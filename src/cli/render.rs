@@ -12,7 +12,7 @@ use crate::core::model::{Diagnostic, Level};
 use crate::emit::{write_diff, write_json, DiffStyle};
 use crate::ops::finish::Finished;
 use crate::ops::review::Reviewed;
-use crate::ops::verify::Verified;
+use crate::ops::verify::{Policy, Verified};
 use crate::ops::Progress;
 
 pub(super) const ERR: anstyle::Style = anstyle::AnsiColor::Red.on_default().effects(anstyle::Effects::BOLD);
@@ -183,6 +183,15 @@ fn report_verify(err: &mut dyn Write, v: &Verified) -> bool {
     }
     if v.remaining.is_empty() {
         let _ = writeln!(err, "{}Verified{}: after reverting, the code builds as before", NOTE.render(), NOTE.render_reset());
+    } else if v.policy == Policy::KeepRelease && !v.kept_broken {
+        let _ = writeln!(
+            err,
+            "{}error:{} the upgrade is kept with {} error(s) left to finish by hand, at the sites listed above; \
+             taking changes back did not fix them. Undo it with your VCS (`git checkout .`), or run again with --all-or-nothing",
+            ERR.render(),
+            ERR.render_reset(),
+            v.remaining.len(),
+        );
     } else {
         let _ = writeln!(
             err,

@@ -6,6 +6,7 @@ use anyhow::{bail, Result};
 
 use super::finish::{finish, refuse_unsafe_apply, Finish, Finished};
 use super::review::Reviewer;
+use super::verify::Policy;
 use super::{Progress, WriteMode};
 use crate::cargo::build::BuildConfig;
 use crate::cargo::check::CheckCommand;
@@ -178,7 +179,7 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
     let finished = match &req.write {
         WriteMode::Apply(options) => {
             let check = CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.spec()).collect() };
-            Some(finish(&mut migration, &Finish { root: &ws.root, check, options, repair: None, review }, progress)?)
+            Some(finish(&mut migration, &Finish { root: &ws.root, check, options, repair: None, review, policy: Policy::AsBefore }, progress)?)
         }
         _ => None,
     };

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use super::review::{review, Reviewed, Reviewer};
-use super::verify::{verify, Verified};
+use super::verify::{verify, Policy, Verified};
 use super::{ApplyOptions, Progress};
 use crate::cargo::check::{CheckCommand, CompileError};
 use crate::cargo::write::{apply, vcs_state, write_if_unchanged, VcsState};
@@ -46,6 +46,8 @@ pub struct Finish<'a> {
     pub repair: Option<RepairWith<'a>>,
     /// `--interactive`: who decides each change before anything is written.
     pub review: Option<&'a dyn Reviewer>,
+    /// What `--verify` may take back.
+    pub policy: Policy,
 }
 
 /// `--repair`'s inputs.
@@ -112,7 +114,7 @@ pub fn finish(migration: &mut Migration, finish: &Finish<'_>, progress: &dyn Pro
     }
     if let Some(baseline) = baseline {
         progress.step("Verifying the migrated code with `cargo check --all-targets`");
-        let verified = verify(migration, &finish.check, &baseline, finish.root, finish.options.broken_code)?;
+        let verified = verify(migration, &finish.check, &baseline, finish.root, finish.options.broken_code, finish.policy)?;
         migration.add_unchanged(
             verified
                 .reverted

@@ -5,6 +5,11 @@
 //! another) — the changed files are bisected to find the one to take back, and only if
 //! that fails is everything reverted. Each step re-checks, so that as much of the
 //! migration as possible is kept and the crate builds as well as before.
+//!
+//! An upgrade ([`Policy::KeepRelease`]) keeps the new release: its errors are not the
+//! changes' doing, and taking everything back would throw away the changes that the new
+//! release needs. Only the steps that leave fewer new errors are kept; what is left is
+//! reported as the sites to finish by hand (the upgrade has listed each with its note).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -66,16 +71,33 @@ pub struct Verified {
     pub remaining: Vec<CompileError>,
     /// Whether the new errors were kept on purpose (`--broken-code`).
     pub kept_broken: bool,
+    /// What verify was allowed to take back.
+    pub policy: Policy,
+}
+
+/// What verify may take back when the migration made the build worse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// Everything if need be: the build ends as it was before (`edition`, and `upgrade
+    /// --all-or-nothing`).
+    #[default]
+    AsBefore,
+    /// Only what makes the build worse than the new release alone (`upgrade`): the
+    /// manifests' changes (the new release) stay; a step of taking back is kept only if
+    /// it leaves fewer new errors; no bisection (the release's own errors would fail
+    /// every half) and no taking back of everything. The errors left are the sites the
+    /// upgrade listed, for the user to finish.
+    KeepRelease,
 }
 
 /// Checks the applied migration against the `baseline` errors (from before it). Unless
-/// `keep_broken`, reverts changes as the module docs describe. `root` resolves the
-/// compiler's relative paths.
-pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root: &Path, keep_broken: bool) -> Result<Verified> {
+/// `keep_broken`, reverts changes as the module docs describe, within what `policy`
+/// allows. `root` resolves the compiler's relative paths.
+pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root: &Path, keep_broken: bool, policy: Policy) -> Result<Verified> {
     let known: BTreeSet<_> = baseline.iter().map(CompileError::key).collect();
     let is_new = |e: &CompileError| !known.contains(&e.key());
     let (introduced, preexisting): (Vec<_>, Vec<_>) = cmd.errors()?.into_iter().partition(|e| is_new(e));
-    let mut report = Verified { preexisting, introduced: introduced.clone(), kept_broken: keep_broken, ..Verified::default() };
+    let mut report = Verified { preexisting, introduced: introduced.clone(), kept_broken: keep_broken, policy, ..Verified::default() };
     if introduced.is_empty() || keep_broken {
         report.remaining = if keep_broken { introduced } else { Vec::new() };
         return Ok(report);
@@ -84,15 +106,41 @@ pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root
     let mut kept: Vec<Vec<bool>> = m.files.values().map(|f| vec![true; f.changes.len()]).collect();
     let mut errors = introduced;
     let files: Vec<&FileResult> = m.files.values().collect();
-    for step in [RevertStep::NearError, RevertStep::File, RevertStep::Bisected, RevertStep::Everything] {
-        // The files whose changes the bisection finds to break the build.
-        let culprits =
-            if step == RevertStep::Bisected { bisect_files(&files, &kept, &mut |reverted| builds_with(&files, &kept, reverted, cmd, &is_new))? } else { None };
+    // The files whose changes this policy never takes back: the new release.
+    let fixed: Vec<bool> = files.iter().map(|f| policy == Policy::KeepRelease && is_manifest(&f.file.path)).collect();
+    let steps: &[RevertStep] = match policy {
+        Policy::AsBefore => &[RevertStep::NearError, RevertStep::File, RevertStep::Bisected, RevertStep::Everything],
+        Policy::KeepRelease => &[RevertStep::NearError, RevertStep::File, RevertStep::Bisected],
+    };
+    for &step in steps {
+        // The files whose changes the bisection finds to break the build. Keeping the
+        // release, it runs only when errors are in files the migration did not change,
+        // and a half is to blame when taking it back leaves fewer new errors (the
+        // release's own errors stay whatever is taken back).
+        let elsewhere = errors.iter().any(|e| e.file.as_ref().is_some_and(|f| !files.iter().any(|r| same_file(&r.file.path, f, root))));
+        let culprits = match (step, policy) {
+            (RevertStep::Bisected, Policy::AsBefore) => {
+                bisect_files(&files, &kept, &mut |reverted| builds_with(&files, &kept, reverted, cmd, &|errors| !errors.iter().any(&is_new)))?
+            }
+            (RevertStep::Bisected, Policy::KeepRelease) if elsewhere => {
+                let now = errors.len();
+                let suspects: Vec<bool> = fixed.iter().map(|f| !f).collect();
+                bisect_files_among(&files, &kept, &suspects, &mut |reverted| {
+                    builds_with(&files, &kept, reverted, cmd, &|errors| errors.iter().filter(|e| is_new(e)).count() < now)
+                })?
+            }
+            _ => None,
+        };
         if step == RevertStep::Bisected && culprits.is_none() {
             continue;
         }
-        let mut touched = false;
+        let before_step = kept.clone();
+        let mut written: Vec<(usize, String, String)> = Vec::new();
+        let mut step_reverted = Vec::new();
         for (i, result) in m.files.values().enumerate() {
+            if fixed[i] {
+                continue;
+            }
             let hits: Vec<usize> = (0..result.changes.len())
                 .filter(|&c| kept[i][c])
                 .filter(|&c| match step {
@@ -113,17 +161,28 @@ pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root
             }
             let reverted = text_with(result, &kept[i])?;
             write_if_unchanged(&result.file.path, &result.file.display, &current, &reverted)?;
-            report.reverted.extend(
+            step_reverted.extend(
                 (0..result.changes.len())
                     .filter(|&c| !kept[i][c] && (hits.contains(&c) || result.passes > 1))
                     .map(|c| Reverted { change: result.changes[c].clone(), step }),
             );
-            touched = true;
+            written.push((i, current, reverted));
         }
-        if !touched {
+        if written.is_empty() {
             continue;
         }
-        errors = cmd.errors()?.into_iter().filter(|e| is_new(e)).collect();
+        let after: Vec<CompileError> = cmd.errors()?.into_iter().filter(|e| is_new(e)).collect();
+        if policy == Policy::KeepRelease && after.len() >= errors.len() {
+            // Taking these back did not help: the errors are the new release's, and the
+            // changes are what it needs. Put them back.
+            for (i, current, reverted) in &written {
+                write_if_unchanged(&files[*i].file.path, &files[*i].file.display, reverted, current)?;
+            }
+            kept = before_step;
+            continue;
+        }
+        report.reverted.extend(step_reverted);
+        errors = after;
         if errors.is_empty() {
             break;
         }
@@ -131,6 +190,11 @@ pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root
     report.reverted.dedup_by(|a, b| a.change == b.change);
     report.remaining = errors;
     Ok(report)
+}
+
+/// Whether `path` is a package manifest (where an upgrade's new release is written).
+fn is_manifest(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "Cargo.toml")
 }
 
 /// How many `cargo check` runs the bisection may make.
@@ -143,7 +207,17 @@ const MAX_BISECT_CHECKS: usize = 12;
 /// when it does not hold (two halves each break the build), when the search would take
 /// more than [`MAX_BISECT_CHECKS`] checks, or when one file is all there is to try.
 fn bisect_files(files: &[&FileResult], kept: &[Vec<bool>], builds: &mut dyn FnMut(&BTreeSet<usize>) -> Result<bool>) -> Result<Option<BTreeSet<usize>>> {
-    let mut suspects: Vec<usize> = (0..files.len()).filter(|&i| kept[i].iter().any(|k| *k)).collect();
+    bisect_files_among(files, kept, &vec![true; files.len()], builds)
+}
+
+/// [`bisect_files`] among the files `suspects` marks.
+fn bisect_files_among(
+    files: &[&FileResult],
+    kept: &[Vec<bool>],
+    suspects: &[bool],
+    builds: &mut dyn FnMut(&BTreeSet<usize>) -> Result<bool>,
+) -> Result<Option<BTreeSet<usize>>> {
+    let mut suspects: Vec<usize> = (0..files.len()).filter(|&i| suspects[i] && kept[i].iter().any(|k| *k)).collect();
     if suspects.len() < 2 {
         return Ok(None);
     }
@@ -175,19 +249,19 @@ fn bisect_files(files: &[&FileResult], kept: &[Vec<bool>], builds: &mut dyn FnMu
 }
 
 /// Writes the files with the files of `reverted` taken back and the others as `kept`,
-/// checks for new errors, and writes the kept texts back.
+/// checks, and writes the kept texts back; returns what `good` says of the errors.
 fn builds_with(
     files: &[&FileResult],
     kept: &[Vec<bool>],
     reverted: &BTreeSet<usize>,
     cmd: &CheckCommand,
-    is_new: &dyn Fn(&CompileError) -> bool,
+    good: &dyn Fn(&[CompileError]) -> bool,
 ) -> Result<bool> {
     let current: Vec<(usize, String)> = reverted.iter().map(|&i| Ok((i, text_with(files[i], &kept[i])?))).collect::<Result<_>>()?;
     for (i, text) in &current {
         write_if_unchanged(&files[*i].file.path, &files[*i].file.display, text, &files[*i].file.text)?;
     }
-    let clean = cmd.errors().map(|errors| !errors.iter().any(is_new));
+    let clean = cmd.errors().map(|errors| good(&errors));
     for (i, text) in &current {
         write_if_unchanged(&files[*i].file.path, &files[*i].file.display, &files[*i].file.text, text)?;
     }

@@ -220,6 +220,9 @@ pub fn run(job: &Job, progress: &dyn Progress) -> RepoRun {
                     judge: job.options.judge.clone(),
                     write,
                     repair: false,
+                    // A sweep's patch is landed without a person finishing it: it builds as
+                    // before or holds nothing.
+                    all_or_nothing: true,
                 };
                 match upgrade::run(&req, progress) {
                     Ok(o) => Ok((o.upgrade.migration, o.finished)),

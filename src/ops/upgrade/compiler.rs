@@ -52,8 +52,9 @@ impl Attributed {
 pub struct CheckOutcome {
     /// Messages that mention the crate.
     pub attributed: Vec<Attributed>,
-    /// Errors that do not.
-    pub other_errors: usize,
+    /// Errors that do not: where (file relative to the workspace root, line) and the
+    /// compiler's message.
+    pub other_errors: Vec<(Option<String>, Option<usize>, String)>,
     /// Why cargo could not build the workspace, if it could not: a dependency that does
     /// not compile, a build script that fails (a missing system library), a manifest or
     /// resolution error. The messages above are then not all there is.
@@ -194,7 +195,7 @@ pub fn check(
             match file.as_ref().and_then(|f| flagged.get(f)).and_then(|sites| sites.iter().filter(inside).min_by_key(|(site, _)| site.len())) {
                 Some((_, rule)) => Some(*rule),
                 None => {
-                    out.other_errors += 1;
+                    out.other_errors.push((file.filter(|_| in_workspace), primary.map(|s| s.line_start), d.message.clone()));
                     continue;
                 }
             }

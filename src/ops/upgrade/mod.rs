@@ -42,6 +42,7 @@ use cargo_metadata::MetadataCommand;
 
 use super::finish::{finish, refuse_unsafe_apply, Finish, Finished, RepairWith};
 use super::review::Reviewer;
+use super::verify::Policy;
 use super::{Progress, WriteMode};
 use crate::cargo::build::BuildConfig;
 use crate::cargo::check::CheckCommand;
@@ -60,6 +61,9 @@ use packs::{class, floor, FoundPack, Origin};
 
 /// How many rounds of `cargo check` and matching the compiler phase runs at most.
 pub const MAX_COMPILER_ROUNDS: usize = 4;
+
+/// How many errors that do not mention the crate the compiler phase lists one by one.
+const MAX_OTHER_ERRORS: usize = 10;
 
 /// What to upgrade, and how.
 #[derive(Clone, Debug, Default)]
@@ -83,6 +87,10 @@ pub struct Request {
     pub write: WriteMode,
     /// With [`WriteMode::Apply`]: ask the model to repair the errors the packs leave.
     pub repair: bool,
+    /// With `--verify`: take the whole upgrade back when the build is worse than before
+    /// (by default the new release and the changes it needs stay, and the sites left are
+    /// listed).
+    pub all_or_nothing: bool,
 }
 
 /// The judge's model and verdict cache, connected once per run and shared by the steps
@@ -313,7 +321,11 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
     });
     let check = CheckCommand { manifest_path: up.workspace.root_manifest.clone(), packages: package_specs(&up.workspace, &up.moved) };
     let root = up.workspace.root.clone();
-    let finished = finish(&mut up.migration, &Finish { root: &root, check, options, repair, review }, progress)?;
+    let finished = finish(
+        &mut up.migration,
+        &Finish { root: &root, check, options, repair, review, policy: if req.all_or_nothing { Policy::AsBefore } else { Policy::KeepRelease } },
+        progress,
+    )?;
     Ok(Outcome { upgrade: up, finished: Some(finished) })
 }
 
@@ -671,10 +683,23 @@ fn compiler_phase(
         round += 1;
         outcome = check(round);
     }
-    if outcome.other_errors > 0 {
+    // Each listed where it is: an error of the upgrade need not name the crate (a field
+    // of one of its types, a companion crate built against the old release), and one
+    // that was there before says so by being in `cargo check`'s output before too.
+    for (file, line, message) in outcome.other_errors.iter().take(MAX_OTHER_ERRORS) {
+        let what = format!("after the upgrade, an error that does not mention {krate} (it may have been there before): {message}");
+        diagnostics.push(match file {
+            Some(f) => Diagnostic::at(Level::Note, f, *line, what),
+            None => Diagnostic::general(Level::Note, what),
+        });
+    }
+    if outcome.other_errors.len() > MAX_OTHER_ERRORS {
         diagnostics.push(Diagnostic::general(
             Level::Note,
-            format!("after the upgrade, {} other compile error(s) do not mention {krate} (run `cargo check` to see them)", outcome.other_errors),
+            format!(
+                "after the upgrade, {} more compile error(s) do not mention {krate} (run `cargo check` to see them)",
+                outcome.other_errors.len() - MAX_OTHER_ERRORS
+            ),
         ));
     }
     for a in &outcome.attributed {
