@@ -49,6 +49,10 @@ CORPUS = {
         ("names", "0.14.0"),
         ("lipsum", "0.9.1"),
         ("random-string", "1.1.0"),
+        # Held out: added after the packs were written (2026-12-03), found in cargo's registry.
+        ("quickcheck", "1.0.3"),
+        ("shuttle", "0.8.1"),
+        ("proptest", "1.6.0"),
     ]),
     "base64": ("0.13", [
         ("pem", "1.1.1"),
@@ -60,12 +64,19 @@ CORPUS = {
         ("serde_yaml", "0.8.26"),
         ("toml", "0.5.11"),
         ("petgraph", "0.6.3"),
+        # Held out: added after the packs were written (2026-12-03), found in cargo's registry.
+        ("clap", "3.2.25"),
+        ("gimli", "0.27.3"),
     ]),
     "bitflags": ("1", [
         ("inotify", "0.9.6"),
         ("pulldown-cmark", "0.9.2"),
         ("png", "0.17.7"),
         ("sysctl", "0.4.6"),
+        # Held out: added after the packs were written (2026-12-03), found in cargo's registry.
+        ("anes", "0.1.6"),
+        ("pulldown-cmark", "0.8.0"),
+        ("clap", "2.34.0"),
     ]),
     "nom": ("7", [
         ("iso8601", "0.6.1"),
@@ -73,6 +84,11 @@ CORPUS = {
         ("versions", "6.1.0"),
         ("yarn-lock-parser", "0.7.0"),
         ("m3u8-rs", "5.0.5"),
+        # Held out: added after the packs were written (2026-12-03), found in cargo's registry.
+        ("abnf", "0.13.0"),
+        ("kdl", "4.6.0"),
+        ("sqlformat", "0.2.6"),
+        ("imap-proto", "0.16.5"),
     ]),
     # A line pack: these are on chrono 0.4 already and are moved past its deprecations.
     "chrono": ("0.4", [
@@ -88,6 +104,10 @@ CORPUS = {
         ("gix-hash", "0.14.2"),
         ("cargo_metadata", "0.18.1"),
         ("axum_typed_multipart", "0.11.1"),
+        # Held out: added after the packs were written (2026-12-03), found in cargo's registry.
+        ("caps", "0.5.5"),
+        ("forwarded-header-value", "0.1.1"),
+        ("handlebars", "4.5.0"),
     ]),
     # `#[async_trait]` extractors (`FromRequestParts`/`FromRequest`), route paths with captures.
     "axum": ("0.7", [
@@ -103,6 +123,11 @@ CORPUS = {
         ("thiserror-impl", "1.0.38"),
         ("num-derive", "0.3.3"),
         ("smart-default", "0.6.0"),
+        # Held out: added after the packs were written (2026-12-03), found in cargo's registry.
+        ("async-attributes", "1.1.2"),
+        ("ctor", "0.1.20"),
+        ("ptr_meta_derive", "0.1.4"),
+        ("derive_builder_core", "0.12.0"),
     ]),
 }
 

@@ -411,6 +411,35 @@ fn verify_keeps_the_release_and_lists_what_is_left_unless_all_or_nothing() {
     assert_eq!(after, before, "everything taken back");
 }
 
+/// A dependency still built on the old release hands its types to code now on the new
+/// one: no rewrite of the user's code fixes that. The compiler phase names the dependency
+/// (from the resolved graph) and says so at the site, instead of "no pack rule covers it".
+#[test]
+fn a_dependency_on_the_old_release_is_named_where_two_releases_meet() {
+    let s = Sandbox::new();
+    let lib = "pub struct Thing;\npub fn take(_: Thing) {}\npub fn old() {}\npub fn new() {}\n";
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write("mini/src/lib.rs", lib);
+    s.write("mini8/Cargo.toml", &mini("0.8.0"));
+    s.write("mini8/src/lib.rs", lib);
+    s.write(
+        "holder/Cargo.toml",
+        "[package]\nname = \"holder\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini8\", version = \"0.8\" }\n",
+    );
+    s.write("holder/src/lib.rs", "pub fn make() -> mini::Thing {\n    mini::Thing\n}\n");
+    s.write(
+        "user/Cargo.toml",
+        "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\nholder = { path = \"../holder\" }\n\n[workspace]\n",
+    );
+    s.write("user/src/lib.rs", "pub fn f() {\n    mini::old();\n    mini::take(holder::make());\n}\n");
+    s.write("p.toml", &pack("0.8", "0.9", "old", "new"));
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    insta::assert_snapshot!("two_releases_stderr", redact(&run.stderr));
+    assert!(run.stderr.contains("holder 0.1.0 (mini 0.8.0) still depend(s) on the old release of mini"), "{}", run.stderr);
+    assert!(run.stderr.contains("src/lib.rs:3: error after the upgrade:") && run.stderr.contains("two releases of mini meet here"), "{}", run.stderr);
+}
+
 /// The user calls a method mylib 2 removed and its pack has no rule for: the upgrade
 /// leaves a compile error, and `--repair` asks the model for a new version of the
 /// function, kept only if `cargo check` accepts it.

@@ -38,6 +38,10 @@ pub struct Attributed {
     /// For an error that does not name the crate: the pack rule (full id) whose flagged
     /// site holds its primary span, which makes it the upgrade's.
     pub rule: Option<&'static str>,
+    /// rustc's note says two releases of the crate meet here ("there are multiple different
+    /// versions of crate `nom` in the dependency graph"): a dependency still built on the
+    /// old release hands its types to code now on the new one.
+    pub two_releases: bool,
 }
 
 impl Attributed {
@@ -87,6 +91,13 @@ impl CrateNames {
                 !before.is_some_and(|c| c.is_alphanumeric() || c == '_') && (after.starts_with("::") || after.starts_with('`'))
             })
         })
+    }
+
+    /// Whether a note of `d` (at any depth) says two releases of the crate are in the build.
+    fn two_releases(&self, d: &RustcDiagnostic) -> bool {
+        d.children
+            .iter()
+            .any(|c| c.message.strip_prefix("there are multiple different versions of crate ").is_some_and(|rest| self.mentions(rest)) || self.two_releases(c))
     }
 
     fn in_source(&self, file: &str) -> bool {
@@ -221,6 +232,7 @@ pub fn check(
             item: if deprecated { deprecated_item(&d.message) } else { Vec::new() },
             code,
             message: label.map_or_else(|| d.message.clone(), |l| format!("{}: {l}", d.message)),
+            two_releases: names.two_releases(&d),
             rendered: d.rendered.clone().unwrap_or(d.message),
             rule,
         });

@@ -702,8 +702,21 @@ fn compiler_phase(
             ),
         ));
     }
+    // Two releases of the crate meet in the build: say which dependencies hold the old one.
+    let two = outcome.attributed.iter().any(|a| a.two_releases).then(|| {
+        let holders = old_release_holders(&staged_manifest, krate, moved, target_dir);
+        let who = if holders.is_empty() { "a dependency".to_string() } else { holders.join(", ") };
+        diagnostics.push(Diagnostic::general(
+            Level::Warning,
+            format!(
+                "{who} still depend(s) on the old release of {krate}: where a value of its {krate} types meets code on {krate} {target}, the types differ and no \
+                 rewrite of this code fixes it. Upgrade it to a release built on {krate} {target} first (or keep {krate} until it has one)"
+            ),
+        ));
+        format!("two releases of {krate} meet here: {who} still built on the old one (see the warning above)")
+    });
     for a in &outcome.attributed {
-        diagnostics.push(remaining_diagnostic(a, steps));
+        diagnostics.push(remaining_diagnostic(a, steps, two.as_deref().filter(|_| a.two_releases && a.rule.is_none())));
     }
     let failure = outcome.failure.map(|f| {
         // Cargo's words name the staging copy; the user knows their own folder.
@@ -939,7 +952,41 @@ fn settle_left_to_compiler(notes: &mut Vec<Diagnostic>, out: &mut Vec<Diagnostic
 }
 
 /// A message the upgrade leaves, with the pack's note or guide.
-fn remaining_diagnostic(a: &compiler::Attributed, steps: &[FoundPack]) -> Diagnostic {
+/// The packages outside the workspace that depend on a release of `krate` other than the
+/// one the `moved` members now use, as `name version (krate version)`, from the staging
+/// copy's resolved graph. Empty when cargo cannot resolve it.
+fn old_release_holders(staged_manifest: &std::path::Path, krate: &str, moved: &BTreeSet<String>, target_dir: &std::path::Path) -> Vec<String> {
+    let Ok(meta) = MetadataCommand::new().manifest_path(staged_manifest).env("CARGO_TARGET_DIR", target_dir).exec() else { return Vec::new() };
+    let Some(resolve) = &meta.resolve else { return Vec::new() };
+    let package = |id: &cargo_metadata::PackageId| meta.packages.iter().find(|p| &p.id == id);
+    let is_krate = |id: &cargo_metadata::PackageId| package(id).is_some_and(|p| p.name.as_str() == krate);
+    let members: BTreeSet<&cargo_metadata::PackageId> = meta.workspace_members.iter().collect();
+    // The releases the moved members use now.
+    let new: BTreeSet<&cargo_metadata::PackageId> = resolve
+        .nodes
+        .iter()
+        .filter(|n| members.contains(&n.id) && package(&n.id).is_some_and(|p| moved.contains(p.name.as_str())))
+        .flat_map(|n| n.deps.iter().map(|d| &d.pkg))
+        .filter(|id| is_krate(id))
+        .collect();
+    let mut out: Vec<String> = resolve
+        .nodes
+        .iter()
+        .filter(|n| !members.contains(&n.id))
+        .filter_map(|n| {
+            let old = n.deps.iter().map(|d| &d.pkg).find(|id| is_krate(id) && !new.contains(id))?;
+            let (p, o) = (package(&n.id)?, package(old)?);
+            Some(format!("{} {} ({krate} {})", p.name, p.version, o.version))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// What the upgrade left at one message; `two_releases`: the note to give when two
+/// releases of the crate meet there (no pack rule answers that).
+fn remaining_diagnostic(a: &compiler::Attributed, steps: &[FoundPack], two_releases: Option<&str>) -> Diagnostic {
     let leaf = a.item.last().cloned().or_else(|| {
         let m = &a.message;
         let start = m.find('`')?;
@@ -967,6 +1014,9 @@ fn remaining_diagnostic(a: &compiler::Attributed, steps: &[FoundPack]) -> Diagno
         }
     }
     let last = steps.last();
+    if let (None, Some(two)) = (&note, two_releases) {
+        note = Some((last.map_or("upgrade", |s| s.pack.meta.id), two.to_string()));
+    }
     let (rule, note) = note.unwrap_or_else(|| {
         let id = last.map_or("upgrade", |s| s.pack.meta.id);
         let guide =
@@ -1157,6 +1207,7 @@ mod tests {
             code: None,
             rendered: String::new(),
             rule: None,
+            two_releases: false,
         }
     }
 
@@ -1164,13 +1215,13 @@ mod tests {
     fn what_is_left_gets_the_note_of_the_rule_about_that_item_only() {
         let rand = packs::builtin("rand").unwrap();
         // `Uniform::new` has a rule; `StepRng::new` shares only the method's name.
-        let d = remaining_diagnostic(&deprecation("rand::distr::Uniform::new", "use of deprecated `rand::distr::Uniform::new`"), &rand);
+        let d = remaining_diagnostic(&deprecation("rand::distr::Uniform::new", "use of deprecated `rand::distr::Uniform::new`"), &rand, None);
         assert_eq!(d.rule, Some("rand/uniform-new"), "{d:?}");
-        let d = remaining_diagnostic(&deprecation("rand::rngs::mock::StepRng::new", "use of deprecated `rand::rngs::mock::StepRng::new`"), &rand);
+        let d = remaining_diagnostic(&deprecation("rand::rngs::mock::StepRng::new", "use of deprecated `rand::rngs::mock::StepRng::new`"), &rand, None);
         assert_eq!(d.rule, Some("rand@0.8-0.9"), "{d:?}");
         assert!(d.message.contains("no pack rule covers it; see https://rust-random.github.io/book/update-0.9.html"), "{}", d.message);
         // A trait method is known by its trait.
-        let d = remaining_diagnostic(&deprecation("rand::Rng::gen_range", "use of deprecated `rand::Rng::gen_range`"), &rand);
+        let d = remaining_diagnostic(&deprecation("rand::Rng::gen_range", "use of deprecated `rand::Rng::gen_range`"), &rand, None);
         assert!(d.rule.is_some_and(|r| r.starts_with("rand/gen-range")), "{d:?}");
     }
 
@@ -1181,7 +1232,7 @@ mod tests {
         assert_eq!(pattern_names("$tz.ymd($y, $m, $d).date()"), ["ymd", "date"]);
         // `DateTime::date` is not `$date.and_hms(..)` on a `Date` or a `NaiveDate`.
         let chrono = packs::builtin("chrono").unwrap();
-        let d = remaining_diagnostic(&deprecation("chrono::DateTime::date", "use of deprecated method `chrono::DateTime::<Tz>::date`"), &chrono);
+        let d = remaining_diagnostic(&deprecation("chrono::DateTime::date", "use of deprecated method `chrono::DateTime::<Tz>::date`"), &chrono, None);
         assert!(d.rule.is_some_and(|r| r.starts_with("chrono/datetime-date")), "{d:?}");
     }
 }
