@@ -84,8 +84,8 @@ pub enum Policy {
     AsBefore,
     /// Only what makes the build worse than the new release alone (`upgrade`): the
     /// manifests' changes (the new release) stay; a step of taking back is kept only if
-    /// it leaves fewer new errors; no bisection (the release's own errors would fail
-    /// every half) and no taking back of everything. The errors left are the sites the
+    /// it leaves fewer new errors and none that was not there; the bisection runs only for
+    /// errors in files the migration did not change; nothing is taken back wholesale. The errors left are the sites the
     /// upgrade listed, for the user to finish.
     KeepRelease,
 }
@@ -172,7 +172,12 @@ pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root
             continue;
         }
         let after: Vec<CompileError> = cmd.errors()?.into_iter().filter(|e| is_new(e)).collect();
-        if policy == Policy::KeepRelease && after.len() >= errors.len() {
+        // Better means fewer errors and none of a new kind: rustc stops before type checking
+        // when a name does not resolve, so a change taken back that brings back a
+        // `cannot find` hides errors rather than fixing them.
+        let before: BTreeSet<_> = errors.iter().map(CompileError::key).collect();
+        let better = after.len() < errors.len() && after.iter().all(|e| before.contains(&e.key()));
+        if policy == Policy::KeepRelease && !better {
             // Taking these back did not help: the errors are the new release's, and the
             // changes are what it needs. Put them back.
             for (i, current, reverted) in &written {

@@ -63,7 +63,7 @@ use packs::{class, floor, FoundPack, Origin};
 pub const MAX_COMPILER_ROUNDS: usize = 4;
 
 /// How many errors that do not mention the crate the compiler phase lists one by one.
-const MAX_OTHER_ERRORS: usize = 10;
+const MAX_OTHER_ERRORS: usize = 40;
 
 /// What to upgrade, and how.
 #[derive(Clone, Debug, Default)]
