@@ -294,6 +294,10 @@ def main():
             # `note` rules, pieces of a literal, receivers left to the compiler).
             row["listed"] = str(sum(1 for line in lines if line.startswith("warning: ") and "after the upgrade:" not in line
                                     and re.search(r"\[[\w-]+/[\w-]+\]$", line)))
+            # Sites the judge decided (`judged:` lines), and changes marked needs-review.
+            row["judged"] = str(sum(1 for line in lines if line.startswith("judged: ")))
+            review = re.search(r"needs-review (\d+)", r.stderr)
+            row["review"] = review.group(1) if review else "0"
             row["exit"] = str(r.returncode)
             built, errors, deprecated, first, places = check(work, target_dir, dep)
             # The errors the upgrade left (not there before), and those of them at a site
@@ -319,7 +323,8 @@ def main():
                     "builds, deprecations left" if built else f"broken: {first[:70]}")
             print(f"{row['crate']:<26} {row['status']}", file=sys.stderr)
     cols = [("pack", "pack"), ("crate", "crate"), ("req", "requirement"), ("before", "before"),
-            ("changes", "changes"), ("reverted", "reverted"), ("listed", "listed"), ("left", "reported"), ("exit", "exit"),
+            ("changes", "changes"), ("judged", "judged"), ("review", "needs review"), ("reverted", "reverted"), ("listed", "listed"),
+            ("left", "reported"), ("exit", "exit"),
             ("errors", "errors after"), ("deprecated", "deprecations after"), ("seconds", "s"),
             ("status", "result")]
     doc = ROOT / "docs" / "upgrade-results.md"
@@ -348,11 +353,16 @@ def main():
         "pack's old version; it is upgraded with `cargo migrate upgrade CRATE --apply --verify "
         "--allow-no-vcs`, then `cargo check --all-targets` counts the errors and the deprecation "
         "warnings from the upgraded crate. *before*: `cargo check --all-targets` before the "
-        "upgrade (and its deprecation warnings from the crate, if any); *changes*: applied changes (source and `Cargo.toml`); *reverted*: changes "
+        "upgrade (and its deprecation warnings from the crate, if any); *changes*: applied changes (source and `Cargo.toml`); "
+        "*judged*: sites the judge decided (`judged:` lines: heuristics, no model); *needs review*: changes marked so; *reverted*: changes "
         "`--verify` took back; *listed*: sites a pack rule saw and listed for review instead of "
         "changing (its `note` rules, route paths that are not literals; empty: not counted then); "
         "*reported*: compiler messages about the crate the upgrade left "
-        "and listed.\n\n"
+        "and listed. *result* \"errors left at N site(s), each listed\": `--verify` kept the new "
+        "release and every error `cargo check` shows afterwards that was not there before is "
+        "at a `file:line` the upgrade printed with its explanation (a pack note, the "
+        "dependency still on the old release, or the compiler's message); \"not listed\" names "
+        "one that is not.\n\n"
         f"{table}\n\n{summary}\n\n<!-- notes -->{notes or chr(10)}")
 
 
