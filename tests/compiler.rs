@@ -114,7 +114,8 @@ fn a_crate_that_does_not_build_still_gets_the_syntactic_rules() {
 /// keeps the lints of the rest of the crate and runs `cargo check` once, not a second
 /// time with other features. A failure that features could change (a type error behind a
 /// feature) still gets the second configuration, on that target only: its lints join the
-/// first configuration's, and no whole second `cargo check` is run.
+/// first configuration's, and no whole second `cargo check` is run; a re-run knows that
+/// target in advance.
 #[test]
 fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
     let checks = |dir: &Path| {
@@ -158,6 +159,22 @@ fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
     assert_eq!(gated[0]["decided_by"]["name"], "default features", "{:#}", gated[0]);
     assert!(changes.iter().any(|c| c["file"] == "src/lib.rs" && c["rule"] == "static_mut_refs"), "{doc:#}");
     assert!(!doc["diagnostics"].to_string().contains("did not build"), "{:#}", doc["diagnostics"]);
+    // A re-run remembers the target that failed with all features (nothing changed since):
+    // the others are checked with them, that one with the default features, and it is not
+    // failed again (cargo would rebuild a failed target on every run). Same findings.
+    let (again, doc_again) = checks(&dir);
+    assert_eq!(again.len(), 2, "{again:?}");
+    assert!(again[0].contains("\"--all-features\"") && !again[0].contains("--all-targets") && !again[0].contains("\"gated\""), "{}", again[0]);
+    assert!(again[0].contains("\"--lib\""), "{}", again[0]);
+    assert_eq!(again[1], runs[1]);
+    assert_eq!(doc_again["changes"], doc["changes"]);
+    assert_eq!(doc_again["diagnostics"], doc["diagnostics"]);
+    // Once the target builds with all features, the record is forgotten: the whole way.
+    let gated = std::fs::read_to_string(dir.join("benches/gated.rs")).unwrap();
+    std::fs::write(dir.join("benches/gated.rs"), gated.replace("const X: u8 = \"no\";", "const X: u8 = 1;")).unwrap();
+    let (fixed, _) = checks(&dir);
+    assert_eq!(fixed.len(), 1, "{fixed:?}");
+    assert!(fixed[0].contains("\"--all-targets\"") && fixed[0].contains("\"--all-features\""), "{}", fixed[0]);
 }
 
 /// A `static mut` named `gen` and a reference to it: the compiler's `static_mut_refs`

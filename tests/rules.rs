@@ -274,6 +274,7 @@ fn run_manifest(display: &str, text: &str, rules: Vec<&'static dyn Rule>) -> Res
         edition: cargo_metadata::Edition::E2021,
         cfg: CfgSet::default(),
         roots: Vec::new(),
+        targets: Vec::new(),
     });
     let is_root = doc.contains_key("workspace");
     let uses = package_uses(display, package.as_ref(), &doc)?;

@@ -91,7 +91,11 @@ pub fn check_targets_command(manifest: &Path, packages: &[String], config: &Buil
         cmd.args(["-p", p]);
     }
     for (kind, name) in targets {
-        cmd.arg(format!("--{kind}")).arg(name);
+        match kind.as_str() {
+            // A package has one library: `--lib` takes no name.
+            "lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro" => cmd.arg("--lib"),
+            _ => cmd.arg(format!("--{kind}")).arg(name),
+        };
     }
     cmd.args(config.args());
     cmd

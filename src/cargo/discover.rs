@@ -41,6 +41,9 @@ pub struct Package {
     pub cfg: CfgSet,
     /// Root source files of its targets (lib, bins, tests, examples, benches, build.rs).
     pub roots: Vec<PathBuf>,
+    /// The targets `cargo check --all-targets` builds, as cargo's flags name them (`("lib",
+    /// name)`, `("test", "io_read_line")`, ...).
+    pub targets: Vec<(String, String)>,
 }
 
 /// Which packages to select.
@@ -109,6 +112,21 @@ impl Workspace {
                 let mut roots: Vec<PathBuf> = p.targets.iter().map(|t| t.src_path.clone().into_std_path_buf()).collect();
                 roots.sort();
                 roots.dedup();
+                let targets = p
+                    .targets
+                    .iter()
+                    .filter_map(|t| {
+                        let flag = t.kind.iter().find_map(|k| match k.to_string().as_str() {
+                            "lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro" => Some("lib"),
+                            "bin" => Some("bin"),
+                            "test" => Some("test"),
+                            "bench" => Some("bench"),
+                            "example" => Some("example"),
+                            _ => None,
+                        })?;
+                        Some((flag.to_string(), t.name.to_string()))
+                    })
+                    .collect();
                 Package {
                     name: p.name.to_string(),
                     version: p.version.to_string(),
@@ -116,6 +134,7 @@ impl Workspace {
                     edition: p.edition,
                     cfg,
                     roots,
+                    targets,
                 }
             })
             .collect();

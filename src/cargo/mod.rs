@@ -5,4 +5,5 @@
 pub mod build;
 pub mod check;
 pub mod discover;
+pub mod failed_targets;
 pub mod write;

@@ -14,6 +14,7 @@ use cargo_metadata::diagnostic::{Applicability, Diagnostic as RustcDiagnostic, D
 use cargo_metadata::Message;
 
 use crate::cargo::build::{check_command, check_targets_command, BuildConfig, WRAPPER_ENV};
+use crate::cargo::failed_targets::FailedTargets;
 use crate::core::edition::Edition;
 use crate::core::model::{
     CfgStatus, Change, Decider, Destructor, Diagnostic, DropOrigin, Edit, Evidence, Level, Safety, Site, SiteOption, Unchanged, UnchangedReason,
@@ -49,8 +50,11 @@ pub struct Built {
     /// The configuration whose messages count, and its build; and the messages of the
     /// targets it could not build, checked again with the next configuration.
     best: Option<(BuildConfig, Build)>,
-    retried: Option<(BuildConfig, Vec<RustcDiagnostic>)>,
+    retried: Option<Retried>,
 }
+
+/// The messages of the targets checked again, and the configuration they were checked in.
+type Retried = (BuildConfig, Vec<RustcDiagnostic>);
 
 impl Built {
     /// Converts the build's messages into changes, judge sites and notes. `files` are the
@@ -68,21 +72,46 @@ impl Built {
     }
 }
 
+/// The one package the compiler phase builds, for [`build`] to remember between runs which
+/// of its targets fail with `--all-features`.
+pub struct Remembered {
+    /// Its record in the target directory.
+    pub record: FailedTargets,
+    /// Its targets, as cargo's flags name them.
+    pub targets: Vec<(String, String)>,
+}
+
 /// Runs `cargo check --all-targets` with the migration lints; [`Built::findings`]
 /// converts what it says. Tries `--all-features` first when no feature flag was given,
-/// then the default features.
-pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Built {
+/// then the default features. With `remembered`, the targets that failed with
+/// `--all-features` in an earlier run (and the package unchanged since) are checked in the
+/// default configuration only: the result is the same, without failing them again.
+pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig, remembered: Option<&Remembered>) -> Built {
     let mut attempts = Vec::new();
     if config.features.is_empty() && !config.all_features && !config.no_default_features {
         attempts.push(BuildConfig { all_features: true, ..config.clone() });
     }
     attempts.push(config.clone());
+    let remembered = remembered.filter(|_| attempts.len() > 1);
     let mut out = CompilerFindings::default();
     // The first configuration that builds completely wins; else the one whose targets
     // failed least (a bench that needs nightly should not hide the rest of the crate).
     let mut best: Option<(BuildConfig, Build)> = None;
     let mut retried = None;
+    if let Some((r, failed)) = remembered.and_then(|r| Some((r, r.record.load()?))) {
+        let rest: Vec<(String, String)> = r.targets.iter().filter(|t| !failed.contains(t)).cloned().collect();
+        match cargo_check(manifest, packages, &attempts[0], Some(&rest)) {
+            Ok(build) if build.failures.is_empty() && build.units > 0 => {
+                let (b, again) = retry_in(manifest, packages, attempts[0].clone(), build, attempts[1].clone(), &failed);
+                best = Some(b);
+                retried = again;
+            }
+            // The record no longer holds: the whole way, as if there were none.
+            _ => r.record.forget(),
+        }
+    }
     let mut next = (attempts.len() > 1).then(|| attempts[1].clone());
+    let attempts = if best.is_some() { Vec::new() } else { attempts };
     for attempt in attempts {
         let build = match cargo_check(manifest, packages, &attempt, None) {
             Ok(build) => build,
@@ -96,6 +125,9 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Buil
         // next configuration (a nightly-only bench): a second whole `cargo check` would
         // only cost time.
         let done = build.failures.is_empty() || (build.units > 0 && build.failures_config_independent);
+        if build.failures.is_empty() && attempt.all_features {
+            remembered.inspect(|r| r.record.forget());
+        }
         // The configuration that shows the most migration lints wins (it compiled the
         // most of the code that matters), then the one that compiled more targets, then
         // the one with fewer failures.
@@ -109,23 +141,10 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Buil
         if best.is_none() && !done && only_extras && next.is_some() {
             let next = next.take().expect("checked");
             let failed: Vec<(String, String)> = build.failures.iter().filter_map(|f| f.target.clone()).collect();
-            match cargo_check(manifest, packages, &next, Some(&failed)) {
-                Ok(again) => {
-                    let fails_again = |t: &(String, String)| again.failures.iter().any(|f| f.target.as_ref() == Some(t));
-                    let mut kept = Vec::new();
-                    for (target, d) in again.targets.iter().zip(&again.diagnostics) {
-                        if failed.contains(target) && !fails_again(target) {
-                            kept.push(d.clone());
-                        }
-                    }
-                    let mut build = build;
-                    // Targets that fail in both configurations stay failures.
-                    build.failures.retain(|f| f.target.as_ref().is_none_or(&fails_again));
-                    retried = Some((next, kept));
-                    best = Some((attempt, build));
-                }
-                Err(_) => best = Some((attempt, build)),
-            }
+            remembered.inspect(|r| r.record.store(&failed));
+            let (b, again) = retry_in(manifest, packages, attempt, build, next, &failed);
+            best = Some(b);
+            retried = again;
             break;
         }
         if best.as_ref().is_none_or(|(_, b)| better(b)) {
@@ -157,6 +176,36 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig) -> Buil
     }
     out.config = Some(config.describe());
     Built { out, best: Some((config, build)), retried }
+}
+
+/// Checks the `failed` targets of `build` (made with `attempt`) again with `next`: their
+/// messages come from that build (those `build` has of them are dropped, so that a run
+/// that knew them in advance sees the same), and they stay failures only if they fail
+/// again. Returns the build with its configuration, and what the second one added.
+fn retry_in(
+    manifest: &Path,
+    packages: &[String],
+    attempt: BuildConfig,
+    mut build: Build,
+    next: BuildConfig,
+    failed: &[(String, String)],
+) -> ((BuildConfig, Build), Option<Retried>) {
+    let Ok(again) = cargo_check(manifest, packages, &next, Some(failed)) else { return ((attempt, build), None) };
+    let mut kept = Vec::new();
+    for (target, d) in again.targets.iter().zip(&again.diagnostics) {
+        if failed.contains(target) {
+            kept.push(d.clone());
+        }
+    }
+    let (targets, diagnostics): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut build.targets).into_iter().zip(std::mem::take(&mut build.diagnostics)).filter(|(t, _)| !failed.contains(t)).unzip();
+    build.targets = targets;
+    build.diagnostics = diagnostics;
+    // Targets that fail in both configurations stay failures (with the second's words).
+    build.failures.clear();
+    build.failures.extend(again.failures.into_iter().filter(|f| f.target.as_ref().is_some_and(|t| failed.contains(t))));
+    build.units += again.units;
+    ((attempt, build), Some((next, kept)))
 }
 
 /// A target that did not build: which (none when cargo itself failed), and one line,

@@ -32,7 +32,7 @@ pub fn migrate(
     let (mut checked, built) = match compiler {
         Some(config) => std::thread::scope(|s| {
             let packages: Vec<String> = ws.packages.iter().map(|p| p.spec()).collect();
-            let build = s.spawn(move || crate::engine::compiler::build(&ws.root_manifest, &packages, config));
+            let build = s.spawn(move || crate::engine::compiler::build(&ws.root_manifest, &packages, config, remembered(ws, config).as_ref()));
             let checked = walk();
             progress("compiler phase (cargo check)");
             (checked, Some(build.join().expect("the compiler phase's thread does not panic")))
@@ -146,8 +146,18 @@ pub fn judgement_sites(
 ) -> (Vec<crate::core::model::Site>, BTreeMap<String, SourceFile>, Vec<Diagnostic>) {
     let mut checked = check_workspace(ws, opts, &|_| {});
     let packages: Vec<String> = ws.packages.iter().map(|p| p.spec()).collect();
-    add_compiler_findings(ws, opts, crate::engine::compiler::build(&ws.root_manifest, &packages, config), &mut checked);
+    add_compiler_findings(ws, opts, crate::engine::compiler::build(&ws.root_manifest, &packages, config, remembered(ws, config).as_ref()), &mut checked);
     (checked.sites, checked.files, checked.diagnostics)
+}
+
+/// What the compiler phase may remember between runs about the one package it builds
+/// (none for several: their targets cannot be named one package at a time).
+fn remembered(ws: &Workspace, config: &crate::cargo::build::BuildConfig) -> Option<crate::engine::compiler::Remembered> {
+    let [package] = ws.packages.as_slice() else { return None };
+    Some(crate::engine::compiler::Remembered {
+        record: crate::cargo::failed_targets::FailedTargets::new(&ws.target_dir, &package.manifest_path, &config.args().join(" ")),
+        targets: package.targets.clone(),
+    })
 }
 
 /// Runs the compiler phase and merges its findings: a lint site that a syntactic rule

@@ -576,6 +576,7 @@ mod tests {
             edition: cargo_metadata::Edition::E2021,
             cfg: Default::default(),
             roots: Vec::new(),
+            targets: Vec::new(),
         };
         let doc = toml_edit::ImDocument::parse(file.text.as_str()).unwrap();
         let lines = crate::core::text::LineIndex::new(&file.text);
