@@ -141,6 +141,11 @@ fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
     // A target broken only with all features: the default configuration is tried too.
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     std::fs::write(dir.join("Cargo.toml"), format!("{manifest}\n[features]\nextra = []\n")).unwrap();
+    // A lint only the library's unit tests show (`--all-targets` builds them).
+    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    let unit = "#[cfg(test)]\nmod unit {\n    static mut UNIT_HITS: u32 = 0;\n    #[test]\n    fn t() {\n        let n = unsafe { &UNIT_HITS };\n        assert_eq!(*n, 0);\n    }\n}\n";
+    std::fs::write(dir.join("src/lib.rs"), format!("{lib}\n{unit}")).unwrap();
+    let unit_line = lib.lines().count() + 7;
     std::fs::remove_file(dir.join("benches/nightly.rs")).unwrap();
     std::fs::write(
         dir.join("benches/gated.rs"),
@@ -158,15 +163,18 @@ fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
     assert_eq!(gated[0]["rule"], "static_mut_refs");
     assert_eq!(gated[0]["decided_by"]["name"], "default features", "{:#}", gated[0]);
     assert!(changes.iter().any(|c| c["file"] == "src/lib.rs" && c["rule"] == "static_mut_refs"), "{doc:#}");
+    assert!(changes.iter().any(|c| c["file"] == "src/lib.rs" && c["line"] == unit_line), "the unit test's lint: {doc:#}");
     assert!(!doc["diagnostics"].to_string().contains("did not build"), "{:#}", doc["diagnostics"]);
     // A re-run remembers the target that failed with all features (nothing changed since):
     // the others are checked with them, that one with the default features, and it is not
     // failed again (cargo would rebuild a failed target on every run). Same findings.
+    // (The library's unit tests need a run of their own: no flag names them alone.)
     let (again, doc_again) = checks(&dir);
-    assert_eq!(again.len(), 2, "{again:?}");
+    assert_eq!(again.len(), 3, "{again:?}");
     assert!(again[0].contains("\"--all-features\"") && !again[0].contains("--all-targets") && !again[0].contains("\"gated\""), "{}", again[0]);
-    assert!(again[0].contains("\"--lib\""), "{}", again[0]);
-    assert_eq!(again[1], runs[1]);
+    assert!(again[0].contains("\"--lib\"") && !again[0].contains("\"--profile\""), "{}", again[0]);
+    assert!(again[1].contains("\"--profile\" \"test\" \"-p\"") && again[1].contains("\"--lib\"") && again[1].contains("\"--all-features\""), "{}", again[1]);
+    assert_eq!(again[2], runs[1]);
     assert_eq!(doc_again["changes"], doc["changes"]);
     assert_eq!(doc_again["diagnostics"], doc["diagnostics"]);
     // Once the target builds with all features, the record is forgotten: the whole way.

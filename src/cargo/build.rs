@@ -82,11 +82,15 @@ pub fn check_command(manifest: &Path, packages: &[String], config: &BuildConfig)
 }
 
 /// [`check_command`] for some targets only (`("test", "io_read_line")`: `--test
-/// io_read_line`) instead of `--all-targets`.
-pub fn check_targets_command(manifest: &Path, packages: &[String], config: &BuildConfig, targets: &[(String, String)]) -> Command {
+/// io_read_line`) instead of `--all-targets`; with `unit_tests`, the library and binaries
+/// as their unit tests are built (`--profile test`: what `--all-targets` adds to them).
+pub fn check_targets_command(manifest: &Path, packages: &[String], config: &BuildConfig, targets: &[(String, String)], unit_tests: bool) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut cmd = Command::new(cargo);
     cmd.args(["check", "--keep-going", "--message-format=json"]).arg("--manifest-path").arg(manifest);
+    if unit_tests {
+        cmd.args(["--profile", "test"]);
+    }
     for p in packages {
         cmd.args(["-p", p]);
     }

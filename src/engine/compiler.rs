@@ -100,7 +100,20 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig, remembe
     let mut retried = None;
     if let Some((r, failed)) = remembered.and_then(|r| Some((r, r.record.load()?))) {
         let rest: Vec<(String, String)> = r.targets.iter().filter(|t| !failed.contains(t)).cloned().collect();
-        match cargo_check(manifest, packages, &attempts[0], Some(&rest)) {
+        // What `--all-targets` builds but for the failed targets: these targets, and the
+        // library and binaries as unit tests (a second cargo run: no flag names them alone).
+        let units: Vec<(String, String)> = rest.iter().filter(|(kind, _)| kind == "lib" || kind == "bin").cloned().collect();
+        let first = cargo_check(manifest, packages, &attempts[0], Some(&rest)).and_then(|mut build| {
+            if !units.is_empty() {
+                let tests = cargo_check_as(manifest, packages, &attempts[0], Some(&units), true)?;
+                build.diagnostics.extend(tests.diagnostics);
+                build.targets.extend(tests.targets);
+                build.units += tests.units;
+                build.failures.extend(tests.failures);
+            }
+            Ok(build)
+        });
+        match first {
             Ok(build) if build.failures.is_empty() && build.units > 0 => {
                 let (b, again) = retry_in(manifest, packages, attempts[0].clone(), build, attempts[1].clone(), &failed);
                 best = Some(b);
@@ -246,9 +259,14 @@ fn target_of(t: &cargo_metadata::Target) -> (String, String) {
 /// Runs `cargo check --keep-going` with the lints forced on workspace members: on every
 /// target, or on `targets` only.
 fn cargo_check(manifest: &Path, packages: &[String], config: &BuildConfig, targets: Option<&[(String, String)]>) -> Result<Build, String> {
+    cargo_check_as(manifest, packages, config, targets, false)
+}
+
+/// [`cargo_check`]; with `unit_tests`, the `targets` (a library, binaries) as unit tests.
+fn cargo_check_as(manifest: &Path, packages: &[String], config: &BuildConfig, targets: Option<&[(String, String)]>, unit_tests: bool) -> Result<Build, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
     let mut cmd = match targets {
-        Some(targets) => check_targets_command(manifest, packages, config, targets),
+        Some(targets) => check_targets_command(manifest, packages, config, targets, unit_tests),
         None => check_command(manifest, packages, config),
     };
     cmd.env("RUSTC_WORKSPACE_WRAPPER", exe).env(WRAPPER_ENV, "1");
