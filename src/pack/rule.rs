@@ -699,6 +699,14 @@ replace = "nom_language::error::VerboseError"
             indented(STEP_MODULE, "    ")
         );
         assert_eq!(new, expected);
+        // In test functions of a `#[cfg(test)]` module: the module's `cfg` is not repeated.
+        let code = "#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() {\n        use mini::mock::Step;\n        let _ = Step::new(1);\n    }\n}\n";
+        let (new, _, _) = run(SHIM_PACK, code);
+        let expected = format!(
+            "#[cfg(test)]\nmod tests {{\n    #[test]\n    fn t() {{\n        use self::step::Step;\n        let _ = Step::new(1);\n    }}\n\n{}\n}}\n",
+            indented(STEP_MODULE, "    ")
+        );
+        assert_eq!(new, expected);
         // Only `#[test]` functions at the root: they count as `cfg(test)`; the import
         // outside them does not, so the shim has no `cfg`.
         let code = "use mini::mock::Step;\n#[test]\nfn t() { let _ = Step::new(1); }\n";
@@ -707,6 +715,19 @@ replace = "nom_language::error::VerboseError"
         let code = "#[test]\nfn t() { let _ = mini::mock::Step::new(1); }\n";
         let (new, _, _) = run(SHIM_PACK, code);
         assert_eq!(new, format!("#[test]\nfn t() {{ let _ = step::Step::new(1); }}\n\n#[cfg(test)]\n{STEP_MODULE}\n"));
+    }
+
+    #[test]
+    fn a_shim_in_a_doc_test_is_not_written_after_its_wrapper_and_said() {
+        let code = "//! ```\n//! use mini::mock::Step;\n//! let _ = Step::new(1);\n//! ```\npub fn f() {}\n";
+        let pack = Arc::new(CompiledPack::from_text(SHIM_PACK, "mini.toml").unwrap());
+        let rule = PackRule::new(pack);
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021);
+        let (findings, _) = crate::engine::walk::check_rust_text(&lib_rs(code), &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
+        assert!(findings.changes.is_empty(), "{:?}", findings.changes);
+        let [u] = findings.unchanged.as_slice() else { panic!("{:?}", findings.unchanged) };
+        assert_eq!((u.rule, u.line, u.reason), ("mini/step", Some(2), crate::core::model::UnchangedReason::NeedsReview));
+        assert!(u.detail.starts_with("in a doc test: `Step` is deprecated") && u.detail.ends_with("make it by hand"), "{}", u.detail);
     }
 
     #[test]

@@ -560,6 +560,12 @@ pub fn run(shims: &[CompiledShim], file: &syn::File, facts: &Facts, text: &str, 
             let mine = below(u);
             cfgs.retain(|c| mine.contains(c));
         }
+        // Those the module it goes into is already under are not repeated.
+        for (d, c) in all[0].cfgs() {
+            if *d < depth {
+                cfgs.remove(c);
+            }
+        }
         let cfgs: Vec<String> = cfgs.into_iter().collect();
         let newline = line_ending(text);
         let Some(insert) = insertion(shim, &scan.modules, target.last().copied(), &cfgs, text, &lines, newline) else {
