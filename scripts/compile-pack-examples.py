@@ -8,7 +8,7 @@
 `cargo migrate pack test` checks that each rule rewrites its examples as written; this
 checks that the examples are right about the crate: every invalid example's `code` (and
 every valid and noted example) must compile against the old release, and every `fixed`
-(and every valid example) against the new one. Each example becomes a module of a throwaway crate
+(and every valid example) against the new one; a shim's examples too. Each example becomes a module of a throwaway crate
 under target/pack-examples/, one crate per release; the pack's `crate` is its
 dependency; an example with an `extern crate` (which may load macros only at a crate
 root) is a crate of its own, a `[[example]]` library target. Prints the errors with the rule and example they come from; exits 1 if any.
@@ -40,7 +40,9 @@ def build(pack, version, side, features=(), extra=()):
     (crate / "examples").mkdir()
     header = "#![allow(unused, deprecated, dead_code)]\n"
     modules = []
-    for rule in pack.get("rule", []):
+    # Shims' examples are checked like rules': the code against the old release, the
+    # result (the shim added) against the new one.
+    for rule in pack.get("rule", []) + pack.get("shim", []):
         examples = rule.get("examples", {})
         items = [(f"valid{i}", v) for i, v in enumerate(examples.get("valid", []))]
         items += [(f"{side}{i}", e[side]) for i, e in enumerate(examples.get("invalid", []))]

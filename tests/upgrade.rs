@@ -1232,3 +1232,74 @@ fn a_line_pack_raises_only_the_requirements_of_members_whose_code_changed() {
         run.stderr
     );
 }
+
+/// A model answering every request with `code` as its proposal.
+fn proposing(code: &'static str) -> common::FakeServer {
+    let answer = serde_json::json!({"code": code, "reason": "0.9 removed `legacy_value`: the same value through `value`"}).to_string();
+    common::FakeServer::start(move |_, _| {
+        common::Reply::ok(
+            serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]}).to_string(),
+        )
+    })
+}
+
+/// A crate re-exports a function mini 0.9 removed, and the pack has no shim for it: the
+/// error is outside any function, so `--repair` asks the model for a shim, checks it as
+/// a pack's shim is checked, places it as one is (the `pub use` keeps the API), and keeps
+/// it because `cargo check` accepts it. A shim that could run code is refused unwritten.
+#[test]
+fn repair_asks_for_a_shim_where_a_removed_item_is_re_exported() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write("mini/src/lib.rs", "pub fn b() {}\npub fn value() -> u8 {\n    7\n}\n");
+    s.write(
+        "user/Cargo.toml",
+        "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n",
+    );
+    let lib = "pub use mini::legacy_value;\n\npub fn f() {\n    mini::a()\n}\n";
+    s.write("user/src/lib.rs", lib);
+    s.write("p.toml", &pack("0.8", "0.9", "a", "b"));
+    let args = |url: &str| -> Vec<String> {
+        [
+            "upgrade",
+            "mini",
+            "--pack",
+            "../p.toml",
+            "--apply",
+            "--allow-no-vcs",
+            "--repair",
+            "--llm",
+            "openai",
+            "--model",
+            "fake",
+            "--llm-url",
+            url,
+            "--color",
+            "never",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    };
+    // A shim with a macro invocation: refused before anything is written.
+    let server = proposing("pub fn legacy_value() -> u8 {\n    include!(\"/etc/hostname\")\n}\n");
+    let run = s.run("user", &args(&server.url).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(run.stderr.contains("shim rejected: `code`: the macro invocation `include!`"), "{}", run.stderr);
+    assert!(s.read("user/src/lib.rs").starts_with("pub use mini::legacy_value;\n"));
+    assert_eq!(server.finish().len(), 2, "two attempts");
+    // A shim of plain items: placed, kept, and the crate builds.
+    s.write("user/src/lib.rs", lib);
+    s.write("user/Cargo.toml", &s.read("user/Cargo.toml").replace("version = \"0.9\"", "version = \"0.8\""));
+    let server = proposing("/// 0.8's `legacy_value`.\npub fn legacy_value() -> u8 {\n    ::mini::value()\n}\n");
+    let run = s.run("user", &args(&server.url).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("llm repair, needs review: a shim for `mini::legacy_value`"), "{}", run.stderr);
+    assert_eq!(
+        s.read("user/src/lib.rs"),
+        "pub use self::mini_compat::legacy_value;\n\npub fn f() {\n    mini::b()\n}\n\n#[allow(dead_code)]\nmod mini_compat {\n    /// 0.8's `legacy_value`.\n    pub fn legacy_value() -> u8 {\n        ::mini::value()\n    }\n}\n"
+    );
+    let (ok, out) = s.cargo("user", &["check"]);
+    assert!(ok, "{out}");
+    let asked = server.finish();
+    assert!(asked[0].body.contains("stand in for `mini::legacy_value`"), "{}", asked[0].body);
+}

@@ -270,6 +270,12 @@ pub enum Evidence {
         /// Where each destructor involved is defined.
         destructors: Vec<Destructor>,
     },
+    /// A `pub use` of items the new release of a library removed, which a pack's shim can
+    /// stand in for: the crate's public API (options: keep it through the shim, or drop it).
+    ReExport {
+        /// The re-exported names, as the crate's users see them.
+        items: Vec<String>,
+    },
     /// A tail expression whose temporaries are dropped before the block's locals in 2024.
     TailExprDropOrder {
         /// Where each destructor involved is defined.

@@ -319,7 +319,21 @@ pub fn check_rust_text(file: &SourceFile, cfg: &CfgSet, opts: &CheckOptions<'_>,
         let mut sub = PerRule::new(opts.rules.len());
         sub.run(&doc, &parsed, &LineIndex::new(&doc.text), cfg, opts, &FileFacts::of(&parsed.syntax));
         let (sub, left_out) = sub.into_findings(&doc, opts);
-        findings.changes.extend(sub.changes.into_iter().filter_map(|c| snippet.map_back(c, &file.text, &lines)));
+        for change in sub.changes {
+            let (rule, reason) = (change.rule, change.reason.clone());
+            match snippet.map_back(change, &file.text, &lines) {
+                Some(c) => findings.changes.push(c),
+                // Not written, and said: a change that writes outside the test's code
+                // (after the `fn main` rustdoc wraps it in: a pack's shim) or across its lines.
+                None => findings.unchanged.push(crate::core::model::Unchanged::at(
+                    rule,
+                    &file.display,
+                    Some(lines.line(snippet.start())),
+                    crate::core::model::UnchangedReason::NeedsReview,
+                    format!("in a doc test: {reason} — the change does not fit the comment's lines: make it by hand"),
+                )),
+            }
+        }
         let left_out =
             Findings { changes: left_out.changes.into_iter().filter_map(|c| snippet.map_back(c, &file.text, &lines)).collect(), ..Findings::default() };
         findings.unchanged.extend(filtered(left_out));

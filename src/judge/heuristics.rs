@@ -25,7 +25,21 @@ pub fn decide(site: &Site, files: &BTreeMap<String, SourceFile>) -> Option<Decis
     match &site.evidence {
         Evidence::IfLetRescope { destructors, temporaries } => if_let_rescope(site, temporaries, destructors, files),
         Evidence::TailExprDropOrder { destructors } => tail_expr_drop_order(site, destructors, files),
+        Evidence::ReExport { items } => Some(re_export(site, items)),
         Evidence::None => None,
+    }
+}
+
+/// A `pub use` of items a library's release removed: the crate's public API. Dropping it
+/// breaks every user of the crate that names them (and the crate's own macros that reach
+/// them through `$crate::`), which a migration of this crate's dependency must not decide
+/// on its own: keep them through the pack's shim. A maintainer who wants the break takes
+/// the other option by hand.
+fn re_export(site: &Site, items: &[String]) -> Decision {
+    let names = items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ");
+    Decision {
+        option: option(site, "keep-api"),
+        reason: format!("{names} are this crate's public API: dropping them would break its users, so the pack's shim keeps them"),
     }
 }
 

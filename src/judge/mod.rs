@@ -167,7 +167,9 @@ pub fn judge_within(
         });
         prompt::add_context(&mut site, files);
         let (option, decided_by, reason, safety) = if let Some(d) = heuristics::decide(&site, files) {
-            (d.option, Decider::Heuristic, d.reason, Safety::Judged)
+            // A shim is the pack's code added to the crate: for review, whoever chose it.
+            let safety = if matches!(site.evidence, crate::core::model::Evidence::ReExport { .. }) { Safety::NeedsReview } else { Safety::Judged };
+            (d.option, Decider::Heuristic, d.reason, safety)
         } else if let Some(m) = model {
             if matches!(breaker, Breaker::Closed) && spent >= budget {
                 breaker = Breaker::OutOfTime;
@@ -250,7 +252,9 @@ pub fn judge_within(
         // A pack's choice carries its question (the rule's message) in the reason, with
         // the option taken and what it means.
         let reason = match site.evidence {
-            crate::core::model::Evidence::None => format!("{} → `{}` ({}): {reason}", site.question, chosen.id, chosen.when),
+            crate::core::model::Evidence::None | crate::core::model::Evidence::ReExport { .. } => {
+                format!("{} → `{}` ({}): {reason}", site.question, chosen.id, chosen.when)
+            }
             _ => format!("{}: {reason}", chosen.id),
         };
         out.changes.push(Change { rule: site.rule, reason, safety, decided_by, file: site.file.clone(), line: site.line, cfg: site.cfg, edits });

@@ -18,7 +18,7 @@ use crate::core::migration::Migration;
 use crate::core::model::{CfgStatus, Change, Decider, Diagnostic, Edit, Level, Safety, Unchanged, UnchangedReason};
 use crate::core::text::LineIndex;
 use crate::judge::llm::Model;
-use crate::judge::repair::{propose, Broken, NoProposal, MAX_ATTEMPTS, MAX_ERRORS};
+use crate::judge::repair::{propose, propose_shim, removed_items, Broken, NoProposal, MAX_ATTEMPTS, MAX_ERRORS};
 
 /// Refuses to write where it could not be undone: no VCS, or uncommitted changes
 /// (unless the options allow it). Operations call it before any work.
@@ -58,6 +58,10 @@ pub struct RepairWith<'a> {
     pub context: String,
     /// The packs' summaries and guides, for the prompt.
     pub notes: String,
+    /// The upgraded crate, as paths write it: an unresolved import of its items (a `pub
+    /// use` of what the release removed, with no shim in the pack) asks the model for a
+    /// shim.
+    pub krate: String,
 }
 
 /// What finishing did.
@@ -126,6 +130,37 @@ pub fn finish(migration: &mut Migration, finish: &Finish<'_>, progress: &dyn Pro
     Ok(out)
 }
 
+/// A model's shim for `removed` (items of the upgraded crate an unresolved import names),
+/// checked as a pack's shim is (`pack::shim::compile`: items only, nothing that runs or
+/// escapes) and placed as one is (`pack::shim::run`: once, where the file's uses are; a
+/// `pub use` keeps the crate's API through it): the edits and the model's reason.
+fn shim_proposal(model: &dyn Model, b: &Broken, text: &str, removed: &[String], repair: &RepairWith<'_>) -> Result<(Vec<Edit>, String), NoProposal> {
+    let (code, reason) = propose_shim(model, b, removed, &repair.context)?;
+    let def = crate::pack::format::ShimDef {
+        id: format!("{}-compat", repair.krate.replace('_', "-")),
+        message: "llm repair".into(),
+        replaces: removed.to_vec(),
+        code,
+        re_exports_only: false,
+        examples: None,
+    };
+    let shim = crate::pack::shim::compile(&def, &repair.krate, "llm-repair").map_err(|e| NoProposal::Rejected(format!("shim rejected: {e}")))?;
+    let parsed = crate::syntax::parsed::Parsed::parse(text).map_err(|e| NoProposal::Rejected(format!("the file does not parse: {e:?}")))?;
+    let range = |s: proc_macro2::Span| parsed.range(s);
+    let env = crate::pack::resolve::Env::plain(&repair.krate);
+    let facts = crate::pack::resolve::Facts::of(&parsed.syntax, &parsed.tokens, &env, &Default::default(), &range);
+    let run = crate::pack::shim::run(std::slice::from_ref(&shim), &parsed.syntax, &facts, text, &range);
+    let mut edits: Vec<Edit> = run.changes.into_iter().flat_map(|(_, _, e)| e).collect();
+    // A re-export: its conservative option, which keeps the crate's API.
+    edits.extend(run.re_exports.into_iter().flat_map(|r| r.keep));
+    if edits.is_empty() {
+        let why = run.notes.first().map_or_else(|| "the file names none of the items".to_string(), |n| n.2.clone());
+        return Err(NoProposal::Rejected(format!("shim not placed: {why}")));
+    }
+    edits.sort();
+    Ok((edits, format!("a shim for {}: {reason}", removed.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "))))
+}
+
 /// `--repair`: asks the model to fix each error the build has now and did not have
 /// before; a proposal is written, kept if `cargo check` shows the error gone and no new
 /// error, else put back.
@@ -169,7 +204,21 @@ fn repair_remaining(
         for attempt in 1..=MAX_ATTEMPTS {
             progress.stage(&format!("repairing {}:{} (attempt {attempt})", b.file, b.line));
             let text = std::fs::read_to_string(&path)?;
-            let proposal = match propose(model, b, &text, &repair.context) {
+            // A function's new text; outside functions, where the error names items the
+            // release removed, a shim for them (checked as a pack's).
+            let mut removed = removed_items(&b.message, &repair.krate);
+            if !removed.is_empty() {
+                // Every item the file's errors name, in one shim: it is added once.
+                removed = broken.iter().filter(|o| o.file == b.file).flat_map(|o| removed_items(&o.message, &repair.krate)).collect();
+                removed.sort();
+                removed.dedup();
+            }
+            let proposal = if removed.is_empty() {
+                propose(model, b, &text, &repair.context).map(|p| (vec![Edit::replace(p.range, p.code)], p.reason))
+            } else {
+                shim_proposal(model, b, &text, &removed, repair)
+            };
+            let (edits, reason) = match proposal {
                 Ok(p) => p,
                 Err(NoProposal::NotInAFunction) => {
                     out.diagnostics.push(Diagnostic::at(
@@ -189,8 +238,7 @@ fn repair_remaining(
                     continue;
                 }
             };
-            let mut new_text = text.clone();
-            new_text.replace_range(proposal.range.clone(), &proposal.code);
+            let new_text = crate::core::plan::apply_edits(&text, &edits).map_err(|e| anyhow::anyhow!("{}: {e:?}", b.file))?;
             write_if_unchanged(&path, &b.file, &text, &new_text)?;
             let after = finish.check.errors()?;
             let known: BTreeSet<_> = errors.iter().map(key).collect();
@@ -199,13 +247,13 @@ fn repair_remaining(
             if fixed && introduced.is_empty() {
                 let change = Change {
                     rule: "llm-repair",
-                    reason: format!("llm repair, needs review: {} (fixes: {})", proposal.reason, b.message),
+                    reason: format!("llm repair, needs review: {reason} (fixes: {})", b.message),
                     safety: Safety::NeedsReview,
                     decided_by: Decider::Llm(model.name()),
                     file: b.file.clone(),
-                    line: LineIndex::new(&text).line(proposal.range.start),
+                    line: LineIndex::new(&text).line(edits.iter().map(|e| e.range.start).min().unwrap_or(0)),
                     cfg: CfgStatus::Active,
-                    edits: vec![Edit::replace(proposal.range, proposal.code)],
+                    edits,
                 };
                 out.kept.push(change.clone());
                 migration.record_on_disk(finish.root, change, text, new_text);

@@ -110,6 +110,8 @@ pub struct CompiledPack {
     pub traits: BTreeMap<Vec<String>, Vec<String>>,
     /// What [`super::PackRule`]'s `meta` returns.
     pub meta: &'static RuleMeta,
+    /// The shims, checked.
+    pub shims: Vec<super::shim::CompiledShim>,
 }
 
 /// `a::b::c` (or `::a::b`) as its segments.
@@ -334,6 +336,23 @@ impl CompiledPack {
                 on_impl: def.on_impl.iter().map(|t| split_path(t)).collect(),
             });
         }
+        let mut shims = Vec::new();
+        for (index, def) in file.shims.iter().enumerate() {
+            let err = |path: &str, message: String| FormatError {
+                file: source.to_string(),
+                line: format::shim_line(text, index, &[path]).or_else(|| format::shim_line(text, index, &["id"])),
+                message: format!("shim `{}`: {message}", def.id),
+            };
+            if !is_kebab(&def.id) {
+                return Err(err("id", "ids are kebab-case".into()));
+            }
+            if !ids.insert(def.id.clone()) {
+                return Err(err("id", "duplicate id (rules and shims share ids)".into()));
+            }
+            let full_id = leak(format!("{}/{}", file.krate, def.id));
+            let shim = super::shim::compile(def, &krate, full_id).map_err(|e| err(if e.starts_with("`replaces`") { "replaces" } else { "code" }, e))?;
+            shims.push(shim);
+        }
         let prelude = file.prelude.as_ref().map_or_else(PreludeFacts::default, |p| PreludeFacts {
             path: split_path(&p.path),
             from: p.from.iter().map(|i| split_path(i)).map(|i| (i.last().cloned().unwrap_or_default(), i)).collect(),
@@ -348,9 +367,16 @@ impl CompiledPack {
         for r in &rules {
             doc.push_str(&format!("- `{}`: {}\n", r.full_id, r.message));
         }
-        let safety = if rules.iter().any(|r| r.safety == Safety::NeedsReview) { Safety::NeedsReview } else { Safety::Safe };
+        if !shims.is_empty() {
+            doc.push_str("\n## Shims\n\n");
+            for s in &shims {
+                let items: Vec<String> = s.replaces.iter().map(|r| format!("`{}`", r.join("::"))).collect();
+                doc.push_str(&format!("- `{}` (`mod {}`, for {}): {}\n", s.full_id, s.module, items.join(", "), s.message));
+            }
+        }
+        let safety = if !shims.is_empty() || rules.iter().any(|r| r.safety == Safety::NeedsReview) { Safety::NeedsReview } else { Safety::Safe };
         let meta = RuleMeta::leaked(format!("{}@{}-{}", file.krate, file.from, file.to), file.summary.clone(), safety, doc);
-        let pack = CompiledPack { file, source: source.to_string(), krate, rules, prelude, traits, meta };
+        let pack = CompiledPack { file, source: source.to_string(), krate, rules, prelude, traits, meta, shims };
         // A rule that rewrites its own output never settles: refused before any use.
         for (index, rule) in pack.rules.iter().enumerate() {
             if let Some((value, before, after)) = rewrites_own_output(&pack, index) {

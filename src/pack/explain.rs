@@ -10,6 +10,9 @@ pub fn explain(id: &str) -> Option<String> {
     if let Some(pack) = packs.iter().find(|p| p.meta.id == id) {
         return Some(pack.meta.doc.to_string());
     }
+    if let Some((pack, shim)) = packs.iter().find_map(|p| p.shims.iter().find(|s| s.full_id == id).map(|s| (p, s))) {
+        return Some(shim_doc(pack, shim));
+    }
     let (pack, index) = packs.iter().find_map(|p| p.rules.iter().position(|r| r.full_id == id).map(|i| (p, i)))?;
     let (rule, def, f) = (&pack.rules[index], &pack.file.rules[index], &pack.file);
     let mut doc = format!(
@@ -99,6 +102,32 @@ Upstream guide: {guide}
     Some(doc)
 }
 
+/// A shim of a built-in pack: what it stands in for, where it goes, what a re-export of
+/// its items is offered, and its code.
+fn shim_doc(pack: &super::CompiledPack, shim: &super::shim::CompiledShim) -> String {
+    let f = &pack.file;
+    let def = f.shims.iter().find(|d| d.id == shim.id).expect("a shim of the pack");
+    let items: Vec<String> = shim.replaces.iter().map(|r| format!("`{}`", r.join("::"))).collect();
+    let uses = if shim.re_exports_only {
+        "The crate's own uses are the pack's rules' to rewrite: only `pub use` re-exports get the shim."
+    } else {
+        "Where a file uses one, the shim is added once, in the innermost module holding every use, under the `cfg` every use shares, and the imports and paths are pointed at it (needs review)."
+    };
+    format!(
+        "# {}\n\nA shim of the {} {} → {} migration pack (`{}`, {}).\n\n{}\n\nStands in for: {}, as `mod {}`.\n{uses}\nA `pub use` of one is the crate's public API, a site for the judge: `keep-api` (conservative: re-exported from the shim) or `drop-re-export` (a breaking change for the crate's users).\n\nCode (checked when the pack is loaded):\n\n```rust\n{}\n```\n",
+        shim.full_id,
+        f.krate,
+        f.from,
+        f.to,
+        pack.meta.id,
+        pack.source,
+        shim.message,
+        items.join(", "),
+        shim.module,
+        def.code.trim()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +139,14 @@ mod tests {
         insta::assert_snapshot!("explain_literal_rule", explain("axum/route-path").unwrap());
         insta::assert_snapshot!("explain_note_rule", explain("syn/parse-meta").unwrap());
         insta::assert_snapshot!("explain_removal_rule", explain("axum/extractor-async-trait").unwrap());
+    }
+
+    /// A shim shows what it stands in for, where it goes, the re-export choice and its
+    /// checked code.
+    #[test]
+    fn shims_are_explained() {
+        insta::assert_snapshot!("explain_shim", explain("rand/step-rng").unwrap());
+        let doc = explain("base64/base64-compat").unwrap();
+        assert!(doc.contains("only `pub use` re-exports get the shim") && doc.contains("`base64::encode_config`"), "{doc}");
     }
 }

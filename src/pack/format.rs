@@ -74,6 +74,49 @@ pub struct PackFile {
     /// The rules, tried in order; at one site the first rule that matches wins.
     #[serde(default, rename = "rule")]
     pub rules: Vec<RuleDef>,
+    /// Shims: small reviewed items the migration adds to a crate in place of items the
+    /// release removed or deprecated without a replacement (rand 0.9's `StepRng`), and
+    /// points the crate's uses at.
+    #[serde(default, rename = "shim", skip_serializing_if = "Vec::is_empty")]
+    pub shims: Vec<ShimDef>,
+}
+
+/// A shim: Rust items (`code`) that stand in for items of the old release. Where a file
+/// names one of the `replaces` items, the migration adds `code` once, as an inline module
+/// named after the shim's `id` (`step-rng` → `mod step_rng`), in the innermost module that
+/// holds every use (with the `cfg` every use is under: a shim used only by tests is
+/// `#[cfg(test)]`), and points the uses and their imports at it. A `pub use` of a
+/// replaced item (the crate's public API) is a judge site instead: keep it through the
+/// shim (conservative), or drop it (a breaking change for the crate's users). The change
+/// is needs-review.
+///
+/// `code` is parsed and checked when the pack is loaded, and what is written is that
+/// text, checked again after it is laid out: items only (`struct`, `enum`, `impl`, `fn`,
+/// `const`, `type`, `trait`, `use` of the pack's crate, `std`, `core` or `alloc`, their
+/// paths written from the root: `::rand::RngCore`, which resolves in every edition); no
+/// macro invocation, `unsafe`, `extern`, `mod`, `static`, `crate::` or `super::` path; attributes
+/// only `doc`, `allow`, `inline`, `must_use` and `derive` of the standard derivable traits.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShimDef {
+    /// Stable id, kebab-case, unique among the pack's rules and shims; the module's name
+    /// with `-` as `_` (`step-rng` → `mod step_rng`).
+    pub id: String,
+    /// Why the shim is needed: shown above the hunk.
+    pub message: String,
+    /// Full paths of the old release's items the shim stands in for
+    /// (`rand::rngs::mock::StepRng`); each last segment is a `pub` item of `code`.
+    pub replaces: Vec<String>,
+    /// The items, as Rust source.
+    pub code: String,
+    /// Whether only `pub use` re-exports of the items get the shim (the pack's rules
+    /// rewrite the crate's own calls, as base64's do): the judge's site keeps the API.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub re_exports_only: bool,
+    /// Code the shim must leave alone, and code with its expected rewrite (a re-export:
+    /// its conservative option).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub examples: Option<Examples>,
 }
 
 /// A feature the new release split out: wherever a manifest enables all of `when` for
@@ -489,6 +532,14 @@ fn feature_name(name: &str) -> Result<(), String> {
 pub fn rule_line(text: &str, index: usize, path: &[&str]) -> Option<usize> {
     let mut steps = vec![Step::Key("rule"), Step::Index(index)];
     steps.extend(path.iter().map(|k| k.parse().map_or_else(|_| Step::Owned(k.to_string()), Step::Index)));
+    line_of(text, &steps)
+}
+
+/// The 1-based line of a value of the pack's `index`th shim (`["code"]`), if it can be
+/// found.
+pub fn shim_line(text: &str, index: usize, path: &[&str]) -> Option<usize> {
+    let mut steps = vec![Step::Key("shim"), Step::Index(index)];
+    steps.extend(path.iter().map(|k| Step::Owned(k.to_string())));
     line_of(text, &steps)
 }
 

@@ -312,14 +312,18 @@ pub fn use_edits(facts: &Facts, plans: &[LeafPlan], adds: &[ImportAdd], mover: &
     out
 }
 
-enum Removal {
+/// What removing some leaves of a `use` tree comes to.
+pub(super) enum Removal {
+    /// Every leaf goes: the whole item.
     All,
+    /// These edits.
     Some(Vec<Edit>),
+    /// Nothing.
     None,
 }
 
 /// The edits removing the leaves `gone` from a `use` tree.
-fn removal(node: &UseNode, gone: &BTreeSet<usize>) -> Removal {
+pub(super) fn removal(node: &UseNode, gone: &BTreeSet<usize>) -> Removal {
     match node {
         UseNode::Leaf(l, _) => {
             if gone.contains(l) {
@@ -365,7 +369,7 @@ fn removal(node: &UseNode, gone: &BTreeSet<usize>) -> Removal {
 }
 
 /// Removes a whole item, with its line when it stands alone on it.
-fn remove_item(text: &str, lines: &LineIndex, range: Range<usize>) -> Edit {
+pub(super) fn remove_item(text: &str, lines: &LineIndex, range: Range<usize>) -> Edit {
     let line_start = lines.line_start(range.start);
     let before = &text[line_start..range.start];
     let rest = &text[range.end..];

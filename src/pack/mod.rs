@@ -21,6 +21,8 @@
 //!   compiler's [`CompilerSite`]s of an upgrade;
 //! - [`rule`]: [`PackRule`], which runs a pack as a [`crate::rules::Rule`], so the
 //!   pipeline runs packs exactly like built-in rules;
+//! - [`shim`]: a pack's shims, checked when the pack is loaded, and where a file gets
+//!   one (the uses pointed at it; a `pub use` of a replaced item a judge site);
 //! - [`registry`]: the built-in packs; [`explain`](mod@explain): what `cargo migrate
 //!   explain` prints for them; [`scaffold`](mod@scaffold): `cargo migrate pack new`.
 //!
@@ -46,6 +48,7 @@ pub mod resolve;
 pub mod rule;
 pub mod run;
 pub mod scaffold;
+pub mod shim;
 pub mod template;
 
 pub use compile::{Action, ChoiceOption, CompiledPack, CompiledRule};

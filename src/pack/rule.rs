@@ -64,6 +64,43 @@ impl PackRule {
     }
 }
 
+impl PackRule {
+    /// The judge's site for a `pub use` of items a shim stands in for: this crate's API,
+    /// kept through the shim (conservative) or dropped (breaking for its users).
+    fn re_export_site(&self, cx: &SourceCx<'_>, r: &super::shim::ReExport) -> crate::core::model::Site {
+        let shim = &self.pack.shims[r.shim];
+        let file = &self.pack.file;
+        let items = r.items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ");
+        let question = format!(
+            "{} — this crate re-exports {items} (`pub use`), which {} {} removed: they are its public API. Keep them through the pack's shim, or drop them?",
+            shim.message, file.krate, file.to
+        );
+        let keep = format!(
+            "keep {items} as this crate's API: adds the pack's shim `{}` as `mod {}` {} and re-exports them from it; nothing changes for this crate's users",
+            shim.id, shim.module, r.place
+        );
+        let drop = format!(
+            "drop {items} from the `pub use`: a breaking change for this crate's users, who must move to {} {}'s API themselves (for a new major release of this crate)",
+            file.krate, file.to
+        );
+        crate::core::model::Site {
+            rule: shim.full_id,
+            file: cx.file.display.clone(),
+            line: cx.lines.line(r.range.start),
+            cfg: cx.file.cfg.and(cx.cfg.status_at(r.range.start)),
+            question,
+            code: r.code.clone(),
+            context: Vec::new(),
+            options: vec![
+                crate::core::model::SiteOption { id: "keep-api".into(), when: keep, edits: r.keep.clone() },
+                crate::core::model::SiteOption { id: "drop-re-export".into(), when: drop, edits: r.drop.clone() },
+            ],
+            conservative: 0,
+            evidence: crate::core::model::Evidence::ReExport { items: r.items.clone() },
+        }
+    }
+}
+
 impl Declared for PackRule {
     fn meta(&self) -> &'static RuleMeta {
         self.pack.meta
@@ -85,6 +122,19 @@ impl Rule for PackRule {
             let mut change: Change = cx.change(self.pack.meta, safety, reason, edits);
             change.rule = self.pack.rules[rule].full_id;
             out.changes.push(change);
+        }
+        for (shim, reason, edits) in run.shims.changes {
+            let mut change: Change = cx.change(self.pack.meta, crate::core::model::Safety::NeedsReview, reason, edits);
+            change.rule = self.pack.shims[shim].full_id;
+            out.changes.push(change);
+        }
+        for re_export in &run.shims.re_exports {
+            out.sites.push(self.re_export_site(cx, re_export));
+        }
+        for (shim, offset, message) in run.shims.notes {
+            let mut d = cx.warning(self.pack.meta, offset, message);
+            d.rule = Some(self.pack.shims[shim].full_id);
+            out.diagnostics.push(d);
         }
         for (rule, offset, message) in run.notes {
             let mut d = cx.warning(self.pack.meta, offset, message);
@@ -610,5 +660,132 @@ replace = "nom_language::error::VerboseError"
         // Another crate's `marker` does not match `other::marker`.
         let (new, changes, _) = run(ROUTES_PACK, "use elsewhere::marker;\nuse web::Extract;\n#[marker]\nimpl Extract for A {}\n");
         assert!(changes.is_empty(), "{new}");
+    }
+
+    /// A pack with one shim, for `mini::mock::Step`.
+    const SHIM_PACK: &str = "crate = \"mini\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[shim]]\nid = \"step\"\nmessage = \"`Step` is deprecated without replacement\"\nreplaces = [\"mini::mock::Step\"]\ncode = \"\"\"\n#[derive(Debug)]\npub struct Step(pub u64);\n\nimpl Step {\n    pub fn new(v: u64) -> Self {\n        Step(v)\n    }\n}\n\"\"\"\n";
+
+    const STEP_MODULE: &str = "#[allow(dead_code)]\nmod step {\n    #[derive(Debug)]\n    pub struct Step(pub u64);\n\n    impl Step {\n        pub fn new(v: u64) -> Self {\n            Step(v)\n        }\n    }\n}";
+
+    fn indented(text: &str, by: &str) -> String {
+        text.lines().map(|l| if l.is_empty() { String::new() } else { format!("{by}{l}") }).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn a_shim_goes_once_where_every_use_is_and_under_the_cfg_they_share() {
+        // Uses in two test modules: once, at the file's end, `#[cfg(test)]`; imports and
+        // paths pointed at it from where they are.
+        let code = "fn main() {}\n\n#[cfg(test)]\nmod a {\n    use mini::mock::Step;\n    fn f() -> Step { Step::new(1) }\n}\n\n#[cfg(test)]\nmod b {\n    fn g() -> u64 { mini::mock::Step::new(2).0 }\n}\n";
+        let (new, changes, _) = run(SHIM_PACK, code);
+        let expected = format!(
+            "fn main() {{}}\n\n#[cfg(test)]\nmod a {{\n    use super::step::Step;\n    fn f() -> Step {{ Step::new(1) }}\n}}\n\n#[cfg(test)]\nmod b {{\n    fn g() -> u64 {{ super::step::Step::new(2).0 }}\n}}\n\n#[cfg(test)]\n{STEP_MODULE}\n"
+        );
+        assert_eq!(new, expected);
+        assert_eq!(changes.len(), 1, "one change: the shim and its uses, all or nothing");
+        let c = &changes[0];
+        assert_eq!((c.rule, c.safety), ("mini/step", Safety::NeedsReview));
+        assert!(
+            c.reason.contains("adds the pack's shim `step` as `mod step` at the end of this file, under `#[cfg(test)]` and points 2 uses at it"),
+            "{}",
+            c.reason
+        );
+        let (again, changes, _) = run(SHIM_PACK, &new);
+        assert!(changes.is_empty() && again == new, "idempotent: {again}");
+        // All in one test module: inside it, at its end; a group keeps its other leaves.
+        let code = "#[cfg(test)]\nmod tests {\n    use mini::{mock::Step, Other};\n    #[test]\n    fn t() { let _ = (Step::new(1), Other); }\n}\n";
+        let (new, _, _) = run(SHIM_PACK, code);
+        let expected = format!(
+            "#[cfg(test)]\nmod tests {{\n    use mini::Other;\n    use self::step::Step;\n    #[test]\n    fn t() {{ let _ = (Step::new(1), Other); }}\n\n{}\n}}\n",
+            indented(STEP_MODULE, "    ")
+        );
+        assert_eq!(new, expected);
+        // In test functions of a `#[cfg(test)]` module: the module's `cfg` is not repeated.
+        let code = "#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() {\n        use mini::mock::Step;\n        let _ = Step::new(1);\n    }\n}\n";
+        let (new, _, _) = run(SHIM_PACK, code);
+        let expected = format!(
+            "#[cfg(test)]\nmod tests {{\n    #[test]\n    fn t() {{\n        use self::step::Step;\n        let _ = Step::new(1);\n    }}\n\n{}\n}}\n",
+            indented(STEP_MODULE, "    ")
+        );
+        assert_eq!(new, expected);
+        // Only `#[test]` functions at the root: they count as `cfg(test)`; the import
+        // outside them does not, so the shim has no `cfg`.
+        let code = "use mini::mock::Step;\n#[test]\nfn t() { let _ = Step::new(1); }\n";
+        let (new, _, _) = run(SHIM_PACK, code);
+        assert_eq!(new, format!("use self::step::Step;\n#[test]\nfn t() {{ let _ = Step::new(1); }}\n\n{STEP_MODULE}\n"));
+        let code = "#[test]\nfn t() { let _ = mini::mock::Step::new(1); }\n";
+        let (new, _, _) = run(SHIM_PACK, code);
+        assert_eq!(new, format!("#[test]\nfn t() {{ let _ = step::Step::new(1); }}\n\n#[cfg(test)]\n{STEP_MODULE}\n"));
+    }
+
+    #[test]
+    fn a_shim_in_a_doc_test_is_not_written_after_its_wrapper_and_said() {
+        let code = "//! ```\n//! use mini::mock::Step;\n//! let _ = Step::new(1);\n//! ```\npub fn f() {}\n";
+        let pack = Arc::new(CompiledPack::from_text(SHIM_PACK, "mini.toml").unwrap());
+        let rule = PackRule::new(pack);
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021);
+        let (findings, _) = crate::engine::walk::check_rust_text(&lib_rs(code), &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
+        assert!(findings.changes.is_empty(), "{:?}", findings.changes);
+        let [u] = findings.unchanged.as_slice() else { panic!("{:?}", findings.unchanged) };
+        assert_eq!((u.rule, u.line, u.reason), ("mini/step", Some(2), crate::core::model::UnchangedReason::NeedsReview));
+        assert!(u.detail.starts_with("in a doc test: `Step` is deprecated") && u.detail.ends_with("make it by hand"), "{}", u.detail);
+    }
+
+    #[test]
+    fn a_shim_whose_name_is_taken_is_not_added_and_said() {
+        let code = "use mini::mock::Step;\nfn step() -> Step { Step::new(1) }\n";
+        let (new, changes, diags) = run(SHIM_PACK, code);
+        assert_eq!(new, code);
+        assert!(changes.is_empty());
+        assert!(diags.iter().any(|d| d.rule == Some("mini/step") && d.message.contains("the name `step` is taken")), "{diags:?}");
+    }
+
+    #[test]
+    fn a_pub_use_of_a_replaced_item_is_a_judge_site_that_keeps_the_api() {
+        let code = "#[doc(hidden)]\npub use mini::mock::{Step, Kept};\nfn f() {}\n";
+        let pack = Arc::new(CompiledPack::from_text(SHIM_PACK, "mini.toml").unwrap());
+        let rule = PackRule::new(pack);
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021);
+        let file = lib_rs(code);
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
+        assert!(findings.changes.is_empty(), "{:?}", findings.changes);
+        let [site] = findings.sites.as_slice() else { panic!("{:?}", findings.sites) };
+        assert_eq!(site.rule, "mini/step");
+        assert!(site.question.contains("this crate re-exports `Step` (`pub use`), which mini 2 removed: they are its public API"), "{}", site.question);
+        assert_eq!(site.options.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["keep-api", "drop-re-export"]);
+        assert_eq!(site.conservative, 0);
+        assert!(site.options[1].when.contains("a breaking change for this crate's users"), "{}", site.options[1].when);
+        let apply = |edits: &[Edit]| {
+            let mut edits = edits.to_vec();
+            edits.sort();
+            crate::core::plan::apply_edits(code, &edits).unwrap()
+        };
+        assert_eq!(apply(&site.options[1].edits), "#[doc(hidden)]\npub use mini::mock::Kept;\nfn f() {}\n");
+        assert_eq!(
+            apply(&site.options[0].edits),
+            format!("#[doc(hidden)]\npub use mini::mock::Kept;\n#[doc(hidden)]\npub use self::step::Step;\nfn f() {{}}\n\n{STEP_MODULE}\n")
+        );
+        // The heuristic keeps the API; the shim stays for review.
+        let files = BTreeMap::from([("lib.rs".to_string(), file.clone())]);
+        let judged = crate::judge::judge(findings.sites, &files, None, None);
+        let change = &judged.changes[0];
+        assert_eq!((change.safety, &change.decided_by), (Safety::NeedsReview, &crate::core::model::Decider::Heuristic));
+        assert!(change.reason.contains("→ `keep-api`") && change.reason.contains("`Step` are this crate's public API"), "{}", change.reason);
+        // `pub(crate)` is no public API: the shim is a change.
+        let (new, changes, _) = run(SHIM_PACK, "pub(crate) use mini::mock::Step;\n");
+        assert_eq!(new, format!("pub(crate) use self::step::Step;\n\n{STEP_MODULE}\n"));
+        assert_eq!(changes.len(), 1);
+    }
+
+    #[test]
+    fn a_shim_that_could_run_code_is_refused_when_the_pack_is_loaded() {
+        let pack = SHIM_PACK
+            .replace("    pub fn new(v: u64) -> Self {\n        Step(v)", "    pub fn new(v: u64) -> Self {\n        std::process::exit(include!(\"/x\"))");
+        let err = CompiledPack::from_text(&pack, "mini.toml").unwrap_err();
+        assert_eq!(err.line, Some(10), "{err}");
+        assert!(err.message.starts_with("shim `step`: `code`: "), "{err}");
+        let pack = SHIM_PACK.replace("replaces = [\"mini::mock::Step\"]", "replaces = [\"mini::mock::Stride\"]");
+        let err = CompiledPack::from_text(&pack, "mini.toml").unwrap_err();
+        assert_eq!(err.line, Some(9), "{err}");
+        assert!(err.message.contains("`code` defines no `pub` item `Stride`"), "{err}");
     }
 }

@@ -50,6 +50,9 @@ pub struct PackRun {
     /// it is rewritten or left to the compiler phase: the sites the pack flags. An error
     /// the compiler reports inside one is the upgrade's to answer.
     pub flagged: Vec<(usize, Range<usize>)>,
+    /// What the pack's shims make of the file: changes (indexes in `pack.shims`), the
+    /// judge's sites for `pub use`s of replaced items, notes.
+    pub shims: super::shim::ShimRun,
 }
 
 /// A site of a choice rule with the edits of each option.
@@ -143,6 +146,9 @@ pub fn run_pack(cx: &RunCx<'_>) -> PackRun {
     run.use_items(&plans);
     run.group_changes();
     run.add_derives();
+    if cx.single_rule.is_none() {
+        run.out.shims = super::shim::run(&cx.pack.shims, cx.file, &facts, cx.text, cx.range);
+    }
     for note in found.notes {
         if cx.wanted(note.rule) {
             run.out.notes.push((Some(note.rule), note.range.start, note.message));

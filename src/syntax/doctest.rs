@@ -217,6 +217,11 @@ fn snippet(body: &[DocLine], text: &str) -> Snippet {
 }
 
 impl Snippet {
+    /// Where the code's first line starts in the original text.
+    pub fn start(&self) -> usize {
+        self.lines.first().map_or(0, |l| l.2)
+    }
+
     /// Maps a change made on the snippet back onto the original text; a line the change
     /// inserts gets the comment's prefix and the file's line ending. `None` when an
     /// edit crosses a line of the comment or touches the wrapper: such a change is not

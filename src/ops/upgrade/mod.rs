@@ -318,6 +318,7 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
             up.target
         ),
         notes: up.pack_notes(),
+        krate: up.krate.replace('-', "_"),
     });
     let check = CheckCommand { manifest_path: up.workspace.root_manifest.clone(), packages: package_specs(&up.workspace, &up.moved) };
     let root = up.workspace.root.clone();
