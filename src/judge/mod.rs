@@ -250,7 +250,9 @@ pub fn judge_within(
         // A pack's choice carries its question (the rule's message) in the reason, with
         // the option taken and what it means.
         let reason = match site.evidence {
-            crate::core::model::Evidence::None => format!("{} → `{}` ({}): {reason}", site.question, chosen.id, chosen.when),
+            crate::core::model::Evidence::None | crate::core::model::Evidence::CfgDependent { .. } => {
+                format!("{} → `{}` ({}): {reason}", site.question, chosen.id, chosen.when)
+            }
             _ => format!("{}: {reason}", chosen.id),
         };
         out.changes.push(Change { rule: site.rule, reason, safety, decided_by, file: site.file.clone(), line: site.line, cfg: site.cfg, edits });
