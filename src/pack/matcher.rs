@@ -92,7 +92,7 @@ enum CfgOutcome {
     /// The receiver's type does not depend on a cfg (as far as the code shows).
     Independent,
     /// The code around the match is compiled only where the receiver is not the rule's
-    /// type: nothing to rewrite.
+    /// type, or its type is never the rule's: nothing to rewrite.
     Other,
     /// The code around the match is compiled only where it is: a plain rewrite.
     Within,
@@ -761,7 +761,10 @@ impl Matcher<'_, '_> {
         let (matching, others): (Vec<CfgDef>, Vec<CfgDef>) = defs.into_iter().partition(|d| d.ty == *ty);
         // One condition makes it the rule's type (two definitions under one cfg, or none
         // at all: not a shape this can split).
-        let Some(def) = matching.first().cloned() else { return CfgOutcome::Independent };
+        let Some(def) = matching.first().cloned() else {
+            // Defined two ways or more, none of them the rule's type: not this rule's call.
+            return if others.len() >= 2 { CfgOutcome::Other } else { CfgOutcome::Independent };
+        };
         if matching.iter().any(|d| d.when != def.when) {
             return CfgOutcome::Independent;
         }

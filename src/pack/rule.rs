@@ -677,7 +677,7 @@ mod cfg_split_tests {
     #[test]
     fn statements_and_values_are_split_as_statements_and_as_a_block() {
         let code = format!("{ALIASES}impl Map {{\n    pub fn drop_a(&mut self) {{\n        self.map.remove(\"a\");\n    }}\n    pub fn take_b(&mut self) -> u32 {{\n        let b = self.map.remove(\"b\").unwrap_or(0);\n        b + 1\n    }}\n}}\n");
-        let expected = format!("{ALIASES}impl Map {{\n    pub fn drop_a(&mut self) {{\n        #[cfg(feature = \"preserve_order\")]\n        self.map.swap_remove(\"a\");\n        #[cfg(not(feature = \"preserve_order\"))]\n        self.map.remove(\"a\");\n    }}\n    pub fn take_b(&mut self) -> u32 {{\n        let b = {{\n            #[cfg(feature = \"preserve_order\")]\n            {{\n                self.map.swap_remove(\"b\")\n            }}\n            #[cfg(not(feature = \"preserve_order\"))]\n            {{\n                self.map.remove(\"b\")\n            }}\n        }}.unwrap_or(0);\n        b + 1\n    }}\n}}\n");
+        let expected = format!("{ALIASES}impl Map {{\n    pub fn drop_a(&mut self) {{\n        #[cfg(feature = \"preserve_order\")]\n        self.map.swap_remove(\"a\");\n        #[cfg(not(feature = \"preserve_order\"))]\n        self.map.remove(\"a\");\n    }}\n    pub fn take_b(&mut self) -> u32 {{\n        let b = {{\n            #[cfg(feature = \"preserve_order\")]\n            {{\n                self.map.swap_remove(\"b\")\n            }}\n            #[cfg(not(feature = \"preserve_order\"))]\n            {{\n                self.map.remove(\"b\")\n            }}\n        }}\n        .unwrap_or(0);\n        b + 1\n    }}\n}}\n");
         check(&code, &expected);
     }
 

@@ -140,14 +140,18 @@ fn split_edits(text: &str, range: &Range<usize>, place: StmtPlace, predicate: &s
                 deeper(old, "    ")
             ),
         ),
-        StmtPlace::Inner => (
-            range.clone(),
-            format!(
-                "{{{nl}{ind}    #[cfg({predicate})]{nl}{ind}    {{{nl}{ind}        {}{nl}{ind}    }}{nl}{ind}    #[cfg({not})]{nl}{ind}    {{{nl}{ind}        {}{nl}{ind}    }}{nl}{ind}}}",
-                deeper(new, "        "),
-                deeper(old, "        ")
-            ),
-        ),
+        StmtPlace::Inner => {
+            // A method or field after the block goes on the next line, as rustfmt puts it.
+            let chained = if text[range.end..].starts_with('.') { format!("{nl}{ind}") } else { String::new() };
+            (
+                range.clone(),
+                format!(
+                    "{{{nl}{ind}    #[cfg({predicate})]{nl}{ind}    {{{nl}{ind}        {}{nl}{ind}    }}{nl}{ind}    #[cfg({not})]{nl}{ind}    {{{nl}{ind}        {}{nl}{ind}    }}{nl}{ind}}}{chained}",
+                    deeper(new, "        "),
+                    deeper(old, "        ")
+                ),
+            )
+        }
     };
     vec![Edit { range, replacement }]
 }
