@@ -732,8 +732,16 @@ impl Matcher<'_, '_> {
             E::Reference(r) => self.cfg_defs_of(&r.expr),
             E::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.cfg_defs_of(&u.expr),
             E::Field(f) => {
-                let syn::Member::Named(field) = &f.member else { return None };
-                let field = unraw(field);
+                let field = match &f.member {
+                    syn::Member::Named(field) => unraw(field),
+                    syn::Member::Unnamed(index) => {
+                        // `self.0` of a tuple struct: the field's type by its position.
+                        let Evidence::Local(owner) = self.expr_evidence(&f.base) else { return None };
+                        let ty = self.facts.tuple_fields.get(&owner)?.get(index.index as usize)?;
+                        let [name] = type_head(ty)?.try_into().ok()?;
+                        return self.cfg_types(&name).map(|d| (name, d.clone()));
+                    }
+                };
                 if let Some(defs) = self.facts.cfg_defs.fields.get(&field).or_else(|| self.extra_cfg.fields.get(&field)) {
                     return Some((field, defs.clone()));
                 }

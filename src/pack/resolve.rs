@@ -223,6 +223,8 @@ pub struct Facts {
     pub own_methods: BTreeSet<String>,
     /// Struct fields: name → the field's type tokens, one per struct declaring it.
     pub fields: BTreeMap<String, Vec<syn::Type>>,
+    /// Tuple structs: name → the types of their fields, in order.
+    pub tuple_fields: BTreeMap<String, Vec<syn::Type>>,
     /// Occurrences of identifiers that can be local names (not after `.` or `::`),
     /// outside `use` items, by name (macro bodies included).
     pub ident_count: BTreeMap<String, usize>,
@@ -595,6 +597,9 @@ impl<'ast> Visit<'ast> for Collect<'_, '_> {
                         }
                         self.facts.fields.entry(unraw(ident)).or_default().push(field.ty.clone());
                     }
+                }
+                if let syn::Fields::Unnamed(fields) = &s.fields {
+                    self.facts.tuple_fields.insert(unraw(&s.ident), fields.unnamed.iter().map(|f| f.ty.clone()).collect());
                 }
             }
             syn::Item::Impl(i) if i.trait_.is_none() => {

@@ -711,6 +711,17 @@ mod cfg_split_tests {
     }
 
     #[test]
+    fn the_field_of_a_tuple_struct_is_followed_to_its_type() {
+        // ron 0.7's `Map(MapInner)`.
+        let code = "pub struct Map(MapInner);\npub struct Other(u8);\n#[cfg(not(feature = \"indexmap\"))]\ntype MapInner = std::collections::BTreeMap<u8, u8>;\n#[cfg(feature = \"indexmap\")]\ntype MapInner = indexmap::IndexMap<u8, u8>;\nimpl Map {\n    pub fn remove(&mut self, key: &u8) -> Option<u8> {\n        self.0.remove(key)\n    }\n}\n";
+        let expected = code.replace(
+            "        self.0.remove(key)\n",
+            "        #[cfg(feature = \"indexmap\")]\n        {\n            self.0.swap_remove(key)\n        }\n        #[cfg(not(feature = \"indexmap\"))]\n        {\n            self.0.remove(key)\n        }\n",
+        );
+        check(code, &expected);
+    }
+
+    #[test]
     fn a_receiver_of_one_type_in_every_configuration_is_not_split() {
         // An alias without a cfg, and a cfg'd alias to other types only.
         let code = "use indexmap::IndexMap;\ntype M = IndexMap<u8, u8>;\n#[cfg(unix)]\ntype N = std::collections::HashMap<u8, u8>;\n#[cfg(not(unix))]\ntype N = std::collections::BTreeMap<u8, u8>;\nfn f(m: &mut IndexMap<u8, u8>, n: &mut N) {\n    m.remove(&1);\n    n.remove(&1);\n}\n";
