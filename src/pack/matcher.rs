@@ -770,8 +770,10 @@ impl Matcher<'_, '_> {
         // One condition makes it the rule's type (two definitions under one cfg, or none
         // at all: not a shape this can split).
         let Some(def) = matching.first().cloned() else {
-            // Defined two ways or more, none of them the rule's type: not this rule's call.
-            return if others.len() >= 2 { CfgOutcome::Other } else { CfgOutcome::Independent };
+            // Defined two ways or more, none of them the rule's type nor a type of the
+            // file's own (which could be an alias of it): not this rule's call.
+            let local = |d: &CfgDef| d.ty.len() == 1 && (self.facts.types.contains(&d.ty[0]) || self.cfg_types(&d.ty[0]).is_some());
+            return if others.len() >= 2 && !others.iter().any(local) { CfgOutcome::Other } else { CfgOutcome::Independent };
         };
         if matching.iter().any(|d| d.when != def.when) {
             return CfgOutcome::Independent;
