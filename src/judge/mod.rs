@@ -242,6 +242,11 @@ pub fn judge_within(
                 UnchangedReason::NeedsReview => format!("`{}` by {decided_by}: {} ({reason})", chosen.id, site.question),
                 _ => format!("`{}` by {decided_by}: {reason}", chosen.id),
             };
+            // A call kept on a receiver whose type a cfg decides: which cfg, and where.
+            let detail = match &site.evidence {
+                crate::core::model::Evidence::CfgDependent { why: cfg, .. } if why != UnchangedReason::NeedsReview => format!("{detail} ({cfg})"),
+                _ => detail,
+            };
             out.unchanged.push(Unchanged { decided_by: Some(decided_by.clone()), ..Unchanged::at(site.rule, &site.file, Some(site.line), why, detail) });
             continue;
         }

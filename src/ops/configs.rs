@@ -163,6 +163,91 @@ mod tests {
         entries.iter().map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect())).collect()
     }
 
+    use crate::core::migration::FileResult;
+    use crate::core::model::{CfgStatus, Decider, Edit, Safety, Site, SiteOption, Verdict};
+    use crate::core::text::SourceFile;
+
+    /// A migration of `lib.rs` in package `ordmap` with one judged site on line 2, whose
+    /// evidence is `evidence` and whose chosen option is `chosen`.
+    fn migration(evidence: Evidence, chosen: &str) -> Migration {
+        let text = "fn f() {\n    m.remove(k)\n}\n";
+        let mut file = SourceFile::loose("src/lib.rs", text);
+        file.package = "ordmap".into();
+        let edit = Edit { range: 13..24, replacement: "{ #[cfg(feature = \"x\")] { m.swap_remove(k) } #[cfg(not(feature = \"x\"))] { m.remove(k) } }".into() };
+        let change = Change {
+            rule: "indexmap/map-remove",
+            reason: String::new(),
+            safety: Safety::Judged,
+            decided_by: Decider::Heuristic,
+            file: "src/lib.rs".into(),
+            line: 2,
+            cfg: CfgStatus::Active,
+            edits: vec![edit.clone()],
+        };
+        let options = vec![
+            SiteOption { id: "split".into(), when: String::new(), edits: vec![edit] },
+            SiteOption { id: "keep".into(), when: String::new(), edits: Vec::new() },
+        ];
+        let site = Site {
+            rule: "indexmap/map-remove",
+            file: "src/lib.rs".into(),
+            line: 2,
+            cfg: CfgStatus::Active,
+            question: String::new(),
+            code: "m.remove(k)".into(),
+            context: Vec::new(),
+            options,
+            conservative: 0,
+            evidence,
+        };
+        let verdict = Verdict {
+            rule: "indexmap/map-remove",
+            file: "src/lib.rs".into(),
+            line: 2,
+            option: chosen.into(),
+            conservative: chosen == "split",
+            decided_by: Decider::Heuristic,
+            reason: String::new(),
+            safety: Safety::Judged,
+        };
+        let mut m = Migration::default();
+        let changes = if chosen == "split" { vec![change] } else { Vec::new() };
+        m.files.insert("src/lib.rs".into(), FileResult { file, new_text: String::new(), changes, passes: 1, later_rounds: Vec::new() });
+        m.sites.push(site);
+        m.verdicts.push(verdict);
+        m
+    }
+
+    fn cfg_dependent() -> Evidence {
+        Evidence::CfgDependent { predicate: "feature = \"x\"".into(), features: vec!["x".into()], why: String::new(), choice: false }
+    }
+
+    fn check() -> CheckCommand {
+        CheckCommand { manifest_path: "Cargo.toml".into(), packages: vec!["other@1.0.0".into(), "ordmap@0.1.0".into()], config: BuildConfig::default() }
+    }
+
+    #[test]
+    fn only_an_applied_split_asks_for_another_build() {
+        let none = |_: &str| Some(table(&[("default", &[]), ("x", &[])]));
+        // The common case: no site split by a feature, one build.
+        assert!(extra_configurations(&migration(Evidence::None, "split"), &check(), &none).is_empty());
+        // A split judged to keep: nothing written depends on the feature.
+        assert!(extra_configurations(&migration(cfg_dependent(), "keep"), &check(), &none).is_empty());
+        // A split applied, the feature off by default: built once more with it on.
+        let extra = extra_configurations(&migration(cfg_dependent(), "split"), &check(), &none);
+        assert_eq!(extra.len(), 1);
+        assert!(extra[0].enabled);
+        assert_eq!(extra[0].check.packages, ["ordmap@0.1.0"]);
+        assert_eq!(extra[0].check.config.args(), ["--features=x"]);
+        assert_eq!(extra[0].describe(), "ordmap's feature `x` on (--features=x)");
+        // On by default (through `std`): built without the default features, keeping those
+        // that do not turn it on.
+        let on = |_: &str| Some(table(&[("default", &["std", "fast"]), ("std", &["x"]), ("x", &[]), ("fast", &[])]));
+        let extra = extra_configurations(&migration(cfg_dependent(), "split"), &check(), &on);
+        assert!(!extra[0].enabled);
+        assert_eq!(extra[0].check.config.args(), ["--features=fast", "--no-default-features"]);
+    }
+
     #[test]
     fn a_feature_is_on_by_default_through_the_features_it_enables() {
         let t = table(&[("default", &["std"]), ("std", &["order", "dep:serde"]), ("order", &["indexmap/std"]), ("other", &[])]);

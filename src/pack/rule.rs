@@ -721,6 +721,61 @@ mod cfg_split_tests {
         check(code, &expected);
     }
 
+    /// The judge's sites of `pack` on `code` (as `lib.rs`).
+    fn sites(pack: &str, code: &str) -> Vec<crate::core::model::Site> {
+        let pack = Arc::new(CompiledPack::from_text(pack, "pack.toml").unwrap_or_else(|e| panic!("{e}")));
+        let rule = PackRule::new(pack);
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021);
+        let file = crate::core::text::SourceFile::loose("lib.rs", code);
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
+        findings.sites
+    }
+
+    /// A model that answers every question with one option.
+    struct Answers(&'static str);
+
+    impl crate::judge::llm::Model for Answers {
+        fn name(&self) -> String {
+            "answers".into()
+        }
+        fn ask(&self, q: &crate::judge::llm::Question) -> Result<crate::judge::llm::Answer, crate::judge::llm::LlmError> {
+            assert!(q.option_ids.iter().any(|o| o == self.0), "{:?}", q.option_ids);
+            Ok(crate::judge::llm::Answer { option: self.0.into(), reason: "the map is tiny".into() })
+        }
+    }
+
+    #[test]
+    fn the_judge_decides_the_split_a_heuristic_when_the_rule_has_one_rewrite() {
+        // A rule with one rewrite: the split is clear, a heuristic takes it.
+        let pack = "crate = \"lib\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"old\"\nmessage = \"`Map::old` is `Map::new_name` in 2\"\nreceiver_type = \"lib::Map\"\nmatch = \"$m.old($k)\"\nreplace = \"$m.new_name($k)\"\n";
+        let code = "#[cfg(feature = \"fast\")]\ntype M = lib::Map;\n#[cfg(not(feature = \"fast\"))]\ntype M = std::collections::HashMap<u8, u8>;\nfn f(m: &M) -> u8 {\n    m.old(1)\n}\n";
+        let files = std::collections::BTreeMap::new();
+        let judged = crate::judge::judge(sites(pack, code), &files, None, None);
+        assert_eq!(judged.verdicts.len(), 1);
+        let v = &judged.verdicts[0];
+        assert_eq!((v.option.as_str(), &v.decided_by), ("split", &crate::core::model::Decider::Heuristic));
+        assert!(v.reason.contains("`#[cfg(feature = \"fast\")]`"), "{}", v.reason);
+        assert_eq!(
+            judged.changes[0].edits[0].replacement,
+            "#[cfg(feature = \"fast\")]\n    {\n        m.new_name(1)\n    }\n    #[cfg(not(feature = \"fast\"))]\n    {\n        m.old(1)\n    }"
+        );
+        // A choice rule: the split does not say which option; a model's `keep` leaves the
+        // call, listed with the cfg that decides its receiver's type.
+        let judged = crate::judge::judge(
+            sites(INDEXMAP, &format!("{ALIASES}impl Map {{\n    fn r(&mut self) {{\n        self.map.remove(\"a\");\n    }}\n}}\n")),
+            &files,
+            Some(&Answers("keep")),
+            None,
+        );
+        assert!(judged.changes.is_empty());
+        let u = &judged.unchanged[0];
+        assert_eq!(u.reason, crate::core::model::UnchangedReason::JudgedToKeep);
+        assert!(u.detail.contains("`keep` by llm:answers: the map is tiny (the receiver `self.map` has the type `indexmap::IndexMap` only under `#[cfg(feature = \"preserve_order\")]`"), "{}", u.detail);
+        let site = &judged.sites[0];
+        assert_eq!(site.options.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["split-swap", "split-shift", "keep"]);
+        assert!(site.question.contains("only under `#[cfg(feature = \"preserve_order\")]` (type alias `MapImpl`"), "{}", site.question);
+    }
+
     #[test]
     fn a_receiver_of_one_type_in_every_configuration_is_not_split() {
         // An alias without a cfg, and a cfg'd alias to other types only.
