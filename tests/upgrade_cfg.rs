@@ -1,7 +1,8 @@
 //! `cargo migrate upgrade indexmap` on a crate whose map is an `IndexMap` under one
 //! feature and a `BTreeMap` otherwise (the shape of toml 0.5 and serde_json 1.0 with
 //! `preserve_order`), and whose set is an `IndexSet` under a default feature and a
-//! `HashSet` without it: the calls indexmap 2 deprecates are split by the feature's cfg,
+//! `HashSet` without it (and whose entry type is decided in another file, which the
+//! upgrade's index of the package finds): the calls indexmap 2 deprecates are split by the feature's cfg,
 //! `--verify` builds each feature the other way too, and the migrated crate builds in
 //! every configuration against the real indexmap 2 (from cargo's registry: cargo's cache,
 //! fetched through cargo the first time) without a deprecation warning.
