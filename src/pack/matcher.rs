@@ -719,9 +719,12 @@ impl Matcher<'_, '_> {
         }
     }
 
-    /// The cfg'd definitions of a type name, in this file or else in the package's others.
+    /// The cfg'd definitions of a type name, in this file or else in the package's others,
+    /// when there are two or more: a name defined once under a cfg does not change type
+    /// with it (the code that uses it is under that cfg too, or in a module that is).
     fn cfg_types(&self, name: &str) -> Option<&Vec<CfgDef>> {
-        self.facts.cfg_defs.types.get(name).or_else(|| self.extra_cfg.types.get(name))
+        let alternatives = |d: &&Vec<CfgDef>| d.len() >= 2;
+        self.facts.cfg_defs.types.get(name).filter(alternatives).or_else(|| self.extra_cfg.types.get(name).filter(alternatives))
     }
 
     /// The name a receiver's type hangs on, when that name has cfg'd definitions: the
@@ -742,7 +745,10 @@ impl Matcher<'_, '_> {
                         return self.cfg_types(&name).map(|d| (name, d.clone()));
                     }
                 };
-                if let Some(defs) = self.facts.cfg_defs.fields.get(&field).or_else(|| self.extra_cfg.fields.get(&field)) {
+                let alternatives = |d: &&Vec<CfgDef>| d.len() >= 2;
+                if let Some(defs) =
+                    self.facts.cfg_defs.fields.get(&field).filter(alternatives).or_else(|| self.extra_cfg.fields.get(&field).filter(alternatives))
+                {
                     return Some((field, defs.clone()));
                 }
                 // The field's type: one name with cfg'd definitions.

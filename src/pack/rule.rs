@@ -777,6 +777,14 @@ mod cfg_split_tests {
     }
 
     #[test]
+    fn a_name_defined_once_under_a_cfg_is_not_split() {
+        // The import exists only with the feature; so does the code that uses it (here
+        // through its module, gated in another file): a plain rewrite.
+        let code = "#[cfg(feature = \"ordered\")]\nuse indexmap::IndexMap;\nfn f() -> usize {\n    let mut m = IndexMap::new();\n    m.insert(1, 2);\n    m.remove(&1);\n    m.len()\n}\n";
+        check(code, &code.replace("m.remove(&1)", "m.swap_remove(&1)"));
+    }
+
+    #[test]
     fn a_receiver_of_one_type_in_every_configuration_is_not_split() {
         // An alias without a cfg, and a cfg'd alias to other types only.
         let code = "use indexmap::IndexMap;\ntype M = IndexMap<u8, u8>;\n#[cfg(unix)]\ntype N = std::collections::HashMap<u8, u8>;\n#[cfg(not(unix))]\ntype N = std::collections::BTreeMap<u8, u8>;\nfn f(m: &mut IndexMap<u8, u8>, n: &mut N) {\n    m.remove(&1);\n    n.remove(&1);\n}\n";
