@@ -777,6 +777,20 @@ mod cfg_split_tests {
     }
 
     #[test]
+    fn a_statement_with_attributes_keeps_them_in_both_branches() {
+        let code =
+            format!("{ALIASES}impl Map {{\n    pub fn drop_a(&mut self) {{\n        #[allow(unused_must_use)]\n        self.map.remove(\"a\");\n    }}\n}}\n");
+        let expected = code.replace(
+            "        #[allow(unused_must_use)]\n        self.map.remove(\"a\");\n",
+            "        #[cfg(feature = \"preserve_order\")]\n        #[allow(unused_must_use)]\n        self.map.swap_remove(\"a\");\n        #[cfg(not(feature = \"preserve_order\"))]\n        #[allow(unused_must_use)]\n        self.map.remove(\"a\");\n",
+        );
+        check(&code, &expected);
+        // The same attribute on a plain rewrite stays too.
+        let code = "use indexmap::IndexMap;\nfn f(m: &mut IndexMap<u8, u8>) {\n    #[allow(unused_must_use)]\n    m.remove(&1);\n}\n";
+        check(code, &code.replace("m.remove(&1)", "m.swap_remove(&1)"));
+    }
+
+    #[test]
     fn a_name_defined_once_under_a_cfg_is_not_split() {
         // The import exists only with the feature; so does the code that uses it (here
         // through its module, gated in another file): a plain rewrite.

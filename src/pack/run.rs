@@ -406,11 +406,16 @@ impl<'r> Runner<'r> {
     /// attribute stays inner.
     fn render(&self, hit: &Hit, template: &Template) -> String {
         let out = template::render(template, &hit.bindings, self.cx.text, &self.krate);
-        if self.cx.pack.rules[hit.rule].kind == Kind::Attribute && self.cx.text[hit.range.clone()].starts_with("#!") {
-            out.replacen("#[", "#![", 1)
-        } else {
-            out
+        let matched = &self.cx.text[hit.range.clone()];
+        if self.cx.pack.rules[hit.rule].kind == Kind::Attribute {
+            if matched.starts_with("#!") {
+                return out.replacen("#[", "#![", 1);
+            }
+            return out;
         }
+        // An expression's outer attributes (`#[allow(..)] m.remove(k);`) are part of its
+        // span but of no pattern: they stay in front of the rewrite.
+        format!("{}{out}", attribute_prefix(matched))
     }
 
     /// For a choice rule, offers every option to the judge when each is a replacement of
@@ -650,6 +655,26 @@ impl<'r> Runner<'r> {
 /// imported name, which needs an import of its own (see `run_pack`).
 fn needs_sibling_import(template: &Template, bindings: &BTreeMap<String, matcher::Binding>) -> bool {
     template.pieces.iter().any(|p| matches!(p, pattern::Piece::Var(v) if v.starts_with("@pathhead:") && bindings.get(v).is_some_and(|b| b.range.is_empty())))
+}
+
+/// The outer attributes `code` starts with, and the blanks after them (empty if none).
+fn attribute_prefix(code: &str) -> &str {
+    let mut at = 0;
+    while code[at..].starts_with("#[") {
+        let mut depth = 0usize;
+        let Some(end) = code[at..].char_indices().find_map(|(i, c)| {
+            match c {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                _ => {}
+            }
+            (c == ']' && depth == 0).then_some(at + i + 1)
+        }) else {
+            return "";
+        };
+        at = end + code[end..].len() - code[end..].trim_start().len();
+    }
+    &code[..at]
 }
 
 /// The range to remove for an attribute at `range`: its whole line (line ending included)
