@@ -95,3 +95,47 @@ fn calls_on_a_receiver_whose_type_a_feature_decides_are_split_and_built_both_way
         assert!(fmt.status.success(), "{}", String::from_utf8_lossy(&fmt.stdout));
     }
 }
+
+/// A pack whose rewrite does not build where the feature is on (its new method does not
+/// exist): the default build has nothing to say (the split keeps its code), the build with
+/// the feature on finds the error, and `--verify` takes the split back, saying in which
+/// configuration. Path crates only.
+#[test]
+fn a_split_that_breaks_the_other_configuration_is_taken_back_there() {
+    let tmp = tempfile::Builder::new().prefix("cargo-migrate-cfg-split").tempdir().unwrap();
+    let tmp = tmp.path();
+    common::write_file(tmp, "mini/Cargo.toml", "[package]\nname = \"mini\"\nversion = \"0.8.5\"\nedition = \"2021\"\n");
+    common::write_file(
+        tmp,
+        "mini/src/lib.rs",
+        "pub struct Map(pub Vec<u8>);\nimpl Map {\n    pub fn get_it(&self, k: u8) -> Option<u8> {\n        self.0.get(k as usize).copied()\n    }\n}\n",
+    );
+    common::write_file(
+        tmp,
+        "user/Cargo.toml",
+        "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\nfast = [\"mini\"]\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\", optional = true }\n\n[workspace]\n",
+    );
+    let code = "#[cfg(feature = \"fast\")]\ntype M = mini::Map;\n#[cfg(not(feature = \"fast\"))]\ntype M = Slow;\n\npub struct Slow;\n\nimpl Slow {\n    pub fn get_it(&self, _: u8) -> Option<u8> {\n        None\n    }\n}\n\npub fn first(m: &M) -> Option<u8> {\n    m.get_it(0)\n}\n";
+    common::write_file(tmp, "user/src/lib.rs", code);
+    // `fetch` does not exist in mini 0.8.5.
+    common::write_file(
+        tmp,
+        "p.toml",
+        "crate = \"mini\"\nfrom = \"0.8\"\nto = \"0.8.5\"\nsummary = \"mini 0.8 → 0.8.5\"\n\n[[rule]]\nid = \"get-it\"\nmessage = \"`Map::get_it` is `Map::fetch`\"\nreceiver_type = \"mini::Map\"\nmatch = \"$m.get_it($k)\"\nreplace = \"$m.fetch($k)\"\n",
+    );
+    let git = |args: &[&str]| assert!(command(tmp, "git", "user").args(args).status().unwrap().success());
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "on mini 0.8"]);
+    let run = command(tmp, BIN, "user")
+        .args(["upgrade", "mini", "--pack", "../p.toml", "--apply", "--verify", "--llm", "none", "--color", "never"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    insta::assert_snapshot!("cfg_split_reverted_in_the_other_configuration_stderr", redact(&stderr));
+    // The split is gone, the call as it was; the default build never saw the error.
+    assert_eq!(std::fs::read_to_string(tmp.join("user/src/lib.rs")).unwrap(), code);
+    assert!(stderr.contains("Verified: the migrated code builds\n"), "{stderr}");
+    assert!(stderr.contains("Verified with user's feature `fast` on (--features=fast): after reverting, the code builds as before"), "{stderr}");
+}

@@ -50,8 +50,10 @@ impl PackRule {
         let (question, evidence) = match &choice.cfg {
             Some(split) => (
                 format!(
-                    "{question} Here {}: the call is split by `#[cfg({})]` so that the rewrite applies where the receiver has that type and every other configuration keeps the call as written.",
-                    split.why, split.predicate
+                    "{question}{} Here {}: the call is split by `#[cfg({})]` so that the rewrite applies where the receiver has that type and every other configuration keeps the call as written.",
+                    if question.ends_with(['.', '?', '!']) { "" } else { "." },
+                    split.why,
+                    split.predicate
                 ),
                 crate::core::model::Evidence::CfgDependent {
                     predicate: split.predicate.clone(),
