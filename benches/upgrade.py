@@ -140,6 +140,17 @@ CORPUS = {
     ]),
 }
 
+# Issue 14, item 2: a receiver whose type a feature decides: `IndexMap` under one feature
+# (`preserve_order`, `indexmap`), `BTreeMap` otherwise (toml 0.5.11 above has this shape
+# too). serde_json's `remove_entry` sits under `#[cfg(any(feature = "preserve_order", ..))]`;
+# ron's map is a tuple struct over a cfg'd alias (`self.0.remove(key)`); valence_nbt's
+# `Compound` holds a cfg'd `Map` and its entries a cfg'd `OccupiedEntry`.
+CORPUS["indexmap"][1].extend([
+    ("serde_json", "1.0.64"),
+    ("ron", "0.7.1"),
+    ("valence_nbt", "0.5.0"),
+])
+
 
 
 
@@ -315,7 +326,11 @@ def main():
             said = set(re.findall(r"^(?:warning|note): ([^\s:]+:\d+): ", r.stderr, re.M))
             unlisted = sorted(p for p in new_places if p not in said)
             row["errors"], row["deprecated"] = str(errors), str(deprecated)
-            if row["reverted"] != "0" and row["reverted"] == row["changes"]:
+            held = next((line for line in lines if "is left as it is" in line), None)
+            if held and row["changes"] == "0":
+                # Nothing written: still on the old release, so "clean" would say nothing.
+                row["status"] = f"not upgraded: held back ({held.split(': ', 2)[-1][:70]})"
+            elif row["reverted"] != "0" and row["reverted"] == row["changes"]:
                 row["status"] = "not upgraded: --verify reverted every change"
             elif new_places and not unlisted:
                 row["status"] = f"upgraded; errors left at {len(new_places)} site(s), each listed"

@@ -36,6 +36,9 @@ pub struct CheckCommand {
     pub manifest_path: PathBuf,
     /// Packages to check (`-p`); all selected packages.
     pub packages: Vec<String>,
+    /// Features and target (the default features unless a build of another
+    /// configuration is asked for: `ops::configs`).
+    pub config: crate::cargo::build::BuildConfig,
 }
 
 impl CheckCommand {
@@ -43,7 +46,7 @@ impl CheckCommand {
     pub fn errors(&self) -> Result<Vec<CompileError>> {
         // `--keep-going` matters here: with it, which target fails first (it varies between
         // runs) cannot make an old error look new.
-        let mut cmd = crate::cargo::build::check_command(&self.manifest_path, &self.packages, &Default::default());
+        let mut cmd = crate::cargo::build::check_command(&self.manifest_path, &self.packages, &self.config);
         cmd.arg("--quiet");
         let output = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().context("cannot run `cargo check`")?;
         let mut errors = Vec::new();

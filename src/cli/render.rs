@@ -123,7 +123,38 @@ pub(super) fn report_finished(err: &mut dyn Write, m: &Migration, f: &Finished, 
     if let Some(v) = &f.verified {
         ok &= report_verify(err, v);
     }
+    for c in &f.configurations {
+        ok &= report_configuration(err, c);
+    }
     ok
+}
+
+/// The verification of one more configuration (a feature the other way, for code split by
+/// its cfg): one line when it builds as before, else its errors and reverts.
+fn report_configuration(err: &mut dyn Write, c: &crate::ops::configs::ConfigurationChecked) -> bool {
+    let v = &c.verified;
+    let what = c.configuration.describe();
+    if v.introduced.is_empty() {
+        let before = if v.preexisting.is_empty() { String::new() } else { format!(" ({} error(s) there before, not the migration's)", v.preexisting.len()) };
+        let _ = writeln!(err, "{}Verified{} with {what}: the split code builds{before}", NOTE.render(), NOTE.render_reset());
+        return true;
+    }
+    let _ = writeln!(err, "{}error:{} with {what}, the migration introduced {} compile error(s):", ERR.render(), ERR.render_reset(), v.introduced.len());
+    for e in &v.introduced {
+        let _ = writeln!(err, "{}", e.rendered.trim_end());
+    }
+    for r in &v.reverted {
+        let c = &r.change;
+        let _ =
+            writeln!(err, "{}reverted{} {}:{} [{}] {} ({}, with {what})", WARN.render(), WARN.render_reset(), c.file, c.line, c.rule, c.reason, r.step.why());
+    }
+    if v.remaining.is_empty() {
+        let _ = writeln!(err, "{}Verified{} with {what}: after reverting, the code builds as before", NOTE.render(), NOTE.render_reset());
+        true
+    } else {
+        let _ = writeln!(err, "{}error:{} THE BUILD IS BROKEN with {what}: {} new error(s) remain", ERR.render(), ERR.render_reset(), v.remaining.len());
+        false
+    }
 }
 
 /// What the review decided: the counts, then each change skipped (and each accepted one

@@ -281,6 +281,21 @@ pub enum Evidence {
         /// Where each destructor involved is defined.
         destructors: Vec<Destructor>,
     },
+    /// A pack rule's call whose receiver has the rule's type only under a `#[cfg]`: its
+    /// options split the code by that cfg (the other configurations keep it as written),
+    /// or leave it.
+    CfgDependent {
+        /// The cfg predicate under which the receiver has the rule's type
+        /// (`feature = "preserve_order"`).
+        predicate: String,
+        /// The features the predicate names: the builds `--verify` checks both ways.
+        features: Vec<String>,
+        /// Why, in one sentence: the name that decides the type, where it is defined.
+        why: String,
+        /// Whether the pack's rule itself offers a choice (then the split does not settle
+        /// which option: the rule's own question remains).
+        choice: bool,
+    },
 }
 
 /// Where a destructor comes from, as the compiler points at it.

@@ -26,6 +26,7 @@ pub fn decide(site: &Site, files: &BTreeMap<String, SourceFile>) -> Option<Decis
         Evidence::IfLetRescope { destructors, temporaries } => if_let_rescope(site, temporaries, destructors, files),
         Evidence::TailExprDropOrder { destructors } => tail_expr_drop_order(site, destructors, files),
         Evidence::ReExport { items } => Some(re_export(site, items)),
+        Evidence::CfgDependent { predicate, choice, .. } => cfg_dependent(site, predicate, *choice),
         Evidence::None => None,
     }
 }
@@ -41,6 +42,23 @@ fn re_export(site: &Site, items: &[String]) -> Decision {
         option: option(site, "keep-api"),
         reason: format!("{names} are this crate's public API: dropping them would break its users, so the pack's shim keeps them"),
     }
+}
+
+/// A call split by the cfg that decides its receiver's type. The split keeps the code of
+/// every other configuration byte for byte, so it is clear whenever the pack's rule has
+/// one rewrite: that rewrite, under the cfg. When the rule itself asks a question (which
+/// of its rewrites), the split does not answer it: the site goes on to the model, or to
+/// its conservative option.
+fn cfg_dependent(site: &Site, predicate: &str, choice: bool) -> Option<Decision> {
+    if choice {
+        return None;
+    }
+    Some(Decision {
+        option: site.conservative,
+        reason: format!(
+            "the pack's rewrite applies only where `#[cfg({predicate})]` holds; split by that cfg, every other configuration keeps its code as written"
+        ),
+    })
 }
 
 fn option(site: &Site, id: &str) -> usize {

@@ -244,6 +244,11 @@ pub fn judge_within(
                 UnchangedReason::NeedsReview => format!("`{}` by {decided_by}: {} ({reason})", chosen.id, site.question),
                 _ => format!("`{}` by {decided_by}: {reason}", chosen.id),
             };
+            // A call kept on a receiver whose type a cfg decides: which cfg, and where.
+            let detail = match &site.evidence {
+                crate::core::model::Evidence::CfgDependent { why: cfg, .. } if why != UnchangedReason::NeedsReview => format!("{detail} ({cfg})"),
+                _ => detail,
+            };
             out.unchanged.push(Unchanged { decided_by: Some(decided_by.clone()), ..Unchanged::at(site.rule, &site.file, Some(site.line), why, detail) });
             continue;
         }
@@ -252,7 +257,7 @@ pub fn judge_within(
         // A pack's choice carries its question (the rule's message) in the reason, with
         // the option taken and what it means.
         let reason = match site.evidence {
-            crate::core::model::Evidence::None | crate::core::model::Evidence::ReExport { .. } => {
+            crate::core::model::Evidence::None | crate::core::model::Evidence::ReExport { .. } | crate::core::model::Evidence::CfgDependent { .. } => {
                 format!("{} → `{}` ({}): {reason}", site.question, chosen.id, chosen.when)
             }
             _ => format!("{}: {reason}", chosen.id),

@@ -62,7 +62,7 @@ pub fn queries_for(site: &Site) -> Vec<Query> {
     match &site.evidence {
         Evidence::IfLetRescope { .. } => Query::ALL.to_vec(),
         Evidence::TailExprDropOrder { .. } => vec![Query::DropImpls, Query::Definitions],
-        Evidence::None | Evidence::ReExport { .. } => vec![Query::Definitions],
+        Evidence::None | Evidence::ReExport { .. } | Evidence::CfgDependent { .. } => vec![Query::Definitions],
     }
 }
 
@@ -179,7 +179,7 @@ pub fn question(site: &Site, found: &[(Query, String)], queries: &[Query]) -> Qu
 pub fn answer_query(site: &Site, query: Query, files: &BTreeMap<String, SourceFile>) -> String {
     let destructors = match &site.evidence {
         Evidence::IfLetRescope { destructors, .. } | Evidence::TailExprDropOrder { destructors } => destructors.clone(),
-        Evidence::None | Evidence::ReExport { .. } => Vec::new(),
+        Evidence::None | Evidence::ReExport { .. } | Evidence::CfgDependent { .. } => Vec::new(),
     };
     let found: Vec<String> = match query {
         Query::DropImpls => destructors
@@ -242,7 +242,7 @@ pub fn add_context(site: &mut Site, files: &BTreeMap<String, SourceFile>) {
     }
     let destructors = match &site.evidence {
         Evidence::IfLetRescope { destructors, .. } | Evidence::TailExprDropOrder { destructors } => destructors.clone(),
-        Evidence::None | Evidence::ReExport { .. } => Vec::new(),
+        Evidence::None | Evidence::ReExport { .. } | Evidence::CfgDependent { .. } => Vec::new(),
     };
     let kinds: Vec<String> = destructors.iter().map(|d| format!("// destructor involved: {:?} ({}:{})", d.origin, d.location, d.line)).collect();
     if !kinds.is_empty() {

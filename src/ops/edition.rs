@@ -178,7 +178,8 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
     migration.diagnostics.sort();
     let finished = match &req.write {
         WriteMode::Apply(options) => {
-            let check = CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.spec()).collect() };
+            let check =
+                CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.spec()).collect(), config: Default::default() };
             Some(finish(&mut migration, &Finish { root: &ws.root, check, options, repair: None, review, policy: Policy::AsBefore }, progress)?)
         }
         _ => None,

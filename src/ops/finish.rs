@@ -77,6 +77,9 @@ pub struct Finished {
     pub repairs: Option<Repairs>,
     /// The verification, if asked for.
     pub verified: Option<Verified>,
+    /// The verification in each other configuration a change split by a feature's cfg
+    /// depends on (`ops::configs`); empty when no change is.
+    pub configurations: Vec<super::configs::ConfigurationChecked>,
 }
 
 /// What repairing did.
@@ -109,6 +112,20 @@ pub fn finish(migration: &mut Migration, finish: &Finish<'_>, progress: &dyn Pro
     } else {
         None
     };
+    // The other configurations split code depends on, each with its own baseline.
+    let configurations = if baseline.is_some() {
+        super::configs::extra_configurations(migration, &finish.check, &|p| features_table(&finish.check.manifest_path, p))
+    } else {
+        Vec::new()
+    };
+    if !configurations.is_empty() {
+        progress.step(&format!(
+            "Checking the build before writing in {} more configuration(s): {}",
+            configurations.len(),
+            configurations.iter().map(|c| c.describe()).collect::<Vec<_>>().join("; ")
+        ));
+    }
+    let config_baselines = super::configs::baselines(&configurations)?;
     progress.stage("writing");
     let applied = apply(migration);
     out.written = applied.written;
@@ -119,6 +136,25 @@ pub fn finish(migration: &mut Migration, finish: &Finish<'_>, progress: &dyn Pro
     if let Some(baseline) = baseline {
         progress.step("Verifying the migrated code with `cargo check --all-targets`");
         let verified = verify(migration, &finish.check, &baseline, finish.root, finish.options.broken_code, finish.policy)?;
+        if !configurations.is_empty() {
+            progress.step("Verifying the split code in the other configurations");
+            let reverted: Vec<Change> = verified.reverted.iter().map(|r| r.change.clone()).collect();
+            out.configurations = super::configs::verify_configurations(
+                migration,
+                &reverted,
+                configurations,
+                config_baselines,
+                finish.root,
+                finish.options.broken_code,
+                finish.policy,
+            )?;
+            migration.add_unchanged(out.configurations.iter().flat_map(|c| {
+                c.verified.reverted.iter().map(move |r| Unchanged {
+                    detail: format!("{} ({}, in the build with {})", r.change.reason, r.step.why(), c.configuration.describe()),
+                    ..Unchanged::of_change(&r.change, UnchangedReason::Reverted)
+                })
+            }));
+        }
         migration.add_unchanged(
             verified
                 .reverted
@@ -266,4 +302,11 @@ fn repair_remaining(
         }
     }
     Ok(out)
+}
+
+/// A package's `[features]` table, from `cargo metadata` (no dependencies read): what
+/// [`super::configs::extra_configurations`] needs to build a feature the other way.
+fn features_table(manifest: &Path, package: &str) -> Option<super::configs::FeatureTable> {
+    let meta = cargo_metadata::MetadataCommand::new().manifest_path(manifest).no_deps().exec().ok()?;
+    meta.packages.iter().find(|p| p.name.as_str() == package).map(|p| p.features.clone().into_iter().collect())
 }

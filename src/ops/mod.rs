@@ -14,7 +14,10 @@
 //! - [`review`]: `--interactive`, the user's decision on each change before anything
 //!   is written, through the front end's [`review::Reviewer`].
 //! - [`verify`]: the compiler's last word on what was written, and the reverts.
+//! - [`configs`]: the builds beyond the default one that a change split by a feature's
+//!   cfg needs `--verify` to check (the feature the other way).
 
+pub mod configs;
 pub mod edition;
 pub mod explain;
 pub mod finish;

@@ -146,7 +146,7 @@ impl Finder<'_, '_> {
                 bindings.insert(format!("@path:{key}"), Binding { range: written.clone(), loose: 0 });
                 bindings.insert(format!("@pathhead:{key}"), Binding { range: written.start..last, loose: 0 });
             }
-            self.hits.push(Hit { rule, range: whole, bindings, trait_leaf: None });
+            self.hits.push(Hit { rule, range: whole, bindings, trait_leaf: None, cfg: None });
             return; // the first rule that matches wins
         }
     }

@@ -18,7 +18,7 @@ use syn::visit::{self, Visit};
 
 use super::format::Constraint;
 use super::pattern::{satisfies, strip_parens, token_text, unraw, ArgsPat, Body, Pat, PathPat, TyPat};
-use super::resolve::{segments, type_name, Facts, Resolved};
+use super::resolve::{segments, type_head, type_name, CfgDef, CfgDefs, Facts, Resolved};
 use super::CompiledRule;
 
 /// What a metavariable is bound to.
@@ -44,6 +44,60 @@ pub struct Hit {
     pub bindings: BTreeMap<String, Binding>,
     /// Leaf of the `use` that brings the rule's trait in scope, if any.
     pub trait_leaf: Option<usize>,
+    /// Set when the receiver's type is the rule's only under a `#[cfg]` the code around
+    /// the match does not settle: the rewrite must hold in every configuration.
+    pub cfg: Option<CfgDep>,
+}
+
+/// A receiver whose type depends on the build's configuration: a name (type alias,
+/// import, field) the code defines under `#[cfg(..)]`, which is the rule's receiver type
+/// only where [`CfgDep::def`]'s condition holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CfgDep {
+    /// The receiver as written (`self.map`).
+    pub receiver: String,
+    /// The name whose definition depends on the cfg: the type alias or import (`MapImpl`),
+    /// or the field (`map`).
+    pub name: String,
+    /// The definition that makes it the rule's receiver type.
+    pub def: CfgDef,
+    /// Its other definitions (under other cfgs), as far as the code shows them.
+    pub others: Vec<CfgDef>,
+}
+
+impl CfgDep {
+    /// The predicate under which the receiver is the rule's type.
+    pub fn predicate(&self) -> String {
+        self.def.predicate()
+    }
+
+    /// One sentence: which condition decides the receiver's type, and where.
+    pub fn explain(&self, rule_type: &str) -> String {
+        let place = |d: &CfgDef| if d.file.is_empty() { format!("line {}", d.line) } else { format!("{}:{}", d.file, d.line) };
+        let others: Vec<String> = self.others.iter().map(|d| format!("`{}` under `#[cfg({})]` ({})", d.ty.join("::"), d.predicate(), place(d))).collect();
+        format!(
+            "the receiver `{}` has the type `{rule_type}` only under `#[cfg({})]` ({} `{}`, {}){}",
+            self.receiver,
+            self.predicate(),
+            self.def.kind,
+            self.name,
+            place(&self.def),
+            if others.is_empty() { String::new() } else { format!(", and is {}", others.join(", ")) }
+        )
+    }
+}
+
+/// What the cfgs around a match say about a receiver whose type depends on a cfg.
+enum CfgOutcome {
+    /// The receiver's type does not depend on a cfg (as far as the code shows).
+    Independent,
+    /// The code around the match is compiled only where the receiver is not the rule's
+    /// type, or its type is never the rule's: nothing to rewrite.
+    Other,
+    /// The code around the match is compiled only where it is: a plain rewrite.
+    Within,
+    /// Both: the rewrite must be split by the cfg.
+    Split(CfgDep),
 }
 
 /// A path written in code that names the crate.
@@ -107,6 +161,7 @@ pub fn find(
     facts: &Facts,
     rules: &[CompiledRule],
     extra_methods: &BTreeSet<String>,
+    extra_cfg: &CfgDefs,
     sites: &[super::CompilerSite],
     assume_errors: bool,
     range: &dyn Fn(Span) -> Range<usize>,
@@ -116,6 +171,8 @@ pub fn find(
         rules,
         text,
         extra_methods,
+        extra_cfg,
+        cfg_regions: Vec::new(),
         sites,
         assume_errors,
         places: Vec::new(),
@@ -134,6 +191,10 @@ struct Matcher<'a, 'r> {
     rules: &'a [CompiledRule],
     text: &'a str,
     extra_methods: &'a BTreeSet<String>,
+    /// Cfg'd definitions of the package's other files.
+    extra_cfg: &'a CfgDefs,
+    /// Code under `#[cfg(..)]` seen so far: its range and the conditions.
+    cfg_regions: Vec<(Range<usize>, Vec<String>)>,
     sites: &'a [super::CompilerSite],
     /// Whether rules that apply at a compiler error apply wherever they match (a pack's
     /// own examples, which no compiler checks).
@@ -392,7 +453,7 @@ impl Matcher<'_, '_> {
             if let Some(bounds) = self.bounds_of(name) {
                 return Evidence::Bounds(bounds.clone());
             }
-            if self.facts.types.contains(name) {
+            if self.facts.types.contains(name) || self.cfg_types(name).is_some() {
                 return Evidence::Local(name.clone());
             }
         }
@@ -618,7 +679,15 @@ impl Matcher<'_, '_> {
                     continue;
                 }
             }
-            let trusted = self.compiler_resolved(rule, pat, expr, &at);
+            // A receiver whose type is the rule's under a cfg is settled by that cfg: not
+            // rewritten where the code around it excludes it, split where it does not say.
+            let (cfg, settled) = match self.cfg_outcome(rule, pat, expr, &at) {
+                CfgOutcome::Other => continue,
+                CfgOutcome::Split(dep) => (Some(dep), true),
+                CfgOutcome::Within => (None, true),
+                CfgOutcome::Independent => (None, false),
+            };
+            let trusted = settled || self.compiler_resolved(rule, pat, expr, &at);
             let mut trait_leaf = None;
             if let Some(trait_path) = &rule.trait_path {
                 match self.facts.brings_in(trait_path) {
@@ -645,8 +714,93 @@ impl Matcher<'_, '_> {
             if self.claimed(&at) {
                 return;
             }
-            self.found.hits.push(Hit { rule: index, range: at, bindings, trait_leaf });
+            self.found.hits.push(Hit { rule: index, range: at, bindings, trait_leaf, cfg });
             return;
+        }
+    }
+
+    /// The cfg'd definitions of a type name, in this file or else in the package's others,
+    /// when there are two or more: a name defined once under a cfg does not change type
+    /// with it (the code that uses it is under that cfg too, or in a module that is).
+    fn cfg_types(&self, name: &str) -> Option<&Vec<CfgDef>> {
+        let alternatives = |d: &&Vec<CfgDef>| d.len() >= 2;
+        self.facts.cfg_defs.types.get(name).filter(alternatives).or_else(|| self.extra_cfg.types.get(name).filter(alternatives))
+    }
+
+    /// The name a receiver's type hangs on, when that name has cfg'd definitions: the
+    /// name and every definition.
+    fn cfg_defs_of(&self, receiver: &syn::Expr) -> Option<(String, Vec<CfgDef>)> {
+        use syn::Expr as E;
+        match strip_parens(receiver) {
+            E::Reference(r) => self.cfg_defs_of(&r.expr),
+            E::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.cfg_defs_of(&u.expr),
+            E::Field(f) => {
+                let field = match &f.member {
+                    syn::Member::Named(field) => unraw(field),
+                    syn::Member::Unnamed(index) => {
+                        // `self.0` of a tuple struct: the field's type by its position.
+                        let Evidence::Local(owner) = self.expr_evidence(&f.base) else { return None };
+                        let ty = self.facts.tuple_fields.get(&owner)?.get(index.index as usize)?;
+                        let [name] = type_head(ty)?.try_into().ok()?;
+                        return self.cfg_types(&name).map(|d| (name, d.clone()));
+                    }
+                };
+                let alternatives = |d: &&Vec<CfgDef>| d.len() >= 2;
+                if let Some(defs) =
+                    self.facts.cfg_defs.fields.get(&field).filter(alternatives).or_else(|| self.extra_cfg.fields.get(&field).filter(alternatives))
+                {
+                    return Some((field, defs.clone()));
+                }
+                // The field's type: one name with cfg'd definitions.
+                let heads: BTreeSet<String> =
+                    self.facts.fields.get(&field)?.iter().filter_map(type_head).filter_map(|h| (h.len() == 1).then(|| h[0].clone())).collect();
+                let [name] = heads.into_iter().collect::<Vec<_>>().try_into().ok()?;
+                self.cfg_types(&name).map(|d| (name, d.clone()))
+            }
+            E::Path(_) => match self.expr_evidence(receiver) {
+                Evidence::Local(name) => self.cfg_types(&name).map(|d| (name, d.clone())),
+                Evidence::Other(p) if p.len() == 1 => self.cfg_types(&p[0]).map(|d| (p[0].clone(), d.clone())),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether the receiver of a rule with a receiver type has a type that depends on a
+    /// cfg, and what the cfgs around the match say about it.
+    fn cfg_outcome(&self, rule: &CompiledRule, pat: &Pat, expr: &syn::Expr, at: &Range<usize>) -> CfgOutcome {
+        let Some(ty) = &rule.receiver_type else { return CfgOutcome::Independent };
+        let Some((Subject::Value(receiver), _)) = self.subject(pat, expr) else { return CfgOutcome::Independent };
+        let Some((name, defs)) = self.cfg_defs_of(receiver) else { return CfgOutcome::Independent };
+        let (matching, others): (Vec<CfgDef>, Vec<CfgDef>) = defs.into_iter().partition(|d| d.ty == *ty);
+        // One condition makes it the rule's type (two definitions under one cfg, or none
+        // at all: not a shape this can split).
+        let Some(def) = matching.first().cloned() else {
+            // Defined two ways or more, none of them the rule's type nor a type of the
+            // file's own (which could be an alias of it): not this rule's call.
+            let local = |d: &CfgDef| d.ty.len() == 1 && (self.facts.types.contains(&d.ty[0]) || self.cfg_types(&d.ty[0]).is_some());
+            return if others.len() >= 2 && !others.iter().any(local) { CfgOutcome::Other } else { CfgOutcome::Independent };
+        };
+        if matching.iter().any(|d| d.when != def.when) {
+            return CfgOutcome::Independent;
+        }
+        let around: Vec<&String> = self.cfg_regions.iter().filter(|(r, _)| r.start <= at.start && at.end <= r.end).flat_map(|(_, c)| c).collect();
+        let negated = |w: &String| crate::syntax::cfg::negation(w);
+        if around.iter().any(|c| def.when.iter().any(|w| **c == negated(w)) || **c == negated(&def.predicate())) {
+            return CfgOutcome::Other;
+        }
+        if def.when.iter().all(|w| around.contains(&w)) {
+            return CfgOutcome::Within;
+        }
+        let receiver = self.text.get(self.r(receiver)).unwrap_or_default().to_string();
+        CfgOutcome::Split(CfgDep { receiver, name, def, others })
+    }
+
+    /// Records the cfg conditions `attrs` put on the code at `range`.
+    fn note_cfg(&mut self, attrs: &[syn::Attribute], range: Range<usize>) {
+        let when = crate::syntax::cfg::conjuncts(attrs);
+        if !when.is_empty() {
+            self.cfg_regions.push((range, when));
         }
     }
 
@@ -734,7 +888,7 @@ impl Matcher<'_, '_> {
             let mut bindings = Bindings::new();
             if self.match_type(pat, ty, &mut bindings) {
                 let range = self.r(ty);
-                self.found.hits.push(Hit { rule: index, range, bindings, trait_leaf: None });
+                self.found.hits.push(Hit { rule: index, range, bindings, trait_leaf: None, cfg: None });
                 return;
             }
         }
@@ -820,6 +974,7 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
             syn::Expr::Reference(r) if r.mutability.is_some() => self.places.push(self.r(&r.expr)),
             _ => {}
         }
+        self.note_cfg(crate::syntax::cfg::attrs_of(e), self.r(e));
         self.try_rules(e);
         visit::visit_expr(self, e);
     }
@@ -844,7 +999,18 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
         self.scopes.pop();
     }
 
+    fn visit_item(&mut self, i: &'ast syn::Item) {
+        self.note_cfg(crate::syntax::cfg::attrs_of(i), self.r(i));
+        visit::visit_item(self, i);
+    }
+
+    fn visit_impl_item(&mut self, i: &'ast syn::ImplItem) {
+        self.note_cfg(crate::syntax::cfg::attrs_of(i), self.r(i));
+        visit::visit_impl_item(self, i);
+    }
+
     fn visit_local(&mut self, local: &'ast syn::Local) {
+        self.note_cfg(&local.attrs, self.r(local));
         for attr in &local.attrs {
             self.visit_attribute(attr);
         }
@@ -902,6 +1068,7 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
     }
 
     fn visit_arm(&mut self, arm: &'ast syn::Arm) {
+        self.note_cfg(&arm.attrs, self.r(arm));
         self.scopes.push(BTreeMap::new());
         self.bind_pat(&arm.pat, Evidence::Unknown);
         visit::visit_arm(self, arm);

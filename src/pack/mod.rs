@@ -55,5 +55,5 @@ pub use compile::{Action, ChoiceOption, CompiledPack, CompiledRule};
 pub use explain::explain;
 pub use registry::{builtin, builtin_sources};
 pub use rule::PackRule;
-pub use run::{run_pack, CompilerSite, PackChoice, PackRun, RunCx};
+pub use run::{run_pack, CfgSplit, CompilerSite, PackChoice, PackRun, RunCx};
 pub use scaffold::scaffold;

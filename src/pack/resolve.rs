@@ -29,13 +29,72 @@ pub struct Env {
     /// Whether the package's crate root has `#[macro_use] extern crate` of the crate, which
     /// puts its macros in scope by their bare names in every module.
     pub macro_use: bool,
+    /// Names of types and fields the package defines under `#[cfg(..)]`, in files other
+    /// than the one checked (from an index of the package, when the caller has one).
+    pub cfg_defs: CfgDefs,
+}
+
+/// A type name or a struct field the code defines under `#[cfg(..)]`: what it is in the
+/// configurations where that cfg holds. A name with such definitions has a type that
+/// depends on the build's features (`type MapImpl<K, V> = IndexMap<K, V>;` under
+/// `#[cfg(feature = "preserve_order")]`, `BTreeMap` otherwise).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CfgDef {
+    /// The conditions of its `#[cfg]`s, one per conjunct ([`crate::syntax::cfg::conjuncts`]).
+    pub when: Vec<String>,
+    /// The type it stands for: the path of its head as written, resolved through the
+    /// file's imports where they reach the pack's crate (`indexmap::IndexMap`).
+    pub ty: Vec<String>,
+    /// What defines it: `type alias`, `import` or `field`.
+    pub kind: &'static str,
+    /// Where: the file (empty: the file checked) and the 1-based line.
+    pub file: String,
+    /// The line.
+    pub line: usize,
+}
+
+impl CfgDef {
+    /// The condition as one predicate: the conjunct, or `all(..)` of them.
+    pub fn predicate(&self) -> String {
+        match self.when.as_slice() {
+            [one] => one.clone(),
+            many => format!("all({})", many.join(", ")),
+        }
+    }
+}
+
+/// The cfg'd definitions of a file or a package: type names (aliases, `use .. as`) and
+/// struct fields, by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CfgDefs {
+    /// Type names (type aliases, imports).
+    pub types: BTreeMap<String, Vec<CfgDef>>,
+    /// Struct fields.
+    pub fields: BTreeMap<String, Vec<CfgDef>>,
+}
+
+impl CfgDefs {
+    /// Adds `other`'s definitions, naming their file `file` where they name none.
+    pub fn extend_from(&mut self, other: &CfgDefs, file: &str) {
+        for (mine, theirs) in [(&mut self.types, &other.types), (&mut self.fields, &other.fields)] {
+            for (name, defs) in theirs {
+                let entry = mine.entry(name.clone()).or_default();
+                for d in defs {
+                    let d = CfgDef { file: if d.file.is_empty() { file.to_string() } else { d.file.clone() }, ..d.clone() };
+                    if !entry.contains(&d) {
+                        entry.push(d);
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl Env {
     /// The environment of a package that depends on `krate` under its own name.
     pub fn plain(krate: &str) -> Env {
         let krate = krate.replace('-', "_");
-        Env { local_names: vec![krate.clone()], krate, own_methods: BTreeSet::new(), macro_use: false }
+        Env { local_names: vec![krate.clone()], krate, own_methods: BTreeSet::new(), macro_use: false, cfg_defs: CfgDefs::default() }
     }
 }
 
@@ -164,6 +223,8 @@ pub struct Facts {
     pub own_methods: BTreeSet<String>,
     /// Struct fields: name → the field's type tokens, one per struct declaring it.
     pub fields: BTreeMap<String, Vec<syn::Type>>,
+    /// Tuple structs: name → the types of their fields, in order.
+    pub tuple_fields: BTreeMap<String, Vec<syn::Type>>,
     /// Occurrences of identifiers that can be local names (not after `.` or `::`),
     /// outside `use` items, by name (macro bodies included).
     pub ident_count: BTreeMap<String, usize>,
@@ -180,6 +241,8 @@ pub struct Facts {
     /// Whether the crate's macros are in scope by their bare names: the package imports
     /// them with `#[macro_use] extern crate` (here or in its crate root).
     pub macro_use: bool,
+    /// Types and fields the file defines under `#[cfg(..)]` (their `ty` resolved).
+    pub cfg_defs: CfgDefs,
 }
 
 impl Facts {
@@ -211,6 +274,14 @@ impl Facts {
                 facts.names.entry(local.clone()).or_default().push(i);
             }
         }
+        // What the cfg'd definitions stand for, now that the imports are known.
+        let mut defs = std::mem::take(&mut facts.cfg_defs);
+        for def in defs.types.values_mut().chain(defs.fields.values_mut()).flatten() {
+            if let Some(r) = facts.resolve(&def.ty, false) {
+                def.ty = r.full;
+            }
+        }
+        facts.cfg_defs = defs;
         facts.first_use = facts.uses.iter().filter(|u| u.top_level).map(|u| u.range.start).min();
         facts.insert_at = inner_attrs_end(file, range);
         count_idents(tokens, &facts.uses, range, &mut facts.ident_count, &mut facts.all_idents);
@@ -471,8 +542,26 @@ impl<'ast> Visit<'ast> for Collect<'_, '_> {
     fn visit_item(&mut self, item: &'ast syn::Item) {
         if let syn::Item::Use(u) = item {
             // Before the depth moves: a top-level `use` is at depth 0.
+            let first = self.facts.leaves.len();
             self.use_item(u);
+            let when = crate::syntax::cfg::conjuncts(&u.attrs);
+            if !when.is_empty() {
+                for leaf in &self.facts.leaves[first..] {
+                    if let (Some(local), LeafKind::Name) = (&leaf.local, leaf.kind) {
+                        let ty = leaf.written.iter().map(|(s, _)| s.clone()).collect();
+                        let def = CfgDef { when: when.clone(), ty, kind: "import", file: String::new(), line: u.use_token.span.start().line };
+                        self.facts.cfg_defs.types.entry(local.clone()).or_default().push(def);
+                    }
+                }
+            }
             return;
+        }
+        if let syn::Item::Type(t) = item {
+            let when = crate::syntax::cfg::conjuncts(&t.attrs);
+            if let (false, syn::Type::Path(p)) = (when.is_empty(), &*t.ty) {
+                let def = CfgDef { when, ty: segments(&p.path), kind: "type alias", file: String::new(), line: t.ident.span().start().line };
+                self.facts.cfg_defs.types.entry(unraw(&t.ident)).or_default().push(def);
+            }
         }
         let name = match item {
             syn::Item::Fn(f) => Some(&f.sig.ident),
@@ -501,8 +590,16 @@ impl<'ast> Visit<'ast> for Collect<'_, '_> {
             syn::Item::Struct(s) => {
                 for field in &s.fields {
                     if let Some(ident) = &field.ident {
+                        let when = crate::syntax::cfg::conjuncts(&field.attrs);
+                        if let (false, Some(head)) = (when.is_empty(), type_head(&field.ty)) {
+                            let def = CfgDef { when, ty: head, kind: "field", file: String::new(), line: ident.span().start().line };
+                            self.facts.cfg_defs.fields.entry(unraw(ident)).or_default().push(def);
+                        }
                         self.facts.fields.entry(unraw(ident)).or_default().push(field.ty.clone());
                     }
+                }
+                if let syn::Fields::Unnamed(fields) = &s.fields {
+                    self.facts.tuple_fields.insert(unraw(&s.ident), fields.unnamed.iter().map(|f| f.ty.clone()).collect());
                 }
             }
             syn::Item::Impl(i) if i.trait_.is_none() => {
@@ -545,6 +642,17 @@ pub fn type_name(ty: &syn::Type) -> Option<String> {
         syn::Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| unraw(&s.ident)),
         syn::Type::Reference(r) => type_name(&r.elem),
         syn::Type::Paren(p) => type_name(&p.elem),
+        _ => None,
+    }
+}
+
+/// The path of a type's head as written (`&mut indexmap::IndexMap<K, V>` →
+/// `indexmap::IndexMap`).
+pub fn type_head(ty: &syn::Type) -> Option<Vec<String>> {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => Some(segments(&p.path)),
+        syn::Type::Reference(r) => type_head(&r.elem),
+        syn::Type::Paren(p) => type_head(&p.elem),
         _ => None,
     }
 }
@@ -608,7 +716,7 @@ mod tests {
 
     #[test]
     fn renamed_dependency_is_the_crate_and_its_real_name_is_not() {
-        let env = Env { krate: "rand".into(), local_names: vec!["foo".into()], own_methods: BTreeSet::new(), macro_use: false };
+        let env = Env { krate: "rand".into(), local_names: vec!["foo".into()], own_methods: BTreeSet::new(), macro_use: false, cfg_defs: CfgDefs::default() };
         let f = facts("use foo::thread_rng; use rand::Rng;", &env);
         assert_eq!(f.resolve(&path("thread_rng"), false).unwrap().full, path("rand::thread_rng"));
         assert_eq!(f.resolve(&path("foo::random"), false).unwrap().full, path("rand::random"));

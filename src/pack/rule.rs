@@ -41,9 +41,28 @@ impl PackRule {
     fn site(&self, cx: &SourceCx<'_>, choice: &PackChoice) -> crate::core::model::Site {
         let rule = &self.pack.rules[choice.rule];
         let start = choice.range.start;
-        let question = match &rule.action {
-            Action::Choice { question, .. } => format!("{} — {question}", rule.message),
-            Action::Replace { .. } | Action::Derive { .. } | Action::Literal(_) | Action::Note(_) => rule.message.clone(),
+        let (question, is_choice) = match &rule.action {
+            Action::Choice { question, .. } => (format!("{} — {question}", rule.message), true),
+            Action::Replace { .. } | Action::Derive { .. } | Action::Literal(_) | Action::Note(_) => (rule.message.clone(), false),
+        };
+        // A receiver whose type the build's features decide: the question says which cfg,
+        // and why the code is split by it.
+        let (question, evidence) = match &choice.cfg {
+            Some(split) => (
+                format!(
+                    "{question}{} Here {}: the call is split by `#[cfg({})]` so that the rewrite applies where the receiver has that type and every other configuration keeps the call as written.",
+                    if question.ends_with(['.', '?', '!']) { "" } else { "." },
+                    split.why,
+                    split.predicate
+                ),
+                crate::core::model::Evidence::CfgDependent {
+                    predicate: split.predicate.clone(),
+                    features: crate::syntax::cfg::features_in(&split.predicate),
+                    why: split.why.clone(),
+                    choice: is_choice,
+                },
+            ),
+            None => (question, crate::core::model::Evidence::None),
         };
         crate::core::model::Site {
             rule: rule.full_id,
@@ -59,7 +78,7 @@ impl PackRule {
                 .map(|(id, when, edits)| crate::core::model::SiteOption { id: id.clone(), when: when.clone(), edits: edits.clone() })
                 .collect(),
             conservative: choice.conservative,
-            evidence: crate::core::model::Evidence::None,
+            evidence,
         }
     }
 }
@@ -787,5 +806,182 @@ replace = "nom_language::error::VerboseError"
         let err = CompiledPack::from_text(&pack, "mini.toml").unwrap_err();
         assert_eq!(err.line, Some(9), "{err}");
         assert!(err.message.contains("`code` defines no `pub` item `Stride`"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod cfg_split_tests {
+    //! A receiver whose type a feature decides (`IndexMap` under one feature, `BTreeMap`
+    //! or `HashMap` otherwise): the built-in indexmap pack's rewrites are split by that
+    //! cfg, the other configurations keep the call as written.
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::core::model::Change;
+
+    const INDEXMAP: &str = include_str!("../../migrations/indexmap/1-2.toml");
+
+    fn run(code: &str) -> (String, Vec<Change>) {
+        let pack = Arc::new(CompiledPack::from_text(INDEXMAP, "indexmap.toml").unwrap_or_else(|e| panic!("{e}")));
+        let rule = PackRule::new(pack);
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021);
+        let (changes, new) = crate::engine::pipeline::migrate_source("lib.rs", code, &opts).unwrap();
+        (new, changes)
+    }
+
+    /// `code` migrates to `expected`, and a second run changes nothing.
+    fn check(code: &str, expected: &str) -> Vec<Change> {
+        let (new, changes) = run(code);
+        assert_eq!(new, expected);
+        let (again, more) = run(&new);
+        assert!(more.is_empty() && again == new, "not idempotent: {again}");
+        changes
+    }
+
+    const ALIASES: &str = "use std::collections::btree_map::{self, BTreeMap};\n#[cfg(feature = \"preserve_order\")]\nuse indexmap::{self, IndexMap};\n\npub struct Map {\n    map: MapImpl<String, u32>,\n}\n\n#[cfg(not(feature = \"preserve_order\"))]\ntype MapImpl<K, V> = BTreeMap<K, V>;\n#[cfg(feature = \"preserve_order\")]\ntype MapImpl<K, V> = IndexMap<K, V>;\n\npub struct OccupiedEntry<'a> {\n    occupied: OccupiedEntryImpl<'a>,\n}\n#[cfg(not(feature = \"preserve_order\"))]\ntype OccupiedEntryImpl<'a> = btree_map::OccupiedEntry<'a, String, u32>;\n#[cfg(feature = \"preserve_order\")]\ntype OccupiedEntryImpl<'a> = indexmap::map::OccupiedEntry<'a, String, u32>;\n\n";
+
+    #[test]
+    fn a_tail_call_on_a_cfg_aliased_map_is_split_into_two_blocks() {
+        let code = format!("{ALIASES}impl Map {{\n    pub fn remove(&mut self, key: &str) -> Option<u32> {{\n        self.map.remove(key)\n    }}\n}}\n\nimpl OccupiedEntry<'_> {{\n    pub fn remove(self) -> u32 {{\n        self.occupied.remove()\n    }}\n}}\n");
+        let expected = format!("{ALIASES}impl Map {{\n    pub fn remove(&mut self, key: &str) -> Option<u32> {{\n        #[cfg(feature = \"preserve_order\")]\n        {{\n            self.map.swap_remove(key)\n        }}\n        #[cfg(not(feature = \"preserve_order\"))]\n        {{\n            self.map.remove(key)\n        }}\n    }}\n}}\n\nimpl OccupiedEntry<'_> {{\n    pub fn remove(self) -> u32 {{\n        #[cfg(feature = \"preserve_order\")]\n        {{\n            self.occupied.swap_remove()\n        }}\n        #[cfg(not(feature = \"preserve_order\"))]\n        {{\n            self.occupied.remove()\n        }}\n    }}\n}}\n");
+        let changes = check(&code, &expected);
+        assert_eq!(changes.len(), 2, "{changes:#?}");
+        // What the diff shows: the feature that decides the type, and why the split.
+        let reason = &changes.iter().find(|c| c.rule == "indexmap/map-remove").unwrap().reason;
+        assert!(reason.contains("the receiver `self.map` has the type `indexmap::IndexMap` only under `#[cfg(feature = \"preserve_order\")]` (type alias `MapImpl`, line 12), and is `BTreeMap` under `#[cfg(not(feature = \"preserve_order\"))]` (line 10)"), "{reason}");
+        assert!(reason.contains("the call is split by `#[cfg(feature = \"preserve_order\")]`") && reason.contains("→ `split-swap`"), "{reason}");
+    }
+
+    #[test]
+    fn statements_and_values_are_split_as_statements_and_as_a_block() {
+        let code = format!("{ALIASES}impl Map {{\n    pub fn drop_a(&mut self) {{\n        self.map.remove(\"a\");\n    }}\n    pub fn take_b(&mut self) -> u32 {{\n        let b = self.map.remove(\"b\").unwrap_or(0);\n        b + 1\n    }}\n}}\n");
+        let expected = format!("{ALIASES}impl Map {{\n    pub fn drop_a(&mut self) {{\n        #[cfg(feature = \"preserve_order\")]\n        self.map.swap_remove(\"a\");\n        #[cfg(not(feature = \"preserve_order\"))]\n        self.map.remove(\"a\");\n    }}\n    pub fn take_b(&mut self) -> u32 {{\n        let b = {{\n            #[cfg(feature = \"preserve_order\")]\n            {{\n                self.map.swap_remove(\"b\")\n            }}\n            #[cfg(not(feature = \"preserve_order\"))]\n            {{\n                self.map.remove(\"b\")\n            }}\n        }}\n        .unwrap_or(0);\n        b + 1\n    }}\n}}\n");
+        check(&code, &expected);
+    }
+
+    #[test]
+    fn code_already_under_the_cfg_is_rewritten_or_left_as_its_cfg_says() {
+        // Under the feature the receiver is an `IndexMap`: a plain rewrite. Under its
+        // negation it is a `BTreeMap`: nothing to do.
+        let code = format!("{ALIASES}impl Map {{\n    pub fn remove(&mut self, key: &str) -> Option<u32> {{\n        #[cfg(feature = \"preserve_order\")]\n        return self.map.remove(key);\n        #[cfg(not(feature = \"preserve_order\"))]\n        return self.map.remove(key);\n    }}\n}}\n");
+        let expected = code.replacen("return self.map.remove(key);", "return self.map.swap_remove(key);", 1);
+        check(&code, &expected);
+    }
+
+    #[test]
+    fn cfg_imports_and_cfg_fields_decide_the_type_too() {
+        // `use .. as` under a cfg, the other definition a `HashMap`.
+        let code = "#[cfg(feature = \"ordered\")]\nuse indexmap::IndexMap as Map;\n#[cfg(not(feature = \"ordered\"))]\nuse std::collections::HashMap as Map;\n\nfn f(m: &mut Map<u8, u8>) -> Option<u8> {\n    m.remove(&1)\n}\n";
+        let expected = "#[cfg(feature = \"ordered\")]\nuse indexmap::IndexMap as Map;\n#[cfg(not(feature = \"ordered\"))]\nuse std::collections::HashMap as Map;\n\nfn f(m: &mut Map<u8, u8>) -> Option<u8> {\n    #[cfg(feature = \"ordered\")]\n    {\n        m.swap_remove(&1)\n    }\n    #[cfg(not(feature = \"ordered\"))]\n    {\n        m.remove(&1)\n    }\n}\n";
+        let changes = check(code, expected);
+        assert!(
+            changes[0].reason.contains("(import `Map`, line 2), and is `std::collections::HashMap` under `#[cfg(not(feature = \"ordered\"))]` (line 4)"),
+            "{}",
+            changes[0].reason
+        );
+        // A struct field declared twice under opposite cfgs.
+        let code = "use std::collections::HashSet;\nstruct Seen {\n    #[cfg(all(feature = \"ordered\", feature = \"std\"))]\n    set: indexmap::IndexSet<u32>,\n    #[cfg(not(all(feature = \"ordered\", feature = \"std\")))]\n    set: HashSet<u32>,\n}\nimpl Seen {\n    fn forget(&mut self, v: u32) -> bool {\n        self.set.remove(&v)\n    }\n}\n";
+        let expected = code.replace(
+            "        self.set.remove(&v)\n",
+            "        #[cfg(all(feature = \"ordered\", feature = \"std\"))]\n        {\n            self.set.swap_remove(&v)\n        }\n        #[cfg(not(all(feature = \"ordered\", feature = \"std\")))]\n        {\n            self.set.remove(&v)\n        }\n",
+        );
+        check(code, &expected);
+    }
+
+    #[test]
+    fn the_field_of_a_tuple_struct_is_followed_to_its_type() {
+        // ron 0.7's `Map(MapInner)`.
+        let code = "pub struct Map(MapInner);\npub struct Other(u8);\n#[cfg(not(feature = \"indexmap\"))]\ntype MapInner = std::collections::BTreeMap<u8, u8>;\n#[cfg(feature = \"indexmap\")]\ntype MapInner = indexmap::IndexMap<u8, u8>;\nimpl Map {\n    pub fn remove(&mut self, key: &u8) -> Option<u8> {\n        self.0.remove(key)\n    }\n}\n";
+        let expected = code.replace(
+            "        self.0.remove(key)\n",
+            "        #[cfg(feature = \"indexmap\")]\n        {\n            self.0.swap_remove(key)\n        }\n        #[cfg(not(feature = \"indexmap\"))]\n        {\n            self.0.remove(key)\n        }\n",
+        );
+        check(code, &expected);
+    }
+
+    /// The judge's sites of `pack` on `code` (as `lib.rs`).
+    fn sites(pack: &str, code: &str) -> Vec<crate::core::model::Site> {
+        let pack = Arc::new(CompiledPack::from_text(pack, "pack.toml").unwrap_or_else(|e| panic!("{e}")));
+        let rule = PackRule::new(pack);
+        let opts = crate::engine::walk::CheckOptions::new(vec![&rule as &dyn Rule], crate::core::edition::Edition::E2021);
+        let file = crate::core::text::SourceFile::loose("lib.rs", code);
+        let (findings, _) = crate::engine::walk::check_rust_text(&file, &crate::cargo::discover::host_cfg(), &opts, true).unwrap();
+        findings.sites
+    }
+
+    /// A model that answers every question with one option.
+    struct Answers(&'static str);
+
+    impl crate::judge::llm::Model for Answers {
+        fn name(&self) -> String {
+            "answers".into()
+        }
+        fn ask(&self, q: &crate::judge::llm::Question) -> Result<crate::judge::llm::Answer, crate::judge::llm::LlmError> {
+            assert!(q.option_ids.iter().any(|o| o == self.0), "{:?}", q.option_ids);
+            Ok(crate::judge::llm::Answer { option: self.0.into(), reason: "the map is tiny".into() })
+        }
+    }
+
+    #[test]
+    fn the_judge_decides_the_split_a_heuristic_when_the_rule_has_one_rewrite() {
+        // A rule with one rewrite: the split is clear, a heuristic takes it.
+        let pack = "crate = \"lib\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"old\"\nmessage = \"`Map::old` is `Map::new_name` in 2\"\nreceiver_type = \"lib::Map\"\nmatch = \"$m.old($k)\"\nreplace = \"$m.new_name($k)\"\n";
+        let code = "#[cfg(feature = \"fast\")]\ntype M = lib::Map;\n#[cfg(not(feature = \"fast\"))]\ntype M = std::collections::HashMap<u8, u8>;\nfn f(m: &M) -> u8 {\n    m.old(1)\n}\n";
+        let files = std::collections::BTreeMap::new();
+        let judged = crate::judge::judge(sites(pack, code), &files, None, None);
+        assert_eq!(judged.verdicts.len(), 1);
+        let v = &judged.verdicts[0];
+        assert_eq!((v.option.as_str(), &v.decided_by), ("split", &crate::core::model::Decider::Heuristic));
+        assert!(v.reason.contains("`#[cfg(feature = \"fast\")]`"), "{}", v.reason);
+        assert_eq!(
+            judged.changes[0].edits[0].replacement,
+            "#[cfg(feature = \"fast\")]\n    {\n        m.new_name(1)\n    }\n    #[cfg(not(feature = \"fast\"))]\n    {\n        m.old(1)\n    }"
+        );
+        // A choice rule: the split does not say which option; a model's `keep` leaves the
+        // call, listed with the cfg that decides its receiver's type.
+        let judged = crate::judge::judge(
+            sites(INDEXMAP, &format!("{ALIASES}impl Map {{\n    fn r(&mut self) {{\n        self.map.remove(\"a\");\n    }}\n}}\n")),
+            &files,
+            Some(&Answers("keep")),
+            None,
+        );
+        assert!(judged.changes.is_empty());
+        let u = &judged.unchanged[0];
+        assert_eq!(u.reason, crate::core::model::UnchangedReason::JudgedToKeep);
+        assert!(u.detail.contains("`keep` by llm:answers: the map is tiny (the receiver `self.map` has the type `indexmap::IndexMap` only under `#[cfg(feature = \"preserve_order\")]`"), "{}", u.detail);
+        let site = &judged.sites[0];
+        assert_eq!(site.options.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["split-swap", "split-shift", "keep"]);
+        assert!(site.question.contains("only under `#[cfg(feature = \"preserve_order\")]` (type alias `MapImpl`"), "{}", site.question);
+    }
+
+    #[test]
+    fn a_statement_with_attributes_keeps_them_in_both_branches() {
+        let code =
+            format!("{ALIASES}impl Map {{\n    pub fn drop_a(&mut self) {{\n        #[allow(unused_must_use)]\n        self.map.remove(\"a\");\n    }}\n}}\n");
+        let expected = code.replace(
+            "        #[allow(unused_must_use)]\n        self.map.remove(\"a\");\n",
+            "        #[cfg(feature = \"preserve_order\")]\n        #[allow(unused_must_use)]\n        self.map.swap_remove(\"a\");\n        #[cfg(not(feature = \"preserve_order\"))]\n        #[allow(unused_must_use)]\n        self.map.remove(\"a\");\n",
+        );
+        check(&code, &expected);
+        // The same attribute on a plain rewrite stays too.
+        let code = "use indexmap::IndexMap;\nfn f(m: &mut IndexMap<u8, u8>) {\n    #[allow(unused_must_use)]\n    m.remove(&1);\n}\n";
+        check(code, &code.replace("m.remove(&1)", "m.swap_remove(&1)"));
+    }
+
+    #[test]
+    fn a_name_defined_once_under_a_cfg_is_not_split() {
+        // The import exists only with the feature; so does the code that uses it (here
+        // through its module, gated in another file): a plain rewrite.
+        let code = "#[cfg(feature = \"ordered\")]\nuse indexmap::IndexMap;\nfn f() -> usize {\n    let mut m = IndexMap::new();\n    m.insert(1, 2);\n    m.remove(&1);\n    m.len()\n}\n";
+        check(code, &code.replace("m.remove(&1)", "m.swap_remove(&1)"));
+    }
+
+    #[test]
+    fn a_receiver_of_one_type_in_every_configuration_is_not_split() {
+        // An alias without a cfg, and a cfg'd alias to other types only.
+        let code = "use indexmap::IndexMap;\ntype M = IndexMap<u8, u8>;\n#[cfg(unix)]\ntype N = std::collections::HashMap<u8, u8>;\n#[cfg(not(unix))]\ntype N = std::collections::BTreeMap<u8, u8>;\nfn f(m: &mut IndexMap<u8, u8>, n: &mut N) {\n    m.remove(&1);\n    n.remove(&1);\n}\n";
+        let (new, _) = run(code);
+        assert_eq!(new, code.replace("m.remove(&1)", "m.swap_remove(&1)"));
     }
 }

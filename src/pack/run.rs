@@ -7,7 +7,7 @@ use std::ops::Range;
 use super::compile::{split_path, Action, ChoiceOption, CompiledPack, CompiledRule};
 use super::format::Kind;
 use super::imports::{self, ImportAdd, LeafPlan, LocalPlan};
-use super::matcher::{Hit, PathSite};
+use super::matcher::{CfgDep, Hit, PathSite};
 use super::pattern::{self, Template};
 use super::resolve::{Env, Facts, Via};
 use super::{attribute, derive, matcher, template};
@@ -68,6 +68,95 @@ pub struct PackChoice {
     pub options: Vec<(String, String, Vec<Edit>)>,
     /// Index of the conservative option.
     pub conservative: usize,
+    /// Set when the options split the code by the cfg that decides the receiver's type.
+    pub cfg: Option<CfgSplit>,
+}
+
+/// Why a choice's options are split by a cfg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CfgSplit {
+    /// The predicate under which the receiver has the rule's type.
+    pub predicate: String,
+    /// Which name decides the type, and where it is defined ([`CfgDep::explain`]).
+    pub why: String,
+}
+
+/// Where a matched expression stands, for the shape of a cfg split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StmtPlace {
+    /// The whole expression of a statement ending with `;` at this offset.
+    Semi(usize),
+    /// The tail expression of a block.
+    Tail,
+    /// Anywhere else: a value inside a larger expression.
+    Inner,
+}
+
+impl StmtPlace {
+    fn of(cx: &RunCx<'_>, range: &Range<usize>) -> StmtPlace {
+        struct Find<'a> {
+            range: &'a dyn Fn(proc_macro2::Span) -> Range<usize>,
+            target: Range<usize>,
+            found: StmtPlace,
+        }
+        impl<'ast> syn::visit::Visit<'ast> for Find<'_> {
+            fn visit_block(&mut self, b: &'ast syn::Block) {
+                let last = b.stmts.len().saturating_sub(1);
+                for (i, stmt) in b.stmts.iter().enumerate() {
+                    if let syn::Stmt::Expr(e, semi) = stmt {
+                        if (self.range)(syn::spanned::Spanned::span(e)) == self.target {
+                            self.found = match semi {
+                                Some(s) => StmtPlace::Semi((self.range)(s.span).end),
+                                None if i == last => StmtPlace::Tail,
+                                None => StmtPlace::Inner,
+                            };
+                        }
+                    }
+                }
+                syn::visit::visit_block(self, b);
+            }
+        }
+        let mut find = Find { range: cx.range, target: range.clone(), found: StmtPlace::Inner };
+        syn::visit::Visit::visit_file(&mut find, cx.file);
+        find.found
+    }
+}
+
+/// The edit that writes `new` under `#[cfg(predicate)]` and keeps the code at `range` as
+/// written under its negation, laid out as rustfmt lays out such code: two statements for
+/// a statement, two blocks for a block's tail, a block of two blocks for a value.
+fn split_edits(text: &str, range: &Range<usize>, place: StmtPlace, predicate: &str, new: &str) -> Vec<Edit> {
+    let old = &text[range.clone()];
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let line_start = text[..range.start].rfind('\n').map_or(0, |i| i + 1);
+    let ind: String = text[line_start..].chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+    // Continuation lines of the code moved `extra` deeper.
+    let deeper = |code: &str, extra: &str| code.replace(nl, &format!("{nl}{extra}"));
+    let not = crate::syntax::cfg::negation(predicate);
+    let (range, replacement) = match place {
+        StmtPlace::Semi(end) => (range.start..end, format!("#[cfg({predicate})]{nl}{ind}{new};{nl}{ind}#[cfg({not})]{nl}{ind}{old};")),
+        StmtPlace::Tail => (
+            range.clone(),
+            format!(
+                "#[cfg({predicate})]{nl}{ind}{{{nl}{ind}    {}{nl}{ind}}}{nl}{ind}#[cfg({not})]{nl}{ind}{{{nl}{ind}    {}{nl}{ind}}}",
+                deeper(new, "    "),
+                deeper(old, "    ")
+            ),
+        ),
+        StmtPlace::Inner => {
+            // A method or field after the block goes on the next line, as rustfmt puts it.
+            let chained = if text[range.end..].starts_with('.') { format!("{nl}{ind}") } else { String::new() };
+            (
+                range.clone(),
+                format!(
+                    "{{{nl}{ind}    #[cfg({predicate})]{nl}{ind}    {{{nl}{ind}        {}{nl}{ind}    }}{nl}{ind}    #[cfg({not})]{nl}{ind}    {{{nl}{ind}        {}{nl}{ind}    }}{nl}{ind}}}{chained}",
+                    deeper(new, "        "),
+                    deeper(old, "        ")
+                ),
+            )
+        }
+    };
+    vec![Edit { range, replacement }]
 }
 
 /// One run of a pack on one parsed file: what [`run_pack`] reads.
@@ -127,7 +216,7 @@ pub fn run_pack(cx: &RunCx<'_>) -> PackRun {
     if cx.sites.is_empty() && !names_the_crate(&facts) {
         return PackRun::default();
     }
-    let mut found = matcher::find(cx.file, cx.text, &facts, &cx.pack.rules, &cx.env.own_methods, cx.sites, cx.assume_errors, cx.range);
+    let mut found = matcher::find(cx.file, cx.text, &facts, &cx.pack.rules, &cx.env.own_methods, &cx.env.cfg_defs, cx.sites, cx.assume_errors, cx.range);
     let (attributes, attribute_paths) = attribute::find(cx.file, &facts, &cx.pack.rules, cx.range);
     found.hits.extend(attributes);
     found.paths.extend(attribute_paths);
@@ -252,10 +341,15 @@ impl<'r> Runner<'r> {
         let edits = if new.trim().is_empty() && rule.kind == Kind::Attribute {
             // An attribute removed: its line too, when it is alone on it.
             vec![Edit { range: line_of_attribute(cx.text, hit.range.clone()), replacement: String::new() }]
+        } else if let Some(dep) = &hit.cfg {
+            // The receiver has the rule's type under a cfg only: the judge decides.
+            self.offer_split(hit, dep, &new)
         } else {
             template::minimal_edits(hit.range.clone(), &cx.text[hit.range.clone()], &new)
         };
-        self.offer_choice(hit, &edits);
+        if hit.cfg.is_none() {
+            self.offer_choice(hit, &edits);
+        }
         for path in imports {
             self.adds.push(ImportAdd { path: path.clone(), anchor: hit.trait_leaf, rule: hit.rule });
         }
@@ -318,11 +412,16 @@ impl<'r> Runner<'r> {
     /// attribute stays inner.
     fn render(&self, hit: &Hit, template: &Template) -> String {
         let out = template::render(template, &hit.bindings, self.cx.text, &self.krate);
-        if self.cx.pack.rules[hit.rule].kind == Kind::Attribute && self.cx.text[hit.range.clone()].starts_with("#!") {
-            out.replacen("#[", "#![", 1)
-        } else {
-            out
+        let matched = &self.cx.text[hit.range.clone()];
+        if self.cx.pack.rules[hit.rule].kind == Kind::Attribute {
+            if matched.starts_with("#!") {
+                return out.replacen("#[", "#![", 1);
+            }
+            return out;
         }
+        // An expression's outer attributes (`#[allow(..)] m.remove(k);`) are part of its
+        // span but of no pattern: they stay in front of the rewrite.
+        format!("{}{out}", attribute_prefix(matched))
     }
 
     /// For a choice rule, offers every option to the judge when each is a replacement of
@@ -349,7 +448,49 @@ impl<'r> Runner<'r> {
             conservative_edits: edits.to_vec(),
             options,
             conservative: *conservative,
+            cfg: None,
         });
+    }
+
+    /// For a match whose receiver has the rule's type only under a cfg ([`CfgDep`]): every
+    /// rewrite the rule offers, split by that cfg (the code as written under its negation),
+    /// and leaving the call, as a judge site. `new` is the conservative rewrite; its split
+    /// edits are returned.
+    fn offer_split(&mut self, hit: &Hit, dep: &CfgDep, new: &str) -> Vec<Edit> {
+        let rule = &self.cx.pack.rules[hit.rule];
+        let predicate = dep.predicate();
+        let place = StmtPlace::of(self.cx, &hit.range);
+        let mut options: Vec<(String, String, Vec<Edit>)> = Vec::new();
+        let conservative = match &rule.action {
+            Action::Choice { options: choices, conservative, .. } => {
+                for o in choices {
+                    let rendered = self.render(hit, &o.template);
+                    let when = format!("{}; written under `#[cfg({predicate})]` only, the other configurations keep the call as written", o.when);
+                    options.push((format!("split-{}", o.id), when, split_edits(self.cx.text, &hit.range, place, &predicate, &rendered)));
+                }
+                *conservative
+            }
+            _ => {
+                let when = format!("the rewrite under `#[cfg({predicate})]` only; the other configurations keep the call as written");
+                options.push(("split".to_string(), when, split_edits(self.cx.text, &hit.range, place, &predicate, new)));
+                0
+            }
+        };
+        options.push((
+            "keep".to_string(),
+            format!("leave the call as it is (under `#[cfg({predicate})]` it keeps what the pack rewrites: a deprecation or an error of the new release)"),
+            Vec::new(),
+        ));
+        let edits = options[conservative].2.clone();
+        self.out.choices.push(PackChoice {
+            rule: hit.rule,
+            range: hit.range.clone(),
+            conservative_edits: edits.clone(),
+            options,
+            conservative,
+            cfg: Some(CfgSplit { predicate, why: dep.explain(&rule.receiver_type.as_ref().map(|t| t.join("::")).unwrap_or_default()) }),
+        });
+        edits
     }
 
     /// A path the code writes, moved by a path rule (or following its import's move):
@@ -520,6 +661,26 @@ impl<'r> Runner<'r> {
 /// imported name, which needs an import of its own (see `run_pack`).
 fn needs_sibling_import(template: &Template, bindings: &BTreeMap<String, matcher::Binding>) -> bool {
     template.pieces.iter().any(|p| matches!(p, pattern::Piece::Var(v) if v.starts_with("@pathhead:") && bindings.get(v).is_some_and(|b| b.range.is_empty())))
+}
+
+/// The outer attributes `code` starts with, and the blanks after them (empty if none).
+fn attribute_prefix(code: &str) -> &str {
+    let mut at = 0;
+    while code[at..].starts_with("#[") {
+        let mut depth = 0usize;
+        let Some(end) = code[at..].char_indices().find_map(|(i, c)| {
+            match c {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                _ => {}
+            }
+            (c == ']' && depth == 0).then_some(at + i + 1)
+        }) else {
+            return "";
+        };
+        at = end + code[end..].len() - code[end..].trim_start().len();
+    }
+    &code[..at]
 }
 
 /// The range to remove for an attribute at `range`: its whole line (line ending included)

@@ -89,6 +89,88 @@ impl CfgSet {
     }
 }
 
+/// The conditions the `#[cfg(..)]` attributes among `attrs` put on the code, one per
+/// conjunct (`#[cfg(all(a, b))]` gives `a` and `b`), each as [`predicate_text`] writes it.
+/// Code carrying them is compiled only where every one holds.
+pub fn conjuncts(attrs: &[syn::Attribute]) -> Vec<String> {
+    fn split(meta: &syn::Meta, out: &mut Vec<String>) {
+        if let syn::Meta::List(list) = meta {
+            if list.path.is_ident("all") {
+                if let Ok(args) = list.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated) {
+                    args.iter().for_each(|m| split(m, out));
+                    return;
+                }
+            }
+        }
+        out.push(predicate_text(meta));
+    }
+    let mut out = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("cfg")) {
+        if let Ok(meta) = attr.parse_args::<syn::Meta>() {
+            split(&meta, &mut out);
+        }
+    }
+    out
+}
+
+/// A cfg predicate written the way rustfmt writes it (`feature = "x"`, `not(unix)`,
+/// `any(a, b)`): the same text for the same predicate however the code spaced it.
+pub fn predicate_text(meta: &syn::Meta) -> String {
+    match meta {
+        syn::Meta::Path(p) => p.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::"),
+        syn::Meta::NameValue(nv) => {
+            let key = nv.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::");
+            format!("{key} = {}", quote::ToTokens::to_token_stream(&nv.value))
+        }
+        syn::Meta::List(list) => {
+            let name = list.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::");
+            match list.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated) {
+                Ok(args) => format!("{name}({})", args.iter().map(predicate_text).collect::<Vec<_>>().join(", ")),
+                Err(_) => format!("{name}({})", list.tokens),
+            }
+        }
+    }
+}
+
+/// The negation of a predicate [`predicate_text`] wrote: `not(p)`, or `p` for `not(p)`.
+pub fn negation(predicate: &str) -> String {
+    match predicate.strip_prefix("not(").and_then(|p| p.strip_suffix(')')) {
+        Some(inner) if balanced(inner) => inner.to_string(),
+        _ => format!("not({predicate})"),
+    }
+}
+
+fn balanced(s: &str) -> bool {
+    let mut depth = 0i32;
+    for c in s.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0
+}
+
+/// The features a predicate [`predicate_text`] wrote names (`feature = "x"` anywhere in it).
+pub fn features_in(predicate: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = predicate;
+    while let Some(i) = rest.find("feature = \"") {
+        rest = &rest[i + "feature = \"".len()..];
+        if let Some(end) = rest.find('"') {
+            out.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The byte ranges of a file whose code is behind a cfg that is off (or unreadable).
 #[derive(Clone, Debug, Default)]
 pub struct CfgRanges {
@@ -228,11 +310,14 @@ pub fn cfg_if_branches(tokens: &proc_macro2::TokenStream, cfg: &CfgSet) -> Vec<(
 }
 
 /// The outer attributes of the syntax nodes that can carry `#[cfg]`.
-trait HasAttrs {
+/// A syntax node that carries attributes.
+pub trait HasAttrs {
+    /// Its outer attributes.
     fn attrs(&self) -> &[syn::Attribute];
 }
 
-fn attrs_of<T: HasAttrs>(node: &T) -> &[syn::Attribute] {
+/// The attributes of `node`.
+pub fn attrs_of<T: HasAttrs>(node: &T) -> &[syn::Attribute] {
     node.attrs()
 }
 
@@ -309,6 +394,16 @@ has_attrs_struct!(syn::Field, syn::Variant, syn::Arm, syn::Local, syn::FieldValu
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn conjuncts_are_the_predicates_every_cfg_puts_on_the_code() {
+        let item: syn::ItemType = syn::parse_str("#[cfg(all(unix,feature=\"a\"))] #[cfg(not( feature = \"b\" ))] type T = u8;").unwrap();
+        assert_eq!(conjuncts(&item.attrs), ["unix", "feature = \"a\"", "not(feature = \"b\")"]);
+        assert_eq!(negation("feature = \"b\""), "not(feature = \"b\")");
+        assert_eq!(negation("not(feature = \"b\")"), "feature = \"b\"");
+        assert_eq!(negation("not(a), not(b)"), "not(not(a), not(b))");
+        assert_eq!(features_in("any(feature = \"a\", not(feature = \"b\"), unix)"), ["a", "b"]);
+    }
     use super::*;
 
     fn linux() -> CfgSet {

@@ -320,7 +320,8 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
         notes: up.pack_notes(),
         krate: up.krate.replace('-', "_"),
     });
-    let check = CheckCommand { manifest_path: up.workspace.root_manifest.clone(), packages: package_specs(&up.workspace, &up.moved) };
+    let check =
+        CheckCommand { manifest_path: up.workspace.root_manifest.clone(), packages: package_specs(&up.workspace, &up.moved), config: Default::default() };
     let root = up.workspace.root.clone();
     let finished = finish(
         &mut up.migration,
@@ -798,6 +799,9 @@ fn staged_workspace(staging: &staging::Staging, selection: &Selection, packages:
 struct PackageIndex {
     own_methods: BTreeSet<String>,
     macro_use: bool,
+    /// The types and fields the package defines under `#[cfg(..)]`, in all its files: a
+    /// receiver whose type one of them decides is split by that cfg.
+    cfg_defs: crate::pack::resolve::CfgDefs,
 }
 
 /// Each selected member's index: its `#[macro_use]`, and the inherent methods a method
@@ -818,7 +822,9 @@ fn index_packages(staging: &staging::Staging, selection: &Selection, krate: &str
             let Ok(parsed) = crate::syntax::parsed::Parsed::parse(&file.text) else { continue };
             let facts = Facts::of(&parsed.syntax, &parsed.tokens, &env, &PreludeFacts::default(), &|s| parsed.range(s));
             if members {
-                out.entry(file.package.clone()).or_default().macro_use |= facts.macro_use;
+                let index = out.entry(file.package.clone()).or_default();
+                index.macro_use |= facts.macro_use;
+                index.cfg_defs.extend_from(&facts.cfg_defs, &file.display);
             }
             workspace_methods.extend(facts.own_methods);
         }
@@ -887,6 +893,7 @@ fn envs(usages: &[Usage], moving: &BTreeSet<String>, pack: &CompiledPack, index:
         if let Some(index) = index.get(package) {
             env.own_methods = index.own_methods.clone();
             env.macro_use = index.macro_use;
+            env.cfg_defs = index.cfg_defs.clone();
         }
         out.insert(package.clone(), env);
     }
