@@ -948,7 +948,7 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         self.visit_path(&mac.path);
-        crate::syntax::tokens::visit_macro_body(self, mac);
+        crate::syntax::tokens::visit_macro_body_through_metavariables(self, mac);
     }
 }
 

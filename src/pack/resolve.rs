@@ -204,7 +204,7 @@ impl Facts {
         // use distributions::Uniform;`).
         for i in 0..facts.leaves.len() {
             let written: Vec<String> = facts.leaves[i].written.iter().map(|(s, _)| s.clone()).collect();
-            facts.leaves[i].target = facts.use_target(&written);
+            facts.leaves[i].target = facts.use_target(&written).map(|t| facts.through_prelude(t));
         }
         for (i, leaf) in facts.leaves.iter().enumerate() {
             if let Some(local) = &leaf.local {
@@ -240,6 +240,16 @@ impl Facts {
         let mut full = self.use_target(&base)?;
         full.extend(written[1..].iter().cloned());
         Some(full)
+    }
+
+    /// A path through the crate's prelude module (`rand::prelude::SliceRandom`, a
+    /// re-export) as the item the old prelude declares (`rand::seq::SliceRandom`): the
+    /// same item, which rules name by its own path.
+    fn through_prelude(&self, target: Vec<String>) -> Vec<String> {
+        match target.split_last() {
+            Some((name, module)) if !self.prelude.path.is_empty() && *module == self.prelude.path[..] => self.prelude.from.get(name).cloned().unwrap_or(target),
+            _ => target,
+        }
     }
 
     /// `written` with its first segment (a local name of the crate) replaced by the crate.
@@ -535,7 +545,7 @@ impl<'ast> Visit<'ast> for Collect<'_, '_> {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        crate::syntax::tokens::visit_macro_body(self, mac);
+        crate::syntax::tokens::visit_macro_body_through_metavariables(self, mac);
     }
 }
 

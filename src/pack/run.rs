@@ -128,6 +128,10 @@ pub fn run_pack(cx: &RunCx<'_>) -> PackRun {
     let (attributes, attribute_paths) = attribute::find(cx.file, &facts, &cx.pack.rules, cx.range);
     found.hits.extend(attributes);
     found.paths.extend(attribute_paths);
+    // A path of a `macro_rules!` body is seen by the matcher (through the transcriber's
+    // metavariables) and by the attribute scan of its impls: one site, once.
+    let mut seen = BTreeSet::new();
+    found.paths.retain(|p| seen.insert(p.written.iter().map(|w| (w.1.start, w.1.end)).collect::<Vec<_>>()));
     let mut run = Runner::new(cx, &facts);
     run.out.flagged = found.hits.iter().map(|h| (h.rule, h.range.clone())).chain(found.notes.iter().map(|n| (n.rule, n.range.clone()))).collect();
     run.out.flagged.retain(|(rule, _)| cx.wanted(*rule));
@@ -240,6 +244,16 @@ impl<'r> Runner<'r> {
             _ => {}
         }
         let Some((template, imports, reason)) = applied_template(rule) else { return };
+        if let Some(offset) = macro_syntax_outside_bindings(cx.text, hit) {
+            // A `macro_rules!` transcriber read through its metavariables: the match spans
+            // the macro's own syntax (`$(..)*`), which the template would not write again.
+            self.out.notes.push((
+                Some(hit.rule),
+                offset,
+                format!("{}: not changed: the match spans a `macro_rules!` repetition or metavariable it does not bind; rewrite it by hand", rule.message),
+            ));
+            return;
+        }
         self.consume_dropped_paths(hit, template);
         self.import_bare_siblings(hit, template);
         let new = self.render(hit, template);
@@ -510,6 +524,13 @@ impl<'r> Runner<'r> {
     }
 }
 
+/// The offset of a `$` in `hit`'s text that none of its bindings covers (a `macro_rules!`
+/// repetition or metavariable the match spans without binding it), if any.
+fn macro_syntax_outside_bindings(text: &str, hit: &Hit) -> Option<usize> {
+    let range = hit.range.clone();
+    text[range.clone()].match_indices('$').map(|(i, _)| range.start + i).find(|at| !hit.bindings.values().any(|b| b.range.contains(at)))
+}
+
 /// Whether rendering `template` names a sibling of the pattern's path through a bare
 /// imported name, which needs an import of its own (see `run_pack`).
 fn needs_sibling_import(template: &Template, bindings: &BTreeMap<String, matcher::Binding>) -> bool {
@@ -526,5 +547,31 @@ fn line_of_attribute(text: &str, range: Range<usize>) -> Range<usize> {
     } else {
         let blanks = text[range.end..].len() - text[range.end..].trim_start_matches([' ', '\t']).len();
         range.start..range.end + blanks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(range: Range<usize>, bound: &[(&str, Range<usize>)]) -> Hit {
+        let bindings = bound.iter().map(|(n, r)| (n.to_string(), matcher::Binding { range: r.clone(), loose: 0 })).collect();
+        Hit { rule: 0, range, bindings, trait_leaf: None }
+    }
+
+    #[test]
+    fn a_match_over_macro_syntax_it_does_not_bind_is_not_rewritten() {
+        let text = "x; $rng.gen$(::<$t>)?(); y";
+        let start = text.find('$').unwrap();
+        let end = text.rfind(')').unwrap() + 1;
+        // `$rng` bound, `$t` bound, but the repetition `$( .. )?` is the pattern's text.
+        let rng = start..start + 4;
+        let t = text.find("$t").unwrap();
+        let h = hit(start..end, &[("rng", rng.clone()), ("T", t..t + 2)]);
+        assert_eq!(macro_syntax_outside_bindings(text, &h), Some(text.find("$(").unwrap()));
+        // Every `$` inside a binding: the template writes it again.
+        let text = "f($a, $b)";
+        let h = hit(0..text.len(), &[("args", 2..8)]);
+        assert_eq!(macro_syntax_outside_bindings(text, &h), None);
     }
 }
