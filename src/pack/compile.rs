@@ -91,6 +91,8 @@ pub struct CompiledRule {
     /// For an attribute rule: the traits (full paths) of the `impl`s whose attributes it
     /// matches; empty: any attribute.
     pub on_impl: Vec<Vec<String>>,
+    /// For a signature rule: the method calls through the new bound go through.
+    pub apply: Option<String>,
 }
 
 /// A pack, compiled: plain data, shared by every thread.
@@ -294,6 +296,17 @@ impl CompiledPack {
                     return Err(err(format!("`at_error`: `{code}` is not an error code (`E0615`)")));
                 }
             }
+            if matches!(body, Body::Signature(_)) && !matches!(action, Action::Replace { template: Some(_), .. }) {
+                return Err(err("a signature rule takes `replace` (the new bound)".into()));
+            }
+            if let Some(method) = &def.apply {
+                if !matches!(body, Body::Signature(_)) {
+                    return Err(err("`apply` is for signature rules (`kind = \"signature\"`)".into()));
+                }
+                if syn::parse_str::<syn::Ident>(method).is_err() {
+                    return Err(err(format!("`apply`: `{method}` is not a method name")));
+                }
+            }
             if !def.on_impl.is_empty() {
                 if !matches!(body, Body::Attribute(_)) {
                     return Err(err("`on_impl` is for attribute rules".into()));
@@ -332,6 +345,7 @@ impl CompiledPack {
                 companions: companions.clone(),
                 at_error: def.at_error.clone(),
                 on_impl: def.on_impl.iter().map(|t| split_path(t)).collect(),
+                apply: def.apply.clone(),
             });
         }
         let prelude = file.prelude.as_ref().map_or_else(PreludeFacts::default, |p| PreludeFacts {
@@ -436,6 +450,7 @@ fn rewrites_own_output(pack: &CompiledPack, index: usize) -> Option<(Vec<String>
             Kind::Use => (head, String::new()),
             Kind::Type => (format!("{head}type Converge = "), ";\n".to_string()),
             Kind::Attribute => (head, "\nfn converge() {}\n".to_string()),
+            Kind::Signature => (format!("{head}fn converge() -> impl "), " {\n    loop {}\n}\n".to_string()),
             _ => (format!("{head}fn converge({receiver}) {{\n    let _ = "), ";\n}\n".to_string()),
         };
         let text = format!("{before}{output}{after}");
@@ -617,6 +632,36 @@ mod tests {
         // A replacement equal to its pattern (an import added, say) settles.
         let text = format!("{HEAD}{}", rule("same", "mini::a($x)", "mini::a($x)"));
         assert!(CompiledPack::from_text(&text, "p.toml").is_ok());
+    }
+
+    /// A signature rule's pattern is an `Fn` bound with its return type, its template a
+    /// bound, its `apply` a method name; `apply` is for signature rules only.
+    #[test]
+    fn signature_rules_are_checked_when_compiled() {
+        let sig = |m: &str, r: &str, tail: &str| {
+            CompiledPack::from_text(
+                &format!("{HEAD}\n[[rule]]\nid = \"s\"\nmessage = \"m\"\nkind = \"signature\"\nmatch = \"{m}\"\nreplace = \"{r}\"\n{tail}"),
+                "p.toml",
+            )
+        };
+        let pack = sig("FnMut($I) -> mini::Res<$I, $O>", "mini::Parser<$I, Output = $O>", "apply = \"parse\"\n").unwrap();
+        assert_eq!(pack.rules[0].kind, Kind::Signature);
+        assert_eq!(pack.rules[0].apply.as_deref(), Some("parse"));
+        let err = |m: &str, r: &str, tail: &str| sig(m, r, tail).unwrap_err().to_string();
+        assert!(err("Clone", "mini::Parser", "").contains("a signature pattern is a bound of `Fn`, `FnMut` or `FnOnce`: `Clone`"));
+        assert!(err("FnMut($I)", "mini::Parser<$I>", "").contains("a signature pattern writes its return type"));
+        assert!(err("FnMut($I) -> $O", "mini::Parser<$I, Output = >", "").contains("`replace`: template `mini::Parser<$I, Output = >` does not parse"));
+        assert!(err("FnMut($I) -> $O", "mini::Parser<$I, Output = $O>", "apply = \"parse(x)\"\n").contains("`apply`: `parse(x)` is not a method name"));
+        let not_sig =
+            CompiledPack::from_text(&format!("{HEAD}{}apply = \"parse\"\n", rule("r", "mini::a($x)", "mini::b($x)")), "p.toml").unwrap_err().to_string();
+        assert!(not_sig.contains("`apply` is for signature rules"), "{not_sig}");
+        let note = CompiledPack::from_text(
+            &format!("{HEAD}\n[[rule]]\nid = \"s\"\nmessage = \"m\"\nkind = \"signature\"\nmatch = \"Fn($I) -> $O\"\nnote = \"n\"\n"),
+            "p.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(note.contains("`literal` and `note` are for expression, type and attribute rules"), "{note}");
     }
 
     /// `literal`, `note` and `on_impl` are checked when the pack is compiled, each error

@@ -158,8 +158,48 @@ pub enum Body {
     Type(TyPat),
     /// An item macro, by its full path (`bitflags::bitflags`).
     Macro(Vec<String>),
+    /// A signature rule's bound.
+    Signature(BoundPat),
     /// An attribute pattern.
     Attribute(AttrPat),
+}
+
+/// A bound written with the `Fn` sugar: `FnMut($I) -> nom::IResult<$I, $O>`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoundPat {
+    /// `Fn`, `FnMut` or `FnOnce` (written bare, or under `std::ops` / `core::ops`).
+    pub fn_trait: String,
+    /// The argument types.
+    pub inputs: Vec<TyPat>,
+    /// The return type.
+    pub output: TyPat,
+}
+
+/// The `Fn` traits a signature pattern names.
+const FN_TRAITS: [&str; 3] = ["Fn", "FnMut", "FnOnce"];
+
+/// The `Fn` trait a bound's path names (`FnMut`, `std::ops::FnMut`), if it names one.
+pub fn fn_trait_of(path: &syn::Path) -> Option<String> {
+    let segs: Vec<String> = path.segments.iter().map(|s| unraw(&s.ident)).collect();
+    let last = segs.last()?;
+    let head_ok = match segs.len() {
+        1 => true,
+        3 => (segs[0] == "std" || segs[0] == "core") && segs[1] == "ops",
+        _ => false,
+    };
+    (head_ok && FN_TRAITS.contains(&last.as_str())).then(|| last.clone())
+}
+
+fn lower_bound(bound: &syn::TraitBound, text: &str) -> Result<BoundPat, PatternError> {
+    let fn_trait = fn_trait_of(&bound.path).ok_or_else(|| format!("a signature pattern is a bound of `Fn`, `FnMut` or `FnOnce`: `{text}`"))?;
+    let syn::PathArguments::Parenthesized(args) = &bound.path.segments.last().expect("a segment").arguments else {
+        return Err(format!("a signature pattern writes its arguments and return type: `{text}`"));
+    };
+    let syn::ReturnType::Type(_, output) = &args.output else {
+        return Err(format!("a signature pattern writes its return type (`-> ..`): `{text}`"));
+    };
+    let inputs = args.inputs.iter().map(lower_type).collect::<Result<Vec<_>, _>>()?;
+    Ok(BoundPat { fn_trait, inputs, output: lower_type(output)? })
 }
 
 /// An attribute pattern: `#[path]`, `#[path(tokens)]` or `#[path = tokens]`, where the
@@ -364,6 +404,10 @@ fn parse_pattern_stand_ins(text: &str, kind: Option<Kind>) -> Result<(Body, Kind
                 syn::Meta::NameValue(nv) => AttrArgs::Value(lower_tokens(quote::ToTokens::to_token_stream(&nv.value), text)?),
             };
             Body::Attribute(AttrPat { path, args })
+        }
+        Kind::Signature => {
+            let bound: syn::TraitBound = syn::parse_str(source).map_err(|e| format!("`{text}` is not a trait bound: {e}"))?;
+            Body::Signature(lower_bound(&bound, text)?)
         }
         Kind::Macro => {
             if !metas.is_empty() {
@@ -593,6 +637,7 @@ fn parse_template_stand_ins(
         Kind::Expr | Kind::Method => syn::parse_str::<syn::Expr>(&source).map(|_| ()).map_err(|e| e.to_string()),
         Kind::Type => syn::parse_str::<syn::Type>(&source).map(|_| ()).map_err(|e| e.to_string()),
         Kind::Macro => Err("a macro rule has no template: it adds `derive`s".into()),
+        Kind::Signature => syn::parse_str::<syn::TraitBound>(&source).map(|_| ()).map_err(|e| e.to_string()),
         // An empty template removes the attribute.
         Kind::Attribute if source.trim().is_empty() => Ok(()),
         Kind::Attribute => parse_attribute(source.trim(), text).map(|_| ()),

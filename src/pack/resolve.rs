@@ -29,13 +29,18 @@ pub struct Env {
     /// Whether the package's crate root has `#[macro_use] extern crate` of the crate, which
     /// puts its macros in scope by their bare names in every module.
     pub macro_use: bool,
+    /// The package's functions, in files other than the one checked, whose return type a
+    /// signature rule of the pack rewrites: name → the rule's index (a name defined more
+    /// than once is here only if every definition changes). See
+    /// [`super::run::signature_functions`].
+    pub signature_fns: BTreeMap<String, usize>,
 }
 
 impl Env {
     /// The environment of a package that depends on `krate` under its own name.
     pub fn plain(krate: &str) -> Env {
         let krate = krate.replace('-', "_");
-        Env { local_names: vec![krate.clone()], krate, own_methods: BTreeSet::new(), macro_use: false }
+        Env { local_names: vec![krate.clone()], krate, own_methods: BTreeSet::new(), macro_use: false, signature_fns: BTreeMap::new() }
     }
 }
 
@@ -618,7 +623,7 @@ mod tests {
 
     #[test]
     fn renamed_dependency_is_the_crate_and_its_real_name_is_not() {
-        let env = Env { krate: "rand".into(), local_names: vec!["foo".into()], own_methods: BTreeSet::new(), macro_use: false };
+        let env = Env { krate: "rand".into(), local_names: vec!["foo".into()], ..Env::plain("rand") };
         let f = facts("use foo::thread_rng; use rand::Rng;", &env);
         assert_eq!(f.resolve(&path("thread_rng"), false).unwrap().full, path("rand::thread_rng"));
         assert_eq!(f.resolve(&path("foo::random"), false).unwrap().full, path("rand::random"));

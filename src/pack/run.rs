@@ -121,10 +121,16 @@ pub fn run_pack(cx: &RunCx<'_>) -> PackRun {
     let facts = Facts::of(cx.file, cx.tokens, cx.env, &cx.pack.prelude, cx.range);
     // A file that never names the crate has nothing to migrate (unless the compiler says
     // a call in it resolves to the crate).
-    if cx.sites.is_empty() && !names_the_crate(&facts) {
+    // Calls through the crate's own functions a signature rule changes count too.
+    if cx.sites.is_empty() && !names_the_crate(&facts) && cx.env.signature_fns.is_empty() {
         return PackRun::default();
     }
     let mut found = matcher::find(cx.file, cx.text, &facts, &cx.pack.rules, &cx.env.own_methods, cx.sites, cx.assume_errors, cx.range);
+    let mut changed = cx.env.signature_fns.clone();
+    changed.extend(found.changed_fns.iter().map(|(n, r)| (n.clone(), *r)));
+    changed.retain(|name, _| !found.unchanged_fns.contains(name));
+    let applied = matcher::applied_calls(cx.file, &facts, &cx.pack.rules, &changed, cx.range);
+    found.applies.extend(applied);
     let (attributes, attribute_paths) = attribute::find(cx.file, &facts, &cx.pack.rules, cx.range);
     found.hits.extend(attributes);
     found.paths.extend(attribute_paths);
@@ -138,6 +144,9 @@ pub fn run_pack(cx: &RunCx<'_>) -> PackRun {
     // Expression and type rules: rendered templates, minimal edits.
     for hit in found.hits.iter().filter(|hit| cx.wanted(hit.rule)) {
         run.rewrite(hit);
+    }
+    for apply in found.applies.iter().filter(|a| cx.wanted(a.rule)) {
+        run.apply(apply);
     }
     // Path rules: the code's paths, then the `use` items.
     let plans = imports::plan_leaves(&facts, &found.paths, &run.adds, &run.consumed, cx.pack);
@@ -153,6 +162,21 @@ pub fn run_pack(cx: &RunCx<'_>) -> PackRun {
         }
     }
     run.out
+}
+
+/// The functions of one file of a package whose return type a signature rule of `pack`
+/// rewrites (name → rule), and the names of its other functions: what a package's index
+/// gathers over its files for [`Env::signature_fns`]. Empty for a pack without signature
+/// rules or a file that does not parse.
+pub fn signature_functions(pack: &CompiledPack, env: &Env, text: &str) -> (BTreeMap<String, usize>, BTreeSet<String>) {
+    if !pack.rules.iter().any(|r| r.kind == Kind::Signature) {
+        return Default::default();
+    }
+    let Ok(parsed) = crate::syntax::parsed::Parsed::parse(text) else { return Default::default() };
+    let range = |s: proc_macro2::Span| parsed.range(s);
+    let facts = Facts::of(&parsed.syntax, &parsed.tokens, env, &pack.prelude, &range);
+    let found = matcher::find(&parsed.syntax, text, &facts, &pack.rules, &env.own_methods, &[], false, &range);
+    (found.changed_fns, found.unchanged_fns)
 }
 
 /// Whether the file names the pack's crate at all: an import of it, or its name.
@@ -271,6 +295,20 @@ impl<'r> Runner<'r> {
             self.site_edits.entry(hit.rule).or_default().push(edits);
         }
         self.reasons.insert(hit.rule, reason);
+    }
+
+    /// A call through what a signature rule changed (or its parameter made `mut`): the
+    /// insertions, and the imports the rule's `apply` method needs.
+    fn apply(&mut self, apply: &matcher::Apply) {
+        let rule = &self.cx.pack.rules[apply.rule];
+        let edits = apply.edits.iter().map(|(range, text)| Edit { range: range.clone(), replacement: text.clone() }).collect();
+        self.site_edits.entry(apply.rule).or_default().push(edits);
+        self.reasons.entry(apply.rule).or_insert_with(|| rule.message.clone());
+        if let (true, Action::Replace { imports, .. }) = (apply.calls, &rule.action) {
+            for path in imports {
+                self.adds.push(ImportAdd { path: path.clone(), anchor: None, rule: apply.rule });
+            }
+        }
     }
 
     /// Paths of the pattern that the template does not name again are gone.

@@ -759,6 +759,9 @@ fn staged_workspace(staging: &staging::Staging, selection: &Selection, packages:
 struct PackageIndex {
     own_methods: BTreeSet<String>,
     macro_use: bool,
+    /// The texts of the package's Rust files, in which each step's pack looks for the
+    /// functions its signature rules change (`pack::run::signature_functions`).
+    sources: Vec<String>,
 }
 
 /// Each selected member's index: its `#[macro_use]`, and the inherent methods a method
@@ -779,7 +782,9 @@ fn index_packages(staging: &staging::Staging, selection: &Selection, krate: &str
             let Ok(parsed) = crate::syntax::parsed::Parsed::parse(&file.text) else { continue };
             let facts = Facts::of(&parsed.syntax, &parsed.tokens, &env, &PreludeFacts::default(), &|s| parsed.range(s));
             if members {
-                out.entry(file.package.clone()).or_default().macro_use |= facts.macro_use;
+                let entry = out.entry(file.package.clone()).or_default();
+                entry.macro_use |= facts.macro_use;
+                entry.sources.push(file.text.clone());
             }
             workspace_methods.extend(facts.own_methods);
         }
@@ -836,7 +841,8 @@ fn new_crates_needed(pack: &CompiledPack, m: &Migration) -> BTreeMap<String, BTr
 }
 
 /// The pack's environment in each moving member: the crate's local names, the member's
-/// own methods and whether it imports the crate's macros with `#[macro_use]`.
+/// own methods, whether it imports the crate's macros with `#[macro_use]`, and its
+/// functions whose signature the pack's signature rules change.
 fn envs(usages: &[Usage], moving: &BTreeSet<String>, pack: &CompiledPack, index: &BTreeMap<String, PackageIndex>) -> BTreeMap<String, Env> {
     let mut out = BTreeMap::new();
     for package in moving {
@@ -848,6 +854,17 @@ fn envs(usages: &[Usage], moving: &BTreeSet<String>, pack: &CompiledPack, index:
         if let Some(index) = index.get(package) {
             env.own_methods = index.own_methods.clone();
             env.macro_use = index.macro_use;
+            // The package's functions whose signature the pack changes, in any of its
+            // files (a name also defined unchanged is ambiguous: its calls are left alone).
+            let mut changed = BTreeMap::new();
+            let mut unchanged = BTreeSet::new();
+            for text in &index.sources {
+                let (c, u) = crate::pack::run::signature_functions(pack, &env, text);
+                changed.extend(c);
+                unchanged.extend(u);
+            }
+            changed.retain(|name, _| !unchanged.contains(name));
+            env.signature_fns = changed;
         }
         out.insert(package.clone(), env);
     }
