@@ -146,6 +146,7 @@ pub fn find(
         scopes: vec![BTreeMap::new()],
         generics: Vec::new(),
         self_ty: Vec::new(),
+        trait_impls: Vec::new(),
     };
     m.visit_file(file);
     m.found
@@ -238,6 +239,9 @@ struct Matcher<'a, 'r> {
     generics: Vec<BTreeMap<String, Vec<Vec<String>>>>,
     /// `Self` of the enclosing impls.
     self_ty: Vec<Evidence>,
+    /// Whether each enclosing impl is a trait's (its methods' signatures are the trait's:
+    /// signature rules leave them alone).
+    trait_impls: Vec<bool>,
 }
 
 type Bindings = BTreeMap<String, Binding>;
@@ -1107,7 +1111,9 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        self.signature(&f.sig, &f.block);
+        if self.trait_impls.last() != Some(&true) {
+            self.signature(&f.sig, &f.block);
+        }
         self.in_fn_scope(&f.sig, |v| visit::visit_impl_item_fn(v, f));
     }
 
@@ -1122,7 +1128,9 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
             _ => self.type_evidence(&i.self_ty),
         };
         self.self_ty.push(self_ty);
+        self.trait_impls.push(i.trait_.is_some());
         visit::visit_item_impl(self, i);
+        self.trait_impls.pop();
         self.self_ty.pop();
         self.generics.pop();
     }
