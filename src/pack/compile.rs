@@ -93,6 +93,8 @@ pub struct CompiledRule {
     pub on_impl: Vec<Vec<String>>,
     /// For a signature rule: the method calls through the new bound go through.
     pub apply: Option<String>,
+    /// For a signature rule: what a function returning a closure must state.
+    pub closure_bounds: Vec<pattern::ClosureBound>,
 }
 
 /// A pack, compiled: plain data, shared by every thread.
@@ -299,6 +301,15 @@ impl CompiledPack {
             if matches!(body, Body::Signature(_)) && !matches!(action, Action::Replace { template: Some(_), .. }) {
                 return Err(err("a signature rule takes `replace` (the new bound)".into()));
             }
+            if !def.closure_bounds.is_empty() && !matches!(body, Body::Signature(_)) {
+                return Err(err("`closure_bounds` is for signature rules (`kind = \"signature\"`)".into()));
+            }
+            let closure_bounds = def
+                .closure_bounds
+                .iter()
+                .map(|b| pattern::parse_closure_bound(b, &metas, &krate))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| err_at(&["closure_bounds"], format!("`closure_bounds`: {e}")))?;
             if let Some(method) = &def.apply {
                 if !matches!(body, Body::Signature(_)) {
                     return Err(err("`apply` is for signature rules (`kind = \"signature\"`)".into()));
@@ -346,6 +357,7 @@ impl CompiledPack {
                 at_error: def.at_error.clone(),
                 on_impl: def.on_impl.iter().map(|t| split_path(t)).collect(),
                 apply: def.apply.clone(),
+                closure_bounds,
             });
         }
         let prelude = file.prelude.as_ref().map_or_else(PreludeFacts::default, |p| PreludeFacts {
@@ -662,6 +674,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(note.contains("`literal` and `note` are for expression, type and attribute rules"), "{note}");
+        // `closure_bounds`: where-predicates over the pattern's metavariables.
+        let ok =
+            sig("FnMut($I) -> mini::Res<$I, $O, $E>", "mini::Parser<$I, Output = $O, Error = $E>", "closure_bounds = [\"$E: mini::Error<$I>\"]\n").unwrap();
+        assert_eq!(ok.rules[0].closure_bounds[0].var, "E");
+        assert_eq!(ok.rules[0].closure_bounds[0].traits, ["Error"]);
+        assert!(err("FnMut($I) -> $O", "mini::Parser<$I, Output = $O>", "closure_bounds = [\"$X: mini::Error<$I>\"]\n")
+            .contains("`$X`, which the pattern does not bind"));
+        assert!(
+            err("FnMut($I) -> $O", "mini::Parser<$I, Output = $O>", "closure_bounds = [\"$I\"]\n").contains("`closure_bounds`: `$I` is not a where-predicate")
+        );
+        assert!(
+            err("FnMut($I) -> $O", "mini::Parser<$I, Output = $O>", "closure_bounds = [\"Vec<$I>: Clone\"]\n").contains("the bounded type is one metavariable")
+        );
+        let elsewhere = CompiledPack::from_text(&format!("{HEAD}{}closure_bounds = [\"$x: Clone\"]\n", rule("r", "mini::a($x)", "mini::b($x)")), "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(elsewhere.contains("`closure_bounds` is for signature rules"), "{elsewhere}");
     }
 
     /// `literal`, `note` and `on_impl` are checked when the pack is compiled, each error

@@ -266,6 +266,13 @@ pub struct RuleDef {
     /// parameter made `mut`, as the method takes `&mut self`); `imports` are added there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply: Option<String>,
+    /// For a signature rule: where-predicates a function that returns a closure through
+    /// the new bound must state (`$E: nom::error::ParseError<$I>`: nom 8's `Parser` impl
+    /// for closures needs it). Each is added to the function's where-clause when its
+    /// bounded metavariable binds one of the function's type parameters that no bound of
+    /// that trait holds yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closure_bounds: Vec<String>,
     /// Imports the rewritten code needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imports: Option<ImportsDef>,

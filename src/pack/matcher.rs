@@ -152,6 +152,21 @@ pub fn find(
     m.found
 }
 
+/// The closure a function's body ends with (its value), if it does.
+fn returned_closure(body: &syn::Block) -> Option<&syn::ExprClosure> {
+    match body.stmts.last() {
+        Some(syn::Stmt::Expr(tail, None)) => match strip_parens(tail) {
+            syn::Expr::Closure(c) => Some(c),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn returns_closure(body: &syn::Block) -> bool {
+    returned_closure(body).is_some()
+}
+
 /// The calls through the crate's own functions whose return type a signature rule
 /// rewrote (`names`: name → rule, in this file or another of the package):
 /// `helper(args)(input)` (and `self.helper(args)(input)`) become
@@ -712,7 +727,7 @@ impl Matcher<'_, '_> {
                     continue;
                 }
             }
-            let trusted = self.compiler_resolved(rule, pat, expr, &at);
+            let trusted = self.compiler_resolved(rule, pat, expr, &at) && !self.inherent_call(rule, pat, expr);
             let mut trait_leaf = None;
             if let Some(trait_path) = &rule.trait_path {
                 match self.facts.brings_in(trait_path) {
@@ -742,6 +757,19 @@ impl Matcher<'_, '_> {
             self.found.hits.push(Hit { rule: index, range: at, bindings, trait_leaf });
             return;
         }
+    }
+
+    /// Whether this call of a method rule's method has a receiver evidently of a type of
+    /// the file with an inherent method of that name: that method is the one called
+    /// (inherent methods come before trait methods), whatever error the compiler reports
+    /// at it (quickcheck's own `Gen::gen`, called in a `macro_rules!` body, whose bound
+    /// rand 0.9 no longer meets for `usize`).
+    fn inherent_call(&self, rule: &CompiledRule, pat: &Pat, expr: &syn::Expr) -> bool {
+        if rule.trait_path.is_none() && rule.receiver_type.is_none() {
+            return false;
+        }
+        let Some((Subject::Value(receiver), method)) = self.subject(pat, expr) else { return false };
+        matches!(self.expr_evidence(receiver), Evidence::Local(ty) if self.facts.inherent.get(&ty).is_some_and(|m| m.contains(&method)))
     }
 
     /// Whether the compiler resolved this call of a method rule to the rule's item: one of
@@ -836,7 +864,7 @@ impl Matcher<'_, '_> {
 
     /// A signature rule matching the bound `bound`: its hit is recorded, its index
     /// returned.
-    fn try_signature_rules(&mut self, bound: &syn::TraitBound) -> Option<(usize, Option<String>)> {
+    fn try_signature_rules(&mut self, bound: &syn::TraitBound) -> Option<(usize, Option<String>, Bindings)> {
         let syn::PathArguments::Parenthesized(args) = &bound.path.segments.last()?.arguments else { return None };
         let syn::ReturnType::Type(_, output) = &args.output else { return None };
         let fn_trait = super::pattern::fn_trait_of(&bound.path)?;
@@ -852,15 +880,15 @@ impl Matcher<'_, '_> {
                     [one] => Some(self.text[self.r(*one)].to_string()),
                     _ => None,
                 };
-                self.found.hits.push(Hit { rule: index, range: self.r(bound), bindings, trait_leaf: None });
-                return Some((index, input));
+                self.found.hits.push(Hit { rule: index, range: self.r(bound), bindings: bindings.clone(), trait_leaf: None });
+                return Some((index, input, bindings));
             }
         }
         None
     }
 
     /// The rule of the first signature rule matching a bound of `bounds`.
-    fn try_signature_bounds<'b>(&mut self, bounds: impl Iterator<Item = &'b syn::TypeParamBound>) -> Option<(usize, Option<String>)> {
+    fn try_signature_bounds<'b>(&mut self, bounds: impl Iterator<Item = &'b syn::TypeParamBound>) -> Option<(usize, Option<String>, Bindings)> {
         let mut found = None;
         for b in bounds {
             if let syn::TypeParamBound::Trait(t) = b {
@@ -876,8 +904,7 @@ impl Matcher<'_, '_> {
     /// infers, or infers a shorter lifetime. Its one argument is written with the type
     /// the signature wrote (`input`: the argument type's text).
     fn annotate_returned_closure(&mut self, rule: usize, body: &syn::Block, input: &str) {
-        let Some(syn::Stmt::Expr(tail, None)) = body.stmts.last() else { return };
-        let syn::Expr::Closure(closure) = strip_parens(tail) else { return };
+        let Some(closure) = returned_closure(body) else { return };
         let [arg] = closure.inputs.iter().collect::<Vec<_>>()[..] else { return };
         let edit = match arg {
             syn::Pat::Type(t) if self.text[self.r(&t.ty)] == *input => return,
@@ -889,6 +916,57 @@ impl Matcher<'_, '_> {
             _ => return,
         };
         self.found.applies.push(Apply { rule, range: self.r(closure), edits: vec![edit], calls: false });
+    }
+
+    /// The rule's `closure_bounds` a function returning a closure lacks, added to its
+    /// where-clause: a predicate whose bounded metavariable binds one of the function's
+    /// type parameters, none of whose bounds (in the parameter list or the where-clause)
+    /// names the predicate's traits.
+    fn add_closure_bounds(&mut self, rule: usize, sig: &syn::Signature, bindings: &Bindings) {
+        let params: BTreeSet<String> = sig.generics.type_params().map(|p| unraw(&p.ident)).collect();
+        let stated = |param: &str, traits: &[String]| {
+            let names = |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {
+                bounds.iter().any(|b| matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| traits.contains(&unraw(&s.ident)))))
+            };
+            sig.generics.type_params().any(|p| p.ident == param && names(&p.bounds))
+                || sig.generics.where_clause.iter().flat_map(|w| &w.predicates).any(|pred| match pred {
+                    syn::WherePredicate::Type(t) => matches!(&t.bounded_ty, syn::Type::Path(p) if p.path.is_ident(param)) && names(&t.bounds),
+                    _ => false,
+                })
+        };
+        let mut added = Vec::new();
+        for bound in &self.rules[rule].closure_bounds {
+            let Some(bound_to) = bindings.get(&bound.var) else { continue };
+            let param = &self.text[bound_to.range.clone()];
+            if !params.contains(param) || stated(param, &bound.traits) {
+                continue;
+            }
+            added.push(super::template::render(&bound.template, bindings, self.text, self.facts.crate_local_name()));
+        }
+        if added.is_empty() {
+            return;
+        }
+        let edit = match &sig.generics.where_clause {
+            Some(w) if !w.predicates.is_empty() => {
+                let last = w.predicates.last().expect("a predicate");
+                let end = self.r(last).end;
+                let line_start = self.text[..end].rfind('\n').map_or(0, |i| i + 1);
+                let indent: String = self.text[line_start..].chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+                if w.predicates.trailing_punct() {
+                    let comma = end + self.text[end..].find(',').unwrap_or(0) + 1;
+                    (comma..comma, added.iter().map(|a| format!("\n{indent}{a},")).collect::<String>())
+                } else {
+                    (end..end, added.iter().map(|a| format!(",\n{indent}{a}")).collect::<String>())
+                }
+            }
+            _ => {
+                // No where-clause: one after the signature, as rustfmt lays it out.
+                let end = self.r(sig).end;
+                let ws = self.text[end..].len() - self.text[end..].trim_start().len();
+                (end..end + ws, format!("\nwhere\n    {},\n", added.join(",\n    ")))
+            }
+        };
+        self.found.applies.push(Apply { rule, range: self.r(sig), edits: vec![edit], calls: false });
     }
 
     /// Signature rules on a function of the crate's own: its `impl ..` return type, the
@@ -907,10 +985,13 @@ impl Matcher<'_, '_> {
             syn::ReturnType::Default => None,
         };
         match returned {
-            Some((rule, input)) => {
+            Some((rule, input, bindings)) => {
                 self.found.changed_fns.entry(name).or_insert(rule);
-                if let Some(input) = input {
-                    self.annotate_returned_closure(rule, body, &input);
+                if returns_closure(body) {
+                    if let Some(input) = input {
+                        self.annotate_returned_closure(rule, body, &input);
+                    }
+                    self.add_closure_bounds(rule, sig, &bindings);
                 }
             }
             None => {
@@ -919,7 +1000,7 @@ impl Matcher<'_, '_> {
         }
         let mut generic: BTreeMap<String, usize> = BTreeMap::new();
         for param in sig.generics.type_params() {
-            if let Some((rule, _)) = self.try_signature_bounds(param.bounds.iter()) {
+            if let Some((rule, ..)) = self.try_signature_bounds(param.bounds.iter()) {
                 generic.insert(unraw(&param.ident), rule);
             }
         }
@@ -927,7 +1008,7 @@ impl Matcher<'_, '_> {
             let syn::WherePredicate::Type(t) = pred else { continue };
             let syn::Type::Path(p) = &t.bounded_ty else { continue };
             let Some(id) = p.path.get_ident() else { continue };
-            if let Some((rule, _)) = self.try_signature_bounds(t.bounds.iter()) {
+            if let Some((rule, ..)) = self.try_signature_bounds(t.bounds.iter()) {
                 generic.insert(unraw(id), rule);
             }
         }
@@ -938,7 +1019,7 @@ impl Matcher<'_, '_> {
             let syn::Pat::Ident(p) = &*t.pat else { continue };
             let rule = match &*t.ty {
                 syn::Type::Path(tp) => tp.path.get_ident().and_then(|id| generic.get(&unraw(id)).copied()),
-                syn::Type::ImplTrait(it) => self.try_signature_bounds(it.bounds.iter()).map(|(rule, _)| rule),
+                syn::Type::ImplTrait(it) => self.try_signature_bounds(it.bounds.iter()).map(|(rule, ..)| rule),
                 _ => None,
             };
             if let Some(rule) = rule {

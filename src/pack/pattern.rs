@@ -646,6 +646,45 @@ fn parse_template_stand_ins(
     Ok(Template { pieces: lex_template(text, krate, paths) })
 }
 
+/// A where-predicate a signature rule adds ([`parse_closure_bound`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClosureBound {
+    /// The metavariable it bounds (`E` for `$E: ..`).
+    pub var: String,
+    /// The last segment of each trait it names (`ParseError`), to tell whether the code
+    /// states it already.
+    pub traits: Vec<String>,
+    /// The predicate, as a template.
+    pub template: Template,
+}
+
+/// Parses a signature rule's `closure_bounds` entry: a where-predicate (`$E:
+/// nom::error::ParseError<$I>`) whose bounded type is one metavariable and which uses
+/// only metavariables the pattern binds.
+pub fn parse_closure_bound(text: &str, metas: &BTreeMap<String, MetaKind>, krate: &str) -> Result<ClosureBound, PatternError> {
+    let (source, used) = stand_ins(text).map_err(|e| restore_metavariables(&e))?;
+    if let Some(name) = used.keys().find(|n| metas.get(*n) != Some(&MetaKind::One)) {
+        return Err(format!("`{text}` uses `${name}`, which the pattern does not bind as one item"));
+    }
+    let pred: syn::WherePredicate =
+        syn::parse_str(&source).map_err(|e| format!("`{text}` is not a where-predicate: {}", restore_metavariables(&e.to_string())))?;
+    let syn::WherePredicate::Type(t) = pred else { return Err(format!("`{text}` does not bound a type")) };
+    let var = match &t.bounded_ty {
+        syn::Type::Path(p) => p.path.get_ident().and_then(|i| meta_name(&i.to_string()).map(|(_, n)| n.to_string())),
+        _ => None,
+    }
+    .ok_or_else(|| format!("`{text}`: the bounded type is one metavariable (`$E: ..`)"))?;
+    let traits = t
+        .bounds
+        .iter()
+        .filter_map(|b| match b {
+            syn::TypeParamBound::Trait(tb) => tb.path.segments.last().map(|s| unraw(&s.ident)),
+            _ => None,
+        })
+        .collect();
+    Ok(ClosureBound { var, traits, template: Template { pieces: lex_template(text, krate, &|_| None) } })
+}
+
 /// The full paths (without a leading metavariable) a pattern names.
 pub fn pattern_paths(pat: &Pat, out: &mut Vec<Vec<String>>) {
     match pat {

@@ -493,6 +493,37 @@ replace = "nom_language::error::VerboseError"
         assert!(CompiledPack::from_text(&undeclared, "x.toml").unwrap_err().to_string().contains("or to a crate of `new_crates`"));
     }
 
+    /// A compiler error at a call of a method the receiver's own type defines (a wrapper
+    /// `Gen` with its own `gen`, whose `Standard` bound rand 0.9 no longer meets for
+    /// `usize`) does not make the call rand's: inherent methods come first. The same error
+    /// at a call whose receiver is not evidently the crate's type is the compiler's to
+    /// resolve, as before.
+    #[test]
+    fn a_compiler_error_at_a_call_of_the_receivers_own_method_is_not_the_packs() {
+        let pack = Arc::new(CompiledPack::from_text(RAND, "rand.toml").unwrap());
+        let code = "use rand::Rng;\npub struct Gen { rng: rand::rngs::ThreadRng }\nimpl Gen {\n    pub fn gen<T>(&mut self) -> T where rand::distributions::Standard: rand::distributions::Distribution<T> { self.rng.gen() }\n}\npub fn own(g: &mut Gen) -> usize { g.gen() }\npub fn other(g: &mut other::Gen) -> usize { g.gen() }\n";
+        let parsed = crate::syntax::parsed::Parsed::parse(code).unwrap();
+        let env = Env::plain("rand");
+        let site = |call: &str| {
+            let start = code.find(call).unwrap() + call.find("gen").unwrap();
+            CompilerSite { range: start..start + 3, item: Vec::new(), code: Some("E0277".into()), rule: None }
+        };
+        let range = |s| parsed.range(s);
+        let edits_at = |sites: &[CompilerSite], line: &str| {
+            let start = code.find(line).unwrap();
+            let at = start..start + code[start..].find('\n').unwrap();
+            let run = run_pack(&RunCx { sites, ..RunCx::new(&pack, &env, &parsed, code, &range) });
+            run.changes.into_iter().flat_map(|c| c.3).filter(|e| at.contains(&e.range.start)).count()
+        };
+        assert_eq!(edits_at(&[site("{ g.gen() }")], "pub fn own"), 0, "Gen::gen is the crate's own");
+        let other = code.find("pub fn other").unwrap();
+        let other_site = {
+            let start = other + code[other..].find("g.gen()").unwrap() + 2;
+            CompilerSite { range: start..start + 3, item: Vec::new(), code: Some("E0277".into()), rule: None }
+        };
+        assert_eq!(edits_at(&[other_site], "pub fn other"), 1, "another type's `gen`, as the compiler reports it");
+    }
+
     const BITS_PACK: &str = "crate = \"bitflags\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"bits\"\nmessage = \"m\"\nmatch = \"$x.bits\"\nreplace = \"$x.bits()\"\nat_error = \"E0615\"\n";
 
     #[test]

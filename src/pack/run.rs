@@ -288,6 +288,9 @@ impl<'r> Runner<'r> {
             template::minimal_edits(hit.range.clone(), &cx.text[hit.range.clone()], &new)
         };
         self.offer_choice(hit, &edits);
+        // A signature rule's template writes its paths in full; its imports are for the
+        // calls it applies (`Runner::apply`).
+        let imports = if rule.kind == Kind::Signature { &[][..] } else { imports };
         for path in imports {
             self.adds.push(ImportAdd { path: path.clone(), anchor: hit.trait_leaf, rule: hit.rule });
         }
