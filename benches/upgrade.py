@@ -106,6 +106,20 @@ CORPUS = {
     ]),
 }
 
+# Issue 14, items 4 and 5: crates that carry the library's API in their own: a `Gen`
+# wrapper whose bounds name rand's distributions (inside `macro_rules!` bodies too), and
+# parser helpers returning `impl FnMut(I) -> IResult<..>` called as `helper(..)(input)`.
+CORPUS["rand"][1].extend([
+    ("quickcheck", "1.0.3"),
+    ("fake", "2.9.2"),
+    ("ndarray-rand", "0.14.0"),
+])
+CORPUS["nom"][1].extend([
+    ("sqlformat", "0.2.6"),
+    ("imap-proto", "0.16.5"),
+    ("kdl", "4.6.0"),
+])
+
 
 
 
