@@ -161,6 +161,10 @@ pub struct Facts {
     pub macros: BTreeSet<String>,
     /// Names of types (and traits) the file declares.
     pub types: BTreeSet<String>,
+    /// Top-level modules of the file that only re-export the crate (`pub mod rand { pub
+    /// use rand::*; }`, ndarray-rand's): in a `use`, `self::rand::x` is the crate's `x`,
+    /// and so is `crate::rand::x` (the file taken for the crate root it then is).
+    pub reexports: BTreeSet<String>,
     /// Identifiers bound by patterns: `let`, parameters, closures, `match` arms.
     pub bindings: BTreeSet<String>,
     /// Methods of inherent impls, by the impl's type name.
@@ -203,6 +207,15 @@ impl Facts {
                 }
             }
         }
+        for item in &file.items {
+            let syn::Item::Mod(m) = item else { continue };
+            let Some((_, [syn::Item::Use(u)])) = m.content.as_ref().map(|(b, i)| (b, i.as_slice())) else { continue };
+            if let syn::UseTree::Path(p) = &u.tree {
+                if matches!(&*p.tree, syn::UseTree::Glob(_)) && facts.crate_names.contains(&unraw(&p.ident)) && u.leading_colon.is_none() {
+                    facts.reexports.insert(unraw(&m.ident));
+                }
+            }
+        }
         let mut collect = Collect { facts: &mut facts, range, depth: 0 };
         collect.visit_file(file);
         // Targets: one level of chaining through other imports (`use rand::distributions;
@@ -228,6 +241,9 @@ impl Facts {
             // `::rand::x`
             let second = written.get(1)?;
             return self.crate_names.contains(second).then(|| self.canonical(&written[1..]));
+        }
+        if (first == "crate" || first == "self") && written.len() > 2 && self.reexports.contains(&written[1]) {
+            return Some(self.canonical(&written[1..]));
         }
         if matches!(first.as_str(), "crate" | "self" | "super") {
             return None;
