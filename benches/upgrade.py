@@ -150,10 +150,14 @@ CORPUS["indexmap"][1].extend([
     ("ron", "0.7.1"),
     ("valence_nbt", "0.5.0"),
 ])
-
-
-
-
+# Issue 14, items 4 and 5: crates that carry the library's API in their own: a `Gen`
+# wrapper whose bounds name rand's distributions (inside `macro_rules!` bodies too), and
+# parser helpers returning `impl FnMut(I) -> IResult<..>` called as `helper(..)(input)`
+# (quickcheck, sqlformat, imap-proto and kdl, in the held-out lists above, are of these too).
+CORPUS["rand"][1].extend([
+    ("fake", "2.9.2"),
+    ("ndarray-rand", "0.14.0"),
+])
 
 
 # Packages whose locked version (from the lockfile the crate ships) is refreshed with

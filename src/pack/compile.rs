@@ -91,6 +91,10 @@ pub struct CompiledRule {
     /// For an attribute rule: the traits (full paths) of the `impl`s whose attributes it
     /// matches; empty: any attribute.
     pub on_impl: Vec<Vec<String>>,
+    /// For a signature rule: the method calls through the new bound go through.
+    pub apply: Option<String>,
+    /// For a signature rule: what a function returning a closure must state.
+    pub closure_bounds: Vec<pattern::ClosureBound>,
 }
 
 /// A pack, compiled: plain data, shared by every thread.
@@ -296,6 +300,26 @@ impl CompiledPack {
                     return Err(err(format!("`at_error`: `{code}` is not an error code (`E0615`)")));
                 }
             }
+            if matches!(body, Body::Signature(_)) && !matches!(action, Action::Replace { template: Some(_), .. }) {
+                return Err(err("a signature rule takes `replace` (the new bound)".into()));
+            }
+            if !def.closure_bounds.is_empty() && !matches!(body, Body::Signature(_)) {
+                return Err(err("`closure_bounds` is for signature rules (`kind = \"signature\"`)".into()));
+            }
+            let closure_bounds = def
+                .closure_bounds
+                .iter()
+                .map(|b| pattern::parse_closure_bound(b, &metas, &krate))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| err_at(&["closure_bounds"], format!("`closure_bounds`: {e}")))?;
+            if let Some(method) = &def.apply {
+                if !matches!(body, Body::Signature(_)) {
+                    return Err(err("`apply` is for signature rules (`kind = \"signature\"`)".into()));
+                }
+                if syn::parse_str::<syn::Ident>(method).is_err() {
+                    return Err(err(format!("`apply`: `{method}` is not a method name")));
+                }
+            }
             if !def.on_impl.is_empty() {
                 if !matches!(body, Body::Attribute(_)) {
                     return Err(err("`on_impl` is for attribute rules".into()));
@@ -334,6 +358,8 @@ impl CompiledPack {
                 companions: companions.clone(),
                 at_error: def.at_error.clone(),
                 on_impl: def.on_impl.iter().map(|t| split_path(t)).collect(),
+                apply: def.apply.clone(),
+                closure_bounds,
             });
         }
         let mut shims = Vec::new();
@@ -462,6 +488,7 @@ fn rewrites_own_output(pack: &CompiledPack, index: usize) -> Option<(Vec<String>
             Kind::Use => (head, String::new()),
             Kind::Type => (format!("{head}type Converge = "), ";\n".to_string()),
             Kind::Attribute => (head, "\nfn converge() {}\n".to_string()),
+            Kind::Signature => (format!("{head}fn converge() -> impl "), " {\n    loop {}\n}\n".to_string()),
             _ => (format!("{head}fn converge({receiver}) {{\n    let _ = "), ";\n}\n".to_string()),
         };
         let text = format!("{before}{output}{after}");
@@ -643,6 +670,53 @@ mod tests {
         // A replacement equal to its pattern (an import added, say) settles.
         let text = format!("{HEAD}{}", rule("same", "mini::a($x)", "mini::a($x)"));
         assert!(CompiledPack::from_text(&text, "p.toml").is_ok());
+    }
+
+    /// A signature rule's pattern is an `Fn` bound with its return type, its template a
+    /// bound, its `apply` a method name; `apply` is for signature rules only.
+    #[test]
+    fn signature_rules_are_checked_when_compiled() {
+        let sig = |m: &str, r: &str, tail: &str| {
+            CompiledPack::from_text(
+                &format!("{HEAD}\n[[rule]]\nid = \"s\"\nmessage = \"m\"\nkind = \"signature\"\nmatch = \"{m}\"\nreplace = \"{r}\"\n{tail}"),
+                "p.toml",
+            )
+        };
+        let pack = sig("FnMut($I) -> mini::Res<$I, $O>", "mini::Parser<$I, Output = $O>", "apply = \"parse\"\n").unwrap();
+        assert_eq!(pack.rules[0].kind, Kind::Signature);
+        assert_eq!(pack.rules[0].apply.as_deref(), Some("parse"));
+        let err = |m: &str, r: &str, tail: &str| sig(m, r, tail).unwrap_err().to_string();
+        assert!(err("Clone", "mini::Parser", "").contains("a signature pattern is a bound of `Fn`, `FnMut` or `FnOnce`: `Clone`"));
+        assert!(err("FnMut($I)", "mini::Parser<$I>", "").contains("a signature pattern writes its return type"));
+        assert!(err("FnMut($I) -> $O", "mini::Parser<$I, Output = >", "").contains("`replace`: template `mini::Parser<$I, Output = >` does not parse"));
+        assert!(err("FnMut($I) -> $O", "mini::Parser<$I, Output = $O>", "apply = \"parse(x)\"\n").contains("`apply`: `parse(x)` is not a method name"));
+        let not_sig =
+            CompiledPack::from_text(&format!("{HEAD}{}apply = \"parse\"\n", rule("r", "mini::a($x)", "mini::b($x)")), "p.toml").unwrap_err().to_string();
+        assert!(not_sig.contains("`apply` is for signature rules"), "{not_sig}");
+        let note = CompiledPack::from_text(
+            &format!("{HEAD}\n[[rule]]\nid = \"s\"\nmessage = \"m\"\nkind = \"signature\"\nmatch = \"Fn($I) -> $O\"\nnote = \"n\"\n"),
+            "p.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(note.contains("`literal` and `note` are for expression, type and attribute rules"), "{note}");
+        // `closure_bounds`: where-predicates over the pattern's metavariables.
+        let ok =
+            sig("FnMut($I) -> mini::Res<$I, $O, $E>", "mini::Parser<$I, Output = $O, Error = $E>", "closure_bounds = [\"$E: mini::Error<$I>\"]\n").unwrap();
+        assert_eq!(ok.rules[0].closure_bounds[0].var, "E");
+        assert_eq!(ok.rules[0].closure_bounds[0].traits, ["Error"]);
+        assert!(err("FnMut($I) -> $O", "mini::Parser<$I, Output = $O>", "closure_bounds = [\"$X: mini::Error<$I>\"]\n")
+            .contains("`$X`, which the pattern does not bind"));
+        assert!(
+            err("FnMut($I) -> $O", "mini::Parser<$I, Output = $O>", "closure_bounds = [\"$I\"]\n").contains("`closure_bounds`: `$I` is not a where-predicate")
+        );
+        assert!(
+            err("FnMut($I) -> $O", "mini::Parser<$I, Output = $O>", "closure_bounds = [\"Vec<$I>: Clone\"]\n").contains("the bounded type is one metavariable")
+        );
+        let elsewhere = CompiledPack::from_text(&format!("{HEAD}{}closure_bounds = [\"$x: Clone\"]\n", rule("r", "mini::a($x)", "mini::b($x)")), "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(elsewhere.contains("`closure_bounds` is for signature rules"), "{elsewhere}");
     }
 
     /// `literal`, `note` and `on_impl` are checked when the pack is compiled, each error

@@ -203,6 +203,12 @@ pub enum Kind {
     /// An attribute (`#[tokio::main($..args)]`, or a derive's helper attribute by its bare
     /// name, `#[structopt($..args)]`), outer or inner, wherever it is written.
     Attribute,
+    /// A trait bound of the crate's own functions' signatures, written with the `Fn`
+    /// sugar (`FnMut($I) -> nom::IResult<$I, $O, $E>`): matched in a function's
+    /// `impl ..` return type, its generic parameters' bounds and where-clause, and its
+    /// `impl ..` parameter types, and replaced by `replace` (a bound). With `apply`, the
+    /// calls through what the new bound types are rewritten too.
+    Signature,
     /// The invocations of an item macro (`bitflags::bitflags!`). With `derive`, every
     /// `struct` an invocation defines gets the derives it lacks: for a macro whose new
     /// release stopped implying traits its old release implemented.
@@ -295,6 +301,21 @@ pub struct RuleDef {
     /// traits (full paths of the pack's crate: `axum::extract::FromRequestParts`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub on_impl: Vec<String>,
+    /// For a signature rule: the method a value of the new bound is applied through
+    /// (`parse`, an identifier). Where a function whose return type the rule rewrote is
+    /// called and its result applied (`helper(args)(input)`, in any file of the package),
+    /// and where a parameter whose type the rule rewrote is called in its function
+    /// (`f(input)`), the call becomes `helper(args).parse(input)` / `f.parse(input)` (the
+    /// parameter made `mut`, as the method takes `&mut self`); `imports` are added there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply: Option<String>,
+    /// For a signature rule: where-predicates a function that returns a closure through
+    /// the new bound must state (`$E: nom::error::ParseError<$I>`: nom 8's `Parser` impl
+    /// for closures needs it). Each is added to the function's where-clause when its
+    /// bounded metavariable binds one of the function's type parameters that no bound of
+    /// that trait holds yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closure_bounds: Vec<String>,
     /// Imports the rewritten code needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imports: Option<ImportsDef>,

@@ -171,7 +171,11 @@ pub fn use_edits(facts: &Facts, plans: &[LeafPlan], adds: &[ImportAdd], mover: &
             removed.entry(leaf.item).or_default().push((i, rule));
             continue;
         }
-        let off = usize::from(leaf.written.first().is_some_and(|(s, _)| s.is_empty()));
+        // `::rand::x`, and `crate::rand::x` / `self::rand::x` through a module that
+        // re-exports the crate (`Facts::reexports`): the crate's name is the segment after.
+        let through_reexport =
+            leaf.written.first().is_some_and(|(s, _)| s == "crate" || s == "self") && leaf.written.get(1).is_some_and(|(s, _)| facts.reexports.contains(s));
+        let off = usize::from(leaf.written.first().is_some_and(|(s, _)| s.is_empty()) || through_reexport);
         let written: Vec<&(String, Range<usize>)> = leaf.written[off..].iter().collect();
         if written.first().is_none_or(|(first, _)| !facts.crate_names.contains(first)) {
             out.notes.push((

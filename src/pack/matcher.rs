@@ -125,9 +125,31 @@ pub struct Note {
 /// (the receiver's type is not evident): that phase settles these notes.
 pub const LEFT_TO_COMPILER: &str = "the compiler phase must decide";
 
+/// A call a signature rule's `apply` rewrites (`helper(a)(i)` → `helper(a).parse(i)`,
+/// `f(i)` → `f.parse(i)`), or a parameter it makes `mut`: text inserted at offsets.
+#[derive(Clone, Debug)]
+pub struct Apply {
+    /// Index of the signature rule.
+    pub rule: usize,
+    /// The call (or the parameter).
+    pub range: Range<usize>,
+    /// What replaces which byte range (empty: an insertion).
+    pub edits: Vec<(Range<usize>, String)>,
+    /// Whether the edits call the rule's `apply` method (its `imports` are needed).
+    pub calls: bool,
+}
+
 /// What the matcher found in one file.
 #[derive(Debug, Default)]
 pub struct Found {
+    /// The functions (and methods) of the file whose return type a signature rule
+    /// rewrote, by name, with the rule.
+    pub changed_fns: BTreeMap<String, usize>,
+    /// The names of the file's other functions (a name here and in `changed_fns` is
+    /// ambiguous: its calls are left alone).
+    pub unchanged_fns: BTreeSet<String>,
+    /// Calls through parameters whose type a signature rule rewrote, in their function.
+    pub applies: Vec<Apply>,
     /// Expression and type matches, in source order.
     pub hits: Vec<Hit>,
     /// Paths of the code that name the crate.
@@ -181,9 +203,93 @@ pub fn find(
         scopes: vec![BTreeMap::new()],
         generics: Vec::new(),
         self_ty: Vec::new(),
+        trait_impls: Vec::new(),
     };
     m.visit_file(file);
     m.found
+}
+
+/// The closure a function's body ends with (its value), if it does.
+fn returned_closure(body: &syn::Block) -> Option<&syn::ExprClosure> {
+    match body.stmts.last() {
+        Some(syn::Stmt::Expr(tail, None)) => match strip_parens(tail) {
+            syn::Expr::Closure(c) => Some(c),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn returns_closure(body: &syn::Block) -> bool {
+    returned_closure(body).is_some()
+}
+
+/// The calls through the crate's own functions whose return type a signature rule
+/// rewrote (`names`: name → rule, in this file or another of the package):
+/// `helper(args)(input)` (and `self.helper(args)(input)`) become
+/// `helper(args).apply(input)`. A name the file imports from another crate is another
+/// item: left alone.
+pub fn applied_calls(
+    file: &syn::File,
+    facts: &Facts,
+    rules: &[CompiledRule],
+    names: &BTreeMap<String, usize>,
+    range: &dyn Fn(Span) -> Range<usize>,
+) -> Vec<Apply> {
+    struct Calls<'a> {
+        facts: &'a Facts,
+        rules: &'a [CompiledRule],
+        names: &'a BTreeMap<String, usize>,
+        range: &'a dyn Fn(Span) -> Range<usize>,
+        out: Vec<Apply>,
+    }
+    impl Calls<'_> {
+        /// Whether a bare `name` is the crate's own: not imported, or imported through
+        /// `crate::`, `self::`, `super::` or a module of the file.
+        fn imported_from_the_crate(&self, name: &str) -> bool {
+            self.facts.names.get(name).is_none_or(|leaves| {
+                leaves.iter().all(|&l| {
+                    self.facts.leaves[l]
+                        .written
+                        .first()
+                        .is_some_and(|(first, _)| matches!(first.as_str(), "crate" | "self" | "super") || self.facts.items.contains(first))
+                })
+            })
+        }
+    }
+    impl<'ast> Visit<'ast> for Calls<'_> {
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            let callee = match &*c.func {
+                syn::Expr::Call(inner) => match &*inner.func {
+                    syn::Expr::Path(p) if p.qself.is_none() => {
+                        let segs = segments(&p.path);
+                        let own = segs.len() == 1 || matches!(segs[0].as_str(), "crate" | "self" | "super");
+                        let name = segs.last().cloned().unwrap_or_default();
+                        (own && (segs.len() > 1 || self.imported_from_the_crate(&name))).then_some(name)
+                    }
+                    _ => None,
+                },
+                syn::Expr::MethodCall(m) if matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self")) => Some(unraw(&m.method)),
+                _ => None,
+            };
+            if let Some(rule) = callee.and_then(|n| self.names.get(&n)) {
+                if let Some(apply) = &self.rules[*rule].apply {
+                    let at = (self.range)(c.func.span()).end;
+                    self.out.push(Apply { rule: *rule, range: (self.range)(c.span()), edits: vec![(at..at, format!(".{apply}"))], calls: true });
+                }
+            }
+            visit::visit_expr_call(self, c);
+        }
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            crate::syntax::tokens::visit_macro_body_through_metavariables(self, mac);
+        }
+    }
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let mut calls = Calls { facts, rules, names, range, out: Vec::new() };
+    calls.visit_file(file);
+    calls.out
 }
 
 struct Matcher<'a, 'r> {
@@ -209,6 +315,9 @@ struct Matcher<'a, 'r> {
     generics: Vec<BTreeMap<String, Vec<Vec<String>>>>,
     /// `Self` of the enclosing impls.
     self_ty: Vec<Evidence>,
+    /// Whether each enclosing impl is a trait's (its methods' signatures are the trait's:
+    /// signature rules leave them alone).
+    trait_impls: Vec<bool>,
 }
 
 type Bindings = BTreeMap<String, Binding>;
@@ -687,7 +796,7 @@ impl Matcher<'_, '_> {
                 CfgOutcome::Within => (None, true),
                 CfgOutcome::Independent => (None, false),
             };
-            let trusted = settled || self.compiler_resolved(rule, pat, expr, &at);
+            let trusted = settled || (self.compiler_resolved(rule, pat, expr, &at) && !self.inherent_call(rule, pat, expr));
             let mut trait_leaf = None;
             if let Some(trait_path) = &rule.trait_path {
                 match self.facts.brings_in(trait_path) {
@@ -804,6 +913,19 @@ impl Matcher<'_, '_> {
         }
     }
 
+    /// Whether this call of a method rule's method has a receiver evidently of a type of
+    /// the file with an inherent method of that name: that method is the one called
+    /// (inherent methods come before trait methods), whatever error the compiler reports
+    /// at it (quickcheck's own `Gen::gen`, called in a `macro_rules!` body, whose bound
+    /// rand 0.9 no longer meets for `usize`).
+    fn inherent_call(&self, rule: &CompiledRule, pat: &Pat, expr: &syn::Expr) -> bool {
+        if rule.trait_path.is_none() && rule.receiver_type.is_none() {
+            return false;
+        }
+        let Some((Subject::Value(receiver), method)) = self.subject(pat, expr) else { return false };
+        matches!(self.expr_evidence(receiver), Evidence::Local(ty) if self.facts.inherent.get(&ty).is_some_and(|m| m.contains(&method)))
+    }
+
     /// Whether the compiler resolved this call of a method rule to the rule's item: one of
     /// its sites lies inside the call, spells the method's name, and names (if it names
     /// anything) an item of the crate whose owner is the rule's trait or type.
@@ -890,6 +1012,210 @@ impl Matcher<'_, '_> {
                 let range = self.r(ty);
                 self.found.hits.push(Hit { rule: index, range, bindings, trait_leaf: None, cfg: None });
                 return;
+            }
+        }
+    }
+
+    /// A signature rule matching the bound `bound`: its hit is recorded, its index
+    /// returned.
+    fn try_signature_rules(&mut self, bound: &syn::TraitBound) -> Option<(usize, Option<String>, Bindings)> {
+        let syn::PathArguments::Parenthesized(args) = &bound.path.segments.last()?.arguments else { return None };
+        let syn::ReturnType::Type(_, output) = &args.output else { return None };
+        let fn_trait = super::pattern::fn_trait_of(&bound.path)?;
+        for (index, rule) in self.rules.iter().enumerate() {
+            let Body::Signature(pat) = &rule.body else { continue };
+            if pat.fn_trait != fn_trait || pat.inputs.len() != args.inputs.len() {
+                continue;
+            }
+            let mut bindings = Bindings::new();
+            if pat.inputs.iter().zip(&args.inputs).all(|(p, c)| self.match_type(p, c, &mut bindings)) && self.match_type(&pat.output, output, &mut bindings) {
+                // The argument type as the code writes it (one argument).
+                let input = match args.inputs.iter().collect::<Vec<_>>().as_slice() {
+                    [one] => Some(self.text[self.r(*one)].to_string()),
+                    _ => None,
+                };
+                self.found.hits.push(Hit { rule: index, range: self.r(bound), bindings: bindings.clone(), trait_leaf: None, cfg: None });
+                return Some((index, input, bindings));
+            }
+        }
+        None
+    }
+
+    /// The rule of the first signature rule matching a bound of `bounds`.
+    fn try_signature_bounds<'b>(&mut self, bounds: impl Iterator<Item = &'b syn::TypeParamBound>) -> Option<(usize, Option<String>, Bindings)> {
+        let mut found = None;
+        for b in bounds {
+            if let syn::TypeParamBound::Trait(t) = b {
+                found = found.or(self.try_signature_rules(t));
+            }
+        }
+        found
+    }
+
+    /// A function whose `impl Fn(I) -> ..` return type became another trait's bound
+    /// returns a closure whose argument type the `Fn` bound used to give (`|input|`, or
+    /// `|input: &str|` where the bound said `&'a str`): without it the closure no longer
+    /// infers, or infers a shorter lifetime. Its one argument is written with the type
+    /// the signature wrote (`input`: the argument type's text).
+    fn annotate_returned_closure(&mut self, rule: usize, body: &syn::Block, input: &str) {
+        let Some(closure) = returned_closure(body) else { return };
+        let [arg] = closure.inputs.iter().collect::<Vec<_>>()[..] else { return };
+        let edit = match arg {
+            syn::Pat::Type(t) if self.text[self.r(&t.ty)] == *input => return,
+            syn::Pat::Type(t) => (self.r(&t.ty), input.to_string()),
+            syn::Pat::Ident(_) | syn::Pat::Wild(_) => {
+                let end = self.r(arg).end;
+                (end..end, format!(": {input}"))
+            }
+            _ => return,
+        };
+        self.found.applies.push(Apply { rule, range: self.r(closure), edits: vec![edit], calls: false });
+    }
+
+    /// The rule's `closure_bounds` a function returning a closure lacks, added to its
+    /// where-clause: a predicate whose bounded metavariable binds one of the function's
+    /// type parameters, none of whose bounds (in the parameter list or the where-clause)
+    /// names the predicate's traits.
+    fn add_closure_bounds(&mut self, rule: usize, sig: &syn::Signature, bindings: &Bindings) {
+        let params: BTreeSet<String> = sig.generics.type_params().map(|p| unraw(&p.ident)).collect();
+        let stated = |param: &str, traits: &[String]| {
+            let names = |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {
+                bounds.iter().any(|b| matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| traits.contains(&unraw(&s.ident)))))
+            };
+            sig.generics.type_params().any(|p| p.ident == param && names(&p.bounds))
+                || sig.generics.where_clause.iter().flat_map(|w| &w.predicates).any(|pred| match pred {
+                    syn::WherePredicate::Type(t) => matches!(&t.bounded_ty, syn::Type::Path(p) if p.path.is_ident(param)) && names(&t.bounds),
+                    _ => false,
+                })
+        };
+        let mut added = Vec::new();
+        for bound in &self.rules[rule].closure_bounds {
+            let Some(bound_to) = bindings.get(&bound.var) else { continue };
+            let param = &self.text[bound_to.range.clone()];
+            if !params.contains(param) || stated(param, &bound.traits) {
+                continue;
+            }
+            added.push(super::template::render(&bound.template, bindings, self.text, self.facts.crate_local_name()));
+        }
+        if added.is_empty() {
+            return;
+        }
+        let edit = match &sig.generics.where_clause {
+            Some(w) if !w.predicates.is_empty() => {
+                let last = w.predicates.last().expect("a predicate");
+                let end = self.r(last).end;
+                let line_start = self.text[..end].rfind('\n').map_or(0, |i| i + 1);
+                let indent: String = self.text[line_start..].chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+                if w.predicates.trailing_punct() {
+                    let comma = end + self.text[end..].find(',').unwrap_or(0) + 1;
+                    (comma..comma, added.iter().map(|a| format!("\n{indent}{a},")).collect::<String>())
+                } else {
+                    (end..end, added.iter().map(|a| format!(",\n{indent}{a}")).collect::<String>())
+                }
+            }
+            _ => {
+                // No where-clause: one after the signature, as rustfmt lays it out.
+                let end = self.r(sig).end;
+                let ws = self.text[end..].len() - self.text[end..].trim_start().len();
+                (end..end + ws, format!("\nwhere\n    {},\n", added.join(",\n    ")))
+            }
+        };
+        self.found.applies.push(Apply { rule, range: self.r(sig), edits: vec![edit], calls: false });
+    }
+
+    /// Signature rules on a function of the crate's own: its `impl ..` return type, the
+    /// bounds of its generic parameters, its `impl ..` parameters; then the calls of its
+    /// parameters whose type changed, in its body.
+    fn signature(&mut self, sig: &syn::Signature, body: &syn::Block) {
+        if !self.rules.iter().any(|r| matches!(r.body, Body::Signature(_))) {
+            return;
+        }
+        let name = unraw(&sig.ident);
+        let returned = match &sig.output {
+            syn::ReturnType::Type(_, ty) => match &**ty {
+                syn::Type::ImplTrait(t) => self.try_signature_bounds(t.bounds.iter()),
+                _ => None,
+            },
+            syn::ReturnType::Default => None,
+        };
+        match returned {
+            Some((rule, input, bindings)) => {
+                self.found.changed_fns.entry(name).or_insert(rule);
+                if returns_closure(body) {
+                    if let Some(input) = input {
+                        self.annotate_returned_closure(rule, body, &input);
+                    }
+                    self.add_closure_bounds(rule, sig, &bindings);
+                }
+            }
+            None => {
+                self.found.unchanged_fns.insert(name);
+            }
+        }
+        let mut generic: BTreeMap<String, usize> = BTreeMap::new();
+        for param in sig.generics.type_params() {
+            if let Some((rule, ..)) = self.try_signature_bounds(param.bounds.iter()) {
+                generic.insert(unraw(&param.ident), rule);
+            }
+        }
+        for pred in sig.generics.where_clause.iter().flat_map(|w| &w.predicates) {
+            let syn::WherePredicate::Type(t) = pred else { continue };
+            let syn::Type::Path(p) = &t.bounded_ty else { continue };
+            let Some(id) = p.path.get_ident() else { continue };
+            if let Some((rule, ..)) = self.try_signature_bounds(t.bounds.iter()) {
+                generic.insert(unraw(id), rule);
+            }
+        }
+        // The parameters whose type changed: name → (rule, where `mut ` goes if needed).
+        let mut params: BTreeMap<String, (usize, Option<usize>)> = BTreeMap::new();
+        for input in &sig.inputs {
+            let syn::FnArg::Typed(t) = input else { continue };
+            let syn::Pat::Ident(p) = &*t.pat else { continue };
+            let rule = match &*t.ty {
+                syn::Type::Path(tp) => tp.path.get_ident().and_then(|id| generic.get(&unraw(id)).copied()),
+                syn::Type::ImplTrait(it) => self.try_signature_bounds(it.bounds.iter()).map(|(rule, ..)| rule),
+                _ => None,
+            };
+            if let Some(rule) = rule {
+                let needs_mut = (p.mutability.is_none() && p.by_ref.is_none()).then(|| self.r(&p.ident).start);
+                params.insert(unraw(&p.ident), (rule, needs_mut));
+            }
+        }
+        if params.is_empty() {
+            return;
+        }
+        struct Calls<'p, 'r> {
+            params: &'p BTreeMap<String, (usize, Option<usize>)>,
+            range: &'r dyn Fn(Span) -> Range<usize>,
+            out: Vec<(String, usize, Range<usize>)>,
+        }
+        impl<'ast> Visit<'ast> for Calls<'_, '_> {
+            fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+                if let syn::Expr::Path(p) = &*c.func {
+                    if let Some(id) = p.path.get_ident().filter(|_| p.qself.is_none()) {
+                        if self.params.contains_key(&unraw(id)) {
+                            self.out.push((unraw(id), (self.range)(c.func.span()).end, (self.range)(c.span())));
+                        }
+                    }
+                }
+                visit::visit_expr_call(self, c);
+            }
+            fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+                crate::syntax::tokens::visit_macro_body_through_metavariables(self, mac);
+            }
+        }
+        let mut calls = Calls { params: &params, range: self.range, out: Vec::new() };
+        calls.visit_block(body);
+        let Some(apply) = calls.out.first().map(|(name, ..)| params[name].0).and_then(|rule| self.rules[rule].apply.clone()) else { return };
+        let mut made_mut = BTreeSet::new();
+        for (name, at, call) in calls.out {
+            let (rule, needs_mut) = params[&name];
+            if self.rules[rule].apply.as_deref() != Some(apply.as_str()) {
+                continue;
+            }
+            self.found.applies.push(Apply { rule, range: call, edits: vec![(at..at, format!(".{apply}"))], calls: true });
+            if let Some(m) = needs_mut.filter(|_| made_mut.insert(name.clone())) {
+                self.found.applies.push(Apply { rule, range: m..m, edits: vec![(m..m, "mut ".to_string())], calls: false });
             }
         }
     }
@@ -1027,10 +1353,14 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.signature(&f.sig, &f.block);
         self.in_fn_scope(&f.sig, |v| visit::visit_item_fn(v, f));
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        if self.trait_impls.last() != Some(&true) {
+            self.signature(&f.sig, &f.block);
+        }
         self.in_fn_scope(&f.sig, |v| visit::visit_impl_item_fn(v, f));
     }
 
@@ -1045,7 +1375,9 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
             _ => self.type_evidence(&i.self_ty),
         };
         self.self_ty.push(self_ty);
+        self.trait_impls.push(i.trait_.is_some());
         visit::visit_item_impl(self, i);
+        self.trait_impls.pop();
         self.self_ty.pop();
         self.generics.pop();
     }
@@ -1115,7 +1447,7 @@ impl<'ast> Visit<'ast> for Matcher<'_, '_> {
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         self.visit_path(&mac.path);
-        crate::syntax::tokens::visit_macro_body(self, mac);
+        crate::syntax::tokens::visit_macro_body_through_metavariables(self, mac);
     }
 }
 

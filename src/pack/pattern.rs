@@ -158,8 +158,48 @@ pub enum Body {
     Type(TyPat),
     /// An item macro, by its full path (`bitflags::bitflags`).
     Macro(Vec<String>),
+    /// A signature rule's bound.
+    Signature(BoundPat),
     /// An attribute pattern.
     Attribute(AttrPat),
+}
+
+/// A bound written with the `Fn` sugar: `FnMut($I) -> nom::IResult<$I, $O>`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoundPat {
+    /// `Fn`, `FnMut` or `FnOnce` (written bare, or under `std::ops` / `core::ops`).
+    pub fn_trait: String,
+    /// The argument types.
+    pub inputs: Vec<TyPat>,
+    /// The return type.
+    pub output: TyPat,
+}
+
+/// The `Fn` traits a signature pattern names.
+const FN_TRAITS: [&str; 3] = ["Fn", "FnMut", "FnOnce"];
+
+/// The `Fn` trait a bound's path names (`FnMut`, `std::ops::FnMut`), if it names one.
+pub fn fn_trait_of(path: &syn::Path) -> Option<String> {
+    let segs: Vec<String> = path.segments.iter().map(|s| unraw(&s.ident)).collect();
+    let last = segs.last()?;
+    let head_ok = match segs.len() {
+        1 => true,
+        3 => (segs[0] == "std" || segs[0] == "core") && segs[1] == "ops",
+        _ => false,
+    };
+    (head_ok && FN_TRAITS.contains(&last.as_str())).then(|| last.clone())
+}
+
+fn lower_bound(bound: &syn::TraitBound, text: &str) -> Result<BoundPat, PatternError> {
+    let fn_trait = fn_trait_of(&bound.path).ok_or_else(|| format!("a signature pattern is a bound of `Fn`, `FnMut` or `FnOnce`: `{text}`"))?;
+    let syn::PathArguments::Parenthesized(args) = &bound.path.segments.last().expect("a segment").arguments else {
+        return Err(format!("a signature pattern writes its arguments and return type: `{text}`"));
+    };
+    let syn::ReturnType::Type(_, output) = &args.output else {
+        return Err(format!("a signature pattern writes its return type (`-> ..`): `{text}`"));
+    };
+    let inputs = args.inputs.iter().map(lower_type).collect::<Result<Vec<_>, _>>()?;
+    Ok(BoundPat { fn_trait, inputs, output: lower_type(output)? })
 }
 
 /// An attribute pattern: `#[path]`, `#[path(tokens)]` or `#[path = tokens]`, where the
@@ -364,6 +404,10 @@ fn parse_pattern_stand_ins(text: &str, kind: Option<Kind>) -> Result<(Body, Kind
                 syn::Meta::NameValue(nv) => AttrArgs::Value(lower_tokens(quote::ToTokens::to_token_stream(&nv.value), text)?),
             };
             Body::Attribute(AttrPat { path, args })
+        }
+        Kind::Signature => {
+            let bound: syn::TraitBound = syn::parse_str(source).map_err(|e| format!("`{text}` is not a trait bound: {e}"))?;
+            Body::Signature(lower_bound(&bound, text)?)
         }
         Kind::Macro => {
             if !metas.is_empty() {
@@ -593,12 +637,52 @@ fn parse_template_stand_ins(
         Kind::Expr | Kind::Method => syn::parse_str::<syn::Expr>(&source).map(|_| ()).map_err(|e| e.to_string()),
         Kind::Type => syn::parse_str::<syn::Type>(&source).map(|_| ()).map_err(|e| e.to_string()),
         Kind::Macro => Err("a macro rule has no template: it adds `derive`s".into()),
+        Kind::Signature => syn::parse_str::<syn::TraitBound>(&source).map(|_| ()).map_err(|e| e.to_string()),
         // An empty template removes the attribute.
         Kind::Attribute if source.trim().is_empty() => Ok(()),
         Kind::Attribute => parse_attribute(source.trim(), text).map(|_| ()),
     };
     parses.map_err(|e| format!("template `{text}` does not parse: {e}"))?;
     Ok(Template { pieces: lex_template(text, krate, paths) })
+}
+
+/// A where-predicate a signature rule adds ([`parse_closure_bound`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClosureBound {
+    /// The metavariable it bounds (`E` for `$E: ..`).
+    pub var: String,
+    /// The last segment of each trait it names (`ParseError`), to tell whether the code
+    /// states it already.
+    pub traits: Vec<String>,
+    /// The predicate, as a template.
+    pub template: Template,
+}
+
+/// Parses a signature rule's `closure_bounds` entry: a where-predicate (`$E:
+/// nom::error::ParseError<$I>`) whose bounded type is one metavariable and which uses
+/// only metavariables the pattern binds.
+pub fn parse_closure_bound(text: &str, metas: &BTreeMap<String, MetaKind>, krate: &str) -> Result<ClosureBound, PatternError> {
+    let (source, used) = stand_ins(text).map_err(|e| restore_metavariables(&e))?;
+    if let Some(name) = used.keys().find(|n| metas.get(*n) != Some(&MetaKind::One)) {
+        return Err(format!("`{text}` uses `${name}`, which the pattern does not bind as one item"));
+    }
+    let pred: syn::WherePredicate =
+        syn::parse_str(&source).map_err(|e| format!("`{text}` is not a where-predicate: {}", restore_metavariables(&e.to_string())))?;
+    let syn::WherePredicate::Type(t) = pred else { return Err(format!("`{text}` does not bound a type")) };
+    let var = match &t.bounded_ty {
+        syn::Type::Path(p) => p.path.get_ident().and_then(|i| meta_name(&i.to_string()).map(|(_, n)| n.to_string())),
+        _ => None,
+    }
+    .ok_or_else(|| format!("`{text}`: the bounded type is one metavariable (`$E: ..`)"))?;
+    let traits = t
+        .bounds
+        .iter()
+        .filter_map(|b| match b {
+            syn::TypeParamBound::Trait(tb) => tb.path.segments.last().map(|s| unraw(&s.ident)),
+            _ => None,
+        })
+        .collect();
+    Ok(ClosureBound { var, traits, template: Template { pieces: lex_template(text, krate, &|_| None) } })
 }
 
 /// The full paths (without a leading metavariable) a pattern names.

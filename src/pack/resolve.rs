@@ -32,6 +32,11 @@ pub struct Env {
     /// Names of types and fields the package defines under `#[cfg(..)]`, in files other
     /// than the one checked (from an index of the package, when the caller has one).
     pub cfg_defs: CfgDefs,
+    /// The package's functions, in files other than the one checked, whose return type a
+    /// signature rule of the pack rewrites: name → the rule's index (a name defined more
+    /// than once is here only if every definition changes). See
+    /// [`super::run::signature_functions`].
+    pub signature_fns: BTreeMap<String, usize>,
 }
 
 /// A type name or a struct field the code defines under `#[cfg(..)]`: what it is in the
@@ -94,7 +99,14 @@ impl Env {
     /// The environment of a package that depends on `krate` under its own name.
     pub fn plain(krate: &str) -> Env {
         let krate = krate.replace('-', "_");
-        Env { local_names: vec![krate.clone()], krate, own_methods: BTreeSet::new(), macro_use: false, cfg_defs: CfgDefs::default() }
+        Env {
+            local_names: vec![krate.clone()],
+            krate,
+            own_methods: BTreeSet::new(),
+            macro_use: false,
+            cfg_defs: CfgDefs::default(),
+            signature_fns: BTreeMap::new(),
+        }
     }
 }
 
@@ -215,6 +227,10 @@ pub struct Facts {
     pub macros: BTreeSet<String>,
     /// Names of types (and traits) the file declares.
     pub types: BTreeSet<String>,
+    /// Top-level modules of the file that only re-export the crate (`pub mod rand { pub
+    /// use rand::*; }`, ndarray-rand's): in a `use`, `self::rand::x` is the crate's `x`,
+    /// and so is `crate::rand::x` (the file taken for the crate root it then is).
+    pub reexports: BTreeSet<String>,
     /// Identifiers bound by patterns: `let`, parameters, closures, `match` arms.
     pub bindings: BTreeSet<String>,
     /// Methods of inherent impls, by the impl's type name.
@@ -261,13 +277,22 @@ impl Facts {
                 }
             }
         }
+        for item in &file.items {
+            let syn::Item::Mod(m) = item else { continue };
+            let Some((_, [syn::Item::Use(u)])) = m.content.as_ref().map(|(b, i)| (b, i.as_slice())) else { continue };
+            if let syn::UseTree::Path(p) = &u.tree {
+                if matches!(&*p.tree, syn::UseTree::Glob(_)) && facts.crate_names.contains(&unraw(&p.ident)) && u.leading_colon.is_none() {
+                    facts.reexports.insert(unraw(&m.ident));
+                }
+            }
+        }
         let mut collect = Collect { facts: &mut facts, range, depth: 0 };
         collect.visit_file(file);
         // Targets: one level of chaining through other imports (`use rand::distributions;
         // use distributions::Uniform;`).
         for i in 0..facts.leaves.len() {
             let written: Vec<String> = facts.leaves[i].written.iter().map(|(s, _)| s.clone()).collect();
-            facts.leaves[i].target = facts.use_target(&written);
+            facts.leaves[i].target = facts.use_target(&written).map(|t| facts.through_prelude(t));
         }
         for (i, leaf) in facts.leaves.iter().enumerate() {
             if let Some(local) = &leaf.local {
@@ -295,6 +320,9 @@ impl Facts {
             let second = written.get(1)?;
             return self.crate_names.contains(second).then(|| self.canonical(&written[1..]));
         }
+        if (first == "crate" || first == "self") && written.len() > 2 && self.reexports.contains(&written[1]) {
+            return Some(self.canonical(&written[1..]));
+        }
         if matches!(first.as_str(), "crate" | "self" | "super") {
             return None;
         }
@@ -311,6 +339,16 @@ impl Facts {
         let mut full = self.use_target(&base)?;
         full.extend(written[1..].iter().cloned());
         Some(full)
+    }
+
+    /// A path through the crate's prelude module (`rand::prelude::SliceRandom`, a
+    /// re-export) as the item the old prelude declares (`rand::seq::SliceRandom`): the
+    /// same item, which rules name by its own path.
+    fn through_prelude(&self, target: Vec<String>) -> Vec<String> {
+        match target.split_last() {
+            Some((name, module)) if !self.prelude.path.is_empty() && *module == self.prelude.path[..] => self.prelude.from.get(name).cloned().unwrap_or(target),
+            _ => target,
+        }
     }
 
     /// `written` with its first segment (a local name of the crate) replaced by the crate.
@@ -632,7 +670,7 @@ impl<'ast> Visit<'ast> for Collect<'_, '_> {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        crate::syntax::tokens::visit_macro_body(self, mac);
+        crate::syntax::tokens::visit_macro_body_through_metavariables(self, mac);
     }
 }
 
@@ -716,7 +754,7 @@ mod tests {
 
     #[test]
     fn renamed_dependency_is_the_crate_and_its_real_name_is_not() {
-        let env = Env { krate: "rand".into(), local_names: vec!["foo".into()], own_methods: BTreeSet::new(), macro_use: false, cfg_defs: CfgDefs::default() };
+        let env = Env { krate: "rand".into(), local_names: vec!["foo".into()], ..Env::plain("rand") };
         let f = facts("use foo::thread_rng; use rand::Rng;", &env);
         assert_eq!(f.resolve(&path("thread_rng"), false).unwrap().full, path("rand::thread_rng"));
         assert_eq!(f.resolve(&path("foo::random"), false).unwrap().full, path("rand::random"));

@@ -562,6 +562,37 @@ replace = "nom_language::error::VerboseError"
         assert!(CompiledPack::from_text(&undeclared, "x.toml").unwrap_err().to_string().contains("or to a crate of `new_crates`"));
     }
 
+    /// A compiler error at a call of a method the receiver's own type defines (a wrapper
+    /// `Gen` with its own `gen`, whose `Standard` bound rand 0.9 no longer meets for
+    /// `usize`) does not make the call rand's: inherent methods come first. The same error
+    /// at a call whose receiver is not evidently the crate's type is the compiler's to
+    /// resolve, as before.
+    #[test]
+    fn a_compiler_error_at_a_call_of_the_receivers_own_method_is_not_the_packs() {
+        let pack = Arc::new(CompiledPack::from_text(RAND, "rand.toml").unwrap());
+        let code = "use rand::Rng;\npub struct Gen { rng: rand::rngs::ThreadRng }\nimpl Gen {\n    pub fn gen<T>(&mut self) -> T where rand::distributions::Standard: rand::distributions::Distribution<T> { self.rng.gen() }\n}\npub fn own(g: &mut Gen) -> usize { g.gen() }\npub fn other(g: &mut other::Gen) -> usize { g.gen() }\n";
+        let parsed = crate::syntax::parsed::Parsed::parse(code).unwrap();
+        let env = Env::plain("rand");
+        let site = |call: &str| {
+            let start = code.find(call).unwrap() + call.find("gen").unwrap();
+            CompilerSite { range: start..start + 3, item: Vec::new(), code: Some("E0277".into()), rule: None }
+        };
+        let range = |s| parsed.range(s);
+        let edits_at = |sites: &[CompilerSite], line: &str| {
+            let start = code.find(line).unwrap();
+            let at = start..start + code[start..].find('\n').unwrap();
+            let run = run_pack(&RunCx { sites, ..RunCx::new(&pack, &env, &parsed, code, &range) });
+            run.changes.into_iter().flat_map(|c| c.3).filter(|e| at.contains(&e.range.start)).count()
+        };
+        assert_eq!(edits_at(&[site("{ g.gen() }")], "pub fn own"), 0, "Gen::gen is the crate's own");
+        let other = code.find("pub fn other").unwrap();
+        let other_site = {
+            let start = other + code[other..].find("g.gen()").unwrap() + 2;
+            CompilerSite { range: start..start + 3, item: Vec::new(), code: Some("E0277".into()), rule: None }
+        };
+        assert_eq!(edits_at(&[other_site], "pub fn other"), 1, "another type's `gen`, as the compiler reports it");
+    }
+
     const BITS_PACK: &str = "crate = \"bitflags\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"bits\"\nmessage = \"m\"\nmatch = \"$x.bits\"\nreplace = \"$x.bits()\"\nat_error = \"E0615\"\n";
 
     #[test]
@@ -621,6 +652,46 @@ replace = "nom_language::error::VerboseError"
         // A derive already there (a second run) is not added again.
         let (_, again, _) = run(MACRO_PACK, "use bitflags::bitflags;\nbitflags! { #[derive(Clone, Debug)] struct F: u8 { const A = 1; } }\n");
         assert!(again.is_empty());
+    }
+
+    const NOM: &str = include_str!("../../migrations/nom/7-8.toml");
+
+    /// A signature rule's calls follow the crate's own functions into other files: a
+    /// file that calls a helper another file defines (`Env::signature_fns`, from the
+    /// package's index) applies it with `.parse`, importing `nom::Parser` — even a file
+    /// that never names nom; a name the file imports, or defines unchanged itself, is
+    /// another function and is left alone; a second run changes nothing.
+    #[test]
+    fn signature_calls_follow_the_crates_own_functions_across_files() {
+        let pack = Arc::new(CompiledPack::from_text(NOM, "nom.toml").unwrap());
+        let helper = "use nom::IResult;\npub fn ws<'a, O>(f: impl FnMut(&'a str) -> IResult<&'a str, O>) -> impl FnMut(&'a str) -> IResult<&'a str, O> {\n    nom::sequence::delimited(nom::character::complete::space0, f, nom::character::complete::space0)\n}\n";
+        let base = Env::plain("nom");
+        let (changed, unchanged) = crate::pack::run::signature_functions(&pack, &base, helper);
+        assert_eq!(changed.keys().collect::<Vec<_>>(), ["ws"]);
+        assert!(unchanged.is_empty());
+        let env = Env { signature_fns: changed, ..Env::plain("nom") };
+        let apply = |code: &str, env: &Env| {
+            let parsed = crate::syntax::parsed::Parsed::parse(code).unwrap();
+            let range = |s| parsed.range(s);
+            let run = run_pack(&RunCx::new(&pack, env, &parsed, code, &range));
+            let edits: Vec<Edit> = run.changes.into_iter().flat_map(|c| c.3).collect();
+            crate::core::plan::apply_edits(code, &edits).unwrap()
+        };
+        let caller = "use crate::parsers::ws;\npub fn word(i: &str) -> Result<(&str, &str), ()> {\n    ws(crate::alpha)(i).map_err(|_| ())\n}\n";
+        let out = apply(caller, &env);
+        assert_eq!(
+            out,
+            "use nom::Parser;\nuse crate::parsers::ws;\npub fn word(i: &str) -> Result<(&str, &str), ()> {\n    ws(crate::alpha).parse(i).map_err(|_| ())\n}\n"
+        );
+        assert_eq!(apply(&out, &env), out, "a second run changes nothing");
+        // Not known to change: left alone.
+        assert_eq!(apply(caller, &base), caller);
+        // Imported from elsewhere, or a function of this file by the same name that keeps
+        // its signature: another `ws`.
+        let imported = "use other::ws;\nfn f(i: &str) -> u8 { ws(1)(i) }\n";
+        assert_eq!(apply(imported, &env), imported);
+        let own = "fn ws(_: u8) -> impl Fn(&str) -> u8 { |_| 0 }\nfn f(i: &str) -> u8 { ws(1)(i) }\n";
+        assert_eq!(apply(own, &env), own);
     }
 
     const ROUTES_PACK: &str = "crate = \"web\"\nfrom = \"1\"\nto = \"2\"\nsummary = \"s\"\n\n[[rule]]\nid = \"route\"\nmessage = \"captures are braced\"\nmatch = \"$r.route($path, $..rest)\"\nwhere = { path = \"string-literal\" }\nliteral = { var = \"path\", syntax = \"path\", rewrite = [{ from = \":$name\", to = \"{$name}\" }] }\n\n[[rule]]\nid = \"route-other\"\nmessage = \"captures are braced\"\nmatch = \"$r.route($path, $..rest)\"\nnote = \"check the path by hand\"\n\n[[rule]]\nid = \"raw\"\nmessage = \"no raw names\"\nmatch = \"#[error($fmt $..args)]\"\nwhere = { fmt = \"string-literal\" }\nliteral = { var = \"fmt\", syntax = \"format\", rewrite = [{ from = \"r#$name\", to = \"$name\" }] }\n\n[[rule]]\nid = \"unattr\"\nmessage = \"native async fn\"\nmatch = \"#[other::marker]\"\nreplace = \"\"\non_impl = [\"web::Extract\"]\n";

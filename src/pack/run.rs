@@ -213,19 +213,32 @@ pub fn run_pack(cx: &RunCx<'_>) -> PackRun {
     let facts = Facts::of(cx.file, cx.tokens, cx.env, &cx.pack.prelude, cx.range);
     // A file that never names the crate has nothing to migrate (unless the compiler says
     // a call in it resolves to the crate).
-    if cx.sites.is_empty() && !names_the_crate(&facts) {
+    // Calls through the crate's own functions a signature rule changes count too.
+    if cx.sites.is_empty() && !names_the_crate(&facts) && cx.env.signature_fns.is_empty() {
         return PackRun::default();
     }
     let mut found = matcher::find(cx.file, cx.text, &facts, &cx.pack.rules, &cx.env.own_methods, &cx.env.cfg_defs, cx.sites, cx.assume_errors, cx.range);
+    let mut changed = cx.env.signature_fns.clone();
+    changed.extend(found.changed_fns.iter().map(|(n, r)| (n.clone(), *r)));
+    changed.retain(|name, _| !found.unchanged_fns.contains(name));
+    let applied = matcher::applied_calls(cx.file, &facts, &cx.pack.rules, &changed, cx.range);
+    found.applies.extend(applied);
     let (attributes, attribute_paths) = attribute::find(cx.file, &facts, &cx.pack.rules, cx.range);
     found.hits.extend(attributes);
     found.paths.extend(attribute_paths);
+    // A path of a `macro_rules!` body is seen by the matcher (through the transcriber's
+    // metavariables) and by the attribute scan of its impls: one site, once.
+    let mut seen = BTreeSet::new();
+    found.paths.retain(|p| seen.insert(p.written.iter().map(|w| (w.1.start, w.1.end)).collect::<Vec<_>>()));
     let mut run = Runner::new(cx, &facts);
     run.out.flagged = found.hits.iter().map(|h| (h.rule, h.range.clone())).chain(found.notes.iter().map(|n| (n.rule, n.range.clone()))).collect();
     run.out.flagged.retain(|(rule, _)| cx.wanted(*rule));
     // Expression and type rules: rendered templates, minimal edits.
     for hit in found.hits.iter().filter(|hit| cx.wanted(hit.rule)) {
         run.rewrite(hit);
+    }
+    for apply in found.applies.iter().filter(|a| cx.wanted(a.rule)) {
+        run.apply(apply);
     }
     // Path rules: the code's paths, then the `use` items.
     let plans = imports::plan_leaves(&facts, &found.paths, &run.adds, &run.consumed, cx.pack);
@@ -244,6 +257,21 @@ pub fn run_pack(cx: &RunCx<'_>) -> PackRun {
         }
     }
     run.out
+}
+
+/// The functions of one file of a package whose return type a signature rule of `pack`
+/// rewrites (name → rule), and the names of its other functions: what a package's index
+/// gathers over its files for [`Env::signature_fns`]. Empty for a pack without signature
+/// rules or a file that does not parse.
+pub fn signature_functions(pack: &CompiledPack, env: &Env, text: &str) -> (BTreeMap<String, usize>, BTreeSet<String>) {
+    if !pack.rules.iter().any(|r| r.kind == Kind::Signature) {
+        return Default::default();
+    }
+    let Ok(parsed) = crate::syntax::parsed::Parsed::parse(text) else { return Default::default() };
+    let range = |s: proc_macro2::Span| parsed.range(s);
+    let facts = Facts::of(&parsed.syntax, &parsed.tokens, env, &pack.prelude, &range);
+    let found = matcher::find(&parsed.syntax, text, &facts, &pack.rules, &env.own_methods, &env.cfg_defs, &[], false, &range);
+    (found.changed_fns, found.unchanged_fns)
 }
 
 /// Whether the file names the pack's crate at all: an import of it, or its name.
@@ -335,6 +363,16 @@ impl<'r> Runner<'r> {
             _ => {}
         }
         let Some((template, imports, reason)) = applied_template(rule) else { return };
+        if let Some(offset) = macro_syntax_outside_bindings(cx.text, hit) {
+            // A `macro_rules!` transcriber read through its metavariables: the match spans
+            // the macro's own syntax (`$(..)*`), which the template would not write again.
+            self.out.notes.push((
+                Some(hit.rule),
+                offset,
+                format!("{}: not changed: the match spans a `macro_rules!` repetition or metavariable it does not bind; rewrite it by hand", rule.message),
+            ));
+            return;
+        }
         self.consume_dropped_paths(hit, template);
         self.import_bare_siblings(hit, template);
         let new = self.render(hit, template);
@@ -350,6 +388,9 @@ impl<'r> Runner<'r> {
         if hit.cfg.is_none() {
             self.offer_choice(hit, &edits);
         }
+        // A signature rule's template writes its paths in full; its imports are for the
+        // calls it applies (`Runner::apply`).
+        let imports = if rule.kind == Kind::Signature { &[][..] } else { imports };
         for path in imports {
             self.adds.push(ImportAdd { path: path.clone(), anchor: hit.trait_leaf, rule: hit.rule });
         }
@@ -357,6 +398,20 @@ impl<'r> Runner<'r> {
             self.site_edits.entry(hit.rule).or_default().push(edits);
         }
         self.reasons.insert(hit.rule, reason);
+    }
+
+    /// A call through what a signature rule changed (or its parameter made `mut`): the
+    /// insertions, and the imports the rule's `apply` method needs.
+    fn apply(&mut self, apply: &matcher::Apply) {
+        let rule = &self.cx.pack.rules[apply.rule];
+        let edits = apply.edits.iter().map(|(range, text)| Edit { range: range.clone(), replacement: text.clone() }).collect();
+        self.site_edits.entry(apply.rule).or_default().push(edits);
+        self.reasons.entry(apply.rule).or_insert_with(|| rule.message.clone());
+        if let (true, Action::Replace { imports, .. }) = (apply.calls, &rule.action) {
+            for path in imports {
+                self.adds.push(ImportAdd { path: path.clone(), anchor: None, rule: apply.rule });
+            }
+        }
     }
 
     /// Paths of the pattern that the template does not name again are gone.
@@ -657,6 +712,13 @@ impl<'r> Runner<'r> {
     }
 }
 
+/// The offset of a `$` in `hit`'s text that none of its bindings covers (a `macro_rules!`
+/// repetition or metavariable the match spans without binding it), if any.
+fn macro_syntax_outside_bindings(text: &str, hit: &Hit) -> Option<usize> {
+    let range = hit.range.clone();
+    text[range.clone()].match_indices('$').map(|(i, _)| range.start + i).find(|at| !hit.bindings.values().any(|b| b.range.contains(at)))
+}
+
 /// Whether rendering `template` names a sibling of the pattern's path through a bare
 /// imported name, which needs an import of its own (see `run_pack`).
 fn needs_sibling_import(template: &Template, bindings: &BTreeMap<String, matcher::Binding>) -> bool {
@@ -693,5 +755,31 @@ fn line_of_attribute(text: &str, range: Range<usize>) -> Range<usize> {
     } else {
         let blanks = text[range.end..].len() - text[range.end..].trim_start_matches([' ', '\t']).len();
         range.start..range.end + blanks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(range: Range<usize>, bound: &[(&str, Range<usize>)]) -> Hit {
+        let bindings = bound.iter().map(|(n, r)| (n.to_string(), matcher::Binding { range: r.clone(), loose: 0 })).collect();
+        Hit { rule: 0, range, bindings, trait_leaf: None, cfg: None }
+    }
+
+    #[test]
+    fn a_match_over_macro_syntax_it_does_not_bind_is_not_rewritten() {
+        let text = "x; $rng.gen$(::<$t>)?(); y";
+        let start = text.find('$').unwrap();
+        let end = text.rfind(')').unwrap() + 1;
+        // `$rng` bound, `$t` bound, but the repetition `$( .. )?` is the pattern's text.
+        let rng = start..start + 4;
+        let t = text.find("$t").unwrap();
+        let h = hit(start..end, &[("rng", rng.clone()), ("T", t..t + 2)]);
+        assert_eq!(macro_syntax_outside_bindings(text, &h), Some(text.find("$(").unwrap()));
+        // Every `$` inside a binding: the template writes it again.
+        let text = "f($a, $b)";
+        let h = hit(0..text.len(), &[("args", 2..8)]);
+        assert_eq!(macro_syntax_outside_bindings(text, &h), None);
     }
 }

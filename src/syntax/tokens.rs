@@ -140,6 +140,87 @@ fn collect_macro_bodies(tokens: &TokenStream, out: &mut Vec<MacroBody>, depth: u
     }
 }
 
+/// Prefix of the identifiers that stand for a `macro_rules!` transcriber's metavariables
+/// in [`macro_rules_as_rust`] (`$typ` → `__mr_typ`).
+pub const MACRO_VAR: &str = "__mr_";
+
+/// The tokens of a `macro_rules!` definition with its metavariables made Rust, so that
+/// the code of its transcribers parses: `$name` (and `$crate`) becomes one identifier,
+/// `__mr_name`, whose span covers `$name`; a repetition `$( .. ) sep op` becomes its
+/// contents, once. Every other token keeps its span, so byte ranges still point into the
+/// file; a match whose range holds a `$` outside what its metavariables bind spans the
+/// macro's own syntax and must not be rewritten (the pack runner checks it).
+/// Without this, a transcriber's statements that mention a metavariable (`<$typ>::MIN`,
+/// `std::$typ::MAX`) do not parse, and only the braces inside them are looked at.
+pub fn macro_rules_as_rust(tokens: &TokenStream) -> TokenStream {
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    let mut out = Vec::with_capacity(trees.len());
+    let mut i = 0;
+    while i < trees.len() {
+        if is_punct(&trees[i], '$') {
+            match trees.get(i + 1) {
+                Some(TokenTree::Ident(name)) => {
+                    let span = trees[i].span().join(name.span()).unwrap_or_else(|| name.span());
+                    let ident = proc_macro2::Ident::new(&format!("{MACRO_VAR}{}", name.to_string().trim_start_matches("r#")), span);
+                    out.push(TokenTree::Ident(ident));
+                    i += 2;
+                    continue;
+                }
+                Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => {
+                    out.extend(macro_rules_as_rust(&g.stream()));
+                    // The separator (any token but `*`, `+`, `?`), then the operator.
+                    let op = |t: Option<&TokenTree>| t.is_some_and(|t| is_punct(t, '*') || is_punct(t, '+') || is_punct(t, '?'));
+                    i += if op(trees.get(i + 2)) {
+                        3
+                    } else if op(trees.get(i + 3)) {
+                        4
+                    } else {
+                        2
+                    };
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        out.push(match &trees[i] {
+            TokenTree::Group(g) => {
+                let mut group = proc_macro2::Group::new(g.delimiter(), macro_rules_as_rust(&g.stream()));
+                group.set_span(g.span());
+                TokenTree::Group(group)
+            }
+            other => other.clone(),
+        });
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+/// Whether `mac` is a `macro_rules!` definition.
+pub fn is_macro_rules(mac: &syn::Macro) -> bool {
+    mac.path.is_ident("macro_rules")
+}
+
+/// [`visit_macro_body`], and for a `macro_rules!` definition the code of its transcribers
+/// with their metavariables made Rust ([`macro_rules_as_rust`]). For visitors whose
+/// findings are checked against the metavariables' text before anything is rewritten
+/// (the pack matcher), and for facts that only make a rewrite more careful (names the
+/// crate defines).
+pub fn visit_macro_body_through_metavariables<V>(v: &mut V, mac: &syn::Macro)
+where
+    V: for<'a> syn::visit::Visit<'a>,
+{
+    if !is_macro_rules(mac) {
+        return visit_macro_body(v, mac);
+    }
+    for body in macro_bodies(&macro_rules_as_rust(&mac.tokens)) {
+        match body {
+            MacroBody::Exprs(exprs) => exprs.iter().for_each(|e| v.visit_expr(e)),
+            MacroBody::Stmts(stmts) => stmts.iter().for_each(|s| v.visit_stmt(s)),
+            MacroBody::Items(items) => items.iter().for_each(|i| v.visit_item(i)),
+        }
+    }
+}
+
 /// Visits the Rust code inside a macro invocation with `v` (see [`macro_bodies`]).
 pub fn visit_macro_body<V>(v: &mut V, mac: &syn::Macro)
 where
@@ -266,6 +347,7 @@ pub fn path_segments(path: &syn::Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use syn::spanned::Spanned;
 
     fn imports(src: &str) -> Imports {
         Imports::of(&syn::parse_file(src).unwrap())
@@ -273,6 +355,29 @@ mod tests {
 
     fn segs(p: &str) -> Vec<String> {
         p.split("::").map(String::from).collect()
+    }
+
+    #[test]
+    fn macro_rules_transcribers_parse_with_their_metavariables() {
+        let src = "macro_rules! m { ($($t:ty),*) => { $(impl X for $t { fn f() -> $t { let a = <$t>::MIN; std::$t::MAX } })* }; }";
+        let file = syn::parse_file(src).unwrap();
+        let syn::Item::Macro(item) = &file.items[0] else { panic!("a macro") };
+        // As written, the transcriber's items do not parse: only its innermost braces do.
+        let impl_of = |bodies: Vec<MacroBody>| {
+            bodies.into_iter().find_map(|b| match b {
+                MacroBody::Stmts(s) => s.into_iter().find_map(|s| match s {
+                    syn::Stmt::Item(syn::Item::Impl(i)) => Some(i),
+                    _ => None,
+                }),
+                _ => None,
+            })
+        };
+        assert!(impl_of(macro_bodies(&item.mac.tokens)).is_none());
+        let imp = impl_of(macro_bodies(&macro_rules_as_rust(&item.mac.tokens))).expect("the transcriber's impl");
+        // The metavariable's identifier spans `$t` in the file.
+        let range = imp.self_ty.span().byte_range();
+        assert_eq!(&src[range], "$t");
+        assert_eq!(quote::ToTokens::to_token_stream(&imp.self_ty).to_string(), format!("{MACRO_VAR}t"));
     }
 
     #[test]

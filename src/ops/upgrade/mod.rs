@@ -802,6 +802,9 @@ struct PackageIndex {
     /// The types and fields the package defines under `#[cfg(..)]`, in all its files: a
     /// receiver whose type one of them decides is split by that cfg.
     cfg_defs: crate::pack::resolve::CfgDefs,
+    /// The texts of the package's Rust files, in which each step's pack looks for the
+    /// functions its signature rules change (`pack::run::signature_functions`).
+    sources: Vec<String>,
 }
 
 /// Each selected member's index: its `#[macro_use]`, and the inherent methods a method
@@ -825,6 +828,7 @@ fn index_packages(staging: &staging::Staging, selection: &Selection, krate: &str
                 let index = out.entry(file.package.clone()).or_default();
                 index.macro_use |= facts.macro_use;
                 index.cfg_defs.extend_from(&facts.cfg_defs, &file.display);
+                index.sources.push(file.text.clone());
             }
             workspace_methods.extend(facts.own_methods);
         }
@@ -881,7 +885,8 @@ fn new_crates_needed(pack: &CompiledPack, m: &Migration) -> BTreeMap<String, BTr
 }
 
 /// The pack's environment in each moving member: the crate's local names, the member's
-/// own methods and whether it imports the crate's macros with `#[macro_use]`.
+/// own methods, whether it imports the crate's macros with `#[macro_use]`, and its
+/// functions whose signature the pack's signature rules change.
 fn envs(usages: &[Usage], moving: &BTreeSet<String>, pack: &CompiledPack, index: &BTreeMap<String, PackageIndex>) -> BTreeMap<String, Env> {
     let mut out = BTreeMap::new();
     for package in moving {
@@ -894,6 +899,17 @@ fn envs(usages: &[Usage], moving: &BTreeSet<String>, pack: &CompiledPack, index:
             env.own_methods = index.own_methods.clone();
             env.macro_use = index.macro_use;
             env.cfg_defs = index.cfg_defs.clone();
+            // The package's functions whose signature the pack changes, in any of its
+            // files (a name also defined unchanged is ambiguous: its calls are left alone).
+            let mut changed = BTreeMap::new();
+            let mut unchanged = BTreeSet::new();
+            for text in &index.sources {
+                let (c, u) = crate::pack::run::signature_functions(pack, &env, text);
+                changed.extend(c);
+                unchanged.extend(u);
+            }
+            changed.retain(|name, _| !unchanged.contains(name));
+            env.signature_fns = changed;
         }
         out.insert(package.clone(), env);
     }
