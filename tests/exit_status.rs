@@ -99,6 +99,32 @@ fn a_file_that_does_not_parse_holds_back_its_package_and_from_2021_finishes_a_st
     assert_eq!(std::fs::read_to_string(dir.join("src/lib.rs")).unwrap(), "mod broken;\n\npub fn r#gen() {}\n");
 }
 
+/// A file that only cfg-disabled declarations reach is not compiled in this
+/// configuration (serde_json's `features_check`: text that exists to fail the build when
+/// neither `std` nor `alloc` is on, declared inside a macro invocation under that cfg):
+/// that it does not parse is a warning, and the package is migrated without it.
+#[test]
+fn a_file_that_does_not_parse_behind_a_disabled_cfg_does_not_hold_back_its_package() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("gated");
+    let lib = "macro_rules! hide {\n    ($m:item) => {\n        $m\n    };\n}\n\n#[cfg(not(any(feature = \"std\", feature = \"alloc\")))]\nhide! {\n    mod broken;\n}\n\npub fn gen() {}\n";
+    crate_with(&dir, lib);
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    std::fs::write(dir.join("Cargo.toml"), format!("{manifest}\n[features]\ndefault = [\"std\"]\nstd = []\nalloc = []\n")).unwrap();
+    std::fs::write(dir.join("src/broken.rs"), "\"enable `std` or `alloc`\"\n").unwrap();
+    commit_all(&dir);
+    let (code, _, stderr) = run(&dir, &["--apply"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("warning: src/broken.rs:1: cannot parse, file skipped") && stderr.contains("not compiled in this configuration"), "{stderr}");
+    assert!(std::fs::read_to_string(dir.join("src/lib.rs")).unwrap().contains("pub fn r#gen() {}"));
+    // The same file reached by a declaration that is compiled holds the package back.
+    std::fs::write(dir.join("src/lib.rs"), "mod broken;\n\npub fn gen() {}\n").unwrap();
+    commit_all(&dir);
+    let (code, _, stderr) = run(&dir, &["--apply", "--from", "2021"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is left as it is"), "{stderr}");
+}
+
 /// A module file that is a symbolic link is migrated through the link: the file it
 /// points to changes, the link stays a link.
 #[cfg(unix)]

@@ -265,10 +265,12 @@ fn walk_items(items: &[syn::Item], ctx: &ModCtx, cfg: &CfgSet, status: CfgStatus
             }
             syn::Item::Macro(m) if m.ident.is_none() && m.mac.path.segments.last().is_some_and(|s| s.ident == "cfg_if") => {
                 for (branch, taken) in crate::syntax::cfg::cfg_if_branches(&m.mac.tokens, cfg) {
-                    macro_mods(&branch.stream(), ctx, cfg, status.and(taken), out);
+                    macro_mods(&branch.stream(), ctx, cfg, status.and(cfg.status_of(&m.attrs)).and(taken), out);
                 }
             }
-            syn::Item::Macro(m) if m.ident.is_none() => macro_mods(&m.mac.tokens, ctx, cfg, status.and(CfgStatus::Unknown), out),
+            // The invocation's own `#[cfg]` first: what a cfg-disabled macro would expand to
+            // is not compiled either.
+            syn::Item::Macro(m) if m.ident.is_none() => macro_mods(&m.mac.tokens, ctx, cfg, status.and(cfg.status_of(&m.attrs)).and(CfgStatus::Unknown), out),
             _ => {}
         }
     }

@@ -115,9 +115,13 @@ pub enum CfgStatus {
 }
 
 impl CfgStatus {
-    /// Combines an outer status with an inner one: inactive wins, then unknown.
+    /// Combines an outer status with an inner one: inactive wins (code inside code that
+    /// is not compiled is not compiled, whatever a macro around it does), then unknown.
     pub fn and(self, inner: CfgStatus) -> CfgStatus {
-        self.max(inner)
+        match (self, inner) {
+            (CfgStatus::Inactive, _) | (_, CfgStatus::Inactive) => CfgStatus::Inactive,
+            _ => self.max(inner),
+        }
     }
 }
 

@@ -38,10 +38,10 @@ pub struct Attributed {
     /// For an error that does not name the crate: the pack rule (full id) whose flagged
     /// site holds its primary span, which makes it the upgrade's.
     pub rule: Option<&'static str>,
-    /// rustc's note says two releases of the crate meet here ("there are multiple different
-    /// versions of crate `nom` in the dependency graph"): a dependency still built on the
-    /// old release hands its types to code now on the new one.
-    pub two_releases: bool,
+    /// rustc's note says two releases of the crate (or a companion: named here) meet here
+    /// ("there are multiple different versions of crate `nom` in the dependency graph"): a
+    /// dependency still built on the old release hands its types to code on the new one.
+    pub two_releases: Option<String>,
 }
 
 impl Attributed {
@@ -93,11 +93,13 @@ impl CrateNames {
         })
     }
 
-    /// Whether a note of `d` (at any depth) says two releases of the crate are in the build.
-    fn two_releases(&self, d: &RustcDiagnostic) -> bool {
-        d.children
-            .iter()
-            .any(|c| c.message.strip_prefix("there are multiple different versions of crate ").is_some_and(|rest| self.mentions(rest)) || self.two_releases(c))
+    /// The crate (the upgraded one or a companion) a note of `d`, at any depth, says two
+    /// releases of are in the build.
+    fn two_releases(&self, d: &RustcDiagnostic) -> Option<String> {
+        d.children.iter().find_map(|c| {
+            let named = c.message.strip_prefix("there are multiple different versions of crate ").filter(|rest| self.mentions(rest));
+            named.and_then(|rest| rest.split('`').nth(1)).map(str::to_string).or_else(|| self.two_releases(c))
+        })
     }
 
     fn in_source(&self, file: &str) -> bool {

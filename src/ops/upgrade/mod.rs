@@ -704,21 +704,25 @@ fn compiler_phase(
             ),
         ));
     }
-    // Two releases of the crate meet in the build: say which dependencies hold the old one.
-    let two = outcome.attributed.iter().any(|a| a.two_releases).then(|| {
-        let holders = old_release_holders(&staged_manifest, krate, moved, target_dir);
+    // Two releases of the crate (or of a companion) meet in the build: say which
+    // dependencies hold the old one.
+    let split: BTreeSet<&String> = outcome.attributed.iter().filter_map(|a| a.two_releases.as_ref()).collect();
+    let mut two: BTreeMap<&String, String> = BTreeMap::new();
+    for name in split {
+        let holders = old_release_holders(&staged_manifest, name, moved, target_dir);
         let who = if holders.is_empty() { "a dependency".to_string() } else { holders.join(", ") };
         diagnostics.push(Diagnostic::general(
             Level::Warning,
             format!(
-                "{who} still depend(s) on the old release of {krate}: where a value of its {krate} types meets code on {krate} {target}, the types differ and no \
-                 rewrite of this code fixes it. Upgrade it to a release built on {krate} {target} first (or keep {krate} until it has one)"
+                "{who} still depend(s) on another release of {name} than the upgraded code: where a value of its {name} types meets code on {krate} {target}, \
+                 the types differ and no rewrite of this code fixes it. Upgrade it to a release built on {krate} {target} first (or keep {krate} until it has one)"
             ),
         ));
-        format!("two releases of {krate} meet here: {who} still built on the old one (see the warning above)")
-    });
+        two.insert(name, format!("two releases of {name} meet here: {who} still built on the other one (see the warning above)"));
+    }
     for a in &outcome.attributed {
-        diagnostics.push(remaining_diagnostic(a, steps, two.as_deref().filter(|_| a.two_releases && a.rule.is_none())));
+        let note = a.two_releases.as_ref().filter(|_| a.rule.is_none()).and_then(|n| two.get(n)).map(String::as_str);
+        diagnostics.push(remaining_diagnostic(a, steps, note));
     }
     let failure = outcome.failure.map(|f| {
         // Cargo's words name the staging copy; the user knows their own folder.
@@ -985,14 +989,18 @@ fn old_release_holders(staged_manifest: &std::path::Path, krate: &str, moved: &B
     let package = |id: &cargo_metadata::PackageId| meta.packages.iter().find(|p| &p.id == id);
     let is_krate = |id: &cargo_metadata::PackageId| package(id).is_some_and(|p| p.name.as_str() == krate);
     let members: BTreeSet<&cargo_metadata::PackageId> = meta.workspace_members.iter().collect();
-    // The releases the moved members use now.
-    let new: BTreeSet<&cargo_metadata::PackageId> = resolve
+    // The releases the moved members use now; for a crate they do not name (a companion
+    // reached through the upgraded one), its newest in the build.
+    let mut new: BTreeSet<&cargo_metadata::PackageId> = resolve
         .nodes
         .iter()
         .filter(|n| members.contains(&n.id) && package(&n.id).is_some_and(|p| moved.contains(p.name.as_str())))
         .flat_map(|n| n.deps.iter().map(|d| &d.pkg))
         .filter(|id| is_krate(id))
         .collect();
+    if new.is_empty() {
+        new.extend(meta.packages.iter().filter(|p| p.name.as_str() == krate).max_by(|a, b| a.version.cmp(&b.version)).map(|p| &p.id));
+    }
     let mut out: Vec<String> = resolve
         .nodes
         .iter()
@@ -1231,7 +1239,7 @@ mod tests {
             code: None,
             rendered: String::new(),
             rule: None,
-            two_releases: false,
+            two_releases: None,
         }
     }
 
