@@ -411,6 +411,36 @@ fn verify_keeps_the_release_and_lists_what_is_left_unless_all_or_nothing() {
     assert_eq!(after, before, "everything taken back");
 }
 
+/// A file syn cannot read (2018's bare `Rc<Fn(String) -> Result<..>>`, as clap 2 writes
+/// it) that names nothing of the crate has nothing for the upgrade: it is skipped with a
+/// warning and the package is upgraded. One that names the crate holds the package back.
+#[test]
+fn an_unreadable_file_that_names_nothing_of_the_crate_does_not_hold_back_the_upgrade() {
+    let s = Sandbox::new();
+    s.write("mini/Cargo.toml", &mini("0.9.0"));
+    s.write("mini/src/lib.rs", "pub fn old() {}\npub fn new() {}\n");
+    s.write(
+        "user/Cargo.toml",
+        "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2018\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n",
+    );
+    s.write("user/src/lib.rs", "#![allow(bare_trait_objects)]\nmod callbacks;\n\npub fn f() {\n    mini::old();\n}\n");
+    let unreadable = "pub fn validator() -> Option<std::rc::Rc<Fn(String) -> Result<(), String>>> {\n    None\n}\n";
+    s.write("user/src/callbacks.rs", unreadable);
+    s.write("p.toml", &pack("0.8", "0.9", "old", "new"));
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--no-compiler", "--color", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("warning: src/callbacks.rs:1: cannot parse, file skipped") && run.stderr.contains("it names nothing this run changes"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("+    mini::new();"), "{}", run.stdout);
+    // Naming the crate, it could hold a site: the package waits for it.
+    s.write("user/src/callbacks.rs", &format!("{unreadable}pub fn g() {{\n    mini::old();\n}}\n"));
+    let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--no-compiler", "--color", "never"]);
+    assert!(run.stderr.contains("package `user` is left as it is"), "{}", run.stderr);
+}
+
 /// A dependency still built on the old release hands its types to code now on the new
 /// one: no rewrite of the user's code fixes that. The compiler phase names the dependency
 /// (from the resolved graph) and says so at the site, instead of "no pack rule covers it".
@@ -436,7 +466,7 @@ fn a_dependency_on_the_old_release_is_named_where_two_releases_meet() {
     let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--color", "never"]);
     assert_eq!(run.code, 0, "{run:?}");
     insta::assert_snapshot!("two_releases_stderr", redact(&run.stderr));
-    assert!(run.stderr.contains("holder 0.1.0 (mini 0.8.0) still depend(s) on the old release of mini"), "{}", run.stderr);
+    assert!(run.stderr.contains("holder 0.1.0 (mini 0.8.0) still depend(s) on another release of mini than the upgraded code"), "{}", run.stderr);
     assert!(run.stderr.contains("src/lib.rs:3: error after the upgrade:") && run.stderr.contains("two releases of mini meet here"), "{}", run.stderr);
 }
 

@@ -261,6 +261,28 @@ pub fn sort_findings(changes: &mut [Change], diagnostics: &mut Vec<Diagnostic>, 
     diagnostics.dedup();
 }
 
+/// The identifiers a file must name to matter to the run, when every rule says
+/// ([`crate::rules::Rule::needs_names`]).
+fn needed_names(opts: &CheckOptions<'_>) -> Option<Vec<String>> {
+    let mut all = Vec::new();
+    for rule in opts.rules.iter().chain(&opts.filtered_out) {
+        all.extend(rule.needs_names()?);
+    }
+    Some(all)
+}
+
+/// Whether `tokens` hold one of `names` as an identifier, at any depth.
+fn names_any(tokens: &proc_macro2::TokenStream, names: &[String]) -> bool {
+    tokens.clone().into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => {
+            let i = i.to_string();
+            names.iter().any(|n| *n == i || i.strip_prefix("r#") == Some(n.as_str()))
+        }
+        proc_macro2::TokenTree::Group(g) => names_any(&g.stream(), names),
+        _ => false,
+    })
+}
+
 fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOptions<'_>) -> Outcome {
     let display = ws.display(&job.path);
     let mut outcome = Outcome { file: None, findings: Findings::default(), modules: Vec::new(), lines: 0, unparsed: None };
@@ -287,7 +309,20 @@ fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOpt
                 outcome.modules = crate::cargo::discover::module_refs_in_tokens(&tokens, &file.path, job.mod_rs, &package.cfg);
                 outcome.unparsed = Some(d);
             }
-            _ => outcome.findings.diagnostics.push(d),
+            (_, tokens) => {
+                let mut d = d;
+                // Nothing in it for this run's rules (they all say which names they need,
+                // and it has none): skipped, its package is not held back. Its modules
+                // are still followed, from its tokens.
+                if let (Ok(tokens), Some(needed)) = (&tokens, needed_names(opts)) {
+                    if !names_any(tokens, &needed) {
+                        d.level = Level::Warning;
+                        d.message.push_str(" (it names nothing this run changes, so its package is migrated without it)");
+                        outcome.modules = crate::cargo::discover::module_refs_in_tokens(tokens, &file.path, job.mod_rs, &package.cfg);
+                    }
+                }
+                outcome.findings.diagnostics.push(d)
+            }
         },
     }
     outcome.file = Some(file);

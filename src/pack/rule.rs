@@ -127,6 +127,16 @@ impl Declared for PackRule {
 }
 
 impl Rule for PackRule {
+    fn needs_names(&self) -> Option<Vec<String>> {
+        // The crate as each member names it, and the pack's crate name (`::rand`).
+        let mut names: Vec<String> = self.envs.values().flat_map(|e| e.local_names.iter().cloned()).collect();
+        names.push(self.pack.krate.replace('-', "_"));
+        names.extend(self.pack.file.companions.iter().map(|c| c.krate.replace('-', "_")));
+        names.sort();
+        names.dedup();
+        Some(names)
+    }
+
     fn check_source(&self, cx: &SourceCx<'_>, out: &mut Findings) {
         let env = self.env(&cx.file.package);
         let range = |s: proc_macro2::Span| cx.range(s);

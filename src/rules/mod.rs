@@ -97,6 +97,16 @@ pub trait Rule: Declared + Sync {
         false
     }
 
+    /// The identifiers without which a Rust file has nothing for this rule (a pack's
+    /// crate under its local names; none for a rule of manifests only), if the rule can
+    /// say. When every rule of a run can, a file that does not parse and names none of
+    /// them is skipped with a warning instead of holding its package back: nothing in it
+    /// was going to change (an upgrade of rand, and clap 2's bare `Rc<Fn(..) -> ..>` that
+    /// syn does not read).
+    fn needs_names(&self) -> Option<Vec<String>> {
+        None
+    }
+
     /// Checks a `Cargo.toml`.
     fn check_manifest(&self, _cx: &ManifestCx<'_>, _out: &mut Findings) {}
 }

@@ -108,6 +108,10 @@ impl Declared for BumpRule {
 }
 
 impl Rule for BumpRule {
+    fn needs_names(&self) -> Option<Vec<String>> {
+        Some(Vec::new())
+    }
+
     fn check_manifest(&self, cx: &ManifestCx<'_>, out: &mut Findings) {
         let root = cx.doc.as_table();
         let member = cx.package.map(|p| p.name.clone());
@@ -388,6 +392,10 @@ impl Declared for AddCrates {
 }
 
 impl Rule for AddCrates {
+    fn needs_names(&self) -> Option<Vec<String>> {
+        Some(Vec::new())
+    }
+
     fn check_manifest(&self, cx: &ManifestCx<'_>, out: &mut Findings) {
         let Some(needs) = cx.package.and_then(|p| self.needs.get(&p.name)) else { return };
         let root = cx.doc.as_table();
