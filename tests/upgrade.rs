@@ -131,6 +131,13 @@ fn mini(version: &str) -> String {
     format!("[package]\nname = \"mini\"\nversion = \"{version}\"\nedition = \"2021\"\n")
 }
 
+/// A package's manifest: `name` 0.1.0 on `edition`, with `deps` as its `[dependencies]`
+/// lines, and its own `[workspace]` when `root`.
+fn package(name: &str, edition: &str, deps: &str, root: bool) -> String {
+    let ws = if root { "\n[workspace]\n" } else { "" };
+    format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"{edition}\"\n\n[dependencies]\n{deps}{ws}")
+}
+
 fn pack(from: &str, to: &str, old: &str, new: &str) -> String {
     format!(
         "crate = \"mini\"\nfrom = \"{from}\"\nto = \"{to}\"\nsummary = \"mini {from} → {to}\"\n\n[[rule]]\nid = \"{old}-to-{new}\"\nmessage = \"`mini::{old}` is `mini::{new}`\"\nmatch = \"mini::{old}\"\nreplace = \"mini::{new}\"\n"
@@ -419,10 +426,7 @@ fn an_unreadable_file_that_names_nothing_of_the_crate_does_not_hold_back_the_upg
     let s = Sandbox::new();
     s.write("mini/Cargo.toml", &mini("0.9.0"));
     s.write("mini/src/lib.rs", "pub fn old() {}\npub fn new() {}\n");
-    s.write(
-        "user/Cargo.toml",
-        "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2018\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\n\n[workspace]\n",
-    );
+    s.write("user/Cargo.toml", &package("user", "2018", "mini = { path = \"../mini\", version = \"0.8\" }\n", true));
     s.write("user/src/lib.rs", "#![allow(bare_trait_objects)]\nmod callbacks;\n\npub fn f() {\n    mini::old();\n}\n");
     let unreadable = "pub fn validator() -> Option<std::rc::Rc<Fn(String) -> Result<(), String>>> {\n    None\n}\n";
     s.write("user/src/callbacks.rs", unreadable);
@@ -452,15 +456,9 @@ fn a_dependency_on_the_old_release_is_named_where_two_releases_meet() {
     s.write("mini/src/lib.rs", lib);
     s.write("mini8/Cargo.toml", &mini("0.8.0"));
     s.write("mini8/src/lib.rs", lib);
-    s.write(
-        "holder/Cargo.toml",
-        "[package]\nname = \"holder\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini8\", version = \"0.8\" }\n",
-    );
+    s.write("holder/Cargo.toml", &package("holder", "2021", "mini = { path = \"../mini8\", version = \"0.8\" }\n", false));
     s.write("holder/src/lib.rs", "pub fn make() -> mini::Thing {\n    mini::Thing\n}\n");
-    s.write(
-        "user/Cargo.toml",
-        "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../mini\", version = \"0.8\" }\nholder = { path = \"../holder\" }\n\n[workspace]\n",
-    );
+    s.write("user/Cargo.toml", &package("user", "2021", "mini = { path = \"../mini\", version = \"0.8\" }\nholder = { path = \"../holder\" }\n", true));
     s.write("user/src/lib.rs", "pub fn f() {\n    mini::old();\n    mini::take(holder::make());\n}\n");
     s.write("p.toml", &pack("0.8", "0.9", "old", "new"));
     let run = s.run("user", &["upgrade", "mini", "--pack", "../p.toml", "--color", "never"]);
@@ -531,15 +529,9 @@ fn members_on_different_versions_each_take_their_own_steps() {
     s.write("mini7/src/lib.rs", MINI_LIB);
     s.write("mini8/Cargo.toml", &mini("0.8.0"));
     s.write("mini8/src/lib.rs", MINI_LIB);
-    s.write(
-        "ws/old/Cargo.toml",
-        "[package]\nname = \"old\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../../mini7\", version = \"0.7\" }\n",
-    );
+    s.write("ws/old/Cargo.toml", &package("old", "2021", "mini = { path = \"../../mini7\", version = \"0.7\" }\n", false));
     s.write("ws/old/src/lib.rs", "pub fn f() { mini::a() }\n");
-    s.write(
-        "ws/newer/Cargo.toml",
-        "[package]\nname = \"newer\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmini = { path = \"../../mini8\", version = \"0.8\" }\n",
-    );
+    s.write("ws/newer/Cargo.toml", &package("newer", "2021", "mini = { path = \"../../mini8\", version = \"0.8\" }\n", false));
     s.write("ws/newer/src/lib.rs", "pub fn g() { mini::b() }\n");
     s.write("a.toml", &pack("0.7", "0.8", "a", "b"));
     s.write("b.toml", &pack("0.8", "0.9", "b", "c"));
