@@ -83,8 +83,15 @@ const CLEAN_CRATES: &[(&str, &str)] = &[("crossbeam-utils", "0.8.20"), ("socket2
 const MIGRATED: usize = 3;
 
 /// The corpus crates, unpacked by `../shared/corpus/fetch.sh` into `target/corpus-src`
-/// (as `benches/corpus.py` does; cargo downloads them from crates.io once).
+/// (as `benches/corpus.py` does; cargo downloads them from crates.io once). Once per test
+/// binary: two tests unpacking into the same folder at once read each other's half-written
+/// files.
 fn corpus() -> PathBuf {
+    static FETCHED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FETCHED.get_or_init(fetch_corpus).clone()
+}
+
+fn fetch_corpus() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let fetch = root.join("../shared/corpus/fetch.sh");
     assert!(fetch.exists(), "{} is missing: clone the shared folder beside the repository", fetch.display());
