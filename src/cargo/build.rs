@@ -106,6 +106,12 @@ pub fn check_targets_command(manifest: &Path, packages: &[String], config: &Buil
 }
 
 impl BuildConfig {
+    /// Whether no feature flag was given: the compiler phase then tries `--all-features`
+    /// first, and the default features after.
+    pub fn no_feature_flags(&self) -> bool {
+        self.features.is_empty() && !self.all_features && !self.no_default_features
+    }
+
     /// The flags for cargo.
     pub fn args(&self) -> Vec<String> {
         let mut args = Vec::new();

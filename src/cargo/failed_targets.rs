@@ -54,16 +54,18 @@ impl FailedTargets {
     }
 
     /// Records the targets that failed (best effort: a read-only target directory only
-    /// costs the next run its time).
+    /// costs the next run its time). Written as the verdict cache writes: a temporary file
+    /// of its own, renamed, so that two runs at once never read half a record.
     pub fn store(&self, failed: &[(String, String)]) {
-        let Ok(json) = serde_json::to_vec(&Stored { fingerprint: self.fingerprint, failed: failed.to_vec() }) else { return };
-        if let Some(dir) = self.file.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let tmp = self.file.with_extension("tmp");
-        if std::fs::write(&tmp, json).is_ok() {
-            let _ = std::fs::rename(&tmp, &self.file);
-        }
+        let write = || -> std::io::Result<()> {
+            let dir = self.file.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir)?;
+            let mut tmp = tempfile::Builder::new().prefix(".failed-targets-").suffix(".tmp").tempfile_in(dir)?;
+            serde_json::to_writer(&mut tmp, &Stored { fingerprint: self.fingerprint, failed: failed.to_vec() })?;
+            tmp.persist(&self.file).map_err(|e| e.error)?;
+            Ok(())
+        };
+        let _ = write();
     }
 
     /// Forgets the record (every target built).

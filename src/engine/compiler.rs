@@ -88,11 +88,10 @@ pub struct Remembered {
 /// default configuration only: the result is the same, without failing them again.
 pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig, remembered: Option<&Remembered>) -> Built {
     let mut attempts = Vec::new();
-    if config.features.is_empty() && !config.all_features && !config.no_default_features {
+    if config.no_feature_flags() {
         attempts.push(BuildConfig { all_features: true, ..config.clone() });
     }
     attempts.push(config.clone());
-    let remembered = remembered.filter(|_| attempts.len() > 1);
     let mut out = CompilerFindings::default();
     // The first configuration that builds completely wins; else the one whose targets
     // failed least (a bench that needs nightly should not hide the rest of the crate).

@@ -151,9 +151,14 @@ pub fn judgement_sites(
 }
 
 /// What the compiler phase may remember between runs about the one package it builds
-/// (none for several: their targets cannot be named one package at a time).
+/// (none for several: their targets cannot be named one package at a time; none when a
+/// feature flag was given: only the `--all-features` attempt has targets to remember,
+/// and the record's fingerprint reads the package's file tree).
 fn remembered(ws: &Workspace, config: &crate::cargo::build::BuildConfig) -> Option<crate::engine::compiler::Remembered> {
     let [package] = ws.packages.as_slice() else { return None };
+    if !config.no_feature_flags() {
+        return None;
+    }
     Some(crate::engine::compiler::Remembered {
         record: crate::cargo::failed_targets::FailedTargets::new(&ws.target_dir, &package.manifest_path, &config.args().join(" ")),
         targets: package.targets.clone(),

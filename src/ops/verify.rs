@@ -117,12 +117,12 @@ pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root
         // release, it runs only when errors are in files the migration did not change,
         // and a half is to blame when taking it back leaves fewer new errors (the
         // release's own errors stay whatever is taken back).
-        let elsewhere = errors.iter().any(|e| e.file.as_ref().is_some_and(|f| !files.iter().any(|r| same_file(&r.file.path, f, root))));
+        let elsewhere = || errors.iter().any(|e| e.file.as_ref().is_some_and(|f| !files.iter().any(|r| same_file(&r.file.path, f, root))));
         let culprits = match (step, policy) {
             (RevertStep::Bisected, Policy::AsBefore) => {
                 bisect_files(&files, &kept, &mut |reverted| builds_with(&files, &kept, reverted, cmd, &|errors| !errors.iter().any(&is_new)))?
             }
-            (RevertStep::Bisected, Policy::KeepRelease) if elsewhere => {
+            (RevertStep::Bisected, Policy::KeepRelease) if elsewhere() => {
                 let now = errors.len();
                 let suspects: Vec<bool> = fixed.iter().map(|f| !f).collect();
                 bisect_files_among(&files, &kept, &suspects, &mut |reverted| {

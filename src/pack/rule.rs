@@ -290,8 +290,8 @@ mod tests {
         assert!(c.reason.contains("no model was asked"), "without a model the judge keeps today's behaviour: {}", c.reason);
     }
 
-    /// A model that always picks one option id.
-    struct Picks(&'static str);
+    /// A model that always picks one option id, giving one reason (the second field).
+    pub(super) struct Picks(pub(super) &'static str, pub(super) &'static str);
 
     impl crate::judge::llm::Model for Picks {
         fn name(&self) -> String {
@@ -299,7 +299,7 @@ mod tests {
         }
         fn ask(&self, q: &crate::judge::llm::Question) -> Result<crate::judge::llm::Answer, crate::judge::llm::LlmError> {
             assert!(q.option_ids.iter().any(|o| o == self.0), "{:?}", q.option_ids);
-            Ok(crate::judge::llm::Answer { option: self.0.into(), reason: "the bound is fine here".into() })
+            Ok(crate::judge::llm::Answer { option: self.0.into(), reason: self.1.into() })
         }
     }
 
@@ -316,7 +316,7 @@ mod tests {
         assert_eq!(site.rule, "rand/gen-range-float");
         assert_eq!(site.options.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["exclude-high", "allow-high"]);
         let files = BTreeMap::from([("lib.rs".to_string(), file.clone())]);
-        let judged = crate::judge::judge(findings.sites, &files, Some(&Picks("allow-high")), None);
+        let judged = crate::judge::judge(findings.sites, &files, Some(&Picks("allow-high", "the bound is fine here")), None);
         let change = &judged.changes[0];
         assert_eq!((change.safety, &change.decided_by), (Safety::Judged, &crate::core::model::Decider::Llm("picks".into())));
         let new = crate::core::plan::apply_edits(code, &change.edits).unwrap();
@@ -337,7 +337,7 @@ mod tests {
         assert_eq!(findings.changes.len(), 1, "{:?}", findings.changes);
         assert!(findings.changes[0].reason.starts_with("the import every option of `decode` needs"), "{}", findings.changes[0].reason);
         let files = BTreeMap::from([("lib.rs".to_string(), file.clone())]);
-        let judged = crate::judge::judge(findings.sites, &files, Some(&Picks("strict")), None);
+        let judged = crate::judge::judge(findings.sites, &files, Some(&Picks("strict", "the bound is fine here")), None);
         let mut edits = findings.changes[0].edits.clone();
         edits.extend(judged.changes[0].edits.clone());
         edits.sort();
@@ -991,19 +991,6 @@ mod cfg_split_tests {
         findings.sites
     }
 
-    /// A model that answers every question with one option.
-    struct Answers(&'static str);
-
-    impl crate::judge::llm::Model for Answers {
-        fn name(&self) -> String {
-            "answers".into()
-        }
-        fn ask(&self, q: &crate::judge::llm::Question) -> Result<crate::judge::llm::Answer, crate::judge::llm::LlmError> {
-            assert!(q.option_ids.iter().any(|o| o == self.0), "{:?}", q.option_ids);
-            Ok(crate::judge::llm::Answer { option: self.0.into(), reason: "the map is tiny".into() })
-        }
-    }
-
     #[test]
     fn the_judge_decides_the_split_a_heuristic_when_the_rule_has_one_rewrite() {
         // A rule with one rewrite: the split is clear, a heuristic takes it.
@@ -1024,13 +1011,13 @@ mod cfg_split_tests {
         let judged = crate::judge::judge(
             sites(INDEXMAP, &format!("{ALIASES}impl Map {{\n    fn r(&mut self) {{\n        self.map.remove(\"a\");\n    }}\n}}\n")),
             &files,
-            Some(&Answers("keep")),
+            Some(&super::tests::Picks("keep", "the map is tiny")),
             None,
         );
         assert!(judged.changes.is_empty());
         let u = &judged.unchanged[0];
         assert_eq!(u.reason, crate::core::model::UnchangedReason::JudgedToKeep);
-        assert!(u.detail.contains("`keep` by llm:answers: the map is tiny (the receiver `self.map` has the type `indexmap::IndexMap` only under `#[cfg(feature = \"preserve_order\")]`"), "{}", u.detail);
+        assert!(u.detail.contains("`keep` by llm:picks: the map is tiny (the receiver `self.map` has the type `indexmap::IndexMap` only under `#[cfg(feature = \"preserve_order\")]`"), "{}", u.detail);
         let site = &judged.sites[0];
         assert_eq!(site.options.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["split-swap", "split-shift", "keep"]);
         assert!(site.question.contains("only under `#[cfg(feature = \"preserve_order\")]` (type alias `MapImpl`"), "{}", site.question);

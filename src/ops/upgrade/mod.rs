@@ -626,11 +626,8 @@ fn compiler_phase(
     let staged_manifest = cx.staging.staged(&cx.ws.root_manifest);
     let names = crate_names(krate, cx.usages, steps);
     let packages = package_specs(cx.ws, moved);
-    let attempts = if req.build.features.is_empty() && !req.build.all_features && !req.build.no_default_features {
-        vec![BuildConfig { all_features: true, ..req.build.clone() }, req.build.clone()]
-    } else {
-        vec![req.build.clone()]
-    };
+    let attempts =
+        if req.build.no_feature_flags() { vec![BuildConfig { all_features: true, ..req.build.clone() }, req.build.clone()] } else { vec![req.build.clone()] };
     let check = |round: usize| {
         progress.stage(&format!("cargo check against {krate} {target} (round {round})"));
         let flagged = flagged_sites(cx, steps, moved);
