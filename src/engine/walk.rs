@@ -273,14 +273,11 @@ fn needed_names(opts: &CheckOptions<'_>) -> Option<Vec<String>> {
 
 /// Whether `tokens` hold one of `names` as an identifier, at any depth.
 fn names_any(tokens: &proc_macro2::TokenStream, names: &[String]) -> bool {
-    tokens.clone().into_iter().any(|t| match t {
-        proc_macro2::TokenTree::Ident(i) => {
-            let i = i.to_string();
-            names.iter().any(|n| *n == i || i.strip_prefix("r#") == Some(n.as_str()))
-        }
-        proc_macro2::TokenTree::Group(g) => names_any(&g.stream(), names),
-        _ => false,
-    })
+    let mut found = false;
+    crate::syntax::tokens::for_each_sequence(tokens, &mut |seq| {
+        found |= seq.iter().any(|t| names.iter().any(|n| crate::syntax::tokens::is_ident(t, n) || crate::syntax::tokens::is_ident(t, &format!("r#{n}"))));
+    });
+    found
 }
 
 fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOptions<'_>) -> Outcome {
