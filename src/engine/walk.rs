@@ -125,6 +125,10 @@ struct Outcome {
     lines: usize,
     /// Why syn could not read a file of a 2015 package (see [`Checked::unparsed`]).
     unparsed: Option<Diagnostic>,
+    /// Why syn could not read the file otherwise, and whether it names anything this
+    /// run's rules need: an error that holds its package back, unless the module tree
+    /// reaches it only through cfg-disabled declarations or it names nothing needed.
+    unreadable: Option<(Diagnostic, bool)>,
 }
 
 /// Checks the selected packages of `ws`: their manifests and every Rust file their
@@ -198,17 +202,23 @@ pub fn check_workspace(ws: &Workspace, opts: &CheckOptions<'_>, progress: &dyn F
             if let Some(why) = outcome.unparsed.take() {
                 out.unparsed.insert(file.display.clone(), why);
             }
-            // A file only a cfg that is off here reaches (serde_json's `features_check`,
-            // text that exists to fail the build when neither `std` nor `alloc` is on)
-            // is not compiled in this configuration: that it does not parse skips it, it
-            // does not hold the package back.
-            if file.cfg == CfgStatus::Inactive {
-                for d in outcome.findings.diagnostics.iter_mut().filter(|d| d.level == Level::Error && d.message.starts_with("cannot parse")) {
+            // A file syn cannot read holds its package back (an error), unless it cannot
+            // matter: only a cfg that is off here reaches it (serde_json's
+            // `features_check`, text made to fail the build without `std` or `alloc`), or
+            // it names nothing this run's rules need. Then it is skipped, said so.
+            if let Some((mut d, needed)) = outcome.unreadable.take() {
+                let why = if file.cfg == CfgStatus::Inactive {
+                    Some("a module only cfg-disabled declarations reach: not compiled in this configuration")
+                } else if !needed {
+                    Some("it names nothing this run changes")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
                     d.level = Level::Warning;
-                    d.message.push_str(
-                        " (a module only cfg-disabled declarations reach: not compiled in this configuration, so the package is migrated without it)",
-                    );
+                    d.message.push_str(&format!(" ({why}, so its package is migrated without it)"));
                 }
+                outcome.findings.diagnostics.push(d);
             }
             out.files.insert(file.display.clone(), file);
         }
@@ -282,7 +292,7 @@ fn names_any(tokens: &proc_macro2::TokenStream, names: &[String]) -> bool {
 
 fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOptions<'_>) -> Outcome {
     let display = ws.display(&job.path);
-    let mut outcome = Outcome { file: None, findings: Findings::default(), modules: Vec::new(), lines: 0, unparsed: None };
+    let mut outcome = Outcome { file: None, findings: Findings::default(), modules: Vec::new(), lines: 0, unparsed: None, unreadable: None };
     let text = match read_text(&job.path, &display) {
         Ok(text) => text,
         Err(d) => {
@@ -307,18 +317,16 @@ fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOpt
                 outcome.unparsed = Some(d);
             }
             (_, tokens) => {
-                let mut d = d;
                 // Nothing in it for this run's rules (they all say which names they need,
-                // and it has none): skipped, its package is not held back. Its modules
-                // are still followed, from its tokens.
-                if let (Ok(tokens), Some(needed)) = (&tokens, needed_names(opts)) {
-                    if !names_any(tokens, &needed) {
-                        d.level = Level::Warning;
-                        d.message.push_str(" (it names nothing this run changes, so its package is migrated without it)");
+                // and it has none): its modules are still followed, from its tokens.
+                let needed = match (&tokens, needed_names(opts)) {
+                    (Ok(tokens), Some(names)) if !names_any(tokens, &names) => {
                         outcome.modules = crate::cargo::discover::module_refs_in_tokens(tokens, &file.path, job.mod_rs, &package.cfg);
+                        false
                     }
-                }
-                outcome.findings.diagnostics.push(d)
+                    _ => true,
+                };
+                outcome.unreadable = Some((d, needed));
             }
         },
     }
