@@ -57,18 +57,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 FETCH = Path("/work/shared/corpus/fetch.sh")
-# Target/feature selections, tried in order until the pristine crate builds. The usual
-# reasons for failing are nightly-only benches, tests that need features (nix's need most
-# of its features, tokio's `full`), and test data the published package leaves out. At each
-# level: default features, then `full` (when the crate has that feature), then all
-# features; at the last level (the library only) the widest features come first, because
-# a library with default features can compile very little of its code (tokio, nix).
-# Last at each level, all features with the crate's lint levels capped at warn (rustc's
-# `--cap-lints warn` for the crate's own units, through RUSTC_WORKSPACE_WRAPPER, in every
-# later cargo command too, cargo fix included): nix denies `unused` and more, which a newer
-# rustc trips over with every feature on; with its default features it compiles almost
-# nothing.
-TARGET_LEVELS = [["--all-targets"], ["--lib", "--bins", "--tests", "--examples"], ["--lib", "--tests"]]
+# Target/feature selections, tried in order until the pristine crate builds; both tools
+# then get the one that built (cargo fix its flags, ours the same through `our_flags`). The
+# usual reasons for failing are nightly-only benches or features (crossbeam's `nightly`),
+# tests that need features (nix's need most of its features, tokio's `full`), and test data
+# the published package leaves out. At each level of targets: all features, then all
+# features with the crate's lint levels capped at warn (rustc's `--cap-lints warn` for the
+# crate's own units, through RUSTC_WORKSPACE_WRAPPER, in every later cargo command too,
+# cargo fix included: nix denies `unused` and more, which a newer rustc trips over with
+# every feature on; our wrapper caps them too), then `full` (when the crate has that
+# feature), then the default features.
+TARGET_LEVELS = [["--all-targets"], ["--lib", "--bins", "--tests", "--examples"], ["--lib", "--tests"], ["--lib"]]
 CAP_LINTS = "--cap-lints=warn"  # a marker in a selection, not a cargo argument
 
 
@@ -76,9 +75,22 @@ def target_selections(manifest: Path) -> list[list[str]]:
     has_full = re.search(r"(?m)^full\s*=", manifest.read_text()) is not None
     feats = [[], ["--features", "full"]] if has_full else [[]]
     widest = [["--all-features"], ["--all-features", CAP_LINTS]]
-    sels = [level + f for level in TARGET_LEVELS for f in feats + widest]
-    sels += [["--lib"] + f for f in widest + feats[::-1]]
-    return sels
+    # All features first, as our tool's default tries them first and cargo fix's manual
+    # advises for an edition migration; then `full`, then the default features.
+    return [level + f for level in TARGET_LEVELS for f in widest + feats[::-1]]
+
+
+def our_flags(sel: list[str]) -> list[str]:
+    """The same selection for our tool: its target kinds (none: every target) and features.
+    All features is its default (nothing to pass: the default mode as users run it; with
+    its lints capped, as our wrapper caps them); the default features are
+    `--default-features`, without which it would try all features first."""
+    flags = [a for a in sel if a.startswith("--") and a not in ("--all-targets", "--all-features", "--features", CAP_LINTS)]
+    if "--features" in sel:
+        flags += ["--features", sel[sel.index("--features") + 1]]
+    elif "--all-features" not in sel:
+        flags.append("--default-features")
+    return flags
 
 
 def cargo_args(sel: list[str]) -> list[str]:
@@ -408,6 +420,21 @@ def dry_run(exe: Path, copy: Path, extra: list[str], target_dir: Path, timeout: 
     return {"rc": rc, "secs": secs, "cpu": cpu, "doc": doc, "stderr": err}
 
 
+def phase_times(stderr: str) -> dict:
+    """The tool's own account of where a run's time went (`-v`: `phase times: syntactic
+    pass 0.301 s, compiler phase 0.512 s (cargo 0.498 s), judge 0.010 s, plan 0.020 s`)."""
+    m = re.search(r"phase times: (.*)", stderr)
+    if not m:
+        return {}
+    out = {}
+    for key, pattern in (("syntax_s", r"syntactic pass ([\d.]+) s"), ("compiler_s", r"compiler phase ([\d.]+) s"), ("cargo_s", r"\(cargo ([\d.]+) s\)"),
+                         ("judge_s", r"judge ([\d.]+) s"), ("plan_s", r"plan ([\d.]+) s")):
+        v = re.search(pattern, m.group(1))
+        if v:
+            out[key] = float(v.group(1))
+    return out
+
+
 def summarize(doc: dict) -> dict:
     """What the report needs from our JSON document."""
     s = doc["summary"]
@@ -476,14 +503,13 @@ def bench_full(exe: Path, crate: Path, work: Path, lock: Path | None, timeout: i
     # --all-features, left a target unbuilt).
     cold = dry_run(exe, f, ["-v", *extra], target, timeout)
     f2 = copy_crate(crate, work / "F2" / crate.name, lock)
-    # copytree keeps mtimes, and cargo's fingerprints of a path package are relative: without
-    # this, cargo would take the copy as already compiled and only replay its diagnostics.
-    now = time.time()
-    for p in f2.rglob("*"):
-        if p.is_file() and not p.is_symlink():
-            os.utime(p, (now, now))
-    warm = dry_run(exe, f2, extra, target, timeout)
-    rerun = dry_run(exe, f2, extra, target, timeout)
+    touch_all(f2)
+    warm = dry_run(exe, f2, ["-v", *extra], target, timeout)
+    rerun = dry_run(exe, f2, ["-v", *extra], target, timeout)
+    # Peak memory of our own process (not cargo's, not rustc's), on one more re-run.
+    res["own_rss_kb"] = own_hwm_kb(tool_cmd(exe, f2, "--format", "json", *extra), f2, {"CARGO_TARGET_DIR": str(target)})
+    for label, run_ in (("cold", cold), ("warm", warm), ("rerun", rerun)):
+        res[f"{label}_phases"] = phase_times(run_["stderr"])
     res["cargo_checks"] = sum(1 for l in cold["stderr"].splitlines() if "running" in l and '"check"' in l)
     res.update({"cold_s": cold["secs"], "cold_cpu_s": cold["cpu"], "warm_s": warm["secs"], "warm_cpu_s": warm["cpu"],
                 "rerun_s": rerun["secs"], "rerun_cpu_s": rerun["cpu"], "rc": cold["rc"]})
@@ -503,6 +529,40 @@ def bench_full(exe: Path, crate: Path, work: Path, lock: Path | None, timeout: i
 
 # ---------------------------------------------------------------------------------------
 # one crate
+
+
+def run_full(exe: Path, crate: Path, work: Path, lock: Path | None, args, r: dict, sel: list[str] | None):
+    """Our default mode (`bench_full`) given the baseline's selection (`our_flags`), or no
+    flags when no selection built."""
+    flags = args.full_args.split() + (our_flags(sel) if sel else [])
+    log(f"{crate.name}: cargo-migrate full (cold, warm, rerun){' ' + ' '.join(flags) if flags else ''}")
+    full, f_copy, ours_target = bench_full(exe, crate, work, lock, args.timeout, flags)
+    full["flags"] = flags
+    r["ours_full"] = full
+    return full, f_copy, ours_target
+
+
+def touch_all(root: Path):
+    """copytree keeps mtimes, and cargo's fingerprints of a path package are relative:
+    without this, cargo would take a copy as already compiled and only replay its
+    diagnostics."""
+    now = time.time()
+    for p in root.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            os.utime(p, (now, now))
+
+
+def plain_check(crate: Path, work: Path, sel: list[str], lock: Path | None, cap: Path | None, timeout: int) -> dict:
+    """One plain `cargo check` of the selection (no lints forced, nothing else): cold on
+    a fresh copy and target dir, then warm on another copy (dependencies built, the crate
+    compiled again), as our full mode's cold and warm runs are. What the compiler phase is
+    measured against."""
+    target = work / "target-plain"
+    cold, _ = cargo_check(copy_crate(crate, work / "C1" / crate.name, lock), sel, target, timeout, cap)
+    c2 = copy_crate(crate, work / "C2" / crate.name, lock)
+    touch_all(c2)
+    warm, _ = cargo_check(c2, sel, target, timeout, cap)
+    return {"cold_s": cold["secs"], "warm_s": warm["secs"], "ok": cold["ok"] and warm["ok"], "first_error": cold["first_error"] or warm["first_error"]}
 
 
 def cargo_check(copy: Path, sel: list[str], target_dir: Path, timeout: int, wrapper: Path | None = None):
@@ -538,9 +598,6 @@ def bench_crate(exe: Path, crate: Path, args, saved: dict | None) -> dict:
         r["ours"] = syntax  # the syntax-only mode keeps the old key
         if args.quick:
             return r
-        log(f"{name}: cargo-migrate full (cold, warm, rerun)")
-        full, f_copy, ours_target = bench_full(exe, crate, work, lock, args.timeout, args.full_args.split())
-        r["ours_full"] = full
         pristine = read_tree(crate)
 
         # Baseline: which target selection compiles before any migration; edition lints.
@@ -552,6 +609,7 @@ def bench_crate(exe: Path, crate: Path, args, saved: dict | None) -> dict:
             r["reused_from"] = args.reuse_fix_path
             if sel is None:
                 r["targets"] = None
+                run_full(exe, crate, work, lock, args, r, None)
                 return r
         else:
             log(f"{name}: baseline cargo check")
@@ -570,6 +628,7 @@ def bench_crate(exe: Path, crate: Path, args, saved: dict | None) -> dict:
             if base is None:
                 r["targets"] = None
                 r["notes"].append("does not compile before migration with any target selection: no cargo comparison")
+                run_full(exe, crate, work, lock, args, r, None)
                 return r
             sel, lints = base
             if sel != ["--all-targets"]:
@@ -578,6 +637,9 @@ def bench_crate(exe: Path, crate: Path, args, saved: dict | None) -> dict:
         r["edition_lints"] = lints
         # Later checks and cargo fix: the crate's lints capped too, if the baseline needed it.
         cap = write_wrapper(work, "rustc-capped.sh", [CAP_LINTS]) if CAP_LINTS in sel else None
+        full, f_copy, ours_target = run_full(exe, crate, work, lock, args, r, sel)
+        log(f"{name}: plain cargo check (cold, warm)")
+        r["plain_check"] = plain_check(crate, work, sel, lock, cap, args.timeout)
 
         # Ours: do the applied copies compile (reusing the compiler phase's dependency builds).
         for res, copy, label in ((full, f_copy, "full"), (syntax, s_copy, "syntax only")):
@@ -1028,6 +1090,47 @@ def md_table(rows) -> str:
     return "\n".join("| " + " | ".join(str(c) for c in r) + " |" for r in [rows[0], ["---"] * len(rows[0])] + rows[1:]) + "\n"
 
 
+def goals_table(results) -> str:
+    """Issue 12's ratios, per crate, from this run: the default mode against cargo fix
+    (both given the same selection), the compiler phase against one plain `cargo check`,
+    the re-run, our own peak memory."""
+    head = ["crate", "selection (both tools)", "ours cold (s)", "cargo fix cold (s)", "**ours ÷ fix, cold**", "ours warm (s)", "cargo fix warm (s)",
+            "**ours ÷ fix, warm**", "compiler phase, warm (s)", "plain cargo check, warm (s)", "**phase ÷ plain check**", "ours warm ÷ plain check",
+            "**re-run (s)**", "**own peak RSS, full (MiB)**"]
+    rows = [head]
+    worst = {"cold": 0.0, "warm": 0.0, "phase": 0.0, "rss": 0}
+    for r in results:
+        f, x, pc = r.get("ours_full", {}), r.get("cargo_fix", {}), r.get("plain_check", {})
+        phase = f.get("warm_phases", {}).get("compiler_s")
+
+        def q(a, b):
+            return a / b if a and b else None
+        rc, rw, rp = q(f.get("cold_s"), x.get("cold_s")), q(f.get("warm_s"), x.get("warm_s")), q(phase, pc.get("warm_s"))
+        for k, v in (("cold", rc), ("warm", rw), ("phase", rp)):
+            if v is not None:
+                worst[k] = max(worst[k], v)
+        worst["rss"] = max(worst["rss"], f.get("own_rss_kb") or 0)
+        fx = lambda v: "–" if v is None else f"{v:.2f}×"
+        rows.append([r["crate"], " ".join(r["targets"].split()) if r.get("targets") else "(none built)", fmt_s(f.get("cold_s")), fmt_s(x.get("cold_s")), fx(rc),
+                     fmt_s(f.get("warm_s"), 2), fmt_s(x.get("warm_s"), 2), fx(rw), fmt_s(phase, 2), fmt_s(pc.get("warm_s"), 2), fx(rp),
+                     fx(q(f.get("warm_s"), pc.get("warm_s"))), fmt_s(f.get("rerun_s"), 2), f"{(f.get('own_rss_kb') or 0) / 1024:.0f}"])
+    rows.append(["**worst**", "", "", "", f"{worst['cold']:.2f}×", "", "", f"{worst['warm']:.2f}×", "", "", f"{worst['phase']:.2f}×", "", "", f"{worst['rss'] / 1024:.0f}"])
+    return md_table(rows)
+
+
+def phases_table(results) -> str:
+    """Where the default mode's time goes, per crate and run (the tool's `-v` account):
+    the syntactic pass and the compiler phase overlap, each timed from the start."""
+    rows = [["crate", "run", "total (s)", "syntactic pass (s)", "compiler phase (s)", "of which cargo (s)", "judge (s)", "plan (s)", "cargo checks"]]
+    for r in results:
+        f = r.get("ours_full", {})
+        for label in ("cold", "warm", "rerun"):
+            ph = f.get(f"{label}_phases", {})
+            rows.append([r["crate"], label, fmt_s(f.get(f"{label}_s"), 2), fmt_s(ph.get("syntax_s"), 2), fmt_s(ph.get("compiler_s"), 2),
+                         fmt_s(ph.get("cargo_s"), 2), fmt_s(ph.get("judge_s"), 3), fmt_s(ph.get("plan_s"), 3), f.get("cargo_checks", "–") if label == "cold" else ""])
+    return md_table(rows)
+
+
 def speed_table(results, quick: bool) -> str:
     head = ["crate", "files", "lines", "syntax only: time ms (best of N)", "syntax only: CPU ms", "own RSS MiB"]
     if not quick:
@@ -1286,6 +1389,12 @@ def unfixed_report(results) -> str:
 
 
 def print_report(results, quick):
+    if not quick:
+        print("### The goals: default mode against cargo fix, compiler phase against cargo check, re-run, memory\n")
+        print(goals_table(results))
+        print("\n### Where the default mode's time goes\n")
+        print(phases_table(results))
+        print()
     print("### Speed\n")
     print(speed_table(results, quick))
     if quick:

@@ -185,6 +185,50 @@ fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
     assert!(fixed[0].contains("\"--all-targets\"") && fixed[0].contains("\"--all-features\""), "{}", fixed[0]);
 }
 
+/// The runs of `cargo check` the tool logs (`CARGO_MIGRATE_LOG=info`) and its JSON
+/// document, for `edition --format json` with `args`.
+fn checks_logged(dir: &Path, args: &[&str]) -> (Vec<String>, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+        .args(["edition", "--color", "never", "--format", "json", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .args(args)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env("CARGO_MIGRATE_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let runs = stderr.lines().filter(|l| l.contains("running") && l.contains("\"check\"")).map(str::to_string).collect();
+    (runs, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// `--lib` (like cargo's target selection flags) narrows the compiler phase to the
+/// library: one `cargo check --lib`, the library's lints, none from an integration test;
+/// the changes say which configuration verified them. `--default-features` skips the
+/// `--all-features` attempt. Without them, every target, all features first.
+#[test]
+fn target_kinds_narrow_the_compiler_phase() {
+    let (_tmp, dir) = fixture_copy();
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    std::fs::write(dir.join("tests/hits.rs"), "static mut HITS: u32 = 0;\n#[test]\nfn t() {\n    let n = unsafe { &HITS };\n    assert_eq!(*n, 0);\n}\n").unwrap();
+    let in_test = |doc: &Value| doc["changes"].as_array().unwrap().iter().filter(|c| c["file"] == "tests/hits.rs").count();
+    let (runs, doc) = checks_logged(&dir, &["--lib"]);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(runs[0].contains("\"--lib\"") && !runs[0].contains("--all-targets"), "{}", runs[0]);
+    assert_eq!(in_test(&doc), 0, "{doc:#}");
+    let lib = doc["changes"].as_array().unwrap().iter().find(|c| c["file"] == "src/lib.rs" && c["rule"] == "static_mut_refs").expect("the library's lint");
+    assert_eq!(lib["decided_by"]["name"], "--all-features --lib", "{lib:#}");
+    // `--default-features`: no `--all-features` attempt.
+    let (runs, doc) = checks_logged(&dir, &["--lib", "--default-features"]);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(!runs[0].contains("--all-features"), "{}", runs[0]);
+    let lib = doc["changes"].as_array().unwrap().iter().find(|c| c["file"] == "src/lib.rs" && c["rule"] == "static_mut_refs").expect("the library's lint");
+    assert_eq!(lib["decided_by"]["name"], "default features --lib", "{lib:#}");
+    let (runs, doc) = checks_logged(&dir, &[]);
+    assert!(runs[0].contains("\"--all-targets\""), "{}", runs[0]);
+    assert_eq!(in_test(&doc), 1, "{doc:#}");
+}
+
 /// A `static mut` named `gen` and a reference to it: the compiler's `static_mut_refs`
 /// rewrite and the `keyword-gen` rule both insert before `gen` in `&gen`; so do a
 /// prelude-collision fix and `keyword-gen` before a receiver named `gen`. The migrated

@@ -62,18 +62,58 @@ pub struct BuildConfig {
     pub all_features: bool,
     /// `--no-default-features`.
     pub no_default_features: bool,
+    /// The default features only, asked for (`--default-features`: no `--all-features`
+    /// attempt first). Adds no flag for cargo.
+    #[serde(default)]
+    pub default_features: bool,
     /// `--target`.
     pub target: Option<String>,
+    /// The kinds of targets checked (`--lib`, `--tests`, ...); none named: every target
+    /// (`--all-targets`), the default.
+    #[serde(default)]
+    pub targets: Vec<TargetKind>,
+}
+
+/// A kind of target, as cargo's selection flags name them (`--lib`, `--bins`, `--tests`,
+/// `--examples`, `--benches`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    /// The library (`--lib`).
+    Lib,
+    /// Every binary (`--bins`).
+    Bins,
+    /// Every target with `test = true`: integration tests, the library's and binaries'
+    /// unit tests (`--tests`).
+    Tests,
+    /// Every example (`--examples`).
+    Examples,
+    /// Every bench (`--benches`).
+    Benches,
+}
+
+impl TargetKind {
+    /// Cargo's flag.
+    pub fn flag(self) -> &'static str {
+        match self {
+            TargetKind::Lib => "--lib",
+            TargetKind::Bins => "--bins",
+            TargetKind::Tests => "--tests",
+            TargetKind::Examples => "--examples",
+            TargetKind::Benches => "--benches",
+        }
+    }
 }
 
 /// `cargo check --all-targets --keep-going --message-format=json` on `manifest` for
-/// `packages` (`-p` specs) with `config`'s flags: the command every `cargo check` of the
-/// tool starts from. `--keep-going` reports every target's errors, not only those of
+/// `packages` (`-p` specs) with `config`'s flags (its target kinds instead of
+/// `--all-targets` if it names some): the command every `cargo check` of the tool starts
+/// from. `--keep-going` reports every target's errors, not only those of
 /// whichever target failed first.
 pub fn check_command(manifest: &Path, packages: &[String], config: &BuildConfig) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut cmd = Command::new(cargo);
-    cmd.args(["check", "--all-targets", "--keep-going", "--message-format=json"]).arg("--manifest-path").arg(manifest);
+    cmd.arg("check").args(config.target_args()).args(["--keep-going", "--message-format=json"]).arg("--manifest-path").arg(manifest);
     for p in packages {
         cmd.args(["-p", p]);
     }
@@ -109,10 +149,25 @@ impl BuildConfig {
     /// Whether no feature flag was given: the compiler phase then tries `--all-features`
     /// first, and the default features after.
     pub fn no_feature_flags(&self) -> bool {
-        self.features.is_empty() && !self.all_features && !self.no_default_features
+        self.features.is_empty() && !self.all_features && !self.no_default_features && !self.default_features
     }
 
-    /// The flags for cargo.
+    /// Whether every target is checked (no target kind named): what the failed-target
+    /// record and the retries of another configuration assume.
+    pub fn all_targets(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// The target selection flags for cargo: `--all-targets`, or the kinds named.
+    pub fn target_args(&self) -> Vec<&'static str> {
+        if self.targets.is_empty() {
+            vec!["--all-targets"]
+        } else {
+            self.targets.iter().map(|k| k.flag()).collect()
+        }
+    }
+
+    /// The feature and platform flags for cargo (the targets are [`Self::target_args`]).
     pub fn args(&self) -> Vec<String> {
         let mut args = Vec::new();
         if !self.features.is_empty() {
@@ -132,11 +187,13 @@ impl BuildConfig {
 
     /// How the configuration is shown next to a change it verified.
     pub fn describe(&self) -> String {
-        let args = self.args();
+        let mut args = self.args();
         if args.is_empty() {
-            "default features".into()
-        } else {
-            args.join(" ")
+            args.push("default features".into());
         }
+        if !self.all_targets() {
+            args.extend(self.target_args().into_iter().map(String::from));
+        }
+        args.join(" ")
     }
 }

@@ -279,8 +279,8 @@ pub(super) struct WriteArgs {
     /// was accepted and stop. Needs a terminal; shows the annotated diff, so takes no --format.
     #[arg(short, long, conflicts_with_all = ["format", "check"])]
     pub(super) interactive: bool,
-    /// After --apply (or --interactive), run `cargo check --all-targets` and revert the
-    /// changes that break the build (errors that were already there are not blamed on
+    /// After --apply (or --interactive), run `cargo check` (every target, or the kinds the
+    /// compiler phase was given) and revert the changes that break the build (errors that were already there are not blamed on
     /// the migration).
     #[arg(long, requires = "writes")]
     pub(super) verify: bool,
@@ -320,20 +320,44 @@ pub(super) struct OutputArgs {
 pub(super) struct BuildArgs {
     /// Syntax only: skip the compiler phase (`cargo check` with the migration lints, or
     /// against the new release for `upgrade`).
-    #[arg(long)]
+    #[arg(help_heading = "Compiler phase", long)]
     pub(super) no_compiler: bool,
     /// Features to enable in the compiler phase (comma-separated or repeated).
-    #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
+    #[arg(help_heading = "Compiler phase", short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
     pub(super) features: Vec<String>,
     /// Enable all features in the compiler phase (tried by default when no feature flag is given).
-    #[arg(long)]
+    #[arg(help_heading = "Compiler phase", long)]
     pub(super) all_features: bool,
     /// Do not enable the default features in the compiler phase.
-    #[arg(long)]
+    #[arg(help_heading = "Compiler phase", long)]
     pub(super) no_default_features: bool,
+    /// Check with the default features only (without it and without a feature flag, the
+    /// compiler phase tries `--all-features` first).
+    #[arg(help_heading = "Compiler phase", long, conflicts_with_all = ["features", "all_features", "no_default_features"])]
+    pub(super) default_features: bool,
     /// Target triple for the compiler phase.
-    #[arg(long, value_name = "TRIPLE")]
+    #[arg(help_heading = "Compiler phase", long, value_name = "TRIPLE")]
     pub(super) target: Option<String>,
+    /// Check the library (with other kinds given: those kinds only); default: every target,
+    /// as `cargo check --all-targets`.
+    #[arg(help_heading = "Compiler phase", long)]
+    pub(super) lib: bool,
+    /// Check the binaries.
+    #[arg(help_heading = "Compiler phase", long)]
+    pub(super) bins: bool,
+    /// Check the test targets (integration tests, and the library's and
+    /// binaries' unit tests).
+    #[arg(help_heading = "Compiler phase", long)]
+    pub(super) tests: bool,
+    /// Check the examples.
+    #[arg(help_heading = "Compiler phase", long)]
+    pub(super) examples: bool,
+    /// Check the benches.
+    #[arg(help_heading = "Compiler phase", long)]
+    pub(super) benches: bool,
+    /// Check every target (the default).
+    #[arg(help_heading = "Compiler phase", long, conflicts_with_all = ["lib", "bins", "tests", "examples", "benches"])]
+    pub(super) all_targets: bool,
 }
 
 /// The model flags, shared by `edition` (the judge) and `upgrade` (the judge of pack

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::args::{BuildArgs, EditionArgs, LlmArgs, LlmKind, SelectArgs, SweepArgs, UpgradeArgs, WriteArgs};
-use crate::cargo::build::BuildConfig;
+use crate::cargo::build::{BuildConfig, TargetKind};
 use crate::cargo::discover::Selection;
 use crate::judge::config::{self, ModelConfig};
 use crate::ops::{edition, sweep, upgrade, ApplyOptions, WriteMode};
@@ -26,7 +26,18 @@ impl BuildArgs {
             features: self.features.clone(),
             all_features: self.all_features,
             no_default_features: self.no_default_features,
+            default_features: self.default_features,
             target: self.target.clone(),
+            targets: [
+                (self.lib, TargetKind::Lib),
+                (self.bins, TargetKind::Bins),
+                (self.tests, TargetKind::Tests),
+                (self.examples, TargetKind::Examples),
+                (self.benches, TargetKind::Benches),
+            ]
+            .into_iter()
+            .filter_map(|(given, kind)| given.then_some(kind))
+            .collect(),
         }
     }
 }

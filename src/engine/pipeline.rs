@@ -2,6 +2,7 @@
 //! verifying take its result.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use crate::cargo::build::BuildConfig;
 use crate::cargo::discover::Workspace;
@@ -25,23 +26,34 @@ pub fn migrate(
     cache: Option<&crate::judge::cache::VerdictCache>,
     progress: &dyn Fn(&str),
 ) -> Migration {
-    let walk = || check_workspace(ws, opts, &|n| progress(&format!("{n} file{} parsed", if n == 1 { "" } else { "s" })));
+    let started = Instant::now();
+    let walk = || {
+        let checked = check_workspace(ws, opts, &|n| progress(&format!("{n} file{} parsed", if n == 1 { "" } else { "s" })));
+        (checked, started.elapsed())
+    };
     // The compiler phase's builds need nothing from the syntactic pass: they run while it
     // reads the files (on a re-run, cargo replays its cached messages in about the time
     // the walk takes), and their messages are matched with the files after.
-    let (mut checked, built) = match compiler {
+    let ((mut checked, walked), built) = match compiler {
         Some(config) => std::thread::scope(|s| {
             let packages: Vec<String> = ws.packages.iter().map(|p| p.spec()).collect();
-            let build = s.spawn(move || crate::engine::compiler::build(&ws.root_manifest, &packages, config, remembered(ws, config).as_ref()));
+            let build = s.spawn(move || {
+                let built = crate::engine::compiler::build(&ws.root_manifest, &packages, config, remembered(ws, config).as_ref());
+                (built, started.elapsed())
+            });
             let checked = walk();
             progress("compiler phase (cargo check)");
             (checked, Some(build.join().expect("the compiler phase's thread does not panic")))
         }),
         None => (walk(), None),
     };
-    if let Some(built) = built {
+    let mut times = vec![format!("syntactic pass {:.3} s", walked.as_secs_f64())];
+    if let Some((built, building)) = built {
+        let converting = Instant::now();
         add_compiler_findings(ws, opts, built, &mut checked);
+        times.push(format!("compiler phase {:.3} s (cargo {:.3} s)", (building + converting.elapsed()).as_secs_f64(), building.as_secs_f64()));
     }
+    let judging = Instant::now();
     // In the order of the files: the compiler's messages come in the order cargo builds
     // the targets, which is not the same from one run to the next.
     let mut sites = std::mem::take(&mut checked.sites);
@@ -57,10 +69,16 @@ pub fn migrate(
         judged_sites = judged.sites;
         sort_findings(&mut checked.changes, &mut checked.diagnostics, &opts.rules);
     }
+    times.push(format!("judge {:.3} s", judging.elapsed().as_secs_f64()));
+    let planning = Instant::now();
     let mut migration = plan(ws, opts, checked);
     migration.verdicts = verdicts;
     migration.sites = judged_sites;
     hold_back_broken_packages(ws, &mut migration);
+    times.push(format!("plan {:.3} s", planning.elapsed().as_secs_f64()));
+    // Where the time went (`-v`; `benches/corpus.py` reads it): the syntactic pass and
+    // the compiler phase's builds overlap, each measured from the start.
+    tracing::info!("phase times: {}", times.join(", "));
     migration
 }
 
@@ -156,7 +174,7 @@ pub fn judgement_sites(
 /// and the record's fingerprint reads the package's file tree).
 fn remembered(ws: &Workspace, config: &crate::cargo::build::BuildConfig) -> Option<crate::engine::compiler::Remembered> {
     let [package] = ws.packages.as_slice() else { return None };
-    if !config.no_feature_flags() {
+    if !config.no_feature_flags() || !config.all_targets() {
         return None;
     }
     Some(crate::engine::compiler::Remembered {

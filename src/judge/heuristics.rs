@@ -433,31 +433,17 @@ fn is_constructor(name: &str) -> bool {
 }
 
 /// What the `Drop` impl at `file:line` does beyond dropping fields. `None` when the impl
-/// cannot be found.
+/// cannot be found. The file is parsed once per run however many sites ask
+/// ([`super::facts`]).
 pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usize) -> Option<DropBody> {
     let source = files.get(file).or_else(|| files.values().find(|f| f.path.ends_with(file)))?;
-    let parsed = syn::parse_file(&source.text).ok()?;
-    struct Find {
-        line: usize,
-        found: Option<DropBody>,
-        uses: Option<Uses>,
-    }
-    impl<'ast> Visit<'ast> for Find {
-        fn visit_item_impl(&mut self, imp: &'ast syn::ItemImpl) {
-            let is_drop = imp.trait_.as_ref().is_some_and(|(_, p, _)| p.segments.last().is_some_and(|s| s.ident == "Drop"));
-            let start = syn::spanned::Spanned::span(&imp.impl_token).start().line;
-            let end = imp.brace_token.span.close().end().line;
-            if is_drop && start <= self.line && self.line <= end {
-                let mut calls = Calls(DropBody::default());
-                calls.visit_item_impl(imp);
-                self.found = Some(calls.0);
-                let mut uses = CollectUses(Uses::default());
-                uses.visit_item_impl(imp);
-                self.uses = Some(uses.0);
-            }
-            syn::visit::visit_item_impl(self, imp);
-        }
-    }
+    let facts = super::facts::of(&source.text)?;
+    // The innermost impl holding the line (impls are listed outer first).
+    facts.drop_impls.iter().rev().find(|d| d.lines.0 <= line && line <= d.lines.1).map(|d| d.body.clone())
+}
+
+/// What a `Drop` impl does beyond dropping its fields.
+pub(super) fn drop_body(imp: &syn::ItemImpl) -> DropBody {
     struct Calls(DropBody);
     impl<'ast> Visit<'ast> for Calls {
         fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
@@ -489,12 +475,14 @@ pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usiz
             self.0.effects.push(format!("{}!", m.path.to_token_stream().to_string().replace(' ', "")));
         }
     }
-    let mut find = Find { line, found: None, uses: None };
-    find.visit_file(&parsed);
-    let mut body = find.found?;
-    body.uses = find.uses?;
+    let mut calls = Calls(DropBody::default());
+    calls.visit_item_impl(imp);
+    let mut uses = CollectUses(Uses::default());
+    uses.visit_item_impl(imp);
+    let mut body = calls.0;
+    body.uses = uses.0;
     body.effects.dedup();
-    Some(body)
+    body
 }
 
 /// `self.FIELD` at the root of an expression (`self.tx`, `self.out.borrow_mut()`, `&self.path`,

@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod config;
 pub mod explain;
+mod facts;
 pub mod heuristics;
 mod http;
 pub mod llm;

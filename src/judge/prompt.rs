@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use syn::visit::Visit;
 
 use super::heuristics::drop_impl_text;
 use super::llm::Question;
@@ -250,33 +249,11 @@ pub fn add_context(site: &mut Site, files: &BTreeMap<String, SourceFile>) {
     }
 }
 
-/// The source of the function (or method) whose body holds `line`, if short enough.
+/// The source of the function (or method) whose body holds `line`, if short enough. The
+/// file is parsed once per run however many sites ask ([`super::facts`]).
 pub fn enclosing_fn(text: &str, line: usize) -> Option<String> {
-    let file = syn::parse_file(text).ok()?;
-    struct Find {
-        line: usize,
-        best: Option<(usize, usize)>,
-    }
-    impl Find {
-        fn consider(&mut self, start: usize, end: usize) {
-            if start <= self.line && self.line <= end && self.best.is_none_or(|(s, e)| end - start < e - s) {
-                self.best = Some((start, end));
-            }
-        }
-    }
-    impl<'ast> Visit<'ast> for Find {
-        fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-            self.consider(syn::spanned::Spanned::span(&f.sig).start().line, f.block.brace_token.span.close().end().line);
-            syn::visit::visit_item_fn(self, f);
-        }
-        fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-            self.consider(syn::spanned::Spanned::span(&f.sig).start().line, f.block.brace_token.span.close().end().line);
-            syn::visit::visit_impl_item_fn(self, f);
-        }
-    }
-    let mut find = Find { line, best: None };
-    find.visit_file(&file);
-    let (start, end) = find.best?;
+    let facts = super::facts::of(text)?;
+    let (start, end) = facts.fns.iter().filter(|(s, e)| *s <= line && line <= *e).min_by_key(|(s, e)| e - s).copied()?;
     if end - start > MAX_FN_LINES {
         return None;
     }

@@ -56,7 +56,7 @@ impl Options {
     /// The options that change a result, in words (for the report).
     pub fn describe(&self) -> String {
         let mut parts = vec![if self.compiler { "default mode".to_string() } else { "syntax only".to_string() }];
-        if self.compiler && !self.build.args().is_empty() {
+        if self.compiler && self.build != BuildConfig::default() {
             parts.push(self.build.describe());
         }
         if self.verify {
