@@ -210,7 +210,8 @@ fn checks_logged(dir: &Path, args: &[&str]) -> (Vec<String>, Value) {
 fn target_kinds_narrow_the_compiler_phase() {
     let (_tmp, dir) = fixture_copy();
     std::fs::create_dir_all(dir.join("tests")).unwrap();
-    std::fs::write(dir.join("tests/hits.rs"), "static mut HITS: u32 = 0;\n#[test]\nfn t() {\n    let n = unsafe { &HITS };\n    assert_eq!(*n, 0);\n}\n").unwrap();
+    std::fs::write(dir.join("tests/hits.rs"), "static mut HITS: u32 = 0;\n#[test]\nfn t() {\n    let n = unsafe { &HITS };\n    assert_eq!(*n, 0);\n}\n")
+        .unwrap();
     let in_test = |doc: &Value| doc["changes"].as_array().unwrap().iter().filter(|c| c["file"] == "tests/hits.rs").count();
     let (runs, doc) = checks_logged(&dir, &["--lib"]);
     assert_eq!(runs.len(), 1, "{runs:?}");

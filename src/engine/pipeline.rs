@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use rayon::prelude::*;
+
 use crate::cargo::build::BuildConfig;
 use crate::cargo::discover::Workspace;
 use crate::core::edition::Edition;
@@ -250,11 +252,23 @@ pub fn plan(ws: &Workspace, opts: &CheckOptions<'_>, checked: Checked) -> Migrat
         }
     }
     let mut out = Migration { files_read: files.values().filter(|f| f.kind == FileKind::Rust).count(), lines_read: lines, ..Migration::default() };
-    for (display, mut pending) in by_file {
-        let Some(file) = files.get(&display) else { continue };
-        lay_out(file, &mut pending, true);
-        let reread = if unparsed.contains_key(&display) { Reread::AfterFirstPass } else { Reread::OnConflict };
-        let result = plan_file_with(file, pending, reread, &mut diagnostics, &mut unchanged, &mut |text, diags| recheck(ws, opts, &uses, file, text, diags));
+    // Each file is laid out and planned on its own (its recheck reads only itself), on
+    // every thread; what each says is gathered in the files' order, as one thread would.
+    let by_file: Vec<(String, Vec<Change>)> = by_file.into_iter().collect();
+    let planned: Vec<_> = by_file
+        .into_par_iter()
+        .filter_map(|(display, mut pending)| {
+            let file = files.get(&display)?;
+            lay_out(file, &mut pending, true);
+            let reread = if unparsed.contains_key(&display) { Reread::AfterFirstPass } else { Reread::OnConflict };
+            let (mut diags, mut left) = (Vec::new(), Vec::new());
+            let result = plan_file_with(file, pending, reread, &mut diags, &mut left, &mut |text, d| recheck(ws, opts, &uses, file, text, d));
+            Some((display, result, diags, left))
+        })
+        .collect();
+    for (display, result, diags, left) in planned {
+        diagnostics.extend(diags);
+        unchanged.extend(left);
         if let Some(result) = result {
             out.files.insert(display, result);
         }

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-
 use super::heuristics::drop_impl_text;
 use super::llm::Question;
 use crate::core::model::{DropOrigin, Evidence, Site};
