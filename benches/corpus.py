@@ -510,7 +510,14 @@ def bench_full(exe: Path, crate: Path, work: Path, lock: Path | None, timeout: i
     res["own_rss_kb"] = own_hwm_kb(tool_cmd(exe, f2, "--format", "json", *extra), f2, {"CARGO_TARGET_DIR": str(target)})
     for label, run_ in (("cold", cold), ("warm", warm), ("rerun", rerun)):
         res[f"{label}_phases"] = phase_times(run_["stderr"])
+    # What --verify adds: the warm copy, its messages cached, applied and verified (one
+    # `cargo check` of the migrated code, plain, when it builds), against its re-run.
+    rc, _, err, secs = run(tool_cmd(exe, f2, "--apply", "--verify", "--allow-no-vcs", "-v", *extra), cwd=f2,
+                           env={"CARGO_TARGET_DIR": str(target)}, timeout=timeout)
+    res["verify"] = {"rc": rc, "secs": secs, "checks": sum(1 for l in err.splitlines() if "running" in l and '"check"' in l),
+                     "reverted": "reverted" in err}
     res["cargo_checks"] = sum(1 for l in cold["stderr"].splitlines() if "running" in l and '"check"' in l)
+    res["rerun_checks"] = sum(1 for l in rerun["stderr"].splitlines() if "running" in l and '"check"' in l)
     res.update({"cold_s": cold["secs"], "cold_cpu_s": cold["cpu"], "warm_s": warm["secs"], "warm_cpu_s": warm["cpu"],
                 "rerun_s": rerun["secs"], "rerun_cpu_s": rerun["cpu"], "rc": cold["rc"]})
     if cold["doc"] is None:
@@ -540,6 +547,34 @@ def run_full(exe: Path, crate: Path, work: Path, lock: Path | None, args, r: dic
     full["flags"] = flags
     r["ours_full"] = full
     return full, f_copy, ours_target
+
+
+def warm_rounds(exe: Path, crate: Path, work: Path, lock: Path | None, sel: list[str], cap: Path | None, full: dict, plain: dict, fix: dict, args):
+    """More warm runs of the three (ours, one plain `cargo check`, cargo fix), one of each
+    per round on fresh copies in their own target directories, so that each ratio is
+    of medians taken under the same load. The first round is the one already run."""
+    fix_cmd = ["cargo", "fix", "--edition", "--allow-no-vcs", *cargo_args(sel), "--manifest-path"]
+    fix_env = {"CARGO_TARGET_DIR": str(work / "target-fix")} | ({"RUSTC_WORKSPACE_WRAPPER": str(cap)} if cap else {})
+    ours_w, plain_w, fix_w, phase_w = [full["warm_s"]], [plain["warm_s"]], [fix["warm_s"]], [full.get("warm_phases", {}).get("compiler_s")]
+    for i in range(1, args.warm_runs):
+        f = copy_crate(crate, work / f"F2-{i}" / crate.name, lock)
+        touch_all(f)
+        run_ = dry_run(exe, f, ["-v", *full["flags"]], work / "target-ours", args.timeout)
+        ours_w.append(run_["secs"])
+        phase_w.append(phase_times(run_["stderr"]).get("compiler_s"))
+        c = copy_crate(crate, work / f"C2-{i}" / crate.name, lock)
+        touch_all(c)
+        chk, _ = cargo_check(c, sel, work / "target-plain", args.timeout, cap)
+        plain_w.append(chk["secs"])
+        b = copy_crate(crate, work / f"B2-{i}" / crate.name, lock)
+        _, _, _, secs = run([*fix_cmd, str(b / "Cargo.toml")], cwd=b, env=fix_env, timeout=args.fix_timeout)
+        fix_w.append(secs)
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    full["warm_runs_s"], plain["warm_runs_s"], fix["warm_runs_s"] = ours_w, plain_w, fix_w
+    full["warm_s"], plain["warm_s"], fix["warm_s"] = med(ours_w), med(plain_w), med(fix_w)
+    phases = [p for p in phase_w if p is not None]
+    if phases:
+        full.setdefault("warm_phases", {})["compiler_s"] = med(phases)
 
 
 def touch_all(root: Path):
@@ -675,6 +710,9 @@ def bench_crate(exe: Path, crate: Path, args, saved: dict | None) -> dict:
                 return r
             fix_edits = group_fix_edits(fix_ops, lints, pristine)
             fix["unfixed_lints"] = unfixed(lints, fix_ops)
+            if args.warm_runs > 1:
+                log(f"{name}: {args.warm_runs - 1} more warm round(s): ours, plain cargo check, cargo fix")
+                warm_rounds(exe, crate, work, lock, sel, cap, full, r["plain_check"], fix, args)
         fix["edits"] = compare(fix_edits, ours_ops, pristine)
         explain(fix["edits"], full, crate)
         fix["hunks_by_lint"] = count_by(fix["edits"], "lint")
@@ -1094,9 +1132,9 @@ def goals_table(results) -> str:
     """Issue 12's ratios, per crate, from this run: the default mode against cargo fix
     (both given the same selection), the compiler phase against one plain `cargo check`,
     the re-run, our own peak memory."""
-    head = ["crate", "selection (both tools)", "ours cold (s)", "cargo fix cold (s)", "**ours ÷ fix, cold**", "ours warm (s)", "cargo fix warm (s)",
-            "**ours ÷ fix, warm**", "compiler phase, warm (s)", "plain cargo check, warm (s)", "**phase ÷ plain check**", "ours warm ÷ plain check",
-            "**re-run (s)**", "**own peak RSS, full (MiB)**"]
+    head = ["crate", "selection (both tools)", "ours cold (s)", "cargo fix cold (s)", "**ours ÷ fix, cold**", "floor: plain check ÷ fix, cold", "ours warm (s)", "cargo fix warm (s)",
+            "**ours ÷ fix, warm**", "floor: plain check ÷ fix, warm", "compiler phase, warm (s)", "plain cargo check, warm (s)", "**phase ÷ plain check**", "ours warm ÷ plain check",
+            "**re-run (s)**", "**`--verify` adds (s)**", "**own peak RSS, full (MiB)**"]
     rows = [head]
     worst = {"cold": 0.0, "warm": 0.0, "phase": 0.0, "rss": 0}
     for r in results:
@@ -1112,10 +1150,22 @@ def goals_table(results) -> str:
         worst["rss"] = max(worst["rss"], f.get("own_rss_kb") or 0)
         fx = lambda v: "–" if v is None else f"{v:.2f}×"
         rows.append([r["crate"], " ".join(r["targets"].split()) if r.get("targets") else "(none built)", fmt_s(f.get("cold_s")), fmt_s(x.get("cold_s")), fx(rc),
-                     fmt_s(f.get("warm_s"), 2), fmt_s(x.get("warm_s"), 2), fx(rw), fmt_s(phase, 2), fmt_s(pc.get("warm_s"), 2), fx(rp),
-                     fx(q(f.get("warm_s"), pc.get("warm_s"))), fmt_s(f.get("rerun_s"), 2), f"{(f.get('own_rss_kb') or 0) / 1024:.0f}"])
-    rows.append(["**worst**", "", "", "", f"{worst['cold']:.2f}×", "", "", f"{worst['warm']:.2f}×", "", "", f"{worst['phase']:.2f}×", "", "", f"{worst['rss'] / 1024:.0f}"])
+                     fx(q(pc.get("cold_s"), x.get("cold_s"))), fmt_s(f.get("warm_s"), 2), fmt_s(x.get("warm_s"), 2), fx(rw), fx(q(pc.get("warm_s"), x.get("warm_s"))), fmt_s(phase, 2), fmt_s(pc.get("warm_s"), 2), fx(rp),
+                     fx(q(f.get("warm_s"), pc.get("warm_s"))), fmt_s(f.get("rerun_s"), 2), verify_adds(f), f"{(f.get('own_rss_kb') or 0) / 1024:.0f}"])
+    rows.append(["**worst**", "", "", "", f"{worst['cold']:.2f}×", "", "", "", f"{worst['warm']:.2f}×", "", "", "", f"{worst['phase']:.2f}×", "", "", "", f"{worst['rss'] / 1024:.0f}"])
     return md_table(rows)
+
+
+def verify_adds(f: dict) -> str:
+    """`--apply --verify` on the re-run's copy, less the re-run: the seconds and `cargo
+    check`s verify added (the compiler phase's own replay runs are not counted)."""
+    v = f.get("verify")
+    if not v or f.get("rerun_s") is None:
+        return "–"
+    own = f.get("rerun_checks")
+    extra = f" ({v['checks'] - own} check{'s' if v['checks'] - own != 1 else ''})" if own is not None else ""
+    failed = "" if v["rc"] in (0, 2) else f", exit {v['rc']}"
+    return f"{v['secs'] - f['rerun_s']:.2f}{extra}{', reverted some' if v['reverted'] else ''}{failed}"
 
 
 def phases_table(results) -> str:
@@ -1444,6 +1494,7 @@ def main():
     ap.add_argument("--corpus", type=Path, help="unpacked corpus (default: fetch into target/corpus-src)")
     ap.add_argument("--quick", action="store_true", help="only our tool's syntax-only dry run: no compiler phase, no cargo fix, no cargo check")
     ap.add_argument("--runs", type=int, default=3, help="syntax-only dry runs of our tool per crate; the best is kept (default 3)")
+    ap.add_argument("--warm-runs", type=int, default=3, help="warm runs of ours, plain cargo check and cargo fix per crate, alternated; the median is reported (default 3)")
     ap.add_argument("--timeout", type=int, default=1800, help="limit for each cargo check / fetch / full run of ours, in seconds")
     ap.add_argument("--fix-timeout", type=int, default=900, help="limit for each cargo fix run, in seconds (then skipped)")
     ap.add_argument("--skip-fix", action="append", default=[], help="crates (substring) for which cargo fix is not run")

@@ -230,6 +230,19 @@ fn target_kinds_narrow_the_compiler_phase() {
     assert_eq!(in_test(&doc), 1, "{doc:#}");
 }
 
+/// `--verify` after an edition migration whose code builds costs one `cargo check` (of
+/// the migrated code, the targets asked for): the build before it is checked only when
+/// the migrated code has errors, to tell those it had from those it brings.
+#[test]
+fn verify_of_a_migration_that_builds_is_one_check() {
+    let (_tmp, dir) = fixture_copy();
+    let (runs, doc) = checks_logged(&dir, &["--apply", "--verify", "--allow-no-vcs", "--lib"]);
+    assert_eq!(runs.len(), 2, "the compiler phase's and verify's: {runs:?}");
+    assert!(runs[1].contains("\"--lib\"") && runs[1].contains("\"--quiet\"") && !runs[1].contains("--all-features"), "{}", runs[1]);
+    assert!(std::fs::read_to_string(dir.join("Cargo.toml")).unwrap().contains("edition = \"2024\""));
+    assert!(!doc["changes"].as_array().unwrap().is_empty());
+}
+
 /// A `static mut` named `gen` and a reference to it: the compiler's `static_mut_refs`
 /// rewrite and the `keyword-gen` rule both insert before `gen` in `&gen`; so do a
 /// prelude-collision fix and `keyword-gen` before a receiver named `gen`. The migrated

@@ -42,12 +42,14 @@ pub struct CheckCommand {
 }
 
 impl CheckCommand {
-    /// Runs `cargo check --all-targets --message-format=json` and returns its errors.
+    /// Runs `cargo check --message-format=json` (every target, or the kinds its
+    /// configuration names) and returns its errors.
     pub fn errors(&self) -> Result<Vec<CompileError>> {
         // `--keep-going` matters here: with it, which target fails first (it varies between
         // runs) cannot make an old error look new.
         let mut cmd = crate::cargo::build::check_command(&self.manifest_path, &self.packages, &self.config);
         cmd.arg("--quiet");
+        tracing::info!("running {cmd:?}");
         let output = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().context("cannot run `cargo check`")?;
         let mut errors = Vec::new();
         for message in Message::parse_stream(output.stdout.as_slice()) {

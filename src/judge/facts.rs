@@ -3,12 +3,13 @@
 //! each does (the heuristics' evidence). Sites and destructors point into the same few
 //! files; parsing the file again for each one was a quarter of a re-run on tokio.
 //!
-//! The memo is per thread and keyed by the text itself, so a file whose text changed
-//! (a recheck, another package's copy) is parsed anew; it keeps the last
-//! [`MEMO_FILES`] files.
+//! The memo is keyed by the text itself, so a file whose text changed (a recheck,
+//! another package's copy) is parsed anew; it keeps the last [`MEMO_FILES`] files.
+//! [`prefetch`] fills it on every thread before the judge asks, site by site.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
 
 use syn::visit::Visit;
 
@@ -32,25 +33,43 @@ pub(super) struct DropImpl {
     pub body: DropBody,
 }
 
-type Memo = Vec<(Rc<str>, Option<Rc<FileFacts>>)>;
+type Memo = Vec<(Arc<str>, Option<Arc<FileFacts>>)>;
 
-thread_local! {
-    static MEMO: RefCell<Memo> = const { RefCell::new(Vec::new()) };
+static MEMO: Mutex<Memo> = Mutex::new(Vec::new());
+
+fn memo() -> std::sync::MutexGuard<'static, Memo> {
+    MEMO.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn known(memo: &Memo, text: &str) -> Option<Option<Arc<FileFacts>>> {
+    memo.iter().find(|(t, _)| **t == *text).map(|(_, f)| f.clone())
 }
 
 /// The facts of `text`; `None` if it does not parse.
-pub(super) fn of(text: &str) -> Option<Rc<FileFacts>> {
-    if let Some(hit) = MEMO.with_borrow(|memo| memo.iter().find(|(t, _)| **t == *text).map(|(_, f)| f.clone())) {
+pub(super) fn of(text: &str) -> Option<Arc<FileFacts>> {
+    if let Some(hit) = known(&memo(), text) {
         return hit;
     }
-    let facts = syn::parse_file(text).ok().map(|file| Rc::new(collect(&file)));
-    MEMO.with_borrow_mut(|memo| {
-        if memo.len() == MEMO_FILES {
-            memo.remove(0);
-        }
-        memo.push((Rc::from(text), facts.clone()));
-    });
+    // Parsed without the lock: other threads' files meanwhile.
+    let facts = syn::parse_file(text).ok().map(|file| Arc::new(collect(&file)));
+    let mut memo = memo();
+    if let Some(hit) = known(&memo, text) {
+        return hit;
+    }
+    if memo.len() == MEMO_FILES {
+        memo.remove(0);
+    }
+    memo.push((Arc::from(text), facts.clone()));
     facts
+}
+
+/// Works out the facts of `texts` on every thread (at most [`MEMO_FILES`] of them, the
+/// memo's size), so that the judge's questions, asked one site after the other, find
+/// them ready.
+pub(super) fn prefetch(texts: &[&str]) {
+    texts.par_iter().take(MEMO_FILES).for_each(|t| {
+        of(t);
+    });
 }
 
 fn collect(file: &syn::File) -> FileFacts {
@@ -90,7 +109,7 @@ mod tests {
         assert_eq!(first.drop_impls[0].lines, (2, 6));
         assert_eq!(first.drop_impls[0].body.effects, ["println!"]);
         // The same text: the same facts, not parsed again.
-        assert!(Rc::ptr_eq(&first, &of(text).unwrap()));
+        assert!(Arc::ptr_eq(&first, &of(text).unwrap()));
         // Another text is another entry; one that does not parse has none.
         assert_eq!(of("fn g() {}\n").unwrap().fns, [(1, 1)]);
         assert!(of("fn (").is_none());

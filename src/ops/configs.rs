@@ -132,7 +132,7 @@ pub fn verify_configurations(
     let mut gone: Vec<Change> = reverted.to_vec();
     for (configuration, baseline) in configurations.into_iter().zip(baselines) {
         let written = still_written(m, &gone)?;
-        let verified = verify(&written, &configuration.check, &baseline, root, keep_broken, policy)?;
+        let verified = verify(&written, &configuration.check, Some(&baseline), root, keep_broken, policy)?;
         gone.extend(verified.reverted.iter().map(|r| r.change.clone()));
         out.push(ConfigurationChecked { configuration, verified });
     }

@@ -178,9 +178,18 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
     migration.diagnostics.sort();
     let finished = match &req.write {
         WriteMode::Apply(options) => {
-            let check =
-                CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.spec()).collect(), config: Default::default() };
-            Some(finish(&mut migration, &Finish { root: &ws.root, check, options, repair: None, review, policy: Policy::AsBefore }, progress)?)
+            // The targets and features asked for (the default features when none were: a
+            // plain build, which the migrated code must keep building).
+            let check = CheckCommand {
+                manifest_path: ws.root_manifest.clone(),
+                packages: ws.packages.iter().map(|p| p.spec()).collect(),
+                config: req.compiler.clone().unwrap_or_default(),
+            };
+            Some(finish(
+                &mut migration,
+                &Finish { root: &ws.root, check, options, repair: None, review, policy: Policy::AsBefore, check_before: false },
+                progress,
+            )?)
         }
         _ => None,
     };

@@ -48,6 +48,10 @@ pub struct Finish<'a> {
     pub review: Option<&'a dyn Reviewer>,
     /// What `--verify` may take back.
     pub policy: Policy,
+    /// Whether `--verify` checks the build before writing (an upgrade: `--repair` and
+    /// its errors' baseline need it), or only after (an edition migration: before it
+    /// only if the migrated code has errors, so a migration that builds costs one check).
+    pub check_before: bool,
 }
 
 /// `--repair`'s inputs.
@@ -106,14 +110,15 @@ pub fn finish(migration: &mut Migration, finish: &Finish<'_>, progress: &dyn Pro
     // A review that accepted nothing leaves nothing to build against.
     let nothing_accepted = out.reviewed.is_some() && migration.files.is_empty();
     let wants_build = !finish.check.packages.is_empty() && !nothing_accepted;
-    let baseline = if finish.options.verify && wants_build {
+    let verifying = finish.options.verify && wants_build;
+    let baseline = if verifying && finish.check_before {
         progress.step("Checking the build before writing (for --verify)");
         Some(finish.check.errors()?)
     } else {
         None
     };
     // The other configurations split code depends on, each with its own baseline.
-    let configurations = if baseline.is_some() {
+    let configurations = if verifying {
         super::configs::extra_configurations(migration, &finish.check, &|p| features_table(&finish.check.manifest_path, p))
     } else {
         Vec::new()
@@ -133,9 +138,9 @@ pub fn finish(migration: &mut Migration, finish: &Finish<'_>, progress: &dyn Pro
     if let Some(repair) = &finish.repair {
         out.repairs = Some(repair_remaining(migration, finish, repair, baseline.as_deref(), progress)?);
     }
-    if let Some(baseline) = baseline {
-        progress.step("Verifying the migrated code with `cargo check --all-targets`");
-        let verified = verify(migration, &finish.check, &baseline, finish.root, finish.options.broken_code, finish.policy)?;
+    if verifying {
+        progress.step("Verifying the migrated code with `cargo check`");
+        let verified = verify(migration, &finish.check, baseline.as_deref(), finish.root, finish.options.broken_code, finish.policy)?;
         if !configurations.is_empty() {
             progress.step("Verifying the split code in the other configurations");
             let reverted: Vec<Change> = verified.reverted.iter().map(|r| r.change.clone()).collect();

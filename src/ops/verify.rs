@@ -92,11 +92,24 @@ pub enum Policy {
 
 /// Checks the applied migration against the `baseline` errors (from before it). Unless
 /// `keep_broken`, reverts changes as the module docs describe, within what `policy`
-/// allows. `root` resolves the compiler's relative paths.
-pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: &[CompileError], root: &Path, keep_broken: bool, policy: Policy) -> Result<Verified> {
+/// allows. `root` resolves the compiler's relative paths. Without a `baseline`, the
+/// build before the migration is checked only if the migrated code has errors (the
+/// original texts put back for that one check): a migration that builds costs one
+/// `cargo check`.
+pub fn verify(m: &Migration, cmd: &CheckCommand, baseline: Option<&[CompileError]>, root: &Path, keep_broken: bool, policy: Policy) -> Result<Verified> {
+    let after = cmd.errors()?;
+    let checked_before;
+    let baseline = match baseline {
+        Some(known) => known,
+        None if after.is_empty() => &[],
+        None => {
+            checked_before = errors_before(m, cmd)?;
+            &checked_before
+        }
+    };
     let known: BTreeSet<_> = baseline.iter().map(CompileError::key).collect();
     let is_new = |e: &CompileError| !known.contains(&e.key());
-    let (introduced, preexisting): (Vec<_>, Vec<_>) = cmd.errors()?.into_iter().partition(|e| is_new(e));
+    let (introduced, preexisting): (Vec<_>, Vec<_>) = after.into_iter().partition(|e| is_new(e));
     let mut report = Verified { preexisting, introduced: introduced.clone(), kept_broken: keep_broken, policy, ..Verified::default() };
     if introduced.is_empty() || keep_broken {
         report.remaining = if keep_broken { introduced } else { Vec::new() };
@@ -271,6 +284,37 @@ fn builds_with(
         write_if_unchanged(&files[*i].file.path, &files[*i].file.display, &files[*i].file.text, text)?;
     }
     clean
+}
+
+/// The build's errors with every file of the applied migration `m` back as it was read,
+/// then the migrated texts written again (each write only if the file holds what was
+/// written before it: nothing another process changed meanwhile is overwritten).
+fn errors_before(m: &Migration, cmd: &CheckCommand) -> Result<Vec<CompileError>> {
+    let files: Vec<&FileResult> = m.files.values().collect();
+    let mut put_back = Vec::new();
+    let mut failed = None;
+    for f in &files {
+        match write_if_unchanged(&f.file.path, &f.file.display, &f.new_text, &f.file.text) {
+            Ok(()) => put_back.push(f),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let errors = if failed.is_none() { Some(cmd.errors()) } else { None };
+    // The migrated texts again, every file that was put back, whatever happened above.
+    let mut rewritten = Ok(());
+    for f in put_back {
+        if let Err(e) = write_if_unchanged(&f.file.path, &f.file.display, &f.file.text, &f.new_text) {
+            rewritten = rewritten.and(Err(e));
+        }
+    }
+    rewritten.context("cannot write the migrated code back after checking the build before it")?;
+    if let Some(e) = failed {
+        return Err(e).context("cannot put the original code back to check the build before the migration");
+    }
+    errors.expect("checked when nothing failed")
 }
 
 /// The text of a file with only the `kept` changes applied (all changes of a one-pass file

@@ -325,7 +325,15 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
     let root = up.workspace.root.clone();
     let finished = finish(
         &mut up.migration,
-        &Finish { root: &root, check, options, repair, review, policy: if req.all_or_nothing { Policy::AsBefore } else { Policy::KeepRelease } },
+        &Finish {
+            root: &root,
+            check,
+            options,
+            repair,
+            review,
+            policy: if req.all_or_nothing { Policy::AsBefore } else { Policy::KeepRelease },
+            check_before: true,
+        },
         progress,
     )?;
     Ok(Outcome { upgrade: up, finished: Some(finished) })
