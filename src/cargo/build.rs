@@ -29,6 +29,15 @@ pub fn run_as_wrapper_if_asked() -> Option<i32> {
         }
         cmd.arg("--cap-lints=warn");
     }
+    // rustc takes this process's place: no second process waits beside each compilation.
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let error = cmd.exec();
+        eprintln!("cargo-migrate: cannot run rustc: {error}");
+        Some(101)
+    }
+    #[cfg(not(unix))]
     Some(cmd.status().map(|s| s.code().unwrap_or(101)).unwrap_or(101))
 }
 
