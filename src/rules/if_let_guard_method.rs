@@ -143,7 +143,10 @@ impl<'a> Visit<'a> for Finder<'_, '_> {
         visit::visit_expr_if(self, e);
     }
     fn visit_macro(&mut self, mac: &'a syn::Macro) {
-        crate::syntax::tokens::visit_macro_body(self, mac);
+        // An `if let` has a `let`: a macro without one is not parsed.
+        if crate::syntax::tokens::any_token(&mac.tokens, &|t| crate::syntax::tokens::is_ident(t, "let")) {
+            crate::syntax::tokens::visit_macro_body(self, mac);
+        }
     }
 }
 

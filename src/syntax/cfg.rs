@@ -222,7 +222,12 @@ impl CfgRanges {
                             return;
                         }
                         // Code written inside another macro (a crate's `feature! { .. }`
-                        // wrapper): its `#[cfg]`s and `cfg_if!`s count too.
+                        // wrapper): its `#[cfg]`s and `cfg_if!`s count too. Without a `#`
+                        // or a `cfg_if`, it has neither: not parsed.
+                        let attrs_or_cfg_if = |t: &proc_macro2::TokenTree| crate::syntax::tokens::is_punct(t, '#') || crate::syntax::tokens::is_ident(t, "cfg_if");
+                        if !crate::syntax::tokens::any_token(&mac.tokens, &attrs_or_cfg_if) {
+                            return;
+                        }
                         for body in crate::syntax::tokens::macro_bodies(&mac.tokens) {
                             match body {
                                 crate::syntax::tokens::MacroBody::Items(items) => items.iter().for_each(|i| self.visit_item(i)),

@@ -43,6 +43,16 @@ pub fn is_ident(tt: &TokenTree, name: &str) -> bool {
     matches!(tt, TokenTree::Ident(i) if i == name)
 }
 
+/// Whether any token of `tokens`, at any depth, satisfies `pred`: a cheap test before
+/// parsing a macro's arguments (a visitor that looks for `if let` need not parse a
+/// macro without a `let`).
+pub fn any_token(tokens: &TokenStream, pred: &dyn Fn(&TokenTree) -> bool) -> bool {
+    tokens.clone().into_iter().any(|tt| match &tt {
+        TokenTree::Group(g) => any_token(&g.stream(), pred),
+        other => pred(other),
+    })
+}
+
 /// Whether `tt` is the punctuation character `ch`.
 pub fn is_punct(tt: &TokenTree, ch: char) -> bool {
     matches!(tt, TokenTree::Punct(p) if p.as_char() == ch)
@@ -348,6 +358,17 @@ pub fn path_segments(path: &syn::Path) -> Vec<String> {
 mod tests {
     use super::*;
     use syn::spanned::Spanned;
+
+    #[test]
+    fn any_token_looks_into_every_group() {
+        let tokens: TokenStream = "a!(x, { if let Some(y) = z { #[cfg(test)] f() } })".parse().unwrap();
+        assert!(any_token(&tokens, &|t| is_ident(t, "let")));
+        assert!(any_token(&tokens, &|t| is_punct(t, '#')));
+        assert!(!any_token(&tokens, &|t| is_ident(t, "cfg_if")));
+        // A doc comment is a `#[doc = ..]` attribute.
+        let doc: TokenStream = "{ /// text\n fn f() {} }".parse().unwrap();
+        assert!(any_token(&doc, &|t| is_punct(t, '#')));
+    }
 
     fn imports(src: &str) -> Imports {
         Imports::of(&syn::parse_file(src).unwrap())
