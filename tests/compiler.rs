@@ -118,20 +118,7 @@ fn a_crate_that_does_not_build_still_gets_the_syntactic_rules() {
 /// target in advance.
 #[test]
 fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
-    let checks = |dir: &Path| {
-        let out = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
-            .args(["edition", "--color", "never", "--format", "json", "--manifest-path"])
-            .arg(dir.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", dir.join("target"))
-            .env("CARGO_MIGRATE_LOG", "info")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let runs: Vec<String> = stderr.lines().filter(|l| l.contains("running") && l.contains("\"check\"")).map(str::to_string).collect();
-        (runs, doc)
-    };
+    let checks = |dir: &Path| checks_logged(dir, &[]);
     let (_tmp, dir) = fixture_copy();
     std::fs::create_dir_all(dir.join("benches")).unwrap();
     std::fs::write(dir.join("benches/nightly.rs"), "#![feature(test)]\nextern crate test;\nfn main() {}\n").unwrap();
