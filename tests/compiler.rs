@@ -173,20 +173,28 @@ fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
 }
 
 /// The runs of `cargo check` the tool logs (`CARGO_MIGRATE_LOG=info`) and its JSON
-/// document, for `edition --format json` with `args`.
-fn checks_logged(dir: &Path, args: &[&str]) -> (Vec<String>, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
-        .args(["edition", "--color", "never", "--format", "json", "--manifest-path"])
+/// document, for `edition --format json` with `args` (and `CARGO_INCREMENTAL` only if
+/// `incremental` gives it).
+fn checks_logged_with(dir: &Path, args: &[&str], incremental: Option<&str>) -> (Vec<String>, Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"));
+    cmd.args(["edition", "--color", "never", "--format", "json", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .args(args)
         .env("CARGO_TARGET_DIR", dir.join("target"))
         .env("CARGO_MIGRATE_LOG", "info")
-        .output()
-        .unwrap();
+        .env_remove("CARGO_INCREMENTAL");
+    if let Some(value) = incremental {
+        cmd.env("CARGO_INCREMENTAL", value);
+    }
+    let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let runs = stderr.lines().filter(|l| l.contains("running") && l.contains("\"check\"")).map(str::to_string).collect();
     (runs, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn checks_logged(dir: &Path, args: &[&str]) -> (Vec<String>, Value) {
+    checks_logged_with(dir, args, None)
 }
 
 /// `--lib` (like cargo's target selection flags) narrows the compiler phase to the
@@ -203,6 +211,10 @@ fn target_kinds_narrow_the_compiler_phase() {
     let (runs, doc) = checks_logged(&dir, &["--lib"]);
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert!(runs[0].contains("\"--lib\"") && !runs[0].contains("--all-targets"), "{}", runs[0]);
+    // Without incremental state (a one-off analysis), unless the user asks for it.
+    assert!(runs[0].contains("CARGO_INCREMENTAL=\"0\""), "{}", runs[0]);
+    let (runs, _) = checks_logged_with(&dir, &["--lib"], Some("1"));
+    assert!(!runs[0].contains("CARGO_INCREMENTAL"), "{}", runs[0]);
     assert_eq!(in_test(&doc), 0, "{doc:#}");
     let lib = doc["changes"].as_array().unwrap().iter().find(|c| c["file"] == "src/lib.rs" && c["rule"] == "static_mut_refs").expect("the library's lint");
     assert_eq!(lib["decided_by"]["name"], "--all-features --lib", "{lib:#}");

@@ -269,6 +269,14 @@ fn cargo_check_as(manifest: &Path, packages: &[String], config: &BuildConfig, ta
         None => check_command(manifest, packages, config),
     };
     cmd.env("RUSTC_WORKSPACE_WRAPPER", exe).env(WRAPPER_ENV, "1");
+    // No incremental state for these builds: a migration's check is a one-off analysis
+    // (after `--apply` the edition flag changes, which voids that state anyway), and
+    // writing it costs about a fifth of a check (tokio's library: 2.3 s instead of 3.0 s).
+    // A `CARGO_INCREMENTAL` the user set is kept. Dependencies are never incremental, so
+    // their builds stay shared with the user's.
+    if std::env::var_os("CARGO_INCREMENTAL").is_none() {
+        cmd.env("CARGO_INCREMENTAL", "0");
+    }
     tracing::info!("running {cmd:?}");
     let output = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().map_err(|e| format!("cannot run cargo: {e}"))?;
     let mut build = Build { diagnostics: Vec::new(), targets: Vec::new(), units: 0, failures: Vec::new(), failures_config_independent: true };
