@@ -330,6 +330,10 @@ fn a_repository_past_its_timeout_is_stopped_and_the_rest_go_on() {
     assert!(!ps.lines().any(|l| l.contains(&tmp)), "{ps}");
     // Each repository's own target directory is removed when it is done.
     assert!(!f.path("out/.sweep/target/quick").exists() && !f.path("out/.sweep/target/slow").exists());
+    // So is the stopped worker's work copy, a worktree of the checkout: its folder and
+    // its registration in the checkout are gone.
+    assert!(!f.path("out/.sweep/work/slow").exists() && !f.path("out/.sweep/work/quick").exists());
+    assert_eq!(f.git("repos/slow", &["worktree", "list"]).lines().count(), 1, "a worktree is left registered");
 }
 
 #[test]

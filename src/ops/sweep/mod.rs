@@ -155,6 +155,7 @@ pub fn run(req: &Request, worker: &(dyn Fn(&Path) -> Command + Sync), progress: 
     std::fs::create_dir_all(&jobs_dir)?;
     let cache = req.cache.clone().unwrap_or_else(|| state.join("clones"));
     let own_targets = state.join("target");
+    let own_work = state.join("work");
 
     let queue: Mutex<VecDeque<Repo>> = Mutex::new(list.iter().cloned().collect());
     let tally = Mutex::new(Tally::default());
@@ -180,10 +181,12 @@ pub fn run(req: &Request, worker: &(dyn Fn(&Path) -> Command + Sync), progress: 
                     t.running.push(repo.name.clone());
                     show(&t);
                 }
-                let job = Job { repo: repo.clone(), options: req.options.clone(), out: req.out.clone(), cache: cache.clone() };
+                let scratch = own_work.join(&repo.name);
+                let job = Job { repo: repo.clone(), options: req.options.clone(), out: req.out.clone(), cache: cache.clone(), scratch: Some(scratch.clone()) };
                 let own = own_targets.join(&repo.name);
                 let target_dir = req.target_dir.clone().unwrap_or_else(|| own.clone());
                 let (result, reused) = run_worker(&job, &jobs_dir, &target_dir, req.timeout, worker);
+                worker::remove_scratch(&scratch);
                 let (status, changes) = (result.status, result.changes);
                 results.lock().expect("results").push(result);
                 if req.target_dir.is_none() {

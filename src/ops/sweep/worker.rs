@@ -80,6 +80,11 @@ pub struct Job {
     pub out: PathBuf,
     /// Where URLs are cloned.
     pub cache: PathBuf,
+    /// The folder the work copy goes in (`<out>/.sweep/work/<name>`), which the sweep
+    /// removes when the worker is done however it ended, with the worktree it registered
+    /// (none: the system's temporary folder).
+    #[serde(default)]
+    pub scratch: Option<PathBuf>,
 }
 
 /// What a worker produced: the result, and the migrations with the folder of their
@@ -130,6 +135,21 @@ impl Drop for WorkCopy {
     }
 }
 
+/// Removes a worker's `scratch` folder ([`Job::scratch`]) and, for a worktree a stopped
+/// worker left in it, its registration in the repository it belongs to: nothing of the
+/// work copy outlives the worker, whether it finished or was stopped.
+pub fn remove_scratch(scratch: &Path) {
+    for entry in std::fs::read_dir(scratch).into_iter().flatten().flatten() {
+        let work = entry.path().join("work");
+        let common = repos::git(&work, &["rev-parse", "--path-format=absolute", "--git-common-dir"]);
+        let _ = std::fs::remove_dir_all(&work);
+        if let Ok(common) = common {
+            let _ = std::process::Command::new("git").arg("--git-dir").arg(&common).args(["worktree", "prune"]).output();
+        }
+    }
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
 /// Runs one job. Never fails: what goes wrong is the result's status and reason.
 pub fn run(job: &Job, progress: &dyn Progress) -> RepoRun {
     let started = Instant::now();
@@ -177,7 +197,7 @@ pub fn run(job: &Job, progress: &dyn Progress) -> RepoRun {
             notes.push("note: the checkout has uncommitted changes; the sweep migrates its last commit".to_string());
         }
     }
-    let work = match work_copy(&dir, commit.as_deref(), job.options.branch.as_deref()) {
+    let work = match work_copy(&dir, commit.as_deref(), job.options.branch.as_deref(), job.scratch.as_deref()) {
         Ok(w) => w,
         Err(e) => return failed(&input, e),
     };
@@ -277,9 +297,16 @@ pub fn run(job: &Job, progress: &dyn Progress) -> RepoRun {
 }
 
 /// The throwaway copy: a worktree of `dir` at `commit` (on the new `branch`, if given), or
-/// a copy of a plain folder put under git so that its patch is a `git diff` too.
-fn work_copy(dir: &Path, commit: Option<&str>, branch: Option<&str>) -> Result<WorkCopy, String> {
-    let tmp = tempfile::Builder::new().prefix("cargo-migrate-sweep-").tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+/// a copy of a plain folder put under git so that its patch is a `git diff` too; in
+/// `scratch` if given, else in the system's temporary folder.
+fn work_copy(dir: &Path, commit: Option<&str>, branch: Option<&str>, scratch: Option<&Path>) -> Result<WorkCopy, String> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("cargo-migrate-sweep-");
+    let tmp = match scratch {
+        Some(scratch) => std::fs::create_dir_all(scratch).and_then(|()| builder.tempdir_in(scratch)),
+        None => builder.tempdir(),
+    }
+    .map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     let path = tmp.path().join("work");
     let path_text = path.to_string_lossy().into_owned();
     match commit {
