@@ -358,6 +358,30 @@ fn bad_sweep_input_gets_a_clear_message() {
     assert_eq!(std::fs::read_to_string(f.path("busy/notes.txt")).unwrap(), "mine\n");
 }
 
+/// A sweep's patch lands without a person, so its `--verify` is all or nothing: a
+/// repository the upgrade would leave with an error no pack covers (`reset_to`, removed
+/// in mylib 2) gets everything taken back, the release too, where `upgrade --verify`
+/// alone would keep the release and list the site.
+#[test]
+fn an_upgrade_sweep_takes_back_all_of_a_repository_it_would_leave_broken() {
+    let f = Fleet::new();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    copy_dir(&examples.join("mylib-author"), &f.path("repos/gap/mylib-author"));
+    copy_dir(&examples.join("mylib-user"), &f.path("repos/gap/mylib-user"));
+    let main = std::fs::read_to_string(f.path("repos/gap/mylib-user/src/main.rs")).unwrap();
+    let gap = "\npub fn tally() -> u64 {\n    let mut c = mylib::Counter::new();\n    c.add(2);\n    c.reset_to(5);\n    c.total()\n}\n";
+    f.write("repos/gap/mylib-user/src/main.rs", &format!("{main}{gap}"));
+    f.commit_all("repos/gap");
+    let run = f.sweep(&["--repos", "repos", "--out", "out", "--migration", "upgrade:mylib", "--verify"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = f.report("out");
+    let gap = report["repositories"].as_array().unwrap().iter().find(|r| r["name"] == "gap").unwrap().clone();
+    assert!(gap["verify"]["introduced"].as_u64().unwrap() > 0 && gap["verify"]["reverted"].as_u64().unwrap() > 0, "{gap:#}");
+    // Nothing of the upgrade is left in its patch: not the release, not the changes.
+    let patch = std::fs::read_to_string(f.path("out/gap.patch")).unwrap_or_default();
+    assert!(!patch.contains("version = \"2\"") && !patch.contains("mylib-user/src/main.rs"), "{patch}");
+}
+
 #[test]
 fn an_upgrade_sweep_moves_the_repositories_that_use_the_crate() {
     let f = Fleet::new();
