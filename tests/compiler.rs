@@ -155,15 +155,30 @@ fn a_target_that_fails_whatever_the_features_costs_no_second_check() {
     // A re-run remembers the target that failed with all features (nothing changed since):
     // the others are checked with them, that one with the default features, and it is not
     // failed again (cargo would rebuild a failed target on every run). Same findings.
-    // (The library's unit tests need a run of their own: no flag names them alone.)
+    // The library's unit tests are checked in test mode (no flag names them alone), and
+    // the library itself, which no integration test brings, as it is.
     let (again, doc_again) = checks(&dir);
     assert_eq!(again.len(), 3, "{again:?}");
-    assert!(again[0].contains("\"--all-features\"") && !again[0].contains("--all-targets") && !again[0].contains("\"gated\""), "{}", again[0]);
-    assert!(again[0].contains("\"--lib\"") && !again[0].contains("\"--profile\""), "{}", again[0]);
-    assert!(again[1].contains("\"--profile\" \"test\" \"-p\"") && again[1].contains("\"--lib\"") && again[1].contains("\"--all-features\""), "{}", again[1]);
+    assert!(again[0].contains("\"--profile\" \"test\" \"-p\"") && again[0].contains("\"--lib\"") && again[0].contains("\"--all-features\""), "{}", again[0]);
+    assert!(!again[0].contains("--all-targets") && !again[0].contains("\"gated\""), "{}", again[0]);
+    assert!(again[1].contains("\"--lib\"") && again[1].contains("\"--all-features\"") && !again[1].contains("\"--profile\""), "{}", again[1]);
     assert_eq!(again[2], runs[1]);
     assert_eq!(doc_again["changes"], doc["changes"]);
     assert_eq!(doc_again["diagnostics"], doc["diagnostics"]);
+    // With an integration test, which brings the library as it is, the test-mode run is
+    // all it takes besides the failed target: two runs (tokio's shape). Same findings as
+    // the whole way.
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    std::fs::write(dir.join("tests/it.rs"), "static mut IT: u32 = 0;\n#[test]\nfn it() {\n    let n = unsafe { &IT };\n    assert_eq!(*n, 0);\n}\n").unwrap();
+    let (whole, doc_whole) = checks(&dir);
+    assert_eq!(whole.len(), 2, "{whole:?}");
+    let (merged, doc_merged) = checks(&dir);
+    assert_eq!(merged.len(), 2, "{merged:?}");
+    assert!(merged[0].contains("\"--profile\" \"test\" \"-p\"") && merged[0].contains("\"--lib\"") && merged[0].contains("\"--test\" \"it\""), "{}", merged[0]);
+    assert_eq!(merged[1], runs[1]);
+    assert_eq!(doc_merged["changes"], doc_whole["changes"]);
+    assert_eq!(doc_merged["diagnostics"], doc_whole["diagnostics"]);
+    assert!(doc_merged["changes"].as_array().unwrap().iter().any(|c| c["file"] == "tests/it.rs"), "{doc_merged:#}");
     // Once the target builds with all features, the record is forgotten: the whole way.
     let gated = std::fs::read_to_string(dir.join("benches/gated.rs")).unwrap();
     std::fs::write(dir.join("benches/gated.rs"), gated.replace("const X: u8 = \"no\";", "const X: u8 = 1;")).unwrap();

@@ -99,19 +99,36 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig, remembe
     let mut retried = None;
     if let Some((r, failed)) = remembered.and_then(|r| Some((r, r.record.load()?))) {
         let rest: Vec<(String, String)> = r.targets.iter().filter(|t| !failed.contains(t)).cloned().collect();
-        // What `--all-targets` builds but for the failed targets: these targets, and the
-        // library and binaries as unit tests (a second cargo run: no flag names them alone).
-        let units: Vec<(String, String)> = rest.iter().filter(|(kind, _)| kind == "lib" || kind == "bin").cloned().collect();
-        let first = cargo_check(manifest, packages, &attempts[0], Some(&rest)).and_then(|mut build| {
-            if !units.is_empty() {
-                let tests = cargo_check_as(manifest, packages, &attempts[0], Some(&units), true)?;
-                build.diagnostics.extend(tests.diagnostics);
-                build.targets.extend(tests.targets);
-                build.units += tests.units;
-                build.failures.extend(tests.failures);
+        // What `--all-targets` builds but for the failed targets, in at most two cargo
+        // runs. In test mode (`--profile test`: no flag names unit tests alone) the
+        // library and binaries as unit tests, and the integration tests, whose library is
+        // checked as it is, as their dependency; then as they are the binaries, examples
+        // and benches, and the library when no integration test brings it. A crate of a
+        // library and its tests (tokio) takes one run.
+        let has_tests = rest.iter().any(|(kind, _)| kind == "test");
+        let test_mode: Vec<(String, String)> = rest.iter().filter(|(kind, _)| matches!(kind.as_str(), "lib" | "bin" | "test")).cloned().collect();
+        let as_is: Vec<(String, String)> =
+            rest.iter().filter(|(kind, _)| matches!(kind.as_str(), "bin" | "example" | "bench") || (kind == "lib" && !has_tests)).cloned().collect();
+        let mut first: Result<Option<Build>, String> = Ok(None);
+        for (targets, unit_tests) in [(test_mode, true), (as_is, false)] {
+            if targets.is_empty() {
+                continue;
             }
-            Ok(build)
-        });
+            first = first.and_then(|so_far| {
+                let more = cargo_check_as(manifest, packages, &attempts[0], Some(&targets), unit_tests)?;
+                Ok(Some(match so_far {
+                    None => more,
+                    Some(mut build) => {
+                        build.diagnostics.extend(more.diagnostics);
+                        build.targets.extend(more.targets);
+                        build.units += more.units;
+                        build.failures.extend(more.failures);
+                        build
+                    }
+                }))
+            });
+        }
+        let first = first.and_then(|b| b.ok_or_else(|| "every target failed before".to_string()));
         match first {
             Ok(build) if build.failures.is_empty() && build.units > 0 => {
                 let (b, again) = retry_in(manifest, packages, attempts[0].clone(), build, attempts[1].clone(), &failed);
