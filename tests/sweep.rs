@@ -39,6 +39,13 @@ impl Fleet {
         common::git_in(self.tmp.path(), dir, args)
     }
 
+    /// The mylib example (its author's crate and a user of it) in `dir`, uncommitted.
+    fn mylib(&self, dir: &str) {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        copy_dir(&examples.join("mylib-author"), &self.path(&format!("{dir}/mylib-author")));
+        copy_dir(&examples.join("mylib-user"), &self.path(&format!("{dir}/mylib-user")));
+    }
+
     /// Commits everything in `dir` as a new git repository.
     fn commit_all(&self, dir: &str) {
         common::commit_all(self.tmp.path(), dir);
@@ -365,9 +372,7 @@ fn bad_sweep_input_gets_a_clear_message() {
 #[test]
 fn an_upgrade_sweep_takes_back_all_of_a_repository_it_would_leave_broken() {
     let f = Fleet::new();
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    copy_dir(&examples.join("mylib-author"), &f.path("repos/gap/mylib-author"));
-    copy_dir(&examples.join("mylib-user"), &f.path("repos/gap/mylib-user"));
+    f.mylib("repos/gap");
     let main = std::fs::read_to_string(f.path("repos/gap/mylib-user/src/main.rs")).unwrap();
     let gap = "\npub fn tally() -> u64 {\n    let mut c = mylib::Counter::new();\n    c.add(2);\n    c.reset_to(5);\n    c.total()\n}\n";
     f.write("repos/gap/mylib-user/src/main.rs", &format!("{main}{gap}"));
@@ -385,9 +390,7 @@ fn an_upgrade_sweep_takes_back_all_of_a_repository_it_would_leave_broken() {
 #[test]
 fn an_upgrade_sweep_moves_the_repositories_that_use_the_crate() {
     let f = Fleet::new();
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    copy_dir(&examples.join("mylib-author"), &f.path("repos/mono/mylib-author"));
-    copy_dir(&examples.join("mylib-user"), &f.path("repos/mono/mylib-user"));
+    f.mylib("repos/mono");
     f.commit_all("repos/mono");
     f.demo("repos/other");
     f.commit_all("repos/other");
