@@ -255,6 +255,14 @@ fn verify_of_a_migration_that_builds_is_one_check() {
     assert!(runs[1].contains("\"--lib\"") && runs[1].contains("\"--quiet\"") && !runs[1].contains("--all-features"), "{}", runs[1]);
     assert!(std::fs::read_to_string(dir.join("Cargo.toml")).unwrap().contains("edition = \"2024\""));
     assert!(!doc["changes"].as_array().unwrap().is_empty());
+    // Syntax only, the targets asked for still decide what verify builds.
+    let plain = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(plain.path().join("src")).unwrap();
+    std::fs::write(plain.path().join("Cargo.toml"), "[package]\nname = \"plain\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n").unwrap();
+    std::fs::write(plain.path().join("src/lib.rs"), "pub fn gen() {}\n").unwrap();
+    let (runs, _) = checks_logged(plain.path(), &["--no-compiler", "--apply", "--verify", "--allow-no-vcs", "--lib"]);
+    assert_eq!(runs.len(), 1, "verify's only: {runs:?}");
+    assert!(runs[0].contains("\"--lib\"") && !runs[0].contains("--all-targets"), "{}", runs[0]);
 }
 
 /// A `static mut` named `gen` and a reference to it: the compiler's `static_mut_refs`

@@ -88,7 +88,8 @@ impl EditionArgs {
             filter,
             to: self.to.clone(),
             from: self.from.clone(),
-            compiler: (!self.build.no_compiler).then(|| self.build.config()),
+            build: self.build.config(),
+            compiler: !self.build.no_compiler,
             judge: self.llm.model_config(),
             write: self.write.mode(),
         })

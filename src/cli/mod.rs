@@ -212,7 +212,8 @@ fn explain_command(args: &ExplainArgs) -> Result<u8> {
         }
         None => {
             let mut request = edition::Request::new(args.select.selection());
-            request.compiler = (!args.build.no_compiler).then(|| args.build.config());
+            request.build = args.build.config();
+            request.compiler = !args.build.no_compiler;
             request.judge = args.llm.model_config();
             crate::ops::explain::Migrate::Edition(request)
         }

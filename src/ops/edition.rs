@@ -41,8 +41,11 @@ pub struct Request {
     /// edition (their source, not their manifest): finishes a half-migrated package.
     /// Packages on an older edition than `to` are migrated from theirs, through every step.
     pub from: Option<String>,
-    /// The compiler phase's configuration; `None` for syntax only.
-    pub compiler: Option<BuildConfig>,
+    /// The build configuration: the compiler phase's, and `--verify`'s targets and
+    /// features.
+    pub build: BuildConfig,
+    /// Whether the compiler phase runs (`false`: syntax only).
+    pub compiler: bool,
     /// The judge's model for sites heuristics leave open.
     pub judge: ModelConfig,
     /// Dry run, check, or apply.
@@ -59,7 +62,8 @@ impl Request {
             filter: RuleFilter::default(),
             to: TARGETS[0].to_string(),
             from: None,
-            compiler: Some(BuildConfig::default()),
+            build: BuildConfig::default(),
+            compiler: true,
             judge: ModelConfig::none(),
             write: WriteMode::DryRun,
         }
@@ -168,8 +172,8 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
     } else {
         let cache = VerdictCache::in_target_dir(&ws.target_dir);
         let model = req.judge.connect(&cache)?;
-        let mut m = migrate(&ws, &opts, req.compiler.as_ref(), model.as_deref(), Some(&cache), &|what| progress.stage(what));
-        if req.compiler.is_none() {
+        let mut m = migrate(&ws, &opts, req.compiler.then_some(&req.build), model.as_deref(), Some(&cache), &|what| progress.stage(what));
+        if !req.compiler {
             m.add_unchanged(compiler_skipped(&opts, ws.oldest_edition(), "--no-compiler"));
         }
         m
@@ -178,13 +182,11 @@ pub fn run_with_review(req: &Request, progress: &dyn Progress, review: Option<&d
     migration.diagnostics.sort();
     let finished = match &req.write {
         WriteMode::Apply(options) => {
-            // The targets and features asked for (the default features when none were: a
-            // plain build, which the migrated code must keep building).
-            let check = CheckCommand {
-                manifest_path: ws.root_manifest.clone(),
-                packages: ws.packages.iter().map(|p| p.spec()).collect(),
-                config: req.compiler.clone().unwrap_or_default(),
-            };
+            // The targets and features asked for, with the compiler phase or without (the
+            // default features when none were: a plain build, which the migrated code must
+            // keep building).
+            let check =
+                CheckCommand { manifest_path: ws.root_manifest.clone(), packages: ws.packages.iter().map(|p| p.spec()).collect(), config: req.build.clone() };
             Some(finish(
                 &mut migration,
                 &Finish { root: &ws.root, check, options, repair: None, review, policy: Policy::AsBefore, check_before: false },

@@ -224,7 +224,8 @@ pub fn run(job: &Job, progress: &dyn Progress) -> RepoRun {
         let ran = match &spec {
             None => {
                 let mut req = edition::Request::new(selection);
-                req.compiler = job.options.compiler.then(|| job.options.build.clone());
+                req.build = job.options.build.clone();
+                req.compiler = job.options.compiler;
                 req.judge = job.options.judge.clone();
                 req.write = write;
                 edition::run(&req, progress).map(|o| (o.migration, o.finished))
