@@ -302,6 +302,16 @@ pub enum Evidence {
     },
 }
 
+impl Evidence {
+    /// The destructors a drop-order site involves (none for other evidence).
+    pub fn destructors(&self) -> &[Destructor] {
+        match self {
+            Evidence::IfLetRescope { destructors, .. } | Evidence::TailExprDropOrder { destructors } => destructors,
+            Evidence::None | Evidence::ReExport { .. } | Evidence::CfgDependent { .. } => &[],
+        }
+    }
+}
+
 /// Where a destructor comes from, as the compiler points at it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Destructor {

@@ -7,13 +7,15 @@
 //! another package's copy) is parsed anew; it keeps the last [`MEMO_FILES`] files.
 //! [`prefetch`] fills it on every thread before the judge asks, site by site.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-
 use syn::visit::Visit;
 
-use super::heuristics::{drop_body, DropBody};
+use super::heuristics::{drop_body, source_of, DropBody};
+use crate::core::model::{DropOrigin, Site};
+use crate::core::text::SourceFile;
 
 /// How many files' facts the memo keeps.
 const MEMO_FILES: usize = 64;
@@ -63,10 +65,19 @@ pub(super) fn of(text: &str) -> Option<Arc<FileFacts>> {
     facts
 }
 
-/// Works out the facts of `texts` on every thread (at most [`MEMO_FILES`] of them, the
-/// memo's size), so that the judge's questions, asked one site after the other, find
-/// them ready.
-pub(super) fn prefetch(texts: &[&str]) {
+/// Works out on every thread the facts of the files the judge reads for `sites` (each
+/// site's file, its workspace `Drop` impls' files; at most [`MEMO_FILES`], the memo's
+/// size), so that its questions, asked one site after the other, find them ready.
+pub(super) fn prefetch(sites: &[Site], files: &BTreeMap<String, SourceFile>) {
+    let mut texts: Vec<&str> = Vec::new();
+    for site in sites {
+        let drops = site.evidence.destructors().iter().filter(|d| d.origin == DropOrigin::Workspace).map(|d| d.location.as_str());
+        for file in std::iter::once(site.file.as_str()).chain(drops).filter_map(|name| source_of(files, name)) {
+            if !texts.iter().any(|t| std::ptr::eq(*t, file.text.as_str())) {
+                texts.push(&file.text);
+            }
+        }
+    }
     texts.par_iter().take(MEMO_FILES).for_each(|t| {
         of(t);
     });

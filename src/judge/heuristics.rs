@@ -388,15 +388,26 @@ fn contains_unsafe(expr: &syn::Expr) -> bool {
     find.0
 }
 
+/// The workspace file a destructor's location names: by its displayed name, else by
+/// the end of its path (the compiler's paths are relative to the package).
+pub fn source_of<'f>(files: &'f BTreeMap<String, SourceFile>, file: &str) -> Option<&'f SourceFile> {
+    files.get(file).or_else(|| files.values().find(|f| f.path.ends_with(file)))
+}
+
+/// `f` of the innermost `Drop` impl of `file` holding `line`, with the file
+/// ([`super::facts`]: the file is parsed once per run however many ask).
+fn at_drop_impl<T>(files: &BTreeMap<String, SourceFile>, file: &str, line: usize, f: impl FnOnce(&SourceFile, &super::facts::DropImpl) -> T) -> Option<T> {
+    let source = source_of(files, file)?;
+    let facts = super::facts::of(&source.text)?;
+    // Impls are listed outer first: the last that holds the line is the innermost.
+    facts.drop_impls.iter().rev().find(|d| d.lines.0 <= line && line <= d.lines.1).map(|d| f(source, d))
+}
+
 /// The source text of the `Drop` impl at `file:line`.
 pub fn drop_impl_text(files: &BTreeMap<String, SourceFile>, file: &str, line: usize) -> Option<String> {
-    let source = files.get(file).or_else(|| files.values().find(|f| f.path.ends_with(file)))?;
-    let parsed = syn::parse_file(&source.text).ok()?;
-    parsed.items.iter().find_map(|item| {
-        let syn::Item::Impl(imp) = item else { return None };
-        let start = syn::spanned::Spanned::span(&imp.impl_token).start().line;
-        let end = imp.brace_token.span.close().end().line;
-        (start <= line && line <= end).then(|| source.text.lines().skip(start - 1).take(end - start + 1).collect::<Vec<_>>().join("\n"))
+    at_drop_impl(files, file, line, |source, d| {
+        let (start, end) = d.lines;
+        source.text.lines().skip(start - 1).take(end - start + 1).collect::<Vec<_>>().join("\n")
     })
 }
 
@@ -436,10 +447,7 @@ fn is_constructor(name: &str) -> bool {
 /// cannot be found. The file is parsed once per run however many sites ask
 /// ([`super::facts`]).
 pub fn drop_effects(files: &BTreeMap<String, SourceFile>, file: &str, line: usize) -> Option<DropBody> {
-    let source = files.get(file).or_else(|| files.values().find(|f| f.path.ends_with(file)))?;
-    let facts = super::facts::of(&source.text)?;
-    // The innermost impl holding the line (impls are listed outer first).
-    facts.drop_impls.iter().rev().find(|d| d.lines.0 <= line && line <= d.lines.1).map(|d| d.body.clone())
+    at_drop_impl(files, file, line, |_, d| d.body.clone())
 }
 
 /// What a `Drop` impl does beyond dropping its fields.

@@ -158,26 +158,7 @@ pub fn judge_within(
     let mut unasked = 0usize;
     let total = sites.len();
     let mut asked = 0usize;
-    // The files the heuristics and the questions read (the sites', the workspace `Drop`
-    // impls'), parsed on every thread first.
-    let mut texts: Vec<&str> = Vec::new();
-    for site in &sites {
-        let destructors = match &site.evidence {
-            crate::core::model::Evidence::IfLetRescope { destructors, .. } | crate::core::model::Evidence::TailExprDropOrder { destructors } => {
-                destructors.as_slice()
-            }
-            _ => &[],
-        };
-        let workspace = destructors.iter().filter(|d| d.origin == crate::core::model::DropOrigin::Workspace).map(|d| d.location.as_str());
-        for name in std::iter::once(site.file.as_str()).chain(workspace) {
-            if let Some(f) = files.get(name).or_else(|| files.values().find(|f| f.path.ends_with(name))) {
-                if !texts.iter().any(|t| std::ptr::eq(*t, f.text.as_str())) {
-                    texts.push(&f.text);
-                }
-            }
-        }
-    }
-    facts::prefetch(&texts);
+    facts::prefetch(&sites, files);
     for (done, mut site) in sites.into_iter().enumerate() {
         progress(&JudgeProgress {
             done,

@@ -175,10 +175,7 @@ pub fn question(site: &Site, found: &[(Query, String)], queries: &[Query]) -> Qu
 
 /// Answers a query from the workspace's files (read only).
 pub fn answer_query(site: &Site, query: Query, files: &BTreeMap<String, SourceFile>) -> String {
-    let destructors = match &site.evidence {
-        Evidence::IfLetRescope { destructors, .. } | Evidence::TailExprDropOrder { destructors } => destructors.clone(),
-        Evidence::None | Evidence::ReExport { .. } | Evidence::CfgDependent { .. } => Vec::new(),
-    };
+    let destructors = site.evidence.destructors();
     let found: Vec<String> = match query {
         Query::DropImpls => destructors
             .iter()
@@ -238,10 +235,7 @@ pub fn add_context(site: &mut Site, files: &BTreeMap<String, SourceFile>) {
     if let Some(f) = files.get(&site.file).and_then(|f| enclosing_fn(&f.text, site.line)) {
         site.context.push(f);
     }
-    let destructors = match &site.evidence {
-        Evidence::IfLetRescope { destructors, .. } | Evidence::TailExprDropOrder { destructors } => destructors.clone(),
-        Evidence::None | Evidence::ReExport { .. } | Evidence::CfgDependent { .. } => Vec::new(),
-    };
+    let destructors = site.evidence.destructors();
     let kinds: Vec<String> = destructors.iter().map(|d| format!("// destructor involved: {:?} ({}:{})", d.origin, d.location, d.line)).collect();
     if !kinds.is_empty() {
         site.context.push(kinds.join("\n"));
@@ -257,4 +251,34 @@ pub fn enclosing_fn(text: &str, line: usize) -> Option<String> {
         return None;
     }
     Some(text.lines().skip(start - 1).take(end - start + 1).collect::<Vec<_>>().join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::{CfgStatus, Destructor};
+
+    /// The model's `query:drop-impls`: the text of the workspace `Drop` impl each
+    /// destructor points into (the innermost one holding its line), or where none is.
+    #[test]
+    fn drop_impls_query_answers_with_the_impls_text() {
+        let text =
+            "struct A;\nimpl Drop for A {\n    fn drop(&mut self) {\n        println!(\"bye\");\n    }\n}\nfn f() -> usize {\n    let _a = A;\n    1\n}\n";
+        let files = BTreeMap::from([("src/lib.rs".to_string(), SourceFile::loose("src/lib.rs", text))]);
+        let destructor = |line| Destructor { origin: DropOrigin::Workspace, location: "src/lib.rs".into(), line, temporary: true };
+        let site = Site {
+            rule: "tail_expr_drop_order",
+            file: "src/lib.rs".into(),
+            line: 9,
+            cfg: CfgStatus::Active,
+            question: String::new(),
+            code: "1".into(),
+            context: Vec::new(),
+            options: Vec::new(),
+            conservative: 0,
+            evidence: Evidence::TailExprDropOrder { destructors: vec![destructor(3), destructor(8)] },
+        };
+        let answer = answer_query(&site, Query::DropImpls, &files);
+        assert_eq!(answer, "impl Drop for A {\n    fn drop(&mut self) {\n        println!(\"bye\");\n    }\n}\n\n// src/lib.rs:8: not found");
+    }
 }
