@@ -109,26 +109,17 @@ pub fn build(manifest: &Path, packages: &[String], config: &BuildConfig, remembe
         let test_mode: Vec<(String, String)> = rest.iter().filter(|(kind, _)| matches!(kind.as_str(), "lib" | "bin" | "test")).cloned().collect();
         let as_is: Vec<(String, String)> =
             rest.iter().filter(|(kind, _)| matches!(kind.as_str(), "bin" | "example" | "bench") || (kind == "lib" && !has_tests)).cloned().collect();
-        let mut first: Result<Option<Build>, String> = Ok(None);
-        for (targets, unit_tests) in [(test_mode, true), (as_is, false)] {
-            if targets.is_empty() {
-                continue;
-            }
-            first = first.and_then(|so_far| {
+        let first = [(test_mode, true), (as_is, false)]
+            .into_iter()
+            .filter(|(targets, _)| !targets.is_empty())
+            .try_fold(None::<Build>, |so_far, (targets, unit_tests)| {
                 let more = cargo_check_as(manifest, packages, &attempts[0], Some(&targets), unit_tests)?;
                 Ok(Some(match so_far {
                     None => more,
-                    Some(mut build) => {
-                        build.diagnostics.extend(more.diagnostics);
-                        build.targets.extend(more.targets);
-                        build.units += more.units;
-                        build.failures.extend(more.failures);
-                        build
-                    }
+                    Some(build) => build.joined(more),
                 }))
-            });
-        }
-        let first = first.and_then(|b| b.ok_or_else(|| "every target failed before".to_string()));
+            })
+            .and_then(|build| build.ok_or_else(|| "every target failed before".to_string()));
         match first {
             Ok(build) if build.failures.is_empty() && build.units > 0 => {
                 let (b, again) = retry_in(manifest, packages, attempts[0].clone(), build, attempts[1].clone(), &failed);
@@ -258,6 +249,18 @@ struct Build {
     /// `#![feature]` on the stable channel (E0554), a file a test or bench includes that
     /// the package leaves out. Another configuration would fail them the same way.
     failures_config_independent: bool,
+}
+
+impl Build {
+    /// This build and `more` (another run's, same configuration) as one.
+    fn joined(mut self, more: Build) -> Build {
+        self.diagnostics.extend(more.diagnostics);
+        self.targets.extend(more.targets);
+        self.units += more.units;
+        self.failures.extend(more.failures);
+        self.failures_config_independent &= more.failures_config_independent;
+        self
+    }
 }
 
 /// Whether an error fails its target whatever the features: a nightly-only `#![feature]`
