@@ -283,11 +283,8 @@ fn needed_names(opts: &CheckOptions<'_>) -> Option<Vec<String>> {
 
 /// Whether `tokens` hold one of `names` as an identifier, at any depth.
 fn names_any(tokens: &proc_macro2::TokenStream, names: &[String]) -> bool {
-    let mut found = false;
-    crate::syntax::tokens::for_each_sequence(tokens, &mut |seq| {
-        found |= seq.iter().any(|t| names.iter().any(|n| crate::syntax::tokens::is_ident(t, n) || crate::syntax::tokens::is_ident(t, &format!("r#{n}"))));
-    });
-    found
+    let raw: Vec<String> = names.iter().map(|n| format!("r#{n}")).collect();
+    crate::syntax::tokens::any_token(tokens, &|t| names.iter().chain(&raw).any(|n| crate::syntax::tokens::is_ident(t, n)))
 }
 
 fn check_rust_file(ws: &Workspace, package: &Package, job: &Job, opts: &CheckOptions<'_>) -> Outcome {
