@@ -553,8 +553,7 @@ def warm_rounds(exe: Path, crate: Path, work: Path, lock: Path | None, sel: list
     """More warm runs of the three (ours, one plain `cargo check`, cargo fix), one of each
     per round on fresh copies in their own target directories, so that each ratio is
     of medians taken under the same load. The first round is the one already run."""
-    fix_cmd = ["cargo", "fix", "--edition", "--allow-no-vcs", *cargo_args(sel), "--manifest-path"]
-    fix_env = {"CARGO_TARGET_DIR": str(work / "target-fix")} | ({"RUSTC_WORKSPACE_WRAPPER": str(cap)} if cap else {})
+    fix_cmd, fix_env = cargo_fix_invocation(sel, cap, work)
     ours_w, plain_w, fix_w, phase_w = [full["warm_s"]], [plain["warm_s"]], [fix["warm_s"]], [full.get("warm_phases", {}).get("compiler_s")]
     for i in range(1, args.warm_runs):
         f = copy_crate(crate, work / f"F2-{i}" / crate.name, lock)
@@ -729,6 +728,14 @@ def bench_crate(exe: Path, crate: Path, args, saved: dict | None) -> dict:
             r["work_dir"] = str(work)
 
 
+def cargo_fix_invocation(sel: list[str], cap: Path | None, work: Path) -> tuple[list[str], dict]:
+    """`cargo fix --edition` of the selection (the manifest path to append) and its
+    environment: its own target directory, the crate's lints capped if the baseline
+    needed it. Every cargo fix run of a crate, cold and warm, is this one."""
+    cmd = ["cargo", "fix", "--edition", "--allow-no-vcs", *cargo_args(sel), "--manifest-path"]
+    return cmd, {"CARGO_TARGET_DIR": str(work / "target-fix")} | ({"RUSTC_WORKSPACE_WRAPPER": str(cap)} if cap else {})
+
+
 def run_cargo_fix(crate, work, sel, cap, lock, args, r, fix):
     """cargo fix cold, then warm on another copy; edition 2024 and cargo check on the cold
     copy. Returns cargo fix's line regions, or None if it could not run."""
@@ -736,8 +743,7 @@ def run_cargo_fix(crate, work, sel, cap, lock, args, r, fix):
     pristine = read_tree(crate)
     fix_target = work / "target-fix"
     b = copy_crate(crate, work / "B" / name, lock)
-    fix_cmd = ["cargo", "fix", "--edition", "--allow-no-vcs", *cargo_args(sel), "--manifest-path"]
-    fix_env = {"CARGO_TARGET_DIR": str(fix_target)} | ({"RUSTC_WORKSPACE_WRAPPER": str(cap)} if cap else {})
+    fix_cmd, fix_env = cargo_fix_invocation(sel, cap, work)
     log(f"{name}: cargo fix --edition (cold)")
     try:
         rc, _, err, secs = run([*fix_cmd, str(b / "Cargo.toml")], cwd=b, env=fix_env, timeout=args.fix_timeout)
@@ -1132,8 +1138,8 @@ def goals_table(results) -> str:
     """Issue 12's ratios, per crate, from this run: the default mode against cargo fix
     (both given the same selection), the compiler phase against one plain `cargo check`,
     the re-run, our own peak memory."""
-    head = ["crate", "selection (both tools)", "ours cold (s)", "cargo fix cold (s)", "**ours ÷ fix, cold**", "floor: plain check ÷ fix, cold", "ours warm (s)", "cargo fix warm (s)",
-            "**ours ÷ fix, warm**", "floor: plain check ÷ fix, warm", "compiler phase, warm (s)", "plain cargo check, warm (s)", "**phase ÷ plain check**", "ours warm ÷ plain check",
+    head = ["crate", "selection (both tools)", "ours cold (s)", "cargo fix cold (s)", "**ours ÷ fix, cold**", "plain check ÷ fix, cold", "ours warm (s)", "cargo fix warm (s)",
+            "**ours ÷ fix, warm**", "plain check ÷ fix, warm", "compiler phase, warm (s)", "plain cargo check, warm (s)", "**phase ÷ plain check**", "ours warm ÷ plain check",
             "**re-run (s)**", "**`--verify` adds (s)**", "**own peak RSS, full (MiB)**"]
     rows = [head]
     worst = {"cold": 0.0, "warm": 0.0, "phase": 0.0, "rss": 0}
