@@ -12,18 +12,22 @@ copy gets, so all copies build the same dependency versions):
 
   * ours, syntax only (copy S): `cargo-migrate edition --no-compiler --format json`
     (dry run; best of N wall time, peak RSS), then `--apply`.
-  * ours, full (the default: syntactic rules + the compiler phase + the judge, with
-    `--llm none`, so no model server is involved): cold = a dry run on a fresh copy F with
-    an empty CARGO_TARGET_DIR (the compiler phase builds the dependencies); warm = a dry
-    run on another fresh copy, its files touched, reusing that target dir (dependencies
-    built, the crate itself compiled again — as in cargo fix's warm run, which always
-    recompiles the crate); rerun = that copy again, untouched (nothing to compile: cargo
-    replays its cached diagnostics). Then `--apply` on F.
   * a baseline `cargo check` of a pristine copy with rustc's `--force-warn
     rust-2024-compatibility` for the crate's own code (RUSTC_WORKSPACE_WRAPPER), whose JSON
-    diagnostics attribute cargo fix's edits to lints. If it fails with --all-targets it
-    tries more features, then fewer targets (see target_selections); that selection is
-    used for every later cargo command.
+    diagnostics attribute cargo fix's edits to lints. It tries selections until one builds
+    (all features first at each level of targets, see target_selections); that selection is
+    every later command's: cargo fix's flags, ours through `our_flags`, the plain check's.
+  * ours, full (the default: syntactic rules + the compiler phase + the judge, with
+    `--llm none`, so no model server is involved), given that selection: cold = a dry run
+    on a fresh copy F with an empty CARGO_TARGET_DIR (the compiler phase builds the
+    dependencies); warm = a dry run on another fresh copy, its files touched, reusing that
+    target dir (dependencies built, the crate itself compiled again — as in cargo fix's
+    warm run, which always recompiles the crate); rerun = that copy again, untouched
+    (nothing to compile: cargo replays its cached diagnostics); then `--apply --verify` on
+    it (what verify adds), and `--apply` on F. `-v` gives each run's phase times.
+  * one plain `cargo check` of the selection (no lints forced), cold and warm the same way.
+  * `--warm-runs N`: N warm rounds of ours, the plain check and cargo fix, alternated on
+    fresh copies; the medians are reported.
   * cargo fix (copy B): `cargo fix --edition --allow-no-vcs` cold (fresh target dir) and
     warm (another fresh copy, same target dir), then edition = "2024" in Cargo.toml and
     `cargo check`. With --reuse-fix JSON, the baseline (target selection, lints) and cargo

@@ -144,7 +144,7 @@ pub fn remove_scratch(scratch: &Path) {
         let common = repos::git(&work, &["rev-parse", "--path-format=absolute", "--git-common-dir"]);
         let _ = std::fs::remove_dir_all(&work);
         if let Ok(common) = common {
-            let _ = std::process::Command::new("git").arg("--git-dir").arg(&common).args(["worktree", "prune"]).output();
+            let _ = repos::git(Path::new(&common), &["worktree", "prune"]);
         }
     }
     let _ = std::fs::remove_dir_all(scratch);
