@@ -25,8 +25,10 @@ copy gets, so all copies build the same dependency versions):
     warm run, which always recompiles the crate); rerun = that copy again, untouched
     (nothing to compile: cargo replays its cached diagnostics); then `--apply --verify` on
     it (what verify adds), and `--apply` on F. `-v` gives each run's phase times.
-  * one plain `cargo check` of the selection (no lints forced), cold and warm the same way.
-  * `--warm-runs N`: N warm rounds of ours, the plain check and cargo fix, alternated on
+  * one plain `cargo check` of the selection (no lints forced), cold and warm the same way;
+    and the same with CARGO_INCREMENTAL=0: one type-check and nothing else, the floor of
+    any tool that type-checks the code once.
+  * `--warm-runs N`: N warm rounds of ours, the two plain checks and cargo fix, alternated on
     fresh copies; the medians are reported.
   * cargo fix (copy B): `cargo fix --edition --allow-no-vcs` cold (fresh target dir) and
     warm (another fresh copy, same target dir), then edition = "2024" in Cargo.toml and
@@ -554,11 +556,13 @@ def run_full(exe: Path, crate: Path, work: Path, lock: Path | None, args, r: dic
 
 
 def warm_rounds(exe: Path, crate: Path, work: Path, lock: Path | None, sel: list[str], cap: Path | None, full: dict, plain: dict, fix: dict, args):
-    """More warm runs of the three (ours, one plain `cargo check`, cargo fix), one of each
-    per round on fresh copies in their own target directories, so that each ratio is
-    of medians taken under the same load. The first round is the one already run."""
+    """More warm runs of the four (ours, one plain `cargo check`, the same without
+    incremental state, cargo fix), one of each per round on fresh copies in their own
+    target directories, so that each ratio is of medians taken under the same load. The
+    first round is the one already run."""
     fix_cmd, fix_env = cargo_fix_invocation(sel, cap, work)
-    ours_w, plain_w, fix_w, phase_w = [full["warm_s"]], [plain["warm_s"]], [fix["warm_s"]], [full.get("warm_phases", {}).get("compiler_s")]
+    ours_w, plain_w, floor_w, fix_w = [full["warm_s"]], [plain["warm_s"]], [plain["floor_warm_s"]], [fix["warm_s"]]
+    phase_w = [full.get("warm_phases", {}).get("compiler_s")]
     for i in range(1, args.warm_runs):
         f = copy_crate(crate, work / f"F2-{i}" / crate.name, lock)
         touch_all(f)
@@ -569,12 +573,16 @@ def warm_rounds(exe: Path, crate: Path, work: Path, lock: Path | None, sel: list
         touch_all(c)
         chk, _ = cargo_check(c, sel, work / "target-plain", args.timeout, cap)
         plain_w.append(chk["secs"])
+        n = copy_crate(crate, work / f"N2-{i}" / crate.name, lock)
+        touch_all(n)
+        chk, _ = cargo_check(n, sel, work / "target-floor", args.timeout, cap, incremental=False)
+        floor_w.append(chk["secs"])
         b = copy_crate(crate, work / f"B2-{i}" / crate.name, lock)
         _, _, _, secs = run([*fix_cmd, str(b / "Cargo.toml")], cwd=b, env=fix_env, timeout=args.fix_timeout)
         fix_w.append(secs)
     med = lambda xs: sorted(xs)[len(xs) // 2]
-    full["warm_runs_s"], plain["warm_runs_s"], fix["warm_runs_s"] = ours_w, plain_w, fix_w
-    full["warm_s"], plain["warm_s"], fix["warm_s"] = med(ours_w), med(plain_w), med(fix_w)
+    full["warm_runs_s"], plain["warm_runs_s"], plain["floor_warm_runs_s"], fix["warm_runs_s"] = ours_w, plain_w, floor_w, fix_w
+    full["warm_s"], plain["warm_s"], plain["floor_warm_s"], fix["warm_s"] = med(ours_w), med(plain_w), med(floor_w), med(fix_w)
     phases = [p for p in phase_w if p is not None]
     if phases:
         full.setdefault("warm_phases", {})["compiler_s"] = med(phases)
@@ -594,17 +602,27 @@ def plain_check(crate: Path, work: Path, sel: list[str], lock: Path | None, cap:
     """One plain `cargo check` of the selection (no lints forced, nothing else): cold on
     a fresh copy and target dir, then warm on another copy (dependencies built, the crate
     compiled again), as our full mode's cold and warm runs are. What the compiler phase is
-    measured against."""
-    target = work / "target-plain"
-    cold, _ = cargo_check(copy_crate(crate, work / "C1" / crate.name, lock), sel, target, timeout, cap)
-    c2 = copy_crate(crate, work / "C2" / crate.name, lock)
-    touch_all(c2)
-    warm, _ = cargo_check(c2, sel, target, timeout, cap)
-    return {"cold_s": cold["secs"], "warm_s": warm["secs"], "ok": cold["ok"] and warm["ok"], "first_error": cold["first_error"] or warm["first_error"]}
+    measured against.
+
+    The same again without incremental state (`CARGO_INCREMENTAL=0`, its own target dir):
+    one type-check of the crate and nothing else, the least that any tool which
+    type-checks the code once can spend (`floor_cold_s`, `floor_warm_s`)."""
+    out = {}
+    for prefix, tag, incremental in (("", "C", True), ("floor_", "N", False)):
+        target = work / f"target-{'plain' if incremental else 'floor'}"
+        cold, _ = cargo_check(copy_crate(crate, work / f"{tag}1" / crate.name, lock), sel, target, timeout, cap, incremental)
+        c2 = copy_crate(crate, work / f"{tag}2" / crate.name, lock)
+        touch_all(c2)
+        warm, _ = cargo_check(c2, sel, target, timeout, cap, incremental)
+        out |= {f"{prefix}cold_s": cold["secs"], f"{prefix}warm_s": warm["secs"], f"{prefix}ok": cold["ok"] and warm["ok"]}
+        out["first_error"] = out.get("first_error") or cold["first_error"] or warm["first_error"]
+    return out
 
 
-def cargo_check(copy: Path, sel: list[str], target_dir: Path, timeout: int, wrapper: Path | None = None):
+def cargo_check(copy: Path, sel: list[str], target_dir: Path, timeout: int, wrapper: Path | None = None, incremental: bool = True):
     env = {"CARGO_TARGET_DIR": str(target_dir)}
+    if not incremental:
+        env["CARGO_INCREMENTAL"] = "0"
     if wrapper:
         env["RUSTC_WORKSPACE_WRAPPER"] = str(wrapper)
     rc, out, err, secs = run(["cargo", "check", *cargo_args(sel), "--message-format", "json", "--manifest-path", str(copy / "Cargo.toml")],
@@ -1140,10 +1158,11 @@ def md_table(rows) -> str:
 
 def goals_table(results) -> str:
     """Issue 12's ratios, per crate, from this run: the default mode against cargo fix
-    (both given the same selection), the compiler phase against one plain `cargo check`,
-    the re-run, our own peak memory."""
-    head = ["crate", "selection (both tools)", "ours cold (s)", "cargo fix cold (s)", "**ours ÷ fix, cold**", "plain check ÷ fix, cold", "ours warm (s)", "cargo fix warm (s)",
-            "**ours ÷ fix, warm**", "plain check ÷ fix, warm", "compiler phase, warm (s)", "plain cargo check, warm (s)", "**phase ÷ plain check**", "ours warm ÷ plain check",
+    (both given the same selection) beside the floor's (one check without incremental
+    state) against cargo fix, the compiler phase against one plain `cargo check`, the
+    re-run, our own peak memory."""
+    head = ["crate", "selection (both tools)", "ours cold (s)", "cargo fix cold (s)", "**ours ÷ fix, cold**", "floor ÷ fix, cold", "ours warm (s)", "cargo fix warm (s)",
+            "**ours ÷ fix, warm**", "floor ÷ fix, warm", "ours ÷ floor, warm", "compiler phase, warm (s)", "plain cargo check, warm (s)", "**phase ÷ plain check**",
             "**re-run (s)**", "**`--verify` adds (s)**", "**own peak RSS, full (MiB)**"]
     rows = [head]
     worst = {"cold": 0.0, "warm": 0.0, "phase": 0.0, "rss": 0}
@@ -1160,10 +1179,24 @@ def goals_table(results) -> str:
         worst["rss"] = max(worst["rss"], f.get("own_rss_kb") or 0)
         fx = lambda v: "–" if v is None else f"{v:.2f}×"
         rows.append([r["crate"], " ".join(r["targets"].split()) if r.get("targets") else "(none built)", fmt_s(f.get("cold_s")), fmt_s(x.get("cold_s")), fx(rc),
-                     fx(q(pc.get("cold_s"), x.get("cold_s"))), fmt_s(f.get("warm_s"), 2), fmt_s(x.get("warm_s"), 2), fx(rw), fx(q(pc.get("warm_s"), x.get("warm_s"))), fmt_s(phase, 2), fmt_s(pc.get("warm_s"), 2), fx(rp),
-                     fx(q(f.get("warm_s"), pc.get("warm_s"))), fmt_s(f.get("rerun_s"), 2), verify_adds(f), f"{(f.get('own_rss_kb') or 0) / 1024:.0f}"])
-    rows.append(["**worst**", "", "", "", f"{worst['cold']:.2f}×", "", "", "", f"{worst['warm']:.2f}×", "", "", "", f"{worst['phase']:.2f}×", "", "", "", f"{worst['rss'] / 1024:.0f}"])
-    return md_table(rows)
+                     fx(q(pc.get("floor_cold_s"), x.get("cold_s"))), fmt_s(f.get("warm_s"), 2), fmt_s(x.get("warm_s"), 2), fx(rw), fx(q(pc.get("floor_warm_s"), x.get("warm_s"))),
+                     fx(q(f.get("warm_s"), pc.get("floor_warm_s"))), fmt_s(phase, 2), fmt_s(pc.get("warm_s"), 2), fx(rp),
+                     fmt_s(f.get("rerun_s"), 2), verify_adds(f), f"{(f.get('own_rss_kb') or 0) / 1024:.0f}"])
+    rows.append(["**worst**", "", "", "", f"{worst['cold']:.2f}×", "", "", "", f"{worst['warm']:.2f}×", "", "", "", "", f"{worst['phase']:.2f}×", "", "", f"{worst['rss'] / 1024:.0f}"])
+    return md_table(rows) + "\n\n" + half_summary(results)
+
+
+def half_summary(results) -> str:
+    """How many crates are at most 0.5× cargo fix, ours and the floor, warm and cold."""
+    lines = []
+    for label in ("warm", "cold"):
+        pairs = [(r.get("ours_full", {}).get(f"{label}_s"), r.get("plain_check", {}).get(f"floor_{label}_s"), r.get("cargo_fix", {}).get(f"{label}_s")) for r in results]
+        pairs = [(o / x, fl / x if fl else None) for o, fl, x in pairs if o and x]
+        ours = sum(1 for o, _ in pairs if o <= 0.5)
+        floors = [fl for _, fl in pairs if fl is not None]
+        floor = f"on {sum(1 for fl in floors if fl <= 0.5)} of {len(floors)}" if floors else "not measured in this run"
+        lines.append(f"- {label}: ours at most 0.5× cargo fix on {ours} of {len(pairs)} crates; the floor (one check without incremental state) {floor}.")
+    return "\n".join(lines)
 
 
 def verify_adds(f: dict) -> str:
