@@ -77,13 +77,20 @@ impl Workspace {
     }
 
     /// Runs `cargo metadata` (no dependencies: nothing is downloaded) and selects packages.
+    /// `rustc --print cfg` ([`host_cfg`]) runs at the same time: each costs about as much
+    /// as the syntactic pass of a small crate.
     pub fn discover(sel: &Selection) -> Result<Workspace> {
         let mut cmd = MetadataCommand::new();
         cmd.no_deps();
         if let Some(path) = &sel.manifest_path {
             cmd.manifest_path(path);
         }
-        let meta = cmd.exec().context("`cargo metadata` failed: is this a Cargo project?")?;
+        let (meta, host) = std::thread::scope(|s| {
+            let host = s.spawn(host_cfg);
+            let meta = cmd.exec();
+            (meta, host.join().expect("`rustc --print cfg` is asked without panicking"))
+        });
+        let meta = meta.context("`cargo metadata` failed: is this a Cargo project?")?;
         let members = if sel.workspace || !sel.packages.is_empty() { meta.workspace_packages() } else { meta.workspace_default_packages() };
         let mut selected: Vec<_> = if sel.packages.is_empty() {
             members
@@ -101,7 +108,6 @@ impl Workspace {
             out
         };
         selected.sort_by(|a, b| a.name.cmp(&b.name));
-        let host = host_cfg();
         let packages = selected
             .into_iter()
             .map(|p| {
