@@ -1,5 +1,9 @@
 //! The `cargo-migrate` binary: run as `cargo migrate ...`.
 
+/// The allocator: see the note on `mimalloc` in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     // The compiler phase runs this binary as a rustc wrapper for workspace members.
     if let Some(code) = cargo_migrate::cargo::build::run_as_wrapper_if_asked() {
