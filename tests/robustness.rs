@@ -423,6 +423,29 @@ fn nesting_deeper_than_the_limit_is_an_error_and_up_to_it_goes_through() {
     }
 }
 
+/// Found by hand: `a + a + ...` with 300 000 terms (no nesting at all in the tokens)
+/// overflowed the stack (`SIGABRT`, no message): syn builds the chain as a tree as deep as
+/// it is long. Now a chain of more than `MAX_CHAIN` operators (or `MAX_BARS` `|`s: nested
+/// closures) is an error naming the line, and shorter ones go through on `WORKER_STACK`
+/// (rustc itself overflows at about 100 000 `+`s).
+#[test]
+fn operator_chains_longer_than_the_limit_are_an_error_and_shorter_ones_go_through() {
+    for (kind, through, refused) in [(Nesting::Binary, 49_000, 300_000), (Nesting::Method, 49_000, 300_000), (Nesting::Closure, 2_900, 10_000)] {
+        for (depth, refused) in [(through, false), (refused, true)] {
+            let mut text = b"fn gen() {}\n".to_vec();
+            nest(&mut text, kind, depth);
+            let text = String::from_utf8(text).unwrap();
+            match migrate(&text) {
+                Err(_) => panic!("{kind:?} {depth}: panicked"),
+                Ok(Err(message)) => {
+                    assert!(refused && message.contains("an expression chains more than 50000 operators or 6000 `|`s"), "{kind:?} {depth}: {message}")
+                }
+                Ok(Ok((edits, _))) => assert!(!refused && edits.len() == 1, "{kind:?} {depth}: {edits:?}"),
+            }
+        }
+    }
+}
+
 /// A file cut inside a multi-byte character, or with a stray byte, is not read as text.
 #[test]
 fn bytes_that_are_not_utf8_are_an_error_and_the_file_is_untouched() {

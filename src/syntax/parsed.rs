@@ -14,6 +14,18 @@ const BOM: &str = "\u{feff}";
 /// ([`crate::engine::walk::WORKER_STACK`] holds this depth in a debug build).
 pub const MAX_NESTING: usize = 256;
 
+/// How many operators one expression may chain (`a + b + ...`, `x.f().g()...`): counted
+/// as punctuation between two `,`, `;` or `{}` of one level. syn builds such a chain as a
+/// tree as deep as it is long, and the visitors recurse down it; longer chains are
+/// refused with an error rather than overflowing the stack. rustc itself overflows at
+/// about 100 000 `+`s. High enough that the token soup of a macro body (an HTML template)
+/// does not reach it: that would be 12 000 elements between two braces.
+pub const MAX_CHAIN: usize = 50_000;
+
+/// How many `|` one expression may hold: nested closures (`|x| |y| ...`) recurse more per
+/// level than other operators (3 000 fit in a debug build's worker stack, 10 000 do not).
+pub const MAX_BARS: usize = 6_000;
+
 /// A parse failure with its position.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -56,8 +68,8 @@ impl Parsed {
         let line_base = text[..base].matches('\n').count();
         let error = |line: usize, message: String| ParseError { line: line + line_base, message };
         let tokens: TokenStream = body.parse().map_err(|e: proc_macro2::LexError| error(e.span().start().line, format!("cannot tokenize: {e}")))?;
-        if let Some(line) = too_deep(&tokens) {
-            return Err(error(line, format!("nested more than {MAX_NESTING} levels deep")));
+        if let Some((line, message)) = too_deep(&tokens) {
+            return Err(error(line, message));
         }
         let syntax = syn::parse2::<syn::File>(tokens.clone()).map_err(|e| error(e.span().start().line, e.to_string()))?;
         let sequences = crate::syntax::tokens::sequences_of(&tokens);
@@ -79,20 +91,25 @@ impl Drop for Parsed {
     }
 }
 
-/// The line where `tokens` nest deeper than [`MAX_NESTING`], if they do. Walks the tree
-/// with its own stack, so it cannot overflow.
-fn too_deep(tokens: &TokenStream) -> Option<usize> {
+/// The line and the error where `tokens` nest deeper than [`MAX_NESTING`] or chain more
+/// than [`MAX_CHAIN`] operators, if they do. Walks the tree with its own stack, so it
+/// cannot overflow.
+fn too_deep(tokens: &TokenStream) -> Option<(usize, String)> {
     use proc_macro2::{Delimiter, TokenTree};
     /// One level of delimiters: its tokens, the depth it starts at, the current run of
     /// prefix operators, and the `<`s not yet closed since the last `,`, `;` or `{}`
-    /// (generic arguments nest without delimiters; a comparison only overcounts there).
+    /// (generic arguments nest without delimiters; a comparison only overcounts there),
+    /// and the punctuation since then (an operator chain).
     struct Level {
         tokens: proc_macro2::token_stream::IntoIter,
         base: usize,
         run: usize,
         angles: usize,
+        chain: usize,
+        bars: usize,
     }
-    let mut stack = vec![Level { tokens: tokens.clone().into_iter(), base: 0, run: 0, angles: 0 }];
+    let nested = |line: usize| Some((line, format!("nested more than {MAX_NESTING} levels deep")));
+    let mut stack = vec![Level { tokens: tokens.clone().into_iter(), base: 0, run: 0, angles: 0, chain: 0, bars: 0 }];
     while let Some(level) = stack.last_mut() {
         let depth = level.base + level.run + level.angles;
         match level.tokens.next() {
@@ -100,22 +117,29 @@ fn too_deep(tokens: &TokenStream) -> Option<usize> {
                 level.run = 0;
                 if g.delimiter() == Delimiter::Brace {
                     level.angles = 0;
+                    level.chain = 0;
+                    level.bars = 0;
                 }
                 if depth + 1 > MAX_NESTING {
-                    return Some(g.span_open().start().line);
+                    return nested(g.span_open().start().line);
                 }
-                stack.push(Level { tokens: g.stream().into_iter(), base: depth + 1, run: 0, angles: 0 });
+                stack.push(Level { tokens: g.stream().into_iter(), base: depth + 1, run: 0, angles: 0, chain: 0, bars: 0 });
             }
             Some(TokenTree::Punct(p)) => {
+                level.chain += 1;
                 match p.as_char() {
                     '&' | '!' | '-' | '*' => level.run += 1,
                     '<' => level.angles += 1,
                     '>' => level.angles = level.angles.saturating_sub(1),
-                    ',' | ';' => level.angles = 0,
+                    '|' => level.bars += 1,
+                    ',' | ';' => (level.angles, level.chain, level.bars) = (0, 0, 0),
                     _ => {}
                 }
                 if level.base + level.run + level.angles > MAX_NESTING {
-                    return Some(p.span().start().line);
+                    return nested(p.span().start().line);
+                }
+                if level.chain > MAX_CHAIN || level.bars > MAX_BARS {
+                    return Some((p.span().start().line, format!("an expression chains more than {MAX_CHAIN} operators or {MAX_BARS} `|`s")));
                 }
             }
             Some(_) => level.run = 0,
@@ -194,8 +218,8 @@ pub fn outline(text: &str, budget: usize) -> Result<Outline, ParseError> {
     let body = blanked.as_deref().unwrap_or(body);
     let tokens: TokenStream =
         body.parse().map_err(|e: proc_macro2::LexError| ParseError { line: e.span().start().line, message: format!("cannot tokenize: {e}") })?;
-    if let Some(line) = too_deep(&tokens) {
-        return Err(ParseError { line, message: format!("nested more than {MAX_NESTING} levels deep") });
+    if let Some((line, message)) = too_deep(&tokens) {
+        return Err(ParseError { line, message });
     }
     let mut starts = Vec::new();
     let mut facts = FileFacts::default();
