@@ -22,9 +22,12 @@ pub const MAX_NESTING: usize = 256;
 /// does not reach it: that would be 12 000 elements between two braces.
 pub const MAX_CHAIN: usize = 50_000;
 
-/// How many `|` one expression may hold: nested closures (`|x| |y| ...`) recurse more per
-/// level than other operators (3 000 fit in a debug build's worker stack, 10 000 do not).
-pub const MAX_BARS: usize = 6_000;
+/// How many closures one expression may open (`|x| |y| ...`): nested closures recurse more
+/// per level than other operators (3 000 fit in a debug build's worker stack, 10 000 do
+/// not). A `|` opens a closure where no operand comes before it: at the start, after an
+/// operator (not the first half of `||`) or after `move`; or-patterns and `|`/`||`
+/// chains have an operand before each `|` and count only towards [`MAX_CHAIN`].
+pub const MAX_CLOSURES: usize = 3_000;
 
 /// A parse failure with its position.
 #[derive(Debug, thiserror::Error)]
@@ -67,10 +70,7 @@ impl Parsed {
         let body = blanked.as_deref().unwrap_or(body);
         let line_base = text[..base].matches('\n').count();
         let error = |line: usize, message: String| ParseError { line: line + line_base, message };
-        let tokens: TokenStream = body.parse().map_err(|e: proc_macro2::LexError| error(e.span().start().line, format!("cannot tokenize: {e}")))?;
-        if let Some((line, message)) = too_deep(&tokens) {
-            return Err(error(line, message));
-        }
+        let tokens = lex(body).map_err(|(line, message)| error(line, message))?;
         let syntax = syn::parse2::<syn::File>(tokens.clone()).map_err(|e| error(e.span().start().line, e.to_string()))?;
         let sequences = crate::syntax::tokens::sequences_of(&tokens);
         Ok(Parsed { tokens, syntax, sequences, base })
@@ -91,58 +91,81 @@ impl Drop for Parsed {
     }
 }
 
-/// The line and the error where `tokens` nest deeper than [`MAX_NESTING`] or chain more
-/// than [`MAX_CHAIN`] operators, if they do. Walks the tree with its own stack, so it
-/// cannot overflow.
+/// Lexes `body`, and refuses tokens that syn and the visitors could not take without
+/// overflowing the stack ([`too_deep`]): the line (of `body`) and the error.
+fn lex(body: &str) -> Result<TokenStream, (usize, String)> {
+    let tokens: TokenStream = body.parse().map_err(|e: proc_macro2::LexError| (e.span().start().line, format!("cannot tokenize: {e}")))?;
+    match too_deep(&tokens) {
+        Some(refused) => Err(refused),
+        None => Ok(tokens),
+    }
+}
+
+/// The line and the error where `tokens` nest deeper than [`MAX_NESTING`], or one
+/// expression chains more than [`MAX_CHAIN`] operators or opens more than
+/// [`MAX_CLOSURES`] closures, if they do. Walks the tree with its own stack, so it cannot
+/// overflow.
 fn too_deep(tokens: &TokenStream) -> Option<(usize, String)> {
-    use proc_macro2::{Delimiter, TokenTree};
+    use proc_macro2::{Delimiter, Spacing, TokenTree};
+    /// What one expression holds since the last `,`, `;` or `{}` of its level: the `<`s
+    /// not yet closed (generic arguments nest without delimiters; a comparison only
+    /// overcounts there), its punctuation (an operator chain), the closures it opens.
+    #[derive(Default)]
+    struct Expr {
+        angles: usize,
+        chain: usize,
+        closures: usize,
+    }
     /// One level of delimiters: its tokens, the depth it starts at, the current run of
-    /// prefix operators, and the `<`s not yet closed since the last `,`, `;` or `{}`
-    /// (generic arguments nest without delimiters; a comparison only overcounts there),
-    /// and the punctuation since then (an operator chain).
+    /// prefix operators, the expression, and whether the token before comes first in an
+    /// operand (none, an operator other than a joint one, or `move`).
     struct Level {
         tokens: proc_macro2::token_stream::IntoIter,
         base: usize,
         run: usize,
-        angles: usize,
-        chain: usize,
-        bars: usize,
+        expr: Expr,
+        operand_next: bool,
     }
+    let level_at = |tokens: &TokenStream, base: usize| Level { tokens: tokens.clone().into_iter(), base, run: 0, expr: Expr::default(), operand_next: true };
     let nested = |line: usize| Some((line, format!("nested more than {MAX_NESTING} levels deep")));
-    let mut stack = vec![Level { tokens: tokens.clone().into_iter(), base: 0, run: 0, angles: 0, chain: 0, bars: 0 }];
+    let mut stack = vec![level_at(tokens, 0)];
     while let Some(level) = stack.last_mut() {
-        let depth = level.base + level.run + level.angles;
+        let depth = level.base + level.run + level.expr.angles;
+        let operand_next = std::mem::replace(&mut level.operand_next, false);
         match level.tokens.next() {
             Some(TokenTree::Group(g)) => {
                 level.run = 0;
                 if g.delimiter() == Delimiter::Brace {
-                    level.angles = 0;
-                    level.chain = 0;
-                    level.bars = 0;
+                    level.expr = Expr::default();
                 }
                 if depth + 1 > MAX_NESTING {
                     return nested(g.span_open().start().line);
                 }
-                stack.push(Level { tokens: g.stream().into_iter(), base: depth + 1, run: 0, angles: 0, chain: 0, bars: 0 });
+                stack.push(level_at(&g.stream(), depth + 1));
             }
             Some(TokenTree::Punct(p)) => {
-                level.chain += 1;
+                level.expr.chain += 1;
+                level.operand_next = p.spacing() == Spacing::Alone;
                 match p.as_char() {
                     '&' | '!' | '-' | '*' => level.run += 1,
-                    '<' => level.angles += 1,
-                    '>' => level.angles = level.angles.saturating_sub(1),
-                    '|' => level.bars += 1,
-                    ',' | ';' => (level.angles, level.chain, level.bars) = (0, 0, 0),
+                    '<' => level.expr.angles += 1,
+                    '>' => level.expr.angles = level.expr.angles.saturating_sub(1),
+                    '|' if operand_next => level.expr.closures += 1,
+                    ',' | ';' => level.expr = Expr::default(),
                     _ => {}
                 }
-                if level.base + level.run + level.angles > MAX_NESTING {
+                if level.base + level.run + level.expr.angles > MAX_NESTING {
                     return nested(p.span().start().line);
                 }
-                if level.chain > MAX_CHAIN || level.bars > MAX_BARS {
-                    return Some((p.span().start().line, format!("an expression chains more than {MAX_CHAIN} operators or {MAX_BARS} `|`s")));
+                if level.expr.chain > MAX_CHAIN || level.expr.closures > MAX_CLOSURES {
+                    return Some((p.span().start().line, format!("an expression chains more than {MAX_CHAIN} operators or {MAX_CLOSURES} closures")));
                 }
             }
-            Some(_) => level.run = 0,
+            Some(TokenTree::Ident(i)) => {
+                level.run = 0;
+                level.operand_next = i == "move";
+            }
+            Some(TokenTree::Literal(_)) => level.run = 0,
             None => {
                 stack.pop();
             }
@@ -216,11 +239,7 @@ pub fn outline(text: &str, budget: usize) -> Result<Outline, ParseError> {
     use syn::parse::{ParseStream, Parser};
     let (base, body, blanked) = prepare(text, 0..text.len());
     let body = blanked.as_deref().unwrap_or(body);
-    let tokens: TokenStream =
-        body.parse().map_err(|e: proc_macro2::LexError| ParseError { line: e.span().start().line, message: format!("cannot tokenize: {e}") })?;
-    if let Some((line, message)) = too_deep(&tokens) {
-        return Err(ParseError { line, message });
-    }
+    let tokens = lex(body).map_err(|(line, message)| ParseError { line, message })?;
     let mut starts = Vec::new();
     let mut facts = FileFacts::default();
     let items = |input: ParseStream<'_>| -> syn::Result<()> {
